@@ -1,0 +1,46 @@
+# make demo: a key, a signed credential, its verification (creates .venv on first use).
+# make test: mypy and every test, with Digital Bazaar's JS stack for the interop tests when
+#            npm is on the machine (CI requires it: VCCORE_REQUIRE_INTEROP=1 in .ci/run).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JS := interop/js
+
+.PHONY: demo test install install-test js bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+# Pinned by package-lock.json; reinstalled only when the lock changes.
+$(JS)/node_modules/.installed: $(JS)/package-lock.json
+	cd $(JS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+js:
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory $(JS)/node_modules/.installed; \
+	else echo "npm not found: the JS interop tests will be skipped"; fi
+
+demo: install
+	$(BIN)/vccore demo
+
+test: install-test js
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) $(JS)/node_modules .vccore-demo .pytest_cache .mypy_cache .hypothesis

@@ -1,0 +1,347 @@
+// JSON Lines harness around Digital Bazaar's VC stack, used by vccore's
+// interop tests. One JSON request per stdin line, one JSON response per
+// stdout line. Fully offline: see README.md for the protocol.
+import {createHash} from 'node:crypto';
+import {readFileSync} from 'node:fs';
+import {dirname, join} from 'node:path';
+import {createInterface} from 'node:readline';
+import {fileURLToPath} from 'node:url';
+
+import * as vc from '@digitalbazaar/vc';
+import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
+import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
+import {
+  Ed25519VerificationKey2020
+} from '@digitalbazaar/ed25519-verification-key-2020';
+import {
+  cryptosuite as eddsaRdfc2022CryptoSuite
+} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import jsonld from 'jsonld';
+import jsigs from 'jsonld-signatures';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const CONTEXTS_DIR = join(HERE, '..', '..', 'contexts');
+const KEY_PACKAGES = [
+  '@digitalbazaar/vc',
+  '@digitalbazaar/data-integrity',
+  '@digitalbazaar/eddsa-rdfc-2022-cryptosuite',
+  '@digitalbazaar/ed25519-signature-2020',
+  '@digitalbazaar/ed25519-multikey',
+  '@digitalbazaar/ed25519-verification-key-2020',
+  'jsonld-signatures',
+  'jsonld',
+  'rdf-canonize'
+];
+const DID_V1 = 'https://www.w3.org/ns/did/v1';
+const MULTIKEY_V1 = 'https://w3id.org/security/multikey/v1';
+// properties of a controller document that may embed verification methods
+const VM_PROPERTIES = [
+  'verificationMethod', 'assertionMethod', 'authentication',
+  'capabilityInvocation', 'capabilityDelegation', 'keyAgreement'
+];
+
+// Bundled contexts are checked against the index's digests at start-up, so a
+// corrupted or edited context fails loudly instead of changing signatures.
+function loadContexts() {
+  const index = JSON.parse(readFileSync(join(CONTEXTS_DIR, 'index.json')));
+  const contexts = new Map();
+  for(const [url, entry] of Object.entries(index)) {
+    const bytes = readFileSync(join(CONTEXTS_DIR, entry.file));
+    const digest = createHash('sha256').update(bytes).digest('hex');
+    if(entry.sha256 && digest !== entry.sha256) {
+      throw new Error(`sha256 mismatch for ${entry.file} (${url})`);
+    }
+    const document = JSON.parse(bytes);
+    for(const alias of [url, ...(entry.aliases || [])]) {
+      contexts.set(alias, document);
+    }
+  }
+  return contexts;
+}
+const CONTEXTS = loadContexts();
+
+// did:key is resolved locally: the DID document is fully determined by the
+// public key multibase, so there is no need for a resolver package.
+function didKeyDocument(url) {
+  const did = url.split('#')[0];
+  const publicKeyMultibase = did.slice('did:key:'.length);
+  if(!publicKeyMultibase.startsWith('z6Mk')) {
+    throw new Error(`Only Ed25519 did:key identifiers are supported: ${url}`);
+  }
+  const vm = {
+    id: `${did}#${publicKeyMultibase}`,
+    type: 'Multikey',
+    controller: did,
+    publicKeyMultibase
+  };
+  if(url.includes('#')) {
+    if(url !== vm.id) {
+      throw new Error(`Unknown did:key verification method: ${url}`);
+    }
+    return {'@context': MULTIKEY_V1, ...vm};
+  }
+  return {
+    '@context': [DID_V1, MULTIKEY_V1],
+    id: did,
+    verificationMethod: [vm],
+    assertionMethod: [vm.id],
+    authentication: [vm.id],
+    capabilityInvocation: [vm.id],
+    capabilityDelegation: [vm.id]
+  };
+}
+
+// A verification method URL like https://x/issuer#key may be served only as
+// part of its controller document; pick the embedded node out of it.
+function embeddedNode(documents, url) {
+  const base = url.split('#')[0];
+  const parent = documents[base];
+  if(!parent || typeof parent !== 'object') {
+    return undefined;
+  }
+  for(const property of VM_PROPERTIES) {
+    for(const node of jsonld.getValues(parent, property)) {
+      if(node && typeof node === 'object' && node.id === url) {
+        return node['@context'] ? node :
+          {'@context': parent['@context'], ...node};
+      }
+    }
+  }
+  return undefined;
+}
+
+function makeDocumentLoader(documents = {}) {
+  if(!documents || typeof documents !== 'object' || Array.isArray(documents)) {
+    throw new TypeError('"documents" must be an object {URL: document}.');
+  }
+  return async url => {
+    let document;
+    if(url.startsWith('did:key:')) {
+      document = didKeyDocument(url);
+    } else if(CONTEXTS.has(url)) {
+      // bundled contexts win: jsonld.js caches contexts by URL across calls,
+      // so serving different content under the same URL would be unreliable
+      document = CONTEXTS.get(url);
+    } else if(Object.hasOwn(documents, url)) {
+      document = documents[url];
+    } else if(url.includes('#')) {
+      document = embeddedNode(documents, url);
+    }
+    if(document === undefined) {
+      throw new Error(`Offline document loader: unknown URL "${url}"`);
+    }
+    // hand out copies: the libraries may mutate what they load
+    return {
+      contextUrl: null,
+      documentUrl: url,
+      document: structuredClone(document)
+    };
+  };
+}
+
+// Digital Bazaar's Ed25519VerificationKey2020 only imports the 64-byte
+// seed||public secret key ("zrv..."), while the vc-di-eddsa vectors use the
+// 32-byte seed form ("z3u2..."). Expand the seed to the 64-byte form and check
+// that it matches the given public key.
+async function expandSecretKey({publicKeyMultibase, secretKeyMultibase}) {
+  const imported = await Ed25519Multikey.from({
+    publicKeyMultibase, secretKeyMultibase
+  });
+  const {secretKey} = imported;
+  if(secretKey.length === 64) {
+    return secretKeyMultibase;
+  }
+  if(secretKey.length !== 32) {
+    throw new Error(`Unexpected secret key length ${secretKey.length}.`);
+  }
+  const derived = await Ed25519Multikey.generate({seed: secretKey});
+  if(derived.publicKeyMultibase !== publicKeyMultibase) {
+    throw new Error(
+      'The secret key does not match "publicKeyMultibase" ' +
+      `(it derives ${derived.publicKeyMultibase}).`);
+  }
+  return derived.secretKeyMultibase;
+}
+
+async function makeSigningSuite({suite, key, created}) {
+  if(!key || typeof key !== 'object') {
+    throw new TypeError('"key" must be an object.');
+  }
+  const {id, controller, publicKeyMultibase} = key;
+  const secretKeyMultibase = await expandSecretKey({
+    publicKeyMultibase,
+    secretKeyMultibase: key.secretKeyMultibase ?? key.privateKeyMultibase
+  });
+  let signingSuite;
+  if(suite === 'eddsa-rdfc-2022') {
+    const keyPair = await Ed25519Multikey.from({
+      id, controller, publicKeyMultibase, secretKeyMultibase
+    });
+    signingSuite = new DataIntegrityProof({
+      signer: keyPair.signer(), cryptosuite: eddsaRdfc2022CryptoSuite
+    });
+  } else if(suite === 'Ed25519Signature2020') {
+    const keyPair = await Ed25519VerificationKey2020.from({
+      type: 'Ed25519VerificationKey2020', id, controller, publicKeyMultibase,
+      privateKeyMultibase: secretKeyMultibase
+    });
+    signingSuite = new Ed25519Signature2020({key: keyPair});
+  } else {
+    throw new Error(`Unsupported suite "${suite}".`);
+  }
+  if(created !== undefined) {
+    if(typeof created !== 'string' || isNaN(new Date(created))) {
+      throw new TypeError('"created" must be an ISO date-time string.');
+    }
+    // the suites keep a string date verbatim; a Date (what their constructors
+    // make of `date`) would be reformatted, dropping fractional seconds
+    signingSuite.date = created;
+  }
+  return signingSuite;
+}
+
+// Errors from jsonld-signatures nest (VerificationError.errors, results[]);
+// flatten them into readable messages.
+function errorMessages(result) {
+  const messages = [];
+  const visit = error => {
+    if(!error) {
+      return;
+    }
+    if(Array.isArray(error.errors) && error.errors.length > 0) {
+      error.errors.forEach(visit);
+    } else {
+      messages.push(describeError(error));
+    }
+  };
+  visit(result.error);
+  for(const entry of result.results || []) {
+    visit(entry.error);
+    visit(entry.purposeResult?.error);
+  }
+  return [...new Set(messages)];
+}
+
+function describeError(error) {
+  if(!(error instanceof Error) && typeof error !== 'object') {
+    return String(error);
+  }
+  let message = error.message ?? String(error);
+  // jsonld.js puts the useful part (e.g. which term failed safe mode) into
+  // `details`, while its message is generic
+  const event = error.details?.event;
+  if(event) {
+    message += ` (${event.code}: ${event.message})`;
+  } else if(error.details?.code) {
+    message += ` (${error.details.code})`;
+  }
+  if(error.name && error.name !== 'Error' && !message.includes(error.name)) {
+    message = `${error.name}: ${message}`;
+  }
+  return message;
+}
+
+function installedVersions() {
+  const versions = {};
+  for(const name of KEY_PACKAGES) {
+    const manifest = join(HERE, 'node_modules', name, 'package.json');
+    versions[name] = JSON.parse(readFileSync(manifest)).version;
+  }
+  return versions;
+}
+
+function requireObject(request, property) {
+  const value = request[property];
+  if(!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new TypeError(`"${property}" must be a JSON object.`);
+  }
+  return value;
+}
+
+const OPERATIONS = {
+  async ping() {
+    return {ok: true, versions: installedVersions()};
+  },
+
+  async sign(request) {
+    const credential = requireObject(request, 'credential');
+    const suite = await makeSigningSuite(request);
+    const documentLoader = makeDocumentLoader(request.documents);
+    const signed = await vc.issue({credential, suite, documentLoader});
+    return {signed};
+  },
+
+  async verify(request) {
+    const credential = requireObject(request, 'credential');
+    const options = {
+      credential,
+      suite: [
+        new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite}),
+        new Ed25519Signature2020()
+      ],
+      documentLoader: makeDocumentLoader(request.documents)
+    };
+    // vc.js requires the issuer to be the verification method's controller
+    // (CredentialIssuancePurpose). Spec vectors such as vc-di-eddsa's sign for
+    // https://vc.example/issuers/5678 with a did:key, so tests may opt out and
+    // check only the proof and its assertionMethod relationship.
+    if(request.checkIssuer === false) {
+      options.purpose = new jsigs.purposes.AssertionProofPurpose();
+    } else if(![undefined, true].includes(request.checkIssuer)) {
+      throw new TypeError('"checkIssuer" must be a boolean.');
+    }
+    if(request.now !== undefined && request.now !== null) {
+      if(isNaN(new Date(request.now))) {
+        throw new TypeError('"now" must be an ISO date-time string.');
+      }
+      options.now = new Date(request.now);
+    }
+    const result = await vc.verifyCredential(options);
+    return {
+      verified: result.verified === true,
+      errors: result.verified ? [] : errorMessages(result)
+    };
+  },
+
+  async canonize(request) {
+    const document = requireObject(request, 'document');
+    const nquads = await jsonld.canonize(document, {
+      algorithm: 'RDFC-1.0',
+      format: 'application/n-quads',
+      safe: true,
+      base: null,
+      documentLoader: makeDocumentLoader(request.documents)
+    });
+    return {nquads};
+  }
+};
+
+async function handle(line) {
+  let request;
+  try {
+    request = JSON.parse(line);
+  } catch(error) {
+    return {error: `Invalid JSON request: ${error.message}`};
+  }
+  if(!request || typeof request !== 'object' || Array.isArray(request)) {
+    return {error: 'A request must be a JSON object.'};
+  }
+  const operation = Object.hasOwn(OPERATIONS, request.op) ?
+    OPERATIONS[request.op] : undefined;
+  if(!operation) {
+    return {error: `Unknown op ${JSON.stringify(request.op)}.`};
+  }
+  try {
+    return await operation(request);
+  } catch(error) {
+    return {error: describeError(error)};
+  }
+}
+
+// Requests are handled one at a time so responses stay in request order.
+const lines = createInterface({input: process.stdin, crlfDelay: Infinity});
+for await (const line of lines) {
+  const response = await handle(line);
+  process.stdout.write(JSON.stringify(response) + '\n');
+}

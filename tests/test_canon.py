@@ -1,0 +1,222 @@
+"""RDFC-1.0 against the W3C rdf-canon suite, N-Quads escaping, and JSON-LD safe mode."""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import VECTORS, load_json
+from vccore import CanonicalizationError, SafeModeError, canonicalize, canonicalize_nquads
+from vccore import _nquads, _rdfc10
+
+SUITE = VECTORS / "rdf-canon"
+MANIFEST = list(csv.DictReader((SUITE / "manifest.csv").open(encoding="utf-8")))
+EVAL_TESTS = [row for row in MANIFEST if row["rdfc10"] == "TRUE"]
+MAP_TESTS = [row for row in MANIFEST if row["rdfc10map"] == "TRUE"]
+NEGATIVE_TESTS = [row for row in MANIFEST if row["rdfc10"] == "RDFC10NegativeEvalTest"]
+
+
+def _input(test: str) -> str:
+    return (SUITE / "rdfc10" / f"{test}-in.nq").read_text(encoding="utf-8")
+
+
+def _hash(row: dict[str, str]) -> str:
+    return "sha384" if row["hashAlgorithm"] == "SHA384" else "sha256"
+
+
+def test_manifest_counts() -> None:
+    assert len(EVAL_TESTS) == 64
+    assert len(MAP_TESTS) == 21
+    assert [row["test"] for row in NEGATIVE_TESTS] == ["test074"]
+    assert [row["test"] for row in MANIFEST if row["hashAlgorithm"]] == ["test075"]
+
+
+@pytest.mark.parametrize("row", EVAL_TESTS, ids=lambda row: row["test"])
+def test_rdf_canon_evaluation(row: dict[str, str]) -> None:
+    expected = (SUITE / "rdfc10" / f"{row['test']}-rdfc10.nq").read_text(encoding="utf-8")
+    assert canonicalize_nquads(_input(row["test"]), hash_algorithm=_hash(row)) == expected
+
+
+@pytest.mark.parametrize("row", MAP_TESTS, ids=lambda row: row["test"])
+def test_rdf_canon_issued_identifiers_map(row: dict[str, str]) -> None:
+    expected = json.loads((SUITE / "rdfc10" / f"{row['test']}-rdfc10map.json").read_text())
+    _, issued = _rdfc10.canonicalize(_nquads.parse(_input(row["test"])), hash_name=_hash(row))
+    assert issued == expected
+
+
+def test_sha384_changes_the_labels() -> None:
+    # test075 is test020 with SHA-384; with SHA-256 the same input is labelled differently.
+    text = _input("test075")
+    assert canonicalize_nquads(text, hash_algorithm="sha384") != canonicalize_nquads(text)
+
+
+def test_poison_graph_is_refused_within_a_second() -> None:
+    started = time.perf_counter()
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize_nquads(_input("test074"))
+    elapsed = time.perf_counter() - started
+    assert caught.value.code == "CANONICALIZATION_LIMIT"
+    assert "poison" in caught.value.message
+    assert elapsed < 1.0, elapsed
+
+
+def test_poison_graphs_within_limits_still_compute() -> None:
+    # test044-046 are "computable given defined limits": the default limit must admit them.
+    lines, _ = _rdfc10.canonicalize(_nquads.parse(_input("test044")), max_work=_rdfc10.DEFAULT_MAX_WORK // 10)
+    assert lines
+
+
+def test_escaping_test060_byte_for_byte() -> None:
+    out = canonicalize_nquads(_input("test060"))
+    assert '"\\u0000\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007\\b\\t\\n\\u000B\\f\\r\\u000E\\u000F"' in out
+    assert '"pqrstuvwxyz{|}~\\u007F"' in out
+    assert "<urn:ex:\u00a0>" in out  # IRIs are written unescaped
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "<urn:a> <urn:b> .",  # no object
+        '"lit" <urn:b> <urn:c> .',  # literal subject
+        "<urn:a> <urn:b> <urn:c>",  # no final dot
+        "<urn:a> <urn:b> <urn:c> . extra",
+        "<rel> <urn:b> <urn:c> .",  # relative IRI
+        '<urn:a> <urn:b> "\\uD800" .',  # surrogate escape
+        "<urn:a> _:p <urn:c> .",  # blank node predicate
+    ],
+)
+def test_invalid_nquads_are_refused_with_the_line(line: str) -> None:
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize_nquads("<urn:ok> <urn:ok> <urn:ok> .\n" + line + "\n")
+    assert caught.value.code == "INVALID_NQUADS"
+    assert caught.value.details["line"] == 2
+
+
+_text = st.text(st.characters(codec="utf-8"), max_size=40)
+
+
+@given(_text)
+def test_literal_escaping_round_trips(value: str) -> None:
+    line = _nquads.serialize(("<urn:s>", "<urn:p>", _nquads.literal(value), ""))
+    assert _nquads.parse(line) == [("<urn:s>", "<urn:p>", _nquads.literal(value), "")]
+    body = line[len("<urn:s> <urn:p> ") : -len(" .\n")]
+    assert not any(ord(c) < 0x20 or ord(c) == 0x7F for c in body)
+
+
+@given(st.lists(st.tuples(st.integers(0, 4), st.sampled_from(["<urn:p>", "<urn:q>"]), st.integers(0, 4)), max_size=8))
+def test_canonical_form_ignores_blank_node_labels_and_order(edges: list[tuple[int, str, int]]) -> None:
+    def render(prefix: str, order: list[tuple[int, str, int]]) -> str:
+        return "".join(f"_:{prefix}{s} {p} _:{prefix}{o} .\n" for s, p, o in order)
+
+    first = canonicalize_nquads(render("x", edges))
+    second = canonicalize_nquads(render("other", list(reversed(edges))))
+    assert first == second
+
+
+# --- JSON-LD ------------------------------------------------------------------------------
+
+
+def test_vc11_vector_canonical_document() -> None:
+    vector = load_json("ld-suites-digitalbazaar/eddsa-rdfc-2022-vc11.json")
+    assert canonicalize(vector["unsignedCredential"]) == vector["expected"]["canonicalDocument"]
+
+
+@pytest.mark.parametrize(
+    "name", ["ed25519-signature-2020-vc11.json", "eddsa-rdfc-2022-vc11.json"]
+)
+def test_safe_mode_negative_cases(name: str) -> None:
+    vector = load_json(f"ld-suites-digitalbazaar/{name}")
+    cases = {case["name"] for case in vector["negativeCases"]}
+    assert cases == {"undefined term", "relative type URL"}
+
+    undefined = dict(vector["unsignedCredential"], undefinedTerm="foo")
+    with pytest.raises(SafeModeError) as caught:
+        canonicalize(undefined)
+    assert caught.value.code == "UNDEFINED_TERM"
+    assert caught.value.details == {"term": "undefinedTerm", "path": "undefinedTerm"}
+
+    relative = dict(vector["unsignedCredential"])
+    relative["type"] = [*relative["type"], "UndefinedType"]
+    with pytest.raises(SafeModeError) as caught:
+        canonicalize(relative)
+    assert caught.value.code == "RELATIVE_IRI"
+    assert caught.value.details == {"iri": "UndefinedType", "path": "type[2]"}
+
+    # Without safe mode the same documents canonicalize, silently losing those statements.
+    assert canonicalize(undefined, safe=False) == canonicalize(vector["unsignedCredential"])
+
+
+def _v2(**fields: Any) -> dict[str, Any]:
+    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:uuid:1", "type": "VerifiableCredential", **fields}
+
+
+@pytest.mark.parametrize(
+    ("document", "code", "detail"),
+    [
+        (_v2(credentialSubject={"nickname": "x"}), "UNDEFINED_TERM", "credentialSubject.nickname"),
+        (_v2(credentialSubject={"id": "relative/path"}), "RELATIVE_IRI", "credentialSubject.id"),
+        (_v2(issuer="not-a-url"), "RELATIVE_IRI", "issuer"),
+        (_v2(credentialSubject={"@id": "urn:x", "@type": "Relative"}), "RELATIVE_IRI", "credentialSubject.@type"),
+        (
+            {"@context": [{"@vocab": "https://vocab.example/"}], "@id": "urn:x", "name": {"@value": "a", "@language": "not a tag"}},
+            "DATA_LOSS",
+            "name.@language",
+        ),
+    ],
+)
+def test_safe_mode_names_the_field(document: dict[str, Any], code: str, detail: str) -> None:
+    with pytest.raises(SafeModeError) as caught:
+        canonicalize(document)
+    assert caught.value.code == code
+    assert caught.value.details["path"] == detail
+    assert detail in caught.value.message
+
+
+def test_json_numbers_follow_json_ld_not_python_floats() -> None:
+    document = {"@context": {"@vocab": "https://vocab.example/"}, "@id": "urn:x", "a": 5.0, "b": 5, "c": 5.5, "d": 1e21}
+    out = canonicalize(document)
+    assert '<urn:x> <https://vocab.example/a> "5"^^<http://www.w3.org/2001/XMLSchema#integer> .' in out
+    assert '<urn:x> <https://vocab.example/b> "5"^^<http://www.w3.org/2001/XMLSchema#integer> .' in out
+    assert '<urn:x> <https://vocab.example/c> "5.5E0"^^<http://www.w3.org/2001/XMLSchema#double> .' in out
+    assert '<urn:x> <https://vocab.example/d> "1.0E21"^^<http://www.w3.org/2001/XMLSchema#double> .' in out
+
+
+def test_control_characters_from_json_are_escaped() -> None:
+    document = {"@context": {"@vocab": "https://vocab.example/"}, "@id": "urn:x", "s": "a\x00b\x07c\x1fd\x7fe\u2028"}
+    assert canonicalize(document) == '<urn:x> <https://vocab.example/s> "a\\u0000b\\u0007c\\u001Fd\\u007Fe\u2028" .\n'
+
+
+def test_canonicalize_does_not_mutate_its_input() -> None:
+    vector = load_json("vc-di-eddsa/TestVectors/employmentAuth.json")
+    before = json.dumps(vector, sort_keys=True)
+    canonicalize(vector)
+    assert json.dumps(vector, sort_keys=True) == before
+
+
+def test_non_object_input_is_refused() -> None:
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize("https://example.com/doc.jsonld")  # would make pyld fetch a URL
+    assert caught.value.code == "JSONLD_ERROR"
+
+
+def test_invalid_json_ld_is_a_clean_error() -> None:
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize({"@context": {"@vocab": "https://v.example/"}, "@id": 5})
+    assert caught.value.code == "JSONLD_ERROR"
+
+
+def test_deep_nesting_is_a_clean_error() -> None:
+    document: dict[str, Any] = {"@context": {"@vocab": "https://v.example/"}}
+    node = document
+    for _ in range(5000):
+        node["n"] = {}
+        node = node["n"]
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize(document)
+    assert caught.value.code == "INPUT_TOO_DEEP"

@@ -1,0 +1,168 @@
+"""The vccore command: keygen, sign, verify, canonicalize, contexts export, demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import VECTORS, load_json, load_text
+from vccore import ContextLoader
+from vccore.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def keyfile(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    code, out, _ = run(capsys, "keygen", "--out", str(tmp_path / "keys"))
+    assert code == 0 and "did:key:z6Mk" in out
+    return tmp_path / "keys" / "key.json"
+
+
+def unsigned_for(keyfile: Path, tmp_path: Path) -> Path:
+    key = json.loads(keyfile.read_text())
+    credential = load_json("vc-di-eddsa/TestVectors/unsigned.json")
+    credential["issuer"] = key["controller"]
+    path = tmp_path / "unsigned.json"
+    path.write_text(json.dumps(credential))
+    return path
+
+
+def test_keygen_writes_a_private_multikey(keyfile: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert stat.S_IMODE(os.stat(keyfile).st_mode) == 0o600
+    key = json.loads(keyfile.read_text())
+    assert key["publicKeyMultibase"].startswith("z6Mk") and key["secretKeyMultibase"].startswith("z3u2")
+    assert key["controller"] == "did:key:" + key["publicKeyMultibase"]
+    code, _, err = run(capsys, "keygen", "--out", str(keyfile.parent))
+    assert code == 2 and "does not overwrite" in err
+
+
+@pytest.mark.parametrize("suite", ["eddsa-rdfc-2022", "Ed25519Signature2020"])
+def test_sign_then_verify(suite: str, keyfile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    unsigned = unsigned_for(keyfile, tmp_path)
+    out_file = tmp_path / "signed.json"
+    code, _, _ = run(capsys, "sign", str(unsigned), "--key", str(keyfile), "--suite", suite, "--created", "2024-05-06T07:08:09Z", "-o", str(out_file))
+    assert code == 0
+    signed = json.loads(out_file.read_text())
+    assert signed["proof"]["created"] == "2024-05-06T07:08:09Z"
+    code, out, _ = run(capsys, "verify", str(out_file), "--now", "2024-06-01T00:00:00Z")
+    assert code == 0 and out.startswith("verified")
+    code, out, _ = run(capsys, "verify", str(out_file), "--json", "--now", "2024-06-01T00:00:00Z")
+    assert code == 0 and json.loads(out)["verified"] is True
+
+    signed["credentialSubject"]["alumniOf"] = "Another School"
+    out_file.write_text(json.dumps(signed))
+    code, out, _ = run(capsys, "verify", str(out_file), "--json", "--now", "2024-06-01T00:00:00Z")
+    result = json.loads(out)
+    assert code == 1 and result["verified"] is False
+    assert result["problems"][0]["code"] == "PROOF_VERIFICATION_ERROR" and result["problems"][0]["detail"]
+
+
+def test_sign_to_stdout_reproduces_the_w3c_vector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pair = load_json("vc-di-eddsa/TestVectors/keyPair.json")
+    keyfile = tmp_path / "key.json"
+    keyfile.write_text(json.dumps({"publicKeyMultibase": pair["publicKeyMultibase"], "secretKeyMultibase": pair["privateKeyMultibase"]}))
+    code, out, _ = run(capsys, "sign", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"), "--key", str(keyfile), "--created", "2023-02-24T23:36:38Z")
+    assert code == 0
+    assert json.loads(out) == load_json("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/signedDataInt.json")
+
+
+def test_sign_refuses_undefined_terms(keyfile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vector = load_json("ld-suites-digitalbazaar/eddsa-rdfc-2022-vc11.json")["unsignedCredential"]
+    vector["undefinedTerm"] = "foo"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(vector))
+    code, out, err = run(capsys, "sign", str(path), "--key", str(keyfile))
+    assert code == 1 and out == ""
+    assert "UNDEFINED_TERM" in err and "undefinedTerm" in err
+
+
+def test_verify_exit_codes_for_unusable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "verify", str(tmp_path / "missing.json"))[0] == 2
+    (tmp_path / "junk.json").write_text("{nope")
+    assert run(capsys, "verify", str(tmp_path / "junk.json"))[0] == 2
+    (tmp_path / "array.json").write_text("[]")
+    code, out, _ = run(capsys, "verify", str(tmp_path / "array.json"))
+    assert code == 1 and "PARSING_ERROR" in out
+    assert run(capsys, "verify", str(tmp_path / "array.json"), "--now", "soon")[0] == 2
+
+
+def test_verify_with_pinned_context_and_trust(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    vector = load_json("ld-suites-digitalbazaar/ed25519-signature-2020-vc11.json")
+    pair = vector["keyPair"]
+    from vccore import Ed25519Key, sign
+
+    key = Ed25519Key.from_multibase(pair["publicKeyMultibase"], pair["privateKeyMultibase"], id=pair["id"], controller=pair["controller"])
+    context_url = "https://contexts.example/alumni/v1"
+    context_file = tmp_path / "alumni.jsonld"
+    context_file.write_text(json.dumps({"@context": vector["unsignedCredential"]["@context"][1]}))
+    credential = dict(vector["unsignedCredential"])
+    credential["@context"] = [credential["@context"][0], context_url, credential["@context"][2]]
+    loader = ContextLoader.from_directory(Path(__file__).resolve().parent.parent / "contexts").with_contexts({context_url: context_file.read_bytes()})
+    signed_file = tmp_path / "signed.json"
+    signed_file.write_text(json.dumps(sign(credential, key, suite="Ed25519Signature2020", contexts=loader)))
+    trust = tmp_path / "trust.json"
+    trust.write_text(json.dumps({"verificationMethods": [vector["verificationMethodDocument"]]}))
+
+    code, out, _ = run(capsys, "verify", str(signed_file), "--json")
+    problems = json.loads(out)["problems"]
+    assert code == 1 and [p["code"] for p in problems] == ["UNKNOWN_VERIFICATION_METHOD"]
+    assert pair["id"] in problems[0]["detail"]
+    code, out, _ = run(capsys, "verify", str(signed_file), "--trust", str(trust), "--json")
+    assert code == 1 and [p["reason"] for p in json.loads(out)["problems"]] == ["UNKNOWN_CONTEXT"]
+    code, out, _ = run(capsys, "verify", str(signed_file), "--trust", str(trust), "--context", f"{context_url}={context_file}")
+    assert code == 0, out
+    code, out, _ = run(capsys, "verify", str(signed_file), "--trust", str(trust), "--context", f"{context_url}={context_file}", "--suite", "eddsa-rdfc-2022")
+    assert code == 1 and "UNSUPPORTED_SUITE" in out
+
+
+@pytest.mark.parametrize("name", ["test060", "test022"])
+def test_canonicalize_nquads(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "canonicalize", str(VECTORS / f"rdf-canon/rdfc10/{name}-in.nq"))
+    assert code == 0 and out == load_text(f"rdf-canon/rdfc10/{name}-rdfc10.nq")
+
+
+def test_canonicalize_jsonld(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "canonicalize", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"))
+    assert code == 0 and out == load_text("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/canonDocDataInt.txt")
+    code, out, _ = run(capsys, "canonicalize", "--from", "jsonld", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"))
+    assert code == 0
+
+
+def test_contexts_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "contexts", "export", str(tmp_path / "ctx"))
+    assert code == 0
+    index = json.loads((tmp_path / "ctx" / "index.json").read_text())
+    assert "https://www.w3.org/ns/credentials/v2" in index
+    assert index["https://www.w3.org/ns/credentials/v2"]["sha256"] == "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734"
+    loader = ContextLoader.from_directory(tmp_path / "ctx")
+    for url in index:
+        loader.read_bytes(url)
+
+
+def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "demo", "--home", str(tmp_path / "demo"))
+    assert code == 0
+    assert out.count(": verified") == 2
+    assert (tmp_path / "demo" / "key.json").exists()
+    code, out, _ = run(capsys, "demo", "--home", str(tmp_path / "demo"))
+    assert code == 0 and "(existing)" in out
+
+
+def test_console_script_is_installed() -> None:
+    exe = shutil.which("vccore", path=os.path.dirname(sys.executable))
+    assert exe is not None
+    done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.startswith("vccore ")

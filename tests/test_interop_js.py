@@ -1,0 +1,184 @@
+"""Interoperability with Digital Bazaar's JS stack (vc 7, data-integrity, jsonld.js), offline.
+
+Runs when Node.js and interop/js/node_modules are present (``make test`` installs them); CI sets
+VCCORE_REQUIRE_INTEROP=1 so that a missing stack fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from conftest import load_json
+from jsinterop import JsInterop, available
+from vccore import CanonicalizationError, Ed25519Key, canonicalize, sign, verify
+
+_MISSING = available()
+_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
+pytestmark = pytest.mark.skipif(_MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}")
+
+KEY = Ed25519Key.from_seed(bytes.fromhex("9b3e6f0c2a7d41e58c0f1b2a3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60"))
+JS_KEY = {
+    "id": KEY.id,
+    "controller": KEY.controller,
+    "publicKeyMultibase": KEY.public_key_multibase,
+    "secretKeyMultibase": KEY.secret_key_multibase,
+}
+CREATED = "2025-03-04T05:06:07Z"
+SUITES = ["eddsa-rdfc-2022", "Ed25519Signature2020"]
+
+
+@pytest.fixture(scope="module")
+def js() -> Iterator[JsInterop]:
+    if _MISSING is not None:
+        pytest.fail(f"VCCORE_REQUIRE_INTEROP is set but the JS stack is unavailable: {_MISSING}")
+    with JsInterop() as harness:
+        yield harness
+
+
+def v2(subject: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "id": "urn:uuid:3d1e1b40-2c55-4bd1-9a59-7f0c5c6b2c01",
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": KEY.controller,
+        "validFrom": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:subject", **subject},
+    }
+
+
+def v11(subject: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/2018/credentials/v1", {"@vocab": "https://vocab.example/terms#"}],
+        "id": "http://example.edu/credentials/1872",
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": KEY.controller,
+        "issuanceDate": "2025-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:subject", **subject},
+    }
+
+
+SUBJECT = {
+    "name": "Dr. Aiyana Rao-Søndergaard",
+    "hindi": "डॉ. आशा राव",
+    "arabic": "د. أحمد",
+    "emoji": "🩺💉🌃",
+    "controls": "bell\x07 nul\x00 tab\t newline\n cr\r del\x7f esc\x1b",
+    "quotes": "\"quoted\" and \\backslash\\",
+    "count": 3,
+    "ratio": 0.25,
+    "licensed": True,
+}
+
+
+def test_harness_versions(js: JsInterop) -> None:
+    versions = js.call({"op": "ping"})["versions"]
+    assert versions["@digitalbazaar/vc"].startswith("7.")
+
+
+@pytest.mark.parametrize("suite", SUITES)
+@pytest.mark.parametrize("make", [v2, v11], ids=["vc2.0", "vc1.1"])
+def test_both_ways_and_same_proof_value(js: JsInterop, suite: str, make: Any) -> None:
+    unsigned = make(SUBJECT)
+    ours = sign(unsigned, KEY, suite=suite, created=CREATED)
+    theirs = js.call({"op": "sign", "suite": suite, "key": JS_KEY, "created": CREATED, "credential": unsigned})
+    assert "signed" in theirs, theirs
+    assert ours == theirs["signed"]  # same key, same created: the same bytes, proofValue included
+
+    answer = js.call({"op": "verify", "credential": ours})
+    assert answer["verified"] is True, answer
+    assert verify(theirs["signed"]).verified
+
+    tampered = copy.deepcopy(ours)
+    tampered["credentialSubject"]["emoji"] = "🩺💉🌆"
+    assert js.call({"op": "verify", "credential": tampered})["verified"] is False
+    assert not verify(tampered).verified
+
+
+@pytest.mark.parametrize("name", ["eddsa-rdfc-2022-vc11", "ed25519-signature-2020-vc11"])
+def test_safe_mode_agrees(js: JsInterop, name: str) -> None:
+    unsigned = load_json(f"ld-suites-digitalbazaar/{name}.json")["unsignedCredential"]
+    for bad in (dict(unsigned, undefinedTerm="foo"), dict(unsigned, type=[*unsigned["type"], "UndefinedType"])):
+        assert "Safe mode" in js.call({"op": "canonize", "document": bad}).get("error", "")
+        with pytest.raises(CanonicalizationError):
+            canonicalize(bad)
+
+
+def _utf16_order_agrees(nquads: str) -> bool:
+    # jsonld.js (rdf-canonize 5) sorts lines by UTF-16 code unit; RDFC-1.0 says code point order.
+    lines = nquads.splitlines(keepends=True)
+    return sorted(lines, key=lambda line: line.encode("utf-16-be")) == lines
+
+
+def test_documented_divergence_utf16_sort_order(js: JsInterop) -> None:
+    # Two values of one property, one in U+E000-U+FFFF and one above U+FFFF: RDFC-1.0 sorts by
+    # code point (U+FF21 before U+1F303); JavaScript's sort compares UTF-16 code units, where
+    # U+1F303's surrogate 0xD83C comes first. vccore follows the spec (see README).
+    document = {"@context": {"@vocab": "https://vocab.example/"}, "@id": "urn:x", "v": ["\uff21", "\U0001f303"]}
+    ours = canonicalize(document)
+    theirs = js.call({"op": "canonize", "document": document})["nquads"]
+    assert ours.splitlines()[0].endswith('"\uff21" .') and theirs.splitlines()[0].endswith('"\U0001f303" .')
+    assert sorted(ours.splitlines()) == sorted(theirs.splitlines())
+
+
+_strings = st.text(st.characters(codec="utf-8"), max_size=30)
+_values = st.one_of(_strings, st.integers(-(2**53), 2**53), st.booleans(), st.lists(_strings, max_size=3))
+_subjects = st.dictionaries(st.sampled_from(["name", "note", "title", "given", "family", "tags", "n"]), _values, max_size=5)
+
+
+@settings(max_examples=40)
+@given(_subjects, st.sampled_from(SUITES), st.sampled_from([v2, v11]))
+def test_generated_credentials_sign_identically(js: JsInterop, subject: dict[str, Any], suite: str, make: Any) -> None:
+    unsigned = make(subject)
+    assume(_utf16_order_agrees(canonicalize(unsigned)))
+    ours = sign(unsigned, KEY, suite=suite, created=CREATED)
+    theirs = js.call({"op": "sign", "suite": suite, "key": JS_KEY, "created": CREATED, "credential": unsigned})
+    assert theirs.get("signed") == ours, theirs
+    assert js.call({"op": "verify", "credential": ours})["verified"] is True
+
+
+def _jsonld_js_misreads(value: Any) -> bool:
+    """jsonld.js takes a number for a double only if String(n) has a '.', so 1e-7 becomes 0."""
+    if isinstance(value, dict):
+        return any(_jsonld_js_misreads(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_jsonld_js_misreads(v) for v in value)
+    return isinstance(value, float) and not value.is_integer() and "." not in repr(value)
+
+
+def test_documented_divergence_small_exponents(js: JsInterop) -> None:
+    document = {"@context": {"@vocab": "https://vocab.example/"}, "@id": "urn:x", "p": 1e-7}
+    assert canonicalize(document) == '<urn:x> <https://vocab.example/p> "1.0E-7"^^<http://www.w3.org/2001/XMLSchema#double> .\n'
+    assert '"0"^^<http://www.w3.org/2001/XMLSchema#integer>' in js.call({"op": "canonize", "document": document})["nquads"]
+
+
+_scalars = st.one_of(_strings, st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False, width=64), st.booleans())
+_tree = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), inner, min_size=1, max_size=3),
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=60)
+@given(st.dictionaries(st.sampled_from(["p", "q", "r"]), _tree, max_size=3))
+def test_canonical_nquads_match_jsonld_js(js: JsInterop, body: dict[str, Any]) -> None:
+    document = {"@context": {"@vocab": "https://vocab.example/"}, "@id": "urn:x", **body}
+    assume(not _jsonld_js_misreads(body))
+    theirs = js.call({"op": "canonize", "document": document})
+    try:
+        ours = canonicalize(document)
+    except CanonicalizationError as exc:  # safe mode: both refuse the same documents
+        assert "Safe mode" in theirs.get("error", ""), (exc, theirs)
+        return
+    assume(_utf16_order_agrees(ours))
+    assert theirs == {"nquads": ours}

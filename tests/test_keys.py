@@ -1,0 +1,187 @@
+"""Ed25519 key encodings against the Multikey / did:key / Digital Bazaar vectors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import load_json
+from vccore import Ed25519Key, KeyFormatError, Signer, did_key_document, load_key, public_key_from_verification_method
+from vccore import _multibase
+
+ENCODINGS = load_json("keys/ed25519-key-encodings.json")
+MULTIBASE_PAIRS = [k for k in ENCODINGS["keyPairs"] if "publicKeyMultibase" in k]
+BASE58_PAIRS = [k for k in ENCODINGS["keyPairs"] if "publicKeyBase58" in k]
+DID_KEY_VECTORS = load_json("keys/did-method-key-ed25519-x25519.json")
+
+
+@pytest.mark.parametrize("pair", MULTIBASE_PAIRS, ids=lambda p: p["name"])
+def test_secret_multibase_gives_its_public_key(pair: dict[str, Any]) -> None:
+    secret = pair.get("secretKeyMultibase") or pair["privateKeyMultibase"]
+    key = Ed25519Key.from_multibase(secret_key_multibase=secret)
+    assert key.public_key_multibase == pair["publicKeyMultibase"]
+    assert key.did_key == "did:key:" + pair["publicKeyMultibase"]
+    # vccore writes the spec's 32-byte seed form; reading it back gives the same key.
+    assert key.secret_key_multibase.startswith("z3u2")
+    again = Ed25519Key.from_multibase(pair["publicKeyMultibase"], key.secret_key_multibase)
+    assert again.public_bytes == key.public_bytes
+    if secret.startswith("z3u2"):
+        assert key.secret_key_multibase == secret
+
+
+def test_seed_derived_digitalbazaar_key() -> None:
+    pair = next(p for p in ENCODINGS["keyPairs"] if "seedInput" in p)
+    seed = pair["seedInput"]["string"].encode("ascii")[:32]  # ASCII bytes, not hex-decoded
+    key = Ed25519Key.from_seed(seed, id=pair["expectedId"])
+    assert key.public_key_multibase == pair["publicKeyMultibase"]
+    assert key.controller == "did:example:1234"
+    assert Ed25519Key.from_multibase(secret_key_multibase=pair["privateKeyMultibase"]).public_bytes == key.public_bytes
+
+
+@pytest.mark.parametrize("pair", BASE58_PAIRS, ids=lambda p: p["id"])
+def test_ed25519_2018_base58_keys(pair: dict[str, Any]) -> None:
+    secret = _multibase.b58decode(pair["privateKeyBase58"])
+    assert len(secret) == 64
+    key = Ed25519Key.from_seed(secret[:32])
+    assert _multibase.b58encode(key.public_bytes) == pair["publicKeyBase58"]
+    assert secret[32:] == key.public_bytes
+    method = {"id": pair["id"], "type": "Ed25519VerificationKey2018", "controller": "https://example.edu/issuers/565049", "publicKeyBase58": pair["publicKeyBase58"]}
+    assert public_key_from_verification_method(method).public_bytes == key.public_bytes
+
+
+@pytest.mark.parametrize("vector", ENCODINGS["rawSignatures"], ids=lambda v: v["name"])
+def test_raw_signatures_from_node_and_browser(vector: dict[str, Any]) -> None:
+    key = Ed25519Key.from_multibase(vector["key"]["publicKeyMultibase"])
+    signature = _multibase.b58decode(vector["signatureBase58"])
+    assert key.verify(signature, vector["data"].encode("utf-8"))
+    assert not key.verify(signature, vector["data"].encode("utf-8") + b"!")
+    signer = Ed25519Key.from_multibase(secret_key_multibase=vector["key"]["privateKeyMultibase"])
+    assert signer.sign(vector["data"].encode("utf-8")) == signature  # Ed25519 is deterministic
+
+
+@pytest.mark.parametrize("did", sorted(DID_KEY_VECTORS), ids=lambda d: d[-8:])
+def test_did_key_from_seed(did: str) -> None:
+    vector = DID_KEY_VECTORS[did]
+    key = Ed25519Key.from_seed(bytes.fromhex(vector["seed"]))
+    assert key.did_key == did
+    assert key.id == f"{did}#{did[len('did:key:'):]}"
+    method = dict(vector["verificationKeyPair"])
+    method.pop("privateKeyJwk", None)
+    method["id"] = key.id
+    assert public_key_from_verification_method(method).public_bytes == key.public_bytes
+    if "privateKeyJwk" in vector["verificationKeyPair"]:
+        assert Ed25519Key.from_jwk(vector["verificationKeyPair"]["privateKeyJwk"]).sign(b"m") == key.sign(b"m")
+
+
+def test_did_key_document_matches_the_spec_example() -> None:
+    example = ENCODINGS["didKeySpecExampleDocument"]["document"]
+    document = did_key_document(example["id"])
+    assert document["id"] == example["id"]
+    assert document["verificationMethod"] == [example["verificationMethod"][0]]
+    for relationship in ("authentication", "assertionMethod", "capabilityDelegation", "capabilityInvocation"):
+        assert document[relationship] == example[relationship]
+    # DID URL of its verification method resolves to the same document
+    assert did_key_document(example["verificationMethod"][0]["id"]) == document
+
+
+@pytest.mark.parametrize(
+    "did",
+    [
+        "did:key:z6LSj72tK8brWgZja8NLRwPigth2T9QRiG1uH9oKZuKjdh9p",  # X25519, not Ed25519
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2do",  # truncated
+        "did:key:z0OIl",  # not base58btc
+        "did:key:f6MkhaX",  # other multibase
+        "did:web:example.com",
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK#z6MkOther",
+    ],
+)
+def test_bad_did_keys_are_refused(did: str) -> None:
+    with pytest.raises(KeyFormatError):
+        did_key_document(did)
+
+
+def test_jwk_vector_round_trip() -> None:
+    jwk = ENCODINGS["jwk"]["publicKeyJwk"]
+    key = Ed25519Key.from_jwk(jwk)
+    assert key.to_jwk() == jwk
+    assert public_key_from_verification_method({"id": "urn:k", "controller": "urn:c", "publicKeyJwk": jwk}).public_bytes == key.public_bytes
+
+
+def test_every_encoding_round_trips() -> None:
+    key = Ed25519Key.generate()
+    assert isinstance(key, Signer)
+    for other in (
+        Ed25519Key.from_multikey(key.to_multikey(include_secret=True)),
+        Ed25519Key.from_jwk(key.to_jwk(include_secret=True)),
+        Ed25519Key.from_pem(key.to_pem(include_secret=True)),
+    ):
+        assert other.has_secret and other.public_bytes == key.public_bytes
+        assert other.sign(b"x") == key.sign(b"x")
+    for public in (
+        Ed25519Key.from_multikey(key.to_multikey()),
+        Ed25519Key.from_jwk(key.to_jwk()),
+        Ed25519Key.from_pem(key.to_pem()),
+    ):
+        assert not public.has_secret and public.public_bytes == key.public_bytes
+        assert public.verify(key.sign(b"x"), b"x")
+        with pytest.raises(KeyFormatError):
+            public.sign(b"x")
+
+
+def test_key_file_is_private_and_loads(tmp_path: Path) -> None:
+    key = Ed25519Key.generate()
+    path = key.write(tmp_path / "key.json")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    data = json.loads(path.read_text())
+    assert {"publicKeyMultibase", "secretKeyMultibase", "id", "controller"} <= set(data)
+    assert load_key(path).sign(b"m") == key.sign(b"m")
+    with pytest.raises(FileExistsError):
+        key.write(path)  # never overwrites a key
+
+
+def test_load_key_reads_jwk_and_pem(tmp_path: Path) -> None:
+    key = Ed25519Key.generate()
+    (tmp_path / "k.jwk").write_text(json.dumps(key.to_jwk(include_secret=True)))
+    (tmp_path / "k.pem").write_bytes(key.to_pem(include_secret=True))
+    assert load_key(tmp_path / "k.jwk").public_bytes == key.public_bytes
+    assert load_key(tmp_path / "k.pem").public_bytes == key.public_bytes
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"publicKeyMultibase": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "secretKeyMultibase": "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"}, "publicKeyMultibase"),
+        ({"secretKeyMultibase": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}, "secretKeyMultibase"),
+        ({"secretKeyMultibase": "z3u2"}, "secretKeyMultibase"),
+        ({"publicKeyMultibase": 42}, "publicKeyMultibase"),
+        ({}, "publicKeyMultibase"),
+        ({"publicKeyMultibase": "zIIII"}, "publicKeyMultibase"),
+    ],
+)
+def test_bad_multikeys_name_the_field(document: dict[str, Any], field: str) -> None:
+    with pytest.raises(KeyFormatError) as caught:
+        Ed25519Key.from_multikey(document)
+    assert caught.value.details["field"] == field
+
+
+def test_bad_key_files(tmp_path: Path) -> None:
+    (tmp_path / "junk").write_bytes(b"\x00\x01")
+    with pytest.raises(KeyFormatError):
+        load_key(tmp_path / "junk")
+    with pytest.raises(KeyFormatError):
+        load_key(tmp_path / "missing.json")
+    with pytest.raises(KeyFormatError):
+        Ed25519Key.from_jwk({"kty": "EC", "crv": "P-256", "x": "AA"})
+
+
+@given(st.binary(max_size=80))
+def test_base58_round_trip(data: bytes) -> None:
+    assert _multibase.b58decode(_multibase.b58encode(data)) == data
+    assert _multibase.decode(_multibase.encode(data, "u")) == data

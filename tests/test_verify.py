@@ -1,0 +1,339 @@
+"""verify(): one test per problem code, trust, suites, and the mutation property."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conftest import load_json
+from vccore import (
+    EDDSA_RDFC_2022,
+    Ed25519Key,
+    KeyFormatError,
+    Suite,
+    UnsupportedSuiteError,
+    Verifier,
+    bundled_contexts,
+    sign,
+    verify,
+)
+
+KEY = Ed25519Key.from_seed(bytes(range(32)))
+OTHER = Ed25519Key.from_seed(bytes(range(1, 33)))
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+CREATED = "2026-01-02T03:04:05Z"
+
+
+def credential_v2(issuer: str = KEY.controller) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "id": "urn:uuid:7f1c3a52-0d3e-4b36-9a43-2f5b0d6f7a11",
+        "type": ["VerifiableCredential", "ExampleCredential"],
+        "issuer": issuer,
+        "validFrom": "2026-01-01T00:00:00Z",
+        "validUntil": "2027-01-01T00:00:00Z",
+        "credentialSubject": {
+            "id": "did:example:subject",
+            "name": "Zoë Ångström-Nakamura 山田 🌃",
+            "note": "tab\there, bell\x07, quote \" and backslash \\",
+            "age": 42,
+            "score": 1.5,
+            "active": True,
+        },
+    }
+
+
+def credential_v11(issuer: str = KEY.controller) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/2018/credentials/v1", "https://www.w3.org/2018/credentials/examples/v1"],
+        "id": "http://example.edu/credentials/3732",
+        "type": ["VerifiableCredential", "UniversityDegreeCredential"],
+        "issuer": {"id": issuer, "name": "Example University"},
+        "issuanceDate": "2026-01-01T00:00:00Z",
+        "expirationDate": "2027-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:ebfeb1f712ebc6f1c276e12ec21", "degree": {"type": "BachelorDegree", "name": "Bachelor of Science and Arts"}},
+    }
+
+
+SIGNED = {
+    (version, suite): sign(make(), KEY, suite=suite, created=CREATED)
+    for version, make in (("2.0", credential_v2), ("1.1", credential_v11))
+    for suite in ("eddsa-rdfc-2022", "Ed25519Signature2020")
+}
+
+
+@pytest.mark.parametrize("case", sorted(SIGNED), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_signed_credentials_verify(case: tuple[str, str]) -> None:
+    result = verify(SIGNED[case], now=NOW)
+    assert result.verified, result.problems
+    assert result.problems == ()
+    assert [(p.suite, p.verified) for p in result.proofs] == [(case[1], True)]
+
+
+def _problem(result: Any, code: str) -> Any:
+    assert not result.verified
+    found = [p for p in result.problems if p.code == code]
+    assert found, result.problems
+    return found[0]
+
+
+GOOD = SIGNED[("2.0", "eddsa-rdfc-2022")]
+
+
+def test_parsing_error() -> None:
+    assert _problem(verify("{not json", now=NOW), "PARSING_ERROR")
+    assert _problem(verify([GOOD], now=NOW), "PARSING_ERROR")
+    assert verify(json.dumps(GOOD), now=NOW).verified  # JSON text is accepted
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("@context", ["https://www.w3.org/ns/credentials/examples/v2"], "@context must start"),
+        ("type", ["ExampleCredential"], "VerifiableCredential"),
+        ("issuer", 7, "issuer"),
+        ("credentialSubject", "someone", "credentialSubject"),
+        ("validFrom", "1st of January", "validFrom"),
+    ],
+)
+def test_malformed_value_error(field: str, value: Any, words: str) -> None:
+    bad = dict(GOOD, **{field: value})
+    assert words in _problem(verify(bad, now=NOW), "MALFORMED_VALUE_ERROR").detail
+
+
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda c: c.pop("proof"),
+        lambda c: c.update(proof=[]),
+        lambda c: c.update(proof="zSig"),
+        lambda c: c["proof"].update(proofValue="uAAAA"),
+        lambda c: c["proof"].update(proofValue="z" + "1" * 20),
+        lambda c: c["proof"].pop("verificationMethod"),
+        lambda c: c["proof"].update(created="yesterday"),
+        lambda c: c["proof"].update(previousProof="urn:uuid:nothing"),
+    ],
+)
+def test_malformed_proof_error(mutate: Any) -> None:
+    bad = copy.deepcopy(GOOD)
+    mutate(bad)
+    _problem(verify(bad, now=NOW), "MALFORMED_PROOF_ERROR")
+
+
+def test_unsupported_suite() -> None:
+    problem = _problem(verify(SIGNED[("2.0", "Ed25519Signature2020")], suites=["eddsa-rdfc-2022"], now=NOW), "UNSUPPORTED_SUITE")
+    assert "Ed25519Signature2020" in problem.detail
+    other = copy.deepcopy(GOOD)
+    other["proof"]["cryptosuite"] = "ecdsa-rdfc-2019"
+    assert "ecdsa-rdfc-2019" in _problem(verify(other, now=NOW), "UNSUPPORTED_SUITE").detail
+
+
+def test_unaccepted_proofs_are_skipped_when_another_verifies() -> None:
+    both = sign(GOOD, KEY, suite="Ed25519Signature2020", created=CREATED)
+    result = verify(both, suites=["Ed25519Signature2020"], now=NOW)
+    assert result.verified, result.problems
+    assert [(p.suite, p.skipped, p.verified) for p in result.proofs] == [
+        ("eddsa-rdfc-2022", True, False),
+        ("Ed25519Signature2020", False, True),
+    ]
+
+
+def test_unknown_suite_name_is_the_callers_error() -> None:
+    with pytest.raises(UnsupportedSuiteError):
+        verify(GOOD, suites=["no-such-suite"])
+
+
+def test_mismatched_proof_purpose() -> None:
+    signed = sign(credential_v2(), KEY, created=CREATED, proof_purpose="authentication")
+    assert "authentication" in _problem(verify(signed, now=NOW), "MISMATCHED_PROOF_PURPOSE_ERROR").detail
+    assert verify(signed, now=NOW, proof_purpose="authentication").verified
+
+
+def test_unknown_verification_method_is_named() -> None:
+    key = Ed25519Key.from_seed(bytes(32), id="https://issuer.example/keys/1", controller="https://issuer.example")
+    signed = sign(credential_v2(issuer="https://issuer.example"), key, created=CREATED)
+    problem = _problem(verify(signed, now=NOW), "UNKNOWN_VERIFICATION_METHOD")
+    assert "https://issuer.example/keys/1" in problem.detail
+    # trusted as a verification method object
+    assert verify(signed, now=NOW, verification_methods=[key.to_multikey()]).verified
+    # trusted through a DID document: only for the relationships it lists
+    document = {"id": "https://issuer.example", "verificationMethod": [key.to_multikey()], "authentication": [key.id]}
+    assert "not authorized" in _problem(verify(signed, now=NOW, verification_methods=[document]), "INVALID_VERIFICATION_METHOD").detail
+    document["assertionMethod"] = [key.id]
+    assert verify(signed, now=NOW, verification_methods=[document]).verified
+
+
+def test_invalid_verification_method() -> None:
+    bad = copy.deepcopy(GOOD)
+    bad["proof"]["verificationMethod"] = "did:key:z6MkNotAKey#z6MkNotAKey"
+    _problem(verify(bad, now=NOW), "INVALID_VERIFICATION_METHOD")
+
+
+def test_untrusted_keys_raise_before_any_credential() -> None:
+    with pytest.raises(KeyFormatError):
+        Verifier.create(verification_methods=[{"id": "urn:k", "controller": "urn:c", "publicKeyMultibase": "zBAD"}])
+
+
+def test_issuer_mismatch() -> None:
+    signed = sign(credential_v2(issuer=OTHER.controller), KEY, created=CREATED)
+    problem = _problem(verify(signed, now=NOW), "ISSUER_MISMATCH")
+    assert OTHER.controller in problem.detail and KEY.controller in problem.detail
+
+
+@pytest.mark.parametrize(
+    ("mutate", "reason", "named"),
+    [
+        (lambda c: c["credentialSubject"].update(nickname="x"), "UNDEFINED_TERM", None),
+        (lambda c: c["type"].append("Relative"), "RELATIVE_IRI", "Relative"),
+        (lambda c: c["@context"].append("https://contexts.example/unknown"), "UNKNOWN_CONTEXT", "https://contexts.example/unknown"),
+    ],
+)
+def test_proof_transformation_error(mutate: Any, reason: str, named: str | None) -> None:
+    signed = copy.deepcopy(SIGNED[("1.1", "eddsa-rdfc-2022")])  # examples/v1 has no @vocab
+    mutate(signed)
+    problem = _problem(verify(signed, now=NOW), "PROOF_TRANSFORMATION_ERROR")
+    assert problem.reason == reason
+    assert named is None or named in problem.detail
+
+
+def test_undefined_term_is_named_on_verify() -> None:
+    signed = copy.deepcopy(SIGNED[("1.1", "eddsa-rdfc-2022")])
+    signed["undefinedTerm"] = "foo"
+    problem = _problem(verify(signed, now=NOW), "PROOF_TRANSFORMATION_ERROR")
+    assert problem.reason == "UNDEFINED_TERM" and "undefinedTerm" in problem.detail
+
+
+def test_poison_graph_in_a_credential_is_refused_quickly() -> None:
+    nodes = [{"@id": f"_:e{i}"} for i in range(10)]
+    for node in nodes:
+        node["https://vocab.example/p"] = [{"@id": f"_:e{j}"} for j in range(10)]
+    signed = copy.deepcopy(GOOD)
+    signed["credentialSubject"]["https://vocab.example/knows"] = nodes
+    problem = _problem(verify(signed, now=NOW), "PROOF_TRANSFORMATION_ERROR")
+    assert problem.reason == "CANONICALIZATION_LIMIT"
+
+
+def test_proof_verification_error() -> None:
+    bad = copy.deepcopy(GOOD)
+    bad["credentialSubject"]["age"] = 43
+    assert "signature" in _problem(verify(bad, now=NOW), "PROOF_VERIFICATION_ERROR").detail
+
+
+def test_suite_context_missing() -> None:
+    bad = copy.deepcopy(SIGNED[("2.0", "Ed25519Signature2020")])
+    bad["@context"] = bad["@context"][:2]
+    assert _problem(verify(bad, now=NOW), "PROOF_VERIFICATION_ERROR").reason == "SUITE_CONTEXT_MISSING"
+
+
+def test_proof_expired() -> None:
+    signed = sign(credential_v2(), KEY, created=CREATED, expires="2026-03-01T00:00:00Z")
+    assert verify(signed, now=datetime(2026, 2, 1, tzinfo=UTC)).verified
+    _problem(verify(signed, now=NOW), "PROOF_EXPIRED")
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.1"])
+def test_validity_window(version: str) -> None:
+    signed = SIGNED[(version, "eddsa-rdfc-2022")]
+    _problem(verify(signed, now=datetime(2025, 12, 31, tzinfo=UTC)), "CREDENTIAL_NOT_YET_VALID")
+    _problem(verify(signed, now=datetime(2027, 1, 2, tzinfo=UTC)), "CREDENTIAL_EXPIRED")
+    assert verify(signed, now=datetime(2026, 1, 1, tzinfo=UTC)).verified
+
+
+def test_now_must_be_aware() -> None:
+    with pytest.raises(ValueError):
+        verify(GOOD, now=datetime(2026, 1, 1))
+
+
+def test_internal_error_is_reported_not_raised() -> None:
+    def broken(document: Any, contexts: Any) -> str:
+        raise RuntimeError("suite bug")
+
+    buggy = Suite(**{**{f: getattr(EDDSA_RDFC_2022, f) for f in EDDSA_RDFC_2022.__dataclass_fields__}, "transform": broken})
+    problem = _problem(verify(GOOD, suites=[buggy], now=NOW), "INTERNAL_ERROR")
+    assert "suite bug" in problem.detail
+
+
+def test_verify_does_not_mutate_the_credential() -> None:
+    credential = copy.deepcopy(GOOD)
+    verify(credential, now=NOW)
+    assert credential == GOOD
+
+
+def test_verifier_with_pinned_contexts() -> None:
+    url = "https://contexts.example/health/v1"
+    context = json.dumps({"@context": {"@protected": True, "licence": "https://vocab.example/licence"}}).encode()
+    unsigned = credential_v2()
+    unsigned["@context"] = [unsigned["@context"][0], url]
+    unsigned["type"] = ["VerifiableCredential"]
+    unsigned["credentialSubject"] = {"id": "did:example:subject", "licence": "MH-123"}
+    loader = bundled_contexts().with_contexts({url: context})
+    signed = sign(unsigned, KEY, created=CREATED, contexts=loader)
+    assert Verifier.create(contexts=loader).verify(signed, now=NOW).verified
+    assert _problem(verify(signed, now=NOW), "PROOF_TRANSFORMATION_ERROR").reason == "UNKNOWN_CONTEXT"
+
+
+def test_result_as_json() -> None:
+    bad = copy.deepcopy(GOOD)
+    bad["credentialSubject"]["age"] = 43
+    data = json.loads(json.dumps(verify(bad, now=NOW).to_dict()))
+    assert data["verified"] is False
+    assert data["problems"][0]["code"] == "PROOF_VERIFICATION_ERROR" and data["problems"][0]["proof"] == 0
+
+
+# --- the mutation property -----------------------------------------------------------------------
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Paths to every scalar and every object key in a JSON document."""
+    out: list[tuple[Any, ...]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.append((*path, ("key", key)))
+            out.extend(_leaves(item, (*path, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out.extend(_leaves(item, (*path, index)))
+    else:
+        out.append(path)
+    return out
+
+
+def _mutated(value: Any, position: int, replacement: str) -> Any:
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    text = str(value)
+    index = position % max(len(text), 1)
+    if text and text[index] == replacement:
+        replacement = "x" if replacement != "x" else "y"
+    return text[:index] + replacement + text[index + 1 :]
+
+
+CASES = sorted(SIGNED)
+
+
+@given(st.sampled_from(CASES), st.data(), st.integers(min_value=0), st.characters(codec="utf-8"))
+def test_any_change_to_signed_content_fails(case: tuple[str, str], data: st.DataObject, position: int, replacement: str) -> None:
+    signed = copy.deepcopy(SIGNED[case])
+    path = data.draw(st.sampled_from(_leaves(signed)))
+    *parents, last = path
+    holder: Any = signed
+    for step in parents:
+        holder = holder[step]
+    if isinstance(last, tuple):  # rename an object key
+        key = last[1]
+        renamed = _mutated(key, position, replacement)
+        if renamed in holder:
+            return
+        holder[renamed] = holder.pop(key)
+    else:
+        holder[last] = _mutated(holder[last], position, replacement)
+    result = verify(signed, now=NOW)
+    assert not result.verified, (path, result)

@@ -1,0 +1,58 @@
+"""vccore: issue, update, revoke and verify W3C Verifiable Credentials, offline and fail-closed.
+
+The public surface is what ``__all__`` lists; every other module is an implementation detail.
+"""
+
+from __future__ import annotations
+
+from .canon import canonicalize, canonicalize_nquads
+from .contexts import ContextLoader, bundled_contexts
+from .errors import (
+    CanonicalizationError,
+    ContextError,
+    DocumentError,
+    KeyFormatError,
+    SafeModeError,
+    SigningError,
+    UnsupportedSuiteError,
+    VccoreError,
+)
+from .keys import Ed25519Key, Signer, did_key_document, load_key, public_key_from_verification_method
+from .proofs import VerifyData, create_verify_data, sign
+from .suites import ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
+from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CanonicalizationError",
+    "ContextError",
+    "ContextLoader",
+    "DEFAULT_SUITES",
+    "DocumentError",
+    "ED25519_SIGNATURE_2020",
+    "EDDSA_RDFC_2022",
+    "Ed25519Key",
+    "KeyFormatError",
+    "Problem",
+    "ProofResult",
+    "SUITES",
+    "SafeModeError",
+    "Signer",
+    "SigningError",
+    "Suite",
+    "UnsupportedSuiteError",
+    "VccoreError",
+    "VerificationResult",
+    "Verifier",
+    "VerifyData",
+    "bundled_contexts",
+    "canonicalize",
+    "canonicalize_nquads",
+    "create_verify_data",
+    "did_key_document",
+    "load_key",
+    "public_key_from_verification_method",
+    "sign",
+    "verify",
+]

@@ -1,0 +1,43 @@
+"""XML Schema dateTime values as the VC data model and Data Integrity use them."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Final
+
+_DATETIME: Final = re.compile(
+    r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$"
+)
+
+
+def parse(text: object, *, require_zone: bool = True) -> datetime:
+    """An aware datetime from XML Schema ``dateTimeStamp`` text (``dateTime`` when
+    ``require_zone`` is false, read as UTC); ValueError names what is wrong."""
+    if not isinstance(text, str):
+        raise ValueError(f"{text!r} is not a date-time string")
+    match = _DATETIME.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an XML Schema date-time (YYYY-MM-DDThh:mm:ssZ)")
+    zone = match[8]
+    if zone is None and require_zone:
+        raise ValueError(f"{text!r} has no time zone (add Z or an offset)")
+    fraction = (match[7] or "")[:7]  # Python keeps microseconds; more digits cannot change order here
+    normalized = f"{match[1]}-{match[2]}-{match[3]}T{match[4]}:{match[5]}:{match[6]}{fraction}"
+    normalized += "+00:00" if zone in (None, "Z") else zone
+    try:
+        return datetime.fromisoformat(normalized)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid date-time") from None
+
+
+def format(moment: datetime) -> str:
+    """``YYYY-MM-DDThh:mm:ssZ`` in UTC, whole seconds: the form proofs carry."""
+    if moment.tzinfo is None:
+        raise ValueError("a naive datetime has no time zone; pass an aware one")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now() -> datetime:
+    """The current time, aware, UTC."""
+    return datetime.now(UTC)

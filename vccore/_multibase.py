@@ -1,0 +1,78 @@
+"""Multibase (base58btc ``z``, base64url ``u``) and the multicodec prefixes vccore uses."""
+
+from __future__ import annotations
+
+import base64
+from typing import Final
+
+_ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_INDEX: Final = {c: i for i, c in enumerate(_ALPHABET)}
+
+# Multicodec table entries, as their unsigned-varint bytes.
+ED25519_PUB: Final = b"\xed\x01"  # 0xed
+ED25519_PRIV: Final = b"\x80\x26"  # 0x1300
+
+# Longest base58 text vccore decodes: enough for any key or signature, and a bound on the
+# quadratic decode for hostile input.
+_MAX_BASE58 = 4096
+
+
+def b58encode(data: bytes) -> str:
+    """Base58 (Bitcoin alphabet)."""
+    zeros = len(data) - len(data.lstrip(b"\0"))
+    number = int.from_bytes(data, "big")
+    out = []
+    while number:
+        number, rem = divmod(number, 58)
+        out.append(_ALPHABET[rem])
+    return "1" * zeros + "".join(reversed(out))
+
+
+def b58decode(text: str) -> bytes:
+    """Inverse of :func:`b58encode`; ValueError on characters outside the alphabet."""
+    if len(text) > _MAX_BASE58:
+        raise ValueError(f"base58 text longer than {_MAX_BASE58} characters")
+    number = 0
+    for char in text:
+        try:
+            number = number * 58 + _INDEX[char]
+        except KeyError:
+            raise ValueError(f"{char!r} is not a base58btc character") from None
+    zeros = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * zeros + body
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without padding (RFC 7515 section 2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Inverse of :func:`b64url_encode`; padding optional; ValueError on anything else."""
+    if not isinstance(text, str) or any(c in text for c in "+/ \n"):
+        raise ValueError("not base64url text")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not base64url: {exc}") from None
+
+
+def encode(data: bytes, base: str = "z") -> str:
+    """Multibase text: ``z`` base58btc or ``u`` base64url."""
+    if base == "z":
+        return "z" + b58encode(data)
+    if base == "u":
+        return "u" + b64url_encode(data)
+    raise ValueError(f"multibase {base!r} is not supported")
+
+
+def decode(text: str) -> bytes:
+    """Bytes of multibase text in base58btc (``z``) or base64url (``u``)."""
+    if not isinstance(text, str) or not text:
+        raise ValueError("multibase text is empty")
+    if text[0] == "z":
+        return b58decode(text[1:])
+    if text[0] == "u":
+        return b64url_decode(text[1:])
+    raise ValueError(f"multibase prefix {text[0]!r} is not supported (expected 'z' or 'u')")

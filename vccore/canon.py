@@ -1,0 +1,329 @@
+"""Canonical N-Quads for JSON-LD documents and RDF datasets (RDFC-1.0), in safe mode.
+
+The reference path: pyld expands the document and builds its RDF dataset; vccore then writes
+the dataset as canonical N-Quads with its own RDFC-1.0 (:mod:`vccore._rdfc10`), because pyld's
+own normalizer escapes literals wrongly and has no work limit. What pyld gets wrong, and this
+module corrects:
+
+- ``base`` is ``None`` (pyld would resolve relative IRIs against ``http://example.org/base/``);
+- the document loader is vccore's pinned, offline :class:`~vccore.contexts.ContextLoader`, with
+  a processed-context cache per loader rather than pyld's process-wide one;
+- safe mode: pyld drops undefined terms and relative IRIs without a word; here they raise
+  :class:`~vccore.errors.SafeModeError` naming the term and where it is (the checks of jsonld.js's
+  ``safe: true``);
+- a JSON number such as ``5.0`` is an ``xsd:integer``, as JSON-LD 1.1 (Deserialize JSON-LD to
+  RDF, object to RDF step 10) and jsonld.js have it; pyld makes every Python float an
+  ``xsd:double``;
+- an ``xsd:double`` is written as jsonld.js writes it (``toExponential(15)``, ties rounded up);
+  pyld's ``%.15E`` rounds ties to even, so 2**-24 came out one digit apart.
+
+Known divergence, on purpose: jsonld.js (9.0) reads a JSON number whose shortest form has no
+decimal point but is not whole, such as ``1e-7``, as the integer ``0``; vccore writes
+``1.0E-7`` as JSON-LD requires. A credential holding such a number will not verify in jsonld.js.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any, Final
+
+from pyld import jsonld
+from pyld.context_resolver import ContextResolver
+from pyld.identifier_issuer import IdentifierIssuer
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from . import _nquads, _rdfc10
+from ._nquads import Quad
+from .contexts import ContextLoader, bundled_contexts
+from .errors import CanonicalizationError, ContextError, SafeModeError, VccoreError
+
+__all__ = ["canonicalize", "canonicalize_nquads", "to_quads", "DEFAULT_MAX_WORK"]
+
+DEFAULT_MAX_WORK: Final = _rdfc10.DEFAULT_MAX_WORK
+
+_ABSOLUTE_IRI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+# BCP 47 as jsonld.js checks it (well-formedness only).
+_LANGUAGE_TAG: Final = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
+
+
+def canonicalize(
+    document: Any,
+    *,
+    contexts: ContextLoader | None = None,
+    safe: bool = True,
+    max_work: int = DEFAULT_MAX_WORK,
+) -> str:
+    """The RDFC-1.0 canonical N-Quads of a JSON-LD document (rdf-canon section 4.4)."""
+    return "".join(_rdfc10.canonicalize(to_quads(document, contexts=contexts, safe=safe), max_work=max_work)[0])
+
+
+def canonicalize_nquads(
+    text: str, *, hash_algorithm: str = "sha256", max_work: int = DEFAULT_MAX_WORK
+) -> str:
+    """The RDFC-1.0 canonical form of an N-Quads dataset; ``hash_algorithm`` sha256 or sha384."""
+    if hash_algorithm not in ("sha256", "sha384"):
+        raise CanonicalizationError(
+            f"hash algorithm {hash_algorithm!r}: RDFC-1.0 here supports sha256 and sha384",
+            code="JSONLD_ERROR",
+            hash_algorithm=hash_algorithm,
+        )
+    lines, _ = _rdfc10.canonicalize(_nquads.parse(text), hash_name=hash_algorithm, max_work=max_work)
+    return "".join(lines)
+
+
+def to_quads(
+    document: Any, *, contexts: ContextLoader | None = None, safe: bool = True
+) -> list[Quad]:
+    """The RDF dataset of a JSON-LD document (JSON-LD 1.1 Deserialize JSON-LD to RDF)."""
+    if not isinstance(document, (dict, list)):
+        raise CanonicalizationError(
+            f"a JSON-LD document is an object or an array, not {type(document).__name__}",
+            code="JSONLD_ERROR",
+        )
+    loader = contexts if contexts is not None else bundled_contexts()
+    dropped: list[str | None] = []
+    processor = _Processor(on_property_dropped=dropped.append)
+    options: dict[str, Any] = {
+        "base": None,
+        "documentLoader": loader,
+        "contextResolver": ContextResolver(loader._pyld_cache, loader),
+        "processingMode": "json-ld-1.1",
+        "produceGeneralizedRdf": False,
+        "rdfDirection": None,
+        # Keep what JSON-LD would drop silently, so that safe mode can see it (_check_graph).
+        "keepFreeFloatingNodes": True,
+    }
+    try:
+        expanded = processor.expand(document, options)
+        if safe and dropped:
+            term = next((t for t in dropped if t), None) or "(null)"
+            path = _locate_key(document, term)
+            raise SafeModeError(
+                f"term {term!r}{_at(path)} is not defined by the document's contexts, so it "
+                "would not be signed; define it in a context or remove it",
+                code="UNDEFINED_TERM",
+                term=term,
+                path=path,
+            )
+        expanded = _check_graph(expanded, document, safe)
+        issuer = IdentifierIssuer("_:b")
+        node_map: dict[str, Any] = {"@default": {}}
+        processor._create_node_map(expanded, node_map, "@default", issuer)
+        quads: list[Quad] = []
+        for graph_name, graph in sorted(node_map.items()):
+            if graph_name == "@default":
+                graph_term = ""
+            elif _is_absolute(graph_name):
+                graph_term = _term({"type": "blank node" if graph_name.startswith("_:") else "IRI", "value": graph_name})
+            else:
+                continue  # relative graph names: refused above in safe mode
+            for triple in processor._graph_to_rdf(graph, issuer, options):
+                quads.append(
+                    (
+                        _term(triple["subject"]),
+                        _term(triple["predicate"]),
+                        _term(triple["object"]),
+                        graph_term,
+                    )
+                )
+        return quads
+    except VccoreError:
+        raise
+    except jsonld.JsonLdError as exc:
+        raise _from_jsonld_error(exc) from exc
+    except RecursionError:
+        raise CanonicalizationError(
+            "the document is nested too deeply to process", code="INPUT_TOO_DEEP"
+        ) from None
+
+
+class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """pyld's processor, writing xsd:double values the way jsonld.js does."""
+
+    def _object_to_rdf(self, item: Any, issuer: Any, triples: Any, options: Any) -> Any:
+        result = super()._object_to_rdf(item, issuer, triples, options)
+        if result is not None and result.get("datatype") == _XSD_DOUBLE and isinstance(item, dict):
+            value = item.get("@value")
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                result["value"] = _double(value)
+        return result
+
+
+def _double(value: int | float) -> str:
+    """JavaScript's ``value.toExponential(15)``, trailing zeros trimmed: ``1.5E0``, ``1.0E21``."""
+    number = float(value)
+    if number == 0:
+        return "0.0E0"
+    exact = Decimal(abs(number))
+    exponent = exact.adjusted()
+    mantissa = exact.scaleb(-exponent).quantize(Decimal("1.000000000000000"), rounding=ROUND_HALF_UP)
+    if mantissa >= 10:  # 9.9999999999999995 rounds up to 10.000...
+        exponent += 1
+        mantissa = exact.scaleb(-exponent).quantize(Decimal("1.000000000000000"), rounding=ROUND_HALF_UP)
+    whole, fraction = str(mantissa).split(".")
+    fraction = fraction.rstrip("0") or "0"
+    sign = "-" if number < 0 else ""
+    return f"{sign}{whole}.{fraction}E{exponent}"
+
+
+def _term(term: dict[str, Any]) -> str:
+    kind = term["type"]
+    if kind == "IRI":
+        return _nquads.iri(term["value"])
+    if kind == "blank node":
+        return str(term["value"])
+    return _nquads.literal(term["value"], term.get("datatype") or _nquads.XSD_STRING, term.get("language"))
+
+
+def _is_absolute(value: str) -> bool:
+    return value.startswith("_:") or _ABSOLUTE_IRI.match(value) is not None
+
+
+def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ContextError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    code = getattr(exc, "code", None) or getattr(exc, "type", "")
+    details = getattr(exc, "details", None) or {}
+    message = exc.args[0] if exc.args else str(exc)
+    url = details.get("url") if isinstance(details, dict) else None
+    if url and code in ("loading remote context failed", "loading document failed"):
+        return ContextError(f"context {url} could not be loaded", code="UNKNOWN_CONTEXT", url=url)
+    return CanonicalizationError(
+        f"invalid JSON-LD ({code}): {message}", code="JSONLD_ERROR", jsonld_code=str(code)
+    )
+
+
+# --- safe mode -------------------------------------------------------------------------------
+
+
+def _check_graph(nodes: list[Any], document: Any, safe: bool) -> list[Any]:
+    """Walk expanded JSON-LD: fix JSON numbers, and in safe mode refuse what RDF would drop.
+
+    ``nodes`` is a top-level or ``@graph`` array. JSON-LD drops the "free-floating" objects found
+    there (empty, a bare value or list, only an ``@id``); pyld does so without a trace, so it is
+    asked to keep them, and they are refused here (safe mode) or dropped as JSON-LD says.
+    """
+    kept = []
+    for node in nodes:
+        if isinstance(node, dict) and (not node or "@value" in node or "@list" in node or node.keys() == {"@id"}):
+            if safe:
+                what = "an object with only an id" if node.keys() == {"@id"} else "an empty object or a bare value"
+                path = _locate_value(document, node["@id"]) if node.keys() == {"@id"} else None
+                raise SafeModeError(
+                    f"{what}{_at(path)} stands alone in a graph, where JSON-LD drops it; "
+                    "it would not be signed",
+                    code="DATA_LOSS",
+                    path=path,
+                )
+            continue
+        _check_node(node, document, safe)
+        kept.append(node)
+    return kept
+
+
+def _check_node(node: Any, document: Any, safe: bool) -> None:
+    if not isinstance(node, dict):
+        return
+    if "@value" in node:
+        _check_value(node, document, safe)
+        return
+    if "@list" in node:
+        for item in node["@list"]:
+            _check_node(item, document, safe)
+        return
+    if safe:
+        node_id = node.get("@id")
+        if isinstance(node_id, str) and not _is_absolute(node_id):
+            _relative(node_id, "id", document)
+        for type_iri in node.get("@type", ()):
+            if isinstance(type_iri, str) and not _is_absolute(type_iri):
+                _relative(type_iri, "type", document)
+    for key, values in list(node.items()):
+        if key == "@graph":
+            node[key] = _check_graph(values, document, safe)
+        elif key == "@included":
+            for item in values:
+                _check_node(item, document, safe)
+        elif key == "@reverse":
+            for reverse_values in values.values():
+                for item in reverse_values:
+                    _check_node(item, document, safe)
+        elif not key.startswith("@"):
+            if safe and key.startswith("_:"):
+                raise SafeModeError(
+                    f"property {key!r} is a blank node, which RDF does not allow as a predicate",
+                    code="DATA_LOSS",
+                    path=_locate_key(document, key),
+                    term=key,
+                )
+            for item in values:
+                _check_node(item, document, safe)
+
+
+def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
+    raw = value["@value"]
+    # JSON-LD 1.1 section 8.6: a number with no fractional part, below 1e21, is an xsd:integer,
+    # whatever the JSON parser made of it.
+    if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e21 and value.get("@type") != _XSD_DOUBLE:
+        value["@value"] = int(raw)
+    if safe:
+        language = value.get("@language")
+        if isinstance(language, str) and not _LANGUAGE_TAG.match(language):
+            path = _locate_value(document, language)
+            raise SafeModeError(
+                f"language tag {language!r}{_at(path)} is not well-formed BCP 47",
+                code="DATA_LOSS",
+                path=path,
+            )
+
+
+_XSD_DOUBLE: Final = "http://www.w3.org/2001/XMLSchema#double"
+
+
+def _relative(iri: str, what: str, document: Any) -> None:
+    path = _locate_value(document, iri)
+    raise SafeModeError(
+        f"{what} {iri!r}{_at(path)} is not an absolute IRI and no context maps it to one, so it "
+        "would be dropped from what is signed",
+        code="RELATIVE_IRI",
+        iri=iri,
+        path=path,
+    )
+
+
+def _at(path: str | None) -> str:
+    return f" (at {path})" if path else ""
+
+
+def _walk(value: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
+    """Every (path, key, value) in a JSON document, depth first, without recursion."""
+    stack: list[tuple[str, Any, Any]] = [(path, None, value)]
+    while stack:
+        here, key, item = stack.pop()
+        yield here, key, item
+        if isinstance(item, dict):
+            for k, v in reversed(list(item.items())):
+                if k != "@context":
+                    stack.append((f"{here}.{k}" if here else k, k, v))
+        elif isinstance(item, list):
+            for i in range(len(item) - 1, -1, -1):
+                stack.append((f"{here}[{i}]", None, item[i]))
+
+
+def _locate_key(document: Any, term: str) -> str | None:
+    for path, key, _ in _walk(document, ""):
+        if key == term:
+            return path
+    return None
+
+
+def _locate_value(document: Any, value: str) -> str | None:
+    for path, _, item in _walk(document, ""):
+        if item == value:
+            return path
+    return None

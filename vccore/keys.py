@@ -1,0 +1,398 @@
+"""Ed25519 keys: generation, Multikey / did:key / JWK / PEM encodings, and the Signer protocol.
+
+Encodings (W3C Controlled Identifiers, Multikey; did:key v0.7):
+
+- public ``z6Mk...``: ``z`` + base58btc(0xed 0x01 + 32-byte key);
+- secret ``z3u2...``: ``z`` + base58btc(0x80 0x26 + 32-byte seed), the spec's form, which vccore
+  writes; ``zrv...`` (the same prefix + seed || public, Digital Bazaar's form) is read too;
+- ``did:key:z6Mk...`` resolves offline to a DID document whose one verification method is
+  ``did:key:z6Mk...#z6Mk...``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from . import _multibase
+from .errors import KeyFormatError
+
+__all__ = [
+    "Ed25519Key",
+    "Signer",
+    "did_key_document",
+    "load_key",
+    "public_key_from_verification_method",
+]
+
+MULTIKEY_CONTEXT: Final = "https://w3id.org/security/multikey/v1"
+DID_CONTEXT: Final = "https://www.w3.org/ns/did/v1"
+_VERIFICATION_RELATIONSHIPS: Final = (
+    "authentication",
+    "assertionMethod",
+    "capabilityDelegation",
+    "capabilityInvocation",
+)
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that signs: a local key, or a KMS/HSM client that never shows its secret.
+
+    ``id`` is the verification method URL written into proofs; ``algorithm`` names the signature
+    algorithm (``"Ed25519"`` for the suites vccore implements).
+    """
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def algorithm(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ed25519Key:
+    """An Ed25519 key pair (or a public key alone) with its verification method id and controller.
+
+    It is a :class:`Signer` when it holds the secret key.
+    """
+
+    public_bytes: bytes
+    id: str
+    controller: str
+    _private: Ed25519PrivateKey | None = field(default=None, repr=False, compare=False)
+    algorithm: str = "Ed25519"
+
+    # --- construction -------------------------------------------------------------------
+
+    @classmethod
+    def generate(cls, *, id: str | None = None, controller: str | None = None) -> Ed25519Key:
+        """A new random key; its id is its did:key verification method unless given."""
+        return cls._from_private(Ed25519PrivateKey.generate(), id=id, controller=controller)
+
+    @classmethod
+    def from_seed(cls, seed: bytes, *, id: str | None = None, controller: str | None = None) -> Ed25519Key:
+        """The key whose 32-byte secret seed is ``seed`` (RFC 8032 section 5.1.5)."""
+        if len(seed) != 32:
+            raise KeyFormatError(f"an Ed25519 seed is 32 bytes, not {len(seed)}", field="seed")
+        return cls._from_private(Ed25519PrivateKey.from_private_bytes(seed), id=id, controller=controller)
+
+    @classmethod
+    def from_public_bytes(
+        cls, public: bytes, *, id: str | None = None, controller: str | None = None
+    ) -> Ed25519Key:
+        """A public key alone (it can verify, not sign)."""
+        if len(public) != 32:
+            raise KeyFormatError(f"an Ed25519 public key is 32 bytes, not {len(public)}", field="publicKey")
+        try:
+            Ed25519PublicKey.from_public_bytes(public)
+        except ValueError as exc:
+            raise KeyFormatError(f"not an Ed25519 public key: {exc}", field="publicKey") from exc
+        did = did_key_from_public(public)
+        return cls(public, id or _did_key_vm(did), controller or (did if id is None else _controller_of(id)))
+
+    @classmethod
+    def _from_private(
+        cls, private: Ed25519PrivateKey, *, id: str | None, controller: str | None
+    ) -> Ed25519Key:
+        public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        did = did_key_from_public(public)
+        key_id = id or _did_key_vm(did)
+        return cls(public, key_id, controller or (did if id is None else _controller_of(key_id)), private)
+
+    @classmethod
+    def from_multibase(
+        cls,
+        public_key_multibase: str | None = None,
+        secret_key_multibase: str | None = None,
+        *,
+        id: str | None = None,
+        controller: str | None = None,
+    ) -> Ed25519Key:
+        """A key from Multikey ``publicKeyMultibase`` and/or ``secretKeyMultibase``."""
+        if secret_key_multibase is not None:
+            secret = _decode_multicodec(secret_key_multibase, _multibase.ED25519_PRIV, "secretKeyMultibase")
+            if len(secret) not in (32, 64):
+                raise KeyFormatError(
+                    f"secretKeyMultibase holds {len(secret)} bytes; an Ed25519 secret key is the "
+                    "32-byte seed (z3u2...) or seed || public key (zrv...)",
+                    field="secretKeyMultibase",
+                )
+            key = cls.from_seed(secret[:32], id=id, controller=controller)
+            if len(secret) == 64 and secret[32:] != key.public_bytes:
+                raise KeyFormatError(
+                    "secretKeyMultibase: the public half does not belong to the seed",
+                    field="secretKeyMultibase",
+                )
+            if public_key_multibase is not None and public_key_multibase != key.public_key_multibase:
+                raise KeyFormatError(
+                    "publicKeyMultibase does not belong to secretKeyMultibase",
+                    field="publicKeyMultibase",
+                )
+            return key
+        if public_key_multibase is None:
+            raise KeyFormatError("a Multikey needs publicKeyMultibase or secretKeyMultibase", field="publicKeyMultibase")
+        public = _decode_multicodec(public_key_multibase, _multibase.ED25519_PUB, "publicKeyMultibase")
+        return cls.from_public_bytes(public, id=id, controller=controller)
+
+    @classmethod
+    def from_multikey(cls, document: Mapping[str, Any]) -> Ed25519Key:
+        """A key from a Multikey (or Ed25519VerificationKey2020) JSON object."""
+        if not isinstance(document, Mapping):
+            raise KeyFormatError("a Multikey document is a JSON object", field="key")
+        secret = document.get("secretKeyMultibase", document.get("privateKeyMultibase"))
+        public = document.get("publicKeyMultibase")
+        for name, value in (("secretKeyMultibase", secret), ("publicKeyMultibase", public)):
+            if value is not None and not isinstance(value, str):
+                raise KeyFormatError(f"{name} must be a string", field=name)
+        for name in ("id", "controller"):
+            if name in document and not isinstance(document[name], str):
+                raise KeyFormatError(f"{name} must be a string", field=name)
+        return cls.from_multibase(public, secret, id=document.get("id"), controller=document.get("controller"))
+
+    @classmethod
+    def from_jwk(cls, jwk: Mapping[str, Any], *, id: str | None = None, controller: str | None = None) -> Ed25519Key:
+        """A key from a JWK (RFC 8037: ``kty`` OKP, ``crv`` Ed25519, ``x``, optional ``d``)."""
+        if not isinstance(jwk, Mapping) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+            raise KeyFormatError('an Ed25519 JWK has "kty": "OKP" and "crv": "Ed25519"', field="publicKeyJwk")
+        try:
+            public = _multibase.b64url_decode(jwk["x"])
+            seed = _multibase.b64url_decode(jwk["d"]) if "d" in jwk else None
+        except (KeyError, ValueError) as exc:
+            raise KeyFormatError(f"JWK x/d must be base64url: {exc}", field="publicKeyJwk") from exc
+        if seed is not None:
+            key = cls.from_seed(seed, id=id, controller=controller)
+            if key.public_bytes != public:
+                raise KeyFormatError('JWK "x" does not belong to "d"', field="publicKeyJwk")
+            return key
+        return cls.from_public_bytes(public, id=id, controller=controller)
+
+    @classmethod
+    def from_pem(cls, pem: bytes | str, *, id: str | None = None, controller: str | None = None) -> Ed25519Key:
+        """A key from PEM: PKCS#8 private key or SubjectPublicKeyInfo public key."""
+        data = pem.encode("ascii") if isinstance(pem, str) else pem
+        try:
+            if b"PRIVATE KEY" in data:
+                private = serialization.load_pem_private_key(data, password=None)
+                if not isinstance(private, Ed25519PrivateKey):
+                    raise KeyFormatError("the PEM private key is not an Ed25519 key", field="pem")
+                return cls._from_private(private, id=id, controller=controller)
+            public_key = serialization.load_pem_public_key(data)
+        except (ValueError, TypeError) as exc:
+            raise KeyFormatError(f"cannot read the PEM key: {exc}", field="pem") from exc
+        if not isinstance(public_key, Ed25519PublicKey):
+            raise KeyFormatError("the PEM public key is not an Ed25519 key", field="pem")
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return cls.from_public_bytes(raw, id=id, controller=controller)
+
+    # --- export -----------------------------------------------------------------------------
+
+    @property
+    def has_secret(self) -> bool:
+        """Whether this key can sign."""
+        return self._private is not None
+
+    @property
+    def public_key_multibase(self) -> str:
+        """``z6Mk...``."""
+        return _multibase.encode(_multibase.ED25519_PUB + self.public_bytes)
+
+    @property
+    def secret_key_multibase(self) -> str:
+        """``z3u2...`` (32-byte seed form)."""
+        return _multibase.encode(_multibase.ED25519_PRIV + self._seed())
+
+    @property
+    def did_key(self) -> str:
+        """The did:key DID of the public key."""
+        return did_key_from_public(self.public_bytes)
+
+    def to_multikey(self, *, include_secret: bool = False) -> dict[str, Any]:
+        """The Multikey verification method object (with ``secretKeyMultibase`` on request)."""
+        out: dict[str, Any] = {
+            "@context": MULTIKEY_CONTEXT,
+            "id": self.id,
+            "type": "Multikey",
+            "controller": self.controller,
+            "publicKeyMultibase": self.public_key_multibase,
+        }
+        if include_secret:
+            out["secretKeyMultibase"] = self.secret_key_multibase
+        return out
+
+    def to_jwk(self, *, include_secret: bool = False) -> dict[str, str]:
+        """The key as a JWK (RFC 8037)."""
+        out = {"kty": "OKP", "crv": "Ed25519", "x": _multibase.b64url_encode(self.public_bytes)}
+        if include_secret:
+            out["d"] = _multibase.b64url_encode(self._seed())
+        return out
+
+    def to_pem(self, *, include_secret: bool = False) -> bytes:
+        """PKCS#8 PEM of the private key, or SubjectPublicKeyInfo PEM of the public key."""
+        if include_secret:
+            return self._require_private().private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        return self.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def public_key(self) -> Ed25519PublicKey:
+        """The ``cryptography`` public key object."""
+        return Ed25519PublicKey.from_public_bytes(self.public_bytes)
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the key as Multikey JSON with its secret, readable by the owner only (0600)."""
+        target = Path(path)
+        data = json.dumps(self.to_multikey(include_secret=True), indent=2) + "\n"
+        # Created with 0600 from the start: never a moment where the secret is world-readable.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(data)
+        return target
+
+    # --- use ----------------------------------------------------------------------------------
+
+    def sign(self, data: bytes) -> bytes:
+        """Ed25519 signature of ``data`` (64 bytes)."""
+        return self._require_private().sign(data)
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """Whether ``signature`` is this key's signature of ``data``."""
+        try:
+            self.public_key().verify(signature, data)
+        except InvalidSignature:
+            return False
+        return True
+
+    def _seed(self) -> bytes:
+        return self._require_private().private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+
+    def _require_private(self) -> Ed25519PrivateKey:
+        if self._private is None:
+            raise KeyFormatError(f"key {self.id} has no secret key: it can verify, not sign", field="secretKeyMultibase")
+        return self._private
+
+
+def load_key(path: str | os.PathLike[str]) -> Ed25519Key:
+    """Read a key file: Multikey JSON, a JWK, or PEM (PKCS#8 / SubjectPublicKeyInfo)."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise KeyFormatError(f"cannot read key file {path}: {exc.strerror}", field="path", path=str(path)) from exc
+    if raw.lstrip().startswith(b"-----BEGIN"):
+        return Ed25519Key.from_pem(raw)
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise KeyFormatError(f"key file {path} is neither JSON nor PEM", field="path", path=str(path)) from exc
+    if isinstance(document, dict) and document.get("kty") is not None:
+        return Ed25519Key.from_jwk(document, id=document.get("kid"))
+    return Ed25519Key.from_multikey(document)
+
+
+# --- did:key ------------------------------------------------------------------------------------
+
+
+def did_key_from_public(public: bytes) -> str:
+    """``did:key:z6Mk...`` of a 32-byte Ed25519 public key."""
+    return "did:key:" + _multibase.encode(_multibase.ED25519_PUB + public)
+
+
+def _did_key_vm(did: str) -> str:
+    return f"{did}#{did[len('did:key:'):]}"
+
+
+def _controller_of(key_id: str) -> str:
+    return key_id.split("#", 1)[0]
+
+
+def did_key_document(did_url: str) -> dict[str, Any]:
+    """Resolve a did:key DID (or DID URL) offline to its DID document (did:key v0.7, Multikey form).
+
+    Only Ed25519 did:keys (``z6Mk...``) are supported; the X25519 key agreement key is not derived.
+    """
+    did = did_url.split("#", 1)[0]
+    if not did.startswith("did:key:"):
+        raise KeyFormatError(f"{did_url} is not a did:key DID", field="verificationMethod", url=did_url)
+    multibase = did[len("did:key:"):]
+    public = _decode_multicodec(multibase, _multibase.ED25519_PUB, "did:key")
+    key = Ed25519Key.from_public_bytes(public)
+    if "#" in did_url and did_url != key.id:
+        raise KeyFormatError(
+            f"{did_url}: a did:key's only verification method is {key.id}", field="verificationMethod", url=did_url
+        )
+    method = key.to_multikey()
+    del method["@context"]
+    document: dict[str, Any] = {
+        "@context": [DID_CONTEXT, MULTIKEY_CONTEXT],
+        "id": did,
+        "verificationMethod": [method],
+    }
+    for relationship in _VERIFICATION_RELATIONSHIPS:
+        document[relationship] = [key.id]
+    return document
+
+
+# --- verification methods ----------------------------------------------------------------------
+
+
+def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519Key:
+    """The Ed25519 public key of a verification method object (DID Core section 5.2).
+
+    Reads ``publicKeyMultibase`` (Multikey, Ed25519VerificationKey2020), ``publicKeyBase58``
+    (Ed25519VerificationKey2018) and ``publicKeyJwk`` (JsonWebKey2020, JsonWebKey).
+    """
+    if not isinstance(method, Mapping):
+        raise KeyFormatError("a verification method is a JSON object", field="verificationMethod")
+    key_id = method.get("id")
+    controller = method.get("controller")
+    if not isinstance(key_id, str) or not isinstance(controller, str):
+        raise KeyFormatError("a verification method needs string id and controller", field="verificationMethod")
+    if "publicKeyMultibase" in method:
+        value = method["publicKeyMultibase"]
+        if not isinstance(value, str):
+            raise KeyFormatError("publicKeyMultibase must be a string", field="publicKeyMultibase")
+        return Ed25519Key.from_multibase(value, id=key_id, controller=controller)
+    if "publicKeyBase58" in method:
+        value = method["publicKeyBase58"]
+        try:
+            raw = _multibase.b58decode(value) if isinstance(value, str) else b""
+        except ValueError as exc:
+            raise KeyFormatError(f"publicKeyBase58: {exc}", field="publicKeyBase58") from exc
+        return Ed25519Key.from_public_bytes(raw, id=key_id, controller=controller)
+    if "publicKeyJwk" in method:
+        jwk = method["publicKeyJwk"]
+        if isinstance(jwk, Mapping) and "d" in jwk:
+            raise KeyFormatError("publicKeyJwk must not hold the private key ('d')", field="publicKeyJwk")
+        return Ed25519Key.from_jwk(jwk, id=key_id, controller=controller)
+    raise KeyFormatError(
+        f"verification method {key_id} has no Ed25519 public key "
+        "(publicKeyMultibase, publicKeyBase58 or publicKeyJwk)",
+        field="verificationMethod",
+        url=key_id,
+    )
+
+
+def _decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
+    try:
+        raw = _multibase.decode(text)
+    except ValueError as exc:
+        raise KeyFormatError(f"{field_name}: {exc}", field=field_name) from exc
+    if not raw.startswith(prefix):
+        expected = "ed25519-pub (0xed)" if prefix == _multibase.ED25519_PUB else "ed25519-priv (0x1300)"
+        raise KeyFormatError(f"{field_name} is not an {expected} multicodec key", field=field_name)
+    body = raw[len(prefix):]
+    if prefix == _multibase.ED25519_PUB and len(body) != 32:
+        raise KeyFormatError(f"{field_name} holds {len(body)} key bytes; Ed25519 keys are 32", field=field_name)
+    return body

@@ -1,0 +1,188 @@
+"""Create and check Data Integrity proofs, generic over suites (VC Data Integrity 1.0, section 4).
+
+Proof sets and chains (section 2.1.2): a new proof signs the document without its existing proofs,
+or, when it names ``previousProof``, the document with the proofs it names.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from . import _datetime
+from .contexts import ContextLoader, bundled_contexts
+from .errors import DocumentError, SigningError
+from .keys import Ed25519Key, Signer
+from .suites import Suite, get_suite
+
+__all__ = ["VerifyData", "sign", "create_verify_data", "proof_configuration", "verify_signature"]
+
+_SIGNATURE_FIELDS = ("proofValue", "jws", "signatureValue")
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyData:
+    """Every intermediate value of the verify data, for tests and debugging."""
+
+    canonical_proof_config: str
+    canonical_document: str
+    proof_hash: bytes
+    document_hash: bytes
+
+    @property
+    def data(self) -> bytes:
+        """What is signed: the proof configuration hash, then the document hash."""
+        return self.proof_hash + self.document_hash
+
+
+def proof_configuration(suite: Suite, proof: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
+    """The proof without its signature, in the document's ``@context`` (eddsa section 3.3.5)."""
+    config = {k: v for k, v in proof.items() if k not in _SIGNATURE_FIELDS and k != "@context"}
+    config["@context"] = document["@context"]
+    if "created" in config:
+        try:
+            _datetime.parse(config["created"])
+        except ValueError as exc:
+            raise DocumentError(f"proof created: {exc}", field="proof.created") from exc
+    return config
+
+
+def create_verify_data(
+    suite: Suite, document: Mapping[str, Any], proof: Mapping[str, Any], *, contexts: ContextLoader | None = None
+) -> VerifyData:
+    """Transform and hash the document (without ``proof``) and the proof configuration."""
+    loader = contexts if contexts is not None else bundled_contexts()
+    config = proof_configuration(suite, proof, document)
+    canonical_proof = suite.transform(config, loader)
+    canonical_document = suite.transform(document, loader)
+    return VerifyData(
+        canonical_proof,
+        canonical_document,
+        suite.hash(canonical_proof.encode("utf-8")),
+        suite.hash(canonical_document.encode("utf-8")),
+    )
+
+
+def sign(
+    document: Mapping[str, Any],
+    signer: Signer,
+    *,
+    suite: str | Suite = "eddsa-rdfc-2022",
+    created: str | datetime | None = None,
+    proof_purpose: str = "assertionMethod",
+    proof_id: str | None = None,
+    previous_proof: str | Sequence[str] | None = None,
+    expires: str | datetime | None = None,
+    domain: str | None = None,
+    challenge: str | None = None,
+    contexts: ContextLoader | None = None,
+) -> dict[str, Any]:
+    """A copy of ``document`` with one more proof by ``signer`` (Data Integrity 4.2, Add Proof).
+
+    ``created`` defaults to the current time. The suite's context is appended to ``@context`` when
+    no context there defines the suite's terms, as Digital Bazaar's signers do.
+    """
+    chosen = get_suite(suite)
+    if signer.algorithm != chosen.algorithm:
+        raise SigningError(
+            f"suite {chosen.name} signs with {chosen.algorithm}; the signer {signer.id} uses {signer.algorithm}",
+            code="SIGNING_ERROR",
+            suite=chosen.name,
+        )
+    unsecured = _unsecured_copy(document)
+    existing = _proof_list(document)
+    context = unsecured["@context"]
+    context_list = context if isinstance(context, list) else [context]
+    if not any(c in chosen.contexts_defining_terms for c in context_list if isinstance(c, str)):
+        unsecured["@context"] = [*context_list, chosen.context]
+
+    proof: dict[str, Any] = {"type": chosen.proof_type}
+    if proof_id is not None:
+        proof["id"] = proof_id
+    if chosen.cryptosuite is not None:
+        proof["cryptosuite"] = chosen.cryptosuite
+    proof["created"] = _as_timestamp(created if created is not None else _datetime.now(), "created")
+    if expires is not None:
+        proof["expires"] = _as_timestamp(expires, "expires")
+    proof["verificationMethod"] = signer.id
+    proof["proofPurpose"] = proof_purpose
+    if domain is not None:
+        proof["domain"] = domain
+    if challenge is not None:
+        proof["challenge"] = challenge
+
+    signed_part = unsecured
+    if previous_proof is not None:
+        proof["previousProof"] = previous_proof
+        signed_part = dict(unsecured)
+        signed_part["proof"] = _previous_proofs(existing, previous_proof)
+
+    verify_data = create_verify_data(chosen, signed_part, proof, contexts=contexts)
+    proof.update(chosen.sign(signer, verify_data.data))
+    if chosen.proof_keeps_context:
+        proof = {"@context": unsecured["@context"], **proof}
+    secured = dict(unsecured)
+    all_proofs = [*existing, proof]
+    secured["proof"] = all_proofs[0] if len(all_proofs) == 1 else all_proofs
+    return secured
+
+
+def verify_signature(
+    suite: Suite,
+    document: Mapping[str, Any],
+    proof: Mapping[str, Any],
+    key: Ed25519Key,
+    *,
+    contexts: ContextLoader | None = None,
+) -> bool:
+    """Whether ``proof`` is a valid signature by ``key`` over ``document``.
+
+    ``document`` is what the proof signed: without proofs, or with the proofs its
+    ``previousProof`` names. Raises VccoreError subclasses for what cannot be transformed or read.
+    """
+    data = create_verify_data(suite, document, proof, contexts=contexts)
+    return suite.verify(key, data.data, proof)
+
+
+def _unsecured_copy(document: Mapping[str, Any]) -> dict[str, Any]:
+    if not isinstance(document, Mapping):
+        raise DocumentError("the document to sign must be a JSON object", field="")
+    if "@context" not in document:
+        raise DocumentError("the document to sign has no @context", field="@context")
+    unsecured = {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
+    return unsecured
+
+
+def _proof_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
+    proofs = document.get("proof")
+    if proofs is None:
+        return []
+    proofs = proofs if isinstance(proofs, list) else [proofs]
+    if not all(isinstance(p, Mapping) for p in proofs):
+        raise DocumentError("every proof in the document must be a JSON object", field="proof")
+    return [copy.deepcopy(dict(p)) for p in proofs]
+
+
+def _previous_proofs(existing: list[dict[str, Any]], previous: str | Sequence[str]) -> list[dict[str, Any]]:
+    wanted = [previous] if isinstance(previous, str) else list(previous)
+    by_id = {p.get("id"): p for p in existing if isinstance(p.get("id"), str)}
+    missing = [w for w in wanted if w not in by_id]
+    if missing:
+        raise DocumentError(
+            f"previousProof names {', '.join(map(str, missing))}, which the document's proofs do not have as id",
+            field="previousProof",
+        )
+    return [by_id[w] for w in wanted]
+
+
+def _as_timestamp(value: str | datetime, name: str) -> str:
+    if isinstance(value, datetime):
+        return _datetime.format(value)
+    try:
+        _datetime.parse(value)
+    except ValueError as exc:
+        raise DocumentError(f"proof {name}: {exc}", field=name) from exc
+    return value

@@ -1,0 +1,37 @@
+"""Proof suites: each one a frozen :class:`Suite` record, looked up by name from an allowlist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import MappingProxyType
+
+from ..errors import UnsupportedSuiteError
+from ._base import MalformedProofError, Suite
+from .ed25519_signature_2020 import ED25519_SIGNATURE_2020
+from .eddsa_rdfc_2022 import EDDSA_RDFC_2022
+
+__all__ = ["ED25519_SIGNATURE_2020", "EDDSA_RDFC_2022", "MalformedProofError", "SUITES", "Suite", "get_suite", "resolve_suites"]
+
+SUITES = MappingProxyType({suite.name: suite for suite in (EDDSA_RDFC_2022, ED25519_SIGNATURE_2020)})
+"""Every suite vccore can sign and verify with, by name."""
+
+
+def get_suite(suite: str | Suite) -> Suite:
+    """The suite called ``suite`` (or ``suite`` itself); UNSUPPORTED_SUITE if unknown."""
+    if isinstance(suite, Suite):
+        return suite
+    found = SUITES.get(suite)
+    if found is None:
+        raise UnsupportedSuiteError(
+            f"suite {suite!r} is not supported; known suites: {', '.join(SUITES)}",
+            code="UNSUPPORTED_SUITE",
+            suite=suite,
+        )
+    return found
+
+
+def resolve_suites(suites: Iterable[str | Suite]) -> tuple[Suite, ...]:
+    """Suites from names or records, in order, without repeats."""
+    if isinstance(suites, (str, Suite)):
+        suites = (suites,)
+    return tuple(dict.fromkeys(get_suite(s) for s in suites))
