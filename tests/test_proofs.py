@@ -214,3 +214,31 @@ def test_any_signer_can_stand_in_for_a_key() -> None:
     assert remote.calls == 1
     assert signed == sign(document, KEY, created="2024-01-01T00:00:00Z")
     assert verify(signed).verified
+
+
+def test_ed25519_signature_2018_vector_verify_only() -> None:
+    from vccore import ED25519_SIGNATURE_2018
+
+    vector = load_json("ld-suites-digitalbazaar/ed25519-signature-2018-vc11.json")
+    pair = vector["keyPair"]
+    secret = _multibase.b58decode(pair["privateKeyBase58"])
+    key = Ed25519Key.from_seed(secret[:32], id=pair["id"], controller=pair["controller"])
+    options = vector["signOptions"]
+    unsigned = vector["unsignedCredential"]
+
+    # The JWS is reproduced from vccore's verify data: header "." proof hash, document hash.
+    data = create_verify_data(ED25519_SIGNATURE_2018, unsigned, options)
+    header = _multibase.b64url_encode(b'{"alg":"EdDSA","b64":false,"crit":["b64"]}')
+    jws = f"{header}..{_multibase.b64url_encode(key.sign(header.encode('ascii') + b'.' + data.data))}"
+    assert jws == vector["expected"]["proof.jws"]
+
+    signed = dict(unsigned, proof=dict(options, jws=jws))
+    trusted = [vector["controllerDocument"]]
+    assert verify(signed, suites=["Ed25519Signature2018"], verification_methods=trusted).verified
+    # legacy suites are opt-in in the Python API, and verify-only
+    assert verify(signed, verification_methods=trusted).codes == ("UNSUPPORTED_SUITE",)
+    with pytest.raises(UnsupportedSuiteError):
+        sign(unsigned, key, suite="Ed25519Signature2018")
+    for bad_jws in (jws[:-2] + "AA", jws.replace("..", ".e30."), "x" + jws):
+        bad = dict(unsigned, proof=dict(options, jws=bad_jws))
+        assert not verify(bad, suites=["Ed25519Signature2018"], verification_methods=trusted).verified

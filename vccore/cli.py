@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     sign_cmd = commands.add_parser("sign", help="sign an unsigned credential")
     sign_cmd.add_argument("credential", type=Path)
     sign_cmd.add_argument("--key", required=True, type=Path, help="key file (Multikey JSON, JWK or PEM)")
-    sign_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(SUITES))
+    sign_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
     sign_cmd.add_argument("--created", help="proof creation time, ISO 8601 with zone (default: now)")
     sign_cmd.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
     sign_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
@@ -67,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("credential", type=Path)
     verify_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     verify_cmd.add_argument("--now", help="verify as of this time, ISO 8601 with zone (default: now)")
-    verify_cmd.add_argument("--suite", action="append", choices=sorted(SUITES), help="accept this suite (repeatable)")
+    verify_cmd.add_argument(
+        "--suite", action="append", choices=sorted(SUITES), help="accept only this suite (repeatable; default: all)"
+    )
     verify_cmd.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
     verify_cmd.add_argument(
         "--trust", action="append", default=[], type=Path, metavar="FILE",
@@ -126,7 +128,7 @@ def _sign(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     raw = _read_bytes(args.credential)
     verifier = Verifier.create(
-        suites=args.suite or DEFAULT_SUITES,
+        suites=args.suite or SUITES.keys(),
         contexts=_contexts(args.context),
         verification_methods=[m for path in args.trust for m in _read_trust(path)],
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import _datetime
 from .contexts import ContextLoader, bundled_contexts
-from .errors import DocumentError, SigningError
+from .errors import DocumentError, SigningError, UnsupportedSuiteError
 from .keys import Ed25519Key, Signer
 from .suites import Suite, get_suite
 
@@ -86,6 +86,11 @@ def sign(
     no context there defines the suite's terms, as Digital Bazaar's signers do.
     """
     chosen = get_suite(suite)
+    if chosen.sign is None:
+        raise UnsupportedSuiteError(
+            f"{chosen.name} is a legacy suite: vccore verifies it but does not sign with it",
+            suite=chosen.name,
+        )
     if signer.algorithm != chosen.algorithm:
         raise SigningError(
             f"suite {chosen.name} signs with {chosen.algorithm}; the signer {signer.id} uses {signer.algorithm}",

@@ -33,6 +33,7 @@ __all__ = ["DEFAULT_SUITES", "Problem", "ProofResult", "VerificationResult", "Ve
 CREDENTIALS_V1: Final = "https://www.w3.org/2018/credentials/v1"
 CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
 DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "Ed25519Signature2020")
+"""What ``verify()`` accepts unless told otherwise; legacy suites (Ed25519Signature2018) are opt-in."""
 _RELATIONSHIPS: Final = ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation", "keyAgreement")
 
 

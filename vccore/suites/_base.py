@@ -41,8 +41,8 @@ class Suite:
     """Contexts any one of which makes ``context`` unnecessary (``credentials/v2`` for DI proofs)."""
     transform: Callable[[Any, ContextLoader], str]
     hash: Callable[[bytes], bytes]
-    sign: Callable[[Signer, bytes], dict[str, str]]
-    """Sign verify data; the proof fields to add (``proofValue``)."""
+    sign: Callable[[Signer, bytes], dict[str, str]] | None
+    """Sign verify data; the proof fields to add (``proofValue``). None: a verify-only suite."""
     verify: Callable[[Ed25519Key, bytes, Mapping[str, Any]], bool]
     """Check a proof's signature over verify data; MalformedProofError if it cannot be read."""
     proof_keeps_context: bool = False
