@@ -220,3 +220,42 @@ def test_deep_nesting_is_a_clean_error() -> None:
     with pytest.raises(CanonicalizationError) as caught:
         canonicalize(document)
     assert caught.value.code == "INPUT_TOO_DEEP"
+
+
+# --- JCS (RFC 8785), for eddsa-jcs-2022 ------------------------------------------------------------
+
+from vccore import _jcs  # noqa: E402
+
+
+def test_jcs_rfc8785_examples() -> None:
+    # RFC 8785 section 3.2.2 (sorting by UTF-16 code units) and Appendix B (numbers).
+    assert _jcs.canonicalize({"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\U0001f600": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}) == (
+        '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",'
+        '"\u20ac":"Euro Sign","\U0001f600":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}'
+    )
+    numbers = {
+        0.0: "0", -0.0: "0", 5e-324: "5e-324", 1.7976931348623157e308: "1.7976931348623157e+308",
+        9007199254740992.0: "9007199254740992", 1e21: "1e+21", 1e20: "100000000000000000000",
+        0.000001: "0.000001", 1e-7: "1e-7", 333333333.3333333: "333333333.3333333", 4.5: "4.5",
+    }
+    for value, text in numbers.items():
+        assert _jcs.canonicalize(value) == text
+    assert _jcs.canonicalize(["\x01\x1f\u2028\"\\"]) == '["\\u0001\\u001f\u2028\\"\\\\"]'
+
+
+@given(st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(allow_nan=False, allow_infinity=False), st.text()),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+    max_leaves=12,
+))
+def test_jcs_matches_the_reference_implementation(value: Any) -> None:
+    # pyld ships the RFC's own Python implementation (package c14n); vccore's must agree with it.
+    from c14n.Canonicalize import canonicalize as reference
+
+    assert _jcs.canonicalize(value) == reference(value).decode("utf-8")
+
+
+def test_jcs_refuses_what_is_not_json() -> None:
+    for value in ("\ud800", float("nan"), float("inf"), {1: "x"}, {"s": {1, 2}}):
+        with pytest.raises(CanonicalizationError):
+            _jcs.canonicalize(value)

@@ -155,7 +155,9 @@ def test_contexts_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
 def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "demo", "--home", str(tmp_path / "demo"))
     assert code == 0
-    assert out.count(": verified") == 2
+    from vccore import DEFAULT_SUITES
+
+    assert out.count(": verified") == len(DEFAULT_SUITES) == 3
     assert (tmp_path / "demo" / "key.json").exists()
     code, out, _ = run(capsys, "demo", "--home", str(tmp_path / "demo"))
     assert code == 0 and "(existing)" in out

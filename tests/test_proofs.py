@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from conftest import load_json, load_text
 from vccore import (
     ED25519_SIGNATURE_2020,
+    EDDSA_JCS_2022,
     EDDSA_RDFC_2022,
     DocumentError,
     Ed25519Key,
@@ -33,6 +35,7 @@ STEP_VECTORS = [
     (EDDSA_RDFC_2022, "eddsa-rdfc-2022", "DataInt", "unsigned.json"),
     (EDDSA_RDFC_2022, "eddsa-rdfc-2022/employ", "DataInt", "employmentAuth.json"),
     (ED25519_SIGNATURE_2020, "Ed25519Signature2020", "EdSig", "unsigned.json"),
+    (EDDSA_JCS_2022, "eddsa-jcs-2022", "JCS", "unsigned.json"),
 ]
 
 
@@ -62,9 +65,10 @@ def test_vc_di_eddsa_step_by_step(suite: Suite, folder: str, suffix: str, unsign
     assert signature.hex() == load_text(f"{base}/sigHex{suffix}.txt")
     assert _multibase.encode(signature) == load_text(f"{base}/sigBTC58{suffix}.txt")
 
-    # 6. the whole signed document, and the document before signing is left alone
+    # 6. the whole signed document, byte for byte, and the document before signing is left alone
     before = copy.deepcopy(document)
-    assert sign(document, KEY, suite=suite, created=options["created"]) == signed
+    ours = sign(document, KEY, suite=suite, created=options["created"])
+    assert json.dumps(ours, indent=2) == json.dumps(signed, indent=2)
     assert document == before
     assert verify_signature(suite, unsecured, signed["proof"], KEY)
 
@@ -242,3 +246,18 @@ def test_ed25519_signature_2018_vector_verify_only() -> None:
     for bad_jws in (jws[:-2] + "AA", jws.replace("..", ".e30."), "x" + jws):
         bad = dict(unsigned, proof=dict(options, jws=bad_jws))
         assert not verify(bad, suites=["Ed25519Signature2018"], verification_methods=trusted).verified
+
+
+def test_jcs_proof_context_must_be_the_documents() -> None:
+    signed = load_json(f"{TV}/eddsa-jcs-2022/signedJCS.json")
+    signed["issuer"] = KEY.controller
+    resigned = sign({k: v for k, v in signed.items() if k != "proof"}, KEY, suite="eddsa-jcs-2022")
+    assert verify(resigned).verified
+    appended = copy.deepcopy(resigned)
+    appended["@context"].append("https://w3id.org/security/data-integrity/v2")
+    result = verify(appended)
+    assert result.codes == ("PROOF_VERIFICATION_ERROR",) and result.problems[0].reason == "CONTEXT_MISMATCH"
+    unknown = dict(resigned, **{"@context": [*resigned["@context"], "https://contexts.example/x"]})
+    with pytest.raises(Exception) as caught:
+        sign({k: v for k, v in unknown.items() if k != "proof"}, KEY, suite="eddsa-jcs-2022")
+    assert getattr(caught.value, "code", None) == "UNKNOWN_CONTEXT"

@@ -19,7 +19,7 @@ from .errors import (
 )
 from .keys import Ed25519Key, Signer, did_key_document, load_key, public_key_from_verification_method
 from .proofs import VerifyData, create_verify_data, sign
-from .suites import ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
+from .suites import EDDSA_JCS_2022, ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
 from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
 
 __version__ = "0.1.0"
@@ -32,6 +32,7 @@ __all__ = [
     "DocumentError",
     "ED25519_SIGNATURE_2018",
     "ED25519_SIGNATURE_2020",
+    "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
     "Ed25519Key",
     "KeyFormatError",

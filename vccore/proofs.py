@@ -125,10 +125,10 @@ def sign(
         signed_part = dict(unsecured)
         signed_part["proof"] = _previous_proofs(existing, previous_proof)
 
+    if chosen.proof_keeps_context:
+        proof["@context"] = copy.deepcopy(unsecured["@context"])
     verify_data = create_verify_data(chosen, signed_part, proof, contexts=contexts)
     proof.update(chosen.sign(signer, verify_data.data))
-    if chosen.proof_keeps_context:
-        proof = {"@context": unsecured["@context"], **proof}
     secured = dict(unsecured)
     all_proofs = [*existing, proof]
     secured["proof"] = all_proofs[0] if len(all_proofs) == 1 else all_proofs

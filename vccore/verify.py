@@ -32,7 +32,7 @@ __all__ = ["DEFAULT_SUITES", "Problem", "ProofResult", "VerificationResult", "Ve
 
 CREDENTIALS_V1: Final = "https://www.w3.org/2018/credentials/v1"
 CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
-DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "Ed25519Signature2020")
+DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020")
 """What ``verify()`` accepts unless told otherwise; legacy suites (Ed25519Signature2018) are opt-in."""
 _RELATIONSHIPS: Final = ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation", "keyAgreement")
 
@@ -263,6 +263,13 @@ class Verifier:
             code = "UNKNOWN_VERIFICATION_METHOD" if exc.code == "UNKNOWN_VERIFICATION_METHOD" else "INVALID_VERIFICATION_METHOD"
             return fail(code, exc.message, vm=vm_id)
 
+        if suite.proof_keeps_context and "@context" in proof and proof["@context"] != credential.get("@context"):
+            return fail(
+                "PROOF_VERIFICATION_ERROR",
+                f"proof {index}: its @context is not the credential's @context, which has changed since signing",
+                reason="CONTEXT_MISMATCH",
+                vm=vm_id,
+            )
         signed = dict(unsecured)
         previous = proof.get("previousProof")
         if previous is not None:
