@@ -17,6 +17,10 @@ import {
 import {
   cryptosuite as eddsaRdfc2022CryptoSuite
 } from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
+import {
+  createSignCryptosuite as createEddsaJcs2022SignCryptosuite,
+  createVerifyCryptosuite as createEddsaJcs2022VerifyCryptosuite
+} from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
 import jsonld from 'jsonld';
 import jsigs from 'jsonld-signatures';
 
@@ -26,12 +30,24 @@ const KEY_PACKAGES = [
   '@digitalbazaar/vc',
   '@digitalbazaar/data-integrity',
   '@digitalbazaar/eddsa-rdfc-2022-cryptosuite',
+  '@digitalbazaar/eddsa-jcs-2022-cryptosuite',
   '@digitalbazaar/ed25519-signature-2020',
   '@digitalbazaar/ed25519-multikey',
   '@digitalbazaar/ed25519-verification-key-2020',
   'jsonld-signatures',
   'jsonld',
   'rdf-canonize'
+];
+// DataIntegrityProof cryptosuites. The JCS package has separate sign and
+// verify variants: only the sign one copies the document's @context into the
+// proof, and it refuses to verify.
+const SIGN_CRYPTOSUITES = {
+  'eddsa-rdfc-2022': eddsaRdfc2022CryptoSuite,
+  'eddsa-jcs-2022': createEddsaJcs2022SignCryptosuite()
+};
+const VERIFY_CRYPTOSUITES = [
+  eddsaRdfc2022CryptoSuite,
+  createEddsaJcs2022VerifyCryptosuite()
 ];
 const DID_V1 = 'https://www.w3.org/ns/did/v1';
 const MULTIKEY_V1 = 'https://w3id.org/security/multikey/v1';
@@ -174,12 +190,13 @@ async function makeSigningSuite({suite, key, created}) {
     secretKeyMultibase: key.secretKeyMultibase ?? key.privateKeyMultibase
   });
   let signingSuite;
-  if(suite === 'eddsa-rdfc-2022') {
+  if(Object.hasOwn(SIGN_CRYPTOSUITES, suite)) {
     const keyPair = await Ed25519Multikey.from({
       id, controller, publicKeyMultibase, secretKeyMultibase
     });
     signingSuite = new DataIntegrityProof({
-      signer: keyPair.signer(), cryptosuite: eddsaRdfc2022CryptoSuite
+      signer: keyPair.signer(),
+      cryptosuite: SIGN_CRYPTOSUITES[suite]
     });
   } else if(suite === 'Ed25519Signature2020') {
     const keyPair = await Ed25519VerificationKey2020.from({
@@ -277,7 +294,8 @@ const OPERATIONS = {
     const options = {
       credential,
       suite: [
-        new DataIntegrityProof({cryptosuite: eddsaRdfc2022CryptoSuite}),
+        ...VERIFY_CRYPTOSUITES.map(
+          cryptosuite => new DataIntegrityProof({cryptosuite})),
         new Ed25519Signature2020()
       ],
       documentLoader: makeDocumentLoader(request.documents)
