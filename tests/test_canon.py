@@ -259,3 +259,76 @@ def test_jcs_refuses_what_is_not_json() -> None:
     for value in ("\ud800", float("nan"), float("inf"), {1: "x"}, {"s": {1, 2}}):
         with pytest.raises(CanonicalizationError):
             _jcs.canonicalize(value)
+
+
+# --- safe mode: what pyld or JSON-LD would drop silently (review findings) -------------------------
+
+V: dict[str, Any] = {"@vocab": "https://v.example/"}
+
+
+@pytest.mark.parametrize(
+    ("document", "code"),
+    [
+        # IRIs with whitespace: pyld drops them from the RDF; jsonld.js calls them relative
+        ({"@context": V, "@id": "urn:x", "knows": {"@id": "did:example:mallory\u00a0", "name": "M"}}, "RELATIVE_IRI"),
+        ({"@context": V, "@id": "urn:x", "evidence": {"@id": "urn:x y", "name": "a"}}, "RELATIVE_IRI"),
+        ({"@context": V, "@id": "did:example:alice ", "name": "a"}, "RELATIVE_IRI"),
+        ({"@context": V, "@id": "urn:x", "@type": "foo:bar baz"}, "RELATIVE_IRI"),
+        ({"@context": V, "@id": "urn:x\ufeff", "name": "a"}, "RELATIVE_IRI"),
+        ({"@context": V, "@id": "urn:x>y", "name": "a"}, "RELATIVE_IRI"),
+        ({"@context": [V, {"t": {"@type": "@vocab"}}], "@id": "urn:x", "t": "rel value"}, "RELATIVE_IRI"),
+        ({"@context": V, "@id": "urn:g> .\n<urn:s2> <urn:p2> <urn:o2", "@graph": [{"@id": "urn:s", "p": {"@id": "urn:o"}}]}, "RELATIVE_IRI"),
+        # values JSON-LD drops
+        ({"@context": V, "@id": "urn:x", "name": {"@value": None}, "o": "y"}, "DATA_LOSS"),
+        ({"@context": V, "@id": "urn:x", "name": {"@language": "en"}, "o": "y"}, "DATA_LOSS"),
+        ({"@context": V, "@graph": [{"@id": "urn:x", "name": "a"}, "loose"]}, "DATA_LOSS"),
+        ({"@context": V, "@id": "urn:x", "name": {"@value": "Alice", "@direction": "rtl"}}, "DATA_LOSS"),
+        ({"@context": V, "@id": "@bar", "name": "b"}, "DATA_LOSS"),
+        ({"@context": V, "@id": "urn:x", "l": {"@list": [{"@id": "urn:a b"}]}}, "RELATIVE_IRI"),
+        # inline contexts JSON-LD ignores in part
+        ({"@context": [V, {"@foo": "https://v.example/foo"}], "@id": "urn:x", "name": "a"}, "DATA_LOSS"),
+        ({"@context": [V, {"foo": {"@id": "@bar"}}], "@id": "urn:x", "name": "a"}, "DATA_LOSS"),
+        ({"@context": [V, {"foo": {"@reverse": "@bar"}}], "@id": "urn:x", "name": "a"}, "DATA_LOSS"),
+        ({"@context": [V, {"@language": "not a tag"}], "@id": "urn:x", "n": 1}, "DATA_LOSS"),
+        ({"@context": [V, {"@direction": "rtl"}], "@id": "urn:x", "n": "a"}, "DATA_LOSS"),
+        # numbers JavaScript reads differently
+        ({"@context": V, "@id": "urn:x", "n": 2**53}, "DATA_LOSS"),
+        ({"@context": V, "@id": "urn:x", "n": -(10**400)}, "DATA_LOSS"),
+    ],
+)
+def test_safe_mode_refuses_silent_drops(document: dict[str, Any], code: str) -> None:
+    with pytest.raises(SafeModeError) as caught:
+        canonicalize(document)
+    assert caught.value.code == code
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"@context": V, "@id": "urn:x", "s": "lone \ud800 surrogate"},
+        {"@context": V, "@id": "urn:x", "f": float("nan")},
+        {"@context": V, "@id": "urn:x", "f": float("inf")},
+        {"@context": V, "@id": "urn:x", "\udfff": "key"},
+    ],
+)
+def test_what_is_not_json_is_refused_in_any_mode(document: dict[str, Any]) -> None:
+    for safe in (True, False):
+        with pytest.raises(CanonicalizationError) as caught:
+            canonicalize(document, safe=safe)
+        assert caught.value.code == "INVALID_JSON"
+
+
+def test_unsafe_mode_never_writes_a_broken_iri() -> None:
+    # Without safe mode pyld's own rules apply, but no IRI may break the N-Quads syntax.
+    document = {"@context": V, "@id": "urn:x", "p": {"@id": "urn:a>b"}, "q": {"@id": 'urn:c"d'}}
+    out = canonicalize(document, safe=False)
+    assert _nquads.parse(out)  # vccore's own parser reads vccore's output
+    assert "<urn:a\\u003Eb>" in out and "<urn:c\\u0022d>" in out
+    crafted = {"@context": V, "@id": "urn:g> .\n<urn:s2> <urn:p2> <urn:o2", "@graph": [{"@id": "urn:s", "p": {"@id": "urn:o"}}]}
+    assert "urn:s2" not in canonicalize(crafted, safe=False)
+
+
+def test_pyld_failures_become_canonicalization_errors() -> None:
+    for document in ({"@context": V, "@id": "urn:x", "l": {"@list": [{"@id": "urn:a b"}]}}, {"@context": V, "@graph": [{"@id": "@bar", "n": 1}, {"@id": "urn:y", "n": 2}]}):
+        with pytest.raises(CanonicalizationError):
+            canonicalize(document, safe=False)

@@ -147,7 +147,7 @@ def test_documented_divergence_utf16_sort_order(js: JsInterop) -> None:
 
 
 _strings = st.text(st.characters(codec="utf-8"), max_size=30)
-_values = st.one_of(_strings, st.integers(-(2**53), 2**53), st.booleans(), st.lists(_strings, max_size=3))
+_values = st.one_of(_strings, st.integers(-(2**53) + 1, 2**53 - 1), st.booleans(), st.lists(_strings, max_size=3))
 _subjects = st.dictionaries(st.sampled_from(["name", "note", "title", "given", "family", "tags", "n"]), _values, max_size=5)
 
 
@@ -198,6 +198,60 @@ def test_canonical_nquads_match_jsonld_js(js: JsInterop, body: dict[str, Any]) -
         ours = canonicalize(document)
     except CanonicalizationError as exc:  # safe mode: both refuse the same documents
         assert "Safe mode" in theirs.get("error", ""), (exc, theirs)
+        return
+    assume(_utf16_order_agrees(ours))
+    assert theirs == {"nquads": ours}
+
+
+_iris = st.sampled_from(
+    ["urn:a", "https://x.example/b", "did:example:c", "_:b1", "urn:x y", "urn:é", "rel", "did:example:d\u00a0", "@bar", "urn:a>b"]
+)
+_languages = st.sampled_from(["en", "en-US", "hi-IN", "not a tag", "x"])
+_leaf = st.one_of(
+    st.none(),
+    _strings,
+    st.integers(-(10**6), 10**6),
+    st.booleans(),
+    st.fixed_dictionaries({"@value": _strings, "@language": _languages}),
+    st.fixed_dictionaries({"@value": _strings, "@type": _iris}),
+    st.fixed_dictionaries({"@value": st.none()}),
+    st.fixed_dictionaries({"@id": _iris}),
+)
+_nodes = st.recursive(
+    _leaf,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.fixed_dictionaries(
+            {}, optional={"@id": _iris, "@type": st.one_of(_iris, st.lists(_iris, max_size=2)), "a": inner, "b": inner, "@list": st.lists(inner, max_size=2)}
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+def _vccore_is_stricter(value: Any) -> bool:
+    if isinstance(value, dict):
+        if "@list" in value and value.keys() - {"@list", "@index"}:
+            return True
+        return any(_vccore_is_stricter(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_vccore_is_stricter(v) for v in value)
+    return isinstance(value, str) and ">" in value
+
+
+@settings(max_examples=150)
+@given(st.fixed_dictionaries({}, optional={"@id": _iris, "@type": _iris, "p": _nodes, "q": _nodes}))
+def test_json_ld_keywords_agree_with_jsonld_js(js: JsInterop, body: dict[str, Any]) -> None:
+    """Safe mode and canonical form against jsonld.js, with ids, types, values and languages."""
+    document = {"@context": {"@vocab": "https://vocab.example/"}, **body}
+    theirs = js.call({"op": "canonize", "document": document})
+    try:
+        ours = canonicalize(document)
+    except CanonicalizationError as exc:
+        # vccore refuses at least what jsonld.js refuses; more only for IRIs holding characters
+        # that N-Quads cannot write raw (jsonld.js signs them escaped), and for list objects with
+        # an @type (JSON-LD keeps it, then leaves it out of the RDF).
+        assert "error" in theirs or _vccore_is_stricter(body), (exc.code, exc.message, theirs)
         return
     assume(_utf16_order_agrees(ours))
     assert theirs == {"nquads": ours}

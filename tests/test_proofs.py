@@ -10,6 +10,7 @@ import pytest
 
 from conftest import load_json, load_text
 from vccore import (
+    ContextError,
     ED25519_SIGNATURE_2020,
     EDDSA_JCS_2022,
     EDDSA_RDFC_2022,
@@ -258,6 +259,16 @@ def test_jcs_proof_context_must_be_the_documents() -> None:
     result = verify(appended)
     assert result.codes == ("PROOF_VERIFICATION_ERROR",) and result.problems[0].reason == "CONTEXT_MISMATCH"
     unknown = dict(resigned, **{"@context": [*resigned["@context"], "https://contexts.example/x"]})
-    with pytest.raises(Exception) as caught:
+    with pytest.raises(ContextError) as caught:
         sign({k: v for k, v in unknown.items() if k != "proof"}, KEY, suite="eddsa-jcs-2022")
-    assert getattr(caught.value, "code", None) == "UNKNOWN_CONTEXT"
+    assert caught.value.code == "UNKNOWN_CONTEXT"
+
+
+class _ShortSigner(_RemoteSigner):
+    def sign(self, data: bytes) -> bytes:
+        return super().sign(data)[:63]
+
+
+def test_a_signer_must_return_an_ed25519_signature() -> None:
+    with pytest.raises(SigningError):
+        sign(load_json(f"{TV}/unsigned.json"), _ShortSigner(KEY))

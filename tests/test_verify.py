@@ -156,10 +156,10 @@ def test_mismatched_proof_purpose() -> None:
 
 
 def test_unknown_verification_method_is_named() -> None:
-    key = Ed25519Key.from_seed(bytes(32), id="https://issuer.example/keys/1", controller="https://issuer.example")
+    key = Ed25519Key.from_seed(bytes(32), id="https://issuer.example#key-1", controller="https://issuer.example")
     signed = sign(credential_v2(issuer="https://issuer.example"), key, created=CREATED)
     problem = _problem(verify(signed, now=NOW), "UNKNOWN_VERIFICATION_METHOD")
-    assert "https://issuer.example/keys/1" in problem.detail
+    assert "https://issuer.example#key-1" in problem.detail
     # trusted as a verification method object
     assert verify(signed, now=NOW, verification_methods=[key.to_multikey()]).verified
     # trusted through a DID document: only for the relationships it lists
@@ -337,3 +337,165 @@ def test_any_change_to_signed_content_fails(case: tuple[str, str], data: st.Data
         holder[last] = _mutated(holder[last], position, replacement)
     result = verify(signed, now=NOW)
     assert not result.verified, (path, result)
+
+
+# --- hostile credentials (review findings) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", sorted(SIGNED), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_content_added_with_odd_iris_does_not_verify(case: tuple[str, str]) -> None:
+    forged = copy.deepcopy(SIGNED[case])
+    forged["credentialSubject"] = [forged["credentialSubject"], {"id": "did:example:mallory\u00a0", "name": "Mallory"}]
+    assert not verify(forged, now=NOW).verified
+    forged = copy.deepcopy(SIGNED[case])
+    forged["evidence"] = {"id": "urn:x y", "type": "Anything"}
+    assert not verify(forged, now=NOW).verified
+
+
+def _containers(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [path] if isinstance(value, (dict, list)) else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out.extend(_containers(item, (*path, key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            out.extend(_containers(item, (*path, index)))
+    return out
+
+
+_added_values = st.one_of(
+    st.text(st.characters(codec="utf-8"), max_size=12),
+    st.integers(-1000, 1000),
+    st.booleans(),
+    st.fixed_dictionaries({"id": st.sampled_from(["did:example:x", "urn:uuid:1", "did:example:y\u00a0", "urn:x y"])}),
+    st.fixed_dictionaries({"name": st.text(max_size=5)}),
+)
+
+
+@given(st.sampled_from(CASES), st.data(), st.sampled_from(["name", "id", "type", "extra", "alumniOf", "@id", "@type"]), _added_values)
+def test_any_addition_to_signed_content_fails(case: tuple[str, str], data: st.DataObject, key: str, value: Any) -> None:
+    signed = copy.deepcopy(SIGNED[case])
+    path = data.draw(st.sampled_from([p for p in _containers(signed) if "proof" not in p[:1]]))
+    holder: Any = signed
+    for step in path:
+        holder = holder[step]
+    if isinstance(holder, dict):
+        if key in holder:
+            return
+        holder[key] = value
+    else:
+        holder.append(value)
+    assert not verify(signed, now=NOW).verified, (path, key, value)
+
+
+def test_one_verifier_many_threads() -> None:
+    import threading
+
+    verifier = Verifier.create()
+    credentials = list(SIGNED.values())
+    failures: list[Any] = []
+
+    def work() -> None:
+        for i in range(60):
+            result = verifier.verify(credentials[i % len(credentials)], now=NOW)
+            if not result.verified:
+                failures.append(result.problems)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+
+
+def test_a_did_document_speaks_only_for_its_own_keys() -> None:
+    victim = "did:example:victim"
+    attacker = Ed25519Key.from_seed(bytes(range(2, 34)), id="did:example:attacker#k", controller=victim)
+    document = {"id": "did:example:attacker", "verificationMethod": [attacker.to_multikey()], "assertionMethod": ["#k"]}
+    with pytest.raises(KeyFormatError) as caught:
+        Verifier.create(verification_methods=[document])
+    assert "cannot vouch" in caught.value.message
+    # relative references resolve against the document's DID
+    own = Ed25519Key.from_seed(bytes(range(3, 35)), id="did:example:issuer#key-1", controller="did:example:issuer")
+    method = {**own.to_multikey(), "id": "#key-1"}
+    method.pop("@context")
+    good = {"id": "did:example:issuer", "verificationMethod": [method], "assertionMethod": ["#key-1"]}
+    signed = sign(credential_v2(issuer="did:example:issuer"), own, created=CREATED)
+    assert verify(signed, now=NOW, verification_methods=[good]).verified
+
+
+def test_a_bare_did_is_not_a_verification_method() -> None:
+    bad = copy.deepcopy(GOOD)
+    bad["proof"]["verificationMethod"] = KEY.controller
+    _problem(verify(bad, now=NOW), "INVALID_VERIFICATION_METHOD")
+
+
+def test_did_key_must_be_base58btc() -> None:
+    from vccore import _multibase
+
+    bad = copy.deepcopy(GOOD)
+    u_form = "u" + _multibase.b64url_encode(b"\xed\x01" + KEY.public_bytes)
+    bad["proof"]["verificationMethod"] = f"did:key:{u_form}#{u_form}"
+    _problem(verify(bad, now=NOW), "INVALID_VERIFICATION_METHOD")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps(GOOD)[:-1] + ', "issuer": "did:example:other"}',  # duplicate key
+        json.dumps(GOOD).replace('"age": 42', '"age": NaN'),
+        json.dumps(GOOD).replace('"age": 42', '"age": Infinity'),
+    ],
+)
+def test_json_text_is_read_strictly(text: str) -> None:
+    _problem(verify(text, now=NOW), "PARSING_ERROR")
+
+
+def test_non_json_values_are_a_problem_not_a_crash() -> None:
+    for value in (float("nan"), "lone \ud800", 10**400):
+        bad = copy.deepcopy(GOOD)
+        bad["credentialSubject"]["age"] = value
+        result = verify(bad, now=NOW)
+        assert not result.verified
+        assert "INTERNAL_ERROR" not in result.codes
+
+
+def test_trusted_issuers() -> None:
+    assert verify(GOOD, now=NOW, trusted_issuers=[KEY.controller]).verified
+    problem = _problem(verify(GOOD, now=NOW, trusted_issuers=["did:example:ministry"]), "UNTRUSTED_ISSUER")
+    assert KEY.controller in problem.detail
+
+
+def test_too_many_proofs() -> None:
+    many = copy.deepcopy(GOOD)
+    many["proof"] = [GOOD["proof"]] * 17
+    assert "at most" in _problem(verify(many, now=NOW), "MALFORMED_PROOF_ERROR").detail
+
+
+def test_fields_of_other_suites_are_signed_content() -> None:
+    for field_name in ("jws", "signatureValue"):
+        bad = copy.deepcopy(GOOD)
+        bad["proof"][field_name] = "x"
+        assert not verify(bad, now=NOW).verified
+
+
+def test_created_must_be_exactly_a_date_time() -> None:
+    bad = copy.deepcopy(GOOD)
+    bad["proof"]["created"] = CREATED + "\n"
+    _problem(verify(bad, now=NOW), "MALFORMED_PROOF_ERROR")
+
+
+def test_a_chain_verifies_and_breaks_with_its_predecessor() -> None:
+    first = sign(credential_v2(), KEY, created=CREATED, proof_id="urn:uuid:first")
+    chained = sign(first, KEY, created="2026-01-03T00:00:00Z", previous_proof="urn:uuid:first")
+    result = verify(chained, now=NOW)
+    assert result.verified, result.problems
+    assert [p.verified for p in result.proofs] == [True, True]
+    tampered = copy.deepcopy(chained)
+    tampered["proof"][0]["created"] = "2026-01-02T03:04:06Z"
+    assert [p.proof for p in verify(tampered, now=NOW).problems] == [0, 1]
+    selfish = copy.deepcopy(chained)
+    selfish["proof"][1]["id"] = "urn:uuid:second"
+    selfish["proof"][1]["previousProof"] = "urn:uuid:second"
+    _problem(verify(selfish, now=NOW), "MALFORMED_PROOF_ERROR")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 _DATETIME: Final = re.compile(
-    r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?$"
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", re.ASCII
 )
 
 
@@ -16,7 +16,7 @@ def parse(text: object, *, require_zone: bool = True) -> datetime:
     ``require_zone`` is false, read as UTC); ValueError names what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a date-time string")
-    match = _DATETIME.match(text)
+    match = _DATETIME.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not an XML Schema date-time (YYYY-MM-DDThh:mm:ssZ)")
     zone = match[8]

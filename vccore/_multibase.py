@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Final
 
 _ALPHABET: Final = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _INDEX: Final = {c: i for i, c in enumerate(_ALPHABET)}
+_B64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
 
 # Multicodec table entries, as their unsigned-varint bytes.
 ED25519_PUB: Final = b"\xed\x01"  # 0xed
@@ -49,13 +51,14 @@ def b64url_encode(data: bytes) -> str:
 
 
 def b64url_decode(text: str) -> bytes:
-    """Inverse of :func:`b64url_encode`; padding optional; ValueError on anything else."""
-    if not isinstance(text, str) or any(c in text for c in "+/ \n"):
-        raise ValueError("not base64url text")
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not base64url: {exc}") from None
+    """Inverse of :func:`b64url_encode`, strict: no padding, no other characters, and only the
+    canonical encoding (unused trailing bits zero), so that one value has one text."""
+    if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url text")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url_encode(data) != text:
+        raise ValueError("not the canonical base64url encoding")
+    return data
 
 
 def encode(data: bytes, base: str = "z") -> str:
@@ -65,6 +68,13 @@ def encode(data: bytes, base: str = "z") -> str:
     if base == "u":
         return "u" + b64url_encode(data)
     raise ValueError(f"multibase {base!r} is not supported")
+
+
+def decode_base58btc(text: object) -> bytes:
+    """Bytes of ``z``-multibase text; keys and signatures use nothing else."""
+    if not isinstance(text, str) or not text.startswith("z"):
+        raise ValueError("expected base58btc multibase text, starting with 'z'")
+    return b58decode(text[1:])
 
 
 def decode(text: str) -> bytes:

@@ -28,9 +28,6 @@ _LITERAL_ESCAPES.update(
 )
 _NEEDS_ESCAPE: Final = re.compile('[\x00-\x1f\x7f"\\\\]')
 
-# Characters that may not appear in an IRIREF, even after \u unescaping.
-_BAD_IRI_CHARS: Final = re.compile('[\x00-\x20<>"{}|^`\\\\]')
-
 
 def escape_literal(value: str) -> str:
     """The body of a canonical N-Quads string literal (without the quotes)."""
@@ -39,14 +36,17 @@ def escape_literal(value: str) -> str:
     return value.translate(_LITERAL_ESCAPES)
 
 
+# Characters an IRIREF may not hold raw (RDF 1.1 N-Quads); written as \u00XX, as rdf-canonize
+# does, so that no IRI can end a term early or inject a quad. Safe mode refuses such IRIs anyway.
+_IRI_ESCAPES: Final = {c: f"\\u{c:04X}" for c in [*range(0x21), *map(ord, '<>"{}|^`\\')]}
+_IRI_NEEDS_ESCAPE: Final = re.compile('[\x00-\x20<>"{}|^`\\\\]')
+
+
 def iri(value: str) -> str:
     """An IRI term."""
-    return f"<{value}>"
-
-
-def blank(label: str) -> str:
-    """A blank node term, ``label`` without its ``_:``."""
-    return f"_:{label}"
+    if _IRI_NEEDS_ESCAPE.search(value) is None:
+        return f"<{value}>"
+    return f"<{value.translate(_IRI_ESCAPES)}>"
 
 
 def literal(value: str, datatype: str = XSD_STRING, language: str | None = None) -> str:
@@ -122,8 +122,10 @@ def _unescape(text: str, line_no: int, *, in_iri: bool) -> str:
 
 
 def _iri_term(raw: str, line_no: int) -> str:
+    # A \u escape may stand for a character an IRI cannot hold raw; it is kept, and written
+    # escaped again by iri().
     value = _unescape(raw[1:-1], line_no, in_iri=True)
-    if _BAD_IRI_CHARS.search(value) or ":" not in value:
+    if ":" not in value:
         raise CanonicalizationError(
             f"N-Quads line {line_no}: {raw} is not an absolute IRI",
             code="INVALID_NQUADS",

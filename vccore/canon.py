@@ -24,6 +24,8 @@ decimal point but is not whole, such as ``1e-7``, as the integer ``0``; vccore w
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from collections.abc import Iterator
 from typing import Any, Final
@@ -43,7 +45,9 @@ __all__ = ["canonicalize", "canonicalize_nquads", "to_quads", "DEFAULT_MAX_WORK"
 
 DEFAULT_MAX_WORK: Final = _rdfc10.DEFAULT_MAX_WORK
 
-_ABSOLUTE_IRI: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+_FORBIDDEN_IN_IRI: Final = "\\s\\x00-\\x20<>\"{}|^`\\\\\\ufeff"
+_ABSOLUTE_IRI: Final = re.compile(f"[A-Za-z][A-Za-z0-9+.\\-]*:[^{_FORBIDDEN_IN_IRI}]*")
+_BLANK_NODE: Final = re.compile(f"_:[^{_FORBIDDEN_IN_IRI}]+")
 # BCP 47 as jsonld.js checks it (well-formedness only).
 _LANGUAGE_TAG: Final = re.compile(r"^[a-zA-Z]{1,8}(-[a-zA-Z0-9]{1,8})*$")
 
@@ -82,13 +86,13 @@ def to_quads(
             f"a JSON-LD document is an object or an array, not {type(document).__name__}",
             code="JSONLD_ERROR",
         )
+    _check_json(document, safe)
     loader = contexts if contexts is not None else bundled_contexts()
-    dropped: list[str | None] = []
-    processor = _Processor(on_property_dropped=dropped.append)
+    processor = _Processor(safe, document)
     options: dict[str, Any] = {
         "base": None,
         "documentLoader": loader,
-        "contextResolver": ContextResolver(loader._pyld_cache, loader),
+        "contextResolver": ContextResolver(loader.pyld_cache(), loader),
         "processingMode": "json-ld-1.1",
         "produceGeneralizedRdf": False,
         "rdfDirection": None,
@@ -97,8 +101,8 @@ def to_quads(
     }
     try:
         expanded = processor.expand(document, options)
-        if safe and dropped:
-            term = next((t for t in dropped if t), None) or "(null)"
+        if safe and processor.dropped:
+            term = next((t for t in processor.dropped if t), None) or "(a keyword-like term)"
             path = _locate_key(document, term)
             raise SafeModeError(
                 f"term {term!r}{_at(path)} is not defined by the document's contexts, so it "
@@ -115,10 +119,12 @@ def to_quads(
         for graph_name, graph in sorted(node_map.items()):
             if graph_name == "@default":
                 graph_term = ""
-            elif _is_absolute(graph_name):
-                graph_term = _term({"type": "blank node" if graph_name.startswith("_:") else "IRI", "value": graph_name})
+            elif _is_node_id(graph_name):
+                graph_term = graph_name if graph_name.startswith("_:") else _nquads.iri(graph_name)
+            elif safe:
+                _relative(graph_name, "graph name", document)
             else:
-                continue  # relative graph names: refused above in safe mode
+                continue
             for triple in processor._graph_to_rdf(graph, issuer, options):
                 quads.append(
                     (
@@ -137,14 +143,71 @@ def to_quads(
         raise CanonicalizationError(
             "the document is nested too deeply to process", code="INPUT_TOO_DEEP"
         ) from None
+    except Exception as exc:  # pyld fails on some malformed input with TypeError, KeyError, ...
+        raise CanonicalizationError(
+            f"the document cannot be processed as JSON-LD ({type(exc).__name__}: {exc})", code="JSONLD_ERROR"
+        ) from exc
 
 
 class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
-    """pyld's processor, writing xsd:double values the way jsonld.js does."""
+    """pyld's processor, refusing in safe mode whatever pyld would drop, and writing xsd:double
+    values the way jsonld.js does."""
+
+    def __init__(self, safe: bool, document: Any) -> None:
+        self.dropped: list[str | None] = []
+        super().__init__(on_property_dropped=self.dropped.append)
+        self._safe = safe
+        self._document = document
+
+    def _expand(
+        self,
+        active_ctx: Any,
+        active_property: Any,
+        element: Any,
+        options: Any,
+        inside_list: bool = False,
+        inside_index: bool = False,
+        type_scoped_ctx: Any = None,
+    ) -> Any:
+        result = super()._expand(
+            active_ctx, active_property, element, options,
+            inside_list=inside_list, inside_index=inside_index, type_scoped_ctx=type_scoped_ctx,
+        )
+        # JSON-LD drops a null @value, an object with only @language, and a scalar standing alone
+        # in a graph, all without a word (jsonld.js: "null @value value", "object with only
+        # @language", "free-floating scalar").
+        if self._safe and result is None and element is not None and element != {}:
+            path = _locate_value(self._document, element)
+            raise SafeModeError(
+                f"{_short(element)}{_at(path)} would be dropped by JSON-LD (a null @value, an "
+                "object with only @language, or a value standing alone in a graph)",
+                code="DATA_LOSS",
+                path=path,
+            )
+        return result
+
+    def _graph_to_rdf(self, graph: Any, issuer: Any, options: Any) -> Any:
+        if self._safe:
+            # What pyld's own loop skips without a word: subjects and predicates that are not
+            # absolute IRIs (by pyld's test or vccore's stricter one), blank-node predicates.
+            for subject, node in graph.items():
+                if not (_is_node_id(subject) and jsonld._is_absolute_iri(subject)):
+                    _relative(subject, "id", self._document)
+                for predicate in node:
+                    if predicate.startswith("@"):
+                        continue
+                    if not (_is_iri(predicate) and jsonld._is_absolute_iri(predicate)):
+                        _relative(predicate, "property", self._document)
+        return super()._graph_to_rdf(graph, issuer, options)
 
     def _object_to_rdf(self, item: Any, issuer: Any, triples: Any, options: Any) -> Any:
         result = super()._object_to_rdf(item, issuer, triples, options)
-        if result is not None and result.get("datatype") == _XSD_DOUBLE and isinstance(item, dict):
+        if result is None:
+            if self._safe:  # pyld returns None for an object IRI it thinks relative
+                target = item.get("@id") if isinstance(item, dict) else item
+                _relative(str(target), "id", self._document)
+            return None
+        if result.get("datatype") == _XSD_DOUBLE and isinstance(item, dict):
             value = item.get("@value")
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 result["value"] = _double(value)
@@ -177,8 +240,16 @@ def _term(term: dict[str, Any]) -> str:
     return _nquads.literal(term["value"], term.get("datatype") or _nquads.XSD_STRING, term.get("language"))
 
 
-def _is_absolute(value: str) -> bool:
-    return value.startswith("_:") or _ABSOLUTE_IRI.match(value) is not None
+def _is_iri(value: str) -> bool:
+    """An absolute IRI that every implementation reads the same way: a scheme, then no space,
+    control or other character that N-Quads forbids in an IRI (pyld and jsonld.js disagree on
+    what counts as whitespace, and drop what they do not like without a word)."""
+    return _ABSOLUTE_IRI.fullmatch(value) is not None
+
+
+def _is_node_id(value: str) -> bool:
+    """An absolute IRI or a blank node identifier."""
+    return _BLANK_NODE.fullmatch(value) is not None if value.startswith("_:") else _is_iri(value)
 
 
 def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
@@ -233,16 +304,25 @@ def _check_node(node: Any, document: Any, safe: bool) -> None:
         _check_value(node, document, safe)
         return
     if "@list" in node:
+        if node.keys() - {"@list", "@index"}:
+            # pyld keeps (and then ignores) what JSON-LD says is a syntax error here
+            raise CanonicalizationError(
+                f"a list object may hold only @list and @index, not {', '.join(sorted(node.keys() - {'@list', '@index'}))}",
+                code="JSONLD_ERROR",
+            )
         for item in node["@list"]:
             _check_node(item, document, safe)
         return
     if safe:
-        node_id = node.get("@id")
-        if isinstance(node_id, str) and not _is_absolute(node_id):
-            _relative(node_id, "id", document)
+        if "@id" in node:
+            node_id = node["@id"]
+            if not isinstance(node_id, str):  # pyld makes "@id": "@foo" None (jsonld.js: reserved @id value)
+                raise SafeModeError("an @id that looks like a keyword would be dropped", code="DATA_LOSS")
+            if not _is_node_id(node_id):
+                _relative(node_id, "id", document)
         for type_iri in node.get("@type", ()):
-            if isinstance(type_iri, str) and not _is_absolute(type_iri):
-                _relative(type_iri, "type", document)
+            if not isinstance(type_iri, str) or not _is_node_id(type_iri):
+                _relative(str(type_iri), "type", document)
     for key, values in list(node.items()):
         if key == "@graph":
             node[key] = _check_graph(values, document, safe)
@@ -250,17 +330,21 @@ def _check_node(node: Any, document: Any, safe: bool) -> None:
             for item in values:
                 _check_node(item, document, safe)
         elif key == "@reverse":
-            for reverse_values in values.values():
+            for reverse_key, reverse_values in values.items():
+                if safe and not _is_iri(reverse_key):
+                    _relative(reverse_key, "property", document)
                 for item in reverse_values:
                     _check_node(item, document, safe)
         elif not key.startswith("@"):
-            if safe and key.startswith("_:"):
-                raise SafeModeError(
-                    f"property {key!r} is a blank node, which RDF does not allow as a predicate",
-                    code="DATA_LOSS",
-                    path=_locate_key(document, key),
-                    term=key,
-                )
+            if safe and not _is_iri(key):
+                if key.startswith("_:"):
+                    raise SafeModeError(
+                        f"property {key!r} is a blank node, which RDF does not allow as a predicate",
+                        code="DATA_LOSS",
+                        path=_locate_key(document, key),
+                        term=key,
+                    )
+                _relative(key, "property", document)
             for item in values:
                 _check_node(item, document, safe)
 
@@ -271,15 +355,97 @@ def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
     # whatever the JSON parser made of it.
     if isinstance(raw, float) and raw.is_integer() and abs(raw) < 1e21 and value.get("@type") != _XSD_DOUBLE:
         value["@value"] = int(raw)
-    if safe:
-        language = value.get("@language")
-        if isinstance(language, str) and not _LANGUAGE_TAG.match(language):
-            path = _locate_value(document, language)
-            raise SafeModeError(
-                f"language tag {language!r}{_at(path)} is not well-formed BCP 47",
-                code="DATA_LOSS",
-                path=path,
-            )
+    if not safe:
+        return
+    language = value.get("@language")
+    if isinstance(language, str) and not _LANGUAGE_TAG.match(language):
+        path = _locate_value(document, language)
+        raise SafeModeError(
+            f"language tag {language!r}{_at(path)} is not well-formed BCP 47",
+            code="DATA_LOSS",
+            path=path,
+        )
+    if "@direction" in value:
+        # With rdfDirection unset (as every Data Integrity suite has it), the direction is not
+        # in the RDF: it would be shown but not signed (jsonld.js: "rdfDirection not set").
+        path = _locate_value(document, value["@direction"])
+        raise SafeModeError(
+            f"base direction {value['@direction']!r}{_at(path)} is not part of what RDFC-1.0 signs",
+            code="DATA_LOSS",
+            path=path,
+        )
+    if "@type" in value:
+        datatype = value["@type"]
+        if not isinstance(datatype, str):  # "@type": "@foo" expands to None in pyld
+            raise SafeModeError("a value's @type that looks like a keyword would be dropped", code="DATA_LOSS")
+        if datatype != "@json" and not _is_iri(datatype):
+            _relative(datatype, "datatype", document)
+
+
+# JSON-LD 1.1 keywords; any other "@" + letters is reserved and ignored (with a warning) by pyld.
+_KEYWORDS: Final = frozenset(
+    "@base @container @context @direction @graph @id @import @included @index @json @language @list "
+    "@nest @none @prefix @propagate @protected @reverse @set @type @value @version @vocab @default "
+    "@embed @explicit @omitDefault @requireAll @null @any".split()
+)
+_KEYWORD_LIKE: Final = re.compile(r"@[A-Za-z]+")
+# Keys whose values JSON-LD reads as IRIs: the keywords and the aliases every VC context uses.
+_ID_AND_TYPE_KEYS: Final = frozenset({"@id", "@type", "id", "type"})
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# JavaScript reads JSON integers as doubles: beyond 2**53 jsonld.js would sign another number.
+_SAFE_INTEGER: Final = 2**53
+
+
+def _check_json(document: Any, safe: bool) -> None:
+    """One pass over the JSON before pyld sees it (iterative, any depth).
+
+    Always: strings are Unicode scalar values, numbers are finite. Safe mode: integers are exact
+    in JavaScript too, and inline contexts define no reserved terms or keyword-like IRIs, no
+    invalid default language and no base direction (all of which JSON-LD ignores silently).
+    """
+    stack: list[tuple[str, Any, bool]] = [("", document, False)]
+    while stack:
+        path, value, in_context = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise CanonicalizationError(f"{path or 'a string'}: holds a lone UTF-16 surrogate", code="INVALID_JSON", path=path)
+            if safe and in_context and _KEYWORD_LIKE.fullmatch(value) and value not in _KEYWORDS:
+                raise SafeModeError(f"{path}: {value!r} is a reserved keyword form, which JSON-LD ignores", code="DATA_LOSS", path=path)
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if safe and abs(value) >= _SAFE_INTEGER:
+                raise SafeModeError(
+                    f"{path}: the integer {value} is beyond 2**53, where JavaScript implementations read another number",
+                    code="DATA_LOSS",
+                    path=path,
+                )
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise CanonicalizationError(f"{path}: {value} is not a JSON number", code="INVALID_JSON", path=path)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str) or _SURROGATE.search(key):
+                    raise CanonicalizationError(f"{path}: an object key is not a valid string", code="INVALID_JSON", path=path)
+                here = f"{path}.{key}" if path else key
+                if safe and not in_context and key in _ID_AND_TYPE_KEYS:
+                    for name in item if isinstance(item, list) else [item]:
+                        if isinstance(name, str) and _KEYWORD_LIKE.fullmatch(name) and name not in _KEYWORDS:
+                            # pyld drops such an id or type (a value's @type, without a trace)
+                            raise SafeModeError(f"{here}: {name!r} is a reserved keyword form, which JSON-LD ignores", code="DATA_LOSS", path=here)
+                if safe and in_context:
+                    if _KEYWORD_LIKE.fullmatch(key) and key not in _KEYWORDS:
+                        raise SafeModeError(f"{here}: {key!r} is a reserved term form, which JSON-LD ignores", code="DATA_LOSS", path=here)
+                    if key == "@language" and item is not None and not (isinstance(item, str) and _LANGUAGE_TAG.match(item)):
+                        raise SafeModeError(f"{here}: {item!r} is not a well-formed language tag", code="DATA_LOSS", path=here)
+                    if key == "@direction":
+                        raise SafeModeError(f"{here}: a base direction is not part of what RDFC-1.0 signs", code="DATA_LOSS", path=here)
+                stack.append((here, item, in_context or key == "@context"))
+        elif isinstance(value, (list, tuple)):
+            for index, item in enumerate(value):
+                stack.append((f"{path}[{index}]", item, in_context))
+        else:
+            raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value", code="INVALID_JSON", path=path)
 
 
 _XSD_DOUBLE: Final = "http://www.w3.org/2001/XMLSchema#double"
@@ -294,6 +460,11 @@ def _relative(iri: str, what: str, document: Any) -> None:
         iri=iri,
         path=path,
     )
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _at(path: str | None) -> str:

@@ -75,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
         "--trust", action="append", default=[], type=Path, metavar="FILE",
         help="trusted verification methods / DID documents (JSON)",
     )
+    verify_cmd.add_argument(
+        "--issuer", action="append", metavar="ID", help="trust only credentials from this issuer (repeatable)"
+    )
     verify_cmd.set_defaults(run=_verify)
 
     canon = commands.add_parser("canonicalize", help="print canonical N-Quads (RDFC-1.0)")
@@ -127,16 +130,21 @@ def _sign(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     raw = _read_bytes(args.credential)
-    verifier = Verifier.create(
-        suites=args.suite or SUITES.keys(),
-        contexts=_contexts(args.context),
-        verification_methods=[m for path in args.trust for m in _read_trust(path)],
-    )
     try:
-        credential: Any = json.loads(raw)
+        json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
-    result = verifier.verify(credential, now=_parse_time(args.now, "--now") if args.now else None)
+    try:
+        verifier = Verifier.create(
+            suites=args.suite or SUITES.keys(),
+            contexts=_contexts(args.context),
+            verification_methods=[m for path in args.trust for m in _read_trust(path)],
+            trusted_issuers=args.issuer or None,
+        )
+    except VccoreError as exc:  # the verifier's own configuration, not the credential
+        raise _Unusable(f"{exc.code}: {exc.message}") from None
+    # The text goes in whole: verify() reads it strictly (duplicate keys are a problem it reports).
+    result = verifier.verify(raw, now=_parse_time(args.now, "--now") if args.now else None)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     elif result.verified:
@@ -241,11 +249,15 @@ def _read_trust(path: Path) -> list[Any]:
     ``{"verificationMethods": [...], "didDocuments": [...]}``."""
     data = _read_json(path)
     if isinstance(data, dict) and ("verificationMethods" in data or "didDocuments" in data):
-        items = [*data.get("verificationMethods", []), *data.get("didDocuments", [])]
-    elif isinstance(data, list):
-        items = data
+        methods, documents = data.get("verificationMethods", []), data.get("didDocuments", [])
+        items = [*methods, *documents] if isinstance(methods, list) and isinstance(documents, list) else None
     else:
-        raise _Unusable(f"{path}: a trust file is a JSON list, or an object with verificationMethods / didDocuments")
+        items = data if isinstance(data, list) else None
+    if items is None or not all(isinstance(item, dict) for item in items):
+        raise _Unusable(
+            f"{path}: a trust file is a JSON list of objects, or an object whose verificationMethods "
+            "and didDocuments are lists of objects"
+        )
     return items
 
 
@@ -259,7 +271,10 @@ def _contexts(pins: list[str]) -> ContextLoader:
         if not sep or not url or not file:
             raise _Unusable(f"--context takes URL=FILE, not {pin!r}")
         extra[url] = _read_bytes(Path(file))
-    return loader.with_contexts(extra)
+    try:
+        return loader.with_contexts(extra)
+    except VccoreError as exc:
+        raise _Unusable(f"--context: {exc.code}: {exc.message}") from None
 
 
 def _parse_time(text: str, option: str) -> datetime:

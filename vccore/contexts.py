@@ -13,12 +13,14 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
+
+from cachetools import LRUCache
 
 from ._resources import data_dir
 from .errors import ContextError
@@ -32,11 +34,11 @@ _PROCESSED_CACHE_SIZE = 256
 
 @dataclass(frozen=True, slots=True)
 class PinnedContext:
-    """A context document known by its URL and the sha256 of its exact bytes."""
+    """A context document known by its URL and the sha256 of its exact bytes, and where it is."""
 
     url: str
     sha256: str
-    file: str
+    location: Traversable
     source: str = ""
 
 
@@ -47,25 +49,29 @@ class ContextLoader:
     so a verifier can pin its own contexts without touching anyone else's.
     """
 
-    __slots__ = ("_pins", "_aliases", "_reader", "_extra", "_documents", "_lock", "_pyld_cache")
+    __slots__ = ("_pins", "_aliases", "_extra", "_documents", "_lock", "_local")
 
     def __init__(
         self,
         pins: Mapping[str, PinnedContext],
-        reader: Traversable | None,
         *,
         aliases: Mapping[str, str] | None = None,
         extra: Mapping[str, bytes] | None = None,
     ) -> None:
         self._pins = dict(pins)
         self._aliases = dict(aliases or {})
-        self._reader = reader
         self._extra = dict(extra or {})
         self._documents: dict[str, Any] = {}
         self._lock = threading.Lock()
-        from cachetools import LRUCache  # pyld's own dependency
+        self._local = threading.local()
 
-        self._pyld_cache: Any = LRUCache(maxsize=_PROCESSED_CACHE_SIZE)
+    def pyld_cache(self) -> Any:
+        """pyld's cache of processed contexts for this loader, one per thread: pyld mutates it
+        (and the LRU caches inside it) without locks."""
+        cache = getattr(self._local, "cache", None)
+        if cache is None:
+            cache = self._local.cache = LRUCache(maxsize=_PROCESSED_CACHE_SIZE)
+        return cache
 
     @classmethod
     def from_directory(cls, directory: Traversable | str | os.PathLike[str]) -> ContextLoader:
@@ -83,10 +89,26 @@ class ContextLoader:
         pins: dict[str, PinnedContext] = {}
         aliases: dict[str, str] = {}
         for url, entry in index.items():
-            pins[url] = PinnedContext(url, entry["sha256"], entry["file"], entry.get("source", ""))
+            pins[url] = PinnedContext(url, entry["sha256"], root / entry["file"], entry.get("source", ""))
             for alias in entry.get("aliases", ()):
                 aliases[alias] = url
-        return cls(pins, root, aliases=aliases)
+        return cls(pins, aliases=aliases)
+
+    def with_pins(self, pins: Iterable[PinnedContext]) -> ContextLoader:
+        """A new loader that also serves ``pins`` (read lazily, digest-checked on first use)."""
+        merged = dict(self._pins)
+        for pin in pins:
+            known = self._pin_digest(pin.url)
+            if known is not None and known != pin.sha256:
+                raise ContextError(
+                    f"context {pin.url} is already pinned with sha256 {known}, not {pin.sha256}",
+                    code="CONTEXT_DIGEST_MISMATCH",
+                    url=pin.url,
+                    expected=known,
+                    actual=pin.sha256,
+                )
+            merged[pin.url] = pin
+        return ContextLoader(merged, aliases=self._aliases, extra=self._extra)
 
     def with_contexts(self, contexts: Mapping[str, bytes]) -> ContextLoader:
         """A new loader that also serves ``contexts`` (URL -> exact bytes), pinned to those bytes.
@@ -125,7 +147,7 @@ class ContextLoader:
                     url=url,
                 )
             extra[url] = data
-        return ContextLoader(self._pins, self._reader, aliases=self._aliases, extra=extra)
+        return ContextLoader(self._pins, aliases=self._aliases, extra=extra)
 
     def _pin_digest(self, url: str) -> str | None:
         url = self._aliases.get(url, url)
@@ -149,7 +171,7 @@ class ContextLoader:
         if canonical in self._extra:
             return self._extra[canonical]
         pin = self._pins.get(canonical)
-        if pin is None or self._reader is None:
+        if pin is None:
             raise ContextError(
                 f"context {url} is not pinned: vccore loads no context from the network; "
                 "pin it with ContextLoader.with_contexts() or the CLI's --context URL=FILE",
@@ -157,15 +179,15 @@ class ContextLoader:
                 url=url,
             )
         try:
-            data = (self._reader / pin.file).read_bytes()
+            data = pin.location.read_bytes()
         except OSError as exc:
             raise ContextError(
-                f"context {url}: cannot read {pin.file}: {exc}", code="INVALID_CONTEXT", url=url
+                f"context {url}: cannot read {pin.location.name}: {exc}", code="INVALID_CONTEXT", url=url
             ) from exc
         actual = hashlib.sha256(data).hexdigest()
         if actual != pin.sha256:
             raise ContextError(
-                f"context {url}: {pin.file} has sha256 {actual}, pinned {pin.sha256}",
+                f"context {url}: {pin.location.name} has sha256 {actual}, pinned {pin.sha256}",
                 code="CONTEXT_DIGEST_MISMATCH",
                 url=url,
                 expected=pin.sha256,
@@ -208,7 +230,7 @@ class ContextLoader:
         for url in self.urls():
             data = self.read_bytes(url)
             pin = self._pins.get(url)
-            name = pin.file if pin else _file_name_for(url, used)
+            name = pin.location.name if pin and pin.location.name not in used else _file_name_for(url, used)
             used.add(name)
             (out / name).write_bytes(data)
             index[url] = {
@@ -232,5 +254,23 @@ def _file_name_for(url: str, used: set[str]) -> str:
 
 @cache
 def bundled_contexts() -> ContextLoader:
-    """The loader over the contexts that ship with vccore (``contexts/index.json``)."""
-    return ContextLoader.from_directory(data_dir("contexts"))
+    """The loader over the contexts that ship with vccore: ``contexts/index.json``, and the
+    contexts pinned by the bundled entity types (``templates/*/entity.json``)."""
+    return ContextLoader.from_directory(data_dir("contexts")).with_pins(template_pins(data_dir("templates")))
+
+
+def template_pins(templates: Traversable) -> list[PinnedContext]:
+    """The contexts that the entity types in a templates folder pin (their ``entity.json``)."""
+    pins: list[PinnedContext] = []
+    if not templates.is_dir():
+        return pins
+    for folder in sorted(templates.iterdir(), key=lambda f: f.name):
+        manifest = folder / "entity.json"
+        if not folder.is_dir() or not manifest.is_file():
+            continue
+        try:
+            specs = json.loads(manifest.read_bytes()).get("contexts", [])
+            pins.extend(PinnedContext(s["url"], s["sha256"], folder / s["file"], f"entity type {folder.name}") for s in specs)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ContextError(f"{folder.name}/entity.json: unreadable contexts: {exc}", code="INVALID_CONTEXT", url=str(manifest)) from exc
+    return pins

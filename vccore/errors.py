@@ -44,8 +44,8 @@ class ContextError(VccoreError):
 class CanonicalizationError(VccoreError):
     """JSON-LD or RDF input cannot be canonicalized.
 
-    Codes: ``JSONLD_ERROR``, ``INVALID_NQUADS`` (``line``), ``CANONICALIZATION_LIMIT``
-    (``limit``), ``INPUT_TOO_LARGE``.
+    Codes: ``JSONLD_ERROR``, ``INVALID_JSON`` (``path``: a lone surrogate, a non-finite number),
+    ``INVALID_NQUADS`` (``line``), ``CANONICALIZATION_LIMIT`` (``limit``), ``INPUT_TOO_DEEP``.
     """
 
     code = "JSONLD_ERROR"

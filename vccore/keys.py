@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from . import _multibase
+from ._vocab import DID_V1, MULTIKEY_V1
 from .errors import KeyFormatError
 
 __all__ = [
@@ -33,13 +34,12 @@ __all__ = [
     "public_key_from_verification_method",
 ]
 
-MULTIKEY_CONTEXT: Final = "https://w3id.org/security/multikey/v1"
-DID_CONTEXT: Final = "https://www.w3.org/ns/did/v1"
-_VERIFICATION_RELATIONSHIPS: Final = (
+VERIFICATION_RELATIONSHIPS: Final = (
     "authentication",
     "assertionMethod",
     "capabilityDelegation",
     "capabilityInvocation",
+    "keyAgreement",
 )
 
 
@@ -220,7 +220,7 @@ class Ed25519Key:
     def to_multikey(self, *, include_secret: bool = False) -> dict[str, Any]:
         """The Multikey verification method object (with ``secretKeyMultibase`` on request)."""
         out: dict[str, Any] = {
-            "@context": MULTIKEY_CONTEXT,
+            "@context": MULTIKEY_V1,
             "id": self.id,
             "type": "Multikey",
             "controller": self.controller,
@@ -335,11 +335,12 @@ def did_key_document(did_url: str) -> dict[str, Any]:
     method = key.to_multikey()
     del method["@context"]
     document: dict[str, Any] = {
-        "@context": [DID_CONTEXT, MULTIKEY_CONTEXT],
+        "@context": [DID_V1, MULTIKEY_V1],
         "id": did,
         "verificationMethod": [method],
     }
-    for relationship in _VERIFICATION_RELATIONSHIPS:
+    # keyAgreement would need the X25519 key derived from this one; vccore does not derive it.
+    for relationship in VERIFICATION_RELATIONSHIPS[:4]:
         document[relationship] = [key.id]
     return document
 
@@ -386,7 +387,7 @@ def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519Key
 
 def _decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
     try:
-        raw = _multibase.decode(text)
+        raw = _multibase.decode_base58btc(text)
     except ValueError as exc:
         raise KeyFormatError(f"{field_name}: {exc}", field=field_name) from exc
     if not raw.startswith(prefix):

@@ -18,10 +18,7 @@ from .errors import DocumentError, SigningError, UnsupportedSuiteError
 from .keys import Ed25519Key, Signer
 from .suites import Suite, get_suite
 
-__all__ = ["VerifyData", "sign", "create_verify_data", "proof_configuration", "verify_signature"]
-
-_SIGNATURE_FIELDS = ("proofValue", "jws", "signatureValue")
-
+__all__ = ["VerifyData", "create_verify_data", "hash_document", "proof_configuration", "sign", "verify_signature"]
 
 @dataclass(frozen=True, slots=True)
 class VerifyData:
@@ -40,7 +37,7 @@ class VerifyData:
 
 def proof_configuration(suite: Suite, proof: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
     """The proof without its signature, in the document's ``@context`` (eddsa section 3.3.5)."""
-    config = {k: v for k, v in proof.items() if k not in _SIGNATURE_FIELDS and k != "@context"}
+    config = {k: v for k, v in proof.items() if k != suite.signature_field and k != "@context"}
     config["@context"] = document["@context"]
     if "created" in config:
         try:
@@ -55,15 +52,19 @@ def create_verify_data(
 ) -> VerifyData:
     """Transform and hash the document (without ``proof``) and the proof configuration."""
     loader = contexts if contexts is not None else bundled_contexts()
-    config = proof_configuration(suite, proof, document)
-    canonical_proof = suite.transform(config, loader)
-    canonical_document = suite.transform(document, loader)
-    return VerifyData(
-        canonical_proof,
-        canonical_document,
-        suite.hash(canonical_proof.encode("utf-8")),
-        suite.hash(canonical_document.encode("utf-8")),
-    )
+    canonical_proof, proof_hash = _transform_and_hash(suite, proof_configuration(suite, proof, document), loader)
+    canonical_document, document_hash = _transform_and_hash(suite, document, loader)
+    return VerifyData(canonical_proof, canonical_document, proof_hash, document_hash)
+
+
+def hash_document(suite: Suite, document: Mapping[str, Any], *, contexts: ContextLoader | None = None) -> bytes:
+    """The hash of the transformed document: the second half of the verify data."""
+    return _transform_and_hash(suite, document, contexts if contexts is not None else bundled_contexts())[1]
+
+
+def _transform_and_hash(suite: Suite, document: Any, loader: ContextLoader) -> tuple[str, bytes]:
+    canonical = suite.transform(document, loader)
+    return canonical, suite.hash(canonical.encode("utf-8"))
 
 
 def sign(
@@ -99,10 +100,9 @@ def sign(
         )
     unsecured = _unsecured_copy(document)
     existing = _proof_list(document)
-    context = unsecured["@context"]
-    context_list = context if isinstance(context, list) else [context]
-    if not any(c in chosen.contexts_defining_terms for c in context_list if isinstance(c, str)):
-        unsecured["@context"] = [*context_list, chosen.context]
+    if not chosen.terms_defined_by(unsecured["@context"]):
+        context = unsecured["@context"]
+        unsecured["@context"] = [*(context if isinstance(context, list) else [context]), chosen.context]
 
     proof: dict[str, Any] = {"type": chosen.proof_type}
     if proof_id is not None:
@@ -142,14 +142,19 @@ def verify_signature(
     key: Ed25519Key,
     *,
     contexts: ContextLoader | None = None,
+    document_hash: bytes | None = None,
 ) -> bool:
     """Whether ``proof`` is a valid signature by ``key`` over ``document``.
 
     ``document`` is what the proof signed: without proofs, or with the proofs its
-    ``previousProof`` names. Raises VccoreError subclasses for what cannot be transformed or read.
+    ``previousProof`` names; ``document_hash``, when given, is its :func:`hash_document`.
+    Raises VccoreError subclasses for what cannot be transformed or read.
     """
-    data = create_verify_data(suite, document, proof, contexts=contexts)
-    return suite.verify(key, data.data, proof)
+    loader = contexts if contexts is not None else bundled_contexts()
+    _, proof_hash = _transform_and_hash(suite, proof_configuration(suite, proof, document), loader)
+    if document_hash is None:
+        document_hash = hash_document(suite, document, contexts=loader)
+    return suite.verify(key, proof_hash + document_hash, proof)
 
 
 def _unsecured_copy(document: Mapping[str, Any]) -> dict[str, Any]:

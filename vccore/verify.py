@@ -10,31 +10,28 @@ Codes: ``PARSING_ERROR``, ``MALFORMED_VALUE_ERROR`` (data model), ``MALFORMED_PR
 ``INVALID_VERIFICATION_METHOD``, ``ISSUER_MISMATCH``, ``PROOF_TRANSFORMATION_ERROR`` (with the
 canonicalization ``reason``: ``UNDEFINED_TERM``, ``RELATIVE_IRI``, ``UNKNOWN_CONTEXT``,
 ``CANONICALIZATION_LIMIT``, ...), ``PROOF_VERIFICATION_ERROR``, ``PROOF_EXPIRED``,
-``CREDENTIAL_NOT_YET_VALID``, ``CREDENTIAL_EXPIRED``, ``INTERNAL_ERROR``.
+``CREDENTIAL_NOT_YET_VALID``, ``CREDENTIAL_EXPIRED``, ``UNTRUSTED_ISSUER``, ``INTERNAL_ERROR``.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from . import _datetime
+from . import _datetime, _json
+from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
 from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, KeyFormatError, VccoreError
-from .keys import Ed25519Key, did_key_document, public_key_from_verification_method
-from .proofs import verify_signature
+from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, did_key_document, public_key_from_verification_method
+from .proofs import hash_document, verify_signature
 from .suites import MalformedProofError, Suite, resolve_suites
 
 __all__ = ["DEFAULT_SUITES", "Problem", "ProofResult", "VerificationResult", "Verifier", "verify"]
 
-CREDENTIALS_V1: Final = "https://www.w3.org/2018/credentials/v1"
-CREDENTIALS_V2: Final = "https://www.w3.org/ns/credentials/v2"
 DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020")
 """What ``verify()`` accepts unless told otherwise; legacy suites (Ed25519Signature2018) are opt-in."""
-_RELATIONSHIPS: Final = ("assertionMethod", "authentication", "capabilityInvocation", "capabilityDelegation", "keyAgreement")
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,17 +105,24 @@ class _TrustedKey:
     relationships: frozenset[str] | None  # None: a key the caller vouches for, for any purpose
 
 
+# More proofs than any real credential carries; each one costs a canonicalization.
+MAX_PROOFS: Final = 16
+
+
 @dataclass(frozen=True, slots=True)
 class Verifier:
-    """A reusable verifier: the suites it accepts, the keys it trusts, the contexts it knows.
+    """A reusable verifier: the suites it accepts, the keys and issuers it trusts, its contexts.
 
     Keys: did:key verification methods resolve offline; every other verification method must be
     given in ``verification_methods``, as verification method objects (trusted for any proof
-    purpose) or whole DID documents (trusted for the relationships they list).
+    purpose) or whole DID documents (trusted for the relationships they list). Issuers: with
+    ``trusted_issuers`` only credentials from those issuers verify (``UNTRUSTED_ISSUER``);
+    without it any issuer does, as long as it controls the key that signed.
     """
 
     suites: tuple[Suite, ...]
     contexts: ContextLoader
+    trusted_issuers: frozenset[str] | None
     _trusted: Mapping[str, _TrustedKey] = field(repr=False)
 
     @classmethod
@@ -128,11 +132,13 @@ class Verifier:
         suites: Iterable[str | Suite] = DEFAULT_SUITES,
         contexts: ContextLoader | None = None,
         verification_methods: Iterable[Mapping[str, Any]] = (),
+        trusted_issuers: Iterable[str] | None = None,
     ) -> Verifier:
         """Build a verifier; raises for unknown suites or unreadable trusted keys."""
         return cls(
             resolve_suites(suites),
             contexts if contexts is not None else bundled_contexts(),
+            frozenset(trusted_issuers) if trusted_issuers is not None else None,
             _index_trusted(verification_methods),
         )
 
@@ -157,37 +163,38 @@ class Verifier:
     def _verify(self, credential: Any, now: datetime, purpose: str) -> VerificationResult:
         if isinstance(credential, (str, bytes)):
             try:
-                credential = json.loads(credential)
+                credential = _json.loads(credential)
             except ValueError as exc:
                 return VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),))
-            except RecursionError:
-                return VerificationResult(False, (Problem("PARSING_ERROR", "JSON nested too deeply"),))
         if not isinstance(credential, Mapping):
             return VerificationResult(
                 False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)
             )
         problems: list[Problem] = []
         version = _check_data_model(credential, problems)
-        proof_results = self._check_proofs(credential, purpose, now, problems)
+        issuer = _issuer_id(credential)
+        if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
+            problems.append(Problem("UNTRUSTED_ISSUER", f"issuer {issuer} is not one this verifier trusts"))
+        proof_results = self._check_proofs(credential, issuer, purpose, now, problems)
         if version is not None:
             _check_validity(credential, version, now, problems)
         verified = not problems and any(r.verified for r in proof_results)
         return VerificationResult(verified, tuple(problems), tuple(proof_results))
 
     def _check_proofs(
-        self, credential: Mapping[str, Any], purpose: str, now: datetime, problems: list[Problem]
+        self, credential: Mapping[str, Any], issuer: str | None, purpose: str, now: datetime, problems: list[Problem]
     ) -> list[ProofResult]:
         raw = credential.get("proof")
-        if raw is None:
+        proofs = raw if isinstance(raw, list) else [] if raw is None else [raw]
+        if not proofs:
             problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential has no proof"))
             return []
-        proofs = raw if isinstance(raw, list) else [raw]
-        if not proofs:
-            problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential's proof list is empty"))
+        if len(proofs) > MAX_PROOFS:
+            problems.append(Problem("MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"))
             return []
-        unsecured = {k: v for k, v in credential.items() if k != "proof"}
-        results = [self._check_proof(i, p, proofs, unsecured, credential, purpose, now, problems) for i, p in enumerate(proofs)]
-        if results and all(r.skipped for r in results):
+        check = _ProofCheck(self, credential, proofs, issuer, purpose, now, problems)
+        results = [check.run(i, p) for i, p in enumerate(proofs)]
+        if all(r.skipped for r in results):
             found = sorted({r.suite or "unknown" for r in results})
             problems.append(
                 Problem(
@@ -197,114 +204,6 @@ class Verifier:
                 )
             )
         return results
-
-    def _check_proof(
-        self,
-        index: int,
-        proof: Any,
-        all_proofs: list[Any],
-        unsecured: Mapping[str, Any],
-        credential: Mapping[str, Any],
-        purpose: str,
-        now: datetime,
-        problems: list[Problem],
-    ) -> ProofResult:
-        def fail(code: str, detail: str, reason: str | None = None, vm: str | None = None) -> ProofResult:
-            problems.append(Problem(code, detail, index, reason))
-            return ProofResult(index, suite_name, vm, False)
-
-        suite_name: str | None = None
-        if not isinstance(proof, Mapping):
-            return fail("MALFORMED_PROOF_ERROR", f"proof {index} is not a JSON object")
-        proof_type = proof.get("type")
-        suite_name = proof.get("cryptosuite") if proof_type == "DataIntegrityProof" else proof_type
-        suite_name = suite_name if isinstance(suite_name, str) else None
-        suite = next((s for s in self.suites if s.matches(proof)), None)
-        if suite is None:
-            return ProofResult(index, suite_name, None, False, skipped=True)
-
-        vm_id = proof.get("verificationMethod")
-        for name in ("verificationMethod", "proofPurpose", "created"):
-            value = proof.get(name)
-            if name != "created" and not isinstance(value, str):
-                return fail("MALFORMED_PROOF_ERROR", f"proof {index}: {name} must be a string")
-        assert isinstance(vm_id, str)
-        if "created" in proof:
-            try:
-                _datetime.parse(proof["created"])
-            except ValueError as exc:
-                return fail("MALFORMED_PROOF_ERROR", f"proof {index}: created: {exc}", vm=vm_id)
-        if proof["proofPurpose"] != purpose:
-            return fail(
-                "MISMATCHED_PROOF_PURPOSE_ERROR",
-                f"proof {index} has purpose {proof['proofPurpose']!r}; expected {purpose!r}",
-                vm=vm_id,
-            )
-        if "expires" in proof:
-            try:
-                expires = _datetime.parse(proof["expires"])
-            except ValueError as exc:
-                return fail("MALFORMED_PROOF_ERROR", f"proof {index}: expires: {exc}", vm=vm_id)
-            if now > expires:
-                return fail("PROOF_EXPIRED", f"proof {index} expired at {proof['expires']}", vm=vm_id)
-        context = credential.get("@context")
-        context_list = context if isinstance(context, list) else [context]
-        if not any(c in suite.contexts_defining_terms for c in context_list if isinstance(c, str)):
-            return fail(
-                "PROOF_VERIFICATION_ERROR",
-                f"the credential's @context lacks {suite.context}, which defines the terms of {suite.name}",
-                reason="SUITE_CONTEXT_MISSING",
-                vm=vm_id,
-            )
-
-        try:
-            key = self._resolve(vm_id, purpose)
-        except KeyFormatError as exc:
-            code = "UNKNOWN_VERIFICATION_METHOD" if exc.code == "UNKNOWN_VERIFICATION_METHOD" else "INVALID_VERIFICATION_METHOD"
-            return fail(code, exc.message, vm=vm_id)
-
-        if suite.proof_keeps_context and "@context" in proof and proof["@context"] != credential.get("@context"):
-            return fail(
-                "PROOF_VERIFICATION_ERROR",
-                f"proof {index}: its @context is not the credential's @context, which has changed since signing",
-                reason="CONTEXT_MISMATCH",
-                vm=vm_id,
-            )
-        signed = dict(unsecured)
-        previous = proof.get("previousProof")
-        if previous is not None:
-            wanted = [previous] if isinstance(previous, str) else previous
-            by_id = {p.get("id"): p for p in all_proofs if isinstance(p, Mapping) and isinstance(p.get("id"), str)}
-            if not isinstance(wanted, list) or not all(isinstance(w, str) and w in by_id for w in wanted):
-                return fail(
-                    "MALFORMED_PROOF_ERROR",
-                    f"proof {index}: previousProof {previous!r} does not name proofs in this credential",
-                    vm=vm_id,
-                )
-            signed["proof"] = [by_id[w] for w in wanted]
-        try:
-            ok = verify_signature(suite, signed, proof, key, contexts=self.contexts)
-        except MalformedProofError as exc:
-            return fail("MALFORMED_PROOF_ERROR", f"proof {index}: {exc.message}", vm=vm_id)
-        except (CanonicalizationError, ContextError) as exc:
-            return fail("PROOF_TRANSFORMATION_ERROR", exc.message, reason=exc.code, vm=vm_id)
-        except VccoreError as exc:
-            return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code, vm=vm_id)
-        if not ok:
-            return fail(
-                "PROOF_VERIFICATION_ERROR",
-                f"proof {index}: the signature does not match the credential (signed by {vm_id})",
-                vm=vm_id,
-            )
-        # Checked after the signature, so that this problem alone says the signature is good.
-        issuer = _issuer_id(credential)
-        if issuer is not None and issuer != key.controller:
-            return fail(
-                "ISSUER_MISMATCH",
-                f"issuer {issuer} is not the controller ({key.controller}) of verification method {vm_id}",
-                vm=vm_id,
-            )
-        return ProofResult(index, suite.name, vm_id, True)
 
     def _resolve(self, vm_id: str, purpose: str) -> Ed25519Key:
         trusted = self._trusted.get(vm_id)
@@ -316,6 +215,11 @@ class Verifier:
                 )
             return trusted.key
         if vm_id.startswith("did:key:"):
+            if "#" not in vm_id:
+                raise KeyFormatError(
+                    f"verificationMethod {vm_id} is a DID, not one of its verification methods (DID#fragment)",
+                    field="verificationMethod",
+                )
             document = did_key_document(vm_id)
             return public_key_from_verification_method(document["verificationMethod"][0])
         raise KeyFormatError(
@@ -327,6 +231,105 @@ class Verifier:
         )
 
 
+class _ProofCheck:
+    """The checks of one credential's proofs, sharing its transformed document between them."""
+
+    def __init__(
+        self,
+        verifier: Verifier,
+        credential: Mapping[str, Any],
+        proofs: list[Any],
+        issuer: str | None,
+        purpose: str,
+        now: datetime,
+        problems: list[Problem],
+    ) -> None:
+        self.verifier = verifier
+        self.credential = credential
+        self.proofs = proofs
+        self.issuer = issuer
+        self.purpose = purpose
+        self.now = now
+        self.problems = problems
+        self.unsecured = {k: v for k, v in credential.items() if k != "proof"}
+        self.by_id = {p["id"]: p for p in proofs if isinstance(p, Mapping) and isinstance(p.get("id"), str)}
+        self._document_hashes: dict[tuple[str, tuple[str, ...]], bytes] = {}
+
+    def run(self, index: int, proof: Any) -> ProofResult:
+        suite_name: str | None = None
+        vm_id: str | None = None
+
+        def fail(code: str, detail: str, reason: str | None = None) -> ProofResult:
+            self.problems.append(Problem(code, f"proof {index}: {detail}", index, reason))
+            return ProofResult(index, suite_name, vm_id, False)
+
+        if not isinstance(proof, Mapping):
+            return fail("MALFORMED_PROOF_ERROR", "not a JSON object")
+        named = proof.get("cryptosuite") if proof.get("type") == "DataIntegrityProof" else proof.get("type")
+        suite_name = named if isinstance(named, str) else None
+        suite = next((s for s in self.verifier.suites if s.matches(proof)), None)
+        if suite is None:
+            return ProofResult(index, suite_name, None, False, skipped=True)
+        suite_name = suite.name
+        for name in ("verificationMethod", "proofPurpose"):
+            if not isinstance(proof.get(name), str):
+                return fail("MALFORMED_PROOF_ERROR", f"{name} must be a string")
+        vm_id = proof["verificationMethod"]
+        if proof["proofPurpose"] != self.purpose:
+            return fail("MISMATCHED_PROOF_PURPOSE_ERROR", f"purpose is {proof['proofPurpose']!r}; expected {self.purpose!r}")
+        if "expires" in proof:
+            try:
+                expires = _datetime.parse(proof["expires"])
+            except ValueError as exc:
+                return fail("MALFORMED_PROOF_ERROR", f"expires: {exc}")
+            if self.now > expires:
+                return fail("PROOF_EXPIRED", f"expired at {proof['expires']}")
+        if not suite.terms_defined_by(self.credential.get("@context")):
+            return fail(
+                "PROOF_VERIFICATION_ERROR",
+                f"the credential's @context lacks {suite.context}, which defines the terms of {suite.name}",
+                reason="SUITE_CONTEXT_MISSING",
+            )
+        if suite.proof_keeps_context and "@context" in proof and proof["@context"] != self.credential.get("@context"):
+            return fail(
+                "PROOF_VERIFICATION_ERROR",
+                "its @context is not the credential's @context, which has changed since signing",
+                reason="CONTEXT_MISMATCH",
+            )
+        try:
+            key = self.verifier._resolve(vm_id, self.purpose)
+        except KeyFormatError as exc:
+            code = "UNKNOWN_VERIFICATION_METHOD" if exc.code == "UNKNOWN_VERIFICATION_METHOD" else "INVALID_VERIFICATION_METHOD"
+            return fail(code, exc.message)
+
+        previous = proof.get("previousProof", [])
+        wanted = (previous,) if isinstance(previous, str) else tuple(previous) if isinstance(previous, list) else None
+        if wanted is None or not all(isinstance(w, str) and w in self.by_id and self.by_id[w] is not proof for w in wanted):
+            return fail("MALFORMED_PROOF_ERROR", f"previousProof {previous!r} does not name other proofs of this credential")
+        signed = dict(self.unsecured)
+        if wanted:
+            signed["proof"] = [self.by_id[w] for w in wanted]
+        try:
+            memo = (suite.name, wanted)
+            if memo not in self._document_hashes:
+                self._document_hashes[memo] = hash_document(suite, signed, contexts=self.verifier.contexts)
+            ok = verify_signature(
+                suite, signed, proof, key, contexts=self.verifier.contexts, document_hash=self._document_hashes[memo]
+            )
+        except MalformedProofError as exc:
+            return fail("MALFORMED_PROOF_ERROR", exc.message)
+        except (CanonicalizationError, ContextError) as exc:
+            return fail("PROOF_TRANSFORMATION_ERROR", exc.message, reason=exc.code)
+        except VccoreError as exc:
+            return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code)
+        if not ok:
+            return fail("PROOF_VERIFICATION_ERROR", f"the signature does not match the credential (signed by {vm_id})")
+        # Checked after the signature, so that this problem alone says the signature is good.
+        if self.issuer is not None and self.issuer != key.controller:
+            return fail("ISSUER_MISMATCH", f"issuer {self.issuer} is not the controller ({key.controller}) of verification method {vm_id}")
+        return ProofResult(index, suite.name, vm_id, True)
+
+
 def verify(
     credential: Any,
     *,
@@ -334,10 +337,13 @@ def verify(
     now: datetime | None = None,
     contexts: ContextLoader | None = None,
     verification_methods: Iterable[Mapping[str, Any]] = (),
+    trusted_issuers: Iterable[str] | None = None,
     proof_purpose: str = "assertionMethod",
 ) -> VerificationResult:
     """Verify a credential (VC Data Model 1.1 or 2.0; Data Integrity section 4.4)."""
-    verifier = Verifier.create(suites=suites, contexts=contexts, verification_methods=verification_methods)
+    verifier = Verifier.create(
+        suites=suites, contexts=contexts, verification_methods=verification_methods, trusted_issuers=trusted_issuers
+    )
     return verifier.verify(credential, now=now, proof_purpose=proof_purpose)
 
 
@@ -349,7 +355,7 @@ def _index_trusted(items: Iterable[Mapping[str, Any]]) -> dict[str, _TrustedKey]
     for item in items:
         if not isinstance(item, Mapping):
             raise KeyFormatError("trusted verification methods are JSON objects", field="verificationMethod")
-        if "verificationMethod" in item or any(r in item for r in _RELATIONSHIPS):
+        if "verificationMethod" in item or any(r in item for r in VERIFICATION_RELATIONSHIPS):
             _index_did_document(item, index)
         else:
             key = public_key_from_verification_method(item)
@@ -358,23 +364,48 @@ def _index_trusted(items: Iterable[Mapping[str, Any]]) -> dict[str, _TrustedKey]
 
 
 def _index_did_document(document: Mapping[str, Any], index: dict[str, _TrustedKey]) -> None:
+    """Keys of a DID document, each trusted for the relationships that list it. A document speaks
+    only for itself: every method must be controlled by the document's DID and live under it."""
     did = document.get("id")
+    if not isinstance(did, str) or ":" not in did:
+        raise KeyFormatError("a trusted DID document needs its id (the DID)", field="id")
+
+    def absolute(ref: str) -> str:
+        return f"{did}{ref}" if ref.startswith("#") else ref
+
+    def read(method: Any) -> Ed25519Key:
+        if not isinstance(method, Mapping) or not isinstance(method.get("id"), str):
+            raise KeyFormatError(f"{did}: a verification method needs an id", field="verificationMethod")
+        method = {**method, "id": absolute(method["id"]), "controller": method.get("controller", did)}
+        if method["controller"] != did or not method["id"].startswith(f"{did}#"):
+            raise KeyFormatError(
+                f"{did}: verification method {method['id']} (controller {method['controller']}) is not "
+                "one of this DID's own; a DID document cannot vouch for another's keys",
+                field="verificationMethod",
+            )
+        return public_key_from_verification_method(method)
+
     methods: dict[str, Ed25519Key] = {}
-    embedded: dict[str, set[str]] = {}
-    for method in document.get("verificationMethod", ()):
-        key = public_key_from_verification_method(method)
+    listed: dict[str, set[str]] = {}
+    for method in _as_list(document.get("verificationMethod")):
+        key = read(method)
         methods[key.id] = key
-    for relationship in _RELATIONSHIPS:
-        for entry in document.get(relationship, ()):
+    for relationship in VERIFICATION_RELATIONSHIPS:
+        for entry in _as_list(document.get(relationship)):
             if isinstance(entry, str):
-                ref = entry if not entry.startswith("#") else f"{did}{entry}"
-                embedded.setdefault(ref, set()).add(relationship)
+                listed.setdefault(absolute(entry), set()).add(relationship)
             else:
-                key = public_key_from_verification_method(entry)
+                key = read(entry)
                 methods.setdefault(key.id, key)
-                embedded.setdefault(key.id, set()).add(relationship)
+                listed.setdefault(key.id, set()).add(relationship)
     for key_id, key in methods.items():
-        index[key_id] = _TrustedKey(key, frozenset(embedded.get(key_id, ())))
+        index[key_id] = _TrustedKey(key, frozenset(listed.get(key_id, ())))
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 # --- data model -------------------------------------------------------------------------------

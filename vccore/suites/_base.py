@@ -10,7 +10,7 @@ from typing import Any
 from .. import _multibase
 from ..canon import canonicalize
 from ..contexts import ContextLoader
-from ..errors import VccoreError
+from ..errors import SigningError, VccoreError
 from ..keys import Ed25519Key, Signer
 
 
@@ -45,6 +45,8 @@ class Suite:
     """Sign verify data; the proof fields to add (``proofValue``). None: a verify-only suite."""
     verify: Callable[[Ed25519Key, bytes, Mapping[str, Any]], bool]
     """Check a proof's signature over verify data; MalformedProofError if it cannot be read."""
+    signature_field: str = "proofValue"
+    """The proof field that holds the signature: the only one left out of the proof configuration."""
     proof_keeps_context: bool = False
 
     def matches(self, proof: Mapping[str, Any]) -> bool:
@@ -52,6 +54,11 @@ class Suite:
         if proof.get("type") != self.proof_type:
             return False
         return self.cryptosuite is None or proof.get("cryptosuite") == self.cryptosuite
+
+    def terms_defined_by(self, context: Any) -> bool:
+        """Whether a document ``@context`` defines this suite's terms (holds one of its contexts)."""
+        items = context if isinstance(context, list) else [context]
+        return any(isinstance(c, str) and c in self.contexts_defining_terms for c in items)
 
 
 def transform_rdfc(document: Any, contexts: ContextLoader) -> str:
@@ -66,16 +73,17 @@ def sha256(data: bytes) -> bytes:
 
 def sign_proof_value(signer: Signer, data: bytes) -> dict[str, str]:
     """``proofValue``: multibase base58btc of the raw Ed25519 signature."""
-    return {"proofValue": _multibase.encode(signer.sign(data))}
+    signature = signer.sign(data)
+    if not isinstance(signature, bytes) or len(signature) != 64:
+        raise SigningError(f"signer {signer.id} returned {len(signature) if isinstance(signature, bytes) else type(signature).__name__} bytes; an Ed25519 signature is 64")
+    return {"proofValue": _multibase.encode(signature)}
 
 
 def verify_proof_value(key: Ed25519Key, data: bytes, proof: Mapping[str, Any]) -> bool:
     """Check ``proofValue`` (``z`` + base58btc of 64 signature bytes) against ``data``."""
     value = proof.get("proofValue")
-    if not isinstance(value, str) or not value.startswith("z"):
-        raise MalformedProofError("proofValue must be a base58btc multibase string (starting with 'z')")
     try:
-        signature = _multibase.decode(value)
+        signature = _multibase.decode_base58btc(value)
     except ValueError as exc:
         raise MalformedProofError(f"proofValue: {exc}") from exc
     if len(signature) != 64:

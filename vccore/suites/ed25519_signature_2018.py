@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import _multibase
+from .._vocab import CREDENTIALS_V1, ED25519_2018, SECURITY_V2
 from ..keys import Ed25519Key
 from ._base import MalformedProofError, Suite, sha256, transform_rdfc
 
-ED25519_2018_CONTEXT = "https://w3id.org/security/suites/ed25519-2018/v1"
 _HEADER = {"alg": "EdDSA", "b64": False, "crit": ["b64"]}
 
 
@@ -40,12 +40,11 @@ ED25519_SIGNATURE_2018 = Suite(
     proof_type="Ed25519Signature2018",
     cryptosuite=None,
     algorithm="Ed25519",
-    context=ED25519_2018_CONTEXT,
-    contexts_defining_terms=frozenset(
-        {ED25519_2018_CONTEXT, "https://www.w3.org/2018/credentials/v1", "https://w3id.org/security/v2"}
-    ),
+    context=ED25519_2018,
+    contexts_defining_terms=frozenset({ED25519_2018, CREDENTIALS_V1, SECURITY_V2}),
     transform=transform_rdfc,
     hash=sha256,
     sign=None,
     verify=verify_detached_jws,
+    signature_field="jws",
 )

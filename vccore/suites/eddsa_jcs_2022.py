@@ -14,7 +14,7 @@ from .._jcs import canonicalize
 from ..contexts import ContextLoader
 from ..errors import ContextError
 from ._base import Suite, sha256, sign_proof_value, verify_proof_value
-from .eddsa_rdfc_2022 import CREDENTIALS_V2, DATA_INTEGRITY_V2
+from .._vocab import CREDENTIALS_V2, DATA_INTEGRITY_V2
 
 
 def transform_jcs(document: Any, contexts: ContextLoader) -> str:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from .._vocab import CREDENTIALS_V2, DATA_INTEGRITY_V2
 from ._base import Suite, sha256, sign_proof_value, transform_rdfc, verify_proof_value
-
-DATA_INTEGRITY_V2 = "https://w3id.org/security/data-integrity/v2"
-CREDENTIALS_V2 = "https://www.w3.org/ns/credentials/v2"
 
 EDDSA_RDFC_2022 = Suite(
     name="eddsa-rdfc-2022",

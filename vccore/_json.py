@@ -1,0 +1,29 @@
+"""Strict JSON reading for what vccore verifies: I-JSON (RFC 7493), as JCS and signatures assume."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            # Parsers disagree on which duplicate wins; a verifier and a viewer could then read
+            # different data under one signature.
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse JSON, refusing duplicate keys and NaN/Infinity; ValueError says why."""
+    try:
+        return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
