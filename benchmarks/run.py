@@ -23,7 +23,8 @@ from typing import Any
 from pyld import jsonld
 
 import vccore
-from vccore import Ed25519Key, Verifier, bundled_contexts, sign
+from vccore import Ed25519Key, VccoreError, Verifier, bundled_contexts, canonicalize, canonicalize_nquads, sign
+from vccore.canon import MAX_ARRAY_LENGTH, MAX_JSON_VALUES
 from vccore import _multibase
 
 RESULTS = Path(__file__).parent / "results"
@@ -112,6 +113,33 @@ def rate(work: Callable[[Any], Any], items: list[Any], repeat: int) -> float:
     return statistics.median(rates)
 
 
+def hostile_timings() -> dict[str, float]:
+    """Seconds to refuse or finish the worst inputs vccore admits (median of 3)."""
+    poison = (Path(__file__).parent.parent / "tests/vectors/rdf-canon/rdfc10/test074-in.nq").read_text()
+    vocab = {"@vocab": "https://vocab.example/"}
+    widest = {
+        "@context": vocab,
+        "@id": "urn:x",
+        **{f"p{j}": [f"s{i}" for i in range(MAX_ARRAY_LENGTH)] for j in range(MAX_JSON_VALUES // (MAX_ARRAY_LENGTH + 1) - 1)},
+    }
+
+    def seconds(work: Callable[[], Any]) -> float:
+        times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            try:
+                work()
+            except VccoreError:
+                pass
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    return {
+        "poison_graph_refusal_s": seconds(lambda: canonicalize_nquads(poison)),
+        "widest_admitted_document_s": seconds(lambda: canonicalize(widest)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=300)
@@ -131,6 +159,7 @@ def main() -> None:
         "vccore_verify_per_s": rate(lambda s: verifier.verify(s, now=NOW), signed, args.repeat),
         "pyld_verify_per_s": rate(lambda s: baseline_verify(s, key), signed, args.repeat),
     }
+    results.update(hostile_timings())
     results["issue_ratio"] = results["vccore_issue_per_s"] / results["pyld_issue_per_s"]
     results["verify_ratio"] = results["vccore_verify_per_s"] / results["pyld_verify_per_s"]
     machine = {
@@ -146,6 +175,8 @@ def main() -> None:
             f"{what:10}{results[f'vccore_{what}_per_s']:12.0f}{results[f'pyld_{what}_per_s']:12.0f}"
             f"{results[f'{what}_ratio']:8.2f}"
         )
+    print(f"poison graph (rdf-canon test074) refused in {results['poison_graph_refusal_s']:.2f} s")
+    print(f"widest document within the input bounds canonicalized in {results['widest_admitted_document_s']:.2f} s")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps({"results": results, "machine": machine, "args": vars(args)}, indent=2) + "\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import time
 from typing import Any
 
 import pytest
@@ -56,14 +55,13 @@ def test_sha384_changes_the_labels() -> None:
     assert canonicalize_nquads(text, hash_algorithm="sha384") != canonicalize_nquads(text)
 
 
-def test_poison_graph_is_refused_within_a_second() -> None:
-    started = time.perf_counter()
+def test_poison_graph_is_refused() -> None:
+    # Refused by counted work, not by a clock; `make bench` reports how long the refusal takes.
     with pytest.raises(CanonicalizationError) as caught:
         canonicalize_nquads(_input("test074"))
-    elapsed = time.perf_counter() - started
     assert caught.value.code == "CANONICALIZATION_LIMIT"
+    assert caught.value.details["limit"] == _rdfc10.DEFAULT_MAX_WORK
     assert "poison" in caught.value.message
-    assert elapsed < 1.0, elapsed
 
 
 def test_poison_graphs_within_limits_still_compute() -> None:
@@ -332,3 +330,17 @@ def test_pyld_failures_become_canonicalization_errors() -> None:
     for document in ({"@context": V, "@id": "urn:x", "l": {"@list": [{"@id": "urn:a b"}]}}, {"@context": V, "@graph": [{"@id": "@bar", "n": 1}, {"@id": "urn:y", "n": 2}]}):
         with pytest.raises(CanonicalizationError):
             canonicalize(document, safe=False)
+
+
+def test_input_bounds() -> None:
+    from vccore.canon import MAX_ARRAY_LENGTH, MAX_JSON_VALUES
+
+    long_array = {"@context": V, "@id": "urn:x", "p": [f"s{i}" for i in range(MAX_ARRAY_LENGTH + 1)]}
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize(long_array)
+    assert caught.value.code == "INPUT_TOO_LARGE" and caught.value.details["path"] == "p"
+    canonicalize({**long_array, "p": long_array["p"][:MAX_ARRAY_LENGTH]})
+    many = {"@context": V, "@id": "urn:x", **{f"p{i}": [1, 2] for i in range(MAX_JSON_VALUES // 3 + 1)}}
+    with pytest.raises(CanonicalizationError) as caught:
+        canonicalize(many)
+    assert caught.value.code == "INPUT_TOO_LARGE"

@@ -41,7 +41,7 @@ from ._nquads import Quad
 from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, SafeModeError, VccoreError
 
-__all__ = ["canonicalize", "canonicalize_nquads", "to_quads", "DEFAULT_MAX_WORK"]
+__all__ = ["DEFAULT_MAX_WORK", "MAX_ARRAY_LENGTH", "MAX_JSON_VALUES", "canonicalize", "canonicalize_nquads", "to_quads"]
 
 DEFAULT_MAX_WORK: Final = _rdfc10.DEFAULT_MAX_WORK
 
@@ -392,6 +392,10 @@ _KEYWORD_LIKE: Final = re.compile(r"@[A-Za-z]+")
 # Keys whose values JSON-LD reads as IRIs: the keywords and the aliases every VC context uses.
 _ID_AND_TYPE_KEYS: Final = frozenset({"@id", "@type", "id", "type"})
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# pyld's node map compares every value of a property with every other one (quadratic): these
+# bounds keep the worst document near a second here. The compiled fast path (issue #5) lifts them.
+MAX_JSON_VALUES: Final = 10_000
+MAX_ARRAY_LENGTH: Final = 64
 # JavaScript reads JSON integers as doubles: beyond 2**53 jsonld.js would sign another number.
 _SAFE_INTEGER: Final = 2**53
 
@@ -404,8 +408,14 @@ def _check_json(document: Any, safe: bool) -> None:
     invalid default language and no base direction (all of which JSON-LD ignores silently).
     """
     stack: list[tuple[str, Any, bool]] = [("", document, False)]
+    count = 0
     while stack:
         path, value, in_context = stack.pop()
+        count += 1
+        if count > MAX_JSON_VALUES:
+            raise CanonicalizationError(
+                f"the document holds more than {MAX_JSON_VALUES} JSON values", code="INPUT_TOO_LARGE", limit=MAX_JSON_VALUES
+            )
         if isinstance(value, str):
             if _SURROGATE.search(value):
                 raise CanonicalizationError(f"{path or 'a string'}: holds a lone UTF-16 surrogate", code="INVALID_JSON", path=path)
@@ -442,6 +452,13 @@ def _check_json(document: Any, safe: bool) -> None:
                         raise SafeModeError(f"{here}: a base direction is not part of what RDFC-1.0 signs", code="DATA_LOSS", path=here)
                 stack.append((here, item, in_context or key == "@context"))
         elif isinstance(value, (list, tuple)):
+            if len(value) > MAX_ARRAY_LENGTH and not in_context:
+                raise CanonicalizationError(
+                    f"{path}: an array of {len(value)} values; vccore takes at most {MAX_ARRAY_LENGTH}",
+                    code="INPUT_TOO_LARGE",
+                    path=path,
+                    limit=MAX_ARRAY_LENGTH,
+                )
             for index, item in enumerate(value):
                 stack.append((f"{path}[{index}]", item, in_context))
         else:

@@ -45,7 +45,8 @@ class CanonicalizationError(VccoreError):
     """JSON-LD or RDF input cannot be canonicalized.
 
     Codes: ``JSONLD_ERROR``, ``INVALID_JSON`` (``path``: a lone surrogate, a non-finite number),
-    ``INVALID_NQUADS`` (``line``), ``CANONICALIZATION_LIMIT`` (``limit``), ``INPUT_TOO_DEEP``.
+    ``INVALID_NQUADS`` (``line``), ``CANONICALIZATION_LIMIT`` (``limit``), ``INPUT_TOO_DEEP``,
+    ``INPUT_TOO_LARGE`` (``limit``).
     """
 
     code = "JSONLD_ERROR"
