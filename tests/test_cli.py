@@ -150,17 +150,65 @@ def test_contexts_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     loader = ContextLoader.from_directory(tmp_path / "ctx")
     for url in index:
         loader.read_bytes(url)
+    # the entity types' contexts too, each in a file of its own
+    assert {"https://vccore.dev/credentials/health-professional/v1", "https://divoc.dev/credentials/vaccination/v1"} <= set(index)
+    assert len({entry["file"] for entry in index.values()}) == len(index)
 
 
 def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "demo", "--home", str(tmp_path / "demo"))
+    code, out, err = run(capsys, "demo", "--home", str(tmp_path / "demo"))
     assert code == 0
-    from vccore import DEFAULT_SUITES
+    assert out.count("(validFrom): verified") == 2
+    assert "made a new issuing key" in err and (tmp_path / "demo" / "key.json").exists()
+    assert len(list((tmp_path / "demo").glob("HealthProfessional-*.json"))) == 2
+    code, out, err = run(capsys, "demo", "--home", str(tmp_path / "demo"))
+    assert code == 0 and err == ""
 
-    assert out.count(": verified") == len(DEFAULT_SUITES) == 3
-    assert (tmp_path / "demo" / "key.json").exists()
-    code, out, _ = run(capsys, "demo", "--home", str(tmp_path / "demo"))
-    assert code == 0 and "(existing)" in out
+
+def test_issue_and_entities(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vccore.entities import bundled_entity_types
+
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(bundled_entity_types()["HealthProfessional"].example))
+    monkeypatch.setenv("VCCORE_HOME", str(tmp_path / "home"))
+    out_file = tmp_path / "cred.json"
+    code, _, err = run(capsys, "issue", "HealthProfessional", str(payload), "--vc", "1.1", "--suite", "Ed25519Signature2020", "-o", str(out_file))
+    assert code == 0 and "made a new issuing key" in err
+    assert (tmp_path / "home" / "key.json").exists()
+    code, out, _ = run(capsys, "verify", str(out_file), "--now", "2024-01-01T00:00:00Z", "--json")
+    assert code == 0, out
+    # bad payloads: every problem, on standard error, exit 1, nothing written
+    payload.write_text(json.dumps({"name": 5, "dob": "1991-13-01", "unknown": 1}))
+    code, out, err = run(capsys, "issue", "HealthProfessional", str(payload))
+    assert code == 1 and out == ""
+    for words in ("/name: WRONG_TYPE", "/dob: BAD_DATE", "/unknown: UNKNOWN_FIELD", "/certificateId: MISSING"):
+        assert words in err
+    code, _, err = run(capsys, "issue", "NoSuchType", str(payload))
+    assert code == 1 and "UNKNOWN_ENTITY_TYPE" in err
+    code, out, _ = run(capsys, "entities")
+    assert "HealthProfessional" in out and "registrationCouncil" in out and "VaccinationCertificate" in out
+    code, out, _ = run(capsys, "entities", "--json")
+    listing = json.loads(out)
+    assert listing["HealthProfessional"]["vcVersions"] == ["1.1", "2.0"]
+
+
+def test_did_web_key_and_its_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from vccore.entities import bundled_entity_types
+
+    code, out, _ = run(capsys, "keygen", "--out", str(tmp_path / "k"), "--did-web", "issuer.example.org:8443/hp")
+    assert code == 0 and "did:web:issuer.example.org%3A8443:hp" in out
+    document = json.loads((tmp_path / "k" / "did.json").read_text())
+    assert document["id"] == "did:web:issuer.example.org%3A8443:hp"
+    assert document["assertionMethod"] == [document["verificationMethod"][0]["id"]]
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(bundled_entity_types()["HealthProfessional"].example))
+    cred = tmp_path / "cred.json"
+    assert run(capsys, "issue", "HealthProfessional", str(payload), "--key", str(tmp_path / "k" / "key.json"), "-o", str(cred))[0] == 0
+    assert json.loads(cred.read_text())["issuer"]["id"] == document["id"]
+    code, out, _ = run(capsys, "verify", str(cred), "--now", "2024-01-01T00:00:00Z")
+    assert code == 1 and "UNKNOWN_VERIFICATION_METHOD" in out  # did:web is never fetched
+    code, out, _ = run(capsys, "verify", str(cred), "--now", "2024-01-01T00:00:00Z", "--trust", str(tmp_path / "k" / "did.json"))
+    assert code == 0, out
 
 
 def test_console_script_is_installed() -> None:

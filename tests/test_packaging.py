@@ -35,11 +35,13 @@ def test_wheel_carries_the_data_and_works_from_it(tmp_path: Path) -> None:
         "import vccore, vccore._resources as r;"
         "print(vccore.__file__);"
         "print(r.data_dir('contexts'));"
-        "print(len(vccore.bundled_contexts().read_bytes('https://www.w3.org/ns/credentials/v2')))"
+        "print(len(vccore.bundled_contexts().read_bytes('https://www.w3.org/ns/credentials/v2')));"
+        "print(','.join(sorted(vccore.bundled_entity_types())))"
     )
     env = dict(os.environ, PYTHONPATH=str(unpacked))
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=tmp_path)
-    module, data, size = done.stdout.split()
+    module, data, size, entity_types = done.stdout.split()
     assert module.startswith(str(unpacked))
     assert data == str(unpacked / "vccore" / "_data" / "contexts")
     assert size == "10131"
+    assert entity_types == "HealthProfessional,VaccinationCertificate"

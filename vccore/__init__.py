@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
+from .entities import (
+    EntityType,
+    EntityTypeError,
+    PayloadError,
+    PayloadProblem,
+    bundled_entity_types,
+    load_entity_types,
+)
 from .errors import (
     CanonicalizationError,
     ContextError,
@@ -17,7 +25,16 @@ from .errors import (
     UnsupportedSuiteError,
     VccoreError,
 )
-from .keys import Ed25519Key, Signer, did_key_document, load_key, public_key_from_verification_method
+from .issuer import issue
+from .keys import (
+    Ed25519Key,
+    Signer,
+    did_document,
+    did_key_document,
+    did_web,
+    load_key,
+    public_key_from_verification_method,
+)
 from .proofs import VerifyData, create_verify_data, sign
 from .suites import EDDSA_JCS_2022, ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
 from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
@@ -35,7 +52,11 @@ __all__ = [
     "EDDSA_JCS_2022",
     "EDDSA_RDFC_2022",
     "Ed25519Key",
+    "EntityType",
+    "EntityTypeError",
     "KeyFormatError",
+    "PayloadError",
+    "PayloadProblem",
     "Problem",
     "ProofResult",
     "SUITES",
@@ -49,10 +70,15 @@ __all__ = [
     "Verifier",
     "VerifyData",
     "bundled_contexts",
+    "bundled_entity_types",
     "canonicalize",
     "canonicalize_nquads",
     "create_verify_data",
+    "did_document",
     "did_key_document",
+    "did_web",
+    "issue",
+    "load_entity_types",
     "load_key",
     "public_key_from_verification_method",
     "sign",

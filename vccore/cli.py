@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ from typing import Any
 from . import _datetime, __version__
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
+from .entities import EntityType, PayloadError, bundled_entity_types, load_entity_types
 from .errors import VccoreError
-from .keys import Ed25519Key, load_key
+from .issuer import issue
+from .keys import Ed25519Key, did_document, did_web, load_key
 from .proofs import sign
 from .suites import SUITES
-from .verify import DEFAULT_SUITES, Verifier
+from .verify import Verifier
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -52,7 +55,27 @@ def _parser() -> argparse.ArgumentParser:
 
     keygen = commands.add_parser("keygen", help="write a new Ed25519 key (Multikey JSON, mode 0600)")
     keygen.add_argument("--out", required=True, type=Path, help="folder to write key.json into")
+    keygen.add_argument(
+        "--did-web", metavar="HOST[/PATH]", help="make it a did:web key and write the did.json to publish (default: did:key)"
+    )
     keygen.set_defaults(run=_keygen)
+
+    issue_cmd = commands.add_parser("issue", help="issue a credential from an entity type's payload")
+    issue_cmd.add_argument("entity", help="entity type (see: vccore entities)")
+    issue_cmd.add_argument("payload", type=Path, help="the payload (JSON)")
+    issue_cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
+    issue_cmd.add_argument("--home", type=Path, help="working folder (default: $VCCORE_HOME or .vccore)")
+    issue_cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
+    issue_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+    issue_cmd.add_argument("--now", help="issuance time, ISO 8601 with zone (default: now)")
+    issue_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
+    issue_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    issue_cmd.set_defaults(run=_issue)
+
+    entities_cmd = commands.add_parser("entities", help="list the entity types and their fields")
+    entities_cmd.add_argument("--json", action="store_true", help="print JSON")
+    entities_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
+    entities_cmd.set_defaults(run=_entities)
 
     sign_cmd = commands.add_parser("sign", help="sign an unsigned credential")
     sign_cmd.add_argument("credential", type=Path)
@@ -78,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument(
         "--issuer", action="append", metavar="ID", help="trust only credentials from this issuer (repeatable)"
     )
+    verify_cmd.add_argument(
+        "--templates", action="append", default=[], type=Path, metavar="DIR", help="know the contexts of these entity types"
+    )
     verify_cmd.set_defaults(run=_verify)
 
     canon = commands.add_parser("canonicalize", help="print canonical N-Quads (RDFC-1.0)")
@@ -92,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("directory", type=Path)
     export.set_defaults(run=_contexts_export)
 
-    demo = commands.add_parser("demo", help="make a key, sign a sample credential, verify it")
+    demo = commands.add_parser("demo", help="issue the HealthProfessional example payload and verify it")
     demo.add_argument("--home", type=Path, default=Path(".vccore-demo"), help="working folder (default .vccore-demo)")
     demo.set_defaults(run=_demo)
     return parser
@@ -106,11 +132,66 @@ def _keygen(args: argparse.Namespace) -> int:
     path = args.out / "key.json"
     if path.exists():
         raise _Unusable(f"{path} exists; vccore does not overwrite keys")
-    key = Ed25519Key.generate()
+    if args.did_web:
+        did = did_web(args.did_web)
+        key = Ed25519Key.generate(id=f"{did}#key-1", controller=did)
+        document = args.out / "did.json"
+        document.write_text(json.dumps(did_document(key), indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {document}: publish it at https://{args.did_web.strip('/')}{'' if '/' in args.did_web.strip('/') else '/.well-known'}/did.json")
+    else:
+        key = Ed25519Key.generate()
     key.write(path)
     print(f"wrote {path} (mode 0600)")
-    print(f"did:key  {key.did_key}")
+    print(f"issuer   {key.controller}")
     print(f"method   {key.id}")
+    return EXIT_OK
+
+
+def _issue(args: argparse.Namespace) -> int:
+    payload = _read_json(args.payload)
+    entity_types = _entity_types(args.templates)
+    key = load_key(args.key) if args.key else _home_key(_home(args))
+    try:
+        credential = issue(
+            args.entity,
+            payload,
+            signer=key,
+            vc_version=args.vc,
+            suite=args.suite,
+            now=_parse_time(args.now, "--now") if args.now else None,
+            entity_types=entity_types,
+        )
+    except PayloadError as exc:
+        print(f"vccore: {exc.code}: {args.payload} is not a valid {args.entity} payload:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem.pointer or '/'}: {problem.reason}: {problem.detail}", file=sys.stderr)
+        return EXIT_REFUSED
+    _write_json(credential, args.output)
+    return EXIT_OK
+
+
+def _entities(args: argparse.Namespace) -> int:
+    entity_types = _entity_types(args.templates)
+    if args.json:
+        listing = {
+            name: {
+                "description": e.description,
+                "vcVersions": sorted(e.templates),
+                "contexts": sorted(e.contexts),
+                "fields": [
+                    {"name": f.name, "type": f.type, "required": f.required, "format": f.format, "description": f.description}
+                    for f in e.fields
+                ],
+            }
+            for name, e in sorted(entity_types.items())
+        }
+        print(json.dumps(listing, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    for name, entity in sorted(entity_types.items()):
+        print(f"{name}: {entity.description} (VC {', '.join(sorted(entity.templates, reverse=True))})")
+        for f in entity.fields:
+            kind = f.type + (f", {f.format}" if f.format else "")
+            print(f"  {f.name:<28} {kind:<20} {'required' if f.required else 'optional':<9} {f.description}")
     return EXIT_OK
 
 
@@ -137,7 +218,7 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         verifier = Verifier.create(
             suites=args.suite or SUITES.keys(),
-            contexts=_contexts(args.context),
+            contexts=_contexts(args.context, templates=args.templates),
             verification_methods=[m for path in args.trust for m in _read_trust(path)],
             trusted_issuers=args.issuer or None,
         )
@@ -178,53 +259,57 @@ def _contexts_export(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     home: Path = args.home
-    home.mkdir(parents=True, exist_ok=True)
-    key_path = home / "key.json"
-    if key_path.exists():
-        key = load_key(key_path)
-        print(f"key      {key_path} (existing)")
-    else:
-        key = Ed25519Key.generate()
-        key.write(key_path)
-        print(f"key      {key_path} (new, mode 0600)")
-    print(f"issuer   {key.controller}\n")
-    credential = _sample_credential(key.controller)
-    (home / "unsigned.json").write_text(json.dumps(credential, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    key = _home_key(home)
+    entity = bundled_entity_types()["HealthProfessional"]
+    payload = entity.example
+    assert payload is not None
+    print(f"issuer   {key.controller} (key {home / 'key.json'})")
+    print(f"payload  templates/HealthProfessional/example-payload.json (the seed's Update Certificate sample)\n")
+    # The seed payload's validity ended on its validTill; verify as of its validFrom, then today.
+    valid_from = _datetime.parse(payload["validFrom"])
     verifier = Verifier.create()
     status = EXIT_OK
-    for suite in DEFAULT_SUITES:
-        signed = sign(credential, key, suite=suite)
-        out = home / f"signed-{suite}.json"
-        out.write_text(json.dumps(signed, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for vc_version, suite in (("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")):
+        credential = issue(entity, payload, signer=key, vc_version=vc_version, suite=suite)
+        out = home / f"HealthProfessional-vc{vc_version}-{suite}.json"
+        out.write_text(json.dumps(credential, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"--- {out}")
-        print(json.dumps(signed, indent=2, ensure_ascii=False))
-        result = verifier.verify(signed)
-        print(f"{suite}: {'verified' if result.verified else 'NOT verified'}")
-        for problem in result.problems:
-            print(f"  {problem.code}: {problem.detail}")
+        print(json.dumps(credential, indent=2, ensure_ascii=False))
+        for moment, label in ((valid_from, f"as of {payload['validFrom']} (validFrom)"), (None, "today")):
+            result = verifier.verify(credential, now=moment)
+            verdict = "verified" if result.verified else "not verified: " + "; ".join(
+                f"{p.code} ({p.detail})" for p in result.problems
+            )
+            print(f"VC {vc_version} + {suite}, {label}: {verdict}")
+            if moment is not None and not result.verified:
+                status = EXIT_REFUSED
         print()
-        status = status if result.verified else EXIT_REFUSED
     return status
 
 
-def _sample_credential(issuer: str) -> dict[str, Any]:
-    """A VC 2.0 credential shaped like DIVOC's health-professional certificate (seed payload)."""
-    return {
-        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
-        "id": "urn:uuid:0b6e3c1e-5a59-4e6e-9a1a-1f4d2c7b9e10",
-        "type": ["VerifiableCredential", "HealthProfessionalCredential"],
-        "issuer": issuer,
-        "validFrom": "2026-01-01T00:00:00Z",
-        "validUntil": "2031-01-01T00:00:00Z",
-        "credentialSubject": {
-            "type": "HealthProfessional",
-            "name": "Dr. Asha Rao",
-            "gender": "Female",
-            "registrationId": "KMC-2011-04523",
-            "latestQualification": "MBBS",
-            "university": "Rajiv Gandhi University of Health Sciences",
-        },
-    }
+def _home(args: argparse.Namespace) -> Path:
+    return args.home if args.home is not None else Path(os.environ.get("VCCORE_HOME") or ".vccore")
+
+
+def _home_key(home: Path) -> Ed25519Key:
+    """The issuing key in a working folder, made (did:key, mode 0600) on first use."""
+    path = home / "key.json"
+    if path.exists():
+        return load_key(path)
+    home.mkdir(parents=True, exist_ok=True)
+    key = Ed25519Key.generate()
+    key.write(path)
+    print(f"vccore: made a new issuing key {path} ({key.controller})", file=sys.stderr)
+    return key
+
+
+def _entity_types(directories: list[Path]) -> Mapping[str, EntityType]:
+    if not directories:
+        return bundled_entity_types()
+    try:
+        return load_entity_types(*directories)
+    except VccoreError as exc:
+        raise _Unusable(f"{exc.code}: {exc.message}") from None
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -245,12 +330,14 @@ def _read_json(path: Path) -> Any:
 
 
 def _read_trust(path: Path) -> list[Any]:
-    """A trust file: a list of verification methods / DID documents, or
+    """A trust file: one DID document or verification method, a list of them, or
     ``{"verificationMethods": [...], "didDocuments": [...]}``."""
     data = _read_json(path)
     if isinstance(data, dict) and ("verificationMethods" in data or "didDocuments" in data):
         methods, documents = data.get("verificationMethods", []), data.get("didDocuments", [])
         items = [*methods, *documents] if isinstance(methods, list) and isinstance(documents, list) else None
+    elif isinstance(data, dict):  # one DID document (a did.json) or one verification method
+        items = [data]
     else:
         items = data if isinstance(data, list) else None
     if items is None or not all(isinstance(item, dict) for item in items):
@@ -261,8 +348,10 @@ def _read_trust(path: Path) -> list[Any]:
     return items
 
 
-def _contexts(pins: list[str]) -> ContextLoader:
+def _contexts(pins: list[str], *, templates: Sequence[Path] = ()) -> ContextLoader:
     loader = bundled_contexts()
+    for entity in _entity_types(list(templates)).values() if templates else ():
+        loader = entity.context_loader(loader)
     if not pins:
         return loader
     extra: dict[str, bytes] = {}

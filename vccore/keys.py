@@ -29,7 +29,9 @@ from .errors import KeyFormatError
 __all__ = [
     "Ed25519Key",
     "Signer",
+    "did_document",
     "did_key_document",
+    "did_web",
     "load_key",
     "public_key_from_verification_method",
 ]
@@ -343,6 +345,30 @@ def did_key_document(did_url: str) -> dict[str, Any]:
     for relationship in VERIFICATION_RELATIONSHIPS[:4]:
         document[relationship] = [key.id]
     return document
+
+
+def did_web(location: str) -> str:
+    """The did:web DID for a host and optional path: ``example.com/issuers/1`` ->
+    ``did:web:example.com:issuers:1`` (a port's colon is written ``%3A``, as did:web requires)."""
+    host, _, path = location.strip("/").partition("/")
+    if not host or any(c in location for c in " #?"):
+        raise KeyFormatError(f"{location!r} is not a host name with an optional path", field="did:web")
+    parts = [host.replace(":", "%3A"), *[p for p in path.split("/") if p]]
+    return "did:web:" + ":".join(parts)
+
+
+def did_document(key: Ed25519Key) -> dict[str, Any]:
+    """A DID document for ``key``'s controller listing the key for authentication and assertion:
+    what an issuer publishes as ``did.json`` for did:web (DID Core section 5)."""
+    method = key.to_multikey()
+    del method["@context"]
+    return {
+        "@context": [DID_V1, MULTIKEY_V1],
+        "id": key.controller,
+        "verificationMethod": [method],
+        "authentication": [key.id],
+        "assertionMethod": [key.id],
+    }
 
 
 # --- verification methods ----------------------------------------------------------------------

@@ -1,0 +1,305 @@
+"""Entity types: loading checks, payload validation, structural rendering, issuing (issue #3)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vccore import Ed25519Key, Verifier, canonicalize, verify
+from vccore.entities import EntityType, EntityTypeError, PayloadError, bundled_entity_types, load_entity_types
+from vccore.issuer import issue
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "templates"
+HP = bundled_entity_types()["HealthProfessional"]
+VAX = bundled_entity_types()["VaccinationCertificate"]
+SEED = json.loads((ROOT.parent / "shared/seed/update-certificates-api.txt").read_text().split("Request Body")[1].split("Response Json")[0]) if (ROOT.parent / "shared/seed").is_dir() else None
+KEY = Ed25519Key.from_seed(bytes(range(32)))
+NOW = datetime(2024, 1, 1, tzinfo=UTC)  # inside the seed payload's validity
+CONFIGS = [("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")]
+
+
+def test_the_bundled_example_is_the_seed_payload() -> None:
+    assert HP.example is not None
+    if SEED is not None:  # the shared folder is a sibling of the checkout on developer machines
+        assert HP.example == SEED
+    assert set(HP.example) == {f.name for f in HP.fields}
+
+
+@pytest.mark.parametrize(("vc", "suite"), CONFIGS)
+def test_seed_issues_and_verifies(vc: str, suite: str) -> None:
+    assert HP.example is not None
+    credential = issue("HealthProfessional", HP.example, signer=KEY, vc_version=vc, suite=suite, now=NOW)
+    result = verify(credential, now=NOW)
+    assert result.verified, result.problems
+    assert credential["issuer"] == {"id": KEY.controller, "url": "http://www.india.gov.in"}
+    assert credential["evidence"]["certificateId"] == "614894628867"
+    if vc == "2.0":
+        assert (credential["validFrom"], credential["validUntil"]) == ("2023-09-09T21:01:01.121Z", "2025-09-09T21:01:01.121Z")
+    else:
+        assert (credential["issuanceDate"], credential["expirationDate"]) == ("2023-09-09T21:01:01.121Z", "2025-09-09T21:01:01.121Z")
+    # the same inputs give the same bytes
+    assert issue("HealthProfessional", HP.example, signer=KEY, vc_version=vc, suite=suite, now=NOW) == credential
+
+
+def _rdf_form(field_name: str, value: Any, entity: EntityType) -> str:
+    """How a payload value appears in canonical N-Quads, from its schema format."""
+    spec = entity.schema["properties"][field_name]
+    fmt = spec.get("format")
+    text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else f'"{value}"'
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f'"{value}"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    if fmt == "uri" and field_name in ("issuer", "recipientIdentifier", "evidenceId"):
+        return f"<{value}>"
+    xsd = {"date": "date", "year": "gYear", "date-time": "dateTime"}.get(fmt) if entity is HP else None
+    return f"{text}^^<http://www.w3.org/2001/XMLSchema#{xsd}>" if xsd else text
+
+
+@pytest.mark.parametrize(("vc", "suite"), CONFIGS)
+def test_every_payload_field_is_in_the_signed_rdf(vc: str, suite: str) -> None:
+    assert HP.example is not None
+    credential = issue(HP, HP.example, signer=KEY, vc_version=vc, suite=suite, now=NOW)
+    nquads = canonicalize({k: v for k, v in credential.items() if k != "proof"}, contexts=HP.context_loader())
+    for field_name, value in HP.example.items():
+        assert _rdf_form(field_name, value, HP) in nquads, field_name
+    assert "<http://www.w3.org/2001/XMLSchema#string>" not in nquads
+
+
+def test_vaccination_certificate_in_divoc_shape() -> None:
+    assert VAX.example is not None
+    credential = issue(VAX, VAX.example, signer=KEY, vc_version="1.1", suite="Ed25519Signature2020", now=NOW)
+    assert verify(credential, now=NOW).verified
+    assert credential["@context"][1] == "https://divoc.dev/credentials/vaccination/v1"
+    assert credential["evidence"][0]["dose"] == 1 and credential["nonTransferable"] == "true"
+    nquads = canonicalize({k: v for k, v in credential.items() if k != "proof"}, contexts=VAX.context_loader())
+    for field_name, value in VAX.example.items():
+        if field_name != "issuanceDate":  # DIVOC's v1 context has it as the VC's own issuanceDate
+            assert _rdf_form(field_name, value, VAX) in nquads, field_name
+    with pytest.raises(EntityTypeError):
+        issue(VAX, VAX.example, signer=KEY, vc_version="2.0")
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def _problems(payload: Any, entity: EntityType = HP) -> set[tuple[str, str]]:
+    with pytest.raises(PayloadError) as caught:
+        issue(entity, payload, signer=KEY, now=NOW)
+    return {(p.pointer, p.reason) for p in caught.value.problems}
+
+
+@pytest.mark.parametrize("field_name", [f.name for f in HP.fields])
+def test_each_field_missing(field_name: str) -> None:
+    assert HP.example is not None
+    payload = {k: v for k, v in HP.example.items() if k != field_name}
+    required = next(f.required for f in HP.fields if f.name == field_name)
+    if required:
+        assert _problems(payload) == {(f"/{field_name}", "MISSING")}
+    else:  # optional: issued without it, and nothing is written in its place
+        credential = issue(HP, payload, signer=KEY, now=NOW)
+        assert verify(credential, now=NOW).verified
+        assert "{{" not in json.dumps(credential) and '""' not in json.dumps(credential)
+
+
+@pytest.mark.parametrize("field_name", [f.name for f in HP.fields])
+@pytest.mark.parametrize("wrong", [5, None, True, ["x"], {"x": 1}])
+def test_each_field_of_the_wrong_type(field_name: str, wrong: Any) -> None:
+    assert HP.example is not None
+    assert _problems({**HP.example, field_name: wrong}) == {(f"/{field_name}", "WRONG_TYPE")}
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "reason"),
+    [
+        ("dob", "1991-02-30", "BAD_DATE"),
+        ("dob", "29/11/1991", "BAD_DATE"),
+        ("dob", "1991-11-29T00:00:00Z", "BAD_DATE"),
+        ("registrationDate", "2023-1-9", "BAD_DATE"),
+        ("degreeYear", "19", "BAD_DATE"),
+        ("validFrom", "2023-09-09", "BAD_DATE"),
+        ("validFrom", "2023-09-09T21:01:01", "BAD_DATE"),
+        ("validTill", "2025-13-09T21:01:01Z", "BAD_DATE"),
+        ("issuanceDate", "yesterday", "BAD_DATE"),
+        ("issuer", "www.india.gov.in", "NOT_A_URL"),
+        ("issuer", "http://www.india .gov.in", "NOT_A_URL"),
+        ("certificateId", "12 34", "INVALID_VALUE"),
+        ("name", "", "INVALID_VALUE"),
+    ],
+)
+def test_malformed_values(field_name: str, value: str, reason: str) -> None:
+    assert HP.example is not None
+    assert _problems({**HP.example, field_name: value}) == {(f"/{field_name}", reason)}
+
+
+def test_every_problem_at_once() -> None:
+    payload = {"name": 7, "dob": "1991-13-01", "registrationId": "r", "issuer": "nope", "extra": 1, "other": 2}
+    assert _problems(payload) == {
+        ("/name", "WRONG_TYPE"),
+        ("/dob", "BAD_DATE"),
+        ("/issuer", "NOT_A_URL"),
+        ("/extra", "UNKNOWN_FIELD"),
+        ("/other", "UNKNOWN_FIELD"),
+        ("/registrationCouncil", "MISSING"),
+        ("/certificateId", "MISSING"),
+    }
+    assert _problems([1, 2]) == {("", "WRONG_TYPE")}
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _shape(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shape(v) for v in value]
+    return None
+
+
+_FREE_TEXT = [f.name for f in HP.fields if f.type == "string" and not f.format and "pattern" not in HP.schema["properties"][f.name]]
+_nasty = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40),
+    st.sampled_from(['{{name}}', '{{$issuer}}', '"}, "issuer": "did:example:evil', "\\u0000", "\x00\x07\x1b\x7f", "{}", "[]", '{"@id": "x"}', "@id", "\u202e\u2028"]),
+)
+
+
+@given(st.dictionaries(st.sampled_from(_FREE_TEXT), _nasty, min_size=1))
+def test_payload_values_fill_slots_and_change_nothing_else(values: dict[str, str]) -> None:
+    assert HP.example is not None
+    payload = {**HP.example, **{k: v for k, v in values.items() if len(v) <= HP.schema["properties"][k].get("maxLength", 10**9)}}
+    credential = issue(HP, payload, signer=KEY, now=NOW)
+    reference = issue(HP, HP.example, signer=KEY, now=NOW)
+    assert _shape(credential) == _shape(reference)
+    assert verify(credential, now=NOW).verified
+    for key, value in payload.items():
+        if key in _FREE_TEXT:
+            placed = credential["credentialSubject"].get(key) or credential["evidence"].get(key)
+            assert placed == value
+
+
+# --- loading checks ------------------------------------------------------------------------------
+
+
+def _copy_type(tmp_path: Path, name: str = "HealthProfessional") -> Path:
+    target = tmp_path / name
+    shutil.copytree(TEMPLATES / name, target)
+    return target
+
+
+def _edit_json(path: Path, change: Any) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda t: t["credentialSubject"].update(nickname="{{name}}"), "does not canonicalize"),
+        (lambda t: t["credentialSubject"].update(name="{{fullName}}"), "neither a schema field"),
+        (lambda t: t["credentialSubject"].update(name="Dr. {{name}}"), "whole value"),
+        (lambda t: t["credentialSubject"].pop("gender"), "never placed"),
+        (lambda t: t.update({"@context": ["https://www.w3.org/2018/credentials/v1"]}), "starts with"),
+    ],
+)
+def test_template_errors_are_found_when_the_type_loads(tmp_path: Path, change: Any, words: str) -> None:
+    folder = _copy_type(tmp_path)
+    _edit_json(folder / "credential-v2.json", change)
+    with pytest.raises(EntityTypeError) as caught:
+        EntityType.from_directory(folder)
+    assert words in caught.value.message
+    assert caught.value.details["file"] == "credential-v2.json"
+
+
+def test_context_digest_is_checked(tmp_path: Path) -> None:
+    folder = _copy_type(tmp_path)
+    (folder / "context.jsonld").write_text((folder / "context.jsonld").read_text().replace("hp:university", "hp:college"))
+    with pytest.raises(EntityTypeError) as caught:
+        EntityType.from_directory(folder)
+    assert "sha256" in caught.value.message
+
+
+def test_bad_example_and_bad_schema(tmp_path: Path) -> None:
+    folder = _copy_type(tmp_path)
+    _edit_json(folder / "example-payload.json", lambda p: p.update(dob="soon"))
+    with pytest.raises(EntityTypeError) as caught:
+        EntityType.from_directory(folder)
+    assert "example" in caught.value.message
+    folder = _copy_type(tmp_path / "b")
+    _edit_json(folder / "schema.json", lambda s: s.update(type=5))
+    with pytest.raises(EntityTypeError):
+        EntityType.from_directory(folder)
+
+
+NEW_TYPE = {
+    "entity.json": {
+        "name": "TestResult",
+        "description": "A lab test result, added as a folder by a test.",
+        "schema": "schema.json",
+        "templates": {"2.0": "credential.json"},
+        "contexts": [{"url": "https://lab.example/contexts/test-result/v1", "file": "context.jsonld", "sha256": None}],
+        "defaults": {"issued": "$now"},
+    },
+    "schema.json": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["patient", "result", "sampledAt"],
+        "properties": {
+            "patient": {"type": "string", "examples": ["Ravi Kumar"]},
+            "result": {"enum": ["positive", "negative"]},
+            "sampledAt": {"type": "string", "format": "date-time", "examples": ["2024-01-01T10:00:00Z"]},
+            "issued": {"type": "string", "format": "date-time"},
+        },
+    },
+    "credential.json": {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://lab.example/contexts/test-result/v1"],
+        "type": ["VerifiableCredential", "TestResultCredential"],
+        "issuer": "{{$issuer}}",
+        "validFrom": "{{issued}}",
+        "credentialSubject": {"type": "Patient", "patientName": "{{patient}}"},
+        "evidence": {"type": "LabTest", "outcome": "{{result}}", "sampledAt": "{{sampledAt}}"},
+    },
+    "context.jsonld": {
+        "@context": {
+            "@protected": True,
+            "lab": "https://lab.example/vocab#",
+            "TestResultCredential": "lab:TestResultCredential",
+            "Patient": "lab:Patient",
+            "LabTest": "lab:LabTest",
+            "patientName": "lab:patientName",
+            "outcome": "lab:outcome",
+            "sampledAt": {"@id": "lab:sampledAt", "@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
+        }
+    },
+}
+
+
+def _write_new_type(root: Path) -> Path:
+    import hashlib
+
+    folder = root / "TestResult"
+    folder.mkdir(parents=True)
+    files = copy.deepcopy(NEW_TYPE)
+    context = json.dumps(files.pop("context.jsonld"), indent=2).encode()
+    (folder / "context.jsonld").write_bytes(context)
+    files["entity.json"]["contexts"][0]["sha256"] = hashlib.sha256(context).hexdigest()
+    for name, data in files.items():
+        (folder / name).write_text(json.dumps(data, indent=2))
+    return folder
+
+
+def test_a_new_entity_type_is_a_folder(tmp_path: Path) -> None:
+    _write_new_type(tmp_path / "types")
+    types = load_entity_types(tmp_path / "types")
+    assert {"HealthProfessional", "VaccinationCertificate", "TestResult"} <= set(types)
+    payload = {"patient": 'Ravi "Kumar" {{x}}', "result": "negative", "sampledAt": "2024-01-01T10:00:00Z"}
+    credential = issue("TestResult", payload, signer=KEY, now=NOW, entity_types=types)
+    assert credential["validFrom"] == "2024-01-01T00:00:00Z"  # the $now default
+    verifier = Verifier.create(contexts=types["TestResult"].context_loader())
+    assert verifier.verify(credential, now=NOW).verified
+    assert _problems({**payload, "result": "maybe"}, types["TestResult"]) == {("/result", "INVALID_VALUE")}

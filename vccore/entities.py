@@ -1,0 +1,489 @@
+"""Entity types as data: a folder per type, holding a JSON Schema, credential templates, contexts.
+
+A folder (``templates/HealthProfessional/`` ships with vccore) holds:
+
+- ``entity.json``: ``name``, ``description``, ``schema`` (file), ``templates`` (VC version ->
+  file), ``contexts`` (``[{url, file, sha256}]``, pinned like the bundled ones), and optional
+  ``defaults`` (payload field -> built-in value, e.g. ``"$now"``) and ``example`` (a payload
+  file, checked against the schema, that ``vccore demo`` and the docs use);
+- the JSON Schema of the flat payload (draft 2020-12; ``additionalProperties: false`` is advised);
+- one credential template per VC version: plain JSON in which a string that is exactly
+  ``"{{field}}"`` is replaced by the payload's value for ``field``, whole, whatever its type, and
+  removed (with its key, or from its array) when the payload has no such field. ``"{{$issuer}}"``
+  is the issuer's DID and ``"{{$now}}"`` the issuance time. Nothing else in a template changes;
+  a payload value can fill a slot, never add, remove or rename anything around it.
+
+Everything is checked when a type is loaded, so that a bad template fails once, at start-up: the
+context digests, the schema, that every placeholder names a schema field or a built-in, that
+every schema field is placed somewhere in every template, and that a credential rendered from
+the schema's examples canonicalizes in safe mode (so every term is defined by a context).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from types import MappingProxyType
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any, Final
+
+import jsonschema
+from jsonschema import Draft202012Validator, FormatChecker
+
+from . import _datetime
+from ._resources import data_dir
+from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
+from .canon import canonicalize
+from .contexts import ContextLoader, bundled_contexts
+from .errors import VccoreError
+
+__all__ = [
+    "EntityType",
+    "EntityTypeError",
+    "Field",
+    "PayloadError",
+    "PayloadProblem",
+    "bundled_entity_types",
+    "load_entity_types",
+]
+
+PLACEHOLDER: Final = re.compile(r"\{\{\s*(\$?[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+BUILT_INS: Final = frozenset({"$issuer", "$now"})
+VC_VERSIONS: Final = ("2.0", "1.1")
+_DATE: Final = re.compile(r"^\d{4}-\d\d-\d\d$")
+_YEAR: Final = re.compile(r"^\d{4}$")
+_URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
+_DID: Final = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%\-]*[A-Za-z0-9._\-]$")
+_SAMPLE_ISSUER: Final = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+_SAMPLE_NOW: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
+
+
+class EntityTypeError(VccoreError):
+    """An entity type folder is unusable. Code ``INVALID_ENTITY_TYPE`` (``entity``, ``file``)."""
+
+    code = "INVALID_ENTITY_TYPE"
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadProblem:
+    """One thing wrong with a payload: where (a JSON pointer), a stable reason, and a message.
+
+    Reasons: ``MISSING``, ``WRONG_TYPE``, ``BAD_DATE``, ``NOT_A_URL`` (URL or DID),
+    ``UNKNOWN_FIELD``, ``INVALID_VALUE``.
+    """
+
+    pointer: str
+    reason: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {"pointer": self.pointer, "reason": self.reason, "detail": self.detail}
+
+
+class PayloadError(VccoreError):
+    """A payload does not match its entity type's schema. Code ``INVALID_PAYLOAD``.
+
+    ``problems`` lists every problem found, not only the first.
+    """
+
+    code = "INVALID_PAYLOAD"
+
+    def __init__(self, entity: str, problems: Iterable[PayloadProblem]) -> None:
+        self.problems = tuple(problems)
+        summary = "; ".join(f"{p.pointer or '/'}: {p.detail}" for p in self.problems)
+        super().__init__(f"{entity} payload: {summary}", entity=entity)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the problems."""
+        out = super().to_dict()
+        out["problems"] = [p.to_dict() for p in self.problems]
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A payload field, as the schema describes it."""
+
+    name: str
+    type: str
+    required: bool
+    format: str | None
+    description: str
+
+
+def _format_checker() -> FormatChecker:
+    """Strict checkers for the formats entity schemas use (jsonschema's own are lenient or need
+    optional packages): a calendar ``date``, a ``year``, an XML Schema ``date-time`` with a time
+    zone, and ``uri`` (an absolute URL or a DID)."""
+    checker = FormatChecker(formats=())
+
+    @checker.checks("date", raises=ValueError)
+    def _date(value: object) -> bool:
+        if not isinstance(value, str):
+            return True
+        if not _DATE.match(value):
+            return False
+        date.fromisoformat(value)
+        return True
+
+    @checker.checks("year")
+    def _year(value: object) -> bool:
+        return not isinstance(value, str) or _YEAR.match(value) is not None
+
+    @checker.checks("date-time", raises=ValueError)
+    def _date_time(value: object) -> bool:
+        if isinstance(value, str):
+            _datetime.parse(value)
+        return True
+
+    @checker.checks("uri")
+    def _uri(value: object) -> bool:
+        return not isinstance(value, str) or _URL.match(value) is not None or _DID.match(value) is not None
+
+    return checker
+
+
+_FORMATS: Final = _format_checker()
+_FORMAT_REASONS: Final = {"date": "BAD_DATE", "year": "BAD_DATE", "date-time": "BAD_DATE", "uri": "NOT_A_URL"}
+
+
+@dataclass(frozen=True, slots=True)
+class EntityType:
+    """A loaded, checked entity type. Build with :meth:`from_directory`."""
+
+    name: str
+    description: str
+    schema: Mapping[str, Any] = field(repr=False)
+    templates: Mapping[str, Any] = field(repr=False)
+    """VC version ("2.0", "1.1") -> credential template (JSON)."""
+    contexts: Mapping[str, bytes] = field(repr=False)
+    """Context URL -> exact bytes, as pinned in entity.json."""
+    defaults: Mapping[str, str]
+    fields: tuple[Field, ...]
+    example: Mapping[str, Any] | None = field(repr=False)
+    _validator: Any = field(repr=False, compare=False)
+
+    @classmethod
+    def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
+        """Load and check the entity type in ``directory``; EntityTypeError names what is wrong."""
+        root: Traversable = Path(directory) if isinstance(directory, (str, Path)) else directory
+        manifest = _read_json(root, "entity.json", root.name)
+        name = manifest.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", name):
+            raise EntityTypeError(f"{root.name}/entity.json: name must be an identifier", entity=root.name, file="entity.json")
+        schema = _read_json(root, _string(manifest, "schema", name), name)
+        try:
+            Draft202012Validator.check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            raise EntityTypeError(f"{name}: the schema is not valid JSON Schema: {exc.message}", entity=name, file=manifest["schema"]) from None
+        if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
+            raise EntityTypeError(f"{name}: the schema must describe a flat object with properties", entity=name, file=manifest["schema"])
+        contexts = _read_contexts(root, manifest, name)
+        templates_spec = manifest.get("templates")
+        if not isinstance(templates_spec, dict) or not templates_spec or not set(templates_spec) <= set(VC_VERSIONS):
+            raise EntityTypeError(f"{name}: entity.json templates maps VC versions {VC_VERSIONS} to files", entity=name, file="entity.json")
+        templates = {version: _read_json(root, file, name) for version, file in templates_spec.items()}
+        defaults = manifest.get("defaults", {})
+        if not isinstance(defaults, dict) or not all(v in BUILT_INS for v in defaults.values()):
+            raise EntityTypeError(f"{name}: defaults map payload fields to built-ins {sorted(BUILT_INS)}", entity=name, file="entity.json")
+        required = set(schema.get("required", ()))
+        fields = tuple(
+            Field(
+                key,
+                str(spec.get("type", "any")) if isinstance(spec, dict) else "any",
+                key in required,
+                spec.get("format") if isinstance(spec, dict) else None,
+                str(spec.get("description", "")) if isinstance(spec, dict) else "",
+            )
+            for key, spec in schema["properties"].items()
+        )
+        example = _read_json(root, manifest["example"], name) if "example" in manifest else None
+        entity = cls(
+            name,
+            str(manifest.get("description", "")),
+            schema,
+            templates,
+            contexts,
+            defaults,
+            fields,
+            example,
+            Draft202012Validator(schema, format_checker=_FORMATS),
+        )
+        if example is not None:
+            problems = entity.validate(example)
+            if problems:
+                raise EntityTypeError(
+                    f"{name}: the example payload {manifest['example']} is invalid: {PayloadError(name, problems).message}",
+                    entity=name,
+                    file=manifest["example"],
+                )
+        for version, template in templates.items():
+            entity._check_template(version, templates_spec[version], template)
+        return entity
+
+    # --- payloads -----------------------------------------------------------------------------
+
+    def validate(self, payload: Any) -> list[PayloadProblem]:
+        """Every problem with ``payload`` (empty when it is valid); defaults are not applied."""
+        if not isinstance(payload, Mapping):
+            return [PayloadProblem("", "WRONG_TYPE", f"the payload must be a JSON object, not {_json_type(payload)}")]
+        problems: list[PayloadProblem] = []
+        for error in self._validator.iter_errors(dict(payload)):
+            problems.extend(self._explain(error, payload))
+        return sorted(set(problems), key=lambda p: (p.pointer, p.reason))
+
+    def render(
+        self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None, vc_version: str = "2.0"
+    ) -> dict[str, Any]:
+        """The unsigned credential for ``payload``; PayloadError lists every problem."""
+        template = self.templates.get(vc_version)
+        if template is None:
+            raise EntityTypeError(
+                f"{self.name} has no VC {vc_version} template (it has {', '.join(sorted(self.templates))})",
+                entity=self.name,
+                vc_version=vc_version,
+            )
+        moment = now if now is not None else _datetime.now()
+        builtins = {"$issuer": issuer, "$now": _datetime.format(moment)}
+        values = dict(payload) if isinstance(payload, Mapping) else payload
+        if isinstance(values, dict):
+            for key, builtin in self.defaults.items():
+                values.setdefault(key, builtins[builtin])
+        problems = self.validate(values)
+        if problems:
+            raise PayloadError(self.name, problems)
+        values.update(builtins)
+        rendered = _fill(template, values)
+        assert isinstance(rendered, dict)
+        return rendered
+
+    def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
+        """``base`` (default: the bundled contexts) plus this type's pinned contexts."""
+        return (base if base is not None else bundled_contexts()).with_contexts(self.contexts)
+
+    def sample_payload(self, *, required_only: bool = False) -> dict[str, Any]:
+        """A valid payload built from the schema's examples (or made-up values)."""
+        out: dict[str, Any] = {}
+        for spec_field in self.fields:
+            if required_only and not spec_field.required:
+                continue
+            spec = self.schema["properties"][spec_field.name]
+            out[spec_field.name] = _sample(spec)
+        return out
+
+    # --- checks --------------------------------------------------------------------------------
+
+    def _explain(self, error: jsonschema.ValidationError, payload: Mapping[str, Any]) -> Iterator[PayloadProblem]:
+        pointer = "".join(f"/{_escape_pointer(str(p))}" for p in error.absolute_path)
+        keyword = error.validator
+        expected: Any = error.validator_value
+        instance: Any = error.instance
+        schema: Any = error.schema
+        if keyword == "required":
+            present = instance if isinstance(instance, Mapping) else {}
+            for missing in expected:
+                if missing not in present and f"'{missing}'" in error.message:
+                    yield PayloadProblem(f"{pointer}/{_escape_pointer(missing)}", "MISSING", f"{missing} is required")
+        elif keyword == "additionalProperties":
+            known = set(schema.get("properties", {}))
+            for extra in sorted(set(instance) - known):
+                yield PayloadProblem(f"{pointer}/{_escape_pointer(extra)}", "UNKNOWN_FIELD", f"{extra} is not a field of {self.name}")
+        elif keyword == "type":
+            yield PayloadProblem(pointer, "WRONG_TYPE", f"must be {error.validator_value}, not {_json_type(error.instance)}")
+        elif keyword == "format":
+            reason = _FORMAT_REASONS.get(str(error.validator_value), "INVALID_VALUE")
+            expected = {
+                "date": "a date (YYYY-MM-DD)",
+                "year": "a year (YYYY)",
+                "date-time": "a date-time with a time zone (YYYY-MM-DDThh:mm:ssZ)",
+                "uri": "an absolute URL or a DID",
+            }.get(str(error.validator_value), f"a {error.validator_value}")
+            yield PayloadProblem(pointer, reason, f"{_short(error.instance)} is not {expected}")
+        else:
+            yield PayloadProblem(pointer, "INVALID_VALUE", error.message)
+
+    def _check_template(self, version: str, file: str, template: Any) -> None:
+        def fail(message: str, **details: Any) -> EntityTypeError:
+            return EntityTypeError(f"{self.name}/{file}: {message}", entity=self.name, file=file, **details)
+
+        if not isinstance(template, dict):
+            raise fail("a credential template is a JSON object")
+        context = template.get("@context")
+        context_list = context if isinstance(context, list) else [context]
+        expected_first = CREDENTIALS_V2 if version == "2.0" else CREDENTIALS_V1
+        if context_list[0] != expected_first:
+            raise fail(f"a VC {version} template's @context starts with {expected_first}")
+        used: set[str] = set()
+        for pointer, text in _strings(template, ""):
+            if "{{" not in text and "}}" not in text:
+                continue
+            match = PLACEHOLDER.fullmatch(text)
+            if match is None:
+                raise fail(f"{pointer}: {text!r} mixes a placeholder with other text; a placeholder is a whole value", pointer=pointer)
+            name = match[1]
+            if name not in BUILT_INS and name not in self.schema["properties"]:
+                raise fail(f"{pointer}: placeholder {{{{{name}}}}} is neither a schema field nor a built-in ({', '.join(sorted(BUILT_INS))})", pointer=pointer)
+            used.add(name)
+        unused = [f.name for f in self.fields if f.name not in used]
+        if unused:
+            raise fail(f"schema fields {', '.join(unused)} are never placed: they would be validated but not signed")
+        loader = self.context_loader()
+        for required_only in (False, True):
+            try:
+                credential = self.render(
+                    self.sample_payload(required_only=required_only), issuer=_SAMPLE_ISSUER, now=_SAMPLE_NOW, vc_version=version
+                )
+            except PayloadError as exc:
+                raise fail(f"the schema's own examples do not validate: {exc.message}") from None
+            try:
+                canonicalize(credential, contexts=loader)
+            except VccoreError as exc:
+                raise fail(f"a credential rendered from the schema's examples does not canonicalize: {exc.message}", reason=exc.code) from None
+
+
+def load_entity_types(*directories: Traversable | str | Path, bundled: bool = True) -> dict[str, EntityType]:
+    """Entity types from the bundled ``templates/`` (unless ``bundled=False``) and from each folder
+    in ``directories``: a folder holding ``entity.json``, or a folder of such folders."""
+    roots: list[Traversable] = [data_dir("templates")] if bundled else []
+    roots += [Path(d) if isinstance(d, (str, Path)) else d for d in directories]
+    found: dict[str, EntityType] = {}
+    for root in roots:
+        folders = [root] if (root / "entity.json").is_file() else sorted(
+            (child for child in root.iterdir() if child.is_dir() and (child / "entity.json").is_file()),
+            key=lambda child: child.name,
+        )
+        for folder in folders:
+            entity = EntityType.from_directory(folder)
+            if entity.name in found:
+                raise EntityTypeError(f"entity type {entity.name} is defined twice", entity=entity.name, file=str(folder))
+            found[entity.name] = entity
+    return found
+
+
+@cache
+def bundled_entity_types() -> Mapping[str, EntityType]:
+    """The entity types that ship with vccore, loaded and checked on first use."""
+    return MappingProxyType(load_entity_types())
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _read_json(root: Traversable, name: str, entity: str) -> Any:
+    try:
+        return json.loads((root / name).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise EntityTypeError(f"{entity}: cannot read {name}: {exc}", entity=entity, file=name) from None
+
+
+def _string(manifest: Mapping[str, Any], key: str, entity: str) -> str:
+    value = manifest.get(key)
+    if not isinstance(value, str):
+        raise EntityTypeError(f"{entity}: entity.json needs {key} (a file name)", entity=entity, file="entity.json")
+    return value
+
+
+def _read_contexts(root: Traversable, manifest: Mapping[str, Any], entity: str) -> dict[str, bytes]:
+    contexts: dict[str, bytes] = {}
+    for spec in manifest.get("contexts", ()):
+        if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("url", "file", "sha256")):
+            raise EntityTypeError(f"{entity}: each context in entity.json has url, file and sha256", entity=entity, file="entity.json")
+        try:
+            data = (root / spec["file"]).read_bytes()
+        except OSError as exc:
+            raise EntityTypeError(f"{entity}: cannot read {spec['file']}: {exc}", entity=entity, file=spec["file"]) from None
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != spec["sha256"]:
+            raise EntityTypeError(
+                f"{entity}: {spec['file']} has sha256 {actual}, entity.json pins {spec['sha256']}",
+                entity=entity,
+                file=spec["file"],
+                url=spec["url"],
+            )
+        contexts[spec["url"]] = data
+    return contexts
+
+
+def _fill(node: Any, values: Mapping[str, Any]) -> Any:
+    """Replace whole-value placeholders; an absent value removes its slot."""
+    if isinstance(node, str):
+        match = PLACEHOLDER.fullmatch(node)
+        if match is None:
+            return node
+        return values.get(match[1], _ABSENT)
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            filled = _fill(value, values)
+            if filled is not _ABSENT:
+                out[key] = filled
+        return out
+    if isinstance(node, list):
+        return [filled for filled in (_fill(item, values) for item in node) if filled is not _ABSENT]
+    return node
+
+
+_ABSENT: Final = object()
+
+
+def _strings(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, str):
+        yield pointer, node
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if "{{" in key:
+                yield f"{pointer}/{_escape_pointer(key)}", key
+            yield from _strings(value, f"{pointer}/{_escape_pointer(key)}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{pointer}/{index}")
+
+
+def _sample(spec: Mapping[str, Any]) -> Any:
+    examples = spec.get("examples")
+    if isinstance(examples, list) and examples:
+        return examples[0]
+    if "enum" in spec and spec["enum"]:
+        return spec["enum"][0]
+    kind = spec.get("type")
+    if kind == "integer":
+        return 1
+    if kind == "number":
+        return 1.5
+    if kind == "boolean":
+        return True
+    return {"date": "2000-01-01", "year": "2000", "date-time": "2000-01-01T00:00:00Z", "uri": "https://example.com/x"}.get(
+        str(spec.get("format")), "x"
+    )
+
+
+def _escape_pointer(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
