@@ -303,3 +303,36 @@ def test_a_new_entity_type_is_a_folder(tmp_path: Path) -> None:
     verifier = Verifier.create(contexts=types["TestResult"].context_loader())
     assert verifier.verify(credential, now=NOW).verified
     assert _problems({**payload, "result": "maybe"}, types["TestResult"]) == {("/result", "INVALID_VALUE")}
+
+
+_json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+_FORMATS = {f.name: f.format for f in HP.fields}
+_REQUIRED = {f.name for f in HP.fields if f.required}
+
+
+@given(
+    drop=st.sets(st.sampled_from([f.name for f in HP.fields])),
+    retype=st.dictionaries(st.sampled_from([f.name for f in HP.fields]), _json_values, max_size=4),
+    extra=st.dictionaries(st.text(min_size=1, max_size=10).filter(lambda k: k not in _FORMATS), _json_values, max_size=2),
+)
+def test_generated_bad_payloads_are_each_reported(drop: set[str], retype: dict[str, Any], extra: dict[str, Any]) -> None:
+    assert HP.example is not None
+    payload = {k: v for k, v in HP.example.items() if k not in drop}
+    payload.update(retype)
+    payload.update(extra)
+    expected = {(f"/{k}", "MISSING") for k in _REQUIRED if k not in payload}
+    expected |= {(f"/{k.replace('~', '~0').replace('/', '~1')}", "UNKNOWN_FIELD") for k in extra}
+    for key, value in retype.items():
+        if not isinstance(value, str):
+            expected.add((f"/{key}", "WRONG_TYPE"))
+    problems = HP.validate(payload)
+    found = {(p.pointer, p.reason) for p in problems}
+    # strings put in place of other strings may or may not be valid for their format/pattern
+    assert expected <= found
+    assert all(reason in ("BAD_DATE", "NOT_A_URL", "INVALID_VALUE") for pointer, reason in found - expected)
+    if not found:
+        credential = issue(HP, payload, signer=KEY, now=NOW)
+        assert verify(credential, now=NOW).verified
+    else:
+        with pytest.raises(PayloadError):
+            issue(HP, payload, signer=KEY, now=NOW)
