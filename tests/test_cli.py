@@ -216,3 +216,43 @@ def test_console_script_is_installed() -> None:
     assert exe is not None
     done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("vccore ")
+
+
+def test_certificate_lifecycle_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vccore.entities import bundled_entity_types
+
+    monkeypatch.setenv("VCCORE_HOME", str(tmp_path / "home"))
+    example = dict(bundled_entity_types()["HealthProfessional"].example or {})
+    del example["certificateId"]
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(example))
+    at = ["--now", "2024-01-01T00:00:00Z"]
+    code, out, err = run(capsys, "certify", "HealthProfessional", str(payload), "--status-url", "https://issuer.example/status/", "--json", *at)
+    assert code == 0 and "transactionId" in err
+    first = json.loads(out)
+    payload.write_text(json.dumps({**example, "certificateId": first["certificateId"]}))
+    code, out, _ = run(capsys, "update", "HealthProfessional", str(payload), "--json", *at)
+    second = json.loads(out)
+    assert code == 0 and second["replaces"] == first["certificateId"]
+    code, out, _ = run(capsys, "suspend", second["certificateId"], "--until", "2024-02-01T00:00:00Z", *at)
+    assert code == 0 and json.loads(out)["state"] == "SUSPENDED"
+    code, _, err = run(capsys, "revoke", first["certificateId"], *at)
+    assert code == 1 and "INVALID_TRANSITION" in err and second["certificateId"] in err
+    assert run(capsys, "status", "export", str(tmp_path / "status"), *at)[0] == 0
+
+    def status_of(credential: dict[str, Any], now: str) -> dict[str, Any]:
+        file = tmp_path / "c.json"
+        file.write_text(json.dumps(credential))
+        return json.loads(run(capsys, "verify", str(file), "--status-dir", str(tmp_path / "status"), "--now", now, "--json")[1])
+
+    assert status_of(first["credential"], "2024-01-01T00:00:00Z")["status"] == "SUPERSEDED"
+    suspended = status_of(second["credential"], "2024-01-01T00:00:00Z")
+    assert suspended["status"] == "SUSPENDED" and suspended["problems"][0]["until"] == "2024-02-01T00:00:00Z"
+    assert status_of(second["credential"], "2024-02-02T00:00:00Z")["status"] == "VALID"
+    assert run(capsys, "unsuspend", second["certificateId"], *at)[0] == 0
+    code, out, _ = run(capsys, "fetch", first["transactionId"])
+    fetched = json.loads(out)
+    assert code == 0 and fetched["certificateId"] == second["certificateId"] and fetched["state"] == "VALID"
+    assert [c["certificateId"] for c in fetched["chain"]] == [first["certificateId"], second["certificateId"]]
+    code, _, err = run(capsys, "fetch", "nope")
+    assert code == 1 and "UNKNOWN_CERTIFICATE" in err

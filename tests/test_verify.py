@@ -240,8 +240,8 @@ def test_proof_expired() -> None:
 @pytest.mark.parametrize("version", ["2.0", "1.1"])
 def test_validity_window(version: str) -> None:
     signed = SIGNED[(version, "eddsa-rdfc-2022")]
-    _problem(verify(signed, now=datetime(2025, 12, 31, tzinfo=UTC)), "CREDENTIAL_NOT_YET_VALID")
-    _problem(verify(signed, now=datetime(2027, 1, 2, tzinfo=UTC)), "CREDENTIAL_EXPIRED")
+    _problem(verify(signed, now=datetime(2025, 12, 31, tzinfo=UTC)), "NOT_YET_VALID")
+    _problem(verify(signed, now=datetime(2027, 1, 2, tzinfo=UTC)), "EXPIRED")
     assert verify(signed, now=datetime(2026, 1, 1, tzinfo=UTC)).verified
 
 

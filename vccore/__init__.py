@@ -25,7 +25,7 @@ from .errors import (
     UnsupportedSuiteError,
     VccoreError,
 )
-from .issuer import issue
+from .issuer import Certified, Issuer, issue
 from .keys import (
     Ed25519Key,
     Signer,
@@ -36,13 +36,17 @@ from .keys import (
     public_key_from_verification_method,
 )
 from .proofs import VerifyData, create_verify_data, sign
+from .status import Bitstring
+from .store import LifecycleError, Record, SQLiteStore, Store
 from .suites import EDDSA_JCS_2022, ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
 from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Bitstring",
     "CanonicalizationError",
+    "Certified",
     "ContextError",
     "ContextLoader",
     "DEFAULT_SUITES",
@@ -54,15 +58,20 @@ __all__ = [
     "Ed25519Key",
     "EntityType",
     "EntityTypeError",
+    "Issuer",
     "KeyFormatError",
+    "LifecycleError",
     "PayloadError",
     "PayloadProblem",
     "Problem",
     "ProofResult",
+    "Record",
+    "SQLiteStore",
     "SUITES",
     "SafeModeError",
     "Signer",
     "SigningError",
+    "Store",
     "Suite",
     "UnsupportedSuiteError",
     "VccoreError",

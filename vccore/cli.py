@@ -20,9 +20,10 @@ from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
 from .entities import EntityType, PayloadError, bundled_entity_types, load_entity_types
 from .errors import VccoreError
-from .issuer import issue
+from .issuer import Issuer, issue
 from .keys import Ed25519Key, did_document, did_web, load_key
 from .proofs import sign
+from .store import SQLiteStore
 from .suites import SUITES
 from .verify import Verifier
 
@@ -72,6 +73,48 @@ def _parser() -> argparse.ArgumentParser:
     issue_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     issue_cmd.set_defaults(run=_issue)
 
+    for name, helptext in (("certify", "issue a new certificate and record it"), ("update", "re-issue a certificate (the payload's certificateId) and supersede the old one")):
+        cmd = commands.add_parser(name, help=helptext)
+        cmd.add_argument("entity", help="entity type (see: vccore entities)")
+        cmd.add_argument("payload", type=Path, help="the payload (JSON)")
+        _issuer_options(cmd)
+        cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
+        cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+        cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
+        cmd.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
+        cmd.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")
+        cmd.add_argument("--json", action="store_true", help="print {certificateId, transactionId, replaces, credential}")
+        cmd.set_defaults(run=_certify if name == "certify" else _update)
+
+    revoke_cmd = commands.add_parser("revoke", help="revoke a certificate for good")
+    revoke_cmd.add_argument("certificate_id")
+    revoke_cmd.add_argument("--reason")
+    _issuer_options(revoke_cmd)
+    revoke_cmd.set_defaults(run=lambda a: _change(a, "revoke"))
+
+    suspend_cmd = commands.add_parser("suspend", help="suspend a certificate (until a time, or until unsuspended)")
+    suspend_cmd.add_argument("certificate_id")
+    suspend_cmd.add_argument("--until", help="end of the suspension, ISO 8601 with zone; it lapses by itself")
+    _issuer_options(suspend_cmd)
+    suspend_cmd.set_defaults(run=lambda a: _change(a, "suspend"))
+
+    unsuspend_cmd = commands.add_parser("unsuspend", help="lift a suspension")
+    unsuspend_cmd.add_argument("certificate_id")
+    _issuer_options(unsuspend_cmd)
+    unsuspend_cmd.set_defaults(run=lambda a: _change(a, "unsuspend"))
+
+    fetch_cmd = commands.add_parser("fetch", help="a certificate (by certificate or transaction id): its current credential and chain")
+    fetch_cmd.add_argument("id")
+    _issuer_options(fetch_cmd)
+    fetch_cmd.set_defaults(run=_fetch)
+
+    status_cmd = commands.add_parser("status", help="the status lists")
+    status_commands = status_cmd.add_subparsers(required=True, metavar="ACTION")
+    status_export = status_commands.add_parser("export", help="write the signed status list credentials and an index.json")
+    status_export.add_argument("directory", type=Path)
+    _issuer_options(status_export)
+    status_export.set_defaults(run=_status_export)
+
     entities_cmd = commands.add_parser("entities", help="list the entity types and their fields")
     entities_cmd.add_argument("--json", action="store_true", help="print JSON")
     entities_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
@@ -104,6 +147,8 @@ def _parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument(
         "--templates", action="append", default=[], type=Path, metavar="DIR", help="know the contexts of these entity types"
     )
+    verify_cmd.add_argument("--status-dir", type=Path, metavar="DIR", help="status list credentials (from vccore status export)")
+    verify_cmd.add_argument("--home", type=Path, help="the issuer's working folder: its store names the successor of a superseded credential")
     verify_cmd.set_defaults(run=_verify)
 
     canon = commands.add_parser("canonicalize", help="print canonical N-Quads (RDFC-1.0)")
@@ -162,12 +207,92 @@ def _issue(args: argparse.Namespace) -> int:
             entity_types=entity_types,
         )
     except PayloadError as exc:
-        print(f"vccore: {exc.code}: {args.payload} is not a valid {args.entity} payload:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  {problem.pointer or '/'}: {problem.reason}: {problem.detail}", file=sys.stderr)
+        _print_payload_problems(args, exc)
         return EXIT_REFUSED
     _write_json(credential, args.output)
     return EXIT_OK
+
+
+def _issuer_options(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--home", type=Path, help="working folder: key and store (default: $VCCORE_HOME or .vccore)")
+    cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
+    cmd.add_argument("--now", help="the time of the change, ISO 8601 with zone (default: now)")
+
+
+def _issuer(args: argparse.Namespace) -> Issuer:
+    home = _home(args)
+    key = load_key(args.key) if args.key else _home_key(home)
+    store = SQLiteStore(home / "vccore.db", status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None)
+    return Issuer(
+        signer=key,
+        store=store,
+        entity_types=_entity_types(getattr(args, "templates", [])),
+        vc_version=getattr(args, "vc", "2.0"),
+        suite=getattr(args, "suite", "eddsa-rdfc-2022"),
+    )
+
+
+def _now(args: argparse.Namespace) -> datetime | None:
+    return _parse_time(args.now, "--now") if args.now else None
+
+
+def _certify(args: argparse.Namespace) -> int:
+    return _issue_recorded(args, lambda issuer, payload: issuer.certify(args.entity, payload, now=_now(args)))
+
+
+def _update(args: argparse.Namespace) -> int:
+    return _issue_recorded(args, lambda issuer, payload: issuer.update(args.entity, payload, now=_now(args)))
+
+
+def _issue_recorded(args: argparse.Namespace, action: Any) -> int:
+    payload = _read_json(args.payload)
+    try:
+        certified = action(_issuer(args), payload)
+    except PayloadError as exc:
+        _print_payload_problems(args, exc)
+        return EXIT_REFUSED
+    print(f"certificateId {certified.certificate_id}  transactionId {certified.transaction_id}"
+          + (f"  replaces {certified.replaces}" if certified.replaces else ""), file=sys.stderr)
+    _write_json(certified.to_dict() if args.json else certified.credential, args.output)
+    return EXIT_OK
+
+
+def _change(args: argparse.Namespace, action: str) -> int:
+    issuer = _issuer(args)
+    if action == "revoke":
+        record = issuer.revoke(args.certificate_id, args.reason, now=_now(args))
+    elif action == "suspend":
+        until = _parse_time(args.until, "--until") if args.until else None
+        record = issuer.suspend(args.certificate_id, until, now=_now(args))
+    else:
+        record = issuer.unsuspend(args.certificate_id, now=_now(args))
+    summary = {k: v for k, v in record.to_dict().items() if k != "credential"}
+    print(json.dumps(summary, indent=2))
+    return EXIT_OK
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    chain = _issuer(args).fetch(args.id)
+    current = chain[-1]
+    print(json.dumps({
+        "certificateId": current.certificate_id,
+        "state": current.state,
+        "credential": current.credential,
+        "chain": [{k: v for k, v in r.to_dict().items() if k != "credential"} for r in chain],
+    }, indent=2, ensure_ascii=False))
+    return EXIT_OK
+
+
+def _status_export(args: argparse.Namespace) -> int:
+    written = _issuer(args).export_status(args.directory, now=_now(args))
+    print(f"wrote {len(written)} status list credentials and index.json to {args.directory}")
+    return EXIT_OK
+
+
+def _print_payload_problems(args: argparse.Namespace, exc: PayloadError) -> None:
+    print(f"vccore: {exc.code}: {args.payload} is not a valid {args.entity} payload:", file=sys.stderr)
+    for problem in exc.problems:
+        print(f"  {problem.pointer or '/'}: {problem.reason}: {problem.detail}", file=sys.stderr)
 
 
 def _entities(args: argparse.Namespace) -> int:
@@ -221,9 +346,13 @@ def _verify(args: argparse.Namespace) -> int:
             contexts=_contexts(args.context, templates=args.templates),
             verification_methods=[m for path in args.trust for m in _read_trust(path)],
             trusted_issuers=args.issuer or None,
+            status=args.status_dir,
+            store=SQLiteStore(args.home / "vccore.db") if args.home is not None and (args.home / "vccore.db").exists() else None,
         )
     except VccoreError as exc:  # the verifier's own configuration, not the credential
         raise _Unusable(f"{exc.code}: {exc.message}") from None
+    except ValueError as exc:  # an unreadable status folder
+        raise _Unusable(str(exc)) from None
     # The text goes in whole: verify() reads it strictly (duplicate keys are a problem it reports).
     result = verifier.verify(raw, now=_parse_time(args.now, "--now") if args.now else None)
     if args.json:
@@ -232,9 +361,12 @@ def _verify(args: argparse.Namespace) -> int:
         methods = ", ".join(p.verification_method or "?" for p in result.proofs if p.verified)
         print(f"verified ({methods})")
     else:
-        print("not verified")
+        print(f"not verified ({result.status})")
         for problem in result.problems:
             print(f"  {problem.code}: {problem.detail}")
+    if not args.json:
+        for warning in result.warnings:
+            print(f"  warning: {warning.code}: {warning.detail}")
     return EXIT_OK if result.verified else EXIT_REFUSED
 
 

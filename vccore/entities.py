@@ -169,6 +169,9 @@ class EntityType:
     fields: tuple[Field, ...]
     example: Mapping[str, Any] | None = field(repr=False)
     _validator: Any = field(repr=False, compare=False)
+    # Loaders by base loader: each keeps pyld's processed contexts, which are what make signing
+    # fast; a new loader per credential would process every context again.
+    _loaders: dict[ContextLoader | None, ContextLoader] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
@@ -265,8 +268,12 @@ class EntityType:
         return rendered
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
-        """``base`` (default: the bundled contexts) plus this type's pinned contexts."""
-        return (base if base is not None else bundled_contexts()).with_contexts(self.contexts)
+        """``base`` (default: the bundled contexts) plus this type's pinned contexts (one loader
+        per base, reused)."""
+        loader = self._loaders.get(base)
+        if loader is None:
+            loader = self._loaders[base] = (base if base is not None else bundled_contexts()).with_contexts(self.contexts)
+        return loader
 
     def sample_payload(self, *, required_only: bool = False) -> dict[str, Any]:
         """A valid payload built from the schema's examples (or made-up values)."""

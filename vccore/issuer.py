@@ -9,8 +9,13 @@ HealthProfessional: ``issuer.url``), never as the issuer's identity.
 
 from __future__ import annotations
 
+import json
+import secrets
+import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from . import _datetime
@@ -18,9 +23,11 @@ from .contexts import ContextLoader
 from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .keys import Signer
 from .proofs import sign
+from .status import LIFECYCLE_CONTEXT, PURPOSES, STATUS_CONTEXT, Bitstring, status_entry, status_list_credential
+from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction
 from .suites import Suite
 
-__all__ = ["issue", "issuer_of", "resolve_entity_type"]
+__all__ = ["Certified", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
 
 
 def issue(
@@ -65,3 +72,271 @@ def resolve_entity_type(entity: EntityType | str, entity_types: Mapping[str, Ent
             entity=entity,
         )
     return found
+
+
+# --- lifecycle ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Certified:
+    """A certificate just issued: its ids and signed credential (and what it replaced)."""
+
+    certificate_id: str
+    transaction_id: str
+    credential: dict[str, Any]
+    replaces: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "certificateId": self.certificate_id,
+            "transactionId": self.transaction_id,
+            "replaces": self.replaces,
+            "credential": self.credential,
+        }
+
+
+class Issuer:
+    """Issues, updates, revokes and suspends certificates, keeping their records in a store and
+    their status in Bitstring Status Lists (see :mod:`vccore.status`)."""
+
+    def __init__(
+        self,
+        *,
+        signer: Signer,
+        store: Store,
+        entity_types: Mapping[str, EntityType] | None = None,
+        vc_version: str = "2.0",
+        suite: str | Suite = "eddsa-rdfc-2022",
+        contexts: ContextLoader | None = None,
+    ) -> None:
+        self.signer = signer
+        self.store = store
+        self.entity_types = entity_types if entity_types is not None else bundled_entity_types()
+        self.vc_version = vc_version
+        self.suite = suite
+        self.contexts = contexts
+
+    # --- issuing ---------------------------------------------------------------------------------
+
+    def certify(self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None) -> Certified:
+        """A new certificate. Its certificateId is the payload's, or 12 random digits (DIVOC's
+        form) when the payload has none; a certificateId already in the store is an error."""
+        entity_type = resolve_entity_type(entity, self.entity_types)
+        moment = now if now is not None else _datetime.now()
+        with self.store.transaction() as tx:
+            given = payload.get("certificateId") if isinstance(payload, Mapping) else None
+            if isinstance(given, str) and tx.certificate_id_taken(given):
+                raise LifecycleError(
+                    f"certificate {given} exists; to replace it, use update",
+                    code="DUPLICATE_CERTIFICATE_ID",
+                    certificate_id=given,
+                )
+            certificate_id = given if isinstance(given, str) else _new_certificate_id(tx)
+            return self._issue(tx, entity_type, payload, certificate_id, moment)
+
+    def update(self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None) -> Certified:
+        """Re-issue: the payload's certificateId names the certificate to replace. The new one gets
+        a new certificateId and says which it replaces (``replaces``); the old one becomes
+        SUPERSEDED. All in one transaction: if anything fails, nothing changes."""
+        entity_type = resolve_entity_type(entity, self.entity_types)
+        moment = now if now is not None else _datetime.now()
+        old_id = payload.get("certificateId") if isinstance(payload, Mapping) else None
+        if not isinstance(old_id, str):
+            raise LifecycleError("update needs the payload's certificateId: the certificate to replace", code="UNKNOWN_CERTIFICATE")
+        with self.store.transaction() as tx:
+            old = _require(tx.get(old_id), old_id)
+            state = old.effective_state(moment)
+            if state not in ("VALID", "SUSPENDED"):
+                raise LifecycleError(
+                    f"certificate {old_id} is {state}" + (f" (by {old.replaced_by})" if old.replaced_by else "") + ": only a valid or suspended certificate can be updated",
+                    code="INVALID_TRANSITION",
+                    certificate_id=old_id,
+                    state=state,
+                )
+            if old.entity_type != entity_type.name:
+                raise LifecycleError(
+                    f"certificate {old_id} is a {old.entity_type}, not a {entity_type.name}",
+                    code="INVALID_TRANSITION",
+                    certificate_id=old_id,
+                    state=state,
+                )
+            certified = self._issue(tx, entity_type, payload, _new_certificate_id(tx), moment, replaces=old_id)
+            stamp = _datetime.format(moment)
+            tx.save(replace(old, state="SUPERSEDED", replaced_by=certified.certificate_id, suspended_until=None, updated_at=stamp))
+            return certified
+
+    def _issue(
+        self,
+        tx: StoreTransaction,
+        entity_type: EntityType,
+        payload: Mapping[str, Any],
+        certificate_id: str,
+        moment: datetime,
+        *,
+        replaces: str | None = None,
+    ) -> Certified:
+        values = dict(payload) if isinstance(payload, Mapping) else payload
+        if isinstance(values, dict) and "certificateId" in entity_type.schema["properties"]:
+            values["certificateId"] = certificate_id
+        credential = entity_type.render(values, issuer=issuer_of(self.signer), now=moment, vc_version=self.vc_version)
+        status_list, status_index = tx.allocate_status_position()
+        contexts = credential["@context"]
+        if self.vc_version == "1.1":
+            contexts.append(STATUS_CONTEXT)
+        credential["credentialStatus"] = [
+            status_entry(status_list_url(self.store, status_list, purpose), status_index, purpose) for purpose in PURPOSES
+        ]
+        if replaces is not None:
+            contexts.append(LIFECYCLE_CONTEXT)
+            credential["replaces"] = replaces
+        signed = sign(credential, self.signer, suite=self.suite, created=moment, contexts=entity_type.context_loader(self.contexts))
+        stamp = _datetime.format(moment)
+        transaction_id = str(uuid.uuid4())
+        tx.insert(
+            Record(
+                certificate_id=certificate_id,
+                transaction_id=transaction_id,
+                entity_type=entity_type.name,
+                credential=signed,
+                status_list=status_list,
+                status_index=status_index,
+                state="VALID",
+                created_at=stamp,
+                updated_at=stamp,
+                replaces=replaces,
+            )
+        )
+        return Certified(certificate_id, transaction_id, signed, replaces)
+
+    # --- status changes ----------------------------------------------------------------------------
+
+    def revoke(self, certificate_id: str, reason: str | None = None, *, now: datetime | None = None) -> Record:
+        """Revoke for good. A superseded certificate cannot be revoked (revoke its successor)."""
+        return self._change(certificate_id, ("VALID", "SUSPENDED"), "REVOKED", now, reason=reason)
+
+    def suspend(self, certificate_id: str, until: datetime | str | None = None, *, now: datetime | None = None) -> Record:
+        """Suspend, until a date-time (it then lapses by itself) or until unsuspended. Suspending a
+        suspended certificate sets its new end."""
+        end = _datetime.format(until) if isinstance(until, datetime) else until
+        if end is not None:
+            _datetime.parse(end)
+        return self._change(certificate_id, ("VALID", "SUSPENDED"), "SUSPENDED", now, until=end)
+
+    def unsuspend(self, certificate_id: str, *, now: datetime | None = None) -> Record:
+        """Lift a suspension that is in force."""
+        return self._change(certificate_id, ("SUSPENDED",), "VALID", now)
+
+    def _change(
+        self,
+        certificate_id: str,
+        allowed: tuple[str, ...],
+        new_state: str,
+        now: datetime | None,
+        *,
+        reason: str | None = None,
+        until: str | None = None,
+    ) -> Record:
+        moment = now if now is not None else _datetime.now()
+        if until is not None and _datetime.parse(until) <= moment:
+            raise LifecycleError(f"suspension end {until} is not in the future", code="INVALID_TRANSITION", certificate_id=certificate_id, state="VALID")
+        with self.store.transaction() as tx:
+            record = _require(tx.get(certificate_id), certificate_id)
+            state = record.effective_state(moment)
+            if state not in allowed:
+                raise LifecycleError(
+                    f"certificate {certificate_id} is {state}; it cannot become {new_state}"
+                    + (f" (it was replaced by {record.replaced_by})" if record.replaced_by else ""),
+                    code="INVALID_TRANSITION",
+                    certificate_id=certificate_id,
+                    state=state,
+                )
+            changed = replace(
+                record,
+                state=new_state,
+                suspended_until=until if new_state == "SUSPENDED" else None,
+                reason=reason if reason is not None else record.reason,
+                updated_at=_datetime.format(moment),
+            )
+            tx.save(changed)
+            return changed
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def fetch(self, certificate_or_transaction_id: str) -> list[Record]:
+        """The chain of a certificate, oldest first; found by certificateId or transactionId."""
+        record = self.store.get(certificate_or_transaction_id) or self.store.get_by_transaction(certificate_or_transaction_id)
+        record = _require(record, certificate_or_transaction_id)
+        chain = [record]
+        while chain[0].replaces is not None:
+            chain.insert(0, _require(self.store.get(chain[0].replaces), chain[0].replaces))
+        while chain[-1].replaced_by is not None:
+            chain.append(_require(self.store.get(chain[-1].replaced_by), chain[-1].replaced_by))
+        return chain
+
+    def status_list_credentials(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        """Every status list credential, signed, as of ``now``: URL -> credential."""
+        moment = now if now is not None else _datetime.now()
+        out: dict[str, dict[str, Any]] = {}
+        for list_number in self.store.list_sets():
+            revoked: dict[int, int] = {}
+            messages: dict[int, int] = {}
+            suspended: dict[int, int] = {}
+            ends: dict[int, str] = {}
+            for record in self.store.records_in_list(list_number):
+                state = record.effective_state(moment)
+                if state in ("REVOKED", "SUPERSEDED"):
+                    revoked[record.status_index] = 1
+                    messages[record.status_index] = 2 if state == "REVOKED" else 1
+                elif state == "SUSPENDED":
+                    suspended[record.status_index] = 1
+                    if record.suspended_until is not None:
+                        ends[record.status_index] = record.suspended_until
+            lists = {
+                "revocation": (Bitstring.zeros(LIST_SIZE).with_values(revoked), None),
+                "suspension": (Bitstring.zeros(LIST_SIZE).with_values(suspended), ends),
+                "message": (Bitstring.zeros(LIST_SIZE * 2).with_values(messages, size=2), None),
+            }
+            for purpose, (bits, suspensions) in lists.items():
+                url = status_list_url(self.store, list_number, purpose)
+                unsigned = status_list_credential(
+                    url, issuer=issuer_of(self.signer), purpose=purpose, bits=bits,
+                    valid_from=_datetime.format(moment), suspensions=suspensions,
+                )
+                out[url] = sign(unsigned, self.signer, suite="eddsa-rdfc-2022", created=moment, contexts=self.contexts)
+        return out
+
+    def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:
+        """Write every status list credential, and an ``index.json`` (URL -> file), for verifiers."""
+        target = Path(directory)
+        written: list[Path] = []
+        index: dict[str, str] = {}
+        for url, credential in self.status_list_credentials(now=now).items():
+            name = url[len(self.store.status_base_url):].replace("/", "-") + ".json"
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(credential, indent=2) + "\n", encoding="utf-8")
+            index[url] = name
+            written.append(path)
+        (target / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+        return written
+
+
+def status_list_url(store: Store, list_number: int, purpose: str) -> str:
+    """The URL of one status list credential of a store."""
+    return f"{store.status_base_url}{list_number}/{purpose}"
+
+
+def _new_certificate_id(tx: StoreTransaction) -> str:
+    """12 random digits, as DIVOC makes them; drawn again on a collision."""
+    for _ in range(100):
+        candidate = f"{secrets.randbelow(10**12):012d}"
+        if not tx.certificate_id_taken(candidate):
+            return candidate
+    raise LifecycleError("no free certificateId after 100 draws", code="STORE_ERROR")
+
+
+def _require(record: Record | None, certificate_id: str) -> Record:
+    if record is None:
+        raise LifecycleError(f"no certificate {certificate_id} in the store", code="UNKNOWN_CERTIFICATE", certificate_id=certificate_id)
+    return record

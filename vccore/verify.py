@@ -10,13 +10,18 @@ Codes: ``PARSING_ERROR``, ``MALFORMED_VALUE_ERROR`` (data model), ``MALFORMED_PR
 ``INVALID_VERIFICATION_METHOD``, ``ISSUER_MISMATCH``, ``PROOF_TRANSFORMATION_ERROR`` (with the
 canonicalization ``reason``: ``UNDEFINED_TERM``, ``RELATIVE_IRI``, ``UNKNOWN_CONTEXT``,
 ``CANONICALIZATION_LIMIT``, ...), ``PROOF_VERIFICATION_ERROR``, ``PROOF_EXPIRED``,
-``CREDENTIAL_NOT_YET_VALID``, ``CREDENTIAL_EXPIRED``, ``UNTRUSTED_ISSUER``, ``INTERNAL_ERROR``.
+``NOT_YET_VALID``, ``EXPIRED``, ``UNTRUSTED_ISSUER``, ``INTERNAL_ERROR``; with a status
+resolver, ``REVOKED``, ``SUSPENDED`` (``until``), ``SUPERSEDED`` (``successor``, when the store is
+given), ``STATUS_RETRIEVAL_ERROR``, ``STATUS_VERIFICATION_ERROR``, ``STATUS_LIST_LENGTH_ERROR``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from os import PathLike
+from pathlib import Path
+from typing import Union
 from datetime import datetime
 from typing import Any, Final
 
@@ -26,6 +31,7 @@ from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, KeyFormatError, VccoreError
 from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, did_key_document, public_key_from_verification_method
 from .proofs import hash_document, verify_signature
+from .status import MIN_LIST_LENGTH, Bitstring, StatusError
 from .suites import MalformedProofError, Suite, resolve_suites
 
 __all__ = ["DEFAULT_SUITES", "Problem", "ProofResult", "VerificationResult", "Verifier", "verify"]
@@ -44,14 +50,18 @@ class Problem:
     """Index of the proof concerned, if any."""
     reason: str | None = None
     """The underlying error's code, when ``code`` is a general one."""
+    data: Mapping[str, str] = field(default_factory=dict)
+    """Facts that go with the code: ``until`` (SUSPENDED), ``successor`` (SUPERSEDED),
+    ``statusListCredential``."""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: code, detail, and proof/reason when set."""
+        """JSON-ready form: code, detail, and proof/reason/data when set."""
         out: dict[str, Any] = {"code": self.code, "detail": self.detail}
         if self.proof is not None:
             out["proof"] = self.proof
         if self.reason is not None:
             out["reason"] = self.reason
+        out.update(self.data)
         return out
 
 
@@ -84,19 +94,35 @@ class VerificationResult:
     verified: bool
     problems: tuple[Problem, ...] = ()
     proofs: tuple[ProofResult, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    """What was not checked (``STATUS_NOT_CHECKED``: no status resolver was given)."""
 
     @property
     def codes(self) -> tuple[str, ...]:
         """The problems' codes, in order."""
         return tuple(p.code for p in self.problems)
 
+    @property
+    def status(self) -> str:
+        """One word for people and APIs: VALID, or the first of REVOKED, SUPERSEDED, SUSPENDED,
+        EXPIRED, NOT_YET_VALID found among the problems, else INVALID."""
+        if self.verified:
+            return "VALID"
+        codes = set(self.codes)
+        return next((c for c in _STATUS_WORDS if c in codes), "INVALID")
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form: ``{"verified", "problems", "proofs"}``."""
+        """JSON-ready form: ``{"verified", "status", "problems", "warnings", "proofs"}``."""
         return {
             "verified": self.verified,
+            "status": self.status,
             "problems": [p.to_dict() for p in self.problems],
+            "warnings": [p.to_dict() for p in self.warnings],
             "proofs": [p.to_dict() for p in self.proofs],
         }
+
+
+_STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YET_VALID")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +150,8 @@ class Verifier:
     contexts: ContextLoader
     trusted_issuers: frozenset[str] | None
     _trusted: Mapping[str, _TrustedKey] = field(repr=False)
+    status: StatusResolver | None = field(default=None, repr=False)
+    store: Any = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -133,13 +161,24 @@ class Verifier:
         contexts: ContextLoader | None = None,
         verification_methods: Iterable[Mapping[str, Any]] = (),
         trusted_issuers: Iterable[str] | None = None,
+        status: StatusSource | None = None,
+        store: Any = None,
     ) -> Verifier:
-        """Build a verifier; raises for unknown suites or unreadable trusted keys."""
+        """Build a verifier; raises for unknown suites or unreadable trusted keys.
+
+        ``status``: where status list credentials come from: a folder written by ``vccore status
+        export`` (or any folder with an ``index.json`` of URL -> file), a mapping URL ->
+        credential, or a callable URL -> credential (or None). Without it, credential status is
+        not checked (the result carries a STATUS_NOT_CHECKED warning). ``store``: the issuer's
+        store, to name the successor of a superseded credential.
+        """
         return cls(
             resolve_suites(suites),
             contexts if contexts is not None else bundled_contexts(),
             frozenset(trusted_issuers) if trusted_issuers is not None else None,
             _index_trusted(verification_methods),
+            status_resolver(status) if status is not None else None,
+            store,
         )
 
     def verify(
@@ -178,8 +217,14 @@ class Verifier:
         proof_results = self._check_proofs(credential, issuer, purpose, now, problems)
         if version is not None:
             _check_validity(credential, version, now, problems)
+        warnings: list[Problem] = []
+        if "credentialStatus" in credential:
+            if self.status is None:
+                warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
+            else:
+                _StatusCheck(self, credential, issuer, now, problems).run()
         verified = not problems and any(r.verified for r in proof_results)
-        return VerificationResult(verified, tuple(problems), tuple(proof_results))
+        return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings))
 
     def _check_proofs(
         self, credential: Mapping[str, Any], issuer: str | None, purpose: str, now: datetime, problems: list[Problem]
@@ -338,13 +383,189 @@ def verify(
     contexts: ContextLoader | None = None,
     verification_methods: Iterable[Mapping[str, Any]] = (),
     trusted_issuers: Iterable[str] | None = None,
+    status: StatusSource | None = None,
     proof_purpose: str = "assertionMethod",
 ) -> VerificationResult:
-    """Verify a credential (VC Data Model 1.1 or 2.0; Data Integrity section 4.4)."""
+    """Verify a credential (VC Data Model 1.1 or 2.0; Data Integrity section 4.4; Bitstring
+    Status List section 3.2 when ``status`` is given)."""
     verifier = Verifier.create(
-        suites=suites, contexts=contexts, verification_methods=verification_methods, trusted_issuers=trusted_issuers
+        suites=suites,
+        contexts=contexts,
+        verification_methods=verification_methods,
+        trusted_issuers=trusted_issuers,
+        status=status,
     )
     return verifier.verify(credential, now=now, proof_purpose=proof_purpose)
+
+
+# --- status (Bitstring Status List v1.0, section 3.2) -------------------------------------------
+
+StatusResolver = Callable[[str], Any]
+StatusSource = Union[str, PathLike[str], Mapping[str, Any], StatusResolver]
+
+
+def status_resolver(source: StatusSource) -> StatusResolver:
+    """A resolver (URL -> status list credential or None) from a folder, a mapping or a callable."""
+    if isinstance(source, Mapping):
+        return source.get
+    if isinstance(source, (str, PathLike)):
+        return _directory_resolver(Path(source))
+    if callable(source):
+        return source
+    raise TypeError("status is a folder, a mapping URL -> credential, or a callable URL -> credential")
+
+
+def _directory_resolver(folder: Path) -> StatusResolver:
+    """Status list credentials from a folder with ``index.json`` (URL -> file), read once each."""
+    try:
+        index = _json.loads((folder / "index.json").read_bytes())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{folder}: no readable index.json of status list credentials ({exc})") from None
+    if not isinstance(index, dict):
+        raise ValueError(f"{folder}/index.json maps URLs to file names")
+    cache: dict[str, Any] = {}
+
+    def resolve(url: str) -> Any:
+        name = index.get(url)
+        if not isinstance(name, str) or "/" in name or name.startswith("."):
+            return None
+        if name not in cache:
+            cache[name] = _json.loads((folder / name).read_bytes())
+        return cache[name]
+
+    return resolve
+
+
+class _StatusCheck:
+    """The status entries of one credential, each list credential fetched and checked once."""
+
+    def __init__(self, verifier: Verifier, credential: Mapping[str, Any], issuer: str | None, now: datetime, problems: list[Problem]) -> None:
+        self.verifier = verifier
+        self.credential = credential
+        self.issuer = issuer
+        self.now = now
+        self.problems = problems
+        self._lists: dict[str, tuple[Mapping[str, Any], Bitstring] | None] = {}
+
+    def fail(self, code: str, detail: str, **data: str) -> None:
+        self.problems.append(Problem(code, detail, data=data))
+
+    def run(self) -> None:
+        raw = self.credential.get("credentialStatus")
+        entries = raw if isinstance(raw, list) else [raw]
+        values: dict[str, tuple[int, str, int]] = {}  # purpose -> (value, list URL, index)
+        for entry in entries:
+            if not isinstance(entry, Mapping) or entry.get("type") != "BitstringStatusListEntry":
+                kind = entry.get("type") if isinstance(entry, Mapping) else type(entry).__name__
+                self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kind!r}: vccore checks BitstringStatusListEntry only")
+                continue
+            purpose, url, index_text = entry.get("statusPurpose"), entry.get("statusListCredential"), entry.get("statusListIndex")
+            size = entry.get("statusSize", 1)
+            if not (isinstance(purpose, str) and isinstance(url, str) and isinstance(index_text, str) and index_text.isascii() and index_text.isdigit()):
+                self.fail("MALFORMED_VALUE_ERROR", "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex")
+                continue
+            if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 8 or (size != 1 and purpose != "message"):
+                self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size!r} is not valid for purpose {purpose!r}")
+                continue
+            fetched = self._list(url, purpose)
+            if fetched is None:
+                continue
+            _, bits = fetched
+            index = int(index_text)
+            if bits.length < MIN_LIST_LENGTH:
+                self.fail("STATUS_LIST_LENGTH_ERROR", f"{url} holds {bits.length} entries; the minimum is {MIN_LIST_LENGTH}", statusListCredential=url)
+                continue
+            try:
+                values[purpose] = (bits.get(index, size), url, index)
+            except StatusError as exc:
+                self.fail("STATUS_LIST_LENGTH_ERROR", f"{url}: {exc.message}", statusListCredential=url)
+        self._judge(values)
+
+    def _judge(self, values: Mapping[str, tuple[int, str, int]]) -> None:
+        revoked = values.get("revocation", (0, "", 0))
+        message = values.get("message", (0, "", 0))
+        if revoked[0] or message[0] in (1, 2):
+            if message[0] == 1:
+                data = {"statusListCredential": revoked[1] or message[1]}
+                successor = self._successor(message[1] or revoked[1], message[2] if message[1] else revoked[2])
+                if successor:
+                    data["successor"] = successor
+                self.fail("SUPERSEDED", "the issuer has replaced this credential" + (f" with {successor}" if successor else ""), **data)
+            else:
+                self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[1] or message[1])
+        suspended = values.get("suspension")
+        if suspended and suspended[0]:
+            until = self._suspended_until(suspended[1], suspended[2])
+            if until is not None and _datetime.parse(until) <= self.now:
+                return  # the suspension has lapsed
+            data = {"statusListCredential": suspended[1]}
+            if until is not None:
+                data["until"] = until
+            self.fail("SUSPENDED", "the issuer has suspended this credential" + (f" until {until}" if until else ""), **data)
+
+    def _list(self, url: str, purpose: str) -> tuple[Mapping[str, Any], Bitstring] | None:
+        if url in self._lists:
+            found = self._lists[url]
+            if found is not None and found[0].get("credentialSubject", {}).get("statusPurpose") != purpose:
+                self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {found[0]['credentialSubject'].get('statusPurpose')} list, not {purpose}", statusListCredential=url)
+                return None
+            return found
+        self._lists[url] = None
+        try:
+            list_credential = self.verifier.status(url) if self.verifier.status is not None else None
+        except Exception as exc:  # a resolver is the caller's code; whatever it raises, say so
+            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved: {type(exc).__name__}: {exc}", statusListCredential=url)
+            return None
+        if list_credential is None:
+            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved", statusListCredential=url)
+            return None
+        # The list credential is checked like any credential (no status of its own), then as a list.
+        plain = replace(self.verifier, status=None, store=None)
+        result = plain.verify(list_credential, now=self.now)
+        if not result.verified:
+            reasons = "; ".join(f"{p.code}: {p.detail}" for p in result.problems)
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} does not verify ({reasons})", statusListCredential=url)
+            return None
+        subject = list_credential.get("credentialSubject")
+        types = list_credential.get("type")
+        if not isinstance(types, list) or "BitstringStatusListCredential" not in types or not isinstance(subject, Mapping):
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not a BitstringStatusListCredential", statusListCredential=url)
+            return None
+        if _issuer_id(list_credential) != self.issuer:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is issued by {_issuer_id(list_credential)}, not by the credential's issuer {self.issuer}", statusListCredential=url)
+            return None
+        if subject.get("statusPurpose") != purpose:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {subject.get('statusPurpose')!r} list, not {purpose}", statusListCredential=url)
+            return None
+        try:
+            bits = Bitstring.decode(subject.get("encodedList"))
+        except StatusError as exc:
+            self.fail(exc.code if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR", f"{url}: {exc.message}", statusListCredential=url)
+            return None
+        self._lists[url] = (list_credential, bits)
+        return self._lists[url]
+
+    def _suspended_until(self, url: str, index: int) -> str | None:
+        found = self._lists.get(url)
+        suspensions = found[0]["credentialSubject"].get("suspensions") if found else None
+        for item in suspensions if isinstance(suspensions, list) else []:
+            if isinstance(item, Mapping) and item.get("statusListIndex") == str(index) and isinstance(item.get("suspendedUntil"), str):
+                try:
+                    _datetime.parse(item["suspendedUntil"])
+                except ValueError:
+                    return None
+                return str(item["suspendedUntil"])
+        return None
+
+    def _successor(self, url: str, index: int) -> str | None:
+        store = self.verifier.store
+        if store is None or not url.startswith(store.status_base_url):
+            return None
+        list_part = url[len(store.status_base_url):].split("/", 1)[0]
+        if not list_part.isdigit():
+            return None
+        record = store.get_by_position(int(list_part), index)
+        return record.replaced_by if record is not None else None
 
 
 # --- trust ------------------------------------------------------------------------------------
@@ -453,9 +674,9 @@ def _check_validity(credential: Mapping[str, Any], version: str, now: datetime, 
         except ValueError:
             continue  # reported by the data model check
         if not later_is_bad and now < moment:
-            problems.append(Problem("CREDENTIAL_NOT_YET_VALID", f"{name} is {credential[name]}; now is {_datetime.format(now)}"))
+            problems.append(Problem("NOT_YET_VALID", f"{name} is {credential[name]}; now is {_datetime.format(now)}"))
         if later_is_bad and now > moment:
-            problems.append(Problem("CREDENTIAL_EXPIRED", f"{name} was {credential[name]}; now is {_datetime.format(now)}"))
+            problems.append(Problem("EXPIRED", f"{name} was {credential[name]}; now is {_datetime.format(now)}"))
 
 
 def _issuer_id(credential: Mapping[str, Any]) -> str | None:

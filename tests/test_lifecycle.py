@@ -1,0 +1,258 @@
+"""Certify, update, revoke, suspend; the store; status lists a verifier checks offline (issue #4)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vccore import Ed25519Key, Verifier, bundled_entity_types
+from vccore.issuer import Issuer
+from vccore.store import LIST_SIZE, LifecycleError, SQLiteStore
+
+HP = bundled_entity_types()["HealthProfessional"]
+assert HP.example is not None
+PAYLOAD = {k: v for k, v in HP.example.items() if k != "certificateId"}
+KEY = Ed25519Key.from_seed(bytes(range(32)))
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+BASE = "https://issuer.example/status/"
+
+
+def day(n: float) -> datetime:
+    return T0 + timedelta(days=n)
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> Issuer:
+    return Issuer(signer=KEY, store=SQLiteStore(tmp_path / "vccore.db", status_base_url=BASE))
+
+
+def statuses(issuer: Issuer, chain_of: str, when: datetime, folder: Path, *, export_at: datetime | None = None) -> list[str]:
+    """What a verifier holding only the exported files says of every credential of the chain."""
+    issuer.export_status(folder, now=export_at or when)
+    verifier = Verifier.create(status=folder)
+    return [verifier.verify(record.credential, now=when).status for record in issuer.fetch(chain_of)]
+
+
+def test_create_update_update_revoke(issuer: Issuer, tmp_path: Path) -> None:
+    first = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    assert len(first.certificate_id) == 12 and first.certificate_id.isdigit()
+    assert first.credential["evidence"]["certificateId"] == first.certificate_id
+    assert statuses(issuer, first.certificate_id, day(0), tmp_path / "s0") == ["VALID"]
+
+    second = issuer.update("HealthProfessional", {**PAYLOAD, "certificateId": first.certificate_id}, now=day(1))
+    assert second.replaces == first.certificate_id and second.credential["replaces"] == first.certificate_id
+    assert second.certificate_id != first.certificate_id
+    assert statuses(issuer, first.certificate_id, day(1), tmp_path / "s1") == ["SUPERSEDED", "VALID"]
+
+    third = issuer.update("HealthProfessional", {**PAYLOAD, "certificateId": second.certificate_id}, now=day(2))
+    assert statuses(issuer, third.certificate_id, day(2), tmp_path / "s2") == ["SUPERSEDED", "SUPERSEDED", "VALID"]
+
+    issuer.revoke(third.certificate_id, "registration cancelled", now=day(3))
+    assert statuses(issuer, second.certificate_id, day(3), tmp_path / "s3") == ["SUPERSEDED", "SUPERSEDED", "REVOKED"]
+
+    # the chain both ways, by certificate or transaction id
+    ids = [r.certificate_id for r in issuer.fetch(first.transaction_id)]
+    assert ids == [first.certificate_id, second.certificate_id, third.certificate_id]
+    chain = issuer.fetch(third.certificate_id)
+    assert [r.replaced_by for r in chain] == [second.certificate_id, third.certificate_id, None]
+    assert chain[-1].reason == "registration cancelled"
+
+    # with the store at hand, the verifier names the successor
+    verifier = Verifier.create(status=tmp_path / "s3", store=issuer.store)
+    problem = verifier.verify(first.credential, now=day(3)).problems[0]
+    assert (problem.code, problem.data["successor"]) == ("SUPERSEDED", second.certificate_id)
+
+
+def test_suspend_unsuspend_and_lapse(issuer: Issuer, tmp_path: Path) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0)).certificate_id
+    issuer.suspend(cert, now=day(1))
+    assert statuses(issuer, cert, day(1), tmp_path / "a") == ["SUSPENDED"]
+    issuer.unsuspend(cert, now=day(2))
+    assert statuses(issuer, cert, day(2), tmp_path / "b") == ["VALID"]
+
+    issuer.suspend(cert, until=day(10), now=day(3))
+    # exported while the suspension holds: the file carries its end, and the verifier's clock decides
+    assert statuses(issuer, cert, day(4), tmp_path / "c") == ["SUSPENDED"]
+    verifier = Verifier.create(status=tmp_path / "c")
+    result = verifier.verify(issuer.fetch(cert)[0].credential, now=day(4))
+    assert result.problems[0].data["until"] == "2024-01-11T00:00:00Z"
+    assert verifier.verify(issuer.fetch(cert)[0].credential, now=day(11)).status == "VALID"
+    # exported after the end: the bit is clear
+    assert statuses(issuer, cert, day(11), tmp_path / "d") == ["VALID"]
+    assert issuer.fetch(cert)[0].effective_state(day(11)) == "VALID"
+
+
+@pytest.mark.parametrize(
+    ("steps", "action", "state"),
+    [
+        (["revoke"], "revoke", "REVOKED"),
+        (["revoke"], "suspend", "REVOKED"),
+        (["revoke"], "update", "REVOKED"),
+        ([], "unsuspend", "VALID"),
+        (["update"], "revoke", "SUPERSEDED"),
+        (["update"], "update", "SUPERSEDED"),
+        (["update"], "suspend", "SUPERSEDED"),
+    ],
+)
+def test_impossible_transitions(issuer: Issuer, steps: list[str], action: str, state: str) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0)).certificate_id
+
+    def do(name: str) -> Any:
+        if name == "revoke":
+            return issuer.revoke(cert, now=day(1))
+        if name == "suspend":
+            return issuer.suspend(cert, now=day(1))
+        if name == "unsuspend":
+            return issuer.unsuspend(cert, now=day(1))
+        return issuer.update("HealthProfessional", {**PAYLOAD, "certificateId": cert}, now=day(1))
+
+    for step in steps:
+        do(step)
+    with pytest.raises(LifecycleError) as caught:
+        do(action)
+    assert caught.value.code == "INVALID_TRANSITION" and caught.value.details["state"] == state
+
+
+def test_unknown_and_duplicate_certificates(issuer: Issuer) -> None:
+    with pytest.raises(LifecycleError) as caught:
+        issuer.revoke("000000000000")
+    assert caught.value.code == "UNKNOWN_CERTIFICATE"
+    with pytest.raises(LifecycleError) as caught:
+        issuer.update("HealthProfessional", {**PAYLOAD, "certificateId": "999"})
+    assert caught.value.code == "UNKNOWN_CERTIFICATE"
+    given = issuer.certify("HealthProfessional", {**PAYLOAD, "certificateId": "614894628867"})
+    assert given.certificate_id == "614894628867"
+    with pytest.raises(LifecycleError) as caught:
+        issuer.certify("HealthProfessional", {**PAYLOAD, "certificateId": "614894628867"})
+    assert caught.value.code == "DUPLICATE_CERTIFICATE_ID"
+    with pytest.raises(LifecycleError):
+        issuer.suspend(given.certificate_id, until=T0 - timedelta(days=1), now=T0)
+
+
+def _dump(path: Path) -> list[str]:
+    with sqlite3.connect(path) as connection:
+        return list(connection.iterdump())
+
+
+class _Failing:
+    """A signer that fails: a KMS outage in the middle of an update."""
+
+    id = KEY.id
+    algorithm = "Ed25519"
+    controller = KEY.controller
+
+    def sign(self, data: bytes) -> bytes:
+        raise RuntimeError("KMS unavailable")
+
+
+@pytest.mark.parametrize("where", ["signing", "storing the new record", "marking the old one"])
+def test_a_failed_update_changes_nothing(issuer: Issuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    from vccore import store as store_module
+
+    old = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    before = _dump(tmp_path / "vccore.db")
+    failing = issuer
+    if where == "signing":
+        failing = Issuer(signer=_Failing(), store=issuer.store)
+    elif where == "storing the new record":
+        monkeypatch.setattr(store_module._SQLiteTransaction, "insert", lambda self, record: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error")))
+    else:
+        monkeypatch.setattr(store_module._SQLiteTransaction, "save", lambda self, record: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error")))
+    with pytest.raises((RuntimeError, sqlite3.OperationalError)):
+        failing.update("HealthProfessional", {**PAYLOAD, "certificateId": old.certificate_id}, now=day(1))
+    monkeypatch.undo()
+    assert _dump(tmp_path / "vccore.db") == before
+    assert issuer.fetch(old.certificate_id)[-1].state == "VALID"
+    assert statuses(issuer, old.certificate_id, day(1), tmp_path / "s") == ["VALID"]
+
+
+def test_exported_lists_verify_and_tampering_is_reported(issuer: Issuer, tmp_path: Path) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    issuer.revoke(cert.certificate_id, now=day(1))
+    folder = tmp_path / "status"
+    issuer.export_status(folder, now=day(1))
+    index = json.loads((folder / "index.json").read_text())
+    assert sorted(index) == [f"{BASE}0/{p}" for p in ("message", "revocation", "suspension")]
+    for name in index.values():
+        list_credential = json.loads((folder / name).read_text())
+        assert Verifier.create().verify(list_credential, now=day(1)).verified
+
+    def status_with(change: Any) -> Any:
+        lists = {url: json.loads((folder / name).read_text()) for url, name in index.items()}
+        change(lists)
+        return Verifier.create(status=lists).verify(cert.credential, now=day(1))
+
+    # clearing the revocation bit breaks the list's signature
+    from vccore.status import Bitstring
+
+    cleared = Bitstring.zeros(LIST_SIZE).encode()
+    result = status_with(lambda lists: lists[f"{BASE}0/revocation"]["credentialSubject"].update(encodedList=cleared))
+    assert not result.verified and "STATUS_VERIFICATION_ERROR" in result.codes
+    result = status_with(lambda lists: lists.pop(f"{BASE}0/message"))
+    assert not result.verified and "STATUS_RETRIEVAL_ERROR" in result.codes
+    other = Ed25519Key.from_seed(bytes(range(5, 37)))
+    foreign_issuer = Issuer(signer=other, store=SQLiteStore(tmp_path / "other2.db", status_base_url=BASE))
+    foreign_issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    foreign = foreign_issuer.status_list_credentials(now=day(1))
+    result = Verifier.create(status=foreign).verify(cert.credential, now=day(1))
+    assert not result.verified and "STATUS_VERIFICATION_ERROR" in result.codes
+    assert any("not by the credential's issuer" in p.detail for p in result.problems)
+    # without a resolver the status is not checked, and the result says so
+    unchecked = Verifier.create().verify(cert.credential, now=day(1))
+    assert unchecked.verified and [w.code for w in unchecked.warnings] == ["STATUS_NOT_CHECKED"]
+
+
+def test_a_short_list_is_refused(issuer: Issuer, tmp_path: Path) -> None:
+    from vccore import sign
+    from vccore.status import Bitstring, status_list_credential
+
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    lists = issuer.status_list_credentials(now=day(0))
+    url = f"{BASE}0/revocation"
+    short = status_list_credential(url, issuer=KEY.controller, purpose="revocation", bits=Bitstring.zeros(1024), valid_from="2024-01-01T00:00:00Z")
+    lists[url] = sign(short, KEY, created=day(0))
+    result = Verifier.create(status=lists).verify(cert.credential, now=day(0))
+    assert "STATUS_LIST_LENGTH_ERROR" in result.codes
+
+
+def test_positions_are_unique_across_lists(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "positions.db", status_base_url=BASE)
+    positions = set()
+    with store.transaction() as tx:
+        for _ in range(LIST_SIZE + 20_000):  # more than one list set
+            positions.add(tx.allocate_status_position())
+    assert len(positions) == LIST_SIZE + 20_000
+    assert {p[0] for p in positions} == {0, 1}
+    assert all(0 <= index < LIST_SIZE for _, index in positions)
+    assert store.list_sets() == [0, 1]
+    # positions keep being new after reopening the store
+    again = SQLiteStore(tmp_path / "positions.db")
+    with again.transaction() as tx:
+        assert tx.allocate_status_position() not in positions
+
+
+def test_issued_positions_are_unique(issuer: Issuer) -> None:
+    issued = [issuer.certify("HealthProfessional", PAYLOAD, now=day(0)) for _ in range(200)]
+    entries = {(c.credential["credentialStatus"][0]["statusListCredential"], c.credential["credentialStatus"][0]["statusListIndex"]) for c in issued}
+    assert len(entries) == 200
+    assert len({c.certificate_id for c in issued}) == 200
+
+
+def test_the_status_url_of_a_store_is_fixed(tmp_path: Path) -> None:
+    SQLiteStore(tmp_path / "s.db", status_base_url="https://a.example/status/")
+    with pytest.raises(LifecycleError):
+        SQLiteStore(tmp_path / "s.db", status_base_url="https://b.example/status/")
+    assert SQLiteStore(tmp_path / "s.db").status_base_url == "https://a.example/status/"
+
+
+def test_vc11_credentials_carry_status_too(tmp_path: Path) -> None:
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE), vc_version="1.1", suite="Ed25519Signature2020")
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    assert "https://www.w3.org/ns/credentials/status/v1" in cert.credential["@context"]
+    issuer.revoke(cert.certificate_id, now=day(1))
+    assert statuses(issuer, cert.certificate_id, day(1), tmp_path / "s") == ["REVOKED"]

@@ -1,0 +1,188 @@
+"""W3C Bitstring Status List v1.0: the bitstring, its entries in credentials, its credentials.
+
+vccore's status model (one position per credential, shared by three lists of one "list set"):
+
+- ``revocation``: set when the credential is revoked or superseded: any verifier that knows the
+  spec's revocation purpose refuses it;
+- ``suspension``: set while the credential is suspended; a suspension with an end date is listed,
+  with that date, in the suspension list credential (``suspensions``), and lapses by itself at
+  the verifier's clock;
+- ``message`` (statusSize 2): why the revocation bit is set: ``0x0`` valid, ``0x1`` superseded,
+  ``0x2`` revoked.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import zlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from . import _multibase
+from .errors import VccoreError
+
+__all__ = [
+    "Bitstring",
+    "MESSAGES",
+    "MIN_LIST_LENGTH",
+    "StatusError",
+    "status_entry",
+    "status_list_credential",
+]
+
+MIN_LIST_LENGTH: Final = 131_072
+"""The spec's minimum list length in bits (16 KiB), for herd privacy."""
+# A status list larger than this (decompressed) is refused: 2**24 bytes is 134 million entries.
+MAX_LIST_BYTES: Final = 2**24
+STATUS_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
+LIFECYCLE_CONTEXT: Final = "https://vccore.dev/credentials/lifecycle/v1"
+MESSAGES: Final = (("0x0", "valid"), ("0x1", "superseded"), ("0x2", "revoked"))
+PURPOSES: Final = ("revocation", "suspension", "message")
+
+
+class StatusError(VccoreError):
+    """A status list cannot be read. Codes ``STATUS_LIST_ERROR``, ``STATUS_LIST_LENGTH_ERROR``."""
+
+    code = "STATUS_LIST_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class Bitstring:
+    """An immutable bitstring; index 0 is the most significant bit of the first byte."""
+
+    data: bytes
+    length: int
+
+    @classmethod
+    def zeros(cls, length: int) -> Bitstring:
+        """``length`` zero bits (a multiple of 8)."""
+        if length <= 0 or length % 8:
+            raise ValueError("a bitstring's length is a positive multiple of 8")
+        return cls(bytes(length // 8), length)
+
+    @classmethod
+    def decode(cls, encoded: object, *, multibase: bool = True) -> Bitstring:
+        """Decode ``encodedList``: ``u`` + base64url(GZIP(bits)) (Bitstring Status List section
+        3.2), or bare base64url when ``multibase`` is False (StatusList2021, early drafts)."""
+        if not isinstance(encoded, str) or not encoded:
+            raise StatusError("encodedList must be a non-empty string")
+        if multibase:
+            if not encoded.startswith("u"):
+                raise StatusError("encodedList must be multibase base64url (start with 'u')")
+            encoded = encoded[1:]
+        try:
+            compressed = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+        except (ValueError, TypeError) as exc:
+            raise StatusError(f"encodedList is not base64url: {exc}") from None
+        try:
+            # 16 + MAX_WBITS: a GZIP stream; max_length bounds a decompression bomb.
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = inflater.decompress(compressed, MAX_LIST_BYTES + 1)
+        except zlib.error as exc:
+            raise StatusError(f"encodedList is not GZIP: {exc}") from None
+        if len(data) > MAX_LIST_BYTES:
+            raise StatusError(f"the status list is larger than {MAX_LIST_BYTES} bytes", code="STATUS_LIST_LENGTH_ERROR")
+        if not inflater.eof or inflater.unused_data:
+            raise StatusError("encodedList is not one whole GZIP stream (truncated, or followed by other bytes)")
+        if not data:
+            raise StatusError("the status list is empty", code="STATUS_LIST_LENGTH_ERROR")
+        return cls(data, len(data) * 8)
+
+    def encode(self) -> str:
+        """``u`` + base64url(GZIP): deterministic (no timestamp)."""
+        return "u" + _multibase.b64url_encode(gzip.compress(self.data, compresslevel=9, mtime=0))
+
+    def get(self, index: int, size: int = 1) -> int:
+        """The ``size``-bit value at entry ``index`` (bits ``index*size`` .. ``index*size+size-1``)."""
+        start = index * size
+        if index < 0 or start + size > self.length:
+            raise StatusError(
+                f"status index {index} (size {size}) is outside a list of {self.length} bits",
+                code="STATUS_LIST_LENGTH_ERROR",
+            )
+        value = 0
+        for bit in range(start, start + size):
+            value = (value << 1) | ((self.data[bit // 8] >> (7 - bit % 8)) & 1)
+        return value
+
+    def with_values(self, values: Mapping[int, int] | Iterable[tuple[int, int]], size: int = 1) -> Bitstring:
+        """A copy with the entries in ``values`` (index -> value) set."""
+        out = bytearray(self.data)
+        items = values.items() if isinstance(values, Mapping) else values
+        for index, value in items:
+            start = index * size
+            if index < 0 or start + size > self.length or not 0 <= value < 2**size:
+                raise ValueError(f"entry {index} = {value} does not fit a list of {self.length} bits, size {size}")
+            for offset in range(size):
+                bit = start + offset
+                mask = 1 << (7 - bit % 8)
+                if (value >> (size - 1 - offset)) & 1:
+                    out[bit // 8] |= mask
+                else:
+                    out[bit // 8] &= ~mask
+        return Bitstring(bytes(out), self.length)
+
+    def set_indices(self, size: int = 1) -> list[int]:
+        """Indexes whose value is not zero."""
+        if size == 1:
+            return [
+                byte_index * 8 + bit
+                for byte_index, byte in enumerate(self.data)
+                if byte
+                for bit in range(8)
+                if byte & (0x80 >> bit)
+            ]
+        return [i for i in range(self.length // size) if self.get(i, size)]
+
+
+def status_entry(list_url: str, index: int, purpose: str) -> dict[str, Any]:
+    """A ``BitstringStatusListEntry`` (section 2.1) for entry ``index`` of the list at ``list_url``."""
+    entry: dict[str, Any] = {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": purpose,
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+    }
+    if purpose == "message":
+        entry["statusSize"] = 2
+        entry["statusMessage"] = [{"status": status, "message": message} for status, message in MESSAGES]
+    return entry
+
+
+def status_list_credential(
+    list_url: str,
+    *,
+    issuer: str,
+    purpose: str,
+    bits: Bitstring,
+    valid_from: str,
+    suspensions: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """An unsigned ``BitstringStatusListCredential`` (section 2.2, VC 2.0).
+
+    ``suspensions`` (index -> end date-time) lists the suspensions that lapse by themselves.
+    """
+    subject: dict[str, Any] = {
+        "id": f"{list_url}#list",
+        "type": "BitstringStatusList",
+        "statusPurpose": purpose,
+        "encodedList": bits.encode(),
+    }
+    context: list[str] = ["https://www.w3.org/ns/credentials/v2"]
+    if suspensions:
+        context.append(LIFECYCLE_CONTEXT)
+        subject["suspensions"] = [
+            {"type": "Suspension", "statusListIndex": str(index), "suspendedUntil": until}
+            for index, until in sorted(suspensions.items())
+        ]
+    return {
+        "@context": context,
+        "id": list_url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer,
+        "validFrom": valid_from,
+        "credentialSubject": subject,
+    }

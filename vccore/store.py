@@ -1,0 +1,337 @@
+"""Issuance records and status-list positions: the :class:`Store` interface and its SQLite store.
+
+A store keeps, per certificate: its certificateId and transactionId, entity type, the signed
+credential, its status-list position, its state (VALID, SUPERSEDED, REVOKED, SUSPENDED, with a
+suspension's end), the certificate it replaces and the one that replaced it, and timestamps.
+Every change happens in one transaction (:meth:`Store.transaction`): all of it, or none.
+
+Status positions: a "list set" is one number shared by three lists (revocation, suspension,
+message) of :data:`LIST_SIZE` entries; a credential gets one position in the current set. A
+position is taken once and never given again, even when its certificate is revoked. Within a set,
+positions are handed out in an order scrambled by a per-set affine map (``i -> (a*i + b) mod
+size``, ``a`` odd), so that neighbouring certificates do not sit side by side in the lists.
+
+The interface is what a PostgreSQL store (many issuing workers) implements too.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from . import _datetime
+from .errors import VccoreError
+
+__all__ = ["LIST_SIZE", "LifecycleError", "Record", "SQLiteStore", "Store", "StoreTransaction"]
+
+LIST_SIZE: Final = 131_072
+STATES: Final = ("VALID", "SUPERSEDED", "REVOKED", "SUSPENDED")
+SCHEMA_VERSION: Final = 1
+
+
+class LifecycleError(VccoreError):
+    """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
+    ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
+    ``STORE_ERROR``."""
+
+    code = "INVALID_TRANSITION"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the store knows of one certificate."""
+
+    certificate_id: str
+    transaction_id: str
+    entity_type: str
+    credential: dict[str, Any]
+    status_list: int
+    status_index: int
+    state: str
+    created_at: str
+    updated_at: str
+    replaces: str | None = None
+    replaced_by: str | None = None
+    suspended_until: str | None = None
+    reason: str | None = None
+
+    def effective_state(self, now: datetime) -> str:
+        """The state at ``now``: a suspension whose end has passed has lapsed (VALID)."""
+        if self.state == "SUSPENDED" and self.suspended_until is not None:
+            if _datetime.parse(self.suspended_until) <= now:
+                return "VALID"
+        return self.state
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (camelCase, as DIVOC's API spells it)."""
+        return {
+            "certificateId": self.certificate_id,
+            "transactionId": self.transaction_id,
+            "entityType": self.entity_type,
+            "state": self.state,
+            "statusList": self.status_list,
+            "statusListIndex": self.status_index,
+            "replaces": self.replaces,
+            "replacedBy": self.replaced_by,
+            "suspendedUntil": self.suspended_until,
+            "reason": self.reason,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "credential": self.credential,
+        }
+
+
+class StoreTransaction(Protocol):
+    """The operations of one store transaction."""
+
+    def get(self, certificate_id: str) -> Record | None: ...
+
+    def certificate_id_taken(self, certificate_id: str) -> bool: ...
+
+    def allocate_status_position(self) -> tuple[int, int]: ...
+
+    def insert(self, record: Record) -> None: ...
+
+    def save(self, record: Record) -> None: ...
+
+
+class Store(Protocol):
+    """Issuance records, behind transactions; SQLite here, PostgreSQL for many workers."""
+
+    @property
+    def status_base_url(self) -> str: ...
+
+    def transaction(self) -> Any: ...  # a context manager yielding a StoreTransaction
+
+    def get(self, certificate_id: str) -> Record | None: ...
+
+    def get_by_transaction(self, transaction_id: str) -> Record | None: ...
+
+    def get_by_position(self, status_list: int, status_index: int) -> Record | None: ...
+
+    def list_sets(self) -> list[int]: ...
+
+    def records_in_list(self, status_list: int) -> Iterator[Record]: ...
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS status_lists (
+    list INTEGER PRIMARY KEY,
+    next INTEGER NOT NULL,
+    multiplier INTEGER NOT NULL,
+    offset INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS certificates (
+    certificate_id TEXT PRIMARY KEY,
+    transaction_id TEXT NOT NULL UNIQUE,
+    entity_type TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    status_list INTEGER NOT NULL,
+    status_index INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
+    replaces TEXT REFERENCES certificates (certificate_id),
+    replaced_by TEXT REFERENCES certificates (certificate_id),
+    suspended_until TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (status_list, status_index)
+);
+"""
+_COLUMNS = (
+    "certificate_id, transaction_id, entity_type, credential, status_list, status_index, state, "
+    "created_at, updated_at, replaces, replaced_by, suspended_until, reason"
+)
+
+
+class SQLiteStore:
+    """The embedded store: one SQLite file, written one transaction at a time."""
+
+    def __init__(self, path: str | Path, *, status_base_url: str | None = None) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        with self._write() as connection:
+            for statement in _SCHEMA.strip().split(";\n"):
+                if statement.strip():
+                    connection.execute(statement)
+            rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+            if "schema_version" not in rows:
+                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(rows["schema_version"]) != SCHEMA_VERSION:
+                raise LifecycleError(
+                    f"{self.path} has store schema {rows['schema_version']}; this vccore reads {SCHEMA_VERSION}",
+                    code="STORE_ERROR",
+                )
+            stored_url = rows.get("status_base_url")
+            if stored_url is None:
+                url = status_base_url or f"https://status.vccore.invalid/{secrets.token_hex(8)}/"
+                if not url.endswith("/"):
+                    url += "/"
+                connection.execute("INSERT INTO meta VALUES ('status_base_url', ?)", (url,))
+                stored_url = url
+            elif status_base_url is not None and status_base_url.rstrip("/") + "/" != stored_url:
+                raise LifecycleError(
+                    f"{self.path} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
+                    "(every credential issued names its list's URL)",
+                    code="STORE_ERROR",
+                )
+        self._status_base_url = stored_url
+
+    @property
+    def status_base_url(self) -> str:
+        """The URL under which this store's status list credentials are published."""
+        return self._status_base_url
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")  # the write lock now: no two issuers interleave
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SQLiteTransaction]:
+        """One atomic change: everything done through the transaction commits together, or not."""
+        with self._write() as connection:
+            yield _SQLiteTransaction(connection)
+
+    def get(self, certificate_id: str) -> Record | None:
+        """The record of ``certificate_id``."""
+        return _one(self._connection(), "certificate_id = ?", (certificate_id,))
+
+    def get_by_transaction(self, transaction_id: str) -> Record | None:
+        """The record made by ``transaction_id``."""
+        return _one(self._connection(), "transaction_id = ?", (transaction_id,))
+
+    def get_by_position(self, status_list: int, status_index: int) -> Record | None:
+        """The record at a status-list position."""
+        return _one(self._connection(), "status_list = ? AND status_index = ?", (status_list, status_index))
+
+    def list_sets(self) -> list[int]:
+        """The list sets in use, in order."""
+        return [row[0] for row in self._connection().execute("SELECT list FROM status_lists ORDER BY list")]
+
+    def records_in_list(self, status_list: int) -> Iterator[Record]:
+        """Every record with a position in list set ``status_list``."""
+        cursor = self._connection().execute(
+            f"SELECT {_COLUMNS} FROM certificates WHERE status_list = ? ORDER BY status_index", (status_list,)
+        )
+        for row in cursor:
+            yield _record(row)
+
+    def count(self) -> int:
+        """How many certificates the store holds."""
+        return int(self._connection().execute("SELECT count(*) FROM certificates").fetchone()[0])
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+class _SQLiteTransaction:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+
+    def get(self, certificate_id: str) -> Record | None:
+        return _one(self._connection, "certificate_id = ?", (certificate_id,))
+
+    def certificate_id_taken(self, certificate_id: str) -> bool:
+        return self._connection.execute("SELECT 1 FROM certificates WHERE certificate_id = ?", (certificate_id,)).fetchone() is not None
+
+    def allocate_status_position(self) -> tuple[int, int]:
+        row = self._connection.execute("SELECT list, next, multiplier, offset FROM status_lists ORDER BY list DESC LIMIT 1").fetchone()
+        if row is None or row[1] >= LIST_SIZE:
+            list_number = 0 if row is None else row[0] + 1
+            multiplier = secrets.randbelow(LIST_SIZE // 2) * 2 + 1  # odd: a permutation mod 2**17
+            offset = secrets.randbelow(LIST_SIZE)
+            self._connection.execute("INSERT INTO status_lists VALUES (?, 0, ?, ?)", (list_number, multiplier, offset))
+            row = (list_number, 0, multiplier, offset)
+        list_number, position, multiplier, offset = row
+        self._connection.execute("UPDATE status_lists SET next = next + 1 WHERE list = ?", (list_number,))
+        return list_number, (position * multiplier + offset) % LIST_SIZE
+
+    def insert(self, record: Record) -> None:
+        try:
+            self._connection.execute(f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", _row(record))
+        except sqlite3.IntegrityError as exc:
+            raise LifecycleError(
+                f"certificate {record.certificate_id} cannot be stored: {exc}",
+                code="DUPLICATE_CERTIFICATE_ID" if "certificate_id" in str(exc) else "STORE_ERROR",
+                certificate_id=record.certificate_id,
+            ) from None
+
+    def save(self, record: Record) -> None:
+        self._connection.execute(
+            "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? "
+            "WHERE certificate_id = ?",
+            (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id),
+        )
+
+
+def _row(record: Record) -> tuple[Any, ...]:
+    return (
+        record.certificate_id,
+        record.transaction_id,
+        record.entity_type,
+        json.dumps(record.credential, ensure_ascii=False, separators=(",", ":")),
+        record.status_list,
+        record.status_index,
+        record.state,
+        record.created_at,
+        record.updated_at,
+        record.replaces,
+        record.replaced_by,
+        record.suspended_until,
+        record.reason,
+    )
+
+
+def _record(row: tuple[Any, ...]) -> Record:
+    return Record(
+        certificate_id=row[0],
+        transaction_id=row[1],
+        entity_type=row[2],
+        credential=json.loads(row[3]),
+        status_list=row[4],
+        status_index=row[5],
+        state=row[6],
+        created_at=row[7],
+        updated_at=row[8],
+        replaces=row[9],
+        replaced_by=row[10],
+        suspended_until=row[11],
+        reason=row[12],
+    )
+
+
+def _one(connection: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Record | None:
+    row = connection.execute(f"SELECT {_COLUMNS} FROM certificates WHERE {where}", args).fetchone()
+    return None if row is None else _record(row)
+
