@@ -291,3 +291,34 @@ def test_issued_seed_credential_verifies_in_digital_bazaars_stack(js: JsInterop,
     if suite != "eddsa-jcs-2022":
         theirs = js.call({"op": "sign", "suite": suite, "key": JS_KEY, "created": credential["proof"]["created"], "credential": unsigned, "documents": documents})
         assert theirs["signed"]["proof"]["proofValue"] == credential["proof"]["proofValue"]
+
+
+def test_status_lists_read_by_digital_bazaars_status_library(js: JsInterop, tmp_path: Any) -> None:
+    """vccore's status list credentials verify in @digitalbazaar/vc-bitstring-status-list, and its
+    revocation and suspension bits read there as they do here."""
+    from datetime import UTC, datetime
+
+    from vccore.entities import bundled_entity_types
+    from vccore.issuer import Issuer
+    from vccore.store import SQLiteStore
+
+    entity = bundled_entity_types()["HealthProfessional"]
+    assert entity.example is not None
+    payload = {k: v for k, v in entity.example.items() if k != "certificateId"}
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"))
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    valid, revoked, suspended = (issuer.certify(entity, payload, now=now) for _ in range(3))
+    issuer.revoke(revoked.certificate_id, now=now)
+    issuer.suspend(suspended.certificate_id, now=now)
+    documents: dict[str, Any] = dict(issuer.status_list_credentials(now=now))
+    documents.update({url: json.loads(data) for url, data in entity.contexts.items()})
+
+    def bits(certified: Any) -> dict[str, bool]:
+        answer = js.call({"op": "verify", "credential": certified.credential, "documents": documents, "now": "2024-01-02T00:00:00Z", "checkStatus": True})
+        assert answer["statusResult"]["verified"] is True, answer  # every list credential verified
+        return {r["credentialStatus"]["statusPurpose"]: r["status"] for r in answer["statusResult"]["results"] if r["credentialStatus"]["statusPurpose"] != "message"}
+
+    # (the library reads statusSize-2 "message" entries at the wrong bit: see README)
+    assert bits(valid) == {"revocation": False, "suspension": False}
+    assert bits(revoked) == {"revocation": True, "suspension": False}
+    assert bits(suspended) == {"revocation": False, "suspension": True}

@@ -10,6 +10,9 @@ import {fileURLToPath} from 'node:url';
 import * as vc from '@digitalbazaar/vc';
 import * as Ed25519Multikey from '@digitalbazaar/ed25519-multikey';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
+import {
+  checkStatus as checkBitstringStatus
+} from '@digitalbazaar/vc-bitstring-status-list';
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 import {
   Ed25519VerificationKey2020
@@ -28,6 +31,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const CONTEXTS_DIR = join(HERE, '..', '..', 'contexts');
 const KEY_PACKAGES = [
   '@digitalbazaar/vc',
+  '@digitalbazaar/vc-bitstring-status-list',
   '@digitalbazaar/data-integrity',
   '@digitalbazaar/eddsa-rdfc-2022-cryptosuite',
   '@digitalbazaar/eddsa-jcs-2022-cryptosuite',
@@ -230,9 +234,14 @@ function errorMessages(result) {
       error.errors.forEach(visit);
     } else {
       messages.push(describeError(error));
+      // e.g. a status list credential's own verification errors
+      if(Array.isArray(error.cause?.errors)) {
+        visit(error.cause);
+      }
     }
   };
   visit(result.error);
+  visit(result.statusResult?.error);
   for(const entry of result.results || []) {
     visit(entry.error);
     visit(entry.purposeResult?.error);
@@ -257,6 +266,17 @@ function describeError(error) {
     message = `${error.name}: ${message}`;
   }
   return message;
+}
+
+// The status library answers {verified, results: [{verified,
+// credentialStatus, status}]} or {verified: false, error}; vc.js leaves
+// statusResult undefined when it did not get as far as checking status.
+function statusResultJson(statusResult) {
+  if(!statusResult) {
+    return null;
+  }
+  const {error, ...rest} = statusResult;
+  return error ? {...rest, error: describeError(error)} : rest;
 }
 
 function installedVersions() {
@@ -315,11 +335,22 @@ const OPERATIONS = {
       }
       options.now = new Date(request.now);
     }
+    // Bitstring Status List: the status list credentials are loaded with the
+    // same (offline) document loader, so they come from "documents"
+    if(request.checkStatus === true) {
+      options.checkStatus = checkBitstringStatus;
+    } else if(![undefined, false].includes(request.checkStatus)) {
+      throw new TypeError('"checkStatus" must be a boolean.');
+    }
     const result = await vc.verifyCredential(options);
-    return {
+    const response = {
       verified: result.verified === true,
       errors: result.verified ? [] : errorMessages(result)
     };
+    if(options.checkStatus) {
+      response.statusResult = statusResultJson(result.statusResult);
+    }
+    return response;
   },
 
   async canonize(request) {
