@@ -238,7 +238,7 @@ def test_certificate_lifecycle_commands(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 0 and json.loads(out)["state"] == "SUSPENDED"
     code, _, err = run(capsys, "revoke", first["certificateId"], *at)
     assert code == 1 and "INVALID_TRANSITION" in err and second["certificateId"] in err
-    assert run(capsys, "status", "export", str(tmp_path / "status"), *at)[0] == 0
+    assert run(capsys, "status", "export", str(tmp_path / "status"), "--valid-for", "60", *at)[0] == 0
 
     def status_of(credential: dict[str, Any], now: str) -> dict[str, Any]:
         file = tmp_path / "c.json"
@@ -256,3 +256,10 @@ def test_certificate_lifecycle_commands(tmp_path: Path, capsys: pytest.CaptureFi
     assert [c["certificateId"] for c in fetched["chain"]] == [first["certificateId"], second["certificateId"]]
     code, _, err = run(capsys, "fetch", "nope")
     assert code == 1 and "UNKNOWN_CERTIFICATE" in err
+
+
+def test_lifecycle_commands_do_not_make_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["revoke", "1"], ["fetch", "1"], ["status", "export", str(tmp_path / "s")]):
+        code, _, err = run(capsys, *argv, "--home", str(tmp_path / "typo"))
+        assert code == 2 and "no issuing key" in err
+    assert not (tmp_path / "typo").exists()

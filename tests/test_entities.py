@@ -75,8 +75,16 @@ def test_every_payload_field_is_in_the_signed_rdf(vc: str, suite: str) -> None:
 
 def test_vaccination_certificate_in_divoc_shape() -> None:
     assert VAX.example is not None
-    credential = issue(VAX, VAX.example, signer=KEY, vc_version="1.1", suite="Ed25519Signature2020", now=NOW)
+    assert VAX.suites == ("eddsa-jcs-2022",)  # DIVOC's context makes RDF signatures ambiguous
+    with pytest.raises(EntityTypeError) as caught:
+        issue(VAX, VAX.example, signer=KEY, vc_version="1.1", suite="Ed25519Signature2020", now=NOW)
+    assert caught.value.code == "UNSUPPORTED_SUITE"
+    credential = issue(VAX, VAX.example, signer=KEY, vc_version="1.1", suite="eddsa-jcs-2022", now=NOW)
     assert verify(credential, now=NOW).verified
+    # swapping dose and totalDoses changes the RDF not at all, the JSON signature does see it
+    swapped = copy.deepcopy(credential)
+    swapped["evidence"][0]["dose"], swapped["evidence"][0]["totalDoses"] = 2, 1
+    assert not verify(swapped, now=NOW).verified
     assert credential["@context"][1] == "https://divoc.dev/credentials/vaccination/v1"
     assert credential["evidence"][0]["dose"] == 1 and credential["nonTransferable"] == "true"
     nquads = canonicalize({k: v for k, v in credential.items() if k != "proof"}, contexts=VAX.context_loader())
@@ -84,15 +92,27 @@ def test_vaccination_certificate_in_divoc_shape() -> None:
         if field_name != "issuanceDate":  # DIVOC's v1 context has it as the VC's own issuanceDate
             assert _rdf_form(field_name, value, VAX) in nquads, field_name
     with pytest.raises(EntityTypeError):
-        issue(VAX, VAX.example, signer=KEY, vc_version="2.0")
+        issue(VAX, VAX.example, signer=KEY, vc_version="2.0", suite="eddsa-jcs-2022")
+
+
+def test_fields_sharing_a_predicate_are_found_at_load(tmp_path: Path) -> None:
+    folder = _copy_type(tmp_path, "VaccinationCertificate")
+    _edit_json(folder / "entity.json", lambda m: m.pop("suites"))
+    with pytest.raises(EntityTypeError) as caught:
+        EntityType.from_directory(folder)
+    groups = {frozenset(group) for group in caught.value.details["shared"]}
+    assert frozenset({"dose", "totalDoses"}) in groups
+    assert frozenset({"vaccinationDate", "effectiveStart", "effectiveUntil"}) in groups
 
 
 # --- validation --------------------------------------------------------------------------------
 
 
 def _problems(payload: Any, entity: EntityType = HP) -> set[tuple[str, str]]:
+    suite = entity.suites[0] if entity.suites else "eddsa-rdfc-2022"
+    version = "2.0" if "2.0" in entity.templates else "1.1"
     with pytest.raises(PayloadError) as caught:
-        issue(entity, payload, signer=KEY, now=NOW)
+        issue(entity, payload, signer=KEY, now=NOW, suite=suite, vc_version=version)
     return {(p.pointer, p.reason) for p in caught.value.problems}
 
 
@@ -336,3 +356,71 @@ def test_generated_bad_payloads_are_each_reported(drop: set[str], retype: dict[s
     else:
         with pytest.raises(PayloadError):
             issue(HP, payload, signer=KEY, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "reason"),
+    [
+        ("certificateId", "ABC\n", "INVALID_VALUE"),
+        ("degreeYear", "2019\n", "BAD_DATE"),
+        ("degreeYear", "\u0662\u0660\u0661\u0669", "BAD_DATE"),
+        ("dob", "\u0661\u0669\u0669\u0661-11-29", "BAD_DATE"),
+        ("issuer", "http://www.india.gov.in\n", "NOT_A_URL"),
+        ("issuer", "http://www.india.gov.in/\x01", "NOT_A_URL"),
+        ("name", "lone \ud800", "INVALID_VALUE"),
+    ],
+)
+def test_what_would_fail_at_signing_fails_validation(field_name: str, value: str, reason: str) -> None:
+    assert HP.example is not None
+    assert (f"/{field_name}", reason) in _problems({**HP.example, field_name: value})
+
+
+def test_schemas_must_be_flat_and_closed(tmp_path: Path) -> None:
+    folder = _copy_type(tmp_path)
+    _edit_json(folder / "schema.json", lambda s: s["properties"]["name"].update(type="object"))
+    with pytest.raises(EntityTypeError) as caught:
+        EntityType.from_directory(folder)
+    assert "name" in caught.value.message
+    folder = _copy_type(tmp_path / "b")
+    _edit_json(folder / "schema.json", lambda s: s.pop("additionalProperties"))
+    with pytest.raises(EntityTypeError) as caught:
+        EntityType.from_directory(folder)
+    assert "additionalProperties" in caught.value.message
+
+
+def test_payload_ids_cannot_merge_nodes() -> None:
+    assert VAX.example is not None
+    clash = {**VAX.example, "recipientIdentifier": "https://cowin.gov.in/vaccine/1", "evidenceId": "https://cowin.gov.in/vaccine/1"}
+    problems = _problems(clash, VAX)
+    assert ("/recipientIdentifier", "INVALID_VALUE") in problems and ("/evidenceId", "INVALID_VALUE") in problems
+    assert ("/recipientIdentifier", "INVALID_VALUE") in _problems({**VAX.example, "recipientIdentifier": KEY.controller}, VAX)
+
+
+def test_objects_emptied_by_absent_fields_are_dropped() -> None:
+    assert VAX.example is not None
+    payload = {k: v for k, v in VAX.example.items() if not k.startswith("recipientAddress") and k != "verifierName"}
+    credential = VAX.render(payload, issuer=KEY.controller, now=NOW, vc_version="1.1")
+    assert "address" not in credential["credentialSubject"] and "verifier" not in credential["evidence"][0]
+    assert "address" in credential["evidence"][0]["facility"]
+
+
+def test_the_lifecycle_shape_is_checked_at_first_use(tmp_path: Path) -> None:
+    import hashlib
+
+    from vccore.issuer import Issuer
+    from vccore.store import SQLiteStore
+
+    folder = _copy_type(tmp_path)
+    context = json.loads((folder / "context.jsonld").read_text())
+    context["@context"]["replaces"] = "https://vccore.dev/vocab/health-professional#replaces"
+    data = json.dumps(context).encode()
+    (folder / "context.jsonld").write_bytes(data)
+    _edit_json(folder / "entity.json", lambda m: m["contexts"][0].update(sha256=hashlib.sha256(data).hexdigest(), url="https://vccore.dev/credentials/hp-test/v1"))
+    for template in ("credential-v2.json", "credential-v1.json"):
+        _edit_json(folder / template, lambda t: t["@context"].__setitem__(1, "https://vccore.dev/credentials/hp-test/v1"))
+    entity = EntityType.from_directory(folder)
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "s.db"), entity_types={entity.name: entity})
+    assert HP.example is not None
+    with pytest.raises(EntityTypeError) as caught:
+        issuer.certify(entity, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW)
+    assert "replaces" in caught.value.message

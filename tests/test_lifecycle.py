@@ -256,3 +256,194 @@ def test_vc11_credentials_carry_status_too(tmp_path: Path) -> None:
     assert "https://www.w3.org/ns/credentials/status/v1" in cert.credential["@context"]
     issuer.revoke(cert.certificate_id, now=day(1))
     assert statuses(issuer, cert.certificate_id, day(1), tmp_path / "s") == ["REVOKED"]
+
+
+# --- review findings: what a verifier must not be fooled by -------------------------------------
+
+
+def _lists(issuer: Issuer, when: datetime) -> dict[str, Any]:
+    return dict(issuer.status_list_credentials(now=when))
+
+
+def test_a_stale_export_is_refused_once_it_expires(issuer: Issuer) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    before = _lists(issuer, day(0))  # valid for 7 days
+    issuer.revoke(cert.certificate_id, now=day(1))
+    verifier = Verifier.create(status=before)
+    assert verifier.verify(cert.credential, now=day(2)).status == "VALID"  # the window a stale copy has
+    late = verifier.verify(cert.credential, now=day(8))
+    assert "STATUS_VERIFICATION_ERROR" in late.codes and any("expired" in p.detail for p in late.problems)
+    assert Verifier.create(status=_lists(issuer, day(8))).verify(cert.credential, now=day(8)).status == "REVOKED"
+
+
+def test_a_list_for_another_url_is_refused(issuer: Issuer, tmp_path: Path) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    issuer.revoke(cert.certificate_id, now=day(0))
+    twin = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "twin.db", status_base_url="https://issuer.example/other/"))
+    twin.certify("HealthProfessional", PAYLOAD, now=day(0))
+    theirs = _lists(twin, day(0))
+    swapped = {url.replace("/other/", "/status/"): credential for url, credential in theirs.items()}
+    result = Verifier.create(status=swapped).verify(cert.credential, now=day(0))
+    assert result.status == "INVALID" and "STATUS_VERIFICATION_ERROR" in result.codes
+
+
+def test_a_forged_credential_gets_no_status_lookup(issuer: Issuer) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    issuer.update("HealthProfessional", {**PAYLOAD, "certificateId": cert.certificate_id}, now=day(0))
+    lists = _lists(issuer, day(0))
+    asked: list[str] = []
+    forged = json.loads(json.dumps(cert.credential))
+    forged["credentialSubject"]["name"] = "Mallory"
+    result = Verifier.create(status=lambda url: asked.append(url) or lists.get(url), store=issuer.store).verify(forged, now=day(0))
+    assert result.status == "INVALID" and asked == [] and "SUPERSEDED" not in result.codes
+
+
+def test_other_issuers_messages_are_reported_not_judged(tmp_path: Path) -> None:
+    from vccore import sign
+    from vccore.status import Bitstring, status_list_credential
+
+    url = "https://issuer.example/messages/1"
+    listed = status_list_credential(url, issuer=KEY.controller, purpose="message", bits=Bitstring.zeros(LIST_SIZE).with_values({7: 1}), valid_from="2024-01-01T00:00:00Z")
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": KEY.controller,
+        "credentialSubject": {"id": "did:example:s"},
+        "credentialStatus": {
+            "type": "BitstringStatusListEntry", "statusPurpose": "message", "statusListIndex": "7", "statusListCredential": url,
+            "statusSize": 1, "statusMessage": [{"status": "0x0", "message": "pending"}, {"status": "0x1", "message": "accepted"}],
+        },
+    }
+    result = Verifier.create(status={url: sign(listed, KEY, created=day(0))}).verify(sign(credential, KEY, created=day(0)), now=day(0))
+    assert result.status == "VALID" and [w.code for w in result.warnings] == ["STATUS_MESSAGE"]
+    assert "accepted" in result.warnings[0].detail
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (lambda e: e.update(statusListIndex="9" * 12), "RANGE_ERROR"),
+        (lambda e: e.update(statusListIndex="1" * 5000), "MALFORMED_VALUE_ERROR"),
+        (lambda e: e.update(statusListIndex="-1"), "MALFORMED_VALUE_ERROR"),
+        (lambda e: e.update(statusSize=2), "MALFORMED_VALUE_ERROR"),
+        (lambda e: e.update(statusPurpose="suspension"), "STATUS_VERIFICATION_ERROR"),
+        (lambda e: e.update(statusListCredential="https://nowhere.example/1"), "STATUS_RETRIEVAL_ERROR"),
+    ],
+)
+def test_each_status_problem(issuer: Issuer, change: Any, code: str) -> None:
+    from vccore import sign
+
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    credential = {k: v for k, v in cert.credential.items() if k != "proof"}
+    credential["credentialStatus"] = json.loads(json.dumps(credential["credentialStatus"]))
+    change(credential["credentialStatus"][0])
+    resigned = sign(credential, KEY, created=day(0), contexts=HP.context_loader())
+    result = Verifier.create(status=_lists(issuer, day(0))).verify(resigned, now=day(0))
+    assert code in result.codes, result.problems
+
+
+def test_resolvers_that_misbehave(issuer: Issuer) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    for resolver in (lambda url: json.dumps(_lists(issuer, day(0))[url]), lambda url: 1 / 0, lambda url: ["not", "a", "credential"]):
+        result = Verifier.create(status=resolver).verify(cert.credential, now=day(0))
+        assert "STATUS_RETRIEVAL_ERROR" in result.codes and "INTERNAL_ERROR" not in result.codes
+
+
+def test_clock_skew_and_suites(tmp_path: Path) -> None:
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE), vc_version="1.1", suite="Ed25519Signature2020")
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    lists = _lists(issuer, day(0))
+    assert all(c["proof"]["type"] == "Ed25519Signature2020" for c in lists.values())
+    verifier = Verifier.create(status=lists, suites=["Ed25519Signature2020"])
+    assert verifier.verify(cert.credential, now=day(0) - timedelta(minutes=1)).status == "VALID"
+
+
+def test_vc11_validfrom_is_honoured(issuer: Issuer) -> None:
+    future = {**PAYLOAD, "validFrom": "2030-01-01T00:00:00Z", "validTill": "2031-01-01T00:00:00Z"}
+    vc11 = Issuer(signer=KEY, store=issuer.store, vc_version="1.1").certify("HealthProfessional", future, now=day(0))
+    assert Verifier.create().verify(vc11.credential, now=day(0)).status == "NOT_YET_VALID"
+
+
+class _CommitFails:
+    """A connection whose first COMMIT fails, as a full disk would make it."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._connection = connection
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._connection, name)
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == "COMMIT" and not self.failed:
+            self.failed = True
+            raise sqlite3.OperationalError("database or disk is full")
+        return self._connection.execute(sql, *args)
+
+
+def test_a_failed_commit_leaves_nothing_and_no_lock(issuer: Issuer, tmp_path: Path) -> None:
+    store = issuer.store
+    assert isinstance(store, SQLiteStore)
+    real = store._connection()
+    store._local.connection = _CommitFails(real)
+    with pytest.raises(sqlite3.OperationalError):
+        issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    store._local.connection = real
+    assert store.count() == 0
+    assert issuer.certify("HealthProfessional", PAYLOAD, now=day(0)).certificate_id  # the lock is free
+
+
+def test_a_verifier_reads_the_store_while_an_issuer_writes(issuer: Issuer, tmp_path: Path) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    writer = sqlite3.connect(tmp_path / "vccore.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        reader = SQLiteStore(tmp_path / "vccore.db", read_only=True)
+        assert reader.get(cert.certificate_id) is not None
+    finally:
+        writer.execute("ROLLBACK")
+
+
+def test_a_store_belongs_to_one_issuer(issuer: Issuer, tmp_path: Path) -> None:
+    issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    with pytest.raises(LifecycleError) as caught:
+        Issuer(signer=Ed25519Key.generate(), store=issuer.store)
+    assert caught.value.code == "STORE_ERROR"
+
+
+def test_updating_a_suspended_certificate_keeps_it_suspended(issuer: Issuer, tmp_path: Path) -> None:
+    cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    issuer.suspend(cert.certificate_id, until=day(30), now=day(1))
+    new = issuer.update("HealthProfessional", {**PAYLOAD, "certificateId": cert.certificate_id}, now=day(2))
+    record = issuer.fetch(new.certificate_id)[-1]
+    assert (record.state, record.suspended_until) == ("SUSPENDED", "2024-01-31T00:00:00Z")
+    # and suspending a suspended one sets its new end
+    issuer.suspend(new.certificate_id, until=day(40), now=day(3))
+    assert issuer.fetch(new.certificate_id)[-1].suspended_until == "2024-02-10T00:00:00Z"
+
+
+def test_each_type_is_certified_in_its_own_version(tmp_path: Path) -> None:
+    from vccore import bundled_entity_types as types
+
+    vax = types()["VaccinationCertificate"]
+    assert vax.example is not None
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE), suite="eddsa-jcs-2022")
+    payload = {k: v for k, v in vax.example.items() if k != "certificateId"}
+    cert = issuer.certify(vax, payload, now=day(0))
+    assert cert.credential["@context"][0] == "https://www.w3.org/2018/credentials/v1"
+    assert Verifier.create(status=_lists(issuer, day(0))).verify(cert.credential, now=day(0)).status == "VALID"
+
+
+def test_a_certificate_id_of_the_wrong_type_is_reported(issuer: Issuer) -> None:
+    from vccore import PayloadError
+
+    with pytest.raises(PayloadError) as caught:
+        issuer.certify("HealthProfessional", {**PAYLOAD, "certificateId": 614894628867})
+    assert [(p.pointer, p.reason) for p in caught.value.problems] == [("/certificateId", "WRONG_TYPE")]
+
+
+def test_export_into_a_new_folder(issuer: Issuer, tmp_path: Path) -> None:
+    issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    written = issuer.export_status(tmp_path / "a" / "b" / "c", now=day(0))
+    assert len(written) == 3 and (tmp_path / "a/b/c/index.json").exists()
+    assert not list((tmp_path / "a/b/c").glob(".*.tmp"))

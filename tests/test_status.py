@@ -81,7 +81,8 @@ def test_index_zero_is_the_most_significant_bit() -> None:
 def test_entries_and_list_credentials_are_defined_terms() -> None:
     url = "https://issuer.example/status/0/message"
     entry = status_entry(url, 42, "message")
-    assert entry["statusSize"] == 2 and entry["statusListIndex"] == "42"
+    assert entry["statusSize"] == 1 and entry["statusListIndex"] == "42"
+    assert entry["statusMessage"] == [{"status": "0x0", "message": "not superseded"}, {"status": "0x1", "message": "superseded"}]
     credential = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential"],

@@ -196,7 +196,7 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
                 for predicate in node:
                     if predicate.startswith("@"):
                         continue
-                    if not (_is_iri(predicate) and jsonld._is_absolute_iri(predicate)):
+                    if not (is_iri(predicate) and jsonld._is_absolute_iri(predicate)):
                         _relative(predicate, "property", self._document)
         return super()._graph_to_rdf(graph, issuer, options)
 
@@ -240,7 +240,7 @@ def _term(term: dict[str, Any]) -> str:
     return _nquads.literal(term["value"], term.get("datatype") or _nquads.XSD_STRING, term.get("language"))
 
 
-def _is_iri(value: str) -> bool:
+def is_iri(value: str) -> bool:
     """An absolute IRI that every implementation reads the same way: a scheme, then no space,
     control or other character that N-Quads forbids in an IRI (pyld and jsonld.js disagree on
     what counts as whitespace, and drop what they do not like without a word)."""
@@ -249,7 +249,7 @@ def _is_iri(value: str) -> bool:
 
 def _is_node_id(value: str) -> bool:
     """An absolute IRI or a blank node identifier."""
-    return _BLANK_NODE.fullmatch(value) is not None if value.startswith("_:") else _is_iri(value)
+    return _BLANK_NODE.fullmatch(value) is not None if value.startswith("_:") else is_iri(value)
 
 
 def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
@@ -331,12 +331,12 @@ def _check_node(node: Any, document: Any, safe: bool) -> None:
                 _check_node(item, document, safe)
         elif key == "@reverse":
             for reverse_key, reverse_values in values.items():
-                if safe and not _is_iri(reverse_key):
+                if safe and not is_iri(reverse_key):
                     _relative(reverse_key, "property", document)
                 for item in reverse_values:
                     _check_node(item, document, safe)
         elif not key.startswith("@"):
-            if safe and not _is_iri(key):
+            if safe and not is_iri(key):
                 if key.startswith("_:"):
                     raise SafeModeError(
                         f"property {key!r} is a blank node, which RDF does not allow as a predicate",
@@ -378,7 +378,7 @@ def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
         datatype = value["@type"]
         if not isinstance(datatype, str):  # "@type": "@foo" expands to None in pyld
             raise SafeModeError("a value's @type that looks like a keyword would be dropped", code="DATA_LOSS")
-        if datatype != "@json" and not _is_iri(datatype):
+        if datatype != "@json" and not is_iri(datatype):
             _relative(datatype, "datatype", document)
 
 

@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("entity", help="entity type (see: vccore entities)")
         cmd.add_argument("payload", type=Path, help="the payload (JSON)")
         _issuer_options(cmd)
-        cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
+        cmd.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)")
         cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
         cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
         cmd.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     status_commands = status_cmd.add_subparsers(required=True, metavar="ACTION")
     status_export = status_commands.add_parser("export", help="write the signed status list credentials and an index.json")
     status_export.add_argument("directory", type=Path)
+    status_export.add_argument("--valid-for", type=float, default=7.0, metavar="DAYS", help="how long verifiers may rely on this export (default 7)")
     _issuer_options(status_export)
     status_export.set_defaults(run=_status_export)
 
@@ -219,15 +220,22 @@ def _issuer_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--now", help="the time of the change, ISO 8601 with zone (default: now)")
 
 
-def _issuer(args: argparse.Namespace) -> Issuer:
+def _issuer(args: argparse.Namespace, *, make_key: bool = False) -> Issuer:
     home = _home(args)
-    key = load_key(args.key) if args.key else _home_key(home)
+    if args.key:
+        key = load_key(args.key)
+    elif make_key or (home / "key.json").exists():
+        key = _home_key(home)
+    else:
+        raise _Unusable(f"no issuing key in {home} (key.json): give --key, or --home of the issuer's folder")
+    if not make_key and not (home / "vccore.db").exists():
+        raise _Unusable(f"no store in {home} (vccore.db): give --home of the issuer's folder")
     store = SQLiteStore(home / "vccore.db", status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None)
     return Issuer(
         signer=key,
         store=store,
         entity_types=_entity_types(getattr(args, "templates", [])),
-        vc_version=getattr(args, "vc", "2.0"),
+        vc_version=getattr(args, "vc", None),
         suite=getattr(args, "suite", "eddsa-rdfc-2022"),
     )
 
@@ -247,7 +255,7 @@ def _update(args: argparse.Namespace) -> int:
 def _issue_recorded(args: argparse.Namespace, action: Any) -> int:
     payload = _read_json(args.payload)
     try:
-        certified = action(_issuer(args), payload)
+        certified = action(_issuer(args, make_key=True), payload)
     except PayloadError as exc:
         _print_payload_problems(args, exc)
         return EXIT_REFUSED
@@ -284,7 +292,9 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _status_export(args: argparse.Namespace) -> int:
-    written = _issuer(args).export_status(args.directory, now=_now(args))
+    issuer = _issuer(args)
+    issuer.status_valid_for = timedelta(days=args.valid_for)
+    written = issuer.export_status(args.directory, now=_now(args))
     print(f"wrote {len(written)} status list credentials and index.json to {args.directory}")
     return EXIT_OK
 
@@ -347,7 +357,7 @@ def _verify(args: argparse.Namespace) -> int:
             verification_methods=[m for path in args.trust for m in _read_trust(path)],
             trusted_issuers=args.issuer or None,
             status=args.status_dir,
-            store=SQLiteStore(args.home / "vccore.db") if args.home is not None and (args.home / "vccore.db").exists() else None,
+            store=SQLiteStore(args.home / "vccore.db", read_only=True) if args.home is not None and (args.home / "vccore.db").exists() else None,
         )
     except VccoreError as exc:  # the verifier's own configuration, not the credential
         raise _Unusable(f"{exc.code}: {exc.message}") from None

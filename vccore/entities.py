@@ -39,7 +39,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from . import _datetime
 from ._resources import data_dir
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
-from .canon import canonicalize
+from . import _nquads
+from .canon import canonicalize, is_iri
 from .contexts import ContextLoader, bundled_contexts
 from .errors import VccoreError
 
@@ -56,10 +57,10 @@ __all__ = [
 PLACEHOLDER: Final = re.compile(r"\{\{\s*(\$?[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BUILT_INS: Final = frozenset({"$issuer", "$now"})
 VC_VERSIONS: Final = ("2.0", "1.1")
-_DATE: Final = re.compile(r"^\d{4}-\d\d-\d\d$")
-_YEAR: Final = re.compile(r"^\d{4}$")
-_URL: Final = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
-_DID: Final = re.compile(r"^did:[a-z0-9]+:[A-Za-z0-9._:%\-]*[A-Za-z0-9._\-]$")
+_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_YEAR: Final = re.compile(r"[0-9]{4}")
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+SCALAR_TYPES: Final = frozenset({"string", "integer", "number", "boolean"})
 _SAMPLE_ISSUER: Final = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _SAMPLE_NOW: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
@@ -128,14 +129,14 @@ def _format_checker() -> FormatChecker:
     def _date(value: object) -> bool:
         if not isinstance(value, str):
             return True
-        if not _DATE.match(value):
+        if not _DATE.fullmatch(value):
             return False
         date.fromisoformat(value)
         return True
 
     @checker.checks("year")
     def _year(value: object) -> bool:
-        return not isinstance(value, str) or _YEAR.match(value) is not None
+        return not isinstance(value, str) or _YEAR.fullmatch(value) is not None
 
     @checker.checks("date-time", raises=ValueError)
     def _date_time(value: object) -> bool:
@@ -145,7 +146,8 @@ def _format_checker() -> FormatChecker:
 
     @checker.checks("uri")
     def _uri(value: object) -> bool:
-        return not isinstance(value, str) or _URL.match(value) is not None or _DID.match(value) is not None
+        # the same test safe mode applies to IRIs, so a valid payload never fails at signing
+        return not isinstance(value, str) or is_iri(value)
 
     return checker
 
@@ -168,6 +170,8 @@ class EntityType:
     defaults: Mapping[str, str]
     fields: tuple[Field, ...]
     example: Mapping[str, Any] | None = field(repr=False)
+    suites: tuple[str, ...] | None
+    """The only suites this type may be signed with, when entity.json restricts them."""
     _validator: Any = field(repr=False, compare=False)
     # Loaders by base loader: each keeps pyld's processed contexts, which are what make signing
     # fast; a new loader per credential would process every context again.
@@ -188,6 +192,24 @@ class EntityType:
             raise EntityTypeError(f"{name}: the schema is not valid JSON Schema: {exc.message}", entity=name, file=manifest["schema"]) from None
         if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
             raise EntityTypeError(f"{name}: the schema must describe a flat object with properties", entity=name, file=manifest["schema"])
+        if schema.get("additionalProperties") is not False:
+            raise EntityTypeError(
+                f"{name}: the schema must say additionalProperties: false (an unknown field must be refused, not dropped)",
+                entity=name, file=manifest["schema"],
+            )
+        for key, spec in schema["properties"].items():
+            kinds = spec.get("type") if isinstance(spec, dict) else None
+            enum = spec.get("enum") if isinstance(spec, dict) else None
+            scalar = kinds in SCALAR_TYPES or (isinstance(enum, list) and enum and all(isinstance(v, (str, int, float, bool)) for v in enum))
+            if not scalar:
+                raise EntityTypeError(
+                    f"{name}: field {key} must be a string, integer, number or boolean (or an enum of them): a payload "
+                    "value fills one slot, it never brings structure of its own",
+                    entity=name, file=manifest["schema"],
+                )
+        suites = manifest.get("suites")
+        if suites is not None and not (isinstance(suites, list) and all(isinstance(x, str) for x in suites)):
+            raise EntityTypeError(f"{name}: entity.json suites lists suite names", entity=name, file="entity.json")
         contexts = _read_contexts(root, manifest, name)
         templates_spec = manifest.get("templates")
         if not isinstance(templates_spec, dict) or not templates_spec or not set(templates_spec) <= set(VC_VERSIONS):
@@ -217,6 +239,7 @@ class EntityType:
             defaults,
             fields,
             example,
+            tuple(suites) if suites is not None else None,
             Draft202012Validator(schema, format_checker=_FORMATS),
         )
         if example is not None:
@@ -240,6 +263,9 @@ class EntityType:
         problems: list[PayloadProblem] = []
         for error in self._validator.iter_errors(dict(payload)):
             problems.extend(self._explain(error, payload))
+        for key, value in payload.items():
+            if isinstance(value, str) and _SURROGATE.search(value):
+                problems.append(PayloadProblem(f"/{_escape_pointer(str(key))}", "INVALID_VALUE", "holds a lone UTF-16 surrogate, which is not text"))
         return sorted(set(problems), key=lambda p: (p.pointer, p.reason))
 
     def render(
@@ -265,6 +291,7 @@ class EntityType:
         values.update(builtins)
         rendered = _fill(template, values)
         assert isinstance(rendered, dict)
+        _check_ids(rendered, self.name, values, template)
         return rendered
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
@@ -325,12 +352,14 @@ class EntityType:
         context = template.get("@context")
         context_list = context if isinstance(context, list) else [context]
         expected_first = CREDENTIALS_V2 if version == "2.0" else CREDENTIALS_V1
-        if context_list[0] != expected_first:
+        if not context_list or context_list[0] != expected_first:
             raise fail(f"a VC {version} template's @context starts with {expected_first}")
         used: set[str] = set()
-        for pointer, text in _strings(template, ""):
+        for pointer, text, is_key in _strings(template, ""):
             if "{{" not in text and "}}" not in text:
                 continue
+            if is_key:
+                raise fail(f"{pointer}: a placeholder cannot be a key; it fills a value", pointer=pointer)
             match = PLACEHOLDER.fullmatch(text)
             if match is None:
                 raise fail(f"{pointer}: {text!r} mixes a placeholder with other text; a placeholder is a whole value", pointer=pointer)
@@ -353,6 +382,31 @@ class EntityType:
                 canonicalize(credential, contexts=loader)
             except VccoreError as exc:
                 raise fail(f"a credential rendered from the schema's examples does not canonicalize: {exc.message}", reason=exc.code) from None
+        shared = self._shared_statements(template, loader)
+        if shared and not (self.suites and all(suite == "eddsa-jcs-2022" for suite in self.suites)):
+            raise fail(
+                f"fields {'; '.join(' and '.join(group) for group in shared)} land on one subject and predicate in the "
+                "RDF, so swapping their values would not change what an RDF suite signs; give each its own term, "
+                'or restrict the type to JSON signatures ("suites": ["eddsa-jcs-2022"] in entity.json)',
+                shared=[list(group) for group in shared],
+            )
+
+    def _shared_statements(self, template: Any, loader: ContextLoader) -> list[tuple[str, ...]]:
+        """Groups of fields whose values become objects of the same subject and predicate."""
+        probe: dict[str, Any] = {}
+        for number, spec_field in enumerate(self.fields):
+            spec = self.schema["properties"][spec_field.name]
+            probe[spec_field.name] = _probe_value(spec, number)
+        probe.update({"$issuer": _SAMPLE_ISSUER, "$now": "2000-01-01T00:00:00Z"})
+        lines = canonicalize(_fill(template, probe), contexts=loader, safe=False).splitlines()
+        by_statement: dict[tuple[str, str], list[str]] = {}
+        for spec_field in self.fields:
+            token = _probe_token(probe[spec_field.name])
+            for line in lines:
+                subject, predicate, rest = line.split(" ", 2)
+                if token in rest:
+                    by_statement.setdefault((subject, predicate), []).append(spec_field.name)
+        return [tuple(names) for names in by_statement.values() if len(names) > 1]
 
 
 def load_entity_types(*directories: Traversable | str | Path, bundled: bool = True) -> dict[str, EntityType]:
@@ -431,7 +485,8 @@ def _fill(node: Any, values: Mapping[str, Any]) -> Any:
             filled = _fill(value, values)
             if filled is not _ABSENT:
                 out[key] = filled
-        return out
+        # An object whose every entry was an absent field goes too: no empty node is left behind.
+        return out if out or not node else _ABSENT
     if isinstance(node, list):
         return [filled for filled in (_fill(item, values) for item in node) if filled is not _ABSENT]
     return node
@@ -440,17 +495,86 @@ def _fill(node: Any, values: Mapping[str, Any]) -> Any:
 _ABSENT: Final = object()
 
 
-def _strings(node: Any, pointer: str) -> Iterator[tuple[str, str]]:
+def _strings(node: Any, pointer: str) -> Iterator[tuple[str, str, bool]]:
+    """(JSON pointer, text, is a key) of every string in a template."""
     if isinstance(node, str):
-        yield pointer, node
+        yield pointer, node, False
     elif isinstance(node, dict):
         for key, value in node.items():
-            if "{{" in key:
-                yield f"{pointer}/{_escape_pointer(key)}", key
+            yield f"{pointer}/{_escape_pointer(key)}", key, True
             yield from _strings(value, f"{pointer}/{_escape_pointer(key)}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _strings(value, f"{pointer}/{index}")
+
+
+def _id_slots(template: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """(JSON pointer, field) of every placeholder that fills an ``id``."""
+    if isinstance(template, dict):
+        for key, value in template.items():
+            here = f"{pointer}/{_escape_pointer(key)}"
+            if key in ("id", "@id") and isinstance(value, str) and (match := PLACEHOLDER.fullmatch(value)):
+                yield here, match[1]
+            else:
+                yield from _id_slots(value, here)
+    elif isinstance(template, list):
+        for index, value in enumerate(template):
+            yield from _id_slots(value, f"{pointer}/{index}")
+
+
+def _all_ids(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("id", "@id") and isinstance(value, str):
+                yield value
+            elif key == "issuer" and isinstance(value, str):
+                yield value
+            else:
+                yield from _all_ids(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _all_ids(value)
+
+
+def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], template: Any) -> None:
+    """A payload value in an ``id`` slot names a node: two equal ids would merge two nodes (the
+    subject and the evidence, or the subject and the issuer) in what is signed."""
+    counts: dict[str, int] = {}
+    for node_id in _all_ids(rendered):
+        counts[node_id] = counts.get(node_id, 0) + 1
+    problems = [
+        PayloadProblem(f"/{_escape_pointer(name)}", "INVALID_VALUE", f"{values[name]!r} is also the id of another part of the credential")
+        for pointer, name in _id_slots(template)
+        if name in values and not name.startswith("$") and counts.get(values[name], 0) > 1
+    ]
+    if problems:
+        raise PayloadError(entity, problems)
+
+
+def _probe_value(spec: Mapping[str, Any], number: int) -> Any:
+    """A value for field number ``number`` that no other field's probe contains."""
+    kind, fmt = spec.get("type"), spec.get("format")
+    if "enum" in spec:
+        return spec["enum"][0]
+    if kind == "integer":
+        return 700_000 + number
+    if kind == "number":
+        return 700_000.5 + number
+    if kind == "boolean":
+        return True
+    if fmt == "date":
+        return f"{1100 + number}-01-01"
+    if fmt == "year":
+        return f"{1100 + number}"
+    if fmt == "date-time":
+        return f"{1100 + number}-01-01T00:00:00Z"
+    if fmt == "uri":
+        return f"https://probe.example/field{number:03d}"
+    return f"probe-field-{number:03d}"
+
+
+def _probe_token(value: Any) -> str:
+    return str(value) if not isinstance(value, str) else _nquads.escape_literal(value)
 
 
 def _sample(spec: Mapping[str, Any]) -> Any:

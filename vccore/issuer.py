@@ -10,17 +10,20 @@ HealthProfessional: ``issuer.url``), never as the issuer's identity.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import _datetime
+from .canon import canonicalize
 from .contexts import ContextLoader
 from .entities import EntityType, EntityTypeError, bundled_entity_types
+from .errors import VccoreError
 from .keys import Signer
 from .proofs import sign
 from .status import LIFECYCLE_CONTEXT, PURPOSES, STATUS_CONTEXT, Bitstring, status_entry, status_list_credential
@@ -48,6 +51,7 @@ def issue(
     built-in, so a fixed ``now`` reproduces a credential byte for byte.
     """
     entity_type = resolve_entity_type(entity, entity_types)
+    _check_suite(entity_type, suite)
     moment = now if now is not None else _datetime.now()
     credential = entity_type.render(payload, issuer=issuer_of(signer), now=moment, vc_version=vc_version)
     return sign(credential, signer, suite=suite, created=moment, contexts=entity_type.context_loader(contexts))
@@ -57,6 +61,17 @@ def issuer_of(signer: Signer) -> str:
     """The issuer id for a signer: its ``controller`` if it has one, else its DID (id before '#')."""
     controller = getattr(signer, "controller", None)
     return controller if isinstance(controller, str) else signer.id.split("#", 1)[0]
+
+
+def _check_suite(entity_type: EntityType, suite: str | Suite) -> None:
+    name = suite if isinstance(suite, str) else suite.name
+    if entity_type.suites is not None and name not in entity_type.suites:
+        raise EntityTypeError(
+            f"{entity_type.name} may only be signed with {', '.join(entity_type.suites)}, not {name}",
+            code="UNSUPPORTED_SUITE",
+            entity=entity_type.name,
+            suite=name,
+        )
 
 
 def resolve_entity_type(entity: EntityType | str, entity_types: Mapping[str, EntityType] | None = None) -> EntityType:
@@ -106,16 +121,24 @@ class Issuer:
         signer: Signer,
         store: Store,
         entity_types: Mapping[str, EntityType] | None = None,
-        vc_version: str = "2.0",
+        vc_version: str | None = None,
         suite: str | Suite = "eddsa-rdfc-2022",
         contexts: ContextLoader | None = None,
+        status_valid_for: timedelta = timedelta(days=7),
     ) -> None:
+        """``vc_version``: None picks each entity type's own (2.0 when it has a 2.0 template).
+        ``status_valid_for``: how long exported status lists stay valid (``validUntil``): a
+        verifier refuses a copy older than that, so a stale copy cannot hide a revocation for
+        longer; the issuer must export again within it."""
         self.signer = signer
         self.store = store
         self.entity_types = entity_types if entity_types is not None else bundled_entity_types()
         self.vc_version = vc_version
         self.suite = suite
         self.contexts = contexts
+        self.status_valid_for = status_valid_for
+        store.bind_issuer(issuer_of(signer))
+        self._checked_shapes: set[tuple[str, str]] = set()
 
     # --- issuing ---------------------------------------------------------------------------------
 
@@ -132,7 +155,8 @@ class Issuer:
                     code="DUPLICATE_CERTIFICATE_ID",
                     certificate_id=given,
                 )
-            certificate_id = given if isinstance(given, str) else _new_certificate_id(tx)
+            # a certificateId of the wrong type is left for validation to report
+            certificate_id = _new_certificate_id(tx) if given is None else given
             return self._issue(tx, entity_type, payload, certificate_id, moment)
 
     def update(self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None) -> Certified:
@@ -143,7 +167,7 @@ class Issuer:
         moment = now if now is not None else _datetime.now()
         old_id = payload.get("certificateId") if isinstance(payload, Mapping) else None
         if not isinstance(old_id, str):
-            raise LifecycleError("update needs the payload's certificateId: the certificate to replace", code="UNKNOWN_CERTIFICATE")
+            raise LifecycleError("update needs the payload's certificateId: the certificate to replace", code="MISSING_CERTIFICATE_ID")
         with self.store.transaction() as tx:
             old = _require(tx.get(old_id), old_id)
             state = old.effective_state(moment)
@@ -161,7 +185,12 @@ class Issuer:
                     certificate_id=old_id,
                     state=state,
                 )
-            certified = self._issue(tx, entity_type, payload, _new_certificate_id(tx), moment, replaces=old_id)
+            # A suspension in force carries over to the successor: an update does not lift it.
+            carried = old.suspended_until if state == "SUSPENDED" else None
+            certified = self._issue(
+                tx, entity_type, payload, _new_certificate_id(tx), moment, replaces=old_id,
+                state=state, suspended_until=carried,
+            )
             stamp = _datetime.format(moment)
             tx.save(replace(old, state="SUPERSEDED", replaced_by=certified.certificate_id, suspended_until=None, updated_at=stamp))
             return certified
@@ -175,21 +204,18 @@ class Issuer:
         moment: datetime,
         *,
         replaces: str | None = None,
+        state: str = "VALID",
+        suspended_until: str | None = None,
     ) -> Certified:
+        version = self._version(entity_type)
+        _check_suite(entity_type, self.suite)
+        self._check_shape(entity_type, version)
         values = dict(payload) if isinstance(payload, Mapping) else payload
-        if isinstance(values, dict) and "certificateId" in entity_type.schema["properties"]:
+        if isinstance(values, dict) and "certificateId" in entity_type.schema["properties"] and isinstance(values.get("certificateId", certificate_id), str):
             values["certificateId"] = certificate_id
-        credential = entity_type.render(values, issuer=issuer_of(self.signer), now=moment, vc_version=self.vc_version)
+        credential = entity_type.render(values, issuer=issuer_of(self.signer), now=moment, vc_version=version)
         status_list, status_index = tx.allocate_status_position()
-        contexts = credential["@context"]
-        if self.vc_version == "1.1":
-            contexts.append(STATUS_CONTEXT)
-        credential["credentialStatus"] = [
-            status_entry(status_list_url(self.store, status_list, purpose), status_index, purpose) for purpose in PURPOSES
-        ]
-        if replaces is not None:
-            contexts.append(LIFECYCLE_CONTEXT)
-            credential["replaces"] = replaces
+        self._add_status(credential, version, status_list, status_index, replaces)
         signed = sign(credential, self.signer, suite=self.suite, created=moment, contexts=entity_type.context_loader(self.contexts))
         stamp = _datetime.format(moment)
         transaction_id = str(uuid.uuid4())
@@ -201,13 +227,50 @@ class Issuer:
                 credential=signed,
                 status_list=status_list,
                 status_index=status_index,
-                state="VALID",
+                state=state,
                 created_at=stamp,
                 updated_at=stamp,
                 replaces=replaces,
+                suspended_until=suspended_until,
             )
         )
         return Certified(certificate_id, transaction_id, signed, replaces)
+
+    def _version(self, entity_type: EntityType) -> str:
+        if self.vc_version is not None:
+            return self.vc_version
+        return "2.0" if "2.0" in entity_type.templates else next(iter(entity_type.templates))
+
+    def _add_status(self, credential: dict[str, Any], version: str, status_list: int, status_index: int, replaces: str | None) -> None:
+        """What the lifecycle adds to a rendered credential: status entries, the replaced id."""
+        context = credential["@context"]
+        contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
+        if version == "1.1":
+            contexts.append(STATUS_CONTEXT)
+        credential["credentialStatus"] = [
+            status_entry(status_list_url(self.store, status_list, purpose), status_index, purpose) for purpose in PURPOSES
+        ]
+        if replaces is not None:
+            contexts.append(LIFECYCLE_CONTEXT)
+            credential["replaces"] = replaces
+
+    def _check_shape(self, entity_type: EntityType, version: str) -> None:
+        """Once per entity type and version: a certified and an updated credential (with what the
+        lifecycle adds) canonicalize in safe mode, so a clash between a type's context and the
+        status or lifecycle terms shows at the first use, not at the first update."""
+        if (entity_type.name, version) in self._checked_shapes:
+            return
+        sample = entity_type.render(entity_type.sample_payload(), issuer=issuer_of(self.signer), now=datetime(2000, 1, 1, tzinfo=UTC), vc_version=version)
+        self._add_status(sample, version, 0, 0, replaces="000000000000")
+        try:
+            canonicalize(sample, contexts=entity_type.context_loader(self.contexts))
+        except VccoreError as exc:
+            raise EntityTypeError(
+                f"{entity_type.name}: a credential with status entries and replaces does not canonicalize: {exc.message}",
+                entity=entity_type.name,
+                reason=exc.code,
+            ) from None
+        self._checked_shapes.add((entity_type.name, version))
 
     # --- status changes ----------------------------------------------------------------------------
 
@@ -275,51 +338,63 @@ class Issuer:
         return chain
 
     def status_list_credentials(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
-        """Every status list credential, signed, as of ``now``: URL -> credential."""
+        """Every status list credential, signed now (``now``, default the clock) with the
+        issuer's suite, valid for ``status_valid_for``: URL -> credential. States are the
+        store's current ones; a suspension whose end has passed at ``now`` is left out."""
         moment = now if now is not None else _datetime.now()
         out: dict[str, dict[str, Any]] = {}
         for list_number in self.store.list_sets():
             revoked: dict[int, int] = {}
-            messages: dict[int, int] = {}
+            superseded: dict[int, int] = {}
             suspended: dict[int, int] = {}
             ends: dict[int, str] = {}
-            for record in self.store.records_in_list(list_number):
-                state = record.effective_state(moment)
+            for index, state, until in self.store.status_rows(list_number):
                 if state in ("REVOKED", "SUPERSEDED"):
-                    revoked[record.status_index] = 1
-                    messages[record.status_index] = 2 if state == "REVOKED" else 1
-                elif state == "SUSPENDED":
-                    suspended[record.status_index] = 1
-                    if record.suspended_until is not None:
-                        ends[record.status_index] = record.suspended_until
+                    revoked[index] = 1
+                    if state == "SUPERSEDED":
+                        superseded[index] = 1
+                elif state == "SUSPENDED" and (until is None or _datetime.parse(until) > moment):
+                    suspended[index] = 1
+                    if until is not None:
+                        ends[index] = until
             lists = {
-                "revocation": (Bitstring.zeros(LIST_SIZE).with_values(revoked), None),
-                "suspension": (Bitstring.zeros(LIST_SIZE).with_values(suspended), ends),
-                "message": (Bitstring.zeros(LIST_SIZE * 2).with_values(messages, size=2), None),
+                "revocation": (revoked, None),
+                "suspension": (suspended, ends),
+                "message": (superseded, None),
             }
-            for purpose, (bits, suspensions) in lists.items():
+            for purpose, (values, suspensions) in lists.items():
                 url = status_list_url(self.store, list_number, purpose)
                 unsigned = status_list_credential(
-                    url, issuer=issuer_of(self.signer), purpose=purpose, bits=bits,
-                    valid_from=_datetime.format(moment), suspensions=suspensions,
+                    url, issuer=issuer_of(self.signer), purpose=purpose, bits=Bitstring.zeros(LIST_SIZE).with_values(values),
+                    valid_from=_datetime.format(moment), valid_until=_datetime.format(moment + self.status_valid_for),
+                    suspensions=suspensions,
                 )
-                out[url] = sign(unsigned, self.signer, suite="eddsa-rdfc-2022", created=moment, contexts=self.contexts)
+                out[url] = sign(unsigned, self.signer, suite=self.suite, created=moment, contexts=self.contexts)
         return out
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:
-        """Write every status list credential, and an ``index.json`` (URL -> file), for verifiers."""
+        """Write every status list credential, and an ``index.json`` (URL -> file), for verifiers.
+
+        Each file is written whole and renamed into place, ``index.json`` last, so that a verifier
+        reading the folder meanwhile sees the old export or the new one, never a mix of halves.
+        """
         target = Path(directory)
+        target.mkdir(parents=True, exist_ok=True)
         written: list[Path] = []
         index: dict[str, str] = {}
         for url, credential in self.status_list_credentials(now=now).items():
             name = url[len(self.store.status_base_url):].replace("/", "-") + ".json"
-            path = target / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(credential, indent=2) + "\n", encoding="utf-8")
+            written.append(_write_atomically(target / name, json.dumps(credential, indent=2) + "\n"))
             index[url] = name
-            written.append(path)
-        (target / "index.json").write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")
+        _write_atomically(target / "index.json", json.dumps(index, indent=2) + "\n")
         return written
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
 
 
 def status_list_url(store: Store, list_number: int, purpose: str) -> str:

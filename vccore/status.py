@@ -7,14 +7,16 @@ vccore's status model (one position per credential, shared by three lists of one
 - ``suspension``: set while the credential is suspended; a suspension with an end date is listed,
   with that date, in the suspension list credential (``suspensions``), and lapses by itself at
   the verifier's clock;
-- ``message`` (statusSize 2): why the revocation bit is set: ``0x0`` valid, ``0x1`` superseded,
-  ``0x2`` revoked.
+- ``message`` (statusSize 1, messages ``0x0`` "not superseded", ``0x1`` "superseded"): why the
+  revocation bit is set. One bit keeps to the spec (statusSize 2 would need four messages) and to
+  Digital Bazaar's reader, which ignores statusSize.
 """
 
 from __future__ import annotations
 
 import base64
 import gzip
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -38,8 +40,9 @@ MIN_LIST_LENGTH: Final = 131_072
 MAX_LIST_BYTES: Final = 2**24
 STATUS_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 LIFECYCLE_CONTEXT: Final = "https://vccore.dev/credentials/lifecycle/v1"
-MESSAGES: Final = (("0x0", "valid"), ("0x1", "superseded"), ("0x2", "revoked"))
+MESSAGES: Final = (("0x0", "not superseded"), ("0x1", "superseded"))
 PURPOSES: Final = ("revocation", "suspension", "message")
+_BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class StatusError(VccoreError):
@@ -65,17 +68,16 @@ class Bitstring:
     @classmethod
     def decode(cls, encoded: object, *, multibase: bool = True) -> Bitstring:
         """Decode ``encodedList``: ``u`` + base64url(GZIP(bits)) (Bitstring Status List section
-        3.2), or bare base64url when ``multibase`` is False (StatusList2021, early drafts)."""
+        3.4, Bitstring Expansion), or bare base64url when ``multibase`` is False (StatusList2021)."""
         if not isinstance(encoded, str) or not encoded:
             raise StatusError("encodedList must be a non-empty string")
         if multibase:
             if not encoded.startswith("u"):
                 raise StatusError("encodedList must be multibase base64url (start with 'u')")
             encoded = encoded[1:]
-        try:
-            compressed = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-        except (ValueError, TypeError) as exc:
-            raise StatusError(f"encodedList is not base64url: {exc}") from None
+        if not _BASE64URL.fullmatch(encoded) or len(encoded) % 4 == 1:
+            raise StatusError("encodedList is not unpadded base64url")
+        compressed = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
         try:
             # 16 + MAX_WBITS: a GZIP stream; max_length bounds a decompression bomb.
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -147,7 +149,7 @@ def status_entry(list_url: str, index: int, purpose: str) -> dict[str, Any]:
         "statusListCredential": list_url,
     }
     if purpose == "message":
-        entry["statusSize"] = 2
+        entry["statusSize"] = 1
         entry["statusMessage"] = [{"status": status, "message": message} for status, message in MESSAGES]
     return entry
 
@@ -159,11 +161,14 @@ def status_list_credential(
     purpose: str,
     bits: Bitstring,
     valid_from: str,
+    valid_until: str | None = None,
     suspensions: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """An unsigned ``BitstringStatusListCredential`` (section 2.2, VC 2.0).
 
-    ``suspensions`` (index -> end date-time) lists the suspensions that lapse by themselves.
+    ``valid_until`` bounds how long a verifier may rely on it (a stale copy would hide later
+    revocations); ``suspensions`` (index -> end date-time) lists suspensions that lapse by
+    themselves.
     """
     subject: dict[str, Any] = {
         "id": f"{list_url}#list",
@@ -178,11 +183,14 @@ def status_list_credential(
             {"type": "Suspension", "statusListIndex": str(index), "suspendedUntil": until}
             for index, until in sorted(suspensions.items())
         ]
-    return {
+    credential: dict[str, Any] = {
         "@context": context,
         "id": list_url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
         "issuer": issuer,
         "validFrom": valid_from,
-        "credentialSubject": subject,
     }
+    if valid_until is not None:
+        credential["validUntil"] = valid_until
+    credential["credentialSubject"] = subject
+    return credential

@@ -7,21 +7,23 @@ Every change happens in one transaction (:meth:`Store.transaction`): all of it, 
 
 Status positions: a "list set" is one number shared by three lists (revocation, suspension,
 message) of :data:`LIST_SIZE` entries; a credential gets one position in the current set. A
-position is taken once and never given again, even when its certificate is revoked. Within a set,
-positions are handed out in an order scrambled by a per-set affine map (``i -> (a*i + b) mod
-size``, ``a`` odd), so that neighbouring certificates do not sit side by side in the lists.
+position is taken once and never given again, even when its certificate is revoked. Within a set
+the n-th position handed out is a keyed pseudo-random permutation of n (a Feistel network with a
+per-set secret, cycle-walked into range), so that, as the spec asks (section 2.1), a position
+tells nothing of when a credential was issued or how many were issued around it.
 
 The interface is what a PostgreSQL store (many issuing workers) implements too.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -29,11 +31,11 @@ from typing import Any, Final, Protocol
 
 from . import _datetime
 from .errors import VccoreError
+from .status import MIN_LIST_LENGTH
 
-__all__ = ["LIST_SIZE", "LifecycleError", "Record", "SQLiteStore", "Store", "StoreTransaction"]
+__all__ = ["LIST_SIZE", "LifecycleError", "Record", "SQLiteStore", "Store", "StoreTransaction", "permute"]
 
-LIST_SIZE: Final = 131_072
-STATES: Final = ("VALID", "SUPERSEDED", "REVOKED", "SUSPENDED")
+LIST_SIZE: Final = MIN_LIST_LENGTH
 SCHEMA_VERSION: Final = 1
 
 
@@ -109,7 +111,7 @@ class Store(Protocol):
     @property
     def status_base_url(self) -> str: ...
 
-    def transaction(self) -> Any: ...  # a context manager yielding a StoreTransaction
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
 
     def get(self, certificate_id: str) -> Record | None: ...
 
@@ -119,7 +121,9 @@ class Store(Protocol):
 
     def list_sets(self) -> list[int]: ...
 
-    def records_in_list(self, status_list: int) -> Iterator[Record]: ...
+    def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]: ...
+
+    def bind_issuer(self, issuer: str) -> None: ...
 
 
 _SCHEMA = """
@@ -127,8 +131,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS status_lists (
     list INTEGER PRIMARY KEY,
     next INTEGER NOT NULL,
-    multiplier INTEGER NOT NULL,
-    offset INTEGER NOT NULL
+    secret BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS certificates (
     certificate_id TEXT PRIMARY KEY,
@@ -156,9 +159,16 @@ _COLUMNS = (
 class SQLiteStore:
     """The embedded store: one SQLite file, written one transaction at a time."""
 
-    def __init__(self, path: str | Path, *, status_base_url: str | None = None) -> None:
+    def __init__(self, path: str | Path, *, status_base_url: str | None = None, read_only: bool = False) -> None:
+        """Open (or make) the store at ``path``. ``read_only`` opens an existing store without
+        taking its write lock: what a verifier that wants successors needs."""
         self.path = Path(path)
         self._local = threading.local()
+        self._read_only = read_only
+        if read_only:
+            rows = dict(self._connection().execute("SELECT key, value FROM meta").fetchall())
+            self._status_base_url = str(rows["status_base_url"])
+            return
         with self._write() as connection:
             for statement in _SCHEMA.strip().split(";\n"):
                 if statement.strip():
@@ -194,6 +204,10 @@ class SQLiteStore:
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
+            if self._read_only:
+                connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+                self._local.connection = connection
+                return connection
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             connection.execute("PRAGMA journal_mode = WAL")
@@ -208,10 +222,11 @@ class SQLiteStore:
         connection.execute("BEGIN IMMEDIATE")  # the write lock now: no two issuers interleave
         try:
             yield connection
+            connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # also when COMMIT itself failed: never keep the lock
+                connection.execute("ROLLBACK")
             raise
-        connection.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
@@ -234,6 +249,25 @@ class SQLiteStore:
     def list_sets(self) -> list[int]:
         """The list sets in use, in order."""
         return [row[0] for row in self._connection().execute("SELECT list FROM status_lists ORDER BY list")]
+
+    def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]:
+        """(position, state, suspended_until) of every certificate in list set ``status_list``."""
+        yield from self._connection().execute(
+            "SELECT status_index, state, suspended_until FROM certificates WHERE status_list = ?", (status_list,)
+        )
+
+    def bind_issuer(self, issuer: str) -> None:
+        """Tie the store to one issuer: its records, status lists and their URLs are that
+        issuer's. A store made for another issuer refuses (STORE_ERROR)."""
+        with self._write() as connection:
+            row = connection.execute("SELECT value FROM meta WHERE key = 'issuer'").fetchone()
+            if row is None:
+                connection.execute("INSERT INTO meta VALUES ('issuer', ?)", (issuer,))
+            elif row[0] != issuer:
+                raise LifecycleError(
+                    f"{self.path} is the store of issuer {row[0]}; the key given speaks for {issuer}",
+                    code="STORE_ERROR",
+                )
 
     def records_in_list(self, status_list: int) -> Iterator[Record]:
         """Every record with a position in list set ``status_list``."""
@@ -266,16 +300,14 @@ class _SQLiteTransaction:
         return self._connection.execute("SELECT 1 FROM certificates WHERE certificate_id = ?", (certificate_id,)).fetchone() is not None
 
     def allocate_status_position(self) -> tuple[int, int]:
-        row = self._connection.execute("SELECT list, next, multiplier, offset FROM status_lists ORDER BY list DESC LIMIT 1").fetchone()
+        row = self._connection.execute("SELECT list, next, secret FROM status_lists ORDER BY list DESC LIMIT 1").fetchone()
         if row is None or row[1] >= LIST_SIZE:
             list_number = 0 if row is None else row[0] + 1
-            multiplier = secrets.randbelow(LIST_SIZE // 2) * 2 + 1  # odd: a permutation mod 2**17
-            offset = secrets.randbelow(LIST_SIZE)
-            self._connection.execute("INSERT INTO status_lists VALUES (?, 0, ?, ?)", (list_number, multiplier, offset))
-            row = (list_number, 0, multiplier, offset)
-        list_number, position, multiplier, offset = row
+            row = (list_number, 0, secrets.token_bytes(32))
+            self._connection.execute("INSERT INTO status_lists VALUES (?, 0, ?)", (list_number, row[2]))
+        list_number, counter, secret = row
         self._connection.execute("UPDATE status_lists SET next = next + 1 WHERE list = ?", (list_number,))
-        return list_number, (position * multiplier + offset) % LIST_SIZE
+        return list_number, permute(counter, bytes(secret))
 
     def insert(self, record: Record) -> None:
         try:
@@ -293,6 +325,26 @@ class _SQLiteTransaction:
             "WHERE certificate_id = ?",
             (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id),
         )
+
+
+_HALF_BITS: Final = 9  # 18-bit Feistel blocks; LIST_SIZE is 2**17
+_HALF_MASK: Final = (1 << _HALF_BITS) - 1
+
+
+def permute(counter: int, secret: bytes) -> int:
+    """A keyed permutation of range(LIST_SIZE): 4 Feistel rounds over 18 bits (round function
+    keyed BLAKE2b), cycle-walked until the result falls inside the range."""
+    if not 0 <= counter < LIST_SIZE:
+        raise ValueError(f"position counter {counter} is outside a list of {LIST_SIZE}")
+    value = counter
+    while True:
+        left, right = value >> _HALF_BITS, value & _HALF_MASK
+        for round_number in range(4):
+            digest = hashlib.blake2b(bytes((round_number,)) + right.to_bytes(2, "big"), key=secret, digest_size=2).digest()
+            left, right = right, left ^ (int.from_bytes(digest, "big") & _HALF_MASK)
+        value = (left << _HALF_BITS) | right
+        if value < LIST_SIZE:
+            return value
 
 
 def _row(record: Record) -> tuple[Any, ...]:

@@ -12,18 +12,21 @@ canonicalization ``reason``: ``UNDEFINED_TERM``, ``RELATIVE_IRI``, ``UNKNOWN_CON
 ``CANONICALIZATION_LIMIT``, ...), ``PROOF_VERIFICATION_ERROR``, ``PROOF_EXPIRED``,
 ``NOT_YET_VALID``, ``EXPIRED``, ``UNTRUSTED_ISSUER``, ``INTERNAL_ERROR``; with a status
 resolver, ``REVOKED``, ``SUSPENDED`` (``until``), ``SUPERSEDED`` (``successor``, when the store is
-given), ``STATUS_RETRIEVAL_ERROR``, ``STATUS_VERIFICATION_ERROR``, ``STATUS_LIST_LENGTH_ERROR``.
+given), ``STATUS_RETRIEVAL_ERROR``, ``STATUS_VERIFICATION_ERROR``, ``STATUS_LIST_LENGTH_ERROR``,
+``RANGE_ERROR``. Status is checked only for a credential whose proof verified.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
-from typing import Union
-from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, Union
 
 from . import _datetime, _json
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
@@ -31,8 +34,11 @@ from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, KeyFormatError, VccoreError
 from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, did_key_document, public_key_from_verification_method
 from .proofs import hash_document, verify_signature
-from .status import MIN_LIST_LENGTH, Bitstring, StatusError
+from .status import LIFECYCLE_CONTEXT, MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
 from .suites import MalformedProofError, Suite, resolve_suites
+
+if TYPE_CHECKING:
+    from .store import Store
 
 __all__ = ["DEFAULT_SUITES", "Problem", "ProofResult", "VerificationResult", "Verifier", "verify"]
 
@@ -151,7 +157,10 @@ class Verifier:
     trusted_issuers: frozenset[str] | None
     _trusted: Mapping[str, _TrustedKey] = field(repr=False)
     status: StatusResolver | None = field(default=None, repr=False)
-    store: Any = field(default=None, repr=False)
+    store: Store | None = field(default=None, repr=False)
+    # Status list credentials already verified: (URL, sha256 of their JSON) -> list. Verifying a
+    # list costs as much as a credential, and every credential of a list set names the same three.
+    _list_cache: dict[tuple[str, str], _StatusList | str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -162,7 +171,7 @@ class Verifier:
         verification_methods: Iterable[Mapping[str, Any]] = (),
         trusted_issuers: Iterable[str] | None = None,
         status: StatusSource | None = None,
-        store: Any = None,
+        store: Store | None = None,
     ) -> Verifier:
         """Build a verifier; raises for unknown suites or unreadable trusted keys.
 
@@ -221,8 +230,10 @@ class Verifier:
         if "credentialStatus" in credential:
             if self.status is None:
                 warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
-            else:
-                _StatusCheck(self, credential, issuer, now, problems).run()
+            elif not problems and any(r.verified for r in proof_results):
+                # Only a credential that verified is worth a status lookup: a forged one gets no
+                # fetches, and learns nothing about the positions it names.
+                _StatusCheck(self, credential, issuer, now, problems, warnings).run()
         verified = not problems and any(r.verified for r in proof_results)
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings))
 
@@ -249,6 +260,42 @@ class Verifier:
                 )
             )
         return results
+
+    def _verified_list(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | None:
+        """A status list credential checked once per content: proof, issuer, shape, bitstring."""
+        digest = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
+        key = (url, digest)
+        if key not in self._list_cache:
+            if len(self._list_cache) > 4096:
+                self._list_cache.clear()
+            self._list_cache[key] = self._check_list(url, found, check.issuer)
+        cached = self._list_cache[key]
+        if isinstance(cached, str):
+            check.fail("STATUS_LIST_LENGTH_ERROR" if "STATUS_LIST_LENGTH_ERROR" in cached else "STATUS_VERIFICATION_ERROR", cached, statusListCredential=url)
+            return None
+        return cached
+
+    def _check_list(self, url: str, found: Mapping[str, Any], issuer: str | None) -> _StatusList | str:
+        plain = replace(self, status=None, store=None, _list_cache={})
+        start = found.get("validFrom")
+        try:
+            # its signature and data model, at its own validFrom: the window is judged per call
+            moment = _datetime.parse(start) if isinstance(start, str) else _datetime.now()
+        except ValueError:
+            moment = _datetime.now()
+        problem = _list_problem(url, found, issuer, plain.verify(found, now=moment))
+        if problem is not None:
+            return problem
+        subject = found["credentialSubject"]
+        purposes = subject.get("statusPurpose")
+        purpose_set = frozenset(p for p in (purposes if isinstance(purposes, list) else [purposes]) if isinstance(p, str))
+        try:
+            bits = Bitstring.decode(subject.get("encodedList"))
+        except StatusError as exc:
+            return f"{url}: {exc.code}: {exc.message}"
+        context = found.get("@context")
+        lifecycle = isinstance(context, list) and LIFECYCLE_CONTEXT in context
+        return _StatusList(found, bits, purpose_set, lifecycle)
 
     def _resolve(self, vm_id: str, purpose: str) -> Ed25519Key:
         trusted = self._trusted.get(vm_id)
@@ -436,16 +483,31 @@ def _directory_resolver(folder: Path) -> StatusResolver:
     return resolve
 
 
-class _StatusCheck:
-    """The status entries of one credential, each list credential fetched and checked once."""
+MAX_STATUS_ENTRIES: Final = 16
+_INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
+# How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
+_CLOCK_SKEW: Final = timedelta(minutes=5)
 
-    def __init__(self, verifier: Verifier, credential: Mapping[str, Any], issuer: str | None, now: datetime, problems: list[Problem]) -> None:
+
+@dataclass(frozen=True, slots=True)
+class _StatusList:
+    credential: Mapping[str, Any]
+    bits: Bitstring
+    purposes: frozenset[str]
+    lifecycle: bool  # the list speaks vccore's lifecycle vocabulary (suspension end dates)
+
+
+class _StatusCheck:
+    """Bitstring Status List section 3.2, for the entries of one credential whose proof verified."""
+
+    def __init__(self, verifier: Verifier, credential: Mapping[str, Any], issuer: str | None, now: datetime, problems: list[Problem], warnings: list[Problem]) -> None:
         self.verifier = verifier
         self.credential = credential
         self.issuer = issuer
         self.now = now
         self.problems = problems
-        self._lists: dict[str, tuple[Mapping[str, Any], Bitstring] | None] = {}
+        self.warnings = warnings
+        self._lists: dict[str, _StatusList | None] = {}
 
     def fail(self, code: str, detail: str, **data: str) -> None:
         self.problems.append(Problem(code, detail, data=data))
@@ -453,101 +515,110 @@ class _StatusCheck:
     def run(self) -> None:
         raw = self.credential.get("credentialStatus")
         entries = raw if isinstance(raw, list) else [raw]
-        values: dict[str, tuple[int, str, int]] = {}  # purpose -> (value, list URL, index)
+        if len(entries) > MAX_STATUS_ENTRIES:
+            self.fail("MALFORMED_VALUE_ERROR", f"{len(entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}")
+            return
+        revoked: tuple[str, int] | None = None
+        superseded: tuple[str, int] | None = None
+        suspended: tuple[str, int] | None = None
         for entry in entries:
-            if not isinstance(entry, Mapping) or entry.get("type") != "BitstringStatusListEntry":
-                kind = entry.get("type") if isinstance(entry, Mapping) else type(entry).__name__
-                self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kind!r}: vccore checks BitstringStatusListEntry only")
+            read = self._read(entry)
+            if read is None:
                 continue
-            purpose, url, index_text = entry.get("statusPurpose"), entry.get("statusListCredential"), entry.get("statusListIndex")
-            size = entry.get("statusSize", 1)
-            if not (isinstance(purpose, str) and isinstance(url, str) and isinstance(index_text, str) and index_text.isascii() and index_text.isdigit()):
-                self.fail("MALFORMED_VALUE_ERROR", "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex")
+            purpose, url, index, value, entry_map = read
+            if not value:
                 continue
-            if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 8 or (size != 1 and purpose != "message"):
-                self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size!r} is not valid for purpose {purpose!r}")
-                continue
-            fetched = self._list(url, purpose)
-            if fetched is None:
-                continue
-            _, bits = fetched
-            index = int(index_text)
-            if bits.length < MIN_LIST_LENGTH:
-                self.fail("STATUS_LIST_LENGTH_ERROR", f"{url} holds {bits.length} entries; the minimum is {MIN_LIST_LENGTH}", statusListCredential=url)
-                continue
-            try:
-                values[purpose] = (bits.get(index, size), url, index)
-            except StatusError as exc:
-                self.fail("STATUS_LIST_LENGTH_ERROR", f"{url}: {exc.message}", statusListCredential=url)
-        self._judge(values)
-
-    def _judge(self, values: Mapping[str, tuple[int, str, int]]) -> None:
-        revoked = values.get("revocation", (0, "", 0))
-        message = values.get("message", (0, "", 0))
-        if revoked[0] or message[0] in (1, 2):
-            if message[0] == 1:
-                data = {"statusListCredential": revoked[1] or message[1]}
-                successor = self._successor(message[1] or revoked[1], message[2] if message[1] else revoked[2])
+            if purpose == "revocation":
+                revoked = (url, index)
+            elif purpose == "suspension":
+                suspended = (url, index)
+            elif purpose == "message":
+                messages = entry_map.get("statusMessage")
+                if _is_vccore_messages(messages):
+                    superseded = (url, index)
+                else:  # another issuer's message: reported, not judged (section 3.2 returns it)
+                    text = next((m.get("message") for m in messages or [] if isinstance(m, Mapping) and m.get("status") == hex(value)), None)
+                    self.warnings.append(Problem("STATUS_MESSAGE", f"status message {hex(value)}: {text}", data={"statusListCredential": url}))
+        if revoked is not None:
+            if superseded is not None:
+                data = {"statusListCredential": revoked[0]}
+                successor = self._successor(*superseded)
                 if successor:
                     data["successor"] = successor
                 self.fail("SUPERSEDED", "the issuer has replaced this credential" + (f" with {successor}" if successor else ""), **data)
             else:
-                self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[1] or message[1])
-        suspended = values.get("suspension")
-        if suspended and suspended[0]:
-            until = self._suspended_until(suspended[1], suspended[2])
+                self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[0])
+        if suspended is not None:
+            until = self._suspended_until(*suspended)
             if until is not None and _datetime.parse(until) <= self.now:
                 return  # the suspension has lapsed
-            data = {"statusListCredential": suspended[1]}
+            data = {"statusListCredential": suspended[0]}
             if until is not None:
                 data["until"] = until
             self.fail("SUSPENDED", "the issuer has suspended this credential" + (f" until {until}" if until else ""), **data)
 
-    def _list(self, url: str, purpose: str) -> tuple[Mapping[str, Any], Bitstring] | None:
+    def _read(self, entry: Any) -> tuple[str, str, int, int, Mapping[str, Any]] | None:
+        if not isinstance(entry, Mapping) or entry.get("type") != "BitstringStatusListEntry":
+            kind = entry.get("type") if isinstance(entry, Mapping) else type(entry).__name__
+            self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kind!r}: vccore checks BitstringStatusListEntry only")
+            return None
+        purpose, url, index_text = entry.get("statusPurpose"), entry.get("statusListCredential"), entry.get("statusListIndex")
+        size = entry.get("statusSize", 1)
+        if not (isinstance(purpose, str) and isinstance(url, str) and isinstance(index_text, str) and _INDEX_TEXT.fullmatch(index_text)):
+            self.fail("MALFORMED_VALUE_ERROR", "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex")
+            return None
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 8:
+            self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size!r} is not a size in bits (1 to 8)")
+            return None
+        messages = entry.get("statusMessage")
+        if size > 1 and not (isinstance(messages, list) and len(messages) == 2**size):
+            self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size} needs {2**size} statusMessage entries")
+            return None
+        status_list = self._list(url)
+        if status_list is None:
+            return None
+        if purpose not in status_list.purposes:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {'/'.join(sorted(status_list.purposes))} list, not {purpose}", statusListCredential=url)
+            return None
+        entries_in_list = status_list.bits.length // size
+        if entries_in_list < MIN_LIST_LENGTH:
+            self.fail("STATUS_LIST_LENGTH_ERROR", f"{url} holds {entries_in_list} entries; the minimum is {MIN_LIST_LENGTH}", statusListCredential=url)
+            return None
+        index = int(index_text)
+        if index >= entries_in_list:
+            self.fail("RANGE_ERROR", f"statusListIndex {index} is outside {url} ({entries_in_list} entries)", statusListCredential=url)
+            return None
+        return purpose, url, index, status_list.bits.get(index, size), entry
+
+    def _list(self, url: str) -> _StatusList | None:
         if url in self._lists:
-            found = self._lists[url]
-            if found is not None and found[0].get("credentialSubject", {}).get("statusPurpose") != purpose:
-                self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {found[0]['credentialSubject'].get('statusPurpose')} list, not {purpose}", statusListCredential=url)
-                return None
-            return found
+            return self._lists[url]
         self._lists[url] = None
         try:
-            list_credential = self.verifier.status(url) if self.verifier.status is not None else None
+            found = self.verifier.status(url) if self.verifier.status is not None else None
         except Exception as exc:  # a resolver is the caller's code; whatever it raises, say so
             self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved: {type(exc).__name__}: {exc}", statusListCredential=url)
             return None
-        if list_credential is None:
-            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved", statusListCredential=url)
+        if not isinstance(found, Mapping):
+            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved" + ("" if found is None else " as a JSON object"), statusListCredential=url)
             return None
-        # The list credential is checked like any credential (no status of its own), then as a list.
-        plain = replace(self.verifier, status=None, store=None)
-        result = plain.verify(list_credential, now=self.now)
-        if not result.verified:
-            reasons = "; ".join(f"{p.code}: {p.detail}" for p in result.problems)
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} does not verify ({reasons})", statusListCredential=url)
+        status_list = self.verifier._verified_list(url, found, self)
+        if status_list is None:
             return None
-        subject = list_credential.get("credentialSubject")
-        types = list_credential.get("type")
-        if not isinstance(types, list) or "BitstringStatusListCredential" not in types or not isinstance(subject, Mapping):
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not a BitstringStatusListCredential", statusListCredential=url)
+        # the validity window, at this verification's clock (the rest is cached)
+        start, end = found.get("validFrom"), found.get("validUntil")
+        if isinstance(start, str) and self.now + _CLOCK_SKEW < _datetime.parse(start):
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not valid before {start}", statusListCredential=url)
             return None
-        if _issuer_id(list_credential) != self.issuer:
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is issued by {_issuer_id(list_credential)}, not by the credential's issuer {self.issuer}", statusListCredential=url)
+        if isinstance(end, str) and self.now > _datetime.parse(end):
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} expired at {end}: a newer copy is needed", statusListCredential=url)
             return None
-        if subject.get("statusPurpose") != purpose:
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {subject.get('statusPurpose')!r} list, not {purpose}", statusListCredential=url)
-            return None
-        try:
-            bits = Bitstring.decode(subject.get("encodedList"))
-        except StatusError as exc:
-            self.fail(exc.code if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR", f"{url}: {exc.message}", statusListCredential=url)
-            return None
-        self._lists[url] = (list_credential, bits)
-        return self._lists[url]
+        self._lists[url] = status_list
+        return status_list
 
     def _suspended_until(self, url: str, index: int) -> str | None:
-        found = self._lists.get(url)
-        suspensions = found[0]["credentialSubject"].get("suspensions") if found else None
+        status_list = self._lists.get(url)
+        suspensions = status_list.credential["credentialSubject"].get("suspensions") if status_list and status_list.lifecycle else None
         for item in suspensions if isinstance(suspensions, list) else []:
             if isinstance(item, Mapping) and item.get("statusListIndex") == str(index) and isinstance(item.get("suspendedUntil"), str):
                 try:
@@ -566,6 +637,28 @@ class _StatusCheck:
             return None
         record = store.get_by_position(int(list_part), index)
         return record.replaced_by if record is not None else None
+
+
+def _is_vccore_messages(messages: Any) -> bool:
+    return bool(messages == [{"status": status, "message": message} for status, message in MESSAGES])
+
+
+def _list_problem(url: str, list_credential: Mapping[str, Any], issuer: str | None, result: VerificationResult) -> str | None:
+    """Why a retrieved status list credential cannot be used (its own checks, section 3.2)."""
+    if not result.verified:
+        return f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
+    if list_credential.get("id") != url:
+        return f"the credential found for {url} is {list_credential.get('id')!r}"
+    types = list_credential.get("type")
+    subject = list_credential.get("credentialSubject")
+    subject_types = subject.get("type") if isinstance(subject, Mapping) else None
+    if not isinstance(types, list) or "BitstringStatusListCredential" not in types or not isinstance(subject, Mapping):
+        return f"{url} is not a BitstringStatusListCredential"
+    if "BitstringStatusList" not in (subject_types if isinstance(subject_types, list) else [subject_types]):
+        return f"{url}: its credentialSubject is not a BitstringStatusList"
+    if _issuer_id(list_credential) != issuer:
+        return f"{url} is issued by {_issuer_id(list_credential)}, not by the credential's issuer {issuer}"
+    return None
 
 
 # --- trust ------------------------------------------------------------------------------------
@@ -665,18 +758,21 @@ def _check_data_model(credential: Mapping[str, Any], problems: list[Problem]) ->
 
 
 def _check_validity(credential: Mapping[str, Any], version: str, now: datetime, problems: list[Problem]) -> None:
-    start_field, end_field = ("validFrom", "validUntil") if version == "2.0" else ("issuanceDate", "expirationDate")
-    for name, later_is_bad in ((start_field, False), (end_field, True)):
-        if name not in credential:
-            continue
-        try:
-            moment = _datetime.parse(credential[name], require_zone=version == "2.0")
-        except ValueError:
-            continue  # reported by the data model check
-        if not later_is_bad and now < moment:
-            problems.append(Problem("NOT_YET_VALID", f"{name} is {credential[name]}; now is {_datetime.format(now)}"))
-        if later_is_bad and now > moment:
-            problems.append(Problem("EXPIRED", f"{name} was {credential[name]}; now is {_datetime.format(now)}"))
+    # VC 1.1 has issuanceDate/expirationDate; its context also defines validFrom/validUntil, and
+    # a credential that states them means them, so they are honoured there too.
+    names = (("validFrom", "validUntil"),) if version == "2.0" else (("issuanceDate", "expirationDate"), ("validFrom", "validUntil"))
+    for start_field, end_field in names:
+        for name, later_is_bad in ((start_field, False), (end_field, True)):
+            if name not in credential:
+                continue
+            try:
+                moment = _datetime.parse(credential[name], require_zone=version == "2.0")
+            except ValueError:
+                continue  # reported by the data model check
+            if not later_is_bad and now < moment:
+                problems.append(Problem("NOT_YET_VALID", f"{name} is {credential[name]}; now is {_datetime.format(now)}"))
+            if later_is_bad and now > moment:
+                problems.append(Problem("EXPIRED", f"{name} was {credential[name]}; now is {_datetime.format(now)}"))
 
 
 def _issuer_id(credential: Mapping[str, Any]) -> str | None:
