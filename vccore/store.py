@@ -269,14 +269,6 @@ class SQLiteStore:
                     code="STORE_ERROR",
                 )
 
-    def records_in_list(self, status_list: int) -> Iterator[Record]:
-        """Every record with a position in list set ``status_list``."""
-        cursor = self._connection().execute(
-            f"SELECT {_COLUMNS} FROM certificates WHERE status_list = ? ORDER BY status_index", (status_list,)
-        )
-        for row in cursor:
-            yield _record(row)
-
     def count(self) -> int:
         """How many certificates the store holds."""
         return int(self._connection().execute("SELECT count(*) FROM certificates").fetchone()[0])
