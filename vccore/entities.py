@@ -272,13 +272,11 @@ class EntityType:
         self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None, vc_version: str = "2.0"
     ) -> dict[str, Any]:
         """The unsigned credential for ``payload``; PayloadError lists every problem."""
-        template = self.templates.get(vc_version)
-        if template is None:
-            raise EntityTypeError(
-                f"{self.name} has no VC {vc_version} template (it has {', '.join(sorted(self.templates))})",
-                entity=self.name,
-                vc_version=vc_version,
-            )
+        return self.fill(self.values(payload, issuer=issuer, now=now), vc_version=vc_version)
+
+    def values(self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None) -> dict[str, Any]:
+        """The slot values for ``payload``: validated (PayloadError lists every problem), with the
+        defaults applied and the built-ins (``$issuer``, ``$now``) added."""
         moment = now if now is not None else _datetime.now()
         builtins = {"$issuer": issuer, "$now": _datetime.format(moment)}
         values = dict(payload) if isinstance(payload, Mapping) else payload
@@ -289,10 +287,54 @@ class EntityType:
         if problems:
             raise PayloadError(self.name, problems)
         values.update(builtins)
+        return values
+
+    def fill(self, values: Mapping[str, Any], *, vc_version: str = "2.0") -> dict[str, Any]:
+        """The template of ``vc_version`` filled with slot ``values`` (as :meth:`values` gives)."""
+        template = self.templates.get(vc_version)
+        if template is None:
+            raise EntityTypeError(
+                f"{self.name} has no VC {vc_version} template (it has {', '.join(sorted(self.templates))})",
+                entity=self.name,
+                vc_version=vc_version,
+            )
         rendered = _fill(template, values)
         assert isinstance(rendered, dict)
         _check_ids(rendered, self.name, values, template)
         return rendered
+
+    def emptiable_groups(self, vc_version: str) -> list[frozenset[str]]:
+        """Groups of fields that, all absent, leave an object of the template empty (so it goes)."""
+        groups: list[frozenset[str]] = []
+
+        def walk(node: Any) -> tuple[set[str], bool]:  # (fields below, has something constant)
+            if isinstance(node, str):
+                match = PLACEHOLDER.fullmatch(node)
+                if match is None or match[1].startswith("$"):
+                    return set(), True
+                return {match[1]}, False
+            if isinstance(node, list):
+                fields: set[str] = set()
+                constant = False
+                for item in node:
+                    f, c = walk(item)
+                    fields |= f
+                    constant = constant or c
+                return fields, constant
+            if isinstance(node, dict):
+                fields = set()
+                constant = not node
+                for value in node.values():
+                    f, c = walk(value)
+                    fields |= f
+                    constant = constant or c
+                if not constant:
+                    groups.append(frozenset(fields))
+                return fields, constant
+            return set(), True
+
+        walk(self.templates[vc_version])
+        return groups
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
         """``base`` (default: the bundled contexts) plus this type's pinned contexts (one loader

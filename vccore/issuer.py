@@ -28,7 +28,9 @@ from .keys import Signer
 from .proofs import sign
 from .status import LIFECYCLE_CONTEXT, PURPOSES, STATUS_CONTEXT, Bitstring, status_entry, status_list_credential
 from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction
-from .suites import Suite
+from .compiled import CompiledShape, slot_token
+from .suites import Suite, get_suite
+from .suites._base import transform_rdfc
 
 __all__ = ["Certified", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
 
@@ -139,6 +141,7 @@ class Issuer:
         self.status_valid_for = status_valid_for
         store.bind_issuer(issuer_of(signer))
         self._checked_shapes: set[tuple[str, str]] = set()
+        self._compiled_shapes: dict[tuple[str, str, bool], _CompiledIssuance | None] = {}
 
     # --- issuing ---------------------------------------------------------------------------------
 
@@ -210,13 +213,23 @@ class Issuer:
         version = self._version(entity_type)
         _check_suite(entity_type, self.suite)
         self._check_shape(entity_type, version)
-        values = dict(payload) if isinstance(payload, Mapping) else payload
-        if isinstance(values, dict) and "certificateId" in entity_type.schema["properties"] and isinstance(values.get("certificateId", certificate_id), str):
-            values["certificateId"] = certificate_id
-        credential = entity_type.render(values, issuer=issuer_of(self.signer), now=moment, vc_version=version)
+        payload_values = dict(payload) if isinstance(payload, Mapping) else payload
+        if isinstance(payload_values, dict) and "certificateId" in entity_type.schema["properties"] and isinstance(payload_values.get("certificateId", certificate_id), str):
+            payload_values["certificateId"] = certificate_id
+        values = entity_type.values(payload_values, issuer=issuer_of(self.signer), now=moment)
+        credential = entity_type.fill(values, vc_version=version)
         status_list, status_index = tx.allocate_status_position()
         self._add_status(credential, version, status_list, status_index, replaces)
-        signed = sign(credential, self.signer, suite=self.suite, created=moment, contexts=entity_type.context_loader(self.contexts))
+        compiled = self._compiled(entity_type, version, replaces is not None)
+        slots = {**values, "$list": str(status_list), "$index": str(status_index), "$replaces": replaces}
+        signed = sign(
+            credential,
+            self.signer,
+            suite=self.suite,
+            created=moment,
+            contexts=entity_type.context_loader(self.contexts),
+            transformed=(lambda document, proof: compiled.transform(document, proof, slots)) if compiled else None,
+        )
         stamp = _datetime.format(moment)
         transaction_id = str(uuid.uuid4())
         tx.insert(
@@ -241,7 +254,14 @@ class Issuer:
             return self.vc_version
         return "2.0" if "2.0" in entity_type.templates else next(iter(entity_type.templates))
 
-    def _add_status(self, credential: dict[str, Any], version: str, status_list: int, status_index: int, replaces: str | None) -> None:
+    def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> _CompiledIssuance | None:
+        """The compiled transformation of this type's credentials (None: the reference path)."""
+        key = (entity_type.name, version, updating)
+        if key not in self._compiled_shapes:
+            self._compiled_shapes[key] = _CompiledIssuance.build(self, entity_type, version, updating)
+        return self._compiled_shapes[key]
+
+    def _add_status(self, credential: dict[str, Any], version: str, status_list: int | str, status_index: int | str, replaces: str | None) -> None:
         """What the lifecycle adds to a rendered credential: status entries, the replaced id."""
         context = credential["@context"]
         contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
@@ -397,7 +417,54 @@ def _write_atomically(path: Path, text: str) -> Path:
     return path
 
 
-def status_list_url(store: Store, list_number: int, purpose: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _CompiledIssuance:
+    """The compiled transformations (:mod:`vccore.compiled`) of one issuer's credentials of one
+    entity type: the document and the proof configuration, for an RDF suite."""
+
+    document: CompiledShape
+    proof: CompiledShape
+    context: tuple[Any, ...]
+    proof_constants: Mapping[str, Any]
+
+    @classmethod
+    def build(cls, issuer: Issuer, entity_type: EntityType, version: str, updating: bool) -> _CompiledIssuance | None:
+        suite = get_suite(issuer.suite)
+        if suite.transform is not transform_rdfc:
+            return None  # JCS signs the JSON itself: nothing to compile
+        names = [f.name for f in entity_type.fields] + ["$now", "$list", "$index", "$replaces"]
+        tokens = dict(enumerate(names))
+        # The issuer is fixed for an Issuer: part of the shape, not a slot.
+        probe_values = {"$issuer": issuer_of(issuer.signer), **{name: slot_token(number) for number, name in tokens.items()}}
+        probe = entity_type.fill(probe_values, vc_version=version)
+        issuer._add_status(probe, version, probe_values["$list"], probe_values["$index"], probe_values["$replaces"] if updating else None)
+        context = probe["@context"]
+        if not suite.terms_defined_by(context):
+            probe["@context"] = context = [*context, suite.context]
+        loader = entity_type.context_loader(issuer.contexts)
+        document = CompiledShape.compile(probe, tokens, contexts=loader, emptiable=entity_type.emptiable_groups(version))
+        constants: dict[str, Any] = {"type": suite.proof_type, "verificationMethod": issuer.signer.id, "proofPurpose": "assertionMethod"}
+        if suite.cryptosuite is not None:
+            constants["cryptosuite"] = suite.cryptosuite
+        proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": context}, {0: "created"}, contexts=loader)
+        if document is None or proof is None:
+            return None
+        return cls(document, proof, tuple(context), constants)
+
+    def transform(self, document: Mapping[str, Any], proof: Mapping[str, Any], slots: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(canonical document, canonical proof configuration), or None: the reference path."""
+        if tuple(document["@context"]) != self.context or proof.keys() != {*self.proof_constants, "created"}:
+            return None
+        if any(proof[k] != v for k, v in self.proof_constants.items()):
+            return None
+        canonical_document = self.document.canonical(slots)
+        canonical_proof = self.proof.canonical({"created": proof["created"]})
+        if canonical_document is None or canonical_proof is None:
+            return None
+        return canonical_document, canonical_proof
+
+
+def status_list_url(store: Store, list_number: int | str, purpose: str) -> str:
     """The URL of one status list credential of a store."""
     return f"{store.status_base_url}{list_number}/{purpose}"
 

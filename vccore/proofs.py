@@ -7,7 +7,7 @@ or, when it names ``previousProof``, the document with the proofs it names.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -80,11 +80,15 @@ def sign(
     domain: str | None = None,
     challenge: str | None = None,
     contexts: ContextLoader | None = None,
+    transformed: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str] | None] | None = None,
 ) -> dict[str, Any]:
     """A copy of ``document`` with one more proof by ``signer`` (Data Integrity 4.2, Add Proof).
 
     ``created`` defaults to the current time. The suite's context is appended to ``@context`` when
-    no context there defines the suite's terms, as Digital Bazaar's signers do.
+    no context there defines the suite's terms, as Digital Bazaar's signers do. ``transformed``,
+    given the document to sign and the proof configuration, may return their transformed forms
+    (canonical document, canonical proof configuration) worked out another way (the compiled
+    path of :mod:`vccore.compiled`), or None to have them transformed here.
     """
     chosen = get_suite(suite)
     if chosen.sign is None:
@@ -127,8 +131,12 @@ def sign(
 
     if chosen.proof_keeps_context:
         proof["@context"] = copy.deepcopy(unsecured["@context"])
-    verify_data = create_verify_data(chosen, signed_part, proof, contexts=contexts)
-    proof.update(chosen.sign(signer, verify_data.data))
+    known = transformed(signed_part, proof) if transformed is not None else None
+    if known is not None:
+        data = chosen.hash(known[1].encode("utf-8")) + chosen.hash(known[0].encode("utf-8"))
+    else:
+        data = create_verify_data(chosen, signed_part, proof, contexts=contexts).data
+    proof.update(chosen.sign(signer, data))
     secured = dict(unsecured)
     all_proofs = [*existing, proof]
     secured["proof"] = all_proofs[0] if len(all_proofs) == 1 else all_proofs

@@ -139,7 +139,7 @@ class Bitstring:
         return [i for i in range(self.length // size) if self.get(i, size)]
 
 
-def status_entry(list_url: str, index: int, purpose: str) -> dict[str, Any]:
+def status_entry(list_url: str, index: int | str, purpose: str) -> dict[str, Any]:
     """A ``BitstringStatusListEntry`` (section 2.1) for entry ``index`` of the list at ``list_url``."""
     entry: dict[str, Any] = {
         "id": f"{list_url}#{index}",

@@ -1,0 +1,147 @@
+"""The compiled path (vccore.compiled) against the reference path, byte for byte (issue #5)."""
+
+from __future__ import annotations
+
+import string
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vccore import Ed25519Key, Verifier, bundled_entity_types, canonicalize, sign
+from vccore.issuer import Issuer
+from vccore.store import SQLiteStore
+from vccore.suites import get_suite
+
+HP = bundled_entity_types()["HealthProfessional"]
+KEY = Ed25519Key.from_seed(bytes(range(32)))
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+CONFIGS = [("2.0", "eddsa-rdfc-2022", False), ("2.0", "eddsa-rdfc-2022", True), ("1.1", "Ed25519Signature2020", False), ("1.1", "Ed25519Signature2020", True)]
+
+
+@pytest.fixture(scope="module")
+def issuers(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Issuer]:
+    out = {}
+    for version, suite, _ in CONFIGS:
+        folder = tmp_path_factory.mktemp(f"{version}-{suite}")
+        out[(version, suite)] = Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"), vc_version=version, suite=suite)
+    return out
+
+
+_text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
+_dates = st.dates(min_value=datetime(1000, 1, 1).date(), max_value=datetime(9999, 12, 31).date()).map(lambda d: d.isoformat())
+
+
+@st.composite
+def _date_times(draw: Any) -> str:
+    moment = draw(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 30)))
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    fraction = draw(st.sampled_from(["", ".1", ".121", ".000001", ".123456789"]))
+    zone = draw(st.sampled_from(["Z", "+00:00", "+05:30", "-08:00", "+14:00"]))
+    return text + fraction + zone
+
+
+_urls = st.one_of(
+    st.sampled_from(["http://www.india.gov.in", "https://example.org/a?b=c#d", "did:web:example.com", "urn:uuid:2c8b5a0e-0f3e-4a4a-9d6b-1f2a3b4c5d6e", "https://例え.jp/パス", "mailto:someone@example.org"]),
+    st.from_regex(r"https://[a-z]{1,10}\.example/[A-Za-z0-9._~%-]{0,20}", fullmatch=True),
+)
+_FIELD_VALUES: dict[str, Any] = {
+    "date": _dates,
+    "date-time": _date_times(),
+    "year": st.integers(1000, 9999).map(str),
+    "uri": _urls,
+}
+
+
+@st.composite
+def payloads(draw: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {}
+    for spec_field in HP.fields:
+        spec = HP.schema["properties"][spec_field.name]
+        if not spec_field.required and draw(st.booleans()):
+            continue  # absent optional fields
+        if spec_field.name == "certificateId":
+            payload[spec_field.name] = draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,20}", fullmatch=True))
+        elif spec_field.format in _FIELD_VALUES:
+            payload[spec_field.name] = draw(_FIELD_VALUES[spec_field.format])
+        else:
+            text = draw(st.one_of(_text, st.sampled_from(['"', "\\", "{{name}}", "\x00\x07\x1b\x7f", "\u2028", "🩺💉", "a" * 256, " ", "\t\n\r"])))
+            payload[spec_field.name] = text[: spec.get("maxLength", 10**6)] or "x"
+    return payload
+
+
+@settings(max_examples=300)
+@given(payloads(), st.sampled_from(CONFIGS), st.integers(0, 3), st.integers(0, 131071))
+def test_compiled_canonical_form_is_the_reference(issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], config: tuple[str, str, bool], status_list: int, index: int) -> None:
+    version, suite_name, updating = config
+    issuer = issuers[(version, suite_name)]
+    compiled = issuer._compiled(HP, version, updating)
+    assert compiled is not None
+    values = HP.values(payload, issuer=KEY.controller, now=NOW)
+    credential = HP.fill(values, vc_version=version)
+    replaces = "614894628867" if updating else None
+    issuer._add_status(credential, version, status_list, index, replaces)
+    suite = get_suite(suite_name)
+    if not suite.terms_defined_by(credential["@context"]):
+        credential["@context"] = [*credential["@context"], suite.context]
+    reference = canonicalize(credential, contexts=HP.context_loader())
+    fast = compiled.document.canonical({**values, "$list": str(status_list), "$index": str(index), "$replaces": replaces})
+    if "://" in payload.get("issuer", "://"):
+        assert fast == reference
+    else:  # a URL that could be a compact IRI ("did:", "urn:"): the reference path decides
+        assert fast is None
+
+
+@settings(max_examples=60)
+@given(payloads(), st.sampled_from(CONFIGS[::2]))
+def test_compiled_issuance_signs_the_same_bytes(issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], config: tuple[str, str, bool]) -> None:
+    version, suite_name, _ = config
+    issuer = issuers[(version, suite_name)]
+    payload = {k: v for k, v in payload.items() if k != "certificateId"}
+    certified = issuer.certify(HP, payload, now=NOW)
+    unsigned = {k: v for k, v in certified.credential.items() if k != "proof"}
+    reference = sign(unsigned, KEY, suite=suite_name, created=NOW, contexts=HP.context_loader())
+    assert reference == certified.credential  # the reference path gives the very same signature
+    result = Verifier.create().verify(certified.credential, now=NOW)
+    assert [p.verified for p in result.proofs] == [True]  # (the generated dates may be long past)
+    assert set(result.codes) <= {"EXPIRED", "NOT_YET_VALID"}
+
+
+def test_the_compiled_path_is_taken(issuers: dict[tuple[str, str], Issuer], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issuing the example calls no JSON-LD processing at all once the shape is compiled."""
+    from vccore.suites import _base
+
+    issuer = issuers[("2.0", "eddsa-rdfc-2022")]
+    assert HP.example is not None
+    payload = {k: v for k, v in HP.example.items() if k != "certificateId"}
+    issuer.certify(HP, payload, now=NOW)  # compiles
+    calls: list[Any] = []
+    real = _base.canonicalize
+    monkeypatch.setattr(_base, "canonicalize", lambda *a, **k: calls.append(a) or real(*a, **k))
+    issuer.certify(HP, payload, now=NOW + timedelta(seconds=1))
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value"),
+    [("issuer", "schema:foo"), ("issuer", "hp:x"), ("issuer", "did:example:x\u00a0"), ("issuer", "relative/path")],
+)
+def test_values_the_compiled_path_cannot_vouch_for_go_the_reference_way(issuers: dict[tuple[str, str], Issuer], field_name: str, value: str) -> None:
+    compiled = issuers[("2.0", "eddsa-rdfc-2022")]._compiled(HP, "2.0", False)
+    assert compiled is not None
+    assert HP.example is not None
+    values = {**HP.example, field_name: value, "$issuer": KEY.controller, "$now": "2024-01-01T00:00:00Z", "$list": "0", "$index": "1"}
+    if value.startswith(("schema:", "hp:")):
+        # a compact IRI the context would expand: the compiled form must not write it as it is
+        fast = compiled.document.canonical(values)
+        assert fast is None or f"<{value}>" not in fast
+    else:
+        assert compiled.document.canonical(values) is None
+
+
+def test_jcs_has_nothing_to_compile(tmp_path: Path) -> None:
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "j.db"), suite="eddsa-jcs-2022")
+    assert issuer._compiled(HP, "2.0", False) is None
