@@ -424,3 +424,21 @@ def test_the_lifecycle_shape_is_checked_at_first_use(tmp_path: Path) -> None:
     with pytest.raises(EntityTypeError) as caught:
         issuer.certify(entity, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW)
     assert "replaces" in caught.value.message
+
+
+_anything = st.one_of(st.none(), st.booleans(), st.integers(-3, 3000), st.floats(allow_nan=False), st.text(max_size=12), st.sampled_from(["2024-02-30", "2024-02-29", "1999", "http://x", "did:web:a", "ABC\n", "x" * 300]))
+
+
+@given(st.sampled_from([HP, VAX]), st.data())
+def test_the_quick_check_never_passes_what_jsonschema_refuses(entity: EntityType, data: st.DataObject) -> None:
+    assert entity.example is not None and entity._quick_check is not None
+    payload = dict(entity.example)
+    for name in data.draw(st.lists(st.sampled_from([f.name for f in entity.fields]), max_size=4)):
+        if data.draw(st.booleans()):
+            payload.pop(name, None)
+        else:
+            payload[name] = data.draw(_anything)
+    if data.draw(st.booleans()):
+        payload[data.draw(st.text(min_size=1, max_size=5))] = 1
+    if entity._quick_check(payload):
+        assert list(entity._validator.iter_errors(payload)) == []

@@ -19,15 +19,26 @@ ED25519_PRIV: Final = b"\x80\x26"  # 0x1300
 _MAX_BASE58 = 4096
 
 
+_CHUNK: Final = 58**10  # ten digits per big-number division
+
+
 def b58encode(data: bytes) -> str:
     """Base58 (Bitcoin alphabet)."""
     zeros = len(data) - len(data.lstrip(b"\0"))
     number = int.from_bytes(data, "big")
-    out = []
+    chunks = []
     while number:
-        number, rem = divmod(number, 58)
-        out.append(_ALPHABET[rem])
-    return "1" * zeros + "".join(reversed(out))
+        number, chunk = divmod(number, _CHUNK)
+        chunks.append(chunk)
+    digits = []
+    for position, chunk in enumerate(reversed(chunks)):
+        text = []
+        while chunk:
+            chunk, rem = divmod(chunk, 58)
+            text.append(_ALPHABET[rem])
+        piece = "".join(reversed(text))
+        digits.append(piece if position == 0 else piece.rjust(10, "1"))
+    return "1" * zeros + "".join(digits)
 
 
 def b58decode(text: str) -> bytes:

@@ -62,11 +62,12 @@ class _State:
         self.work = 0
         self.canonical = _Issuer("c14n")
         self.quads_of: dict[str, list[Quad]] = {}
+        quads_of = self.quads_of
         for quad in quads:
             s, _, o, g = quad
             for term in (s, o, g):
-                if term and term[0] == "_" and is_blank(term):
-                    bucket = self.quads_of.setdefault(term[2:], [])
+                if term[:2] == "_:":  # blank node (inlined: this loop runs for every quad)
+                    bucket = quads_of.setdefault(term[2:], [])
                     # A quad with the same blank node twice is listed once per node.
                     if not bucket or bucket[-1] is not quad:
                         bucket.append(quad)
@@ -93,14 +94,17 @@ class _State:
             return found
         reference = f"_:{node}"
         lines = []
-        for quad in self.quads_of[node]:
-            lines.append(
-                serialize(
-                    tuple(  # type: ignore[arg-type]
-                        ("_:a" if t == reference else "_:z") if is_blank(t) else t for t in quad
-                    )
-                )
-            )
+        for s, p, o, g in self.quads_of[node]:
+            if s[:2] == "_:":
+                s = "_:a" if s == reference else "_:z"
+            if o[:2] == "_:":
+                o = "_:a" if o == reference else "_:z"
+            if g:
+                if g[:2] == "_:":
+                    g = "_:a" if g == reference else "_:z"
+                lines.append(f"{s} {p} {o} {g} .\n")
+            else:
+                lines.append(f"{s} {p} {o} .\n")
         lines.sort()
         result = self.hash("".join(lines))
         self.first_degree[node] = result
@@ -210,11 +214,13 @@ def canonicalize(
         ) from None
 
     issued = state.canonical.issued
-
-    def relabel(term: str) -> str:
-        return f"_:{issued[term[2:]]}" if is_blank(term) else term
-
-    lines = sorted(
-        {serialize((relabel(s), p, relabel(o), relabel(g))) for s, p, o, g in quad_list}
-    )
-    return lines, dict(issued)
+    labels = {f"_:{node}": f"_:{label}" for node, label in issued.items()}
+    out: set[str] = set()
+    for s, p, o, g in quad_list:
+        s = labels.get(s, s)
+        o = labels.get(o, o)
+        if g:
+            out.add(f"{s} {p} {o} {labels.get(g, g)} .\n")
+        else:
+            out.add(f"{s} {p} {o} .\n")
+    return sorted(out), dict(issued)

@@ -54,6 +54,8 @@ class _Term:
             # A value that starts an IRI could be a compact IRI ("schema:x") that the context
             # expands; only "scheme://..." is never one (JSON-LD 1.1, IRI Expansion, step 6.2).
             return None
+        if len(self.slots) == 1 and not self.iri:  # the common case: one literal
+            return f"{self.pieces[0]}{_nquads.escape_literal(values[self.slots[0]])}{self.pieces[1]}"
         parts = [self.pieces[0]]
         for slot, piece in zip(self.slots, self.pieces[1:]):
             value = values[slot]
@@ -72,8 +74,8 @@ Quad = tuple[str | _Term, str | _Term, str | _Term, str | _Term]
 class CompiledShape:
     """The quads of one credential shape, with the slots its values fill."""
 
-    quads: tuple[Quad, ...]
-    slots_of: tuple[frozenset[str], ...]  # per quad: the slots it needs present
+    constant: tuple[_nquads.Quad, ...]  # quads without slots
+    slotted: tuple[tuple[tuple[str, ...], Quad], ...]  # (slots the quad needs present, quad)
     emptiable: tuple[frozenset[str], ...]  # groups of slots that, all absent, empty an object
     slots: frozenset[str]
 
@@ -91,8 +93,8 @@ class CompiledShape:
         ``tokens`` maps token numbers to slot names. Returns None for a shape that the compiled
         form cannot reproduce exactly.
         """
-        quads: list[Quad] = []
-        needs: list[frozenset[str]] = []
+        constant: list[_nquads.Quad] = []
+        slotted: list[tuple[tuple[str, ...], Quad]] = []
         for quad in to_quads(dict(probe), contexts=contexts, safe=True):
             if quad[1] == _RDF_FIRST:
                 return None  # ordered lists: an absent item would renumber the list
@@ -110,9 +112,11 @@ class CompiledShape:
                 slots = tuple(tokens[int(n)] for n in numbers)
                 terms.append(_Term(tuple(_TOKEN.split(term)[::2]), slots, term.startswith("<")))
                 used.update(slots)
-            quads.append((terms[0], terms[1], terms[2], terms[3]))
-            needs.append(frozenset(used))
-        return cls(tuple(quads), tuple(needs), tuple(emptiable), frozenset(tokens.values()))
+            if used:
+                slotted.append((tuple(sorted(used)), (terms[0], terms[1], terms[2], terms[3])))
+            else:
+                constant.append(quad)
+        return cls(tuple(constant), tuple(slotted), tuple(emptiable), frozenset(tokens.values()))
 
     def quads_for(self, values: Mapping[str, Any]) -> list[_nquads.Quad] | None:
         """The RDF quads for slot ``values`` (a missing or None value: the slot is absent), or
@@ -122,22 +126,23 @@ class CompiledShape:
             value = values.get(slot)
             if value is None:
                 continue
-            if not isinstance(value, str):
+            if type(value) is not str:
                 return None
             present[slot] = value
-        absent = self.slots - present.keys()
-        if any(group <= absent for group in self.emptiable):
-            return None
-        out: list[_nquads.Quad] = []
-        for quad, needs in zip(self.quads, self.slots_of):
-            if needs and not needs <= present.keys():
+        if self.emptiable:
+            absent = self.slots - present.keys()
+            if any(group <= absent for group in self.emptiable):
+                return None
+        out = list(self.constant)
+        for needs, quad in self.slotted:
+            if any(slot not in present for slot in needs):
                 continue
             filled: list[str] = []
             for term in quad:
-                if isinstance(term, str):
+                if type(term) is str:
                     filled.append(term)
                 else:
-                    text = term.fill(present)
+                    text = term.fill(present)  # type: ignore[union-attr]
                     if text is None:
                         return None
                     filled.append(text)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -173,6 +173,8 @@ class EntityType:
     suites: tuple[str, ...] | None
     """The only suites this type may be signed with, when entity.json restricts them."""
     _validator: Any = field(repr=False, compare=False)
+    _quick_check: Callable[[Mapping[str, Any]], bool] | None = field(default=None, repr=False, compare=False)
+    _payload_id_slots: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False, compare=False)
     # Loaders by base loader: each keeps pyld's processed contexts, which are what make signing
     # fast; a new loader per credential would process every context again.
     _loaders: dict[ContextLoader | None, ContextLoader] = field(default_factory=dict, repr=False, compare=False)
@@ -241,6 +243,7 @@ class EntityType:
             example,
             tuple(suites) if suites is not None else None,
             Draft202012Validator(schema, format_checker=_FORMATS),
+            _quick_checker(schema),
         )
         if example is not None:
             problems = entity.validate(example)
@@ -260,6 +263,8 @@ class EntityType:
         """Every problem with ``payload`` (empty when it is valid); defaults are not applied."""
         if not isinstance(payload, Mapping):
             return [PayloadProblem("", "WRONG_TYPE", f"the payload must be a JSON object, not {_json_type(payload)}")]
+        if self._quick_check is not None and self._quick_check(payload):
+            return []  # surely valid: jsonschema, the validator of record, is asked only otherwise
         problems: list[PayloadProblem] = []
         for error in self._validator.iter_errors(dict(payload)):
             problems.extend(self._explain(error, payload))
@@ -300,7 +305,11 @@ class EntityType:
             )
         rendered = _fill(template, values)
         assert isinstance(rendered, dict)
-        _check_ids(rendered, self.name, values, template)
+        slots = self._payload_id_slots.get(vc_version)
+        if slots is None:
+            slots = self._payload_id_slots[vc_version] = [(p, n) for p, n in _id_slots(template) if not n.startswith("$")]
+        if slots:
+            _check_ids(rendered, self.name, values, slots)
         return rendered
 
     def emptiable_groups(self, vc_version: str) -> list[frozenset[str]]:
@@ -578,7 +587,7 @@ def _all_ids(node: Any) -> Iterator[str]:
             yield from _all_ids(value)
 
 
-def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], template: Any) -> None:
+def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], slots: list[tuple[str, str]]) -> None:
     """A payload value in an ``id`` slot names a node: two equal ids would merge two nodes (the
     subject and the evidence, or the subject and the issuer) in what is signed."""
     counts: dict[str, int] = {}
@@ -586,11 +595,76 @@ def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], template: 
         counts[node_id] = counts.get(node_id, 0) + 1
     problems = [
         PayloadProblem(f"/{_escape_pointer(name)}", "INVALID_VALUE", f"{values[name]!r} is also the id of another part of the credential")
-        for pointer, name in _id_slots(template)
-        if name in values and not name.startswith("$") and counts.get(values[name], 0) > 1
+        for pointer, name in slots
+        if name in values and counts.get(values[name], 0) > 1
     ]
     if problems:
         raise PayloadError(entity, problems)
+
+
+_QUICK_KEYWORDS: Final = frozenset(
+    {"type", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum", "description", "examples", "title", "$comment", "default"}
+)
+
+
+def _quick_checker(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool] | None:
+    """A check that says True only for payloads the schema surely accepts: the common keywords
+    of flat entity schemas, compiled to plain Python. Anything else makes it None (jsonschema
+    then checks every payload). A differential test holds it to jsonschema's verdicts."""
+    if set(schema) - {"$schema", "$id", "title", "description", "type", "additionalProperties", "required", "properties", "$comment"}:
+        return None
+    properties = schema["properties"]
+    required = frozenset(schema.get("required", ()))
+    checks: dict[str, Callable[[Any], bool]] = {}
+    for name, spec in properties.items():
+        if not isinstance(spec, dict) or set(spec) - _QUICK_KEYWORDS:
+            return None
+        check = _quick_field(spec)
+        if check is None:
+            return None
+        checks[name] = check
+
+    def quick(payload: Mapping[str, Any]) -> bool:
+        if not required <= payload.keys():
+            return False
+        for key, value in payload.items():
+            check = checks.get(key)
+            if check is None or not check(value):
+                return False
+        return True
+
+    return quick
+
+
+def _quick_field(spec: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    kind = spec.get("type")
+    if kind == "string":
+        low, high = spec.get("minLength", 0), spec.get("maxLength")
+        pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
+        fmt = spec.get("format")
+        allowed = spec.get("enum")
+        if (fmt is not None and fmt not in _FORMAT_REASONS) or (allowed is not None and not all(isinstance(e, str) for e in allowed)):
+            return None
+        allowed_set = frozenset(allowed) if allowed is not None else None
+
+        def string(value: Any) -> bool:
+            return (
+                type(value) is str
+                and low <= len(value)
+                and (high is None or len(value) <= high)
+                and (pattern is None or pattern.search(value) is not None)
+                and (fmt is None or _FORMATS.conforms(value, fmt))
+                and (allowed_set is None or value in allowed_set)
+                and _SURROGATE.search(value) is None
+            )
+
+        return string
+    if kind == "integer" and not set(spec) & {"enum", "format", "pattern", "minLength", "maxLength"}:
+        minimum, maximum = spec.get("minimum"), spec.get("maximum")
+        return lambda v: type(v) is int and (minimum is None or v >= minimum) and (maximum is None or v <= maximum)
+    if kind == "boolean" and set(spec) <= {"type", "description", "examples", "title", "$comment", "default"}:
+        return lambda v: type(v) is bool
+    return None
 
 
 def _probe_value(spec: Mapping[str, Any], number: int) -> Any:

@@ -14,7 +14,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -210,26 +210,11 @@ class Issuer:
         state: str = "VALID",
         suspended_until: str | None = None,
     ) -> Certified:
-        version = self._version(entity_type)
-        _check_suite(entity_type, self.suite)
-        self._check_shape(entity_type, version)
         payload_values = dict(payload) if isinstance(payload, Mapping) else payload
         if isinstance(payload_values, dict) and "certificateId" in entity_type.schema["properties"] and isinstance(payload_values.get("certificateId", certificate_id), str):
             payload_values["certificateId"] = certificate_id
-        values = entity_type.values(payload_values, issuer=issuer_of(self.signer), now=moment)
-        credential = entity_type.fill(values, vc_version=version)
         status_list, status_index = tx.allocate_status_position()
-        self._add_status(credential, version, status_list, status_index, replaces)
-        compiled = self._compiled(entity_type, version, replaces is not None)
-        slots = {**values, "$list": str(status_list), "$index": str(status_index), "$replaces": replaces}
-        signed = sign(
-            credential,
-            self.signer,
-            suite=self.suite,
-            created=moment,
-            contexts=entity_type.context_loader(self.contexts),
-            transformed=(lambda document, proof: compiled.transform(document, proof, slots)) if compiled else None,
-        )
+        signed = self.make_credential(entity_type, payload_values, (status_list, status_index), moment, replaces=replaces)
         stamp = _datetime.format(moment)
         transaction_id = str(uuid.uuid4())
         tx.insert(
@@ -248,6 +233,37 @@ class Issuer:
             )
         )
         return Certified(certificate_id, transaction_id, signed, replaces)
+
+    def make_credential(
+        self,
+        entity: EntityType | str,
+        payload: Mapping[str, Any],
+        position: tuple[int, int],
+        moment: datetime,
+        *,
+        replaces: str | None = None,
+    ) -> dict[str, Any]:
+        """The signed credential for ``payload`` at a status ``position`` (list set, index),
+        without recording it: what :meth:`certify` and :meth:`update` store, and what a benchmark
+        times (validate, build, canonicalize, sign)."""
+        entity_type = resolve_entity_type(entity, self.entity_types)
+        version = self._version(entity_type)
+        _check_suite(entity_type, self.suite)
+        self._check_shape(entity_type, version)
+        values = entity_type.values(payload, issuer=issuer_of(self.signer), now=moment)
+        credential = entity_type.fill(values, vc_version=version)
+        self._add_status(credential, version, position[0], position[1], replaces)
+        compiled = self._compiled(entity_type, version, replaces is not None)
+        slots = {**values, "$list": str(position[0]), "$index": str(position[1]), "$replaces": replaces}
+        return sign(
+            credential,
+            self.signer,
+            suite=self.suite,
+            created=moment,
+            contexts=entity_type.context_loader(self.contexts),
+            transformed=(lambda document, proof: compiled.transform(document, proof, slots)) if compiled else None,
+            copy_document=False,  # made here, handed over
+        )
 
     def _version(self, entity_type: EntityType) -> str:
         if self.vc_version is not None:
@@ -426,6 +442,8 @@ class _CompiledIssuance:
     proof: CompiledShape
     context: tuple[Any, ...]
     proof_constants: Mapping[str, Any]
+    # created -> canonical proof configuration; a batch signs many credentials in one second
+    _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, issuer: Issuer, entity_type: EntityType, version: str, updating: bool) -> _CompiledIssuance | None:
@@ -458,7 +476,12 @@ class _CompiledIssuance:
         if any(proof[k] != v for k, v in self.proof_constants.items()):
             return None
         canonical_document = self.document.canonical(slots)
-        canonical_proof = self.proof.canonical({"created": proof["created"]})
+        created = proof["created"]
+        if created not in self._proofs:
+            if len(self._proofs) > 64:
+                self._proofs.clear()
+            self._proofs[created] = self.proof.canonical({"created": created})
+        canonical_proof = self._proofs[created]
         if canonical_document is None or canonical_proof is None:
             return None
         return canonical_document, canonical_proof

@@ -81,6 +81,7 @@ def sign(
     challenge: str | None = None,
     contexts: ContextLoader | None = None,
     transformed: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str] | None] | None = None,
+    copy_document: bool = True,
 ) -> dict[str, Any]:
     """A copy of ``document`` with one more proof by ``signer`` (Data Integrity 4.2, Add Proof).
 
@@ -88,7 +89,9 @@ def sign(
     no context there defines the suite's terms, as Digital Bazaar's signers do. ``transformed``,
     given the document to sign and the proof configuration, may return their transformed forms
     (canonical document, canonical proof configuration) worked out another way (the compiled
-    path of :mod:`vccore.compiled`), or None to have them transformed here.
+    path of :mod:`vccore.compiled`), or None to have them transformed here. ``copy_document``
+    False lets a caller that hands over a document it made itself, and will not touch again,
+    save the deep copy that otherwise keeps the caller's objects apart from the result.
     """
     chosen = get_suite(suite)
     if chosen.sign is None:
@@ -102,7 +105,7 @@ def sign(
             code="SIGNING_ERROR",
             suite=chosen.name,
         )
-    unsecured = _unsecured_copy(document)
+    unsecured = _unsecured_copy(document, deep=copy_document)
     existing = _proof_list(document)
     if not chosen.terms_defined_by(unsecured["@context"]):
         context = unsecured["@context"]
@@ -165,13 +168,12 @@ def verify_signature(
     return suite.verify(key, proof_hash + document_hash, proof)
 
 
-def _unsecured_copy(document: Mapping[str, Any]) -> dict[str, Any]:
+def _unsecured_copy(document: Mapping[str, Any], *, deep: bool = True) -> dict[str, Any]:
     if not isinstance(document, Mapping):
         raise DocumentError("the document to sign must be a JSON object", field="")
     if "@context" not in document:
         raise DocumentError("the document to sign has no @context", field="@context")
-    unsecured = {k: copy.deepcopy(v) for k, v in document.items() if k != "proof"}
-    return unsecured
+    return {k: copy.deepcopy(v) if deep else v for k, v in document.items() if k != "proof"}
 
 
 def _proof_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
