@@ -145,3 +145,57 @@ def test_values_the_compiled_path_cannot_vouch_for_go_the_reference_way(issuers:
 def test_jcs_has_nothing_to_compile(tmp_path: Path) -> None:
     issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "j.db"), suite="eddsa-jcs-2022")
     assert issuer._compiled(HP, "2.0", False) is None
+
+
+def _mutations(credential: dict[str, Any], data: Any) -> dict[str, Any]:
+    import copy
+
+    changed = copy.deepcopy(credential)
+    kind = data.draw(st.sampled_from(["value", "drop", "add", "status", "context", "type", "proof", "none"]))
+    if kind == "value":
+        field_name = data.draw(st.sampled_from(sorted(changed["evidence"])))
+        changed["evidence"][field_name] = data.draw(st.one_of(_text, st.integers(), st.none()))
+    elif kind == "drop":
+        keys = [k for k in changed["credentialSubject"] if k != "type"]
+        if keys:
+            del changed["credentialSubject"][data.draw(st.sampled_from(keys))]
+    elif kind == "add":
+        changed["credentialSubject"][data.draw(st.sampled_from(["name2", "gender", "birthDate", "@id"]))] = "x"
+    elif kind == "status":
+        changed["credentialStatus"][0]["statusListIndex"] = data.draw(st.sampled_from(["0", "1", "131071", "x"]))
+    elif kind == "context":
+        changed["@context"] = list(reversed(changed["@context"]))
+    elif kind == "type":
+        changed["type"] = list(reversed(changed["type"]))
+    elif kind == "proof":
+        changed["proof"]["created"] = "2024-01-01T00:00:01Z"
+    return changed
+
+
+@settings(max_examples=120)
+@given(payloads(), st.data())
+def test_compiled_verification_agrees_with_reference(issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], data: Any) -> None:
+    issuer = issuers[("2.0", "eddsa-rdfc-2022")]
+    payload = {k: v for k, v in payload.items() if k != "certificateId"}
+    credential = issuer.certify(HP, payload, now=NOW).credential
+    candidate = _mutations(credential, data)
+    compiled = Verifier.create().verify(candidate, now=NOW)
+    reference = Verifier.create(entity_types={}).verify(candidate, now=NOW)
+    assert (compiled.verified, compiled.codes) == (reference.verified, reference.codes)
+    assert [p.verified for p in compiled.proofs] == [p.verified for p in reference.proofs]
+
+
+def test_compiled_verification_takes_no_jsonld(issuers: dict[tuple[str, str], Issuer], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vccore.suites import _base
+
+    issuer = issuers[("2.0", "eddsa-rdfc-2022")]
+    assert HP.example is not None
+    payload = {k: v for k, v in HP.example.items() if k != "certificateId"}
+    first, second = (issuer.certify(HP, payload, now=NOW).credential for _ in range(2))
+    verifier = Verifier.create()
+    assert verifier.verify(first, now=NOW).verified  # compiles the shape
+    calls: list[Any] = []
+    real = _base.canonicalize
+    monkeypatch.setattr(_base, "canonicalize", lambda *a, **k: calls.append(a) or real(*a, **k))
+    assert verifier.verify(second, now=NOW).verified
+    assert calls == []

@@ -19,14 +19,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from . import _nquads, _rdfc10
 from .canon import is_iri, to_quads
 from .contexts import ContextLoader
+from .entities import EntityType
+from .status import LIFECYCLE_CONTEXT, PURPOSES, STATUS_CONTEXT, list_url, status_entry
+from .suites import Suite
+from .suites._base import transform_rdfc
 
-__all__ = ["CompiledShape", "slot_token"]
+__all__ = ["CompiledCredentials", "CompiledShape", "add_lifecycle", "slot_token"]
 
 # A token that JSON-LD passes through untouched as a literal and as an IRI, and that no real
 # value contains (private-use characters around a number).
@@ -155,3 +159,155 @@ class CompiledShape:
         if quads is None:
             return None
         return "".join(_rdfc10.canonicalize(quads)[0])
+
+
+# --- credentials of an entity type, as an issuer makes them --------------------------------------
+
+
+def add_lifecycle(
+    credential: dict[str, Any], version: str, status_base: str, status_list: int | str, status_index: int | str, replaces: str | None
+) -> None:
+    """What the lifecycle adds to a rendered credential: its status entries (see
+    :mod:`vccore.status`) and, for a re-issue, the certificateId it replaces."""
+    context = credential["@context"]
+    contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
+    if version == "1.1":
+        contexts.append(STATUS_CONTEXT)
+    credential["credentialStatus"] = [
+        status_entry(list_url(status_base, status_list, purpose), status_index, purpose) for purpose in PURPOSES
+    ]
+    if replaces is not None:
+        contexts.append(LIFECYCLE_CONTEXT)
+        credential["replaces"] = replaces
+
+
+_SLOTS_AROUND: Final = ("$now", "$list", "$index", "$replaces")
+_ABSENT_SLOTS: Final = "\ue000absent"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledCredentials:
+    """The compiled transformations of one issuer's credentials of one entity type (one VC
+    version, certified or updated, one RDF suite and key): the document and the proof
+    configuration. Used to sign (:class:`vccore.issuer.Issuer`) and to verify
+    (:class:`vccore.verify.Verifier`, which reads the slot values back out of a credential)."""
+
+    document: CompiledShape
+    proof: CompiledShape
+    probe: Mapping[str, Any]
+    tokens: Mapping[int, str]
+    proof_constants: Mapping[str, Any]
+    # created -> canonical proof configuration; a batch signs many credentials in one second
+    _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        entity_type: EntityType,
+        version: str,
+        updating: bool,
+        *,
+        issuer: str,
+        status_base: str,
+        suite: Suite,
+        verification_method: str,
+        contexts: ContextLoader | None = None,
+    ) -> CompiledCredentials | None:
+        """Compile, or None when the suite or the shape has nothing to compile."""
+        if suite.transform is not transform_rdfc or version not in entity_type.templates:
+            return None  # JCS signs the JSON itself
+        tokens = dict(enumerate([f.name for f in entity_type.fields] + list(_SLOTS_AROUND)))
+        # The issuer is fixed for an issuer: part of the shape, not a slot.
+        values = {"$issuer": issuer, **{name: slot_token(number) for number, name in tokens.items()}}
+        probe = entity_type.fill(values, vc_version=version)
+        add_lifecycle(probe, version, status_base, values["$list"], values["$index"], values["$replaces"] if updating else None)
+        if not suite.terms_defined_by(probe["@context"]):
+            probe["@context"] = [*probe["@context"], suite.context]
+        loader = entity_type.context_loader(contexts)
+        document = CompiledShape.compile(probe, tokens, contexts=loader, emptiable=entity_type.emptiable_groups(version))
+        constants: dict[str, Any] = {"type": suite.proof_type, "verificationMethod": verification_method, "proofPurpose": "assertionMethod"}
+        if suite.cryptosuite is not None:
+            constants["cryptosuite"] = suite.cryptosuite
+        proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": probe["@context"]}, {0: "created"}, contexts=loader)
+        if document is None or proof is None:
+            return None
+        return cls(document, proof, probe, tokens, constants)
+
+    @property
+    def context(self) -> list[Any]:
+        """The signed document's ``@context``."""
+        return list(self.probe["@context"])
+
+    def transform(self, document: Mapping[str, Any], proof: Mapping[str, Any], slots: Mapping[str, Any]) -> tuple[str, str] | None:
+        """(canonical document, canonical proof configuration), or None: the reference path."""
+        if document.get("@context") != self.probe["@context"]:
+            return None
+        canonical_proof = self.proof_configuration(proof)
+        canonical_document = self.document.canonical(slots)
+        if canonical_document is None or canonical_proof is None:
+            return None
+        return canonical_document, canonical_proof
+
+    def proof_configuration(self, proof: Mapping[str, Any]) -> str | None:
+        """The canonical proof configuration of ``proof`` (its signature left out), or None."""
+        keys = proof.keys() - {"proofValue"}
+        if keys != {*self.proof_constants, "created"} or any(proof[k] != v for k, v in self.proof_constants.items()):
+            return None
+        created = proof["created"]
+        if not isinstance(created, str):
+            return None
+        if created not in self._proofs:
+            if len(self._proofs) > 64:
+                self._proofs.clear()
+            self._proofs[created] = self.proof.canonical({"created": created})
+        return self._proofs[created]
+
+    def slots_of(self, credential: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The slot values of a credential of this shape (its ``proof`` aside), or None when it
+        is not exactly of this shape."""
+        out: dict[str, Any] = {}
+        unsecured = {k: v for k, v in credential.items() if k != "proof"}
+        if not _extract(self.probe, unsecured, self.tokens, out):
+            return None
+        absent = out.pop(_ABSENT_SLOTS, set())
+        if absent & out.keys():
+            return None  # a slot present in one place and absent in another: not this shape
+        return out
+
+
+def _extract(probe: Any, actual: Any, tokens: Mapping[int, str], out: dict[str, Any]) -> bool:
+    if isinstance(probe, str):
+        numbers = _TOKEN.findall(probe)
+        if not numbers:
+            return probe == actual if isinstance(actual, str) else False
+        if not isinstance(actual, str):
+            return False
+        if probe == slot_token(int(numbers[0])):
+            out[tokens[int(numbers[0])]] = actual
+            return True
+        # tokens inside a constant text (a status entry's id): read each back with a pattern
+        pattern = "".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(probe)))
+        match = re.fullmatch(pattern, actual)
+        if match is None:
+            return False
+        for number, value in zip(numbers, match.groups()):
+            if out.setdefault(tokens[int(number)], value) != value:
+                return False
+        return True
+    if isinstance(probe, dict):
+        if not isinstance(actual, dict) or actual.keys() - probe.keys():
+            return False
+        for key, value in probe.items():
+            if key in actual:
+                if not _extract(value, actual[key], tokens, out):
+                    return False
+            elif isinstance(value, str) and (token := _TOKEN.fullmatch(value)):
+                out.setdefault(_ABSENT_SLOTS, set()).add(tokens[int(token[1])])
+            else:
+                return False  # only a slot may be absent (an absent object: the reference path)
+        return True
+    if isinstance(probe, list):
+        return isinstance(actual, list) and len(actual) == len(probe) and all(
+            _extract(p, a, tokens, out) for p, a in zip(probe, actual)
+        )
+    return bool(type(probe) is type(actual) and probe == actual)

@@ -26,11 +26,10 @@ from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .errors import VccoreError
 from .keys import Signer
 from .proofs import sign
-from .status import LIFECYCLE_CONTEXT, PURPOSES, STATUS_CONTEXT, Bitstring, status_entry, status_list_credential
+from .status import Bitstring, list_url, status_list_credential
 from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction
-from .compiled import CompiledShape, slot_token
+from .compiled import CompiledCredentials, add_lifecycle
 from .suites import Suite, get_suite
-from .suites._base import transform_rdfc
 
 __all__ = ["Certified", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
 
@@ -141,7 +140,7 @@ class Issuer:
         self.status_valid_for = status_valid_for
         store.bind_issuer(issuer_of(signer))
         self._checked_shapes: set[tuple[str, str]] = set()
-        self._compiled_shapes: dict[tuple[str, str, bool], _CompiledIssuance | None] = {}
+        self._compiled_shapes: dict[tuple[str, str, bool], CompiledCredentials | None] = {}
 
     # --- issuing ---------------------------------------------------------------------------------
 
@@ -270,25 +269,20 @@ class Issuer:
             return self.vc_version
         return "2.0" if "2.0" in entity_type.templates else next(iter(entity_type.templates))
 
-    def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> _CompiledIssuance | None:
+    def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> CompiledCredentials | None:
         """The compiled transformation of this type's credentials (None: the reference path)."""
         key = (entity_type.name, version, updating)
         if key not in self._compiled_shapes:
-            self._compiled_shapes[key] = _CompiledIssuance.build(self, entity_type, version, updating)
+            self._compiled_shapes[key] = CompiledCredentials.build(
+                entity_type, version, updating,
+                issuer=issuer_of(self.signer), status_base=self.store.status_base_url,
+                suite=get_suite(self.suite), verification_method=self.signer.id, contexts=self.contexts,
+            )
         return self._compiled_shapes[key]
 
     def _add_status(self, credential: dict[str, Any], version: str, status_list: int | str, status_index: int | str, replaces: str | None) -> None:
         """What the lifecycle adds to a rendered credential: status entries, the replaced id."""
-        context = credential["@context"]
-        contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
-        if version == "1.1":
-            contexts.append(STATUS_CONTEXT)
-        credential["credentialStatus"] = [
-            status_entry(status_list_url(self.store, status_list, purpose), status_index, purpose) for purpose in PURPOSES
-        ]
-        if replaces is not None:
-            contexts.append(LIFECYCLE_CONTEXT)
-            credential["replaces"] = replaces
+        add_lifecycle(credential, version, self.store.status_base_url, status_list, status_index, replaces)
 
     def _check_shape(self, entity_type: EntityType, version: str) -> None:
         """Once per entity type and version: a certified and an updated credential (with what the
@@ -433,63 +427,9 @@ def _write_atomically(path: Path, text: str) -> Path:
     return path
 
 
-@dataclass(frozen=True, slots=True)
-class _CompiledIssuance:
-    """The compiled transformations (:mod:`vccore.compiled`) of one issuer's credentials of one
-    entity type: the document and the proof configuration, for an RDF suite."""
-
-    document: CompiledShape
-    proof: CompiledShape
-    context: tuple[Any, ...]
-    proof_constants: Mapping[str, Any]
-    # created -> canonical proof configuration; a batch signs many credentials in one second
-    _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def build(cls, issuer: Issuer, entity_type: EntityType, version: str, updating: bool) -> _CompiledIssuance | None:
-        suite = get_suite(issuer.suite)
-        if suite.transform is not transform_rdfc:
-            return None  # JCS signs the JSON itself: nothing to compile
-        names = [f.name for f in entity_type.fields] + ["$now", "$list", "$index", "$replaces"]
-        tokens = dict(enumerate(names))
-        # The issuer is fixed for an Issuer: part of the shape, not a slot.
-        probe_values = {"$issuer": issuer_of(issuer.signer), **{name: slot_token(number) for number, name in tokens.items()}}
-        probe = entity_type.fill(probe_values, vc_version=version)
-        issuer._add_status(probe, version, probe_values["$list"], probe_values["$index"], probe_values["$replaces"] if updating else None)
-        context = probe["@context"]
-        if not suite.terms_defined_by(context):
-            probe["@context"] = context = [*context, suite.context]
-        loader = entity_type.context_loader(issuer.contexts)
-        document = CompiledShape.compile(probe, tokens, contexts=loader, emptiable=entity_type.emptiable_groups(version))
-        constants: dict[str, Any] = {"type": suite.proof_type, "verificationMethod": issuer.signer.id, "proofPurpose": "assertionMethod"}
-        if suite.cryptosuite is not None:
-            constants["cryptosuite"] = suite.cryptosuite
-        proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": context}, {0: "created"}, contexts=loader)
-        if document is None or proof is None:
-            return None
-        return cls(document, proof, tuple(context), constants)
-
-    def transform(self, document: Mapping[str, Any], proof: Mapping[str, Any], slots: Mapping[str, Any]) -> tuple[str, str] | None:
-        """(canonical document, canonical proof configuration), or None: the reference path."""
-        if tuple(document["@context"]) != self.context or proof.keys() != {*self.proof_constants, "created"}:
-            return None
-        if any(proof[k] != v for k, v in self.proof_constants.items()):
-            return None
-        canonical_document = self.document.canonical(slots)
-        created = proof["created"]
-        if created not in self._proofs:
-            if len(self._proofs) > 64:
-                self._proofs.clear()
-            self._proofs[created] = self.proof.canonical({"created": created})
-        canonical_proof = self._proofs[created]
-        if canonical_document is None or canonical_proof is None:
-            return None
-        return canonical_document, canonical_proof
-
-
 def status_list_url(store: Store, list_number: int | str, purpose: str) -> str:
     """The URL of one status list credential of a store."""
-    return f"{store.status_base_url}{list_number}/{purpose}"
+    return list_url(store.status_base_url, list_number, purpose)
 
 
 def _new_certificate_id(tx: StoreTransaction) -> str:

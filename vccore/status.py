@@ -139,6 +139,11 @@ class Bitstring:
         return [i for i in range(self.length // size) if self.get(i, size)]
 
 
+def list_url(base: str, list_number: int | str, purpose: str) -> str:
+    """The URL of one status list credential: ``<base><set>/<purpose>``."""
+    return f"{base}{list_number}/{purpose}"
+
+
 def status_entry(list_url: str, index: int | str, purpose: str) -> dict[str, Any]:
     """A ``BitstringStatusListEntry`` (section 2.1) for entry ``index`` of the list at ``list_url``."""
     entry: dict[str, Any] = {

@@ -34,6 +34,8 @@ from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, KeyFormatError, VccoreError
 from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, did_key_document, public_key_from_verification_method
 from .proofs import hash_document, verify_signature
+from .compiled import CompiledCredentials
+from .entities import EntityType, bundled_entity_types
 from .status import LIFECYCLE_CONTEXT, MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
 from .suites import MalformedProofError, Suite, resolve_suites
 
@@ -158,9 +160,15 @@ class Verifier:
     _trusted: Mapping[str, _TrustedKey] = field(repr=False)
     status: StatusResolver | None = field(default=None, repr=False)
     store: Store | None = field(default=None, repr=False)
+    entity_types: Mapping[str, EntityType] | None = field(default=None, repr=False)
     # Status list credentials already verified: (URL, sha256 of their JSON) -> list. Verifying a
     # list costs as much as a credential, and every credential of a list set names the same three.
     _list_cache: dict[tuple[str, str], _StatusList | str] = field(default_factory=dict, repr=False, compare=False)
+    # The same list object seen again (what mapping and folder resolvers return): its verdict.
+    _list_seen: dict[str, tuple[Any, _StatusList | str]] = field(default_factory=dict, repr=False, compare=False)
+    # Compiled shapes of the entity types' credentials (vccore.compiled), by what a credential
+    # shows of its shape: the JSON-LD work of verifying them is done once per shape.
+    _compiled: dict[tuple[Any, ...], CompiledCredentials | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -172,6 +180,7 @@ class Verifier:
         trusted_issuers: Iterable[str] | None = None,
         status: StatusSource | None = None,
         store: Store | None = None,
+        entity_types: Mapping[str, EntityType] | None = None,
     ) -> Verifier:
         """Build a verifier; raises for unknown suites or unreadable trusted keys.
 
@@ -179,7 +188,8 @@ class Verifier:
         export`` (or any folder with an ``index.json`` of URL -> file), a mapping URL ->
         credential, or a callable URL -> credential (or None). Without it, credential status is
         not checked (the result carries a STATUS_NOT_CHECKED warning). ``store``: the issuer's
-        store, to name the successor of a superseded credential.
+        store, to name the successor of a superseded credential. ``entity_types`` (default: the
+        bundled ones): credentials of these types verify through their compiled shapes.
         """
         return cls(
             resolve_suites(suites),
@@ -188,6 +198,7 @@ class Verifier:
             _index_trusted(verification_methods),
             status_resolver(status) if status is not None else None,
             store,
+            entity_types,
         )
 
     def verify(
@@ -263,20 +274,77 @@ class Verifier:
 
     def _verified_list(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | None:
         """A status list credential checked once per content: proof, issuer, shape, bitstring."""
-        digest = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
-        key = (url, digest)
-        if key not in self._list_cache:
-            if len(self._list_cache) > 4096:
-                self._list_cache.clear()
-            self._list_cache[key] = self._check_list(url, found, check.issuer)
-        cached = self._list_cache[key]
+        seen = self._list_seen.get(url)
+        if seen is not None and seen[0] is found and (not isinstance(seen[1], _StatusList) or _issuer_id(found) == check.issuer):
+            cached = seen[1]
+        else:
+            digest = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
+            key = (url, digest)
+            if key not in self._list_cache:
+                if len(self._list_cache) > 4096:
+                    self._list_cache.clear()
+                    self._list_seen.clear()
+                self._list_cache[key] = self._check_list(url, found, check.issuer)
+            cached = self._list_cache[key]
+            self._list_seen[url] = (found, cached)
         if isinstance(cached, str):
             check.fail("STATUS_LIST_LENGTH_ERROR" if "STATUS_LIST_LENGTH_ERROR" in cached else "STATUS_VERIFICATION_ERROR", cached, statusListCredential=url)
             return None
         return cached
 
+    def _compiled_hashes(self, credential: Mapping[str, Any], suite: Suite, proof: Mapping[str, Any], vm_id: str) -> bytes | None:
+        """The verify data of a credential of a known entity type, through its compiled shape;
+        None when no shape vouches for it (the reference path then decides)."""
+        context, types = credential.get("@context"), credential.get("type")
+        status = credential.get("credentialStatus")
+        issuer = _issuer_id(credential)
+        if not (isinstance(context, list) and isinstance(types, list) and isinstance(status, list) and status and issuer):
+            return None
+        first = status[0]
+        url = first.get("statusListCredential") if isinstance(first, Mapping) else None
+        if not isinstance(url, str) or url.count("/") < 3:
+            return None
+        base = url.rsplit("/", 2)[0] + "/"
+        try:
+            key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, vm_id)
+        except TypeError:
+            return None
+        if key not in self._compiled:
+            if len(self._compiled) > 1024:
+                self._compiled.clear()
+            self._compiled[key] = self._compile_for(context, types, issuer, base, suite, vm_id)
+        compiled = self._compiled[key]
+        if compiled is None:
+            return None
+        slots = compiled.slots_of(credential)
+        canonical_proof = compiled.proof_configuration(proof)
+        if slots is None or canonical_proof is None:
+            return None
+        canonical_document = compiled.document.canonical(slots)
+        if canonical_document is None:
+            return None
+        return suite.hash(canonical_proof.encode("utf-8")) + suite.hash(canonical_document.encode("utf-8"))
+
+    def _compile_for(self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str) -> CompiledCredentials | None:
+        entity_types = self.entity_types if self.entity_types is not None else bundled_entity_types()
+        for entity_type in entity_types.values():
+            for version, template in entity_type.templates.items():
+                if template.get("type") != types or context[: len(template["@context"])] != template["@context"]:
+                    continue
+                for updating in (False, True):
+                    try:
+                        compiled = CompiledCredentials.build(
+                            entity_type, version, updating, issuer=issuer, status_base=base, suite=suite,
+                            verification_method=vm_id, contexts=self.contexts,
+                        )
+                    except VccoreError:
+                        compiled = None
+                    if compiled is not None and compiled.context == context:
+                        return compiled
+        return None
+
     def _check_list(self, url: str, found: Mapping[str, Any], issuer: str | None) -> _StatusList | str:
-        plain = replace(self, status=None, store=None, _list_cache={})
+        plain = replace(self, status=None, store=None, _list_cache={}, _list_seen={}, _compiled={})
         start = found.get("validFrom")
         try:
             # its signature and data model, at its own validFrom: the window is judged per call
@@ -402,12 +470,16 @@ class _ProofCheck:
         if wanted:
             signed["proof"] = [self.by_id[w] for w in wanted]
         try:
-            memo = (suite.name, wanted)
-            if memo not in self._document_hashes:
-                self._document_hashes[memo] = hash_document(suite, signed, contexts=self.verifier.contexts)
-            ok = verify_signature(
-                suite, signed, proof, key, contexts=self.verifier.contexts, document_hash=self._document_hashes[memo]
-            )
+            fast = None if wanted else self.verifier._compiled_hashes(self.credential, suite, proof, vm_id)
+            if fast is not None:
+                ok = suite.verify(key, fast, proof)
+            else:
+                memo = (suite.name, wanted)
+                if memo not in self._document_hashes:
+                    self._document_hashes[memo] = hash_document(suite, signed, contexts=self.verifier.contexts)
+                ok = verify_signature(
+                    suite, signed, proof, key, contexts=self.verifier.contexts, document_hash=self._document_hashes[memo]
+                )
         except MalformedProofError as exc:
             return fail("MALFORMED_PROOF_ERROR", exc.message)
         except (CanonicalizationError, ContextError) as exc:
