@@ -18,7 +18,7 @@ The reference path (pyld + safe mode, :mod:`vccore.canon`) stays the authority:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -82,6 +82,8 @@ class CompiledShape:
     slotted: tuple[tuple[tuple[str, ...], Quad], ...]  # (slots the quad needs present, quad)
     emptiable: tuple[frozenset[str], ...]  # groups of slots that, all absent, empty an object
     slots: frozenset[str]
+    # The slotted quads as straight-line Python (see _generate): what quads_for runs.
+    _emit: Callable[[Mapping[str, str]], list[_nquads.Quad] | None] = field(repr=False, compare=False)
 
     @classmethod
     def compile(
@@ -120,7 +122,7 @@ class CompiledShape:
                 slotted.append((tuple(sorted(used)), (terms[0], terms[1], terms[2], terms[3])))
             else:
                 constant.append(quad)
-        return cls(tuple(constant), tuple(slotted), tuple(emptiable), frozenset(tokens.values()))
+        return cls(tuple(constant), tuple(slotted), tuple(emptiable), frozenset(tokens.values()), _generate(constant, slotted))
 
     def quads_for(self, values: Mapping[str, Any]) -> list[_nquads.Quad] | None:
         """The RDF quads for slot ``values`` (a missing or None value: the slot is absent), or
@@ -137,21 +139,7 @@ class CompiledShape:
             absent = self.slots - present.keys()
             if any(group <= absent for group in self.emptiable):
                 return None
-        out = list(self.constant)
-        for needs, quad in self.slotted:
-            if any(slot not in present for slot in needs):
-                continue
-            filled: list[str] = []
-            for term in quad:
-                if type(term) is str:
-                    filled.append(term)
-                else:
-                    text = term.fill(present)  # type: ignore[union-attr]
-                    if text is None:
-                        return None
-                    filled.append(text)
-            out.append((filled[0], filled[1], filled[2], filled[3]))
-        return out
+        return self._emit(present)
 
     def canonical(self, values: Mapping[str, Any]) -> str | None:
         """The canonical N-Quads (RDFC-1.0) for slot ``values``, or None (use the reference path)."""
@@ -159,6 +147,61 @@ class CompiledShape:
         if quads is None:
             return None
         return "".join(_rdfc10.canonicalize(quads)[0])
+
+
+def _generate(constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]) -> Callable[[Mapping[str, str]], list[_nquads.Quad] | None]:
+    """Straight-line code for the slotted quads: one ``if`` per quad, one expression per term.
+
+    Interpreting the quad structure for every credential costs more than all the rest of the
+    canonicalization; generated code does the same work about ten times faster. The source holds
+    only indexes into the lists passed in (``K`` constant texts, ``S`` slot names), never a value
+    or a name from a template, so nothing in a template can change the code.
+    """
+    texts: list[str] = []
+    names: list[str] = []
+
+    def text(value: str) -> str:
+        texts.append(value)
+        return f"K[{len(texts) - 1}]"
+
+    def index(slot: str) -> int:
+        if slot not in names:
+            names.append(slot)
+        return names.index(slot)
+
+    def name(slot: str) -> str:
+        return f"v[S[{index(slot)}]]"
+
+    lines = ["def emit(v):", "    out = list(C)"]
+    for needs, quad in slotted:
+        lines.append("    if " + " and ".join(f"S[{index(n)}] in v" for n in needs) + ":")
+        terms: list[str] = []
+        for position, term in enumerate(quad):
+            if isinstance(term, str):
+                terms.append(text(term))
+                continue
+            parts = [text(term.pieces[0])]
+            for slot, piece in zip(term.slots, term.pieces[1:]):
+                parts.append(name(slot) if term.iri else f"esc({name(slot)})")
+                parts.append(text(piece))
+            expression = " + ".join(parts)
+            if term.iri:
+                variable = f"t{position}"
+                lines.append(f"        {variable} = {expression}")
+                if term.pieces[0] == "<":
+                    lines.append(f"        if not hier({name(term.slots[0])}): return None")
+                lines.append(f"        if not is_iri({variable}[1:-1]): return None")
+                terms.append(variable)
+            else:
+                terms.append(expression)
+        lines.append(f"        out.append(({', '.join(terms)}))")
+    lines.append("    return out")
+    namespace: dict[str, Any] = {
+        "K": texts, "S": names, "C": tuple(constant), "esc": _nquads.escape_literal, "is_iri": is_iri, "hier": _HIERARCHICAL.match,
+    }
+    exec(compile("\n".join(lines), "<vccore.compiled>", "exec"), namespace)  # noqa: S102 - indexes only, see above
+    emit: Callable[[Mapping[str, str]], list[_nquads.Quad] | None] = namespace["emit"]
+    return emit
 
 
 # --- credentials of an entity type, as an issuer makes them --------------------------------------
