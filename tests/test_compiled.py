@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types, canonicalize, sign
+from vccore.compiled import CompiledCredentials
 from vccore.issuer import Issuer
 from vccore.store import SQLiteStore
 from vccore.suites import get_suite
@@ -172,30 +173,74 @@ def _mutations(credential: dict[str, Any], data: Any) -> dict[str, Any]:
     return changed
 
 
+def _warm(verifier: Verifier, issuer: Issuer) -> Verifier:
+    """A verifier that has compiled the issuer's HealthProfessional shape (on second sight)."""
+    assert HP.example is not None
+    credential = issuer.certify(HP, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW).credential
+    for _ in range(2):
+        assert verifier.verify(credential, now=NOW).proofs[0].verified
+    assert any(isinstance(v, CompiledCredentials) for v in verifier._compiled.values())
+    return verifier
+
+
+@pytest.fixture(scope="module")
+def compiled_verifiers(issuers: dict[tuple[str, str], Issuer]) -> dict[tuple[str, str], Verifier]:
+    return {config: _warm(Verifier.create(), issuer) for config, issuer in issuers.items()}
+
+
 @settings(max_examples=120)
-@given(payloads(), st.data())
-def test_compiled_verification_agrees_with_reference(issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], data: Any) -> None:
-    issuer = issuers[("2.0", "eddsa-rdfc-2022")]
+@given(payloads(), st.data(), st.sampled_from([("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")]))
+def test_compiled_verification_agrees_with_reference(issuers: dict[tuple[str, str], Issuer], compiled_verifiers: dict[tuple[str, str], Verifier], payload: dict[str, Any], data: Any, config: tuple[str, str]) -> None:
+    issuer = issuers[config]
     payload = {k: v for k, v in payload.items() if k != "certificateId"}
     credential = issuer.certify(HP, payload, now=NOW).credential
     candidate = _mutations(credential, data)
-    compiled = Verifier.create().verify(candidate, now=NOW)
+    compiled = compiled_verifiers[config].verify(candidate, now=NOW)
     reference = Verifier.create(entity_types={}).verify(candidate, now=NOW)
     assert (compiled.verified, compiled.codes) == (reference.verified, reference.codes)
     assert [p.verified for p in compiled.proofs] == [p.verified for p in reference.proofs]
 
 
 def test_compiled_verification_takes_no_jsonld(issuers: dict[tuple[str, str], Issuer], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vccore import compiled as compiled_module
     from vccore.suites import _base
 
     issuer = issuers[("2.0", "eddsa-rdfc-2022")]
     assert HP.example is not None
     payload = {k: v for k, v in HP.example.items() if k != "certificateId"}
-    first, second = (issuer.certify(HP, payload, now=NOW).credential for _ in range(2))
-    verifier = Verifier.create()
-    assert verifier.verify(first, now=NOW).verified  # compiles the shape
+    verifier = _warm(Verifier.create(), issuer)
     calls: list[Any] = []
-    real = _base.canonicalize
-    monkeypatch.setattr(_base, "canonicalize", lambda *a, **k: calls.append(a) or real(*a, **k))
-    assert verifier.verify(second, now=NOW).verified
+    for module, name in ((_base, "canonicalize"), (compiled_module, "to_quads")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, **k: calls.append(a) or _real(*a, **k))
+    assert verifier.verify(issuer.certify(HP, payload, now=NOW).credential, now=NOW).verified
     assert calls == []
+
+
+def test_a_status_entry_cannot_be_pointed_elsewhere(issuers: dict[tuple[str, str], Issuer], compiled_verifiers: dict[tuple[str, str], Verifier]) -> None:
+    """The three entries share one position: changing one of them (and the next entry's id to
+    match) must break the signature, on the compiled path as on the reference one."""
+    import copy
+
+    for config in (("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")):
+        issuer = issuers[config]
+        assert HP.example is not None
+        credential = issuer.certify(HP, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW).credential
+        forged = copy.deepcopy(credential)
+        index = str(int(forged["credentialStatus"][0]["statusListIndex"]) ^ 1)
+        forged["credentialStatus"][0]["statusListIndex"] = index
+        forged["credentialStatus"][1]["id"] = forged["credentialStatus"][1]["id"].rsplit("#", 1)[0] + "#" + index
+        assert compiled_verifiers[config].verify(forged, now=NOW).codes == ("PROOF_VERIFICATION_ERROR",)
+
+
+def test_a_verifier_without_the_types_contexts_does_not_compile_them(issuers: dict[tuple[str, str], Issuer]) -> None:
+    from vccore import bundled_contexts
+
+    issuer = issuers[("2.0", "eddsa-rdfc-2022")]
+    assert HP.example is not None
+    credential = issuer.certify(HP, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW).credential
+    core = bundled_contexts()
+    plain = type(core).from_directory(Path(__file__).resolve().parent.parent / "contexts")
+    verifier = Verifier.create(contexts=plain)
+    for _ in range(3):
+        assert verifier.verify(credential, now=NOW).codes == ("PROOF_TRANSFORMATION_ERROR",)

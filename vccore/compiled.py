@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from . import _nquads, _rdfc10
+from . import _datetime, _nquads, _rdfc10
 from .canon import is_iri, to_quads
 from .contexts import ContextLoader
 from .entities import EntityType
@@ -101,6 +101,7 @@ class CompiledShape:
         """
         constant: list[_nquads.Quad] = []
         slotted: list[tuple[tuple[str, ...], Quad]] = []
+        naming: set[str] = set()  # slots in a subject or graph: they name a node
         for quad in to_quads(dict(probe), contexts=contexts, safe=True):
             if quad[1] == _RDF_FIRST:
                 return None  # ordered lists: an absent item would renumber the list
@@ -118,11 +119,16 @@ class CompiledShape:
                 slots = tuple(tokens[int(n)] for n in numbers)
                 terms.append(_Term(tuple(_TOKEN.split(term)[::2]), slots, term.startswith("<")))
                 used.update(slots)
+                if term is quad[0] or term is quad[3]:
+                    naming.update(slots)
             if used:
                 slotted.append((tuple(sorted(used)), (terms[0], terms[1], terms[2], terms[3])))
             else:
                 constant.append(quad)
-        return cls(tuple(constant), tuple(slotted), tuple(emptiable), frozenset(tokens.values()), _generate(constant, slotted))
+        # Absent, a slot that names a node would not drop that node's statements: JSON-LD would
+        # give them a blank node instead. Such an absence is the reference path's to handle.
+        groups = (*emptiable, *(frozenset({slot}) for slot in sorted(naming)))
+        return cls(tuple(constant), tuple(slotted), tuple(groups), frozenset(tokens.values()), _generate(constant, slotted))
 
     def quads_for(self, values: Mapping[str, Any]) -> list[_nquads.Quad] | None:
         """The RDF quads for slot ``values`` (a missing or None value: the slot is absent), or
@@ -240,6 +246,8 @@ class CompiledCredentials:
     probe: Mapping[str, Any]
     tokens: Mapping[int, str]
     proof_constants: Mapping[str, Any]
+    placed: frozenset[str]
+    """The slots the template places (a default such as $now may fill a field, not a slot)."""
     # created -> canonical proof configuration; a batch signs many credentials in one second
     _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
@@ -274,7 +282,9 @@ class CompiledCredentials:
         proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": probe["@context"]}, {0: "created"}, contexts=loader)
         if document is None or proof is None:
             return None
-        return cls(document, proof, probe, tokens, constants)
+        placed: dict[str, Any] = {}
+        _extract(probe, probe, tokens, placed)
+        return cls(document, proof, probe, tokens, constants, frozenset(placed))
 
     @property
     def context(self) -> list[Any]:
@@ -284,6 +294,11 @@ class CompiledCredentials:
     def transform(self, document: Mapping[str, Any], proof: Mapping[str, Any], slots: Mapping[str, Any]) -> tuple[str, str] | None:
         """(canonical document, canonical proof configuration), or None: the reference path."""
         if document.get("@context") != self.probe["@context"]:
+            return None
+        # The document must be exactly the probe's shape filled with these values: then the
+        # compiled form is its canonical form (and a stale or mismatched shape is caught here).
+        read = self.slots_of(document)
+        if read is None or any(read.get(slot) != slots.get(slot) for slot in self.placed):
             return None
         canonical_proof = self.proof_configuration(proof)
         canonical_document = self.document.canonical(slots)
@@ -297,13 +312,19 @@ class CompiledCredentials:
         if keys != {*self.proof_constants, "created"} or any(proof[k] != v for k, v in self.proof_constants.items()):
             return None
         created = proof["created"]
-        if not isinstance(created, str):
-            return None
-        if created not in self._proofs:
+        cached = self._proofs.get(created) if isinstance(created, str) else None
+        if cached is not None:
+            return cached
+        try:
+            _datetime.parse(created)
+        except ValueError:
+            return None  # the reference path reports the malformed proof
+        canonical = self.proof.canonical({"created": created})
+        if canonical is not None:
             if len(self._proofs) > 64:
                 self._proofs.clear()
-            self._proofs[created] = self.proof.canonical({"created": created})
-        return self._proofs[created]
+            self._proofs[created] = canonical
+        return canonical
 
     def slots_of(self, credential: Mapping[str, Any]) -> dict[str, Any] | None:
         """The slot values of a credential of this shape (its ``proof`` aside), or None when it
@@ -326,8 +347,8 @@ def _extract(probe: Any, actual: Any, tokens: Mapping[int, str], out: dict[str, 
         if not isinstance(actual, str):
             return False
         if probe == slot_token(int(numbers[0])):
-            out[tokens[int(numbers[0])]] = actual
-            return True
+            # a slot placed twice must hold one value (the three status entries share $index)
+            return bool(out.setdefault(tokens[int(numbers[0])], actual) == actual)
         # tokens inside a constant text (a status entry's id): read each back with a pattern
         pattern = "".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(probe)))
         match = re.fullmatch(pattern, actual)

@@ -139,8 +139,8 @@ class Issuer:
         self.contexts = contexts
         self.status_valid_for = status_valid_for
         store.bind_issuer(issuer_of(signer))
-        self._checked_shapes: set[tuple[str, str]] = set()
-        self._compiled_shapes: dict[tuple[str, str, bool], CompiledCredentials | None] = {}
+        self._checked_shapes: dict[tuple[str, str], EntityType] = {}
+        self._compiled_shapes: dict[tuple[str, str, bool], tuple[EntityType, CompiledCredentials | None]] = {}
 
     # --- issuing ---------------------------------------------------------------------------------
 
@@ -272,13 +272,15 @@ class Issuer:
     def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> CompiledCredentials | None:
         """The compiled transformation of this type's credentials (None: the reference path)."""
         key = (entity_type.name, version, updating)
-        if key not in self._compiled_shapes:
-            self._compiled_shapes[key] = CompiledCredentials.build(
+        found = self._compiled_shapes.get(key)
+        if found is None or found[0] is not entity_type:  # another type of the same name: compile anew
+            compiled = CompiledCredentials.build(
                 entity_type, version, updating,
                 issuer=issuer_of(self.signer), status_base=self.store.status_base_url,
                 suite=get_suite(self.suite), verification_method=self.signer.id, contexts=self.contexts,
             )
-        return self._compiled_shapes[key]
+            found = self._compiled_shapes[key] = (entity_type, compiled)
+        return found[1]
 
     def _add_status(self, credential: dict[str, Any], version: str, status_list: int | str, status_index: int | str, replaces: str | None) -> None:
         """What the lifecycle adds to a rendered credential: status entries, the replaced id."""
@@ -288,7 +290,7 @@ class Issuer:
         """Once per entity type and version: a certified and an updated credential (with what the
         lifecycle adds) canonicalize in safe mode, so a clash between a type's context and the
         status or lifecycle terms shows at the first use, not at the first update."""
-        if (entity_type.name, version) in self._checked_shapes:
+        if self._checked_shapes.get((entity_type.name, version)) is entity_type:
             return
         sample = entity_type.render(entity_type.sample_payload(), issuer=issuer_of(self.signer), now=datetime(2000, 1, 1, tzinfo=UTC), vc_version=version)
         self._add_status(sample, version, 0, 0, replaces="000000000000")
@@ -300,7 +302,7 @@ class Issuer:
                 entity=entity_type.name,
                 reason=exc.code,
             ) from None
-        self._checked_shapes.add((entity_type.name, version))
+        self._checked_shapes[(entity_type.name, version)] = entity_type
 
     # --- status changes ----------------------------------------------------------------------------
 

@@ -168,7 +168,7 @@ class Verifier:
     _list_seen: dict[str, tuple[Any, _StatusList | str]] = field(default_factory=dict, repr=False, compare=False)
     # Compiled shapes of the entity types' credentials (vccore.compiled), by what a credential
     # shows of its shape: the JSON-LD work of verifying them is done once per shape.
-    _compiled: dict[tuple[Any, ...], CompiledCredentials | None] = field(default_factory=dict, repr=False, compare=False)
+    _compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -275,18 +275,24 @@ class Verifier:
     def _verified_list(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | None:
         """A status list credential checked once per content: proof, issuer, shape, bitstring."""
         seen = self._list_seen.get(url)
-        if seen is not None and seen[0] is found and (not isinstance(seen[1], _StatusList) or _issuer_id(found) == check.issuer):
+        if seen is not None and seen[0] is found:
             cached = seen[1]
         else:
             digest = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
             key = (url, digest)
-            if key not in self._list_cache:
+            known = self._list_cache.get(key)
+            if known is None:
+                cached = self._check_list(url, found)
                 if len(self._list_cache) > 4096:
                     self._list_cache.clear()
                     self._list_seen.clear()
-                self._list_cache[key] = self._check_list(url, found, check.issuer)
-            cached = self._list_cache[key]
+                self._list_cache[key] = cached
+            else:
+                cached = known
             self._list_seen[url] = (found, cached)
+        # The verdict above holds for everyone; whose list it is, is checked for each credential.
+        if not isinstance(cached, str) and _issuer_id(found) != check.issuer:
+            cached = f"{url} is issued by {_issuer_id(found)}, not by the credential's issuer {check.issuer}"
         if isinstance(cached, str):
             check.fail("STATUS_LIST_LENGTH_ERROR" if "STATUS_LIST_LENGTH_ERROR" in cached else "STATUS_VERIFICATION_ERROR", cached, statusListCredential=url)
             return None
@@ -309,12 +315,17 @@ class Verifier:
             key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, vm_id)
         except TypeError:
             return None
-        if key not in self._compiled:
-            if len(self._compiled) > 1024:
-                self._compiled.clear()
-            self._compiled[key] = self._compile_for(context, types, issuer, base, suite, vm_id)
-        compiled = self._compiled[key]
-        if compiled is None:
+        compiled = self._compiled.get(key, _UNSEEN)
+        if compiled is _UNSEEN:
+            # Compiled on second sight only, so that a stream of one-off made-up shapes costs no
+            # more than the reference path; beyond the bound the oldest entries go first.
+            if len(self._compiled) >= 1024:
+                del self._compiled[next(iter(self._compiled))]
+            self._compiled[key] = _SEEN_ONCE
+            return None
+        if compiled is _SEEN_ONCE:
+            compiled = self._compiled[key] = self._compile_for(context, types, issuer, base, suite, vm_id)
+        if not isinstance(compiled, CompiledCredentials):
             return None
         slots = compiled.slots_of(credential)
         canonical_proof = compiled.proof_configuration(proof)
@@ -323,11 +334,16 @@ class Verifier:
         canonical_document = compiled.document.canonical(slots)
         if canonical_document is None:
             return None
-        return suite.hash(canonical_proof.encode("utf-8")) + suite.hash(canonical_document.encode("utf-8"))
+        try:
+            return suite.hash(canonical_proof.encode("utf-8")) + suite.hash(canonical_document.encode("utf-8"))
+        except UnicodeEncodeError:
+            return None  # a lone surrogate: the reference path says what is wrong
 
     def _compile_for(self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str) -> CompiledCredentials | None:
         entity_types = self.entity_types if self.entity_types is not None else bundled_entity_types()
         for entity_type in entity_types.values():
+            if not all(url in self.contexts for url in entity_type.contexts):
+                continue  # a verifier that does not know the type's contexts must not verify it
             for version, template in entity_type.templates.items():
                 if template.get("type") != types or context[: len(template["@context"])] != template["@context"]:
                     continue
@@ -343,7 +359,7 @@ class Verifier:
                         return compiled
         return None
 
-    def _check_list(self, url: str, found: Mapping[str, Any], issuer: str | None) -> _StatusList | str:
+    def _check_list(self, url: str, found: Mapping[str, Any]) -> _StatusList | str:
         plain = replace(self, status=None, store=None, _list_cache={}, _list_seen={}, _compiled={})
         start = found.get("validFrom")
         try:
@@ -351,7 +367,7 @@ class Verifier:
             moment = _datetime.parse(start) if isinstance(start, str) else _datetime.now()
         except ValueError:
             moment = _datetime.now()
-        problem = _list_problem(url, found, issuer, plain.verify(found, now=moment))
+        problem = _list_problem(url, found, plain.verify(found, now=moment))
         if problem is not None:
             return problem
         subject = found["credentialSubject"]
@@ -556,6 +572,8 @@ def _directory_resolver(folder: Path) -> StatusResolver:
 
 
 MAX_STATUS_ENTRIES: Final = 16
+_UNSEEN: Final = object()
+_SEEN_ONCE: Final = object()
 _INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
 # How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
 _CLOCK_SKEW: Final = timedelta(minutes=5)
@@ -715,7 +733,7 @@ def _is_vccore_messages(messages: Any) -> bool:
     return bool(messages == [{"status": status, "message": message} for status, message in MESSAGES])
 
 
-def _list_problem(url: str, list_credential: Mapping[str, Any], issuer: str | None, result: VerificationResult) -> str | None:
+def _list_problem(url: str, list_credential: Mapping[str, Any], result: VerificationResult) -> str | None:
     """Why a retrieved status list credential cannot be used (its own checks, section 3.2)."""
     if not result.verified:
         return f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
@@ -728,8 +746,6 @@ def _list_problem(url: str, list_credential: Mapping[str, Any], issuer: str | No
         return f"{url} is not a BitstringStatusListCredential"
     if "BitstringStatusList" not in (subject_types if isinstance(subject_types, list) else [subject_types]):
         return f"{url}: its credentialSubject is not a BitstringStatusList"
-    if _issuer_id(list_credential) != issuer:
-        return f"{url} is issued by {_issuer_id(list_credential)}, not by the credential's issuer {issuer}"
     return None
 
 
