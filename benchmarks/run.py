@@ -53,9 +53,11 @@ _LOADER = None
 
 
 def _baseline_loader(url: str, options: Any = None) -> dict[str, Any]:
-    # A plain offline loader: no "static" tag, so pyld processes the contexts on every call.
+    # An offline loader at its best: tagged "static", so pyld keeps each processed context in
+    # its process-wide cache instead of processing it again on every call (untagged, the
+    # baseline runs about 1.5x slower on these machines).
     assert _LOADER is not None
-    return {"contextUrl": None, "documentUrl": url, "document": json.loads(_LOADER.read_bytes(url))}
+    return {"contextUrl": None, "documentUrl": url, "document": json.loads(_LOADER.read_bytes(url)), "tag": "static"}
 
 
 def _baseline_normalize(document: Any) -> str:

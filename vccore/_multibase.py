@@ -20,6 +20,7 @@ _MAX_BASE58 = 4096
 
 
 _CHUNK: Final = 58**10  # ten digits per big-number division
+_PAIRS: Final = [a + b for a in _ALPHABET for b in _ALPHABET]  # two digits per small division
 
 
 def b58encode(data: bytes) -> str:
@@ -30,15 +31,14 @@ def b58encode(data: bytes) -> str:
     while number:
         number, chunk = divmod(number, _CHUNK)
         chunks.append(chunk)
-    digits = []
-    for position, chunk in enumerate(reversed(chunks)):
-        text = []
-        while chunk:
-            chunk, rem = divmod(chunk, 58)
-            text.append(_ALPHABET[rem])
-        piece = "".join(reversed(text))
-        digits.append(piece if position == 0 else piece.rjust(10, "1"))
-    return "1" * zeros + "".join(digits)
+    pieces = []
+    for chunk in chunks:  # least significant first; each one ten digits, "1"-padded
+        a, e = divmod(chunk, 3364)
+        a, d = divmod(a, 3364)
+        a, c = divmod(a, 3364)
+        a, b = divmod(a, 3364)
+        pieces.append(_PAIRS[a] + _PAIRS[b] + _PAIRS[c] + _PAIRS[d] + _PAIRS[e])
+    return "1" * zeros + "".join(reversed(pieces)).lstrip("1")
 
 
 def b58decode(text: str) -> bytes:

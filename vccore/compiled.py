@@ -248,6 +248,7 @@ class CompiledCredentials:
     proof_constants: Mapping[str, Any]
     placed: frozenset[str]
     """The slots the template places (a default such as $now may fill a field, not a slot)."""
+    reader: Reader = field(compare=False, repr=False)
     # created -> canonical proof configuration; a batch signs many credentials in one second
     _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
@@ -282,9 +283,10 @@ class CompiledCredentials:
         proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": probe["@context"]}, {0: "created"}, contexts=loader)
         if document is None or proof is None:
             return None
+        reader = _reader(probe, tokens)
         placed: dict[str, Any] = {}
-        _extract(probe, probe, tokens, placed)
-        return cls(document, proof, probe, tokens, constants, frozenset(placed))
+        reader(probe, placed)
+        return cls(document, proof, probe, tokens, constants, frozenset(placed), reader)
 
     @property
     def context(self) -> list[Any]:
@@ -331,7 +333,7 @@ class CompiledCredentials:
         is not exactly of this shape."""
         out: dict[str, Any] = {}
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
-        if not _extract(self.probe, unsecured, self.tokens, out):
+        if not self.reader(unsecured, out):
             return None
         absent = out.pop(_ABSENT_SLOTS, set())
         if absent & out.keys():
@@ -339,39 +341,60 @@ class CompiledCredentials:
         return out
 
 
-def _extract(probe: Any, actual: Any, tokens: Mapping[int, str], out: dict[str, Any]) -> bool:
+Reader = Callable[[Any, dict[str, Any]], bool]
+"""Reads the slot values out of a JSON value into a dict; False when the value is not of the
+probe's shape."""
+
+
+def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
+    """A reader for the values shaped like ``probe``: the probe is analysed once, so reading a
+    credential is a walk over its JSON with no parsing of the probe's tokens."""
     if isinstance(probe, str):
         numbers = _TOKEN.findall(probe)
         if not numbers:
-            return probe == actual if isinstance(actual, str) else False
-        if not isinstance(actual, str):
-            return False
+            return lambda actual, out: actual == probe
         if probe == slot_token(int(numbers[0])):
-            # a slot placed twice must hold one value (the three status entries share $index)
-            return bool(out.setdefault(tokens[int(numbers[0])], actual) == actual)
+            name = tokens[int(numbers[0])]
+
+            def read_slot(actual: Any, out: dict[str, Any]) -> bool:
+                # a slot placed twice must hold one value (the three status entries share $index)
+                return type(actual) is str and out.setdefault(name, actual) == actual
+
+            return read_slot
         # tokens inside a constant text (a status entry's id): read each back with a pattern
-        pattern = "".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(probe)))
-        match = re.fullmatch(pattern, actual)
-        if match is None:
-            return False
-        for number, value in zip(numbers, match.groups()):
-            if out.setdefault(tokens[int(number)], value) != value:
-                return False
-        return True
+        pattern = re.compile("".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(probe))))
+        names = [tokens[int(number)] for number in numbers]
+
+        def read_pattern(actual: Any, out: dict[str, Any]) -> bool:
+            match = pattern.fullmatch(actual) if type(actual) is str else None
+            return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups()))
+
+        return read_pattern
     if isinstance(probe, dict):
-        if not isinstance(actual, dict) or actual.keys() - probe.keys():
-            return False
+        keys = probe.keys()
+        members: list[tuple[str, Reader, str | None]] = []
         for key, value in probe.items():
-            if key in actual:
-                if not _extract(value, actual[key], tokens, out):
-                    return False
-            elif isinstance(value, str) and (token := _TOKEN.fullmatch(value)):
-                out.setdefault(_ABSENT_SLOTS, set()).add(tokens[int(token[1])])
-            else:
-                return False  # only a slot may be absent (an absent object: the reference path)
-        return True
+            token = _TOKEN.fullmatch(value) if isinstance(value, str) else None
+            members.append((key, _reader(value, tokens), tokens[int(token[1])] if token else None))
+
+        def read_object(actual: Any, out: dict[str, Any]) -> bool:
+            if type(actual) is not dict or not actual.keys() <= keys:
+                return False
+            for key, read, slot in members:
+                if key in actual:
+                    if not read(actual[key], out):
+                        return False
+                elif slot is not None:
+                    out.setdefault(_ABSENT_SLOTS, set()).add(slot)
+                else:
+                    return False  # only a slot may be absent (an absent object: the reference path)
+            return True
+
+        return read_object
     if isinstance(probe, list):
-        return isinstance(actual, list) and len(actual) == len(probe) and all(
-            _extract(p, a, tokens, out) for p, a in zip(probe, actual)
+        items = [_reader(item, tokens) for item in probe]
+        size = len(items)
+        return lambda actual, out: (
+            type(actual) is list and len(actual) == size and all(read(a, out) for read, a in zip(items, actual))
         )
-    return bool(type(probe) is type(actual) and probe == actual)
+    return lambda actual, out: type(probe) is type(actual) and bool(probe == actual)
