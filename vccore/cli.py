@@ -7,6 +7,7 @@ Exit status: 0 done (or verified); 1 refused (not verified, or the library refus
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _datetime, __version__
+from .batch import BatchError, issue_batch, verify_batch
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
 from .entities import EntityType, PayloadError, bundled_entity_types, load_entity_types
@@ -61,9 +63,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     keygen.set_defaults(run=_keygen)
 
-    issue_cmd = commands.add_parser("issue", help="issue a credential from an entity type's payload")
+    issue_cmd = commands.add_parser(
+        "issue", help="issue a credential from an entity type's payload; with --batch, a certificate for every line of a file"
+    )
     issue_cmd.add_argument("entity", help="entity type (see: vccore entities)")
-    issue_cmd.add_argument("payload", type=Path, help="the payload (JSON)")
+    issue_cmd.add_argument("payload", type=Path, nargs="?", help="the payload (JSON)")
+    issue_cmd.add_argument(
+        "--batch", type=Path, metavar="IN.jsonl",
+        help="certify one payload per line, recording each in the home folder's store; needs -o; "
+        "run again after an interruption to continue",
+    )
+    issue_cmd.add_argument("--errors", type=Path, metavar="FILE", help="with --batch: rejected lines (default OUT.errors.jsonl)")
+    issue_cmd.add_argument("--workers", type=int, default=1, metavar="N", help="with --batch: processes (default 1)")
+    issue_cmd.add_argument("--status-url", help="with --batch: base URL of the status lists (set once, when the store is made)")
     issue_cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
     issue_cmd.add_argument("--home", type=Path, help="working folder (default: $VCCORE_HOME or .vccore)")
     issue_cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
@@ -131,7 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     sign_cmd.set_defaults(run=_sign)
 
     verify_cmd = commands.add_parser("verify", help="verify a credential (exit 0 verified, 1 not, 2 unusable)")
-    verify_cmd.add_argument("credential", type=Path)
+    verify_cmd.add_argument("credential", type=Path, nargs="?")
+    verify_cmd.add_argument(
+        "--batch", type=Path, metavar="IN.jsonl", help="verify one credential per line; one JSON result per line (exit 0: all verified)"
+    )
+    verify_cmd.add_argument("-o", "--output", type=Path, help="with --batch: write the results here instead of standard output")
+    verify_cmd.add_argument("--workers", type=int, default=1, metavar="N", help="with --batch: processes (default 1)")
     verify_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     verify_cmd.add_argument("--now", help="verify as of this time, ISO 8601 with zone (default: now)")
     verify_cmd.add_argument(
@@ -194,6 +211,10 @@ def _keygen(args: argparse.Namespace) -> int:
 
 
 def _issue(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        return _issue_batch(args)
+    if args.payload is None:
+        raise _Unusable("issue needs a payload file (or --batch IN.jsonl -o OUT.jsonl)")
     payload = _read_json(args.payload)
     entity_types = _entity_types(args.templates)
     key = load_key(args.key) if args.key else _home_key(_home(args))
@@ -212,6 +233,38 @@ def _issue(args: argparse.Namespace) -> int:
         return EXIT_REFUSED
     _write_json(credential, args.output)
     return EXIT_OK
+
+
+def _issue_batch(args: argparse.Namespace) -> int:
+    if args.payload is not None:
+        raise _Unusable("give a payload file or --batch, not both")
+    if args.output is None:
+        raise _Unusable("--batch needs -o OUT.jsonl: where the credentials go (and where a re-run continues)")
+    _check_workers(args.workers)
+    if args.entity not in _entity_types(args.templates):
+        known = ", ".join(sorted(_entity_types(args.templates)))
+        raise _Unusable(f"no entity type {args.entity!r} (known: {known})")
+    make_issuer = functools.partial(_issuer, args, make_key=True)
+    make_issuer()  # the key and the store now, in this process: a problem stops the batch before it starts
+    try:
+        report = issue_batch(
+            make_issuer, args.entity, args.batch, args.output, errors=args.errors, workers=args.workers, now=_now(args)
+        )
+    except BatchError as exc:
+        raise _Unusable(exc.message) from None
+    errors = args.errors or args.output.with_name(args.output.stem + ".errors.jsonl")
+    resumed = f" (continued at line {report.resumed_at:,})" if report.resumed_at > 1 else ""
+    print(
+        f"vccore: {report.done:,} credentials in {args.output}, {report.rejected:,} lines rejected"
+        f"{f' (see {errors})' if report.rejected else ''}{resumed}; {report.seconds:.1f} s",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _check_workers(workers: int) -> None:
+    if not 1 <= workers <= 256:
+        raise _Unusable(f"--workers takes 1 to 256, not {workers}")
 
 
 def _issuer_options(cmd: argparse.ArgumentParser) -> None:
@@ -345,24 +398,16 @@ def _sign(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    if args.batch is not None:
+        return _verify_batch(args)
+    if args.credential is None:
+        raise _Unusable("verify needs a credential file (or --batch IN.jsonl)")
     raw = _read_bytes(args.credential)
     try:
         json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
-    try:
-        verifier = Verifier.create(
-            suites=args.suite or SUITES.keys(),
-            contexts=_contexts(args.context, templates=args.templates),
-            verification_methods=[m for path in args.trust for m in _read_trust(path)],
-            trusted_issuers=args.issuer or None,
-            status=args.status_dir,
-            store=SQLiteStore(args.home / "vccore.db", read_only=True) if args.home is not None and (args.home / "vccore.db").exists() else None,
-        )
-    except VccoreError as exc:  # the verifier's own configuration, not the credential
-        raise _Unusable(f"{exc.code}: {exc.message}") from None
-    except ValueError as exc:  # an unreadable status folder
-        raise _Unusable(str(exc)) from None
+    verifier = _verifier(args)
     # The text goes in whole: verify() reads it strictly (duplicate keys are a problem it reports).
     result = verifier.verify(raw, now=_parse_time(args.now, "--now") if args.now else None)
     if args.json:
@@ -378,6 +423,43 @@ def _verify(args: argparse.Namespace) -> int:
         for warning in result.warnings:
             print(f"  warning: {warning.code}: {warning.detail}")
     return EXIT_OK if result.verified else EXIT_REFUSED
+
+
+def _verify_batch(args: argparse.Namespace) -> int:
+    if args.credential is not None:
+        raise _Unusable("give a credential file or --batch, not both")
+    _check_workers(args.workers)
+    make_verifier = functools.partial(_verifier, args)
+    make_verifier()  # its configuration's problems now, before any worker starts
+    now = _parse_time(args.now, "--now") if args.now else None
+    try:
+        if args.output is None:
+            report = verify_batch(make_verifier, args.batch, sys.stdout.buffer, workers=args.workers, now=now)
+        else:
+            with open(args.output, "wb") as output:
+                report = verify_batch(make_verifier, args.batch, output, workers=args.workers, now=now)
+    except BatchError as exc:
+        raise _Unusable(exc.message) from None
+    except OSError as exc:
+        raise _Unusable(f"cannot write {args.output}: {exc.strerror}") from None
+    print(f"vccore: {report.done:,} verified, {report.rejected:,} not verified; {report.seconds:.1f} s", file=sys.stderr)
+    return EXIT_OK if report.rejected == 0 else EXIT_REFUSED
+
+
+def _verifier(args: argparse.Namespace) -> Verifier:
+    try:
+        return Verifier.create(
+            suites=args.suite or SUITES.keys(),
+            contexts=_contexts(args.context, templates=args.templates),
+            verification_methods=[m for path in args.trust for m in _read_trust(path)],
+            trusted_issuers=args.issuer or None,
+            status=args.status_dir,
+            store=SQLiteStore(args.home / "vccore.db", read_only=True) if args.home is not None and (args.home / "vccore.db").exists() else None,
+        )
+    except VccoreError as exc:  # the verifier's own configuration, not the credential
+        raise _Unusable(f"{exc.code}: {exc.message}") from None
+    except ValueError as exc:  # an unreadable status folder
+        raise _Unusable(str(exc)) from None
 
 
 def _canonicalize(args: argparse.Namespace) -> int:

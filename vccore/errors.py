@@ -23,12 +23,23 @@ class VccoreError(Exception):
             self.code = code
         self.details: dict[str, Any] = details
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (code, details, a subclass's own fields): batch workers send errors back.
+        return (_restore, (type(self), self.args, self.__dict__))
+
     def to_dict(self) -> dict[str, Any]:
         """The error as JSON-ready data: ``{"code", "detail", **details}``."""
         out: dict[str, Any] = {"code": self.code, "detail": self.message}
         for key, value in self.details.items():
             out[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         return out
+
+
+def _restore(cls: type[VccoreError], args: tuple[Any, ...], state: dict[str, Any]) -> VccoreError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ContextError(VccoreError):

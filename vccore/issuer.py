@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -152,11 +152,7 @@ class Issuer:
         with self.store.transaction() as tx:
             given = payload.get("certificateId") if isinstance(payload, Mapping) else None
             if isinstance(given, str) and tx.certificate_id_taken(given):
-                raise LifecycleError(
-                    f"certificate {given} exists; to replace it, use update",
-                    code="DUPLICATE_CERTIFICATE_ID",
-                    certificate_id=given,
-                )
+                raise _duplicate(given)
             # a certificateId of the wrong type is left for validation to report
             certificate_id = _new_certificate_id(tx) if given is None else given
             return self._issue(tx, entity_type, payload, certificate_id, moment)
@@ -196,6 +192,110 @@ class Issuer:
             stamp = _datetime.format(moment)
             tx.save(replace(old, state="SUPERSEDED", replaced_by=certified.certificate_id, suspended_until=None, updated_at=stamp))
             return certified
+
+    def certify_batch(
+        self,
+        entity: EntityType | str,
+        payloads: Sequence[Any],
+        *,
+        keys: Sequence[str] | None = None,
+        now: datetime | None = None,
+    ) -> list[Certified | VccoreError]:
+        """Certify many payloads: for each, in order, what :meth:`certify` returns, or the error
+        it raises (a rejected payload does not stop the others).
+
+        ``keys`` are idempotency keys, one per payload: a key that has made a certificate before
+        (this call or an earlier, interrupted one) gives back that certificate, never a second
+        one. Built for throughput from several processes at once: the status positions are taken
+        in one short transaction, the credentials are signed outside any, and they are recorded
+        in a second one (where a certificateId taken meanwhile is still refused). A crash between
+        the two leaves only unused status positions behind, never a credential out of the store.
+        """
+        entity_type = resolve_entity_type(entity, self.entity_types)
+        moment = now if now is not None else _datetime.now()
+        if keys is not None and len(keys) != len(payloads):
+            raise ValueError(f"{len(keys)} keys for {len(payloads)} payloads")
+        version = self._version(entity_type)
+        _check_suite(entity_type, self.suite)
+        self._check_shape(entity_type, version)
+        results: list[Certified | VccoreError | None] = [None] * len(payloads)
+        earlier = self.store.get_by_keys(keys) if keys is not None else {}
+        issuer = issuer_of(self.signer)
+        todo: list[int] = []
+        for i, payload in enumerate(payloads):
+            record = earlier.get(keys[i]) if keys is not None else None
+            if record is not None:
+                results[i] = Certified(record.certificate_id, record.transaction_id, record.credential, record.replaces)
+                continue
+            try:
+                entity_type.values(payload, issuer=issuer, now=moment)  # refuse before taking a position
+            except VccoreError as exc:
+                results[i] = exc
+                continue
+            todo.append(i)
+        if todo:
+            self._certify_todo(entity_type, version, payloads, keys, todo, moment, results)
+        assert all(result is not None for result in results)
+        return [result for result in results if result is not None]
+
+    def _certify_todo(
+        self,
+        entity_type: EntityType,
+        version: str,
+        payloads: Sequence[Any],
+        keys: Sequence[str] | None,
+        todo: list[int],
+        moment: datetime,
+        results: list[Certified | VccoreError | None],
+    ) -> None:
+        issuer = issuer_of(self.signer)
+        # 1. certificateIds and status positions, in one short transaction
+        planned: list[tuple[int, str, dict[str, Any], tuple[int, int]]] = []
+        claimed: set[str] = set()
+        with self.store.transaction() as tx:
+            for i in todo:
+                payload = dict(payloads[i])
+                given = payload.get("certificateId")
+                if isinstance(given, str) and (given in claimed or tx.certificate_id_taken(given)):
+                    results[i] = _duplicate(given)
+                    continue
+                certificate_id = given if isinstance(given, str) else _new_certificate_id(tx, claimed)
+                claimed.add(certificate_id)
+                if "certificateId" in entity_type.schema["properties"]:
+                    payload["certificateId"] = certificate_id
+                planned.append((i, certificate_id, payload, tx.allocate_status_position()))
+        # 2. signing, outside any transaction
+        stamp = _datetime.format(moment)
+        made: list[tuple[int, Record]] = []
+        for i, certificate_id, payload, position in planned:
+            try:
+                values = entity_type.values(payload, issuer=issuer, now=moment)
+                signed = self._credential(entity_type, version, values, position, moment, None)
+            except VccoreError as exc:
+                results[i] = exc
+                continue
+            made.append((i, Record(
+                certificate_id=certificate_id, transaction_id=str(uuid.uuid4()), entity_type=entity_type.name,
+                credential=signed, status_list=position[0], status_index=position[1], state="VALID",
+                created_at=stamp, updated_at=stamp,
+            )))
+        if not made:
+            return
+        # 3. the records, in a second transaction
+        with self.store.transaction() as tx:
+            for i, record in made:
+                made_before = tx.certificate_for_key(keys[i]) if keys is not None else None
+                if made_before is not None:  # another process issued this one meanwhile: that stands
+                    stored = _require(tx.get(made_before), made_before)
+                    results[i] = Certified(stored.certificate_id, stored.transaction_id, stored.credential, stored.replaces)
+                    continue
+                if tx.certificate_id_taken(record.certificate_id):  # taken by another process meanwhile
+                    results[i] = _duplicate(record.certificate_id)
+                    continue
+                tx.insert(record)
+                if keys is not None:
+                    tx.record_key(keys[i], record.certificate_id)
+                results[i] = Certified(record.certificate_id, record.transaction_id, record.credential)
 
     def _issue(
         self,
@@ -250,6 +350,11 @@ class Issuer:
         _check_suite(entity_type, self.suite)
         self._check_shape(entity_type, version)
         values = entity_type.values(payload, issuer=issuer_of(self.signer), now=moment)
+        return self._credential(entity_type, version, values, position, moment, replaces)
+
+    def _credential(
+        self, entity_type: EntityType, version: str, values: dict[str, Any], position: tuple[int, int], moment: datetime, replaces: str | None
+    ) -> dict[str, Any]:
         credential = entity_type.fill(values, vc_version=version)
         self._add_status(credential, version, position[0], position[1], replaces)
         compiled = self._compiled(entity_type, version, replaces is not None)
@@ -434,13 +539,22 @@ def status_list_url(store: Store, list_number: int | str, purpose: str) -> str:
     return list_url(store.status_base_url, list_number, purpose)
 
 
-def _new_certificate_id(tx: StoreTransaction) -> str:
-    """12 random digits, as DIVOC makes them; drawn again on a collision."""
+def _new_certificate_id(tx: StoreTransaction, claimed: set[str] | frozenset[str] = frozenset()) -> str:
+    """12 random digits, as DIVOC makes them; drawn again on a collision (with the store or with
+    the ``claimed`` ones of a batch)."""
     for _ in range(100):
         candidate = f"{secrets.randbelow(10**12):012d}"
-        if not tx.certificate_id_taken(candidate):
+        if candidate not in claimed and not tx.certificate_id_taken(candidate):
             return candidate
     raise LifecycleError("no free certificateId after 100 draws", code="STORE_ERROR")
+
+
+def _duplicate(certificate_id: str) -> LifecycleError:
+    return LifecycleError(
+        f"certificate {certificate_id} exists; to replace it, use update",
+        code="DUPLICATE_CERTIFICATE_ID",
+        certificate_id=certificate_id,
+    )
 
 
 def _require(record: Record | None, certificate_id: str) -> Record:

@@ -22,7 +22,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,7 +42,7 @@ SCHEMA_VERSION: Final = 1
 class LifecycleError(VccoreError):
     """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
     ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
-    ``STORE_ERROR``."""
+    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``."""
 
     code = "INVALID_TRANSITION"
 
@@ -102,6 +102,12 @@ class StoreTransaction(Protocol):
 
     def insert(self, record: Record) -> None: ...
 
+    def record_key(self, key: str, certificate_id: str) -> None:
+        """Remember that the issue named ``key`` (an idempotency key) made ``certificate_id``."""
+
+    def certificate_for_key(self, key: str) -> str | None:
+        """The certificateId the issue named ``key`` made, if any."""
+
     def save(self, record: Record) -> None: ...
 
 
@@ -118,6 +124,9 @@ class Store(Protocol):
     def get_by_transaction(self, transaction_id: str) -> Record | None: ...
 
     def get_by_position(self, status_list: int, status_index: int) -> Record | None: ...
+
+    def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The records made by the issues named ``keys`` (see :meth:`StoreTransaction.record_key`)."""
 
     def list_sets(self) -> list[int]: ...
 
@@ -148,6 +157,10 @@ CREATE TABLE IF NOT EXISTS certificates (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     UNIQUE (status_list, status_index)
+);
+CREATE TABLE IF NOT EXISTS issue_keys (
+    key TEXT PRIMARY KEY,
+    certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
 );
 """
 _COLUMNS = (
@@ -246,6 +259,21 @@ class SQLiteStore:
         """The record at a status-list position."""
         return _one(self._connection(), "status_list = ? AND status_index = ?", (status_list, status_index))
 
+    def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The records made by the issues named ``keys``."""
+        found: dict[str, Record] = {}
+        connection = self._connection()
+        for start in range(0, len(keys), 500):  # SQLite's bound-parameter limit
+            part = list(keys[start : start + 500])
+            rows = connection.execute(
+                f"SELECT k.key, {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM issue_keys k "
+                f"JOIN certificates c ON c.certificate_id = k.certificate_id WHERE k.key IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            for row in rows:
+                found[row[0]] = _record(row[1:])
+        return found
+
     def list_sets(self) -> list[int]:
         """The list sets in use, in order."""
         return [row[0] for row in self._connection().execute("SELECT list FROM status_lists ORDER BY list")]
@@ -310,6 +338,16 @@ class _SQLiteTransaction:
                 code="DUPLICATE_CERTIFICATE_ID" if "certificate_id" in str(exc) else "STORE_ERROR",
                 certificate_id=record.certificate_id,
             ) from None
+
+    def certificate_for_key(self, key: str) -> str | None:
+        row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_key(self, key: str, certificate_id: str) -> None:
+        try:
+            self._connection.execute("INSERT INTO issue_keys VALUES (?, ?)", (key, certificate_id))
+        except sqlite3.IntegrityError:
+            raise LifecycleError(f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key) from None
 
     def save(self, record: Record) -> None:
         self._connection.execute(

@@ -1,0 +1,245 @@
+"""Batches: Issuer.certify_batch, `vccore issue --batch` (resumable after a kill) and
+`vccore verify --batch`."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vccore import Ed25519Key, Verifier, bundled_entity_types
+from vccore.batch import MAX_LINE_BYTES
+from vccore.cli import main
+from vccore.entities import PayloadError
+from vccore.issuer import Certified, Issuer
+from vccore.store import LifecycleError, SQLiteStore
+
+ENTITY = bundled_entity_types()["HealthProfessional"]
+NOW = "2024-01-01T00:00:00Z"
+AT = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def payload(i: int) -> dict[str, Any]:
+    assert ENTITY.example is not None
+    return {**ENTITY.example, "name": f"Dr. Batch {i}", "certificateId": f"{i:012d}"}
+
+
+def write_input(path: Path, count: int) -> tuple[list[int], dict[int, str]]:
+    """``count`` lines, some bad: (the good lines' numbers, {bad line number: the code expected})."""
+    good: list[int] = []
+    bad: dict[int, str] = {}
+    with path.open("w", encoding="utf-8") as stream:
+        for line in range(1, count + 1):
+            if line % 53 == 0:
+                stream.write('{"name": 3}\n')
+                bad[line] = "INVALID_PAYLOAD"
+            elif line % 89 == 0:
+                stream.write("{not json\n")
+                bad[line] = "INVALID_LINE"
+            elif line % 97 == 0:
+                stream.write("\n")  # blank: skipped, but counted
+            else:
+                stream.write(json.dumps(payload(line), ensure_ascii=False) + "\n")
+                good.append(line)
+    return good, bad
+
+
+@pytest.fixture
+def issuer(tmp_path: Path) -> Issuer:
+    return Issuer(signer=Ed25519Key.from_seed(bytes(32)), store=SQLiteStore(tmp_path / "store.db"))
+
+
+# --- the library -----------------------------------------------------------------------------------
+
+
+def test_certify_batch_issues_each_payload_or_says_why_not(issuer: Issuer) -> None:
+    payloads: list[Any] = [payload(i) for i in range(6)]
+    payloads[1] = {"name": 3}
+    payloads[3] = dict(payloads[2])  # the same certificateId twice in one batch
+    payloads[4] = "not an object"
+    results = issuer.certify_batch(ENTITY, payloads, now=AT)
+    assert [type(r).__name__ for r in results] == ["Certified", "PayloadError", "Certified", "LifecycleError", "PayloadError", "Certified"]
+    assert isinstance(results[3], LifecycleError) and results[3].code == "DUPLICATE_CERTIFICATE_ID"
+    assert isinstance(issuer.store, SQLiteStore) and issuer.store.count() == 3
+    verifier = Verifier.create()
+    for result in results:
+        if isinstance(result, Certified):
+            assert verifier.verify(result.credential, now=AT).verified
+            stored = issuer.store.get(result.certificate_id)
+            assert stored is not None and stored.credential == result.credential
+    # against the store: a certificateId issued before is refused, as certify refuses it
+    again = issuer.certify_batch(ENTITY, [payload(0)], now=AT)
+    assert isinstance(again[0], LifecycleError) and again[0].code == "DUPLICATE_CERTIFICATE_ID"
+
+
+def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
+    payloads = [payload(i) for i in range(5)]
+    keys = [f"run-1:{i}" for i in range(5)]
+    first = issuer.certify_batch(ENTITY, payloads, keys=keys, now=AT)
+    second = issuer.certify_batch(ENTITY, payloads, keys=keys, now=AT)
+    assert all(isinstance(r, Certified) for r in first + second)
+    assert [r.credential for r in first if isinstance(r, Certified)] == [r.credential for r in second if isinstance(r, Certified)]
+    assert isinstance(issuer.store, SQLiteStore) and issuer.store.count() == 5
+    # a key that made a certificate is taken, whatever payload comes with it next time
+    third = issuer.certify_batch(ENTITY, [payload(9)], keys=keys[:1], now=AT)
+    assert isinstance(third[0], Certified) and third[0].certificate_id == f"{0:012d}"
+    with pytest.raises(ValueError, match="2 keys for 1 payloads"):
+        issuer.certify_batch(ENTITY, [payload(1)], keys=["a", "b"])
+
+
+def test_errors_cross_processes_whole() -> None:
+    error = PayloadError("HealthProfessional", [])
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is PayloadError and copy.code == "INVALID_PAYLOAD" and copy.to_dict() == error.to_dict()
+    lifecycle = pickle.loads(pickle.dumps(LifecycleError("gone", code="UNKNOWN_CERTIFICATE", certificate_id="1")))
+    assert lifecycle.code == "UNKNOWN_CERTIFICATE" and lifecycle.details == {"certificate_id": "1"}
+
+
+# --- vccore issue --batch ----------------------------------------------------------------------------
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def check_batch_result(folder: Path, good: list[int], bad: dict[int, str]) -> list[dict[str, Any]]:
+    """The output holds exactly one credential per good line, in order, each the one the store
+    holds; the errors file exactly the bad lines; the store nothing else."""
+    credentials = [json.loads(line) for line in (folder / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [c["credentialSubject"]["name"] for c in credentials] == [f"Dr. Batch {n}" for n in good]
+    errors = [json.loads(line) for line in (folder / "out.errors.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert {e["line"]: e["code"] for e in errors} == bad and [e["line"] for e in errors] == sorted(bad)
+    store = SQLiteStore(folder / "home" / "vccore.db", read_only=True)
+    assert store.count() == len(good)
+    for number, credential in zip(good, credentials):
+        record = store.get(f"{number:012d}")
+        assert record is not None and record.credential == credential
+    return credentials
+
+
+def test_issue_batch_with_two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, bad = write_input(tmp_path / "in.jsonl", 700)
+    argv = ["issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+            "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    assert f"{len(good):,} credentials" in err and f"{len(bad)} lines rejected" in err and out == ""
+    credentials = check_batch_result(tmp_path, good, bad)
+    # every one verifies, through `vccore verify --batch`
+    (tmp_path / "results.jsonl").unlink(missing_ok=True)
+    code, _, err = run(capsys, "verify", "--batch", str(tmp_path / "out.jsonl"), "--now", "2024-06-01T00:00:00Z",
+                       "--workers", "2", "-o", str(tmp_path / "results.jsonl"))
+    results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert code == 0 and [r["line"] for r in results] == list(range(1, len(credentials) + 1))
+    assert all(r["verified"] for r in results) and f"{len(credentials):,} verified, 0 not verified" in err
+    # a finished batch run again changes nothing
+    before = (tmp_path / "out.jsonl").read_bytes()
+    code, _, err = run(capsys, *argv)
+    assert code == 0 and (tmp_path / "out.jsonl").read_bytes() == before
+
+
+def test_issue_batch_refuses_to_clobber_or_to_mix_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_input(tmp_path / "in.jsonl", 30)
+    (tmp_path / "out.jsonl").write_text("someone's data\n")
+    argv = ["issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home")]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "exists and is not empty" in err
+    assert (tmp_path / "out.jsonl").read_text() == "someone's data\n"
+    (tmp_path / "out.jsonl").unlink()
+    assert run(capsys, *argv)[0] == 0
+    # the input changed under a batch that was (as if) interrupted: refused, nothing touched
+    state_file = tmp_path / "out.jsonl.progress"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "complete": False}))
+    write_input(tmp_path / "in.jsonl", 31)
+    (tmp_path / "in.jsonl").write_text((tmp_path / "in.jsonl").read_text().replace("Dr. Batch 1\"", "Dr. Batch X\""))
+    before = (tmp_path / "out.jsonl").read_bytes()
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and "is not the input the batch was started on" in err
+    assert (tmp_path / "out.jsonl").read_bytes() == before
+    # usage
+    assert run(capsys, "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"))[0] == 2
+    code, _, err = run(capsys, "issue", "Nobody", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "x.jsonl"))
+    assert code == 2 and "no entity type 'Nobody'" in err
+    code, _, err = run(capsys, *argv[:-2], "-o", str(tmp_path / "y.jsonl"), "--workers", "0")
+    assert code == 2 and "--workers takes 1 to 256" in err
+
+
+def test_issue_batch_refuses_an_overlong_line_without_reading_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    lines = [json.dumps(payload(1)), json.dumps({**payload(2), "name": "x" * (MAX_LINE_BYTES + 10)}), json.dumps(payload(3))]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    code, _, err = run(capsys, "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
+                       "--home", str(tmp_path / "home"), "--now", NOW)
+    assert code == 0, err
+    check_batch_result(tmp_path, [1, 3], {2: "INVALID_LINE"})
+    assert "longer than 1048576 bytes" in (tmp_path / "out.errors.jsonl").read_text()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(tmp_path: Path, seed: int) -> None:
+    """Killed (SIGKILL) at random moments, with its workers or (seed 3) the parent alone, then
+    run again until it finishes: every good line's credential exactly once, in order."""
+    good, bad = write_input(tmp_path / "in.jsonl", 2500)
+    argv = [sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"),
+            "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
+    chance = random.Random(seed)
+    progress = tmp_path / "out.jsonl.progress"
+
+    def line_reached() -> int:
+        try:
+            return int(json.loads(progress.read_text())["line"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
+    kills = midway = 0
+    for attempt in range(12):
+        reached = line_reached()
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        if attempt < 4:
+            # wait for a checkpoint beyond the last one, then kill at a random moment after it
+            deadline = time.monotonic() + 120
+            while process.poll() is None and line_reached() <= reached and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(chance.uniform(0.0, 0.5))
+            if process.poll() is None:
+                if seed == 3:
+                    os.kill(process.pid, signal.SIGKILL)  # the parent only: its workers must not go on alone
+                else:
+                    os.killpg(process.pid, signal.SIGKILL)
+                kills += 1
+                midway += 1 < line_reached() <= 2500
+        _, err = process.communicate(timeout=300)
+        if process.returncode == 0:
+            break
+        assert process.returncode == -signal.SIGKILL, err.decode()
+    assert process.returncode == 0 and kills >= 2 and midway >= 2, (kills, midway)
+    check_batch_result(tmp_path, good, bad)
+
+
+# --- vccore verify --batch ---------------------------------------------------------------------------
+
+
+def test_verify_batch_reports_each_line(tmp_path: Path, issuer: Issuer, capsys: pytest.CaptureFixture[str]) -> None:
+    made = [r for r in issuer.certify_batch(ENTITY, [payload(i) for i in range(4)], now=AT) if isinstance(r, Certified)]
+    tampered = json.loads(json.dumps(made[1].credential))
+    tampered["credentialSubject"]["name"] = "Mallory"
+    lines = [json.dumps(made[0].credential), json.dumps(tampered), "[1, 2", "", '"a string"', json.dumps(made[2].credential)]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    code, out, err = run(capsys, "verify", "--batch", str(tmp_path / "in.jsonl"), "--now", "2024-06-01T00:00:00Z")
+    results = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and "2 verified, 3 not verified" in err
+    assert [(r["line"], r["verified"]) for r in results] == [(1, True), (2, False), (3, False), (5, False), (6, True)]
+    assert results[1]["problems"][0]["code"] == "PROOF_VERIFICATION_ERROR"
+    assert results[2]["problems"][0]["code"] == results[3]["problems"][0]["code"] == "PARSING_ERROR"

@@ -1,0 +1,403 @@
+"""Batches: issue or verify a JSON Lines file, in several processes, in constant memory.
+
+:func:`issue_batch` reads one payload per line and writes one credential per line (in input
+order; a rejected line goes, with its line number and the reasons, to an errors file instead).
+It can be killed at any moment and run again with the same arguments: it continues where it
+stopped, with no credential issued twice and none missing, because
+
+- every credential is recorded in the store together with an idempotency key, the batch's id and
+  the line number (:meth:`vccore.issuer.Issuer.certify_batch`): a line issued before the kill is
+  given back from the store, never issued again;
+- a progress file next to the output (``OUT.progress``) records, at checkpoints, how far the
+  input was read, how long the output and errors files were then, and a digest of the input read
+  so far. A re-run cuts both files back to those lengths (whatever was written after the last
+  checkpoint is written again) and refuses to go on if the input is not the one it started on.
+
+:func:`verify_batch` reads one credential per line and writes one result per line.
+
+Both stream: the parent process reads the input a chunk of lines at a time, hands at most two
+chunks per worker out at once and writes the results in order as they come back, so memory
+does not grow with the input. A line longer than :data:`MAX_LINE_BYTES` is refused, not read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+from . import _datetime, _json
+from .errors import VccoreError
+from .issuer import Certified, Issuer
+from .verify import Verifier
+
+__all__ = ["MAX_LINE_BYTES", "BatchError", "BatchReport", "issue_batch", "verify_batch"]
+
+MAX_LINE_BYTES = 1 << 20
+"""The longest line a batch reads (1 MiB): a payload or credential is a few KiB."""
+
+CHUNK_LINES = 200
+CHECKPOINT_SECONDS = 0.5
+
+
+class BatchError(VccoreError):
+    """A batch cannot start or go on: ``BATCH_ERROR`` (``path``)."""
+
+    code = "BATCH_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class BatchReport:
+    """What a batch did. ``done``: credentials written (issued, or given back from the store on a
+    re-run) or credentials verified; ``rejected``: lines refused (or not verified);
+    ``resumed_at``: the first line this run read (1 for a fresh run)."""
+
+    lines: int
+    done: int
+    rejected: int
+    resumed_at: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"lines": self.lines, "done": self.done, "rejected": self.rejected, "resumedAt": self.resumed_at, "seconds": self.seconds}
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+Line = tuple[int, bytes | str]
+"""(line number, its bytes), or (line number, why it was not read)."""
+
+
+def _chunks(stream: IO[bytes], first_line: int, digest: Any) -> Iterator[tuple[list[Line], int, int, str]]:
+    """Chunks of the non-blank lines of ``stream``: (lines, offset after them, line number after
+    them, hex digest of the input up to there). ``digest`` takes in every byte read."""
+    number = first_line
+    offset = stream.tell()
+    chunk: list[Line] = []
+    yielded = None
+    while True:
+        raw = stream.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            break
+        digest.update(raw)
+        offset += len(raw)
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # skip the rest of the line, unread
+                raw = stream.readline(MAX_LINE_BYTES)
+                digest.update(raw)
+                offset += len(raw)
+            chunk.append((number, f"line longer than {MAX_LINE_BYTES} bytes"))
+        elif raw.strip():
+            chunk.append((number, raw))
+        number += 1
+        if len(chunk) >= CHUNK_LINES:
+            yield chunk, offset, number, digest.hexdigest()
+            chunk, yielded = [], number
+    if chunk or yielded != number:  # the last lines, or only blank ones: their end is progress too
+        yield chunk, offset, number, digest.hexdigest()
+
+
+def _parse_object(raw: bytes | str, what: str) -> dict[str, Any]:
+    """A line's JSON object; BatchError says why not."""
+    if isinstance(raw, str):
+        raise BatchError(raw, code="INVALID_LINE")
+    try:
+        value = _json.loads(raw)
+    except ValueError as exc:
+        raise BatchError(f"not JSON: {exc}", code="INVALID_LINE") from None
+    if not isinstance(value, dict):
+        raise BatchError(f"a {what} is a JSON object, not {type(value).__name__}", code="INVALID_LINE")
+    return value
+
+
+# --- the workers ---------------------------------------------------------------------------------
+
+T = TypeVar("T")
+_WORKER: Any = None  # what the worker initializer built: an Issuer or a Verifier
+
+
+def _init_worker(factory: Callable[[], Any], parent: int | None = None) -> None:
+    global _WORKER
+    _WORKER = factory()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """A worker whose parent was killed exits too (it would otherwise wait for work forever)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def _ordered(work: Callable[[Any], T], tasks: Iterator[tuple[Any, Any]], factory: Callable[[], Any], workers: int) -> Iterator[tuple[Any, T]]:
+    """(context, work(task)) for each (context, task), in order; ``workers`` processes (1: this
+    one), at most two tasks per worker in flight."""
+    if workers <= 1:
+        _init_worker(factory)
+        for context, task in tasks:
+            yield context, work(task)
+        return
+    # Spawned, not forked: a forked worker would inherit this process's open SQLite connections,
+    # and SQLite's own documentation forbids using (or even closing) one across a fork; we saw it
+    # corrupt a store ("database disk image is malformed") when a child closed its inherited copy.
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=spawn, initializer=_init_worker, initargs=(factory, os.getpid())) as pool:
+        pending: deque[tuple[Any, Future[T]]] = deque()
+        for context, task in tasks:
+            pending.append((context, pool.submit(work, task)))
+            if len(pending) >= 2 * workers:
+                context, future = pending.popleft()
+                yield context, future.result()
+        while pending:
+            context, future = pending.popleft()
+            yield context, future.result()
+
+
+def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> list[tuple[int, str, bool]]:
+    """Issue one chunk: (line, JSON text, issued?) per line, in order."""
+    batch_id, entity, now_text, lines = task
+    issuer: Issuer = _WORKER
+    out: dict[int, tuple[str, bool]] = {}
+    payloads: list[dict[str, Any]] = []
+    numbers: list[int] = []
+    for number, raw in lines:
+        try:
+            payloads.append(_parse_object(raw, "payload"))
+            numbers.append(number)
+        except BatchError as exc:
+            out[number] = (_error_line(number, exc), False)
+    now = _datetime.parse(now_text) if now_text else None
+    results = issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now)
+    for number, result in zip(numbers, results):
+        if isinstance(result, Certified):
+            out[number] = (json.dumps(result.credential, ensure_ascii=False, separators=(",", ":")), True)
+        else:
+            out[number] = (_error_line(number, result), False)
+    return [(number, *out[number]) for number, _ in lines]
+
+
+def _verify_chunk(task: tuple[str | None, list[Line]]) -> list[tuple[int, str, bool]]:
+    now_text, lines = task
+    verifier: Verifier = _WORKER
+    now = _datetime.parse(now_text) if now_text else None
+    out: list[tuple[int, str, bool]] = []
+    for number, raw in lines:
+        if isinstance(raw, str):
+            result: dict[str, Any] = {"verified": False, "status": "INVALID", "problems": [{"code": "PARSING_ERROR", "detail": raw}]}
+        else:
+            result = verifier.verify(raw, now=now).to_dict()
+        out.append((number, json.dumps({"line": number, **result}, ensure_ascii=False, separators=(",", ":")), bool(result["verified"])))
+    return out
+
+
+def _error_line(number: int, exc: VccoreError) -> str:
+    return json.dumps({"line": number, **exc.to_dict()}, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- issuing -------------------------------------------------------------------------------------
+
+
+def issue_batch(
+    make_issuer: Callable[[], Issuer],
+    entity: str,
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    errors: str | os.PathLike[str] | None = None,
+    workers: int = 1,
+    now: datetime | None = None,
+    progress: bool | None = None,
+) -> BatchReport:
+    """Issue a credential for every payload line of ``source`` into ``output`` (see the module's
+    documentation). ``make_issuer`` builds each worker's :class:`Issuer` (it must be picklable for
+    ``workers`` > 1: a module-level function or a :func:`functools.partial` of one). ``errors``
+    defaults to ``OUT.errors.jsonl`` beside the output. ``progress``: a progress bar on standard
+    error (default: when it is a terminal)."""
+    source_path, output_path = Path(source), Path(output)
+    errors_path = Path(errors) if errors is not None else output_path.with_name(output_path.stem + ".errors.jsonl")
+    state_path = output_path.with_name(output_path.name + ".progress")
+    state = _start(state_path, source_path, output_path, errors_path, entity)
+    if state.get("complete"):
+        return BatchReport(state["line"] - 1, state["done"], state["rejected"], state["line"], 0.0)
+    with open(source_path, "rb") as stream, open(output_path, "r+b") as out, open(errors_path, "r+b") as err:
+        digest = _check_input(stream, state, source_path)
+        out.truncate(state["output"])
+        err.truncate(state["errors"])
+        out.seek(state["output"])
+        err.seek(state["errors"])
+        now_text = _datetime.format(now) if now is not None else None
+        resumed_at = state["line"]
+        # The reading runs ahead of the writing (chunks in flight): each chunk carries where it ends.
+        tasks = (
+            ((offset, next_line, sha256), (state["batch"], entity, now_text, lines))
+            for lines, offset, next_line, sha256 in _chunks(stream, state["line"], digest)
+        )
+        meter = _Meter(progress, source_path, "issued")
+        last = time.monotonic()
+        for (offset, next_line, sha256), results in _ordered(_issue_chunk, tasks, make_issuer, workers):
+            for _, text, issued in results:
+                (out if issued else err).write(text.encode() + b"\n")
+                state["done" if issued else "rejected"] += 1
+            state.update(line=next_line, input=offset, sha256=sha256)
+            if time.monotonic() - last >= CHECKPOINT_SECONDS:
+                _checkpoint(state_path, state, out, err)
+                last = time.monotonic()
+            meter.show(state["done"], state["rejected"], offset, next_line)
+        state["complete"] = True
+        _checkpoint(state_path, state, out, err)
+        meter.close(state["done"], state["rejected"])
+    return BatchReport(state["line"] - 1, state["done"], state["rejected"], resumed_at, meter.seconds())
+
+
+def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: str) -> dict[str, Any]:
+    """The progress of an interrupted run, or a new one (written before any work is done, so that
+    a kill at any moment leaves a run that can be resumed)."""
+    if state_path.exists():
+        try:
+            state: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BatchError(f"cannot read the progress file {state_path}: {exc}", path=str(state_path)) from None
+        for key, expected in (("source", str(source.resolve())), ("entity", entity), ("errorsFile", str(errors.resolve()))):
+            if state.get(key) != expected:
+                raise BatchError(
+                    f"{output} belongs to a batch with {key} {state.get(key)!r}, not {expected!r}: "
+                    f"give another output, or delete {output} and {state_path} to start over",
+                    path=str(output),
+                )
+        for path, length in ((output, state["output"]), (errors, state["errors"])):
+            if not path.exists() or path.stat().st_size < length:
+                raise BatchError(f"{path} is shorter than when the batch stopped: it was changed; delete {state_path} to start over", path=str(path))
+        return state
+    for path in (output, errors):
+        if path.exists() and path.stat().st_size > 0:
+            raise BatchError(f"{path} exists and is not empty (and there is no {state_path.name} to resume from)", path=str(path))
+    if not source.is_file():
+        raise BatchError(f"cannot read {source}", path=str(source))
+    state = {
+        "batch": uuid.uuid4().hex, "source": str(source.resolve()), "entity": entity, "errorsFile": str(errors.resolve()),
+        "line": 1, "input": 0, "sha256": hashlib.sha256().hexdigest(), "output": 0, "errors": 0, "done": 0, "rejected": 0,
+    }
+    for path in (output, errors):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    _write_state(state_path, state)
+    return state
+
+
+def _check_input(stream: IO[bytes], state: dict[str, Any], source: Path) -> Any:
+    """Read the input up to where the batch stopped; refuse if those bytes changed. Returns the
+    running digest, positioned there."""
+    digest = hashlib.sha256()
+    remaining = state["input"]
+    while remaining:
+        block = stream.read(min(remaining, 1 << 20))
+        if not block:
+            break
+        digest.update(block)
+        remaining -= len(block)
+    if digest.hexdigest() != state["sha256"]:
+        raise BatchError(f"{source} is not the input the batch was started on (its first {state['input']} bytes differ)", path=str(source))
+    return digest
+
+
+def _checkpoint(state_path: Path, state: dict[str, Any], out: IO[bytes], err: IO[bytes]) -> None:
+    """Make the output durable, then record how far it goes."""
+    for stream in (out, err):
+        stream.flush()
+        os.fsync(stream.fileno())
+    state["output"], state["errors"] = out.tell(), err.tell()
+    _write_state(state_path, state)
+
+
+def _write_state(path: Path, state: dict[str, Any]) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w", encoding="utf-8") as stream:
+        json.dump(state, stream)
+        stream.flush()
+        os.fsync(stream.fileno())
+    os.replace(temporary, path)
+
+
+# --- verifying -----------------------------------------------------------------------------------
+
+
+def verify_batch(
+    make_verifier: Callable[[], Verifier],
+    source: str | os.PathLike[str],
+    output: IO[bytes],
+    *,
+    workers: int = 1,
+    now: datetime | None = None,
+    progress: bool | None = None,
+) -> BatchReport:
+    """Verify every credential line of ``source``; one result line (``{"line", "verified",
+    "status", "problems", ...}``) per credential to ``output``, in input order."""
+    source_path = Path(source)
+    if not source_path.is_file():
+        raise BatchError(f"cannot read {source_path}", path=str(source_path))
+    now_text = _datetime.format(now) if now is not None else None
+    done = rejected = lines = 0
+    meter = _Meter(progress, source_path, "verified")
+    with open(source_path, "rb") as stream:
+        tasks = (((offset, next_line), (now_text, chunk)) for chunk, offset, next_line, _ in _chunks(stream, 1, hashlib.sha256()))
+        for (offset, next_line), results in _ordered(_verify_chunk, tasks, make_verifier, workers):
+            for _, text, verified in results:
+                output.write(text.encode() + b"\n")
+                done, rejected = done + verified, rejected + (not verified)
+            lines = next_line - 1
+            meter.show(done, rejected, offset, next_line)
+    output.flush()
+    meter.close(done, rejected)
+    return BatchReport(lines, done, rejected, 1, meter.seconds())
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+class _Meter:
+    """A one-line progress bar on standard error, when it is a terminal (or when asked)."""
+
+    def __init__(self, enabled: bool | None, source: Path, verb: str) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.size = max(source.stat().st_size, 1)
+        self.verb = verb
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.first_done: int | None = None
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    def show(self, done: int, rejected: int, offset: int, line: int) -> None:
+        if not self.enabled:
+            return
+        if self.first_done is None:
+            self.first_done = done
+        now = time.monotonic()
+        if now - self.shown < 0.2:
+            return
+        self.shown = now
+        fraction = min(offset / self.size, 1.0)
+        bar = "#" * int(fraction * 30)
+        rate = (done - self.first_done) / max(now - self.started, 1e-9)
+        sys.stderr.write(f"\r[{bar:<30}] {fraction:4.0%}  line {line - 1:,}  {done:,} {self.verb}  {rejected:,} rejected  {rate:,.0f}/s ")
+        sys.stderr.flush()
+
+    def close(self, done: int, rejected: int) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\r[{'#' * 30}] 100%  {done:,} {self.verb}  {rejected:,} rejected  in {self.seconds():.1f} s\n")
+            sys.stderr.flush()
