@@ -167,11 +167,12 @@ def _ordered(work: Callable[[Any], T], tasks: Iterator[tuple[Any, Any]], factory
             yield context, future.result()
 
 
-def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> list[tuple[int, str, bool]]:
-    """Issue one chunk: (line, JSON text, issued?) per line, in order."""
+def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> tuple[bytes, bytes, int, int]:
+    """Issue one chunk: (the credential lines, the error lines, how many of each), in line order
+    (joined here, so that the parent only writes)."""
     batch_id, entity, now_text, lines = task
     issuer: Issuer = _WORKER
-    out: dict[int, tuple[str, bool]] = {}
+    texts: dict[int, tuple[str, bool]] = {}
     payloads: list[dict[str, Any]] = []
     numbers: list[int] = []
     for number, raw in lines:
@@ -179,29 +180,38 @@ def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> list[tuple[in
             payloads.append(_parse_object(raw, "payload"))
             numbers.append(number)
         except BatchError as exc:
-            out[number] = (_error_line(number, exc), False)
+            texts[number] = (_error_line(number, exc), False)
     now = _datetime.parse(now_text) if now_text else None
-    results = issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now)
+    results = issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now) if payloads else []
     for number, result in zip(numbers, results):
         if isinstance(result, Certified):
-            out[number] = (json.dumps(result.credential, ensure_ascii=False, separators=(",", ":")), True)
+            texts[number] = (json.dumps(result.credential, ensure_ascii=False, separators=(",", ":")), True)
         else:
-            out[number] = (_error_line(number, result), False)
-    return [(number, *out[number]) for number, _ in lines]
+            texts[number] = (_error_line(number, result), False)
+    issued = [texts[n][0] for n, _ in lines if texts[n][1]]
+    rejected = [texts[n][0] for n, _ in lines if not texts[n][1]]
+    return _joined(issued), _joined(rejected), len(issued), len(rejected)
 
 
-def _verify_chunk(task: tuple[str | None, list[Line]]) -> list[tuple[int, str, bool]]:
+def _verify_chunk(task: tuple[str | None, list[Line]]) -> tuple[bytes, int, int]:
+    """Verify one chunk: (the result lines, how many verified, how many not)."""
     now_text, lines = task
     verifier: Verifier = _WORKER
     now = _datetime.parse(now_text) if now_text else None
-    out: list[tuple[int, str, bool]] = []
+    out: list[str] = []
+    verified = 0
     for number, raw in lines:
         if isinstance(raw, str):
             result: dict[str, Any] = {"verified": False, "status": "INVALID", "problems": [{"code": "PARSING_ERROR", "detail": raw}]}
         else:
             result = verifier.verify(raw, now=now).to_dict()
-        out.append((number, json.dumps({"line": number, **result}, ensure_ascii=False, separators=(",", ":")), bool(result["verified"])))
-    return out
+        verified += bool(result["verified"])
+        out.append(json.dumps({"line": number, **result}, ensure_ascii=False, separators=(",", ":")))
+    return _joined(out), verified, len(out) - verified
+
+
+def _joined(texts: list[str]) -> bytes:
+    return "".join(text + "\n" for text in texts).encode()
 
 
 def _error_line(number: int, exc: VccoreError) -> str:
@@ -249,9 +259,11 @@ def issue_batch(
         meter = _Meter(progress, source_path, "issued")
         last = time.monotonic()
         for (offset, next_line, sha256), results in _ordered(_issue_chunk, tasks, make_issuer, workers):
-            for _, text, issued in results:
-                (out if issued else err).write(text.encode() + b"\n")
-                state["done" if issued else "rejected"] += 1
+            issued, rejected, done_here, rejected_here = results
+            out.write(issued)
+            err.write(rejected)
+            state["done"] += done_here
+            state["rejected"] += rejected_here
             state.update(line=next_line, input=offset, sha256=sha256)
             if time.monotonic() - last >= CHECKPOINT_SECONDS:
                 _checkpoint(state_path, state, out, err)
@@ -355,9 +367,9 @@ def verify_batch(
     with open(source_path, "rb") as stream:
         tasks = (((offset, next_line), (now_text, chunk)) for chunk, offset, next_line, _ in _chunks(stream, 1, hashlib.sha256()))
         for (offset, next_line), results in _ordered(_verify_chunk, tasks, make_verifier, workers):
-            for _, text, verified in results:
-                output.write(text.encode() + b"\n")
-                done, rejected = done + verified, rejected + (not verified)
+            text, verified, not_verified = results
+            output.write(text)
+            done, rejected = done + verified, rejected + not_verified
             lines = next_line - 1
             meter.show(done, rejected, offset, next_line)
     output.flush()

@@ -221,18 +221,16 @@ class Issuer:
         results: list[Certified | VccoreError | None] = [None] * len(payloads)
         earlier = self.store.get_by_keys(keys) if keys is not None else {}
         issuer = issuer_of(self.signer)
-        todo: list[int] = []
+        todo: dict[int, dict[str, Any]] = {}  # index -> its slot values
         for i, payload in enumerate(payloads):
             record = earlier.get(keys[i]) if keys is not None else None
             if record is not None:
                 results[i] = Certified(record.certificate_id, record.transaction_id, record.credential, record.replaces)
                 continue
             try:
-                entity_type.values(payload, issuer=issuer, now=moment)  # refuse before taking a position
+                todo[i] = entity_type.values(payload, issuer=issuer, now=moment)  # refuse before taking a position
             except VccoreError as exc:
                 results[i] = exc
-                continue
-            todo.append(i)
         if todo:
             self._certify_todo(entity_type, version, payloads, keys, todo, moment, results)
         assert all(result is not None for result in results)
@@ -244,32 +242,32 @@ class Issuer:
         version: str,
         payloads: Sequence[Any],
         keys: Sequence[str] | None,
-        todo: list[int],
+        todo: dict[int, dict[str, Any]],
         moment: datetime,
         results: list[Certified | VccoreError | None],
     ) -> None:
         issuer = issuer_of(self.signer)
         # 1. certificateIds and status positions, in one short transaction
-        planned: list[tuple[int, str, dict[str, Any], tuple[int, int]]] = []
+        planned: list[tuple[int, str, dict[str, Any] | None, tuple[int, int]]] = []
         claimed: set[str] = set()
         with self.store.transaction() as tx:
             for i in todo:
-                payload = dict(payloads[i])
-                given = payload.get("certificateId")
+                given = payloads[i].get("certificateId")
                 if isinstance(given, str) and (given in claimed or tx.certificate_id_taken(given)):
                     results[i] = _duplicate(given)
                     continue
                 certificate_id = given if isinstance(given, str) else _new_certificate_id(tx, claimed)
                 claimed.add(certificate_id)
-                if "certificateId" in entity_type.schema["properties"]:
-                    payload["certificateId"] = certificate_id
+                payload = None  # the values validated above stand, unless a generated id goes in
+                if given is None and "certificateId" in entity_type.schema["properties"]:
+                    payload = {**payloads[i], "certificateId": certificate_id}
                 planned.append((i, certificate_id, payload, tx.allocate_status_position()))
         # 2. signing, outside any transaction
         stamp = _datetime.format(moment)
         made: list[tuple[int, Record]] = []
         for i, certificate_id, payload, position in planned:
             try:
-                values = entity_type.values(payload, issuer=issuer, now=moment)
+                values = todo[i] if payload is None else entity_type.values(payload, issuer=issuer, now=moment)
                 signed = self._credential(entity_type, version, values, position, moment, None)
             except VccoreError as exc:
                 results[i] = exc

@@ -1,0 +1,135 @@
+"""Batch issuing at scale: `vccore issue --batch` on generated HealthProfessional payloads.
+
+1. Speed-up: the same ``--sample`` payloads issued with 1 worker and with 2 (fresh stores).
+2. Scale: ``--count`` payloads (default 1,000,000) with ``--workers`` workers, the resident memory
+   of the command and its workers sampled every half second (peak, and the peak over each tenth
+   of the run: flat means constant memory), and the store and output checked at the end.
+
+    python -m benchmarks.batch [--count N] [--sample N] [--workers N] [--keep]
+
+Writes benchmarks/results/batch.json. Needs disk: about 5 KB per credential (store + output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from vccore import bundled_entity_types
+from vccore.store import SQLiteStore
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def write_payloads(path: Path, count: int) -> None:
+    entity = bundled_entity_types()["HealthProfessional"]
+    assert entity.example is not None
+    base = dict(entity.example)
+    with path.open("w", encoding="utf-8") as stream:
+        for i in range(count):
+            base.update(name=f"Dr. Professional {i}", registrationId=f"KMC-{i:08d}", certificateId=f"{100000000000 + i}")
+            stream.write(json.dumps(base, ensure_ascii=False) + "\n")
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def run_batch(folder: Path, source: Path, workers: int) -> dict[str, Any]:
+    """Run the command; its wall time and the resident memory of it and of its workers."""
+    folder.mkdir(parents=True)
+    argv = [
+        sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(source),
+        "-o", str(folder / "out.jsonl"), "--home", str(folder / "home"), "--workers", str(workers),
+    ]
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    samples: list[tuple[float, int, int]] = []  # (seconds, parent KiB, largest worker KiB)
+    while process.poll() is None:
+        workers_rss = [_rss_kib(child) for child in _children(process.pid)]
+        samples.append((time.perf_counter() - started, _rss_kib(process.pid), max(workers_rss, default=0)))
+        time.sleep(0.5)
+    seconds = time.perf_counter() - started
+    _, err = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"batch failed ({process.returncode}): {err.decode()}")
+    tenths = []
+    for tenth in range(10):
+        window = [s for s in samples if tenth / 10 <= s[0] / seconds < (tenth + 1) / 10]
+        tenths.append(max((max(p, w) for _, p, w in window), default=0) // 1024)
+    return {
+        "workers": workers,
+        "seconds": round(seconds, 1),
+        "peak_parent_mib": max((p for _, p, _ in samples), default=0) // 1024,
+        "peak_worker_mib": max((w for _, _, w in samples), default=0) // 1024,
+        "peak_mib_by_tenth": tenths,
+        "summary": err.decode().strip().splitlines()[-1],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=40_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the working folder")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="vccore-batch-"))
+    results: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    try:
+        sample = folder / "sample.jsonl"
+        write_payloads(sample, args.sample)
+        one = run_batch(folder / "one", sample, 1)
+        two = run_batch(folder / "two", sample, 2)
+        results["sample"] = {"payloads": args.sample, "one_worker": one, "two_workers": two}
+        results["sample"]["speedup"] = round(one["seconds"] / two["seconds"], 2)
+        print(f"{args.sample:,} payloads: 1 worker {one['seconds']} s ({args.sample / one['seconds']:,.0f}/s), "
+              f"2 workers {two['seconds']} s ({args.sample / two['seconds']:,.0f}/s): {results['sample']['speedup']}x")
+        shutil.rmtree(folder / "one")
+        shutil.rmtree(folder / "two")
+
+        source = folder / "payloads.jsonl"
+        write_payloads(source, args.count)
+        scale = run_batch(folder / "scale", source, args.workers)
+        store = SQLiteStore(folder / "scale" / "home" / "vccore.db", read_only=True)
+        with (folder / "scale" / "out.jsonl").open("rb") as stream:
+            lines = sum(1 for _ in stream)
+        scale.update(payloads=args.count, stored=store.count(), output_lines=lines, per_second=round(args.count / scale["seconds"]))
+        results["scale"] = scale
+        print(f"{args.count:,} payloads, {args.workers} workers: {scale['seconds']} s ({scale['per_second']:,}/s); "
+              f"{scale['stored']:,} in the store, {scale['output_lines']:,} output lines")
+        print(f"peak resident memory: command {scale['peak_parent_mib']} MiB, largest worker {scale['peak_worker_mib']} MiB; "
+              f"peak per tenth of the run (MiB): {scale['peak_mib_by_tenth']}")
+        print(f"machine: {results['machine']}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS / 'batch.json'}")
+
+
+if __name__ == "__main__":
+    main()
