@@ -1,6 +1,8 @@
 """Batch issuing at scale: `vccore issue --batch` on generated HealthProfessional payloads.
 
-1. Speed-up: the same ``--sample`` payloads issued with 1 worker and with 2 (fresh stores).
+1. Speed-up: the same ``--sample`` payloads issued with 1 worker and with 2 (fresh stores); and,
+   for the machine's own ceiling, the bare signing loop (no store, no files) run in one process
+   and in two at once: what two cores give this kind of work here.
 2. Scale: ``--count`` payloads (default 1,000,000) with ``--workers`` workers, the resident memory
    of the command and its workers sampled every half second (peak, and the peak over each tenth
    of the run: flat means constant memory), and the store and output checked at the end.
@@ -14,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,6 +61,40 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def _bare_loop(count: int) -> float:
+    """Credentials per second of the bare signing loop (Issuer.make_credential) in this process."""
+    from datetime import UTC, datetime
+
+    from vccore import Ed25519Key
+    from vccore.issuer import Issuer
+
+    entity = bundled_entity_types()["HealthProfessional"]
+    issuer = Issuer(signer=Ed25519Key.from_seed(bytes(32)), store=SQLiteStore(Path(tempfile.mkdtemp()) / "bare.db"))
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    assert entity.example is not None
+    payloads = [{**entity.example, "name": f"Dr. Professional {i}"} for i in range(count)]
+    for i in range(50):
+        issuer.make_credential(entity, payloads[i], (0, i), now)
+    started = time.perf_counter()
+    for i in range(count):
+        issuer.make_credential(entity, payloads[i], (0, i), now)
+    return count / (time.perf_counter() - started)
+
+
+def bare_scaling(count: int = 10_000, rounds: int = 3) -> dict[str, float]:
+    """The bare loop alone, then two copies at once (spawned processes both times), alternated
+    ``rounds`` times; the medians."""
+    spawn = multiprocessing.get_context("spawn")
+    ones, twos = [], []
+    for _ in range(rounds):
+        with spawn.Pool(1) as pool:
+            ones.append(pool.map(_bare_loop, [count])[0])
+        with spawn.Pool(2) as pool:
+            twos.append(sum(pool.map(_bare_loop, [count, count])))
+    one, two = statistics.median(ones), statistics.median(twos)
+    return {"one_per_s": round(one), "two_per_s": round(two), "speedup": round(two / one, 2)}
+
+
 def run_batch(folder: Path, source: Path, workers: int) -> dict[str, Any]:
     """Run the command; its wall time and the resident memory of it and of its workers."""
     folder.mkdir(parents=True)
@@ -78,7 +116,8 @@ def run_batch(folder: Path, source: Path, workers: int) -> dict[str, Any]:
     tenths = []
     for tenth in range(10):
         window = [s for s in samples if tenth / 10 <= s[0] / seconds < (tenth + 1) / 10]
-        tenths.append(max((max(p, w) for _, p, w in window), default=0) // 1024)
+        if window:
+            tenths.append(max(max(p, w) for _, p, w in window) // 1024)
     return {
         "workers": workers,
         "seconds": round(seconds, 1),
@@ -92,7 +131,7 @@ def run_batch(folder: Path, source: Path, workers: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1_000_000)
-    parser.add_argument("--sample", type=int, default=40_000)
+    parser.add_argument("--sample", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     args = parser.parse_args()
@@ -107,6 +146,9 @@ def main() -> None:
         results["sample"]["speedup"] = round(one["seconds"] / two["seconds"], 2)
         print(f"{args.sample:,} payloads: 1 worker {one['seconds']} s ({args.sample / one['seconds']:,.0f}/s), "
               f"2 workers {two['seconds']} s ({args.sample / two['seconds']:,.0f}/s): {results['sample']['speedup']}x")
+        bare = results["sample"]["bare_loop"] = bare_scaling()
+        print(f"the bare signing loop, no store: 1 process {bare['one_per_s']:,}/s, 2 at once {bare['two_per_s']:,}/s: "
+              f"{bare['speedup']}x (this machine's ceiling for this work)")
         shutil.rmtree(folder / "one")
         shutil.rmtree(folder / "two")
 

@@ -170,7 +170,10 @@ _COLUMNS = (
 
 
 class SQLiteStore:
-    """The embedded store: one SQLite file, written one transaction at a time."""
+    """The embedded store: one SQLite file, written one transaction at a time (by any number of
+    threads and processes). Not across ``fork()``: a connection inherited from the parent must
+    not be used or closed in the child (SQLite's rule; broken, it corrupts the file), so open
+    stores after forking, or spawn workers (as :mod:`vccore.batch` does)."""
 
     def __init__(self, path: str | Path, *, status_base_url: str | None = None, read_only: bool = False) -> None:
         """Open (or make) the store at ``path``. ``read_only`` opens an existing store without
