@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 JS := interop/js
 
-.PHONY: demo test install install-test js bench clean
+.PHONY: demo test install install-test js bench bench-batch clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: install-test js
 
 bench: install
 	$(BIN)/python -m benchmarks.run
+
+# 1,000,000 payloads through `vccore issue --batch` (about 10 minutes, 5 GB of disk)
+bench-batch: install
+	$(BIN)/python -m benchmarks.batch
 
 clean:
 	rm -rf $(VENV) $(JS)/node_modules .vccore-demo .pytest_cache .mypy_cache .hypothesis

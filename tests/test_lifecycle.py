@@ -12,7 +12,7 @@ import pytest
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types
 from vccore.issuer import Issuer
-from vccore.store import LIST_SIZE, LifecycleError, SQLiteStore
+from vccore.store import LIST_SIZE, LifecycleError, SQLiteStore, permute
 
 HP = bundled_entity_types()["HealthProfessional"]
 assert HP.example is not None
@@ -234,6 +234,30 @@ def test_positions_are_unique_across_lists(tmp_path: Path) -> None:
     again = SQLiteStore(tmp_path / "positions.db")
     with again.transaction() as tx:
         assert tx.allocate_status_position() not in positions
+
+
+def test_the_position_permutation_is_fixed() -> None:
+    # Stores depend on it: a changed permutation would hand out positions already taken.
+    secret = bytes(range(32))
+    assert [permute(n, secret) for n in (0, 1, 2, 1000, LIST_SIZE - 1)] == [3354, 102054, 10657, 56418, 106000]
+
+
+def test_positions_in_bulk_are_the_positions_one_by_one(tmp_path: Path) -> None:
+    one, bulk = SQLiteStore(tmp_path / "one.db"), SQLiteStore(tmp_path / "bulk.db")
+    for store in (one, bulk):
+        with store.transaction() as tx:
+            tx.allocate_status_position()  # makes list set 0
+    secret = sqlite3.connect(tmp_path / "one.db").execute("SELECT secret FROM status_lists").fetchone()[0]
+    for path in ("one.db", "bulk.db"):  # the same secret, and nearly full, so that a batch spills over
+        with sqlite3.connect(tmp_path / path) as connection:
+            connection.execute("UPDATE status_lists SET next = ?, secret = ?", (LIST_SIZE - 3, secret))
+    with one.transaction() as tx:
+        singles = [tx.allocate_status_position() for _ in range(7)]
+    with bulk.transaction() as tx:
+        together = tx.allocate_status_positions(7)
+    assert [p[0] for p in together] == [0, 0, 0, 1, 1, 1, 1]
+    assert together[:3] == singles[:3] == [(0, permute(n, secret)) for n in range(LIST_SIZE - 3, LIST_SIZE)]
+    assert len(set(together)) == 7 and bulk.list_sets() == [0, 1]
 
 
 def test_issued_positions_are_unique(issuer: Issuer) -> None:

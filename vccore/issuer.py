@@ -27,7 +27,7 @@ from .errors import VccoreError
 from .keys import Signer
 from .proofs import sign
 from .status import Bitstring, list_url, status_list_credential
-from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction
+from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction, credential_json
 from .compiled import CompiledCredentials, add_lifecycle
 from .suites import Suite, get_suite
 
@@ -248,7 +248,7 @@ class Issuer:
     ) -> None:
         issuer = issuer_of(self.signer)
         # 1. certificateIds and status positions, in one short transaction
-        planned: list[tuple[int, str, dict[str, Any] | None, tuple[int, int]]] = []
+        named: list[tuple[int, str, dict[str, Any] | None]] = []
         claimed: set[str] = set()
         with self.store.transaction() as tx:
             for i in todo:
@@ -261,7 +261,9 @@ class Issuer:
                 payload = None  # the values validated above stand, unless a generated id goes in
                 if given is None and "certificateId" in entity_type.schema["properties"]:
                     payload = {**payloads[i], "certificateId": certificate_id}
-                planned.append((i, certificate_id, payload, tx.allocate_status_position()))
+                named.append((i, certificate_id, payload))
+            positions = tx.allocate_status_positions(len(named))
+        planned = [(*entry, position) for entry, position in zip(named, positions)]
         # 2. signing, outside any transaction
         stamp = _datetime.format(moment)
         made: list[tuple[int, Record]] = []
@@ -275,7 +277,7 @@ class Issuer:
             made.append((i, Record(
                 certificate_id=certificate_id, transaction_id=str(uuid.uuid4()), entity_type=entity_type.name,
                 credential=signed, status_list=position[0], status_index=position[1], state="VALID",
-                created_at=stamp, updated_at=stamp,
+                created_at=stamp, updated_at=stamp, credential_json=credential_json(signed),
             )))
         if not made:
             return
