@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import string
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,7 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types, canonicalize, sign
-from vccore.compiled import CompiledCredentials
+from vccore import _rdfc10
+from vccore.compiled import TIED, CompiledCredentials, CompiledShape, slot_token
+from vccore.contexts import bundled_contexts
 from vccore.issuer import Issuer
 from vccore.store import SQLiteStore
 from vccore.suites import get_suite
@@ -89,11 +92,20 @@ def test_compiled_canonical_form_is_the_reference(issuers: dict[tuple[str, str],
     if not suite.terms_defined_by(credential["@context"]):
         credential["@context"] = [*credential["@context"], suite.context]
     reference = canonicalize(credential, contexts=HP.context_loader())
-    fast = compiled.document.canonical({**values, "$list": str(status_list), "$index": str(index), "$replaces": replaces})
+    slots = {**values, "$list": str(status_list), "$index": str(index), "$replaces": replaces}
+    assert compiled.document._canon is not None  # the shape's own RDFC-1.0 code is what runs
+    fast = compiled.document.canonical(slots)
     if "://" in payload.get("issuer", "://"):
         assert fast == reference
+        # the general RDFC-1.0 over the compiled quads agrees too
+        quads = compiled.document.quads_for(slots)
+        assert quads is not None and "".join(_rdfc10.canonicalize(quads)[0]) == reference
     else:  # a URL that could be a compact IRI ("did:", "urn:"): the reference path decides
         assert fast is None
+    # the credential built straight from the compiled shape is the template's, to the byte
+    rendered = compiled.render(slots)
+    assert rendered is not None
+    assert json.dumps(rendered[0], ensure_ascii=False) == json.dumps(credential, ensure_ascii=False)
 
 
 @settings(max_examples=60)
@@ -141,6 +153,34 @@ def test_values_the_compiled_path_cannot_vouch_for_go_the_reference_way(issuers:
         assert fast is None or f"<{value}>" not in fast
     else:
         assert compiled.document.canonical(values) is None
+
+
+_VOCAB = {"@vocab": "https://vocab.example/"}
+
+
+@settings(max_examples=150)
+@given(st.lists(st.sampled_from(["a", "b", "", "\n", "é"]), min_size=3, max_size=3))
+def test_blank_nodes_that_hash_alike_go_to_the_general_algorithm(values: list[str]) -> None:
+    """Two friends with the same name have the same first-degree hash: the shape's own code
+    gives way to Hash N-Degree Quads, and the result is still the reference's."""
+    probe = {"@context": _VOCAB, "title": slot_token(2), "knows": [{"name": slot_token(0)}, {"name": slot_token(1)}]}
+    shape = CompiledShape.compile(probe, {0: "x", 1: "y", 2: "z"}, contexts=bundled_contexts())
+    assert shape is not None and shape._canon is not None
+    slots = dict(zip("xyz", values))
+    assert (shape._canon(slots) is TIED) == (slots["x"] == slots["y"])
+    document = {"@context": _VOCAB, "title": slots["z"], "knows": [{"name": slots["x"]}, {"name": slots["y"]}]}
+    assert shape.canonical(slots) == canonicalize(document)
+
+
+@settings(max_examples=60)
+@given(st.sampled_from(["a", "b"]), st.sampled_from(["a", "b"]))
+def test_quads_that_may_coincide_are_left_to_the_general_algorithm(first: str, second: str) -> None:
+    """Two slots of one property: equal values make one quad, which RDF keeps once."""
+    probe = {"@context": _VOCAB, "@id": "urn:x", "name": [slot_token(0), slot_token(1)]}
+    shape = CompiledShape.compile(probe, {0: "x", 1: "y"}, contexts=bundled_contexts())
+    assert shape is not None and shape._canon is None
+    document = {"@context": _VOCAB, "@id": "urn:x", "name": [first, second]}
+    assert shape.canonical({"x": first, "y": second}) == canonicalize(document)
 
 
 def test_jcs_has_nothing_to_compile(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import UTC, datetime
 from typing import Final
 
@@ -16,6 +17,13 @@ def parse(text: object, *, require_zone: bool = True) -> datetime:
     ``require_zone`` is false, read as UTC); ValueError names what is wrong."""
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a date-time string")
+    return _parse(text, require_zone)
+
+
+# A verifier reads the same few dates (validity windows, status lists', proofs' created) over
+# and over; datetimes are immutable, and a ValueError is not cached.
+@lru_cache(maxsize=4096)
+def _parse(text: str, require_zone: bool) -> datetime:
     match = _DATETIME.fullmatch(text)
     if match is None:
         raise ValueError(f"{text!r} is not an XML Schema date-time (YYYY-MM-DDThh:mm:ssZ)")
@@ -35,6 +43,11 @@ def format(moment: datetime) -> str:
     """``YYYY-MM-DDThh:mm:ssZ`` in UTC, whole seconds: the form proofs carry."""
     if moment.tzinfo is None:
         raise ValueError("a naive datetime has no time zone; pass an aware one")
+    return _format(moment)
+
+
+@lru_cache(maxsize=64)  # an issuer formats the same moment for many credentials
+def _format(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

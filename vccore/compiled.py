@@ -17,10 +17,11 @@ The reference path (pyld + safe mode, :mod:`vccore.canon`) stays the authority:
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
 from .canon import is_iri, to_quads
@@ -84,6 +85,8 @@ class CompiledShape:
     slots: frozenset[str]
     # The slotted quads as straight-line Python (see _generate): what quads_for runs.
     _emit: Callable[[Mapping[str, str]], list[_nquads.Quad] | None] = field(repr=False, compare=False)
+    # RDFC-1.0 for the shape as straight-line Python (see _generate_canonical), if it has one.
+    _canon: Callable[[Mapping[str, str]], Any] | None = field(repr=False, compare=False)
 
     @classmethod
     def compile(
@@ -128,11 +131,35 @@ class CompiledShape:
         # Absent, a slot that names a node would not drop that node's statements: JSON-LD would
         # give them a blank node instead. Such an absence is the reference path's to handle.
         groups = (*emptiable, *(frozenset({slot}) for slot in sorted(naming)))
-        return cls(tuple(constant), tuple(slotted), tuple(groups), frozenset(tokens.values()), _generate(constant, slotted))
+        return cls(
+            tuple(constant), tuple(slotted), tuple(groups), frozenset(tokens.values()),
+            _generate(constant, slotted), _generate_canonical(constant, slotted),
+        )
 
     def quads_for(self, values: Mapping[str, Any]) -> list[_nquads.Quad] | None:
         """The RDF quads for slot ``values`` (a missing or None value: the slot is absent), or
         None when only the reference path can say."""
+        present = self._present(values)
+        return None if present is None else self._emit(present)
+
+    def canonical(self, values: Mapping[str, Any]) -> str | None:
+        """The canonical N-Quads (RDFC-1.0) for slot ``values``, or None (use the reference path)."""
+        present = self._present(values)
+        return None if present is None else self._canonical(present)
+
+    def _canonical(self, present: dict[str, str]) -> str | None:
+        if self._canon is not None:
+            canonical = self._canon(present)
+            if canonical is not TIED:
+                return cast("str | None", canonical)
+        quads = self._emit(present)
+        if quads is None:
+            return None
+        return "".join(_rdfc10.canonicalize(quads)[0])
+
+    def _present(self, values: Mapping[str, Any]) -> dict[str, str] | None:
+        """The slots present in ``values``, or None when a value or an absence is the reference
+        path's to judge."""
         present: dict[str, str] = {}
         for slot in self.slots:
             value = values.get(slot)
@@ -145,69 +172,288 @@ class CompiledShape:
             absent = self.slots - present.keys()
             if any(group <= absent for group in self.emptiable):
                 return None
-        return self._emit(present)
+        return present
 
-    def canonical(self, values: Mapping[str, Any]) -> str | None:
-        """The canonical N-Quads (RDFC-1.0) for slot ``values``, or None (use the reference path)."""
-        quads = self.quads_for(values)
-        if quads is None:
-            return None
-        return "".join(_rdfc10.canonicalize(quads)[0])
+
+class _Code(str):
+    """A Python expression in generated source (a plain ``str`` there is constant text)."""
+
+
+class _Source:
+    """Python source for a shape's quads. The source holds only indexes into the lists it keeps
+    (``K`` constant texts, ``S`` slot names), never a value or a name from a template, so nothing
+    in a template can change the code it becomes."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.names: list[str] = []
+        self.lines: list[str] = []
+
+    def text(self, value: str) -> _Code:
+        self.texts.append(value)
+        return _Code(f"K[{len(self.texts) - 1}]")
+
+    def slot(self, slot: str) -> str:
+        if slot not in self.names:
+            self.names.append(slot)
+        return f"S[{self.names.index(slot)}]"
+
+    def condition(self, needs: tuple[str, ...]) -> str:
+        return "if " + " and ".join(f"{self.slot(n)} in v" for n in needs) + ":"
+
+    def terms(self, quad: Quad, prefix: str, known: dict[_Term, _Code] | None = None) -> list[str]:
+        """A slotted quad's four terms: constant text, or a :class:`_Code` variable
+        ``{prefix}{position}`` set by lines added here (which return None for an IRI that only
+        the reference path may judge). ``known``: terms already in variables, and where to
+        note the new ones."""
+        out: list[str] = []
+        for position, term in enumerate(quad):
+            if isinstance(term, str):
+                out.append(term)
+                continue
+            if known is not None and term in known:
+                out.append(known[term])
+                continue
+            parts: list[str] = [term.pieces[0]]
+            for slot, piece in zip(term.slots, term.pieces[1:]):
+                value = f"v[{self.slot(slot)}]"
+                parts += [_Code(value if term.iri else f"esc({value})"), piece]
+            variable = _Code(f"{prefix}{position}")
+            self.lines.append(f"        {variable} = {self.join(parts)}")
+            if term.iri:
+                if term.pieces[0] == "<":
+                    self.lines.append(f"        if not hier(v[{self.slot(term.slots[0])}]): return None")
+                self.lines.append(f"        if not is_iri({variable}[1:-1]): return None")
+            out.append(variable)
+            if known is not None:
+                known[term] = variable
+        return out
+
+    def join(self, parts: list[str]) -> str:
+        """An f-string expression for texts and expressions in a row."""
+        merged: list[str] = []
+        for part in parts:
+            if not isinstance(part, _Code) and merged and not isinstance(merged[-1], _Code):
+                merged[-1] += part
+            elif part or isinstance(part, _Code):
+                merged.append(part)
+        return 'f"' + "".join("{" + (part if isinstance(part, _Code) else self.text(part)) + "}" for part in merged) + '"'
+
+    def line(self, terms: list[str]) -> str:
+        """An f-string expression for the N-Quads line of four terms (the last "" when the quad
+        is in the default graph)."""
+        parts = [terms[0], " ", terms[1], " ", terms[2]]
+        if terms[3]:
+            parts += [" ", terms[3]]
+        return self.join([*parts, " .\n"])
+
+    def function(self, name: str, **extra: Any) -> Callable[..., Any]:
+        namespace: dict[str, Any] = {
+            "K": self.texts, "S": self.names, "esc": _nquads.escape_literal, "is_iri": is_iri, "hier": _HIERARCHICAL.match, **extra,
+        }
+        exec(compile("\n".join(self.lines), f"<vccore.compiled.{name}>", "exec"), namespace)  # noqa: S102 - indexes only
+        function: Callable[..., Any] = namespace[name]
+        return function
 
 
 def _generate(constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]) -> Callable[[Mapping[str, str]], list[_nquads.Quad] | None]:
     """Straight-line code for the slotted quads: one ``if`` per quad, one expression per term.
 
     Interpreting the quad structure for every credential costs more than all the rest of the
-    canonicalization; generated code does the same work about ten times faster. The source holds
-    only indexes into the lists passed in (``K`` constant texts, ``S`` slot names), never a value
-    or a name from a template, so nothing in a template can change the code.
+    canonicalization; generated code does the same work about ten times faster.
     """
-    texts: list[str] = []
-    names: list[str] = []
-
-    def text(value: str) -> str:
-        texts.append(value)
-        return f"K[{len(texts) - 1}]"
-
-    def index(slot: str) -> int:
-        if slot not in names:
-            names.append(slot)
-        return names.index(slot)
-
-    def name(slot: str) -> str:
-        return f"v[S[{index(slot)}]]"
-
-    lines = ["def emit(v):", "    out = list(C)"]
+    source = _Source()
+    source.lines += ["def emit(v):", "    out = list(C)"]
     for needs, quad in slotted:
-        lines.append("    if " + " and ".join(f"S[{index(n)}] in v" for n in needs) + ":")
-        terms: list[str] = []
-        for position, term in enumerate(quad):
-            if isinstance(term, str):
-                terms.append(text(term))
-                continue
-            parts = [text(term.pieces[0])]
-            for slot, piece in zip(term.slots, term.pieces[1:]):
-                parts.append(name(slot) if term.iri else f"esc({name(slot)})")
-                parts.append(text(piece))
-            expression = " + ".join(parts)
-            if term.iri:
-                variable = f"t{position}"
-                lines.append(f"        {variable} = {expression}")
-                if term.pieces[0] == "<":
-                    lines.append(f"        if not hier({name(term.slots[0])}): return None")
-                lines.append(f"        if not is_iri({variable}[1:-1]): return None")
-                terms.append(variable)
-            else:
-                terms.append(expression)
-        lines.append(f"        out.append(({', '.join(terms)}))")
-    lines.append("    return out")
-    namespace: dict[str, Any] = {
-        "K": texts, "S": names, "C": tuple(constant), "esc": _nquads.escape_literal, "is_iri": is_iri, "hier": _HIERARCHICAL.match,
-    }
-    exec(compile("\n".join(lines), "<vccore.compiled>", "exec"), namespace)  # noqa: S102 - indexes only, see above
-    emit: Callable[[Mapping[str, str]], list[_nquads.Quad] | None] = namespace["emit"]
+        source.lines.append("    " + source.condition(needs))
+        terms = [t if isinstance(t, _Code) else source.text(t) for t in source.terms(quad, "t")]
+        source.lines.append(f"        out.append(({', '.join(terms)}))")
+    source.lines.append("    return out")
+    emit: Callable[[Mapping[str, str]], list[_nquads.Quad] | None] = source.function("emit", C=tuple(constant))
     return emit
+
+
+TIED: Final = object()
+"""What a generated canonicalizer returns when two blank nodes hash alike: only the general
+RDFC-1.0 (Hash N-Degree Quads) can tell them apart."""
+
+
+def _blank_nodes(quad: Quad) -> list[str]:
+    nodes: list[str] = []
+    for term in (quad[0], quad[2], quad[3]):
+        if isinstance(term, str) and term.startswith("_:") and term not in nodes:
+            nodes.append(term)
+    return nodes
+
+
+def _may_equal(one: str | _Term, other: str | _Term) -> bool:
+    """Whether two quad terms may be the same text for some slot values (True when unsure).
+
+    A slot holds one value wherever it is placed, so two terms that begin with the same texts
+    and slots, then differ at the same offset, are never equal.
+    """
+    if isinstance(one, str) and isinstance(other, str):
+        return one == other
+    if isinstance(one, str):
+        one, other = other, one
+    assert isinstance(one, _Term)
+    if isinstance(other, str):
+        return other.startswith(one.pieces[0]) and other.endswith(one.pieces[-1])
+    last, other_last = one.pieces[-1], other.pieces[-1]
+    if not (last.endswith(other_last) or other_last.endswith(last)):
+        return False
+    for index, (a, b) in enumerate(zip(one.pieces, other.pieces)):
+        if not (a.startswith(b) or b.startswith(a)):
+            return False
+        if a != b or index >= min(len(one.slots), len(other.slots)) or one.slots[index] != other.slots[index]:
+            return True
+    return True
+
+
+def _generate_canonical(constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]) -> Callable[[Mapping[str, str]], Any] | None:
+    """RDFC-1.0 for one shape as straight-line code. The function returns the canonical N-Quads,
+    None (the reference path decides, as for :func:`_generate`), or :data:`TIED`.
+
+    A slot never names a blank node, so which quads mention which blank node is known here, and
+    each node's first-degree lines (section 4.6: the node itself ``_:a``, any other ``_:z``) are
+    written out once as expressions. Per credential the code builds those lines and hashes them;
+    when the hashes all differ, section 4.4.3 step 4 labels every node in hash order and step 5
+    has nothing left to do, so the code labels the nodes and sorts the lines. A tie returns
+    TIED, for the caller to run the general algorithm.
+
+    None (no such code) when two quads of the shape could ever be the same quad: RDF keeps one,
+    and the general algorithm sees to it.
+    """
+    templates: list[Quad] = [*constant, *(quad for _, quad in slotted)]
+    for i, one in enumerate(templates):
+        for other in templates[i + 1 :]:
+            if all(_may_equal(a, b) for a, b in zip(one, other)):
+                return None
+    nodes: list[str] = []
+    for quad in templates:
+        nodes += [n for n in _blank_nodes(quad) if n not in nodes]
+    labels = {node: _Code(f"L{i}") for i, node in enumerate(nodes)}
+    source = _Source()
+    first: dict[str, list[str]] = {n: [] for n in nodes}  # from constant quads: the same every time
+    plain: list[str] = []  # constant quads without blank nodes: their final lines
+    late: list[str] = []  # lines that wait for the labels
+    for quad in constant:
+        for node in _blank_nodes(quad):
+            first[node].append(_nquads.serialize(tuple(_first_degree(t, node) for t in quad)))  # type: ignore[arg-type]
+        if _blank_nodes(quad):
+            late.append(f"    out.append({source.line([labels.get(t, t) for t in quad])})")
+        else:
+            plain.append(_nquads.serialize(quad))
+    source.lines += ["def canon(v):", *(f"    a{i} = list(F[{i}])" for i in range(len(nodes))), "    out = list(P)"]
+    # One block per set of slots needed, each term worked out once in its block (the status
+    # entries' IRIs recur in many quads); the lines are sorted at the end, so order is free.
+    blocks: dict[tuple[str, ...], list[tuple[int, Quad]]] = {}
+    for j, (needs, quad) in enumerate(slotted):
+        blocks.setdefault(needs, []).append((j, quad))
+    for needs, quads in blocks.items():
+        source.lines += [f"    q{j} = False" for j, quad in quads if _blank_nodes(quad)]
+        source.lines.append("    " + source.condition(needs))
+        known: dict[_Term, _Code] = {}
+        for j, quad in quads:
+            here = _blank_nodes(quad)
+            terms = source.terms(quad, f"q{j}_", known)
+            for node in here:
+                line = source.line([t if isinstance(t, _Code) else _first_degree(t, node) for t in terms])
+                source.lines.append(f"        a{nodes.index(node)}.append({line})")
+            if here:
+                source.lines.append(f"        q{j} = True")
+                late.append(f"    if q{j}: out.append({source.line([t if isinstance(t, _Code) else labels.get(t, t) for t in terms])})")
+            else:
+                source.lines.append(f"        out.append({source.line(terms)})")
+    lists = "".join(f"a{i}, " for i in range(len(nodes)))
+    source.lines += [
+        f"    order = sorted([(H(''.join(sorted(a)).encode()).hexdigest(), n) for n, a in enumerate(({lists})) if a])",
+        "    for i in range(1, len(order)):",
+        "        if order[i][0] == order[i - 1][0]: return TIED",
+        f"    names = [''] * {len(nodes)}",
+        "    for i, (_, n) in enumerate(order): names[n] = C14N[i]",
+        f"    {''.join(f'L{i}, ' for i in range(len(nodes)))}= names",
+        *late,
+        "    out.sort()",
+        "    return ''.join(out)",
+    ]
+    canon: Callable[[Mapping[str, str]], Any] = source.function(
+        "canon", F=[tuple(first[n]) for n in nodes], P=tuple(plain), H=hashlib.sha256, TIED=TIED, C14N=[f"_:c14n{i}" for i in range(len(nodes))]
+    )
+    return canon
+
+
+def _first_degree(term: str, node: str) -> str:
+    """A constant term as Hash First Degree Quads writes it for ``node``."""
+    if term.startswith("_:"):
+        return "_:a" if term == node else "_:z"
+    return term
+
+
+def _generate_render(probe: Mapping[str, Any], tokens: Mapping[int, str]) -> Callable[[Mapping[str, str]], dict[str, Any]]:
+    """Straight-line code that builds the probe's JSON with the slots' values in place of its
+    tokens, as :meth:`EntityType.fill` and :func:`add_lifecycle` would: an absent slot's member
+    or item is left out. Given the slots present (:meth:`CompiledShape._present`, so no object
+    is left empty), the result is the document whose canonical form the compiled shape gives.
+    Slots inside a text (a status entry's id) must all be present: the code returns None when one
+    is not."""
+    source = _Source()
+    inside: set[str] = set()
+    count = 0
+
+    def slot_of(value: Any) -> str | None:
+        token = _TOKEN.fullmatch(value) if isinstance(value, str) else None
+        return tokens[int(token[1])] if token else None
+
+    def expression(value: Any, indent: str) -> str:
+        """An expression for ``value``; lines for the optional parts go before it."""
+        nonlocal count
+        if isinstance(value, str):
+            numbers = _TOKEN.findall(value)
+            if not numbers:
+                return source.text(value)
+            if slot_of(value) is not None:
+                return f"v[{source.slot(str(slot_of(value)))}]"
+            parts: list[str] = []
+            for i, piece in enumerate(_TOKEN.split(value)):
+                if i % 2:
+                    inside.add(tokens[int(piece)])
+                    parts.append(_Code(f"v[{source.slot(tokens[int(piece)])}]"))
+                else:
+                    parts.append(piece)
+            return source.join(parts)
+        if isinstance(value, dict):
+            count += 1
+            name = f"d{count}"
+            members = [(source.text(k), item) for k, item in value.items()]
+            source.lines.append(f"{indent}{name} = {{}}")
+            for key, item in members:
+                slot = slot_of(item)
+                if slot is not None:
+                    source.lines.append(f"{indent}if {source.slot(slot)} in v: {name}[{key}] = v[{source.slot(slot)}]")
+                else:
+                    source.lines.append(f"{indent}{name}[{key}] = {expression(item, indent)}")
+            return name
+        if isinstance(value, list):
+            count += 1
+            name = f"l{count}"
+            source.lines.append(f"{indent}{name} = []")
+            for item in value:
+                slot = slot_of(item)
+                if slot is not None:
+                    source.lines.append(f"{indent}if {source.slot(slot)} in v: {name}.append(v[{source.slot(slot)}])")
+                else:
+                    source.lines.append(f"{indent}{name}.append({expression(item, indent)})")
+            return name
+        return source.text(value)  # a number, true, false or null: immutable
+
+    body_start = len(source.lines)
+    result = expression(dict(probe), "    ")
+    body = source.lines[body_start:]
+    needed = " and ".join(f"{source.slot(n)} in v" for n in sorted(inside)) or "True"
+    source.lines[body_start:] = ["def render(v):", f"    if not ({needed}): return None", *body, f"    return {result}"]
+    render: Callable[[Mapping[str, str]], dict[str, Any]] = source.function("render")
+    return render
 
 
 # --- credentials of an entity type, as an issuer makes them --------------------------------------
@@ -249,6 +495,7 @@ class CompiledCredentials:
     placed: frozenset[str]
     """The slots the template places (a default such as $now may fill a field, not a slot)."""
     reader: Reader = field(compare=False, repr=False)
+    _render: Callable[[Mapping[str, str]], dict[str, Any] | None] = field(compare=False, repr=False)
     # created -> canonical proof configuration; a batch signs many credentials in one second
     _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
 
@@ -286,7 +533,7 @@ class CompiledCredentials:
         reader = _reader(probe, tokens)
         placed: dict[str, Any] = {}
         reader(probe, placed)
-        return cls(document, proof, probe, tokens, constants, frozenset(placed), reader)
+        return cls(document, proof, probe, tokens, constants, frozenset(placed), reader, _generate_render(probe, tokens))
 
     @property
     def context(self) -> list[Any]:
@@ -304,6 +551,25 @@ class CompiledCredentials:
             return None
         canonical_proof = self.proof_configuration(proof)
         canonical_document = self.document.canonical(slots)
+        if canonical_document is None or canonical_proof is None:
+            return None
+        return canonical_document, canonical_proof
+
+    def render(self, slots: Mapping[str, Any]) -> tuple[dict[str, Any], Rendered] | None:
+        """The unsigned credential for slot values, built straight from the compiled shape (what
+        ``fill`` and :func:`add_lifecycle` make, without reading the template again), and what
+        :meth:`transform_rendered` needs; None when the values are the reference path's to judge."""
+        present = self.document._present(slots)
+        if present is None or any(slots.get(slot, "") is None for slot in self.placed):
+            return None
+        credential = self._render(present)
+        return None if credential is None else (credential, Rendered(present))
+
+    def transform_rendered(self, proof: Mapping[str, Any], rendered: Rendered) -> tuple[str, str] | None:
+        """:meth:`transform` for a document that :meth:`render` made: the same, without reading
+        the document back."""
+        canonical_proof = self.proof_configuration(proof)
+        canonical_document = self.document._canonical(rendered.present)
         if canonical_document is None or canonical_proof is None:
             return None
         return canonical_document, canonical_proof
@@ -339,6 +605,13 @@ class CompiledCredentials:
         if absent & out.keys():
             return None  # a slot present in one place and absent in another: not this shape
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What :meth:`CompiledCredentials.render` knows of the credential it made."""
+
+    present: dict[str, str]
 
 
 Reader = Callable[[Any, dict[str, Any]], bool]

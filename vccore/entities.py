@@ -119,36 +119,42 @@ class Field:
     description: str
 
 
-def _format_checker() -> FormatChecker:
-    """Strict checkers for the formats entity schemas use (jsonschema's own are lenient or need
-    optional packages): a calendar ``date``, a ``year``, an XML Schema ``date-time`` with a time
-    zone, and ``uri`` (an absolute URL or a DID)."""
-    checker = FormatChecker(formats=())
-
-    @checker.checks("date", raises=ValueError)
-    def _date(value: object) -> bool:
-        if not isinstance(value, str):
-            return True
-        if not _DATE.fullmatch(value):
-            return False
+def _is_date(value: str) -> bool:
+    if not _DATE.fullmatch(value):
+        return False
+    try:
         date.fromisoformat(value)
-        return True
+    except ValueError:
+        return False
+    return True
 
-    @checker.checks("year")
-    def _year(value: object) -> bool:
-        return not isinstance(value, str) or _YEAR.fullmatch(value) is not None
 
-    @checker.checks("date-time", raises=ValueError)
-    def _date_time(value: object) -> bool:
-        if isinstance(value, str):
-            _datetime.parse(value)
-        return True
+def _is_date_time(value: str) -> bool:
+    try:
+        _datetime.parse(value)
+    except ValueError:
+        return False
+    return True
 
-    @checker.checks("uri")
-    def _uri(value: object) -> bool:
-        # the same test safe mode applies to IRIs, so a valid payload never fails at signing
-        return not isinstance(value, str) or is_iri(value)
 
+# The formats entity schemas use (jsonschema's own are lenient or need optional packages): a
+# calendar ``date``, a ``year``, an XML Schema ``date-time`` with a time zone, and ``uri`` (an
+# absolute URL or a DID, by the same test safe mode applies to IRIs, so that a valid payload
+# never fails at signing).
+_FORMAT_TESTS: Final[dict[str, Callable[[str], bool]]] = {
+    "date": _is_date,
+    "year": lambda value: _YEAR.fullmatch(value) is not None,
+    "date-time": _is_date_time,
+    "uri": is_iri,
+}
+
+
+def _format_checker() -> FormatChecker:
+    """The :data:`_FORMAT_TESTS` as a jsonschema format checker (they pass non-strings: the
+    schema's ``type`` speaks for those)."""
+    checker = FormatChecker(formats=())
+    for name, test in _FORMAT_TESTS.items():
+        checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
     return checker
 
 
@@ -305,12 +311,18 @@ class EntityType:
             )
         rendered = _fill(template, values)
         assert isinstance(rendered, dict)
+        self.check_ids(rendered, values, vc_version=vc_version)
+        return rendered
+
+    def check_ids(self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: str = "2.0") -> None:
+        """PayloadError when a payload value in an ``id`` slot of the template is also the id of
+        another part of ``rendered`` (two nodes would merge): what :meth:`fill` checks, for a
+        credential built another way (:meth:`vccore.compiled.CompiledCredentials.render`)."""
         slots = self._payload_id_slots.get(vc_version)
         if slots is None:
-            slots = self._payload_id_slots[vc_version] = [(p, n) for p, n in _id_slots(template) if not n.startswith("$")]
+            slots = self._payload_id_slots[vc_version] = [(p, n) for p, n in _id_slots(self.templates[vc_version]) if not n.startswith("$")]
         if slots:
             _check_ids(rendered, self.name, values, slots)
-        return rendered
 
     def emptiable_groups(self, vc_version: str) -> list[frozenset[str]]:
         """Groups of fields that, all absent, leave an object of the template empty (so it goes)."""
@@ -647,15 +659,19 @@ def _quick_field(spec: Mapping[str, Any]) -> Callable[[Any], bool] | None:
             return None
         allowed_set = frozenset(allowed) if allowed is not None else None
 
+        search = pattern.search if pattern is not None else None
+        conforms = _FORMAT_TESTS[fmt] if fmt is not None else None
+        surrogate = _SURROGATE.search
+
         def string(value: Any) -> bool:
             return (
                 type(value) is str
                 and low <= len(value)
                 and (high is None or len(value) <= high)
-                and (pattern is None or pattern.search(value) is not None)
-                and (fmt is None or _FORMATS.conforms(value, fmt))
+                and (search is None or search(value) is not None)
+                and (conforms is None or conforms(value))
                 and (allowed_set is None or value in allowed_set)
-                and _SURROGATE.search(value) is None
+                and surrogate(value) is None
             )
 
         return string

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -355,17 +355,27 @@ class Issuer:
     def _credential(
         self, entity_type: EntityType, version: str, values: dict[str, Any], position: tuple[int, int], moment: datetime, replaces: str | None
     ) -> dict[str, Any]:
-        credential = entity_type.fill(values, vc_version=version)
-        self._add_status(credential, version, position[0], position[1], replaces)
         compiled = self._compiled(entity_type, version, replaces is not None)
         slots = {**values, "$list": str(position[0]), "$index": str(position[1]), "$replaces": replaces}
+        rendered = compiled.render(slots) if compiled is not None else None
+        transformed: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str] | None] | None = None
+        if compiled is not None and rendered is not None:
+            # built from the compiled shape: its canonical form needs no second look
+            credential, made = rendered
+            entity_type.check_ids(credential, values, vc_version=version)
+            transformed = lambda document, proof: compiled.transform_rendered(proof, made)  # noqa: E731
+        else:
+            credential = entity_type.fill(values, vc_version=version)
+            self._add_status(credential, version, position[0], position[1], replaces)
+            if compiled is not None:
+                transformed = lambda document, proof: compiled.transform(document, proof, slots)  # noqa: E731
         return sign(
             credential,
             self.signer,
             suite=self.suite,
             created=moment,
             contexts=entity_type.context_loader(self.contexts),
-            transformed=(lambda document, proof: compiled.transform(document, proof, slots)) if compiled else None,
+            transformed=transformed,
             copy_document=False,  # made here, handed over
         )
 

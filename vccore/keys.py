@@ -74,6 +74,8 @@ class Ed25519Key:
     controller: str
     _private: Ed25519PrivateKey | None = field(default=None, repr=False, compare=False)
     algorithm: str = "Ed25519"
+    # the cryptography object, made on first use (making it checks the point: ~10 us a time)
+    _public: Ed25519PublicKey | None = field(default=None, repr=False, compare=False)
 
     # --- construction -------------------------------------------------------------------
 
@@ -249,7 +251,11 @@ class Ed25519Key:
 
     def public_key(self) -> Ed25519PublicKey:
         """The ``cryptography`` public key object."""
-        return Ed25519PublicKey.from_public_bytes(self.public_bytes)
+        public = self._public
+        if public is None:
+            public = Ed25519PublicKey.from_public_bytes(self.public_bytes)
+            object.__setattr__(self, "_public", public)  # a cache: the key's value does not change
+        return public
 
     def write(self, path: str | os.PathLike[str]) -> Path:
         """Write the key as Multikey JSON with its secret, readable by the owner only (0600)."""

@@ -169,6 +169,9 @@ class Verifier:
     # Compiled shapes of the entity types' credentials (vccore.compiled), by what a credential
     # shows of its shape: the JSON-LD work of verifying them is done once per shape.
     _compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+    # did:key verification methods already resolved (resolving one decodes and checks the key,
+    # which costs about half an Ed25519 verification); a did:key always resolves the same way.
+    _did_keys: dict[str, Ed25519Key] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -360,7 +363,7 @@ class Verifier:
         return None
 
     def _check_list(self, url: str, found: Mapping[str, Any]) -> _StatusList | str:
-        plain = replace(self, status=None, store=None, _list_cache={}, _list_seen={}, _compiled={})
+        plain = replace(self, status=None, store=None, _list_cache={}, _list_seen={}, _compiled={}, _did_keys={})
         start = found.get("validFrom")
         try:
             # its signature and data model, at its own validFrom: the window is judged per call
@@ -396,8 +399,14 @@ class Verifier:
                     f"verificationMethod {vm_id} is a DID, not one of its verification methods (DID#fragment)",
                     field="verificationMethod",
                 )
-            document = did_key_document(vm_id)
-            return public_key_from_verification_method(document["verificationMethod"][0])
+            key = self._did_keys.get(vm_id)
+            if key is None:
+                document = did_key_document(vm_id)
+                key = public_key_from_verification_method(document["verificationMethod"][0])
+                if len(self._did_keys) >= 1024:
+                    del self._did_keys[next(iter(self._did_keys))]
+                self._did_keys[vm_id] = key
+            return key
         raise KeyFormatError(
             f"verification method {vm_id} is unknown: it is not a did:key and not among the trusted "
             "verification methods given to the verifier",
