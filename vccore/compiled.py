@@ -620,54 +620,66 @@ probe's shape."""
 
 
 def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
-    """A reader for the values shaped like ``probe``: the probe is analysed once, so reading a
-    credential is a walk over its JSON with no parsing of the probe's tokens."""
-    if isinstance(probe, str):
-        numbers = _TOKEN.findall(probe)
-        if not numbers:
-            return lambda actual, out: actual == probe
-        if probe == slot_token(int(numbers[0])):
-            name = tokens[int(numbers[0])]
+    """A reader for the values shaped like ``probe``, as straight-line code: the probe is
+    analysed once, so reading a credential is a walk over its JSON with no parsing of the
+    probe's tokens. A slot placed twice must hold one value (the three status entries share
+    $index); a slot may be absent (noted under ``_ABSENT_SLOTS``), nothing else may."""
+    source = _Source()
+    patterns: list[tuple[re.Pattern[str], list[str]]] = []
+    key_sets: list[frozenset[str]] = []
+    count = 0
 
-            def read_slot(actual: Any, out: dict[str, Any]) -> bool:
-                # a slot placed twice must hold one value (the three status entries share $index)
-                return type(actual) is str and out.setdefault(name, actual) == actual
-
-            return read_slot
-        # tokens inside a constant text (a status entry's id): read each back with a pattern
-        pattern = re.compile("".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(probe))))
-        names = [tokens[int(number)] for number in numbers]
-
-        def read_pattern(actual: Any, out: dict[str, Any]) -> bool:
-            match = pattern.fullmatch(actual) if type(actual) is str else None
-            return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups()))
-
-        return read_pattern
-    if isinstance(probe, dict):
-        keys = probe.keys()
-        members: list[tuple[str, Reader, str | None]] = []
-        for key, value in probe.items():
-            token = _TOKEN.fullmatch(value) if isinstance(value, str) else None
-            members.append((key, _reader(value, tokens), tokens[int(token[1])] if token else None))
-
-        def read_object(actual: Any, out: dict[str, Any]) -> bool:
-            if type(actual) is not dict or not actual.keys() <= keys:
-                return False
-            for key, read, slot in members:
-                if key in actual:
-                    if not read(actual[key], out):
-                        return False
-                elif slot is not None:
-                    out.setdefault(_ABSENT_SLOTS, set()).add(slot)
+    def read(value: Any, variable: str, indent: str) -> None:
+        nonlocal count
+        fail = f"{indent}return False"
+        if isinstance(value, str):
+            numbers = _TOKEN.findall(value)
+            if not numbers:
+                source.lines += [f"{indent}if {variable} != {source.text(value)}:", f"  {fail}"]
+            elif value == slot_token(int(numbers[0])):
+                slot = source.slot(tokens[int(numbers[0])])
+                source.lines += [f"{indent}if type({variable}) is not str or out.setdefault({slot}, {variable}) != {variable}:", f"  {fail}"]
+            else:  # tokens inside a constant text (a status entry's id): a pattern reads them
+                pattern = re.compile("".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(value))))
+                patterns.append((pattern, [tokens[int(number)] for number in numbers]))
+                source.lines += [
+                    f"{indent}if type({variable}) is not str or not groups(P[{len(patterns) - 1}], {variable}, out):", f"  {fail}"
+                ]
+        elif isinstance(value, dict):
+            key_sets.append(frozenset(value))
+            source.lines += [f"{indent}if type({variable}) is not dict or not {variable}.keys() <= D[{len(key_sets) - 1}]:", f"  {fail}"]
+            for key, item in value.items():
+                count += 1
+                inner = f"x{count}"
+                token = _TOKEN.fullmatch(item) if isinstance(item, str) else None
+                source.lines += [f"{indent}{inner} = {variable}.get({source.text(key)}, MISSING)", f"{indent}if {inner} is MISSING:"]
+                if token is not None:
+                    source.lines.append(f"{indent}    out.setdefault(ABSENT, set()).add({source.slot(tokens[int(token[1])])})")
                 else:
-                    return False  # only a slot may be absent (an absent object: the reference path)
-            return True
+                    source.lines.append(f"  {fail}")  # only a slot may be absent (an absent object: the reference path)
+                source.lines.append(f"{indent}else:")
+                read(item, inner, indent + "    ")
+        elif isinstance(value, list):
+            source.lines += [f"{indent}if type({variable}) is not list or len({variable}) != {len(value)}:", f"  {fail}"]
+            for index, item in enumerate(value):
+                count += 1
+                inner = f"x{count}"
+                source.lines.append(f"{indent}{inner} = {variable}[{index}]")
+                read(item, inner, indent)
+        else:
+            source.lines += [f"{indent}if type({variable}) is not {source.text(type(value))} or {variable} != {source.text(value)}:", f"  {fail}"]  # type: ignore[arg-type]
 
-        return read_object
-    if isinstance(probe, list):
-        items = [_reader(item, tokens) for item in probe]
-        size = len(items)
-        return lambda actual, out: (
-            type(actual) is list and len(actual) == size and all(read(a, out) for read, a in zip(items, actual))
-        )
-    return lambda actual, out: type(probe) is type(actual) and bool(probe == actual)
+    source.lines.append("def read(x0, out):")
+    read(probe, "x0", "    ")
+    source.lines.append("    return True")
+
+    def groups(pattern: re.Pattern[str], text: str, out: dict[str, Any]) -> bool:
+        match = pattern.fullmatch(text)
+        names = pattern_names[pattern]
+        return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups()))
+
+    pattern_names = {pattern: names for pattern, names in patterns}
+    reader: Reader = source.function(
+        "read", P=[pattern for pattern, _ in patterns], D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups
+    )
+    return reader
