@@ -97,6 +97,22 @@ def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
         issuer.certify_batch(ENTITY, [payload(1)], keys=["a", "b"])
 
 
+def test_the_stores_batch_queries_agree_with_its_single_ones(issuer: Issuer) -> None:
+    """SQLite answers many ids and keys in a few statements (parts of 500): the same answers
+    as one question at a time, and an unused key or id is simply not found."""
+    count = 1203
+    results = issuer.certify_batch(ENTITY, [payload(i) for i in range(count)], keys=[f"k{i}" for i in range(count)], now=AT)
+    made = [r for r in results if isinstance(r, Certified)]
+    assert len(made) == count and made[0].credential_json() == json.dumps(made[0].credential, ensure_ascii=False, separators=(",", ":"))
+    ids = [f"{i:012d}" for i in range(0, count + 300, 7)]
+    keys = [f"k{i}" for i in range(0, count + 300, 5)]
+    with issuer.store.transaction() as tx:
+        assert tx.certificate_ids_taken(ids) == {i for i in ids if tx.certificate_id_taken(i)} == {f"{i:012d}" for i in range(0, count, 7)}
+        found = tx.certificates_for_keys(keys)
+        assert found == {k: tx.certificate_for_key(k) for k in keys if tx.certificate_for_key(k) is not None}
+        assert len(found) == len(range(0, count, 5)) and found["k5"] == f"{5:012d}"
+
+
 def test_errors_cross_processes_whole() -> None:
     error = PayloadError("HealthProfessional", [])
     copy = pickle.loads(pickle.dumps(error))

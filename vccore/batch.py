@@ -185,7 +185,7 @@ def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> tuple[bytes, 
     results = issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now) if payloads else []
     for number, result in zip(numbers, results):
         if isinstance(result, Certified):
-            texts[number] = (json.dumps(result.credential, ensure_ascii=False, separators=(",", ":")), True)
+            texts[number] = (result.credential_json(), True)
         else:
             texts[number] = (_error_line(number, result), False)
     issued = [texts[n][0] for n, _ in lines if texts[n][1]]

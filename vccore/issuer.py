@@ -101,6 +101,13 @@ class Certified:
     transaction_id: str
     credential: dict[str, Any]
     replaces: str | None = None
+    json: str | None = field(default=None, compare=False, repr=False)
+    """The credential as compact JSON (:func:`vccore.store.credential_json`), when it was written
+    for the store already."""
+
+    def credential_json(self) -> str:
+        """The credential as the store writes it: compact JSON, UTF-8 as is."""
+        return self.json if self.json is not None else credential_json(self.credential)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -251,9 +258,10 @@ class Issuer:
         named: list[tuple[int, str, dict[str, Any] | None]] = []
         claimed: set[str] = set()
         with self.store.transaction() as tx:
+            taken = tx.certificate_ids_taken([g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)])
             for i in todo:
                 given = payloads[i].get("certificateId")
-                if isinstance(given, str) and (given in claimed or tx.certificate_id_taken(given)):
+                if isinstance(given, str) and (given in claimed or given in taken):
                     results[i] = _duplicate(given)
                     continue
                 certificate_id = given if isinstance(given, str) else _new_certificate_id(tx, claimed)
@@ -283,19 +291,20 @@ class Issuer:
             return
         # 3. the records, in a second transaction
         with self.store.transaction() as tx:
+            made_before = tx.certificates_for_keys([keys[i] for i, _ in made]) if keys is not None else {}
+            taken = tx.certificate_ids_taken([record.certificate_id for _, record in made])
+            rows: list[tuple[Record, str | None]] = []
             for i, record in made:
-                made_before = tx.certificate_for_key(keys[i]) if keys is not None else None
-                if made_before is not None:  # another process issued this one meanwhile: that stands
-                    stored = _require(tx.get(made_before), made_before)
+                earlier_id = made_before.get(keys[i]) if keys is not None else None
+                if earlier_id is not None:  # another process issued this one meanwhile: that stands
+                    stored = _require(tx.get(earlier_id), earlier_id)
                     results[i] = Certified(stored.certificate_id, stored.transaction_id, stored.credential, stored.replaces)
-                    continue
-                if tx.certificate_id_taken(record.certificate_id):  # taken by another process meanwhile
+                elif record.certificate_id in taken:  # taken by another process meanwhile
                     results[i] = _duplicate(record.certificate_id)
-                    continue
-                tx.insert(record)
-                if keys is not None:
-                    tx.record_key(keys[i], record.certificate_id)
-                results[i] = Certified(record.certificate_id, record.transaction_id, record.credential)
+                else:
+                    rows.append((record, keys[i] if keys is not None else None))
+                    results[i] = Certified(record.certificate_id, record.transaction_id, record.credential, json=record.credential_json)
+            tx.insert_many(rows)
 
     def _issue(
         self,

@@ -117,6 +117,22 @@ class StoreTransaction(Protocol):
 
     def save(self, record: Record) -> None: ...
 
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Those of ``certificate_ids`` that are taken (one query for many, where the store can)."""
+        return {c for c in certificate_ids if self.certificate_id_taken(c)}
+
+    def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> the certificateId its issue made, for those of ``keys`` that made one."""
+        found = {key: self.certificate_for_key(key) for key in keys}
+        return {key: made for key, made in found.items() if made is not None}
+
+    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
+        """:meth:`insert` each record and :meth:`record_key` its idempotency key (None: none)."""
+        for record, key in records:
+            self.insert(record)
+            if key is not None:
+                self.record_key(key, record.certificate_id)
+
 
 class Store(Protocol):
     """Issuance records, behind transactions; SQLite here, PostgreSQL for many workers."""
@@ -356,6 +372,27 @@ class _SQLiteTransaction:
                 certificate_id=record.certificate_id,
             ) from None
 
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        taken: set[str] = set()
+        for part in _parts(certificate_ids):
+            query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
+            taken.update(row[0] for row in self._connection.execute(query, part))
+        return taken
+
+    def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for part in _parts(keys):
+            query = f"SELECT key, certificate_id FROM issue_keys WHERE key IN ({', '.join('?' * len(part))})"
+            found.update((row[0], row[1]) for row in self._connection.execute(query, part))
+        return found
+
+    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
+        try:
+            self._connection.executemany(f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", [_row(r) for r, _ in records])
+            self._connection.executemany("INSERT INTO issue_keys VALUES (?, ?)", [(k, r.certificate_id) for r, k in records if k is not None])
+        except sqlite3.IntegrityError as exc:  # the caller checked ids and keys in this transaction
+            raise LifecycleError(f"{len(records)} certificates cannot be stored: {exc}", code="STORE_ERROR") from None
+
     def certificate_for_key(self, key: str) -> str | None:
         row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
@@ -406,6 +443,12 @@ def _round_tables(secret: bytes) -> tuple[tuple[int, ...], ...]:
         )
         for round_number in range(4)
     )
+
+
+def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
+    """``values`` in lists of at most ``size`` (SQLite limits the parameters of one statement)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])
 
 
 def credential_json(credential: dict[str, Any]) -> str:
