@@ -207,7 +207,8 @@ def test_issue_batch_refuses_an_overlong_line_without_reading_it(tmp_path: Path,
 def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(tmp_path: Path, seed: int) -> None:
     """Killed (SIGKILL) at random moments, with its workers or (seed 3) the parent alone, then
     run again until it finishes: every good line's credential exactly once, in order."""
-    good, bad = write_input(tmp_path / "in.jsonl", 2500)
+    lines = 6000  # enough for two kills midway at a few thousand credentials a second
+    good, bad = write_input(tmp_path / "in.jsonl", lines)
     argv = [sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"),
             "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
     chance = random.Random(seed)
@@ -228,14 +229,14 @@ def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials
             deadline = time.monotonic() + 120
             while process.poll() is None and line_reached() <= reached and time.monotonic() < deadline:
                 time.sleep(0.02)
-            time.sleep(chance.uniform(0.0, 0.5))
+            time.sleep(chance.uniform(0.0, 0.3))
             if process.poll() is None:
                 if seed == 3:
                     os.kill(process.pid, signal.SIGKILL)  # the parent only: its workers must not go on alone
                 else:
                     os.killpg(process.pid, signal.SIGKILL)
                 kills += 1
-                midway += 1 < line_reached() <= 2500
+                midway += 1 < line_reached() <= lines
         _, err = process.communicate(timeout=300)
         if process.returncode == 0:
             break

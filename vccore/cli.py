@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import _datetime, __version__
+from . import _datetime, _json, __version__, qr
 from .batch import BatchError, issue_batch, verify_batch
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
@@ -180,6 +180,20 @@ def _parser() -> argparse.ArgumentParser:
     export = contexts_commands.add_parser("export", help="write every context and an index.json")
     export.add_argument("directory", type=Path)
     export.set_defaults(run=_contexts_export)
+
+    qr_cmd = commands.add_parser("qr", help="QR codes of credentials")
+    qr_commands = qr_cmd.add_subparsers(required=True, metavar="ACTION")
+    qr_encode = qr_commands.add_parser("encode", help="write a credential's QR code as PNG or SVG")
+    qr_encode.add_argument("credential", type=Path)
+    qr_encode.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png|OUT.svg")
+    qr_encode.add_argument("--format", choices=("compact", "divoc"), default="compact", help="payload format (default compact)")
+    qr_encode.add_argument("--ecc", choices=("M", "Q"), help="error correction (default: Q when the symbol fits in version 25, else M)")
+    qr_encode.set_defaults(run=_qr_encode)
+    qr_decode = qr_commands.add_parser("decode", help="the credential in a QR code (an image, or the QR's text)")
+    qr_decode.add_argument("image", type=Path, nargs="?")
+    qr_decode.add_argument("--text", help="the QR's text instead of an image")
+    qr_decode.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")
+    qr_decode.set_defaults(run=_qr_decode)
 
     demo = commands.add_parser("demo", help="issue the HealthProfessional example payload and verify it")
     demo.add_argument("--home", type=Path, default=Path(".vccore-demo"), help="working folder (default .vccore-demo)")
@@ -402,7 +416,7 @@ def _verify(args: argparse.Namespace) -> int:
         return _verify_batch(args)
     if args.credential is None:
         raise _Unusable("verify needs a credential file (or --batch IN.jsonl)")
-    raw = _read_bytes(args.credential)
+    raw = _credential_bytes(args.credential)
     try:
         json.loads(raw)
     except (ValueError, RecursionError) as exc:
@@ -537,6 +551,54 @@ def _entity_types(directories: list[Path]) -> Mapping[str, EntityType]:
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
+
+def _qr_encode(args: argparse.Namespace) -> int:
+    raw = _read_bytes(args.credential)
+    try:
+        credential = _json.loads(raw)  # strict: a duplicate key would read two ways
+    except ValueError as exc:
+        raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
+    if not isinstance(credential, dict):
+        raise _Unusable(f"{args.credential} is not a JSON object")
+    if args.output.suffix.lower() not in (".png", ".svg"):
+        raise _Unusable(f"{args.output}: write .png or .svg")
+    # minified: the same JSON values (what both the RDF and the JCS suites sign), fewer bytes
+    symbol = qr.make(credential, format=args.format, ecc=args.ecc)
+    symbol.save(args.output)
+    print(f"vccore: {args.output}: QR version {symbol.version}, ECC {symbol.ecc}, {args.format} format ({len(symbol.text):,} characters)", file=sys.stderr)
+    return EXIT_OK
+
+
+def _qr_decode(args: argparse.Namespace) -> int:
+    if (args.image is None) == (args.text is None):
+        raise _Unusable("qr decode takes an image or --text TEXT")
+    decoded = qr.decode_text(args.text) if args.text is not None else qr.decode_text(qr.read_image(args.image))
+    if args.output is not None:
+        args.output.write_text(decoded.text, encoding="utf-8")
+    else:
+        print(decoded.text)
+    print(f"vccore: {decoded.format} QR payload, {len(decoded.text.encode('utf-8')):,} bytes of JSON", file=sys.stderr)
+    return EXIT_OK
+
+
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
+
+
+def _credential_bytes(path: Path) -> bytes:
+    """A credential file's JSON: the file itself, or the credential in the QR code of an image
+    (PNG, JPEG, GIF, BMP, WebP), or in QR text (``VC1:...``, DIVOC's ZIP text)."""
+    raw = _read_bytes(path)
+    if raw.startswith(_IMAGE_MAGIC):
+        return qr.decode_text(qr.read_image(path)).text.encode("utf-8")
+    if raw.lstrip()[:1] in (b"{", b"["):
+        return raw
+    if raw.startswith(b"PK\x03\x04"):  # a DIVOC QR's ZIP, as bytes
+        return qr.decode_text(raw.decode("latin-1")).text.encode("utf-8")
+    text = raw.decode("utf-8", errors="replace")
+    if text.startswith(("VC", "HC1:", "shc:/")):
+        text = text.rstrip("\r\n")  # a text file's last line end is not part of the QR
+    return qr.decode_text(text).text.encode("utf-8")
 
 
 def _read_bytes(path: Path) -> bytes:
