@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import _datetime, _json, __version__, qr
+from . import _datetime, _json, __version__, qr, render
 from .batch import BatchError, issue_batch, verify_batch
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
@@ -194,6 +194,13 @@ def _parser() -> argparse.ArgumentParser:
     qr_decode.add_argument("--text", help="the QR's text instead of an image")
     qr_decode.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")
     qr_decode.set_defaults(run=_qr_decode)
+
+    render_cmd = commands.add_parser("render", help="a credential as a printable certificate (A4 HTML or SVG, with its QR code)")
+    render_cmd.add_argument("credential", type=Path)
+    render_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.html|OUT.svg")
+    render_cmd.add_argument("--format", choices=("compact", "divoc"), default="compact", help="the QR code's payload format (default compact)")
+    render_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="entity types beyond the bundled ones")
+    render_cmd.set_defaults(run=_render)
 
     demo = commands.add_parser("demo", help="issue the HealthProfessional example payload and verify it")
     demo.add_argument("--home", type=Path, default=Path(".vccore-demo"), help="working folder (default .vccore-demo)")
@@ -579,6 +586,21 @@ def _qr_decode(args: argparse.Namespace) -> int:
     else:
         print(decoded.text)
     print(f"vccore: {decoded.format} QR payload, {len(decoded.text.encode('utf-8')):,} bytes of JSON", file=sys.stderr)
+    return EXIT_OK
+
+
+def _render(args: argparse.Namespace) -> int:
+    credential = _credential_bytes(args.credential)
+    try:
+        value = _json.loads(credential)
+    except ValueError as exc:
+        raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise _Unusable(f"{args.credential} is not a JSON object")
+    if args.output.suffix.lower() not in (".html", ".htm", ".svg"):
+        raise _Unusable(f"{args.output}: write .html or .svg")
+    written = render.render(value, args.output, entity_types=_entity_types(args.templates), qr_format=args.format)
+    print(f"vccore: {written}", file=sys.stderr)
     return EXIT_OK
 
 

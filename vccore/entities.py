@@ -162,6 +162,43 @@ _FORMATS: Final = _format_checker()
 _FORMAT_REASONS: Final = {"date": "BAD_DATE", "year": "BAD_DATE", "date-time": "BAD_DATE", "uri": "NOT_A_URL"}
 
 
+_PATH: Final = re.compile(r"[A-Za-z0-9_@$-]+(?:\.[A-Za-z0-9_@$-]+)*(?:\|[A-Za-z0-9_@$-]+(?:\.[A-Za-z0-9_@$-]+)*)*")
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateSpec:
+    """How a credential of the type prints (``certificate`` in entity.json): a title, the fields
+    people read (a label, and a path into the credential: dotted keys, list indexes as numbers,
+    alternatives after ``|`` for what VC 1.1 and 2.0 call differently), and optionally an HTML
+    page of the type's own instead of the bundled ``templates/certificate.html``."""
+
+    title: str
+    fields: tuple[tuple[str, str], ...]
+    page: str | None = field(default=None, repr=False)
+
+
+def _certificate_spec(root: Traversable, manifest: Mapping[str, Any], name: str) -> CertificateSpec | None:
+    spec = manifest.get("certificate")
+    if spec is None:
+        return None
+    fields = spec.get("fields") if isinstance(spec, dict) else None
+    if not (
+        isinstance(spec, dict) and isinstance(spec.get("title"), str) and isinstance(fields, list)
+        and all(isinstance(f, list) and len(f) == 2 and all(isinstance(x, str) for x in f) for f in fields)
+    ):
+        raise EntityTypeError(f"{name}: entity.json certificate has a title and fields: [[label, path], ...]", entity=name, file="entity.json")
+    for label, path in fields:
+        if not _PATH.fullmatch(path):
+            raise EntityTypeError(f"{name}: certificate field {label!r} has a malformed path {path!r}", entity=name, file="entity.json")
+    page = None
+    if "page" in spec:
+        try:
+            page = (root / _string(spec, "page", name)).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EntityTypeError(f"{name}: cannot read the certificate page {spec['page']}: {exc}", entity=name, file=str(spec["page"])) from None
+    return CertificateSpec(spec["title"], tuple((label, path) for label, path in fields), page)
+
+
 @dataclass(frozen=True, slots=True)
 class EntityType:
     """A loaded, checked entity type. Build with :meth:`from_directory`."""
@@ -184,6 +221,8 @@ class EntityType:
     # Loaders by base loader: each keeps pyld's processed contexts, which are what make signing
     # fast; a new loader per credential would process every context again.
     _loaders: dict[ContextLoader | None, ContextLoader] = field(default_factory=dict, repr=False, compare=False)
+    certificate: CertificateSpec | None = field(default=None, repr=False, compare=False)
+    """How its credentials print (:mod:`vccore.render`), if the type says."""
 
     @classmethod
     def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
@@ -250,6 +289,7 @@ class EntityType:
             tuple(suites) if suites is not None else None,
             Draft202012Validator(schema, format_checker=_FORMATS),
             _quick_checker(schema),
+            certificate=_certificate_spec(root, manifest, name),
         )
         if example is not None:
             problems = entity.validate(example)
