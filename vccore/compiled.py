@@ -527,7 +527,8 @@ class CompiledCredentials:
         constants: dict[str, Any] = {"type": suite.proof_type, "verificationMethod": verification_method, "proofPurpose": "assertionMethod"}
         if suite.cryptosuite is not None:
             constants["cryptosuite"] = suite.cryptosuite
-        proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": probe["@context"]}, {0: "created"}, contexts=loader)
+        proof_context = suite.proof_context if suite.proof_context is not None else probe["@context"]
+        proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": proof_context}, {0: "created"}, contexts=loader)
         if document is None or proof is None:
             return None
         reader = _reader(probe, tokens)

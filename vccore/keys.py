@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
 
 from . import _multibase
 from ._vocab import DID_V1, MULTIKEY_V1
@@ -377,14 +379,77 @@ def did_document(key: Ed25519Key) -> dict[str, Any]:
     }
 
 
+# --- RSA (verification only) ------------------------------------------------------------------
+
+MIN_RSA_BITS: Final = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class RsaPublicKey:
+    """An RSA public key that verifies RsaSignature2018 proofs (PS256: RSASSA-PSS, SHA-256,
+    MGF1 with SHA-256, a 32-byte salt, as RFC 7518 section 3.5 fixes it). vccore never signs
+    with RSA; DIVOC 2.x and 3.x certificates were."""
+
+    id: str
+    controller: str
+    key: RSAPublicKey = field(repr=False, compare=False)
+    algorithm: str = "RSA"
+
+    @classmethod
+    def from_public_key(cls, key: Any, *, id: str, controller: str) -> RsaPublicKey:
+        if not isinstance(key, RSAPublicKey):
+            raise KeyFormatError(f"verification method {id} does not hold an RSA public key", field="verificationMethod", url=id)
+        if key.key_size < MIN_RSA_BITS:
+            raise KeyFormatError(f"verification method {id}: an RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})", field="verificationMethod", url=id)
+        return cls(id, controller, key)
+
+    def verify(self, signature: bytes, data: bytes) -> bool:
+        """Whether ``signature`` is a PS256 signature of ``data`` by this key."""
+        try:
+            self.key.verify(signature, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+        except InvalidSignature:
+            return False
+        return True
+
+
+PublicKey = Ed25519Key | RsaPublicKey
+"""A key a verifier checks signatures with."""
+
+
+def _rsa_from_jwk(jwk: Mapping[str, Any], key_id: str, controller: str) -> RsaPublicKey:
+    if "d" in jwk or "p" in jwk:
+        raise KeyFormatError("publicKeyJwk must not hold the private key", field="publicKeyJwk")
+    try:
+        n = int.from_bytes(_multibase.b64url_decode(jwk["n"]), "big")
+        e = int.from_bytes(_multibase.b64url_decode(jwk["e"]), "big")
+        key = RSAPublicNumbers(e, n).public_key()
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KeyFormatError(f"publicKeyJwk: not an RSA public key ({exc})", field="publicKeyJwk") from None
+    return RsaPublicKey.from_public_key(key, id=key_id, controller=controller)
+
+
+def _from_pem(value: Any, key_id: str, controller: str) -> PublicKey:
+    if not isinstance(value, str):
+        raise KeyFormatError("publicKeyPem must be a string", field="publicKeyPem")
+    try:
+        key = serialization.load_pem_public_key(value.encode("ascii"))
+    except (ValueError, TypeError, UnicodeEncodeError) as exc:
+        raise KeyFormatError(f"publicKeyPem cannot be read: {exc}", field="publicKeyPem") from None
+    if isinstance(key, Ed25519PublicKey):
+        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        return Ed25519Key.from_public_bytes(raw, id=key_id, controller=controller)
+    return RsaPublicKey.from_public_key(key, id=key_id, controller=controller)
+
+
 # --- verification methods ----------------------------------------------------------------------
 
 
-def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519Key:
-    """The Ed25519 public key of a verification method object (DID Core section 5.2).
+def public_key_from_verification_method(method: Mapping[str, Any]) -> PublicKey:
+    """The public key of a verification method object (DID Core section 5.2).
 
     Reads ``publicKeyMultibase`` (Multikey, Ed25519VerificationKey2020), ``publicKeyBase58``
-    (Ed25519VerificationKey2018) and ``publicKeyJwk`` (JsonWebKey2020, JsonWebKey).
+    (Ed25519VerificationKey2018), ``publicKeyJwk`` (JsonWebKey2020, JsonWebKey: Ed25519 or RSA)
+    and ``publicKeyPem`` (an SPKI or PKCS#1 PEM: RsaVerificationKey2018, or Ed25519).
     """
     if not isinstance(method, Mapping):
         raise KeyFormatError("a verification method is a JSON object", field="verificationMethod")
@@ -392,6 +457,11 @@ def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519Key
     controller = method.get("controller")
     if not isinstance(key_id, str) or not isinstance(controller, str):
         raise KeyFormatError("a verification method needs string id and controller", field="verificationMethod")
+    if "publicKeyPem" in method:
+        return _from_pem(method["publicKeyPem"], key_id, controller)
+    jwk = method.get("publicKeyJwk")
+    if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
+        return _rsa_from_jwk(jwk, key_id, controller)
     if "publicKeyMultibase" in method:
         value = method["publicKeyMultibase"]
         if not isinstance(value, str):
@@ -410,8 +480,8 @@ def public_key_from_verification_method(method: Mapping[str, Any]) -> Ed25519Key
             raise KeyFormatError("publicKeyJwk must not hold the private key ('d')", field="publicKeyJwk")
         return Ed25519Key.from_jwk(jwk, id=key_id, controller=controller)
     raise KeyFormatError(
-        f"verification method {key_id} has no Ed25519 public key "
-        "(publicKeyMultibase, publicKeyBase58 or publicKeyJwk)",
+        f"verification method {key_id} has no public key vccore reads "
+        "(publicKeyMultibase, publicKeyBase58, publicKeyJwk or publicKeyPem)",
         field="verificationMethod",
         url=key_id,
     )

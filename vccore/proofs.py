@@ -15,7 +15,7 @@ from typing import Any
 from . import _datetime
 from .contexts import ContextLoader, bundled_contexts
 from .errors import DocumentError, SigningError, UnsupportedSuiteError
-from .keys import Ed25519Key, Signer
+from .keys import PublicKey, Signer
 from .suites import Suite, get_suite
 
 __all__ = ["VerifyData", "create_verify_data", "hash_document", "proof_configuration", "sign", "verify_signature"]
@@ -36,9 +36,10 @@ class VerifyData:
 
 
 def proof_configuration(suite: Suite, proof: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
-    """The proof without its signature, in the document's ``@context`` (eddsa section 3.3.5)."""
+    """The proof without its signature, in the document's ``@context`` (eddsa section 3.3.5), or
+    in the suite's own proof context (the 2018 suites)."""
     config = {k: v for k, v in proof.items() if k != suite.signature_field and k != "@context"}
-    config["@context"] = document["@context"]
+    config["@context"] = suite.proof_context if suite.proof_context is not None else document["@context"]
     if "created" in config:
         try:
             _datetime.parse(config["created"])
@@ -150,7 +151,7 @@ def verify_signature(
     suite: Suite,
     document: Mapping[str, Any],
     proof: Mapping[str, Any],
-    key: Ed25519Key,
+    key: PublicKey,
     *,
     contexts: ContextLoader | None = None,
     document_hash: bytes | None = None,

@@ -32,7 +32,7 @@ from . import _datetime, _json
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
 from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, KeyFormatError, VccoreError
-from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, did_key_document, public_key_from_verification_method
+from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, PublicKey, did_key_document, public_key_from_verification_method
 from .proofs import hash_document, verify_signature
 from .compiled import CompiledCredentials
 from .entities import EntityType, bundled_entity_types
@@ -135,7 +135,7 @@ _STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YE
 
 @dataclass(frozen=True, slots=True)
 class _TrustedKey:
-    key: Ed25519Key
+    key: PublicKey
     relationships: frozenset[str] | None  # None: a key the caller vouches for, for any purpose
 
 
@@ -384,7 +384,7 @@ class Verifier:
         lifecycle = isinstance(context, list) and LIFECYCLE_CONTEXT in context
         return _StatusList(found, bits, purpose_set, lifecycle)
 
-    def _resolve(self, vm_id: str, purpose: str) -> Ed25519Key:
+    def _resolve(self, vm_id: str, purpose: str) -> PublicKey:
         trusted = self._trusted.get(vm_id)
         if trusted is not None:
             if trusted.relationships is not None and purpose not in trusted.relationships:
@@ -399,14 +399,15 @@ class Verifier:
                     f"verificationMethod {vm_id} is a DID, not one of its verification methods (DID#fragment)",
                     field="verificationMethod",
                 )
-            key = self._did_keys.get(vm_id)
-            if key is None:
+            found = self._did_keys.get(vm_id)
+            if found is None:
                 document = did_key_document(vm_id)
-                key = public_key_from_verification_method(document["verificationMethod"][0])
+                resolved = public_key_from_verification_method(document["verificationMethod"][0])
+                assert isinstance(resolved, Ed25519Key)  # a did:key here is always Ed25519
                 if len(self._did_keys) >= 1024:
                     del self._did_keys[next(iter(self._did_keys))]
-                self._did_keys[vm_id] = key
-            return key
+                found = self._did_keys[vm_id] = resolved
+            return found
         raise KeyFormatError(
             f"verification method {vm_id} is unknown: it is not a did:key and not among the trusted "
             "verification methods given to the verifier",
@@ -486,6 +487,9 @@ class _ProofCheck:
         except KeyFormatError as exc:
             code = "UNKNOWN_VERIFICATION_METHOD" if exc.code == "UNKNOWN_VERIFICATION_METHOD" else "INVALID_VERIFICATION_METHOD"
             return fail(code, exc.message)
+
+        if key.algorithm != suite.algorithm:
+            return fail("INVALID_VERIFICATION_METHOD", f"verification method {vm_id} is an {key.algorithm} key; {suite.name} signs with {suite.algorithm}")
 
         previous = proof.get("previousProof", [])
         wanted = (previous,) if isinstance(previous, str) else tuple(previous) if isinstance(previous, list) else None
@@ -784,7 +788,7 @@ def _index_did_document(document: Mapping[str, Any], index: dict[str, _TrustedKe
     def absolute(ref: str) -> str:
         return f"{did}{ref}" if ref.startswith("#") else ref
 
-    def read(method: Any) -> Ed25519Key:
+    def read(method: Any) -> PublicKey:
         if not isinstance(method, Mapping) or not isinstance(method.get("id"), str):
             raise KeyFormatError(f"{did}: a verification method needs an id", field="verificationMethod")
         method = {**method, "id": absolute(method["id"]), "controller": method.get("controller", did)}
@@ -796,7 +800,7 @@ def _index_did_document(document: Mapping[str, Any], index: dict[str, _TrustedKe
             )
         return public_key_from_verification_method(method)
 
-    methods: dict[str, Ed25519Key] = {}
+    methods: dict[str, PublicKey] = {}
     listed: dict[str, set[str]] = {}
     for method in _as_list(document.get("verificationMethod")):
         key = read(method)

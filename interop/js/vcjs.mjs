@@ -1,7 +1,9 @@
 // JSON Lines harness around Digital Bazaar's VC stack, used by vccore's
 // interop tests. One JSON request per stdin line, one JSON response per
 // stdout line. Fully offline: see README.md for the protocol.
-import {createHash} from 'node:crypto';
+import {
+  constants as cryptoConstants, createHash, createPublicKey, verify as cryptoVerify
+} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {createInterface} from 'node:readline';
@@ -351,6 +353,42 @@ const OPERATIONS = {
       response.statusResult = statusResultJson(result.statusResult);
     }
     return response;
+  },
+
+  // A 2018 detached-JWS proof (Ed25519Signature2018 / RsaSignature2018, as DIVOC signs them),
+  // checked with jsonld.js and Node's own crypto: the proof options (the proof without jws,
+  // under the security v2 context) and the document (without proof) canonicalized, each
+  // SHA-256, after ASCII(base64url(header)) + "."; PS256 is PSS, SHA-256, a 32-byte salt.
+  async verifyJws2018(request) {
+    const credential = requireObject(request, 'credential');
+    const documentLoader = makeDocumentLoader(request.documents);
+    const {proof, ...document} = credential;
+    const {jws, ...options} = proof;
+    options['@context'] = 'https://w3id.org/security/v2';
+    const canon = async doc => jsonld.canonize(doc, {
+      algorithm: 'URDNA2015', format: 'application/n-quads', documentLoader
+    });
+    const sha = text => createHash('sha256').update(text, 'utf8').digest();
+    const [encodedHeader, , encodedSignature] = jws.split('.');
+    const header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
+    const data = Buffer.concat([
+      Buffer.from(encodedHeader + '.', 'ascii'),
+      sha(await canon(options)),
+      sha(await canon(document))
+    ]);
+    const signature = Buffer.from(encodedSignature, 'base64url');
+    const key = createPublicKey(request.publicKeyPem);
+    let verified;
+    if(header.alg === 'PS256') {
+      verified = cryptoVerify('sha256', data, {
+        key, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: 32
+      }, signature);
+    } else if(header.alg === 'EdDSA') {
+      verified = cryptoVerify(null, data, key, signature);
+    } else {
+      throw new TypeError(`Unsupported alg ${header.alg}.`);
+    }
+    return {verified, header};
   },
 
   async canonize(request) {

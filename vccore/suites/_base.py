@@ -11,7 +11,7 @@ from .. import _multibase
 from ..canon import canonicalize
 from ..contexts import ContextLoader
 from ..errors import SigningError, VccoreError
-from ..keys import Ed25519Key, Signer
+from ..keys import PublicKey, Signer
 
 
 class MalformedProofError(VccoreError):
@@ -43,11 +43,14 @@ class Suite:
     hash: Callable[[bytes], bytes]
     sign: Callable[[Signer, bytes], dict[str, str]] | None
     """Sign verify data; the proof fields to add (``proofValue``). None: a verify-only suite."""
-    verify: Callable[[Ed25519Key, bytes, Mapping[str, Any]], bool]
+    verify: Callable[[PublicKey, bytes, Mapping[str, Any]], bool]
     """Check a proof's signature over verify data; MalformedProofError if it cannot be read."""
     signature_field: str = "proofValue"
     """The proof field that holds the signature: the only one left out of the proof configuration."""
     proof_keeps_context: bool = False
+    proof_context: str | None = None
+    """The context the proof configuration is canonicalized under, when not the document's: the
+    2018 suites' jsonld-signatures put the proof options under security v2, whatever the document."""
 
     def matches(self, proof: Mapping[str, Any]) -> bool:
         """Whether ``proof`` was made with this suite."""
@@ -79,7 +82,7 @@ def sign_proof_value(signer: Signer, data: bytes) -> dict[str, str]:
     return {"proofValue": _multibase.encode(signature)}
 
 
-def verify_proof_value(key: Ed25519Key, data: bytes, proof: Mapping[str, Any]) -> bool:
+def verify_proof_value(key: PublicKey, data: bytes, proof: Mapping[str, Any]) -> bool:
     """Check ``proofValue`` (``z`` + base58btc of 64 signature bytes) against ``data``."""
     value = proof.get("proofValue")
     try:
