@@ -182,6 +182,27 @@ def test_node_agrees_with_the_test_signer_and_with_vccore() -> None:
         assert js.call({"op": "verifyJws2018", "credential": fixture(), "publicKeyPem": fixture_pem})["verified"] is True
 
 
+@pytest.mark.skipif(_MISSING is not None and not os.environ.get("VCCORE_REQUIRE_INTEROP"), reason=f"JS interop stack unavailable: {_MISSING}")
+def test_digital_bazaars_rsa_signature_2018_verifies() -> None:
+    """Signed by Digital Bazaar's jsonld-signatures 6 (RsaSignature2018, PS256): verified; with
+    any value changed: not."""
+    document = {k: v for k, v in fixture().items() if k != "proof"}
+    with JsInterop() as js:
+        answer = js.call({"op": "signRsa2018Legacy", "credential": document, "verificationMethod": "did:india:rsa", "controller": "https://divoc.dev/", "created": "2021-08-27T10:57:57Z"})
+    assert "error" not in answer, answer
+    signed = answer["signed"]
+    assert signed["proof"]["type"] == "RsaSignature2018" and signed["proof"]["jws"].startswith("eyJhbGciOiJQUzI1NiI")
+    check = verifier({**RSA_KEY, "publicKeyPem": answer["publicKeyPem"]})
+    assert check.verify(signed, now=NOW).verified
+    for path in (("credentialSubject", "name"), ("evidence", 0, "batch"), ("proof", "created")):
+        changed = copy.deepcopy(signed)
+        node = changed
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] += "x"
+        assert not check.verify(changed, now=NOW).verified, path
+
+
 def _b58decode(text: str) -> bytes:
     alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
     number = 0

@@ -28,6 +28,9 @@ import {
 } from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
 import jsonld from 'jsonld';
 import jsigs from 'jsonld-signatures';
+// jsonld-signatures 6 (CommonJS) still has RsaSignature2018, as DIVOC 2.x/3.x signed with it
+import jsigsLegacy from 'jsonld-signatures-legacy';
+import cryptoLdLegacy from 'crypto-ld-legacy';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const CONTEXTS_DIR = join(HERE, '..', '..', 'contexts');
@@ -389,6 +392,26 @@ const OPERATIONS = {
       throw new TypeError(`Unsupported alg ${header.alg}.`);
     }
     return {verified, header};
+  },
+
+  // RsaSignature2018 by Digital Bazaar's jsonld-signatures 6 with a new RSA key: the proof is
+  // left uncompacted (compactProof: false), as DIVOC's signer wrote it; compacted into
+  // credentials/v1 its keys would come out as full IRIs (that context's RsaSignature2018 is broken).
+  async signRsa2018Legacy(request) {
+    const credential = requireObject(request, 'credential');
+    const key = await cryptoLdLegacy.RSAKeyPair.generate({
+      id: request.verificationMethod, controller: request.controller
+    });
+    const suite = new jsigsLegacy.suites.RsaSignature2018({
+      key, verificationMethod: request.verificationMethod, date: request.created
+    });
+    const signed = await jsigsLegacy.sign(structuredClone(credential), {
+      suite,
+      purpose: new jsigsLegacy.purposes.AssertionProofPurpose(),
+      documentLoader: makeDocumentLoader(request.documents),
+      compactProof: false
+    });
+    return {signed, publicKeyPem: key.publicKeyPem};
   },
 
   async canonize(request) {
