@@ -63,6 +63,9 @@ COMPACT_PREFIX: Final = "VC1:"
 FORMATS: Final = ("compact", "divoc")
 MAX_JSON_BYTES: Final = 1 << 20
 """The most a QR payload may inflate to (a QR holds under 3 KB; a zlib or ZIP bomb stops here)."""
+MAX_PAYLOAD_CHARS: Final = 1 << 16
+"""The longest QR payload read: the largest symbol holds 7,089 characters (numeric mode), so
+anything much longer did not come from a QR code."""
 DIVOC_FILE: Final = "certificate.json"
 Q_UP_TO_VERSION: Final = 25
 
@@ -167,6 +170,8 @@ def decode_text(payload: str | bytes) -> Decoded:
     """Read a QR payload: the text a QR decoder gives (or its raw bytes, read as UTF-8, as
     DIVOC's verifier does). QRError says what is wrong, and what the payload is when it is a
     health certificate of another kind."""
+    if len(payload) > MAX_PAYLOAD_CHARS:
+        raise QRError(f"a QR payload of {len(payload):,} characters: no QR code holds more than 7,089", code="QR_TOO_LARGE", characters=len(payload))
     if isinstance(payload, bytes):
         try:
             payload = payload.decode("utf-8")
