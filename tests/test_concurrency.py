@@ -1,0 +1,130 @@
+"""One store, many processes: concurrent issuing, and updates killed at random moments (SQLite;
+the PostgreSQL store will run the same tests)."""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from vccore import Ed25519Key, bundled_entity_types
+from vccore.issuer import Issuer
+from vccore.store import SQLiteStore
+
+HP = bundled_entity_types()["HealthProfessional"]
+KEY = Ed25519Key.from_seed(bytes(range(32)))
+NOW = datetime(2024, 1, 1, tzinfo=UTC)
+BASE = "https://issuer.example/status/"
+
+
+def _certify_many(task: tuple[str, int, int]) -> list[str]:
+    """In a spawned process: ``count`` certificates, half with a given certificateId, half with
+    a generated one, one transaction each."""
+    path, worker, count = task
+    issuer = Issuer(signer=KEY, store=SQLiteStore(path))
+    assert HP.example is not None
+    ids = []
+    for i in range(count):
+        payload = {**HP.example, "name": f"Worker {worker} number {i}"}
+        if i % 2:
+            payload["certificateId"] = f"w{worker}-{i:05d}"
+        else:
+            payload.pop("certificateId", None)
+        ids.append(issuer.certify(HP, payload, now=NOW).certificate_id)
+    return ids
+
+
+def _rows(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(
+            "SELECT certificate_id, status_list, status_index, state, replaces, replaced_by FROM certificates"
+        ).fetchall()
+
+
+def test_four_processes_issue_into_one_store(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SQLiteStore(path, status_base_url=BASE)
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        issued = pool.map(_certify_many, [(str(path), worker, 2000) for worker in range(4)])
+    ids = [i for batch in issued for i in batch]
+    rows = _rows(path)
+    assert len(ids) == len(set(ids)) == 8000
+    assert {row[0] for row in rows} == set(ids) and len(rows) == 8000  # none lost, none extra
+    positions = {(row[1], row[2]) for row in rows}
+    assert len(positions) == 8000  # no status index given twice
+    store = SQLiteStore(path)
+    for certificate_id in ids[::97]:
+        record = store.get(certificate_id)
+        assert record is not None
+        entry = record.credential["credentialStatus"][0]
+        assert entry["statusListIndex"] == str(record.status_index)  # the credential says what the record says
+
+
+_UPDATER = """
+import sys
+from datetime import UTC, datetime
+from vccore import Ed25519Key, bundled_entity_types
+from vccore.issuer import Issuer
+from vccore.store import SQLiteStore
+
+hp = bundled_entity_types()["HealthProfessional"]
+issuer = Issuer(signer=Ed25519Key.from_seed(bytes(range(32))), store=SQLiteStore(sys.argv[1]))
+round_ = int(sys.argv[2])
+for certificate_id in sys.argv[3:]:
+    new = issuer.update(hp, {**hp.example, "certificateId": certificate_id, "name": f"Round {round_}"}, now=datetime(2024, 1, 1, tzinfo=UTC))
+    print(certificate_id, new.certificate_id, flush=True)  # written out: it must be in the store
+"""
+
+
+def test_updates_killed_at_random_moments_are_all_or_nothing(tmp_path: Path) -> None:
+    """20 runs of a process updating certificates one after another, each killed (SIGKILL) at a
+    random moment: every update it reported is in the store, linked both ways; every update is
+    whole or absent; no status index is used twice."""
+    path = tmp_path / "store.db"
+    issuer = Issuer(signer=KEY, store=SQLiteStore(path, status_base_url=BASE))
+    assert HP.example is not None
+    current = [issuer.certify(HP, {**HP.example, "certificateId": f"c{i:03d}"}, now=NOW).certificate_id for i in range(40)]
+    chance = random.Random(8)
+    reported: list[tuple[str, str]] = []
+    kills = 0
+    for trial in range(20):
+        process = subprocess.Popen([sys.executable, "-c", _UPDATER, str(path), str(trial), *current], stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        wanted = chance.randrange(1, 12)
+        lines = []
+        started = time.monotonic()
+        while len(lines) < wanted and time.monotonic() - started < 60:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        time.sleep(chance.uniform(0, 0.03))  # somewhere inside the next update
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        rest, _ = process.communicate(timeout=60)
+        for line in [*lines, *rest.splitlines(keepends=True)]:
+            if line.strip():
+                old, new = line.split()
+                reported.append((old, new))
+        rows = {row[0]: row for row in _rows(path)}
+        # every update reported is there, linked both ways
+        for old, new in reported:
+            assert rows[old][3] == "SUPERSEDED" and rows[old][5] == new and rows[new][4] == old
+        # every update is whole: a link one way is a link the other way
+        for certificate_id, row in rows.items():
+            if row[5] is not None:
+                assert rows[row[5]][4] == certificate_id and row[3] == "SUPERSEDED"
+            if row[4] is not None:
+                assert rows[row[4]][5] == certificate_id
+        assert len({(row[1], row[2]) for row in rows.values()}) == len(rows)
+        # the next run updates what is current now
+        current = [certificate_id for certificate_id, row in rows.items() if row[5] is None][:40]
+    assert kills >= 15 and len(reported) >= 40
