@@ -185,3 +185,73 @@ def test_bad_key_files(tmp_path: Path) -> None:
 def test_base58_round_trip(data: bytes) -> None:
     assert _multibase.b58decode(_multibase.b58encode(data)) == data
     assert _multibase.decode(_multibase.encode(data, "u")) == data
+
+
+# --- encrypted key files -------------------------------------------------------------------------
+
+
+def test_an_encrypted_key_file_opens_with_its_passphrase_only(tmp_path: Path) -> None:
+    key = Ed25519Key.generate()
+    path = key.write(tmp_path / "key.json", passphrase="correct horse")
+    document = json.loads(path.read_text())
+    assert "secretKeyMultibase" not in document and document["encryptedSecretKey"]["kdf"] == "scrypt"
+    assert key.secret_key_multibase not in path.read_text()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    opened = load_key(path, passphrase="correct horse")
+    assert opened == key and opened.sign(b"x") == key.sign(b"x")
+    with pytest.raises(KeyFormatError) as caught:
+        load_key(path)
+    assert caught.value.code == "KEY_PASSPHRASE_REQUIRED"
+    with pytest.raises(KeyFormatError) as caught:
+        load_key(path, passphrase="wrong horse")
+    assert caught.value.code == "KEY_PASSPHRASE_WRONG"
+
+
+def test_an_encrypted_secret_is_bound_to_its_key(tmp_path: Path) -> None:
+    first = json.loads(Ed25519Key.generate().write(tmp_path / "a.json", passphrase="p").read_text())
+    second = json.loads(Ed25519Key.generate().write(tmp_path / "b.json", passphrase="p").read_text())
+    swapped = {**second, "encryptedSecretKey": first["encryptedSecretKey"]}
+    (tmp_path / "swapped.json").write_text(json.dumps(swapped))
+    with pytest.raises(KeyFormatError, match="does not open"):
+        load_key(tmp_path / "swapped.json", passphrase="p")
+    tampered = json.loads(json.dumps(first))
+    ciphertext = tampered["encryptedSecretKey"]["ciphertext"]
+    tampered["encryptedSecretKey"]["ciphertext"] = ("A" if ciphertext[0] != "A" else "B") + ciphertext[1:]
+    (tmp_path / "tampered.json").write_text(json.dumps(tampered))
+    with pytest.raises(KeyFormatError, match="does not open"):
+        load_key(tmp_path / "tampered.json", passphrase="p")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"kdf": "pbkdf2"}, {"cipher": "AES-128-CBC"}, {"n": 1 << 30}, {"r": 0}, {"salt": "!!"}, {"nonce": None}],
+)
+def test_encrypted_key_files_vccore_cannot_read_are_refused(tmp_path: Path, change: dict[str, Any]) -> None:
+    document = json.loads(Ed25519Key.generate().write(tmp_path / "k.json", passphrase="p").read_text())
+    document["encryptedSecretKey"].update(change)
+    (tmp_path / "bad.json").write_text(json.dumps(document))
+    with pytest.raises(KeyFormatError) as caught:
+        load_key(tmp_path / "bad.json", passphrase="p")
+    assert caught.value.details["field"] == "encryptedSecretKey"
+
+
+def test_the_cli_takes_the_passphrase_from_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from vccore.cli import main
+
+    monkeypatch.delenv("VCCORE_KEY_PASSPHRASE", raising=False)
+    assert main(["keygen", "--out", str(tmp_path / "plain"), "--encrypt"]) == 2  # no terminal, no variable
+    assert "--encrypt needs a passphrase" in capsys.readouterr().err
+    monkeypatch.setenv("VCCORE_KEY_PASSPHRASE", "s3cret passphrase")
+    assert main(["keygen", "--out", str(tmp_path / "enc"), "--encrypt"]) == 0
+    assert "secret encrypted" in capsys.readouterr().out
+    key_path = tmp_path / "enc" / "key.json"
+    assert "encryptedSecretKey" in key_path.read_text()
+    payload = tmp_path / "payload.json"
+    example = json.loads((Path(__file__).parent.parent / "templates/HealthProfessional/example-payload.json").read_text())
+    payload.write_text(json.dumps(example))
+    out = tmp_path / "cred.json"
+    assert main(["issue", "HealthProfessional", str(payload), "--key", str(key_path), "-o", str(out)]) == 0
+    assert json.loads(out.read_text())["issuer"]["id"] == json.loads(key_path.read_text())["controller"]
+    monkeypatch.delenv("VCCORE_KEY_PASSPHRASE")
+    assert main(["issue", "HealthProfessional", str(payload), "--key", str(key_path), "-o", str(tmp_path / "x.json")]) == 2
+    assert "is encrypted: set VCCORE_KEY_PASSPHRASE" in capsys.readouterr().err

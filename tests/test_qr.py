@@ -43,7 +43,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
 
 def read(image: Image.Image) -> bytes:
     """The bytes of the one QR code zxing-cpp finds in ``image``."""
-    found = zxingcpp.read_barcodes(image.convert("L"))
+    found = zxingcpp.read_barcodes(image.convert("L"), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     assert len(found) == 1, f"zxing-cpp found {len(found)} QR codes"
     return bytes(found[0].bytes)
 

@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", help="write a new Ed25519 key (Multikey JSON, mode 0600)")
     keygen.add_argument("--out", required=True, type=Path, help="folder to write key.json into")
     keygen.add_argument(
+        "--encrypt", action="store_true",
+        help=f"encrypt the secret with a passphrase (from ${PASSPHRASE_ENV}, or asked for on a terminal)",
+    )
+    keygen.add_argument(
         "--did-web", metavar="HOST[/PATH]", help="make it a did:web key and write the did.json to publish (default: did:key)"
     )
     keygen.set_defaults(run=_keygen)
@@ -224,8 +228,11 @@ def _keygen(args: argparse.Namespace) -> int:
         print(f"wrote {document}: publish it at https://{args.did_web.strip('/')}{'' if '/' in args.did_web.strip('/') else '/.well-known'}/did.json")
     else:
         key = Ed25519Key.generate()
-    key.write(path)
-    print(f"wrote {path} (mode 0600)")
+    passphrase = _passphrase(path, new=True) if args.encrypt else None
+    if args.encrypt and passphrase is None:
+        raise _Unusable(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal to be asked")
+    key.write(path, passphrase=passphrase)
+    print(f"wrote {path} (mode 0600{', secret encrypted' if passphrase else ''})")
     print(f"issuer   {key.controller}")
     print(f"method   {key.id}")
     return EXIT_OK
@@ -238,7 +245,7 @@ def _issue(args: argparse.Namespace) -> int:
         raise _Unusable("issue needs a payload file (or --batch IN.jsonl -o OUT.jsonl)")
     payload = _read_json(args.payload)
     entity_types = _entity_types(args.templates)
-    key = load_key(args.key) if args.key else _home_key(_home(args))
+    key = _load_key(args.key) if args.key else _home_key(_home(args))
     try:
         credential = issue(
             args.entity,
@@ -297,7 +304,7 @@ def _issuer_options(cmd: argparse.ArgumentParser) -> None:
 def _issuer(args: argparse.Namespace, *, make_key: bool = False) -> Issuer:
     home = _home(args)
     if args.key:
-        key = load_key(args.key)
+        key = _load_key(args.key)
     elif make_key or (home / "key.json").exists():
         key = _home_key(home)
     else:
@@ -406,7 +413,7 @@ def _entities(args: argparse.Namespace) -> int:
 
 def _sign(args: argparse.Namespace) -> int:
     credential = _read_json(args.credential)
-    key = load_key(args.key)
+    key = _load_key(args.key)
     signed = sign(
         credential,
         key,
@@ -536,14 +543,47 @@ def _home(args: argparse.Namespace) -> Path:
     return args.home if args.home is not None else Path(os.environ.get("VCCORE_HOME") or ".vccore")
 
 
+PASSPHRASE_ENV = "VCCORE_KEY_PASSPHRASE"
+
+
+def _passphrase(path: Path, *, new: bool = False) -> str | None:
+    """The passphrase of a key file: ``$VCCORE_KEY_PASSPHRASE``, or asked for on a terminal,
+    never a command-line argument (those show in process lists and shell histories)."""
+    value = os.environ.get(PASSPHRASE_ENV)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        return None
+    import getpass
+
+    value = getpass.getpass(f"passphrase for {path}: ")
+    if new and getpass.getpass("the same passphrase again: ") != value:
+        raise _Unusable("the passphrases differ")
+    return value or None
+
+
+def _load_key(path: Path) -> Ed25519Key:
+    """A key file, asking for its passphrase only when it is encrypted."""
+    try:
+        return load_key(path)
+    except VccoreError as exc:
+        if exc.code != "KEY_PASSPHRASE_REQUIRED":
+            raise
+    passphrase = _passphrase(path)
+    if passphrase is None:
+        raise _Unusable(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
+    return load_key(path, passphrase=passphrase)
+
+
 def _home_key(home: Path) -> Ed25519Key:
-    """The issuing key in a working folder, made (did:key, mode 0600) on first use."""
+    """The issuing key in a working folder, made (did:key, mode 0600) on first use; encrypted
+    when ``$VCCORE_KEY_PASSPHRASE`` is set."""
     path = home / "key.json"
     if path.exists():
-        return load_key(path)
+        return _load_key(path)
     home.mkdir(parents=True, exist_ok=True)
     key = Ed25519Key.generate()
-    key.write(path)
+    key.write(path, passphrase=os.environ.get(PASSPHRASE_ENV) or None)
     print(f"vccore: made a new issuing key {path} ({key.controller})", file=sys.stderr)
     return key
 

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import _multibase
 from ._vocab import DID_V1, MULTIKEY_V1
@@ -259,10 +261,15 @@ class Ed25519Key:
             object.__setattr__(self, "_public", public)  # a cache: the key's value does not change
         return public
 
-    def write(self, path: str | os.PathLike[str]) -> Path:
-        """Write the key as Multikey JSON with its secret, readable by the owner only (0600)."""
+    def write(self, path: str | os.PathLike[str], *, passphrase: str | None = None) -> Path:
+        """Write the key as Multikey JSON with its secret, readable by the owner only (0600).
+        With a ``passphrase`` the secret is stored encrypted (``encryptedSecretKey``: scrypt and
+        AES-256-GCM, see :func:`encrypt_secret`)."""
         target = Path(path)
-        data = json.dumps(self.to_multikey(include_secret=True), indent=2) + "\n"
+        document = self.to_multikey(include_secret=passphrase is None)
+        if passphrase is not None:
+            document["encryptedSecretKey"] = encrypt_secret(self.secret_key_multibase, passphrase, document)
+        data = json.dumps(document, indent=2) + "\n"
         # Created with 0600 from the start: never a moment where the secret is world-readable.
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -294,8 +301,56 @@ class Ed25519Key:
         return self._private
 
 
-def load_key(path: str | os.PathLike[str]) -> Ed25519Key:
-    """Read a key file: Multikey JSON, a JWK, or PEM (PKCS#8 / SubjectPublicKeyInfo)."""
+# --- encrypted key files -------------------------------------------------------------------------
+
+# scrypt at 2^15 x 8: 32 MiB and about a tenth of a second to try one passphrase
+_SCRYPT: Final = {"n": 1 << 15, "r": 8, "p": 1}
+
+
+def _bound(document: Mapping[str, Any]) -> bytes:
+    """What the ciphertext is bound to (AES-GCM associated data): the key it belongs to, so an
+    encrypted secret moved into another key's file does not open."""
+    return json.dumps([document.get("id"), document.get("controller"), document.get("publicKeyMultibase")]).encode()
+
+
+def encrypt_secret(secret: str, passphrase: str, document: Mapping[str, Any]) -> dict[str, Any]:
+    """``encryptedSecretKey`` for a Multikey document: the secret (``secretKeyMultibase``)
+    encrypted with AES-256-GCM under a key derived from ``passphrase`` by scrypt."""
+    if not passphrase:
+        raise KeyFormatError("an empty passphrase protects nothing", field="passphrase")
+    salt, nonce = os.urandom(16), os.urandom(12)
+    key = Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode("utf-8"))
+    ciphertext = AESGCM(key).encrypt(nonce, secret.encode("ascii"), _bound(document))
+    return {
+        "kdf": "scrypt", **_SCRYPT, "salt": _multibase.b64url_encode(salt),
+        "cipher": "AES-256-GCM", "nonce": _multibase.b64url_encode(nonce), "ciphertext": _multibase.b64url_encode(ciphertext),
+    }
+
+
+def decrypt_secret(document: Mapping[str, Any], passphrase: str) -> str:
+    """The ``secretKeyMultibase`` inside a document's ``encryptedSecretKey``; KeyFormatError
+    ``KEY_PASSPHRASE_WRONG`` when the passphrase does not open it."""
+    box = document.get("encryptedSecretKey")
+    try:
+        if not (isinstance(box, Mapping) and box.get("kdf") == "scrypt" and box.get("cipher") == "AES-256-GCM"):
+            raise ValueError("scrypt and AES-256-GCM expected")
+        n, r, p = int(box["n"]), int(box["r"]), int(box["p"])
+        if not (2 <= n <= 1 << 20 and 1 <= r <= 32 and 1 <= p <= 16):
+            raise ValueError("scrypt parameters out of range")
+        salt, nonce, ciphertext = (_multibase.b64url_decode(box[k]) for k in ("salt", "nonce", "ciphertext"))
+        key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KeyFormatError(f"encryptedSecretKey is not one vccore reads ({exc})", field="encryptedSecretKey") from None
+    try:
+        return AESGCM(key).decrypt(nonce, ciphertext, _bound(document)).decode("ascii")
+    except (InvalidTag, ValueError):
+        raise KeyFormatError("the passphrase does not open this key file (or the file was changed)", code="KEY_PASSPHRASE_WRONG", field="passphrase") from None
+
+
+def load_key(path: str | os.PathLike[str], *, passphrase: str | None = None) -> Ed25519Key:
+    """Read a key file: Multikey JSON (its secret encrypted or not), a JWK, or PEM (PKCS#8 /
+    SubjectPublicKeyInfo). An encrypted secret needs ``passphrase``: without one the error's
+    code is ``KEY_PASSPHRASE_REQUIRED``."""
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:
@@ -308,6 +363,12 @@ def load_key(path: str | os.PathLike[str]) -> Ed25519Key:
         raise KeyFormatError(f"key file {path} is neither JSON nor PEM", field="path", path=str(path)) from exc
     if isinstance(document, dict) and document.get("kty") is not None:
         return Ed25519Key.from_jwk(document, id=document.get("kid"))
+    if isinstance(document, dict) and "encryptedSecretKey" in document:
+        if passphrase is None:
+            raise KeyFormatError(f"key file {path} is encrypted: give its passphrase", code="KEY_PASSPHRASE_REQUIRED", field="passphrase", path=str(path))
+        opened = {k: v for k, v in document.items() if k != "encryptedSecretKey"}
+        opened["secretKeyMultibase"] = decrypt_secret(document, passphrase)
+        return Ed25519Key.from_multikey(opened)
     return Ed25519Key.from_multikey(document)
 
 
