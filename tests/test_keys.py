@@ -255,3 +255,42 @@ def test_the_cli_takes_the_passphrase_from_the_environment(tmp_path: Path, capsy
     monkeypatch.delenv("VCCORE_KEY_PASSPHRASE")
     assert main(["issue", "HealthProfessional", str(payload), "--key", str(key_path), "-o", str(tmp_path / "x.json")]) == 2
     assert "is encrypted: set VCCORE_KEY_PASSPHRASE" in capsys.readouterr().err
+
+
+def test_rotating_a_did_web_key_keeps_what_the_old_key_signed_verifiable(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+
+    from vccore import Verifier, bundled_entity_types
+    from vccore.cli import main
+    from vccore.issuer import Issuer
+    from vccore.store import SQLiteStore
+
+    monkeypatch.delenv("VCCORE_KEY_PASSPHRASE", raising=False)
+    hp, now = bundled_entity_types()["HealthProfessional"], datetime(2024, 1, 1, tzinfo=UTC)
+    assert hp.example is not None
+    folder = tmp_path / "issuer"
+    assert main(["keygen", "--out", str(folder), "--did-web", "issuer.example"]) == 0
+    first = load_key(folder / "key.json")
+    store_path = tmp_path / "store.db"
+    old = Issuer(signer=first, store=SQLiteStore(store_path, status_base_url="https://issuer.example/status/")).certify(hp, hp.example, now=now).credential
+    assert main(["keygen", "--out", str(folder), "--rotate"]) == 0
+    assert "signs from now on" in capsys.readouterr().out
+    second = load_key(folder / "key.json")
+    assert second.controller == first.controller == "did:web:issuer.example" and second.id == "did:web:issuer.example#key-2"
+    assert load_key(folder / "key-1.retired.json") == first
+    issuer = Issuer(signer=second, store=SQLiteStore(store_path))  # the same issuer: the store takes it
+    new = issuer.certify(hp, {**hp.example, "certificateId": "after-rotation"}, now=now).credential
+    assert new["proof"]["verificationMethod"] == second.id
+    published = json.loads((folder / "did.json").read_text())
+    assert published["authentication"] == [second.id] and published["assertionMethod"] == [second.id, first.id]
+    verifier = Verifier.create(verification_methods=[published], status=issuer.status_list_credentials(now=now))
+    assert verifier.verify(old, now=now).verified and verifier.verify(new, now=now).verified
+    # a third key lists all three; the first is still there for what it signed
+    assert main(["keygen", "--out", str(folder), "--rotate"]) == 0
+    again = json.loads((folder / "did.json").read_text())
+    assert [m["id"].rsplit("#", 1)[1] for m in again["verificationMethod"]] == ["key-3", "key-2", "key-1"]
+    assert "secretKeyMultibase" not in json.dumps(again)
+    # a did:key cannot be rotated: its key is its name
+    assert main(["keygen", "--out", str(tmp_path / "plain")]) == 0
+    assert main(["keygen", "--out", str(tmp_path / "plain"), "--rotate"]) == 1
+    assert "rotation needs a did:web key" in capsys.readouterr().err

@@ -34,6 +34,7 @@ from .keys import (
     did_web,
     load_key,
     public_key_from_verification_method,
+    rotate_key,
 )
 from .proofs import VerifyData, create_verify_data, sign
 from .status import Bitstring
@@ -90,6 +91,7 @@ __all__ = [
     "load_entity_types",
     "load_key",
     "public_key_from_verification_method",
+    "rotate_key",
     "sign",
     "verify",
 ]

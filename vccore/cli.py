@@ -23,7 +23,7 @@ from .contexts import ContextLoader, bundled_contexts
 from .entities import EntityType, PayloadError, bundled_entity_types, load_entity_types
 from .errors import VccoreError
 from .issuer import Issuer, issue
-from .keys import Ed25519Key, did_document, did_web, load_key
+from .keys import Ed25519Key, did_document, did_web, load_key, rotate_key
 from .proofs import sign
 from .store import SQLiteStore
 from .suites import SUITES
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
 
     keygen = commands.add_parser("keygen", help="write a new Ed25519 key (Multikey JSON, mode 0600)")
     keygen.add_argument("--out", required=True, type=Path, help="folder to write key.json into")
+    keygen.add_argument(
+        "--rotate", action="store_true",
+        help="a new did:web key in the folder's key.json; the old one retired (kept listed in did.json for what it signed)",
+    )
     keygen.add_argument(
         "--encrypt", action="store_true",
         help=f"encrypt the secret with a passphrase (from ${PASSPHRASE_ENV}, or asked for on a terminal)",
@@ -216,6 +220,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _keygen(args: argparse.Namespace) -> int:
+    if args.rotate:
+        path = args.out / "key.json"
+        if not path.exists():
+            raise _Unusable(f"{path} does not exist: nothing to rotate")
+        encrypted = "encryptedSecretKey" in path.read_text(encoding="utf-8")
+        passphrase = _passphrase(path) if encrypted else None
+        if encrypted and passphrase is None:
+            raise _Unusable(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
+        key, document = rotate_key(args.out, passphrase=passphrase)
+        print(f"wrote {path} (mode 0600): {key.id} signs from now on")
+        print(f"wrote {document}: publish it; it still lists the earlier keys, so what they signed verifies")
+        return EXIT_OK
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / "key.json"
     if path.exists():

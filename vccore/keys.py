@@ -426,18 +426,56 @@ def did_web(location: str) -> str:
     return "did:web:" + ":".join(parts)
 
 
-def did_document(key: Ed25519Key) -> dict[str, Any]:
+def did_document(key: Ed25519Key, *, retired: tuple[Ed25519Key, ...] = ()) -> dict[str, Any]:
     """A DID document for ``key``'s controller listing the key for authentication and assertion:
-    what an issuer publishes as ``did.json`` for did:web (DID Core section 5)."""
-    method = key.to_multikey()
-    del method["@context"]
+    what an issuer publishes as ``did.json`` for did:web (DID Core section 5). ``retired`` keys
+    (public parts only) stay listed for assertion, so that what they signed still verifies."""
+    methods = []
+    for listed in (key, *retired):
+        if listed.controller != key.controller:
+            raise KeyFormatError(f"key {listed.id} belongs to {listed.controller}, not {key.controller}", field="controller")
+        method = listed.to_multikey()
+        del method["@context"]
+        methods.append(method)
     return {
         "@context": [DID_V1, MULTIKEY_V1],
         "id": key.controller,
-        "verificationMethod": [method],
+        "verificationMethod": methods,
         "authentication": [key.id],
-        "assertionMethod": [key.id],
+        "assertionMethod": [m["id"] for m in methods],
     }
+
+
+def rotate_key(directory: str | os.PathLike[str], *, passphrase: str | None = None) -> tuple[Ed25519Key, Path]:
+    """Rotate the did:web key in ``directory`` (``key.json`` and ``did.json``, as ``vccore
+    keygen --did-web`` writes them): a new key under the same DID (``#key-N``) becomes
+    ``key.json`` and signs from now on; the old key file is kept as ``key-<n>.retired.json``
+    (delete it when nothing needs its secret); ``did.json`` lists the new key and, for assertion
+    only, every earlier one, so credentials they signed still verify once it is published.
+    Returns the new key and the did.json to publish."""
+    folder = Path(directory)
+    current = load_key(folder / "key.json", passphrase=passphrase)
+    if not current.controller.startswith("did:web:"):
+        raise KeyFormatError(
+            f"{current.controller} is a {current.controller.split(':')[1] if ':' in current.controller else 'non-DID'} issuer: a did:key is its key, so a "
+            "new key is a new issuer; rotation needs a did:web key (vccore keygen --did-web)",
+            code="KEY_NOT_ROTATABLE", field="controller",
+        )
+    try:
+        published = json.loads((folder / "did.json").read_text(encoding="utf-8"))
+        retired = tuple(
+            Ed25519Key.from_multikey(m) for m in published.get("verificationMethod", []) if isinstance(m, dict) and m.get("id") != current.id
+        )
+    except (OSError, ValueError) as exc:
+        raise KeyFormatError(f"cannot read {folder / 'did.json'}: {exc}", field="did.json") from None
+    numbers = [int(k.id.rsplit("#key-", 1)[1]) for k in (current, *retired) if k.id.rsplit("#key-", 1)[-1].isdigit()]
+    new = Ed25519Key.generate(id=f"{current.controller}#key-{max(numbers, default=0) + 1}", controller=current.controller)
+    archive = folder / f"key-{current.id.rsplit('#', 1)[-1].removeprefix('key-')}.retired.json"
+    os.replace(folder / "key.json", archive)
+    new.write(folder / "key.json", passphrase=passphrase)
+    document = folder / "did.json"
+    document.write_text(json.dumps(did_document(new, retired=(current, *retired)), indent=2) + "\n", encoding="utf-8")
+    return new, document
 
 
 # --- RSA (verification only) ------------------------------------------------------------------
