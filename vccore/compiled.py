@@ -54,23 +54,6 @@ class _Term:
     slots: tuple[str, ...]
     iri: bool
 
-    def fill(self, values: Mapping[str, str]) -> str | None:
-        if self.iri and self.pieces[0] == "<" and not _HIERARCHICAL.match(values[self.slots[0]]):
-            # A value that starts an IRI could be a compact IRI ("schema:x") that the context
-            # expands; only "scheme://..." is never one (JSON-LD 1.1, IRI Expansion, step 6.2).
-            return None
-        if len(self.slots) == 1 and not self.iri:  # the common case: one literal
-            return f"{self.pieces[0]}{_nquads.escape_literal(values[self.slots[0]])}{self.pieces[1]}"
-        parts = [self.pieces[0]]
-        for slot, piece in zip(self.slots, self.pieces[1:]):
-            value = values[slot]
-            parts.append(value if self.iri else _nquads.escape_literal(value))
-            parts.append(piece)
-        text = "".join(parts)
-        if self.iri and not is_iri(text[1:-1]):
-            return None  # the reference path decides (safe mode refuses such an IRI)
-        return text
-
 
 Quad = tuple[str | _Term, str | _Term, str | _Term, str | _Term]
 
@@ -185,11 +168,15 @@ class _Source:
     in a template can change the code it becomes."""
 
     def __init__(self) -> None:
-        self.texts: list[str] = []
+        self.texts: list[object] = []
         self.names: list[str] = []
         self.lines: list[str] = []
 
     def text(self, value: str) -> _Code:
+        return self.constant(value)
+
+    def constant(self, value: object) -> _Code:
+        """An immutable constant (a text, a number, true, false or null) as ``K[i]``."""
         self.texts.append(value)
         return _Code(f"K[{len(self.texts) - 1}]")
 
@@ -445,7 +432,7 @@ def _generate_render(probe: Mapping[str, Any], tokens: Mapping[int, str]) -> Cal
                 else:
                     source.lines.append(f"{indent}{name}.append({expression(item, indent)})")
             return name
-        return source.text(value)  # a number, true, false or null: immutable
+        return source.constant(value)  # a number, true, false or null: immutable
 
     body_start = len(source.lines)
     result = expression(dict(probe), "    ")
@@ -550,27 +537,25 @@ class CompiledCredentials:
         read = self.slots_of(document)
         if read is None or any(read.get(slot) != slots.get(slot) for slot in self.placed):
             return None
-        canonical_proof = self.proof_configuration(proof)
-        canonical_document = self.document.canonical(slots)
-        if canonical_document is None or canonical_proof is None:
-            return None
-        return canonical_document, canonical_proof
+        present = self.document._present(slots)
+        return None if present is None else self.transform_present(proof, present)
 
-    def render(self, slots: Mapping[str, Any]) -> tuple[dict[str, Any], Rendered] | None:
+    def render(self, slots: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]] | None:
         """The unsigned credential for slot values, built straight from the compiled shape (what
-        ``fill`` and :func:`add_lifecycle` make, without reading the template again), and what
-        :meth:`transform_rendered` needs; None when the values are the reference path's to judge."""
+        ``fill`` and :func:`add_lifecycle` make, without reading the template again), and the
+        slots present in it (for :meth:`transform_present`); None when the values are the
+        reference path's to judge."""
         present = self.document._present(slots)
         if present is None or any(slots.get(slot, "") is None for slot in self.placed):
             return None
         credential = self._render(present)
-        return None if credential is None else (credential, Rendered(present))
+        return None if credential is None else (credential, present)
 
-    def transform_rendered(self, proof: Mapping[str, Any], rendered: Rendered) -> tuple[str, str] | None:
-        """:meth:`transform` for a document that :meth:`render` made: the same, without reading
-        the document back."""
+    def transform_present(self, proof: Mapping[str, Any], present: dict[str, str]) -> tuple[str, str] | None:
+        """:meth:`transform` for a document known to be this shape with the slots ``present``
+        (what :meth:`render` made, or what :meth:`transform` read back)."""
         canonical_proof = self.proof_configuration(proof)
-        canonical_document = self.document._canonical(rendered.present)
+        canonical_document = self.document._canonical(present)
         if canonical_document is None or canonical_proof is None:
             return None
         return canonical_document, canonical_proof
@@ -606,13 +591,6 @@ class CompiledCredentials:
         if absent & out.keys():
             return None  # a slot present in one place and absent in another: not this shape
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """What :meth:`CompiledCredentials.render` knows of the credential it made."""
-
-    present: dict[str, str]
 
 
 Reader = Callable[[Any, dict[str, Any]], bool]
@@ -668,19 +646,17 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
                 source.lines.append(f"{indent}{inner} = {variable}[{index}]")
                 read(item, inner, indent)
         else:
-            source.lines += [f"{indent}if type({variable}) is not {source.text(type(value))} or {variable} != {source.text(value)}:", f"  {fail}"]  # type: ignore[arg-type]
+            constant = source.constant(value)
+            source.lines += [f"{indent}if type({variable}) is not type({constant}) or {variable} != {constant}:", f"  {fail}"]
 
     source.lines.append("def read(x0, out):")
     read(probe, "x0", "    ")
     source.lines.append("    return True")
 
-    def groups(pattern: re.Pattern[str], text: str, out: dict[str, Any]) -> bool:
+    def groups(entry: tuple[re.Pattern[str], list[str]], text: str, out: dict[str, Any]) -> bool:
+        pattern, names = entry
         match = pattern.fullmatch(text)
-        names = pattern_names[pattern]
         return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups()))
 
-    pattern_names = {pattern: names for pattern, names in patterns}
-    reader: Reader = source.function(
-        "read", P=[pattern for pattern, _ in patterns], D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups
-    )
+    reader: Reader = source.function("read", P=patterns, D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups)
     return reader

@@ -370,14 +370,15 @@ class Issuer:
         transformed: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str] | None] | None = None
         if compiled is not None and rendered is not None:
             # built from the compiled shape: its canonical form needs no second look
-            credential, made = rendered
-            entity_type.check_ids(credential, values, vc_version=version)
-            transformed = lambda document, proof: compiled.transform_rendered(proof, made)  # noqa: E731
+            credential, present = rendered
+            transformed = lambda document, proof: compiled.transform_present(proof, present)  # noqa: E731
         else:
             credential = entity_type.fill(values, vc_version=version)
             self._add_status(credential, version, position[0], position[1], replaces)
             if compiled is not None:
                 transformed = lambda document, proof: compiled.transform(document, proof, slots)  # noqa: E731
+        # a payload id may not be another node's id, the status entries' included, on both paths
+        entity_type.check_ids(credential, values, vc_version=version)
         return sign(
             credential,
             self.signer,
