@@ -468,14 +468,20 @@ def rotate_key(directory: str | os.PathLike[str], *, passphrase: str | None = No
         )
     except (OSError, ValueError) as exc:
         raise KeyFormatError(f"cannot read {folder / 'did.json'}: {exc}", field="did.json") from None
-    numbers = [int(k.id.rsplit("#key-", 1)[1]) for k in (current, *retired) if k.id.rsplit("#key-", 1)[-1].isdigit()]
+    fragments = [k.id.rpartition("#")[2] for k in (current, *retired)]
+    numbers = [int(f.removeprefix("key-")) for f in fragments if f.startswith("key-") and f[4:].isdigit()]
     new = Ed25519Key.generate(id=f"{current.controller}#key-{max(numbers, default=0) + 1}", controller=current.controller)
-    archive = folder / f"key-{current.id.rsplit('#', 1)[-1].removeprefix('key-')}.retired.json"
-    os.replace(folder / "key.json", archive)
-    new.write(folder / "key.json", passphrase=passphrase)
-    document = folder / "did.json"
-    document.write_text(json.dumps(did_document(new, retired=(current, *retired)), indent=2) + "\n", encoding="utf-8")
-    return new, document
+    # Everything new is written beside the old files first, then renamed into place: a failure
+    # before the renames leaves the old key and did.json as they were.
+    staged_key, staged_document = folder / "key.json.new", folder / "did.json.new"
+    for stale in (staged_key, staged_document):  # left by an interrupted rotation: never used
+        stale.unlink(missing_ok=True)
+    new.write(staged_key, passphrase=passphrase)
+    staged_document.write_text(json.dumps(did_document(new, retired=(current, *retired)), indent=2) + "\n", encoding="utf-8")
+    os.replace(folder / "key.json", folder / f"{fragments[0]}.retired.json")
+    os.replace(staged_key, folder / "key.json")
+    os.replace(staged_document, folder / "did.json")
+    return new, folder / "did.json"
 
 
 # --- RSA (verification only) ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from ._resources import data_dir
 from .entities import CertificateSpec, EntityType, bundled_entity_types
 from .errors import VccoreError
 
-__all__ = ["RenderError", "certificate_html", "certificate_svg", "entity_type_of", "render"]
+__all__ = ["RenderError", "certificate_html", "certificate_svg", "entity_type_of", "render", "value_at"]
 
 
 class RenderError(VccoreError):
