@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -7,6 +8,8 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+import pgserver
 
 VECTORS = Path(__file__).parent / "vectors"
 
@@ -27,3 +30,45 @@ def load_text(relative: str) -> str:
 @pytest.fixture
 def vectors() -> Path:
     return VECTORS
+
+
+# --- stores: every store test runs on SQLite and on PostgreSQL ------------------------------------
+
+STORES = ["sqlite", "postgresql"]
+PG_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_POSTGRES"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Any:
+    """A throwaway PostgreSQL server for the session (skipped, with the reason, where there are no
+    server binaries, unless VCCORE_REQUIRE_POSTGRES is set, as CI sets it)."""
+    reason = pgserver.unavailable()
+    if reason is not None:
+        if PG_REQUIRED:
+            pytest.fail(f"VCCORE_REQUIRE_POSTGRES is set but no PostgreSQL server can start: {reason}")
+        pytest.skip(f"PostgreSQL store tests: {reason}")
+    with pgserver.running() as server:
+        yield server
+
+
+@pytest.fixture(params=STORES)
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new, empty store is: an SQLite file, or a new database on the test server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "vccore.db")
+    server: pgserver.Server = request.getfixturevalue("pg_server")
+    return server.new_database()
+
+
+def raw_rows(location: str, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of a query run on the store's own database, past vccore (what a test checks
+    vccore against)."""
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location) as connection:
+            return [tuple(row) for row in connection.execute(sql).fetchall()]
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(location)) as connection:
+        return connection.execute(sql).fetchall()

@@ -22,7 +22,9 @@ from vccore.batch import MAX_LINE_BYTES
 from vccore.cli import main
 from vccore.entities import PayloadError
 from vccore.issuer import Certified, Issuer
-from vccore.store import LifecycleError, SQLiteStore
+from vccore.store import LifecycleError, open_store
+
+from conftest import raw_rows
 
 ENTITY = bundled_entity_types()["HealthProfessional"]
 NOW = "2024-01-01T00:00:00Z"
@@ -55,8 +57,9 @@ def write_input(path: Path, count: int) -> tuple[list[int], dict[int, str]]:
 
 
 @pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer(signer=Ed25519Key.from_seed(bytes(32)), store=SQLiteStore(tmp_path / "store.db"))
+def issuer(store_location: str) -> Issuer:
+    """An issuer on a new store: every test that takes it runs on SQLite and on PostgreSQL."""
+    return Issuer(signer=Ed25519Key.from_seed(bytes(32)), store=open_store(store_location))
 
 
 # --- the library -----------------------------------------------------------------------------------
@@ -70,7 +73,7 @@ def test_certify_batch_issues_each_payload_or_says_why_not(issuer: Issuer) -> No
     results = issuer.certify_batch(ENTITY, payloads, now=AT)
     assert [type(r).__name__ for r in results] == ["Certified", "PayloadError", "Certified", "LifecycleError", "PayloadError", "Certified"]
     assert isinstance(results[3], LifecycleError) and results[3].code == "DUPLICATE_CERTIFICATE_ID"
-    assert isinstance(issuer.store, SQLiteStore) and issuer.store.count() == 3
+    assert issuer.store.count() == 3
     verifier = Verifier.create()
     for result in results:
         if isinstance(result, Certified):
@@ -89,7 +92,7 @@ def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
     second = issuer.certify_batch(ENTITY, payloads, keys=keys, now=AT)
     assert all(isinstance(r, Certified) for r in first + second)
     assert [r.credential for r in first if isinstance(r, Certified)] == [r.credential for r in second if isinstance(r, Certified)]
-    assert isinstance(issuer.store, SQLiteStore) and issuer.store.count() == 5
+    assert issuer.store.count() == 5
     # a key that made a certificate is taken, whatever payload comes with it next time
     third = issuer.certify_batch(ENTITY, [payload(9)], keys=keys[:1], now=AT)
     assert isinstance(third[0], Certified) and third[0].certificate_id == f"{0:012d}"
@@ -98,8 +101,8 @@ def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
 
 
 def test_the_stores_batch_queries_agree_with_its_single_ones(issuer: Issuer) -> None:
-    """SQLite answers many ids and keys in a few statements (parts of 500): the same answers
-    as one question at a time, and an unused key or id is simply not found."""
+    """Many ids and keys in a few statements (SQLite: parts of 500; PostgreSQL: one array): the
+    same answers as one question at a time, and an unused key or id is simply not found."""
     count = 1203
     results = issuer.certify_batch(ENTITY, [payload(i) for i in range(count)], keys=[f"k{i}" for i in range(count)], now=AT)
     made = [r for r in results if isinstance(r, Certified)]
@@ -130,14 +133,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def check_batch_result(folder: Path, good: list[int], bad: dict[int, str]) -> list[dict[str, Any]]:
+def check_batch_result(folder: Path, good: list[int], bad: dict[int, str], location: str | None = None) -> list[dict[str, Any]]:
     """The output holds exactly one credential per good line, in order, each the one the store
-    holds; the errors file exactly the bad lines; the store nothing else."""
+    (by default the home folder's) holds; the errors file exactly the bad lines; the store
+    nothing else."""
     credentials = [json.loads(line) for line in (folder / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [c["credentialSubject"]["name"] for c in credentials] == [f"Dr. Batch {n}" for n in good]
     errors = [json.loads(line) for line in (folder / "out.errors.jsonl").read_text(encoding="utf-8").splitlines()]
     assert {e["line"]: e["code"] for e in errors} == bad and [e["line"] for e in errors] == sorted(bad)
-    store = SQLiteStore(folder / "home" / "vccore.db", read_only=True)
+    store = open_store(location or folder / "home" / "vccore.db", read_only=True)
     assert store.count() == len(good)
     for number, credential in zip(good, credentials):
         record = store.get(f"{number:012d}")
@@ -204,13 +208,15 @@ def test_issue_batch_refuses_an_overlong_line_without_reading_it(tmp_path: Path,
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(tmp_path: Path, seed: int) -> None:
+def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(tmp_path: Path, store_location: str, seed: int) -> None:
     """Killed (SIGKILL) at random moments, with its workers or (seed 3) the parent alone, then
-    run again until it finishes: every good line's credential exactly once, in order."""
+    run again until it finishes: every good line's credential exactly once, in order, and no
+    status position given twice."""
     lines = 6000  # enough for two kills midway at a few thousand credentials a second
     good, bad = write_input(tmp_path / "in.jsonl", lines)
     argv = [sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"),
-            "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
+            "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--store", store_location,
+            "--workers", "2", "--now", NOW]
     chance = random.Random(seed)
     progress = tmp_path / "out.jsonl.progress"
 
@@ -242,7 +248,9 @@ def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials
             break
         assert process.returncode == -signal.SIGKILL, err.decode()
     assert process.returncode == 0 and kills >= 2 and midway >= 2, (kills, midway)
-    check_batch_result(tmp_path, good, bad)
+    check_batch_result(tmp_path, good, bad, store_location)
+    positions = raw_rows(store_location, "SELECT status_list, status_index FROM certificates")
+    assert len(set(positions)) == len(positions) == len(good)
 
 
 # --- vccore verify --batch ---------------------------------------------------------------------------

@@ -218,10 +218,12 @@ def test_console_script_is_installed() -> None:
     assert done.stdout.startswith("vccore ")
 
 
-def test_certificate_lifecycle_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_certificate_lifecycle_commands(tmp_path: Path, store_location: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every lifecycle command, on the store named by $VCCORE_STORE (SQLite and PostgreSQL)."""
     from vccore.entities import bundled_entity_types
 
     monkeypatch.setenv("VCCORE_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("VCCORE_STORE", store_location)
     example = dict(bundled_entity_types()["HealthProfessional"].example or {})
     del example["certificateId"]
     payload = tmp_path / "payload.json"
@@ -246,6 +248,8 @@ def test_certificate_lifecycle_commands(tmp_path: Path, capsys: pytest.CaptureFi
         return json.loads(run(capsys, "verify", str(file), "--status-dir", str(tmp_path / "status"), "--now", now, "--json")[1])
 
     assert status_of(first["credential"], "2024-01-01T00:00:00Z")["status"] == "SUPERSEDED"
+    superseded = status_of(first["credential"], "2024-01-01T00:00:00Z")  # the store (read only) names the successor
+    assert [p.get("successor") for p in superseded["problems"]] == [second["certificateId"]]
     suspended = status_of(second["credential"], "2024-01-01T00:00:00Z")
     assert suspended["status"] == "SUSPENDED" and suspended["problems"][0]["until"] == "2024-02-01T00:00:00Z"
     assert status_of(second["credential"], "2024-02-02T00:00:00Z")["status"] == "VALID"
@@ -256,6 +260,7 @@ def test_certificate_lifecycle_commands(tmp_path: Path, capsys: pytest.CaptureFi
     assert [c["certificateId"] for c in fetched["chain"]] == [first["certificateId"], second["certificateId"]]
     code, _, err = run(capsys, "fetch", "nope")
     assert code == 1 and "UNKNOWN_CERTIFICATE" in err
+    assert not (tmp_path / "home" / "vccore.db").exists() or "://" not in store_location  # the store named, not the home's
 
 
 def test_lifecycle_commands_do_not_make_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ import pytest
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types
 from vccore.issuer import Issuer
-from vccore.store import LIST_SIZE, LifecycleError, SQLiteStore, permute
+from vccore.store import LIST_SIZE, LifecycleError, SQLiteStore, open_store, permute
+
+from conftest import raw_rows
 
 HP = bundled_entity_types()["HealthProfessional"]
 assert HP.example is not None
@@ -27,8 +30,9 @@ def day(n: float) -> datetime:
 
 
 @pytest.fixture
-def issuer(tmp_path: Path) -> Issuer:
-    return Issuer(signer=KEY, store=SQLiteStore(tmp_path / "vccore.db", status_base_url=BASE))
+def issuer(store_location: str) -> Issuer:
+    """An issuer on a new store: every test that takes it runs on SQLite and on PostgreSQL."""
+    return Issuer(signer=KEY, store=open_store(store_location, status_base_url=BASE))
 
 
 def statuses(issuer: Issuer, chain_of: str, when: datetime, folder: Path, *, export_at: datetime | None = None) -> list[str]:
@@ -134,9 +138,13 @@ def test_unknown_and_duplicate_certificates(issuer: Issuer) -> None:
         issuer.suspend(given.certificate_id, until=T0 - timedelta(days=1), now=T0)
 
 
-def _dump(path: Path) -> list[str]:
-    with sqlite3.connect(path) as connection:
-        return list(connection.iterdump())
+def _dump(location: str) -> list[tuple[Any, ...]]:
+    """Every record, idempotency key and setting of a store, read past vccore."""
+    return [
+        *raw_rows(location, "SELECT * FROM certificates ORDER BY certificate_id"),
+        *raw_rows(location, "SELECT * FROM issue_keys ORDER BY key"),
+        *raw_rows(location, "SELECT * FROM meta ORDER BY key"),
+    ]
 
 
 class _Failing:
@@ -151,22 +159,22 @@ class _Failing:
 
 
 @pytest.mark.parametrize("where", ["signing", "storing the new record", "marking the old one"])
-def test_a_failed_update_changes_nothing(issuer: Issuer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str) -> None:
-    from vccore import store as store_module
-
+def test_a_failed_update_changes_nothing(issuer: Issuer, store_location: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str) -> None:
     old = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
-    before = _dump(tmp_path / "vccore.db")
+    before = _dump(store_location)
     failing = issuer
+    with issuer.store.transaction() as tx:
+        transaction_class = type(tx)
     if where == "signing":
         failing = Issuer(signer=_Failing(), store=issuer.store)
     elif where == "storing the new record":
-        monkeypatch.setattr(store_module._SQLiteTransaction, "insert", lambda self, record: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error")))
+        monkeypatch.setattr(transaction_class, "insert", lambda self, record: (_ for _ in ()).throw(OSError("disk I/O error")))
     else:
-        monkeypatch.setattr(store_module._SQLiteTransaction, "save", lambda self, record: (_ for _ in ()).throw(sqlite3.OperationalError("disk I/O error")))
-    with pytest.raises((RuntimeError, sqlite3.OperationalError)):
+        monkeypatch.setattr(transaction_class, "save", lambda self, record: (_ for _ in ()).throw(OSError("disk I/O error")))
+    with pytest.raises((RuntimeError, OSError)):
         failing.update("HealthProfessional", {**PAYLOAD, "certificateId": old.certificate_id}, now=day(1))
     monkeypatch.undo()
-    assert _dump(tmp_path / "vccore.db") == before
+    assert _dump(store_location) == before
     assert issuer.fetch(old.certificate_id)[-1].state == "VALID"
     assert statuses(issuer, old.certificate_id, day(1), tmp_path / "s") == ["VALID"]
 
@@ -220,8 +228,8 @@ def test_a_short_list_is_refused(issuer: Issuer, tmp_path: Path) -> None:
     assert "STATUS_LIST_LENGTH_ERROR" in result.codes
 
 
-def test_positions_are_unique_across_lists(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "positions.db", status_base_url=BASE)
+def test_positions_are_unique_across_lists(store_location: str) -> None:
+    store = open_store(store_location, status_base_url=BASE)
     positions = set()
     with store.transaction() as tx:
         for _ in range(LIST_SIZE + 20_000):  # more than one list set
@@ -231,7 +239,7 @@ def test_positions_are_unique_across_lists(tmp_path: Path) -> None:
     assert all(0 <= index < LIST_SIZE for _, index in positions)
     assert store.list_sets() == [0, 1]
     # positions keep being new after reopening the store
-    again = SQLiteStore(tmp_path / "positions.db")
+    again = open_store(store_location)
     with again.transaction() as tx:
         assert tx.allocate_status_position() not in positions
 
@@ -405,27 +413,59 @@ class _CommitFails:
         return self._connection.execute(sql, *args)
 
 
-def test_a_failed_commit_leaves_nothing_and_no_lock(issuer: Issuer, tmp_path: Path) -> None:
-    store = issuer.store
-    assert isinstance(store, SQLiteStore)
+def test_a_failed_commit_leaves_nothing_and_no_lock(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "vccore.db", status_base_url=BASE)
+    issuer = Issuer(signer=KEY, store=store)
     real = store._connection()
     store._local.connection = _CommitFails(real)
-    with pytest.raises(sqlite3.OperationalError):
+    with pytest.raises(LifecycleError, match="disk is full"):
         issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     store._local.connection = real
     assert store.count() == 0
     assert issuer.certify("HealthProfessional", PAYLOAD, now=day(0)).certificate_id  # the lock is free
 
 
-def test_a_verifier_reads_the_store_while_an_issuer_writes(issuer: Issuer, tmp_path: Path) -> None:
+def test_a_connection_lost_before_commit_leaves_nothing(pg_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: the server ends the session in the middle of a certify (a restart, a network
+    cut): STORE_ERROR, nothing stored, and the next certify works on a new connection."""
+    import psycopg
+
+    from vccore.store_pg import _PostgresTransaction
+
+    store_location = pg_server.new_database()
+    store = open_store(store_location, status_base_url=BASE)
+    issuer = Issuer(signer=KEY, store=store)
+    issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    real_insert = _PostgresTransaction.insert
+
+    def insert_then_cut(self: Any, record: Any) -> None:
+        real_insert(self, record)
+        backend = self._connection.info.backend_pid
+        with psycopg.connect(store_location, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+
+    monkeypatch.setattr(_PostgresTransaction, "insert", insert_then_cut)
+    with pytest.raises(LifecycleError) as caught:
+        issuer.certify("HealthProfessional", {**PAYLOAD, "certificateId": "cut-0001"}, now=day(0))
+    assert caught.value.code == "STORE_ERROR" and "postgresql://postgres@127.0.0.1" in caught.value.message
+    monkeypatch.undo()
+    assert store.count() == 1 and store.get("cut-0001") is None
+    again = issuer.certify("HealthProfessional", {**PAYLOAD, "certificateId": "cut-0001"}, now=day(0))
+    assert again.certificate_id == "cut-0001" and store.count() == 2
+
+
+def test_a_verifier_reads_the_store_while_an_issuer_writes(issuer: Issuer, store_location: str) -> None:
+    """A reader is not held up by a writer's transaction, and sees only what is committed."""
     cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
-    writer = sqlite3.connect(tmp_path / "vccore.db", isolation_level=None)
-    writer.execute("BEGIN IMMEDIATE")
-    try:
-        reader = SQLiteStore(tmp_path / "vccore.db", read_only=True)
-        assert reader.get(cert.certificate_id) is not None
-    finally:
-        writer.execute("ROLLBACK")
+    with issuer.store.transaction() as tx:
+        record = tx.get(cert.certificate_id)
+        assert record is not None
+        tx.save(replace(record, state="REVOKED"))
+        reader = open_store(store_location, read_only=True)
+        seen = reader.get(cert.certificate_id)
+        assert seen is not None and seen.state == "VALID"
+    seen = reader.get(cert.certificate_id)
+    assert seen is not None and seen.state == "REVOKED"
 
 
 def test_a_store_belongs_to_one_issuer(issuer: Issuer, tmp_path: Path) -> None:

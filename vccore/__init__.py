@@ -38,7 +38,7 @@ from .keys import (
 )
 from .proofs import VerifyData, create_verify_data, sign
 from .status import Bitstring
-from .store import LifecycleError, Record, SQLiteStore, Store
+from .store import LifecycleError, Record, SQLiteStore, Store, open_store
 from .suites import EDDSA_JCS_2022, ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
 from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
 
@@ -90,6 +90,7 @@ __all__ = [
     "issue",
     "load_entity_types",
     "load_key",
+    "open_store",
     "public_key_from_verification_method",
     "rotate_key",
     "sign",

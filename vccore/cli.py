@@ -25,7 +25,7 @@ from .errors import VccoreError
 from .issuer import Issuer, issue
 from .keys import Ed25519Key, did_document, did_web, load_key, rotate_key
 from .proofs import sign
-from .store import SQLiteStore
+from .store import Store, open_store
 from .suites import SUITES
 from .verify import Verifier
 
@@ -86,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     issue_cmd.add_argument("--status-url", help="with --batch: base URL of the status lists (set once, when the store is made)")
     issue_cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
     issue_cmd.add_argument("--home", type=Path, help="working folder (default: $VCCORE_HOME or .vccore)")
+    issue_cmd.add_argument("--store", metavar="URL|FILE", help=f"with --batch: the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)")
     issue_cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
     issue_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
     issue_cmd.add_argument("--now", help="issuance time, ISO 8601 with zone (default: now)")
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     verify_cmd.add_argument("--status-dir", type=Path, metavar="DIR", help="status list credentials (from vccore status export)")
     verify_cmd.add_argument("--home", type=Path, help="the issuer's working folder: its store names the successor of a superseded credential")
+    verify_cmd.add_argument("--store", metavar="URL|FILE", help="the issuer's store, read only (default: $VCCORE_STORE, else --home's)")
     verify_cmd.set_defaults(run=_verify)
 
     canon = commands.add_parser("canonicalize", help="print canonical N-Quads (RDFC-1.0)")
@@ -313,6 +315,10 @@ def _check_workers(workers: int) -> None:
 
 def _issuer_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--home", type=Path, help="working folder: key and store (default: $VCCORE_HOME or .vccore)")
+    cmd.add_argument(
+        "--store", metavar="URL|FILE",
+        help="the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)",
+    )
     cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
     cmd.add_argument("--now", help="the time of the change, ISO 8601 with zone (default: now)")
 
@@ -325,9 +331,12 @@ def _issuer(args: argparse.Namespace, *, make_key: bool = False) -> Issuer:
         key = _home_key(home)
     else:
         raise _Unusable(f"no issuing key in {home} (key.json): give --key, or --home of the issuer's folder")
-    if not make_key and not (home / "vccore.db").exists():
-        raise _Unusable(f"no store in {home} (vccore.db): give --home of the issuer's folder")
-    store = SQLiteStore(home / "vccore.db", status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None)
+    location = _store_location(args)
+    if location is None:
+        location = str(home / "vccore.db")
+        if not make_key and not (home / "vccore.db").exists():
+            raise _Unusable(f"no store in {home} (vccore.db): give --home of the issuer's folder, or --store")
+    store = open_store(location, status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None)
     return Issuer(
         signer=key,
         store=store,
@@ -498,7 +507,7 @@ def _verifier(args: argparse.Namespace) -> Verifier:
             verification_methods=[m for path in args.trust for m in _read_trust(path)],
             trusted_issuers=args.issuer or None,
             status=args.status_dir,
-            store=SQLiteStore(args.home / "vccore.db", read_only=True) if args.home is not None and (args.home / "vccore.db").exists() else None,
+            store=_verifier_store(args),
         )
     except VccoreError as exc:  # the verifier's own configuration, not the credential
         raise _Unusable(f"{exc.code}: {exc.message}") from None
@@ -553,6 +562,20 @@ def _demo(args: argparse.Namespace) -> int:
                 status = EXIT_REFUSED
         print()
     return status
+
+
+def _store_location(args: argparse.Namespace) -> str | None:
+    """--store, else $VCCORE_STORE, else None (the home folder's vccore.db)."""
+    return getattr(args, "store", None) or os.environ.get("VCCORE_STORE") or None
+
+
+def _verifier_store(args: argparse.Namespace) -> Store | None:
+    location = _store_location(args)
+    if location is not None:
+        return open_store(location, read_only=True)
+    if args.home is not None and (args.home / "vccore.db").exists():
+        return open_store(args.home / "vccore.db", read_only=True)
+    return None
 
 
 def _home(args: argparse.Namespace) -> Path:

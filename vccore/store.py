@@ -12,7 +12,17 @@ the n-th position handed out is a keyed pseudo-random permutation of n (a Feiste
 per-set secret, cycle-walked into range), so that, as the spec asks (section 2.1), a position
 tells nothing of when a credential was issued or how many were issued around it.
 
-The interface is what a PostgreSQL store (many issuing workers) implements too.
+Positions are reserved in blocks: each store object keeps the positions it has reserved and not
+handed out yet (:class:`_PositionPool`), so that many workers do not all write one shared counter
+for every credential. Blocks start at one position and double up to :data:`MAX_BLOCK`: a process
+that issues one credential reserves one position, one that issues thousands touches the counter
+once per 256. What a process reserved and never used when it ends is never handed out again.
+
+Two stores implement the interface: :class:`SQLiteStore` (one file, one writer at a time) and
+:class:`vccore.store_pg.PostgresStore` (many issuing processes on many machines);
+:func:`open_store` picks one from a path or a ``postgresql://`` URL. Both keep their schema
+version in the store and upgrade an older store by running the missing migrations, in order, in
+one transaction (:func:`migrate`).
 """
 
 from __future__ import annotations
@@ -20,10 +30,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,10 +45,14 @@ from . import _datetime
 from .errors import VccoreError
 from .status import MIN_LIST_LENGTH
 
-__all__ = ["LIST_SIZE", "LifecycleError", "Record", "SQLiteStore", "Store", "StoreTransaction", "permute"]
+__all__ = [
+    "LIST_SIZE", "MAX_BLOCK", "LifecycleError", "Migration", "Record", "SQLiteStore", "Store", "StoreTransaction",
+    "check_version", "migrate", "open_store", "permute",
+]
 
 LIST_SIZE: Final = MIN_LIST_LENGTH
-SCHEMA_VERSION: Final = 1
+MAX_BLOCK: Final = 256
+"""The most status positions a store object reserves at once (beyond what one call asks for)."""
 
 
 class LifecycleError(VccoreError):
@@ -157,35 +172,122 @@ class Store(Protocol):
 
     def bind_issuer(self, issuer: str) -> None: ...
 
+    def count(self) -> int: ...
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS status_lists (
-    list INTEGER PRIMARY KEY,
-    next INTEGER NOT NULL,
-    secret BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS certificates (
-    certificate_id TEXT PRIMARY KEY,
-    transaction_id TEXT NOT NULL UNIQUE,
-    entity_type TEXT NOT NULL,
-    credential TEXT NOT NULL,
-    status_list INTEGER NOT NULL,
-    status_index INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
-    replaces TEXT REFERENCES certificates (certificate_id),
-    replaced_by TEXT REFERENCES certificates (certificate_id),
-    suspended_until TEXT,
-    reason TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (status_list, status_index)
-);
-CREATE TABLE IF NOT EXISTS issue_keys (
-    key TEXT PRIMARY KEY,
-    certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
-);
-"""
+    def close(self) -> None: ...
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages (a URL without its password)."""
+
+
+# --- schema versions -----------------------------------------------------------------------------
+
+Migration = tuple[int, tuple[str, ...]]
+"""A schema version and the statements that bring the version before it there."""
+
+
+def migrate(version: int, migrations: Sequence[Migration], execute: Callable[[str], object], where: str) -> int:
+    """Bring a store at schema ``version`` (0: empty) to the last of ``migrations`` by running
+    those after ``version`` in order, inside the caller's transaction (so that a failing one
+    leaves the store as it was). Returns the new version; a store newer than this vccore, or one
+    whose version is not in the list, is refused (STORE_ERROR)."""
+    known = [number for number, _ in migrations]
+    if known != list(range(1, len(known) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, 3, ... not {known}")
+    latest = len(known)
+    if version > latest:
+        raise LifecycleError(
+            f"{where} has store schema {version}; this vccore knows schema versions up to {latest}: upgrade vccore",
+            code="STORE_ERROR",
+        )
+    if version < 0:
+        raise LifecycleError(f"{where} has an unreadable store schema version {version}", code="STORE_ERROR")
+    for number, statements in migrations[version:]:
+        for statement in statements:
+            try:
+                execute(statement)
+            except Exception as exc:  # the driver's own error, whichever store
+                raise LifecycleError(
+                    f"{where}: the migration to store schema {number} failed (nothing was changed): {' '.join(str(exc).split())}",
+                    code="STORE_ERROR",
+                ) from exc
+    return latest
+
+
+def check_version(version: int, migrations: Sequence[Migration], where: str) -> None:
+    """What a reader that cannot migrate asks: a store at exactly this vccore's schema."""
+    if version != len(migrations):
+        newer = version > len(migrations)
+        raise LifecycleError(
+            f"{where} has store schema {version}; this vccore reads schema {len(migrations)}: "
+            + ("upgrade vccore" if newer else "open it once for writing to upgrade it"),
+            code="STORE_ERROR",
+        )
+
+
+_SQLITE_MIGRATIONS: list[Migration] = [
+    (1, (
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS status_lists (list INTEGER PRIMARY KEY, next INTEGER NOT NULL, secret BLOB NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS certificates (
+            certificate_id TEXT PRIMARY KEY,
+            transaction_id TEXT NOT NULL UNIQUE,
+            entity_type TEXT NOT NULL,
+            credential TEXT NOT NULL,
+            status_list INTEGER NOT NULL,
+            status_index INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
+            replaces TEXT REFERENCES certificates (certificate_id),
+            replaced_by TEXT REFERENCES certificates (certificate_id),
+            suspended_until TEXT,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (status_list, status_index)
+        )""",
+        """CREATE TABLE IF NOT EXISTS issue_keys (
+            key TEXT PRIMARY KEY,
+            certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
+        )""",
+    )),
+]
+
+
+# --- status positions, reserved in blocks --------------------------------------------------------
+
+Position = tuple[int, int]
+
+
+class _PositionPool:
+    """The status positions one store object has reserved and not handed out yet."""
+
+    def __init__(self) -> None:
+        self.free: tuple[Position, ...] = ()
+        self.block = 1
+        self.lock = threading.Lock()
+
+    def take(self, count: int, reserve: Callable[[int], list[Position]]) -> list[Position]:
+        """``count`` positions, reserving more through ``reserve(n)`` when there are too few."""
+        with self.lock:
+            while len(self.free) < count:
+                wanted = max(count - len(self.free), self.block)
+                self.block = min(2 * self.block, MAX_BLOCK)
+                self.free += tuple(reserve(wanted))
+            taken, self.free = self.free[:count], self.free[count:]
+        return list(taken)
+
+    def give_back(self, positions: Sequence[Position]) -> None:
+        """Positions taken by a transaction that did not commit: still this pool's, still unused."""
+        with self.lock:
+            self.free = tuple(positions) + self.free
+
+    def state(self) -> tuple[tuple[Position, ...], int]:
+        return self.free, self.block
+
+    def restore(self, state: tuple[tuple[Position, ...], int]) -> None:
+        with self.lock:
+            self.free, self.block = state
 _COLUMNS = (
     "certificate_id, transaction_id, entity_type, credential, status_list, status_index, state, "
     "created_at, updated_at, replaces, replaced_by, suspended_until, reason"
@@ -204,22 +306,22 @@ class SQLiteStore:
         self.path = Path(path)
         self._local = threading.local()
         self._read_only = read_only
+        self._pool = _PositionPool()
         if read_only:
-            rows = dict(self._connection().execute("SELECT key, value FROM meta").fetchall())
+            try:
+                rows = dict(self._connection().execute("SELECT key, value FROM meta").fetchall())
+            except sqlite3.Error as exc:
+                raise LifecycleError(f"{self.location} is not a vccore store: {exc}", code="STORE_ERROR") from None
+            check_version(_version(rows, self.location), _SQLITE_MIGRATIONS, self.location)
             self._status_base_url = str(rows["status_base_url"])
             return
         with self._write() as connection:
-            for statement in _SCHEMA.strip().split(";\n"):
-                if statement.strip():
-                    connection.execute(statement)
-            rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
-            if "schema_version" not in rows:
-                connection.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(rows["schema_version"]) != SCHEMA_VERSION:
-                raise LifecycleError(
-                    f"{self.path} has store schema {rows['schema_version']}; this vccore reads {SCHEMA_VERSION}",
-                    code="STORE_ERROR",
-                )
+            has_meta = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            rows = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if has_meta else {}
+            version = _version(rows, self.location)
+            latest = migrate(version, _SQLITE_MIGRATIONS, connection.execute, self.location)
+            if latest != version:
+                connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(latest),))
             stored_url = rows.get("status_base_url")
             if stored_url is None:
                 url = status_base_url or f"https://status.vccore.invalid/{secrets.token_hex(8)}/"
@@ -229,7 +331,7 @@ class SQLiteStore:
                 stored_url = url
             elif status_base_url is not None and status_base_url.rstrip("/") + "/" != stored_url:
                 raise LifecycleError(
-                    f"{self.path} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
+                    f"{self.location} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
                     "(every credential issued names its list's URL)",
                     code="STORE_ERROR",
                 )
@@ -239,6 +341,11 @@ class SQLiteStore:
     def status_base_url(self) -> str:
         """The URL under which this store's status list credentials are published."""
         return self._status_base_url
+
+    @property
+    def location(self) -> str:
+        """The store's file."""
+        return str(self.path)
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -262,20 +369,29 @@ class SQLiteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
-        connection.execute("BEGIN IMMEDIATE")  # the write lock now: no two issuers interleave
+        try:
+            connection.execute("BEGIN IMMEDIATE")  # the write lock now: no two issuers interleave
+        except sqlite3.Error as exc:
+            raise LifecycleError(f"cannot write to the store {self.location}: {exc}", code="STORE_ERROR") from exc
+        # The counter of reserved positions is rolled back with the transaction, and so are the
+        # blocks reserved in it: the pool goes back to what it was when the transaction began.
+        pool = self._pool.state()
         try:
             yield connection
             connection.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
+            self._pool.restore(pool)
             if connection.in_transaction:  # also when COMMIT itself failed: never keep the lock
                 connection.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise LifecycleError(f"the store {self.location} failed: {exc}", code="STORE_ERROR") from exc
             raise
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         """One atomic change: everything done through the transaction commits together, or not."""
         with self._write() as connection:
-            yield _SQLiteTransaction(connection)
+            yield _SQLiteTransaction(connection, self._pool)
 
     def get(self, certificate_id: str) -> Record | None:
         """The record of ``certificate_id``."""
@@ -323,7 +439,7 @@ class SQLiteStore:
                 connection.execute("INSERT INTO meta VALUES ('issuer', ?)", (issuer,))
             elif row[0] != issuer:
                 raise LifecycleError(
-                    f"{self.path} is the store of issuer {row[0]}; the key given speaks for {issuer}",
+                    f"{self.location} is the store of issuer {row[0]}; the key given speaks for {issuer}",
                     code="STORE_ERROR",
                 )
 
@@ -340,8 +456,9 @@ class SQLiteStore:
 
 
 class _SQLiteTransaction:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, pool: _PositionPool) -> None:
         self._connection = connection
+        self._pool = pool
 
     def get(self, certificate_id: str) -> Record | None:
         return _one(self._connection, "certificate_id = ?", (certificate_id,))
@@ -353,7 +470,12 @@ class _SQLiteTransaction:
         return self.allocate_status_positions(1)[0]
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
-        positions: list[tuple[int, int]] = []
+        return self._pool.take(count, self._reserve)
+
+    def _reserve(self, count: int) -> list[Position]:
+        """Move the counter of the current list set on by ``count`` (into new sets when it fills):
+        the one shared row, written once per block."""
+        positions: list[Position] = []
         while len(positions) < count:
             row = self._connection.execute("SELECT list, next, secret FROM status_lists ORDER BY list DESC LIMIT 1").fetchone()
             if row is None or row[1] >= LIST_SIZE:
@@ -447,6 +569,35 @@ def _round_tables(secret: bytes) -> tuple[tuple[int, ...], ...]:
         )
         for round_number in range(4)
     )
+
+
+def _version(meta: dict[str, Any], where: str) -> int:
+    """The schema version a store's meta table records (0: none yet)."""
+    try:
+        return int(meta.get("schema_version", 0))
+    except ValueError:
+        raise LifecycleError(f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR") from None
+
+
+def open_store(location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False) -> Store:
+    """The store at ``location``: a ``postgresql://`` (or ``postgres://``) URL opens a
+    :class:`vccore.store_pg.PostgresStore` (the ``vccore[postgresql]`` extra), anything else is
+    the path of a :class:`SQLiteStore` file."""
+    text = os.fspath(location)
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.lower() in ("postgresql", "postgres"):
+        try:
+            from .store_pg import PostgresStore
+        except ImportError as exc:
+            raise LifecycleError(
+                f"a PostgreSQL store needs psycopg: pip install 'vccore[postgresql]' ({exc})", code="STORE_ERROR"
+            ) from None
+        return PostgresStore(text, status_base_url=status_base_url, read_only=read_only)
+    if sep:
+        raise LifecycleError(
+            f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file", code="STORE_ERROR"
+        )
+    return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)
 
 
 def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:

@@ -1,0 +1,160 @@
+"""The stores themselves: status positions reserved in blocks, schema migrations, store URLs
+(issue #8). Every test that takes ``store_location`` runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vccore.store import LIST_SIZE, MAX_BLOCK, LifecycleError, SQLiteStore, _SQLITE_MIGRATIONS, open_store
+
+from conftest import raw_rows
+
+BASE = "https://issuer.example/status/"
+
+
+def reserved(location: str) -> int:
+    """How many positions the store has handed to store objects (the shared counter)."""
+    if location.startswith("postgresql://"):
+        last, called = raw_rows(location, "SELECT last_value, is_called FROM status_counter")[0]
+        return int(last) + 1 if called else 0
+    return sum(int(row[0]) for row in raw_rows(location, "SELECT next FROM status_lists"))
+
+
+def test_positions_are_reserved_in_growing_blocks(store_location: str) -> None:
+    """One position reserves one; then blocks double up to MAX_BLOCK: the shared counter moves
+    once per block, not once per credential."""
+    store = open_store(store_location, status_base_url=BASE)
+    seen = []
+    for expected in [1, 3, 3, 7, 7, 7, 7, 15]:  # after the 1st..8th position: 1, 1+2, 1+2+4, 1+2+4+8
+        with store.transaction() as tx:
+            seen.append(tx.allocate_status_position())
+        assert reserved(store_location) == expected
+    with store.transaction() as tx:
+        seen.extend(tx.allocate_status_positions(3000))
+    assert len(set(seen)) == len(seen) == 3008
+    assert reserved(store_location) <= 3008 + MAX_BLOCK
+
+
+def test_two_workers_never_share_a_position(store_location: str) -> None:
+    """Two store objects (two workers) taking positions in turn: each from its own blocks."""
+    one, two = open_store(store_location, status_base_url=BASE), open_store(store_location)
+    taken: list[tuple[int, int]] = []
+    for round_ in range(600):
+        store = one if round_ % 3 else two
+        with store.transaction() as tx:
+            taken.extend(tx.allocate_status_positions(1 + round_ % 5))
+    assert len(taken) == len(set(taken)) == sum(1 + r % 5 for r in range(600))
+    assert all(0 <= index < LIST_SIZE for _, index in taken)
+
+
+def test_a_transaction_that_rolls_back_uses_up_no_position(store_location: str) -> None:
+    """Positions taken by a transaction that failed were stored nowhere: the next transaction of
+    the same store object gets them (none is lost, none is handed out twice)."""
+    store = open_store(store_location, status_base_url=BASE)
+    with store.transaction() as tx:
+        tx.allocate_status_positions(5)
+    with pytest.raises(RuntimeError):
+        with store.transaction() as tx:
+            failed = tx.allocate_status_positions(3)
+            raise RuntimeError("the signer is down")
+    with store.transaction() as tx:
+        assert tx.allocate_status_positions(3) == failed
+
+
+def _open_at_once(location: str) -> str:
+    return open_store(location, status_base_url=BASE).status_base_url
+
+
+def test_workers_started_together_create_one_schema(store_location: str) -> None:
+    """Eight processes open a store that does not exist yet, at once: one schema, one set of
+    settings, no error."""
+    with multiprocessing.get_context("spawn").Pool(8) as pool:
+        urls = pool.map(_open_at_once, [store_location] * 8)
+    assert urls == [BASE] * 8
+    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+
+
+# --- migrations ------------------------------------------------------------------------------------
+
+
+def _migrations(location: str) -> Any:
+    if location.startswith("postgresql://"):
+        from vccore import store_pg
+
+        return store_pg, "_MIGRATIONS"
+    from vccore import store
+
+    return store, "_SQLITE_MIGRATIONS"
+
+
+def test_an_older_store_is_migrated_once_and_a_newer_one_refused(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    module, name = _migrations(store_location)
+    original = list(getattr(module, name))
+    store = open_store(store_location, status_base_url=BASE)
+    with store.transaction() as tx:
+        tx.allocate_status_positions(2)
+    # a later vccore adds schema version 2: opening the version-1 store runs it, once
+    monkeypatch.setattr(module, name, [*original, (2, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",))])
+    open_store(store_location)
+    open_store(store_location)
+    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert raw_rows(store_location, "SELECT count(*) FROM notes") == [(0,)]
+    # a migration that fails leaves the store as it was (the same transaction)
+    monkeypatch.setattr(module, name, [*original, (2, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",)),
+                                       (3, ("CREATE TABLE more (x INTEGER)", "THIS IS NOT SQL"))])
+    with pytest.raises(LifecycleError) as failed:
+        open_store(store_location)
+    assert failed.value.code == "STORE_ERROR" and "migration to store schema 3 failed" in failed.value.message
+    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    tables = "SELECT count(*) FROM sqlite_master WHERE name = 'more'" if "://" not in store_location else "SELECT count(*) FROM pg_tables WHERE tablename = 'more'"
+    assert raw_rows(store_location, tables) == [(0,)]
+    # the vccore of before (version 1) refuses the store a newer one made, for writing and reading
+    monkeypatch.setattr(module, name, original)
+    for read_only in (False, True):
+        with pytest.raises(LifecycleError) as newer:
+            open_store(store_location, read_only=read_only)
+        assert newer.value.code == "STORE_ERROR" and "schema 2" in newer.value.message and "upgrade vccore" in newer.value.message
+
+
+def test_a_reader_does_not_migrate(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    module, name = _migrations(store_location)
+    open_store(store_location, status_base_url=BASE)
+    monkeypatch.setattr(module, name, [*getattr(module, name), (2, ("CREATE TABLE notes (id INTEGER)",))])
+    with pytest.raises(LifecycleError) as older:
+        open_store(store_location, read_only=True)
+    assert "open it once for writing" in older.value.message
+    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+
+
+def test_the_sqlite_store_of_the_previous_release_opens_as_it_is(tmp_path: Path) -> None:
+    """Schema 1 is what every SQLite store so far has: nothing to migrate, nothing changed."""
+    assert [number for number, _ in _SQLITE_MIGRATIONS] == [1]
+    store = SQLiteStore(tmp_path / "v.db", status_base_url=BASE)
+    with store.transaction() as tx:
+        tx.allocate_status_positions(3)
+    before = raw_rows(str(tmp_path / "v.db"), "SELECT * FROM status_lists")
+    SQLiteStore(tmp_path / "v.db")
+    assert raw_rows(str(tmp_path / "v.db"), "SELECT * FROM status_lists") == before
+
+
+# --- store URLs ------------------------------------------------------------------------------------
+
+
+def test_store_locations_are_checked(tmp_path: Path) -> None:
+    assert isinstance(open_store(tmp_path / "a.db"), SQLiteStore)
+    with pytest.raises(LifecycleError) as unknown:
+        open_store("mysql://db.example/vccore")
+    assert unknown.value.code == "STORE_ERROR" and "'mysql'" in unknown.value.message
+
+
+def test_an_unreachable_server_is_named_without_its_password() -> None:
+    pytest.importorskip("psycopg")
+    with pytest.raises(LifecycleError) as caught:
+        open_store("postgresql://vccore:s3cret-pass@127.0.0.1:1/certs?connect_timeout=2")
+    message = caught.value.message
+    assert caught.value.code == "STORE_ERROR"
+    assert "postgresql://vccore@127.0.0.1:1/certs" in message and "s3cret" not in message

@@ -1,0 +1,369 @@
+"""The PostgreSQL store: many issuing processes, on many machines, share one database.
+
+The same interface, records and rules as :class:`vccore.store.SQLiteStore`, with what many
+writers at once need:
+
+- transactions run at READ COMMITTED and lock what they change: a certificate read in order to
+  change it is read ``FOR UPDATE``, so that two updates of one certificate run one after the
+  other and the second finds it SUPERSEDED; a certificateId or idempotency key taken by two
+  transactions at once is refused to the second by the unique index it waits on;
+- status positions come from a sequence (``status_counter``), which hands each number out once
+  and is never rolled back, through each store object's block pool: no row is written by every
+  issue, and no lock is held across transactions. The n-th number is position
+  ``permute(n mod LIST_SIZE)`` of list set ``n div LIST_SIZE``, each set with its own secret,
+  derived from the store's one secret (so no process has to create a set's secret and tell the
+  others);
+- the schema is created and migrated under an advisory lock, so that workers started together
+  do not race to create it.
+
+vccore wants a database (or a schema, through the URL's ``options=-csearch_path=...``) of its
+own: its tables are ``meta``, ``certificates`` and ``issue_keys`` and its sequence is
+``status_counter``.
+
+The credential is kept as text (not ``jsonb``, which would reorder its keys and cost a parse on
+every write), and times as the ISO 8601 text vccore writes, exactly as in SQLite.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Final
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from .store import (
+    _COLUMNS,
+    LIST_SIZE,
+    LifecycleError,
+    Migration,
+    Position,
+    Record,
+    _PositionPool,
+    _record,
+    _row,
+    _version,
+    check_version,
+    migrate,
+    permute,
+)
+
+__all__ = ["PostgresStore"]
+
+_MIGRATIONS: list[Migration] = [
+    (1, (
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "CREATE SEQUENCE status_counter AS bigint MINVALUE 0 START WITH 0",
+        """CREATE TABLE certificates (
+            certificate_id TEXT PRIMARY KEY,
+            transaction_id TEXT NOT NULL UNIQUE,
+            entity_type TEXT NOT NULL,
+            credential TEXT NOT NULL,
+            status_list INTEGER NOT NULL,
+            status_index INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
+            replaces TEXT REFERENCES certificates (certificate_id),
+            replaced_by TEXT REFERENCES certificates (certificate_id),
+            suspended_until TEXT,
+            reason TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            UNIQUE (status_list, status_index)
+        )""",
+        """CREATE TABLE issue_keys (
+            key TEXT PRIMARY KEY,
+            certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
+        )""",
+    )),
+]
+
+_SCHEMA_LOCK: Final = 0x7663636F7265  # "vccore": the advisory lock held while the schema changes
+_INSERT: Final = f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"
+
+# Connections a forked child inherited: never used there, and never closed either (closing one
+# would end the parent's session on the server), so they are kept referenced here.
+_INHERITED: list[psycopg.Connection[Any]] = []
+
+
+def describe(url: str) -> str:
+    """The URL without its password (for messages)."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://(an unreadable URL)"
+    host = parts.get("host") or "localhost"
+    port = f":{parts['port']}" if parts.get("port") else ""
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
+
+
+class PostgresStore:
+    """A store in a PostgreSQL database, shared by any number of processes. One connection per
+    thread (made on first use, made again after a ``fork()``)."""
+
+    def __init__(self, url: str, *, status_base_url: str | None = None, read_only: bool = False, connect_timeout: int = 10) -> None:
+        self.url = url
+        self._where = describe(url)
+        self._timeout = connect_timeout
+        self._read_only = read_only
+        self._local = threading.local()
+        self._pool = _PositionPool()
+        if read_only:
+            meta = dict(self._query("SELECT key, value FROM meta") if self._has_meta() else [])
+            check_version(_version(meta, self._where), _MIGRATIONS, self._where)
+        else:
+            meta = self._open(status_base_url)
+        self._status_base_url = str(meta["status_base_url"])
+        self._secret = bytes.fromhex(meta["position_secret"])
+
+    @property
+    def status_base_url(self) -> str:
+        """The URL under which this store's status list credentials are published."""
+        return self._status_base_url
+
+    @property
+    def location(self) -> str:
+        """The database's URL, without its password."""
+        return self._where
+
+    # --- connections -----------------------------------------------------------------------------
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
+        if connection is not None and self._local.pid != os.getpid():
+            _INHERITED.append(connection)
+            connection = None
+        if connection is None or connection.closed:
+            try:
+                connection = psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
+                if self._read_only:
+                    connection.execute("SET default_transaction_read_only = on")
+            except psycopg.Error as exc:
+                raise LifecycleError(f"cannot connect to the store {self._where}: {_message(exc)}", code="STORE_ERROR") from None
+            self._local.connection, self._local.pid = connection, os.getpid()
+        return connection
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """One statement outside any transaction."""
+        try:
+            return self._connection().execute(sql, args).fetchall()
+        except psycopg.Error as exc:
+            raise LifecycleError(f"the store {self._where} failed: {_message(exc)}", code="STORE_ERROR") from exc
+
+    def _has_meta(self) -> bool:
+        return self._query("SELECT to_regclass('meta') IS NOT NULL")[0][0] is True
+
+    @contextmanager
+    def _write(self) -> Iterator[psycopg.Connection[Any]]:
+        connection = self._connection()
+        try:
+            with connection.transaction():
+                yield connection
+        except psycopg.Error as exc:
+            if connection.broken:
+                connection.close()
+            raise LifecycleError(f"the store {self._where} failed: {_message(exc)}", code="STORE_ERROR") from exc
+
+    def _open(self, status_base_url: str | None) -> dict[str, str]:
+        """Create or migrate the schema (under the advisory lock) and read the store's settings."""
+        with self._write() as connection:
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            has_meta = connection.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if has_meta and has_meta[0] else {}
+            version = _version(meta, self._where)
+            latest = migrate(version, _MIGRATIONS, connection.execute, self._where)
+            if latest != version:
+                connection.execute(
+                    "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(latest),)
+                )
+            if "position_secret" not in meta:
+                meta["position_secret"] = secrets.token_hex(32)
+                connection.execute("INSERT INTO meta VALUES ('position_secret', %s)", (meta["position_secret"],))
+            stored_url = meta.get("status_base_url")
+            if stored_url is None:
+                url = status_base_url or f"https://status.vccore.invalid/{secrets.token_hex(8)}/"
+                stored_url = url if url.endswith("/") else url + "/"
+                connection.execute("INSERT INTO meta VALUES ('status_base_url', %s)", (stored_url,))
+                meta["status_base_url"] = stored_url
+            elif status_base_url is not None and status_base_url.rstrip("/") + "/" != stored_url:
+                raise LifecycleError(
+                    f"{self._where} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
+                    "(every credential issued names its list's URL)",
+                    code="STORE_ERROR",
+                )
+        return meta
+
+    # --- transactions ----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[_PostgresTransaction]:
+        """One atomic change: everything done through the transaction commits together, or not."""
+        tx: _PostgresTransaction | None = None
+        committing = False
+        try:
+            with self._write() as connection:
+                tx = _PostgresTransaction(connection, self)
+                yield tx
+                committing = True
+        except BaseException:
+            # Positions taken by a transaction that rolled back were stored nowhere: they go back
+            # to the pool. Not when COMMIT itself failed: it may have reached the server.
+            if tx is not None and not committing:
+                self._pool.give_back(tx.taken)
+            raise
+
+    def _reserve(self, connection: psycopg.Connection[Any], count: int) -> list[Position]:
+        """``count`` numbers from the sequence (never handed out twice, not rolled back)."""
+        rows = connection.execute("SELECT nextval('status_counter') FROM generate_series(1, %s)", (count,)).fetchall()
+        return [(n // LIST_SIZE, permute(n % LIST_SIZE, self._list_secret(n // LIST_SIZE))) for (n,) in rows]
+
+    def _list_secret(self, list_number: int) -> bytes:
+        return hashlib.blake2b(list_number.to_bytes(8, "big"), key=self._secret, person=b"vccore-list-set", digest_size=32).digest()
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def get(self, certificate_id: str) -> Record | None:
+        """The record of ``certificate_id``."""
+        return self._one("certificate_id = %s", (certificate_id,))
+
+    def get_by_transaction(self, transaction_id: str) -> Record | None:
+        """The record made by ``transaction_id``."""
+        return self._one("transaction_id = %s", (transaction_id,))
+
+    def get_by_position(self, status_list: int, status_index: int) -> Record | None:
+        """The record at a status-list position."""
+        return self._one("status_list = %s AND status_index = %s", (status_list, status_index))
+
+    def _one(self, where: str, args: tuple[Any, ...]) -> Record | None:
+        rows = self._query(f"SELECT {_COLUMNS} FROM certificates WHERE {where}", args)
+        return _record(rows[0]) if rows else None
+
+    def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The records made by the issues named ``keys``."""
+        if not keys:
+            return {}
+        rows = self._query(
+            f"SELECT k.key, {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM issue_keys k "
+            "JOIN certificates c ON c.certificate_id = k.certificate_id WHERE k.key = ANY(%s)",
+            (list(keys),),
+        )
+        return {row[0]: _record(row[1:]) for row in rows}
+
+    def list_sets(self) -> list[int]:
+        """The list sets in use, in order: every set the sequence has reached (a set whose
+        positions were all reserved by workers that stopped before using them is published,
+        empty)."""
+        last, called = self._query("SELECT last_value, is_called FROM status_counter")[0]
+        return list(range(last // LIST_SIZE + 1)) if called else []
+
+    def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]:
+        """(position, state, suspended_until) of every certificate in list set ``status_list``."""
+        for index, state, until in self._query(
+            "SELECT status_index, state, suspended_until FROM certificates WHERE status_list = %s", (status_list,)
+        ):
+            yield index, state, until
+
+    def bind_issuer(self, issuer: str) -> None:
+        """Tie the store to one issuer (see :meth:`vccore.store.SQLiteStore.bind_issuer`)."""
+        with self._write() as connection:
+            connection.execute("INSERT INTO meta VALUES ('issuer', %s) ON CONFLICT (key) DO NOTHING", (issuer,))
+            row = connection.execute("SELECT value FROM meta WHERE key = 'issuer'").fetchone()
+            if row is None or row[0] != issuer:
+                raise LifecycleError(
+                    f"{self._where} is the store of issuer {row[0] if row else None}; the key given speaks for {issuer}",
+                    code="STORE_ERROR",
+                )
+
+    def count(self) -> int:
+        """How many certificates the store holds."""
+        return int(self._query("SELECT count(*) FROM certificates")[0][0])
+
+    def close(self) -> None:
+        """Close this thread's connection."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.pid == os.getpid():
+            connection.close()
+        self._local.connection = None
+
+
+class _PostgresTransaction:
+    def __init__(self, connection: psycopg.Connection[Any], store: PostgresStore) -> None:
+        self._connection = connection
+        self._store = store
+        self.taken: list[Position] = []
+
+    def get(self, certificate_id: str) -> Record | None:
+        # FOR UPDATE: a transaction that reads a certificate may change it; another that wants
+        # to change it too waits, then reads what this one left.
+        row = self._connection.execute(f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = %s FOR UPDATE", (certificate_id,)).fetchone()
+        return None if row is None else _record(row)
+
+    def certificate_id_taken(self, certificate_id: str) -> bool:
+        return self._connection.execute("SELECT 1 FROM certificates WHERE certificate_id = %s", (certificate_id,)).fetchone() is not None
+
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        if not certificate_ids:
+            return set()
+        rows = self._connection.execute("SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)", (list(certificate_ids),))
+        return {row[0] for row in rows}
+
+    def allocate_status_position(self) -> tuple[int, int]:
+        return self.allocate_status_positions(1)[0]
+
+    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
+        positions = self._store._pool.take(count, lambda n: self._store._reserve(self._connection, n))
+        self.taken.extend(positions)
+        return positions
+
+    def insert(self, record: Record) -> None:
+        try:
+            self._connection.execute(_INSERT, _row(record))
+        except pg_errors.UniqueViolation as exc:
+            duplicate = exc.diag.constraint_name == "certificates_pkey"
+            raise LifecycleError(
+                f"certificate {record.certificate_id} cannot be stored: {_message(exc)}",
+                code="DUPLICATE_CERTIFICATE_ID" if duplicate else "STORE_ERROR",
+                certificate_id=record.certificate_id,
+            ) from None
+
+    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
+        try:
+            with self._connection.cursor() as cursor:
+                cursor.executemany(_INSERT, [_row(r) for r, _ in records])
+                cursor.executemany("INSERT INTO issue_keys VALUES (%s, %s)", [(k, r.certificate_id) for r, k in records if k is not None])
+        except pg_errors.IntegrityError as exc:  # the caller checked ids and keys in this transaction
+            raise LifecycleError(f"{len(records)} certificates cannot be stored: {_message(exc)}", code="STORE_ERROR") from None
+
+    def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        if not keys:
+            return {}
+        rows = self._connection.execute("SELECT key, certificate_id FROM issue_keys WHERE key = ANY(%s)", (list(keys),))
+        return {row[0]: row[1] for row in rows}
+
+    def certificate_for_key(self, key: str) -> str | None:
+        row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = %s", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def record_key(self, key: str, certificate_id: str) -> None:
+        try:
+            self._connection.execute("INSERT INTO issue_keys VALUES (%s, %s)", (key, certificate_id))
+        except pg_errors.UniqueViolation:
+            raise LifecycleError(f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key) from None
+
+    def save(self, record: Record) -> None:
+        self._connection.execute(
+            "UPDATE certificates SET state = %s, replaced_by = %s, suspended_until = %s, reason = %s, updated_at = %s "
+            "WHERE certificate_id = %s",
+            (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id),
+        )
+
+
+def _message(exc: BaseException) -> str:
+    """psycopg's message, on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
