@@ -7,7 +7,7 @@
    of the command and its workers sampled every half second (peak, and the peak over each tenth
    of the run: flat means constant memory), and the store and output checked at the end.
 
-    python -m benchmarks.batch [--count N] [--sample N] [--workers N] [--keep]
+    python -m benchmarks.batch [--count N] [--sample N] [--workers N] [--store sqlite|postgresql] [--keep]
 
 Writes benchmarks/results/batch.json. Needs disk: about 5 KB per credential (store + output).
 """
@@ -26,10 +26,11 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from vccore import bundled_entity_types
-from vccore.store import SQLiteStore
+from vccore.store import SQLiteStore, open_store
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -95,12 +96,14 @@ def bare_scaling(count: int = 10_000, rounds: int = 3) -> dict[str, float]:
     return {"one_per_s": round(one), "two_per_s": round(two), "speedup": round(two / one, 2)}
 
 
-def run_batch(folder: Path, source: Path, workers: int) -> dict[str, Any]:
-    """Run the command; its wall time and the resident memory of it and of its workers."""
+def run_batch(folder: Path, source: Path, workers: int, store: str | None = None) -> dict[str, Any]:
+    """Run the command (on the home folder's SQLite store, or on ``store``); its wall time and the
+    resident memory of it and of its workers."""
     folder.mkdir(parents=True)
     argv = [
         sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(source),
         "-o", str(folder / "out.jsonl"), "--home", str(folder / "home"), "--workers", str(workers),
+        *(["--store", store] if store else []),
     ]
     started = time.perf_counter()
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -134,14 +137,36 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
+    parser.add_argument(
+        "--store", choices=("sqlite", "postgresql"), default="sqlite",
+        help="the store: the home folder's SQLite file, or a new database on a throwaway PostgreSQL server "
+        "(fsync and synchronous commit on) that the benchmark starts and stops",
+    )
     args = parser.parse_args()
+    if args.store == "postgresql":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        import pgserver
+
+        reason = pgserver.unavailable()
+        if reason is not None:
+            raise SystemExit(f"--store postgresql: {reason}")
+        with pgserver.running(durable=True) as server:
+            measure(args, server.new_database)
+    else:
+        measure(args, lambda: None)
+
+
+def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> None:
+    """The sample (1 worker, then 2) and the scale run, each on a new store from ``new_store``
+    (None: the SQLite file in the run's home folder)."""
     folder = Path(tempfile.mkdtemp(prefix="vccore-batch-"))
     results: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
     try:
         sample = folder / "sample.jsonl"
         write_payloads(sample, args.sample)
-        one = run_batch(folder / "one", sample, 1)
-        two = run_batch(folder / "two", sample, 2)
+        one = run_batch(folder / "one", sample, 1, new_store())
+        two = run_batch(folder / "two", sample, 2, new_store())
+        results["store"] = args.store
         results["sample"] = {"payloads": args.sample, "one_worker": one, "two_workers": two}
         results["sample"]["speedup"] = round(one["seconds"] / two["seconds"], 2)
         print(f"{args.sample:,} payloads: 1 worker {one['seconds']} s ({args.sample / one['seconds']:,.0f}/s), "
@@ -154,8 +179,9 @@ def main() -> None:
 
         source = folder / "payloads.jsonl"
         write_payloads(source, args.count)
-        scale = run_batch(folder / "scale", source, args.workers)
-        store = SQLiteStore(folder / "scale" / "home" / "vccore.db", read_only=True)
+        location = new_store()
+        scale = run_batch(folder / "scale", source, args.workers, location)
+        store = open_store(location or folder / "scale" / "home" / "vccore.db", read_only=True)
         with (folder / "scale" / "out.jsonl").open("rb") as stream:
             lines = sum(1 for _ in stream)
         scale.update(payloads=args.count, stored=store.count(), output_lines=lines, per_second=round(args.count / scale["seconds"]))
@@ -169,8 +195,9 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "batch.json").write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'batch.json'}")
+    name = "batch.json" if args.store == "sqlite" else f"batch-{args.store}.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS / name}")
 
 
 if __name__ == "__main__":

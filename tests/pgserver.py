@@ -56,7 +56,8 @@ def unavailable() -> str | None:
 class Server:
     """One running throwaway server."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, durable: bool = False) -> None:
+        """``durable``: fsync and synchronous commits on, as in production (for benchmarks)."""
         found = bindir()
         assert found is not None
         self.bin = found
@@ -71,8 +72,8 @@ class Server:
         self._names = itertools.count()
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync", "--no-instructions")
         options = (
-            f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c max_connections=200"
+            + ("" if durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
         )
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
@@ -102,8 +103,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def running() -> Iterator[Server]:
-    server = Server()
+def running(*, durable: bool = False) -> Iterator[Server]:
+    server = Server(durable=durable)
     try:
         yield server
     finally:

@@ -85,6 +85,19 @@ def test_certify_batch_issues_each_payload_or_says_why_not(issuer: Issuer) -> No
     assert isinstance(again[0], LifecycleError) and again[0].code == "DUPLICATE_CERTIFICATE_ID"
 
 
+def test_certify_batch_generates_certificate_ids_as_certify_does(issuer: Issuer) -> None:
+    """A payload without a certificateId gets 12 random digits, in the credential and the record
+    (the schema requires one: it is checked with the id it will have)."""
+    bare = {k: v for k, v in payload(0).items() if k != "certificateId"}
+    results = issuer.certify_batch(ENTITY, [bare, bare, {**bare, "name": 3}], now=AT)
+    made = [r for r in results if isinstance(r, Certified)]
+    assert len(made) == 2 and isinstance(results[2], PayloadError)
+    for result in made:
+        assert len(result.certificate_id) == 12 and result.certificate_id.isdigit()
+        assert result.credential["evidence"]["certificateId"] == result.certificate_id
+    assert made[0].certificate_id != made[1].certificate_id and issuer.store.count() == 2
+
+
 def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
     payloads = [payload(i) for i in range(5)]
     keys = [f"run-1:{i}" for i in range(5)]

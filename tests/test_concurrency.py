@@ -42,16 +42,22 @@ def _certify_many(task: tuple[str, int, int]) -> list[str]:
     return ids
 
 
+def _kind(location: str) -> str:
+    return "postgresql" if "://" in location else "sqlite"
+
+
 def _rows(location: str) -> list[tuple[Any, ...]]:
     return raw_rows(location, "SELECT certificate_id, status_list, status_index, state, replaces, replaced_by FROM certificates")
 
 
 def test_four_processes_issue_into_one_store(store_location: str) -> None:
     open_store(store_location, status_base_url=BASE)
+    started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         issued = pool.map(_certify_many, [(store_location, worker, 2000) for worker in range(4)])
     ids = [i for batch in issued for i in batch]
     rows = _rows(store_location)
+    print(f"\n{_kind(store_location)}: 4 processes x 2,000 certify in {time.monotonic() - started:.1f} s; {len(rows)} records")
     assert len(ids) == len(set(ids)) == 8000
     assert {row[0] for row in rows} == set(ids) and len(rows) == 8000  # none lost, none extra
     positions = {(row[1], row[2]) for row in rows}
@@ -123,4 +129,68 @@ def test_updates_killed_at_random_moments_are_all_or_nothing(store_location: str
         assert len({(row[1], row[2]) for row in rows.values()}) == len(rows)
         # the next run updates what is current now
         current = [certificate_id for certificate_id, row in rows.items() if row[5] is None][:40]
+    print(f"\n{_kind(store_location)}: {kills} of 20 update runs killed; {len(reported)} updates written out, {len(rows)} records")
     assert kills >= 15 and len(reported) >= 40
+
+
+_BATCHER = """
+import sys
+from datetime import UTC, datetime
+from vccore import Ed25519Key, bundled_entity_types
+from vccore.issuer import Certified, Issuer
+from vccore.store import open_store
+
+hp = bundled_entity_types()["HealthProfessional"]
+issuer = Issuer(signer=Ed25519Key.from_seed(bytes(range(32))), store=open_store(sys.argv[1]))
+payload = {k: v for k, v in hp.example.items() if k != "certificateId"}
+for round_ in range(1000):
+    keys = [f"{round_}:{i}" for i in range(40)]
+    results = issuer.certify_batch(hp, [payload] * 40, keys=keys, now=datetime(2024, 1, 1, tzinfo=UTC))
+    lines = []
+    for key, result in zip(keys, results):
+        assert isinstance(result, Certified), result
+        entry = result.credential["credentialStatus"][0]
+        lines.append(f"{key} {result.certificate_id} {entry['statusListCredential']} {entry['statusListIndex']}\\n")
+    sys.stdout.write("".join(lines))  # written out: each must be in the store
+    sys.stdout.flush()
+"""
+
+
+def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(store_location: str) -> None:
+    """20 runs of a process issuing batches of 40 with idempotency keys (the same keys each run,
+    so a run first gets back what the runs before it made), each killed (SIGKILL) at a random
+    moment: every credential written out has its record at the position it names; a key never
+    makes a second certificate; no position is given twice."""
+    open_store(store_location, status_base_url=BASE)
+    chance = random.Random(20)
+    made: dict[str, tuple[str, int, int]] = {}  # key -> (certificateId, list, index), from every run
+    kills = 0
+    for trial in range(20):
+        process = subprocess.Popen([sys.executable, "-c", _BATCHER, store_location], stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        wanted = chance.randrange(1, 8) * 40 + len(made)  # past what earlier runs made, into new batches
+        lines = []
+        started = time.monotonic()
+        while len(lines) < wanted and time.monotonic() - started < 60:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+        time.sleep(chance.uniform(0, 0.05))  # somewhere inside the next batch
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+            kills += 1
+        rest, _ = process.communicate(timeout=60)
+        for line in [*lines, *rest.splitlines(keepends=True)]:
+            if line.endswith("\n"):  # a line cut short by the kill was not written out
+                key, certificate_id, url, index = line.split()
+                written = (certificate_id, int(url.rsplit("/", 2)[1]), int(index))
+                assert made.setdefault(key, written) == written, f"{key} made two certificates"
+        rows = {row[0]: row for row in _rows(store_location)}
+        keys = dict(raw_rows(store_location, "SELECT key, certificate_id FROM issue_keys"))
+        for key, (certificate_id, list_number, index) in made.items():
+            assert keys[key] == certificate_id and rows[certificate_id][1:3] == (list_number, index)
+        assert len(keys) == len(rows) == len(set(keys.values()))  # every record made by exactly one key
+        assert len({row[1:3] for row in rows.values()}) == len(rows)
+    print(f"\n{_kind(store_location)}: {kills} of 20 batch runs killed; {len(made)} credentials written out, {len(rows)} records")
+    assert kills >= 15 and len(made) >= 400, (kills, len(made))

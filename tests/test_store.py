@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from vccore.store import LIST_SIZE, MAX_BLOCK, LifecycleError, SQLiteStore, _SQLITE_MIGRATIONS, open_store
+from vccore.store import LIST_SIZE, MAX_BLOCK, LifecycleError, SQLiteStore, open_store
 
 from conftest import raw_rows
 
@@ -75,7 +75,7 @@ def test_workers_started_together_create_one_schema(store_location: str) -> None
     with multiprocessing.get_context("spawn").Pool(8) as pool:
         urls = pool.map(_open_at_once, [store_location] * 8)
     assert urls == [BASE] * 8
-    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+    assert raw_rows(store_location, "SELECT count(*) FROM meta WHERE key = 'schema_version'") == [(1,)]
 
 
 # --- migrations ------------------------------------------------------------------------------------
@@ -94,51 +94,70 @@ def _migrations(location: str) -> Any:
 def test_an_older_store_is_migrated_once_and_a_newer_one_refused(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
     module, name = _migrations(store_location)
     original = list(getattr(module, name))
+    now, later, broken = len(original), len(original) + 1, len(original) + 2
     store = open_store(store_location, status_base_url=BASE)
     with store.transaction() as tx:
         tx.allocate_status_positions(2)
-    # a later vccore adds schema version 2: opening the version-1 store runs it, once
-    monkeypatch.setattr(module, name, [*original, (2, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",))])
+    assert _version(store_location) == now
+    # a later vccore adds a schema version: opening the store runs it, once
+    monkeypatch.setattr(module, name, [*original, (later, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",))])
     open_store(store_location)
     open_store(store_location)
-    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert _version(store_location) == later
     assert raw_rows(store_location, "SELECT count(*) FROM notes") == [(0,)]
     # a migration that fails leaves the store as it was (the same transaction)
-    monkeypatch.setattr(module, name, [*original, (2, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",)),
-                                       (3, ("CREATE TABLE more (x INTEGER)", "THIS IS NOT SQL"))])
+    monkeypatch.setattr(module, name, [*original, (later, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",)),
+                                       (broken, ("CREATE TABLE more (x INTEGER)", "THIS IS NOT SQL"))])
     with pytest.raises(LifecycleError) as failed:
         open_store(store_location)
-    assert failed.value.code == "STORE_ERROR" and "migration to store schema 3 failed" in failed.value.message
-    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("2",)]
+    assert failed.value.code == "STORE_ERROR" and f"migration to store schema {broken} failed" in failed.value.message
+    assert _version(store_location) == later
     tables = "SELECT count(*) FROM sqlite_master WHERE name = 'more'" if "://" not in store_location else "SELECT count(*) FROM pg_tables WHERE tablename = 'more'"
     assert raw_rows(store_location, tables) == [(0,)]
-    # the vccore of before (version 1) refuses the store a newer one made, for writing and reading
+    # the vccore of before refuses the store a newer one made, for writing and reading
     monkeypatch.setattr(module, name, original)
     for read_only in (False, True):
         with pytest.raises(LifecycleError) as newer:
             open_store(store_location, read_only=read_only)
-        assert newer.value.code == "STORE_ERROR" and "schema 2" in newer.value.message and "upgrade vccore" in newer.value.message
+        assert newer.value.code == "STORE_ERROR" and f"schema {later}" in newer.value.message and "upgrade vccore" in newer.value.message
+
+
+def _version(location: str) -> int:
+    return int(raw_rows(location, "SELECT value FROM meta WHERE key = 'schema_version'")[0][0])
 
 
 def test_a_reader_does_not_migrate(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
     module, name = _migrations(store_location)
+    original = list(getattr(module, name))
     open_store(store_location, status_base_url=BASE)
-    monkeypatch.setattr(module, name, [*getattr(module, name), (2, ("CREATE TABLE notes (id INTEGER)",))])
+    monkeypatch.setattr(module, name, [*original, (len(original) + 1, ("CREATE TABLE notes (id INTEGER)",))])
     with pytest.raises(LifecycleError) as older:
         open_store(store_location, read_only=True)
     assert "open it once for writing" in older.value.message
-    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("1",)]
+    assert _version(store_location) == len(original)
 
 
-def test_the_sqlite_store_of_the_previous_release_opens_as_it_is(tmp_path: Path) -> None:
-    """Schema 1 is what every SQLite store so far has: nothing to migrate, nothing changed."""
-    assert [number for number, _ in _SQLITE_MIGRATIONS] == [1]
-    store = SQLiteStore(tmp_path / "v.db", status_base_url=BASE)
+def test_a_store_of_schema_1_is_upgraded_with_its_data(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store made by the release before schema 2 (failed transactions): opened, it gains the
+    table and keeps every record and position."""
+    module, name = _migrations(store_location)
+    original = list(getattr(module, name))
+    monkeypatch.setattr(module, name, original[:1])
+    store = open_store(store_location, status_base_url=BASE)
     with store.transaction() as tx:
-        tx.allocate_status_positions(3)
-    before = raw_rows(str(tmp_path / "v.db"), "SELECT * FROM status_lists")
-    SQLiteStore(tmp_path / "v.db")
-    assert raw_rows(str(tmp_path / "v.db"), "SELECT * FROM status_lists") == before
+        taken = tx.allocate_status_positions(3)
+    before = raw_rows(store_location, "SELECT key, value FROM meta WHERE key <> 'schema_version' ORDER BY key")
+    monkeypatch.setattr(module, name, original)
+    upgraded = open_store(store_location)
+    assert _version(store_location) == len(original) >= 2
+    assert raw_rows(store_location, "SELECT key, value FROM meta WHERE key <> 'schema_version' ORDER BY key") == before
+    upgraded.record_failure("t-1", "HealthProfessional", None, {"code": "INVALID_PAYLOAD"}, "2024-01-01T00:00:00Z")
+    assert upgraded.get_failure("t-1") == {
+        "transactionId": "t-1", "entityType": "HealthProfessional", "certificateId": None,
+        "reason": {"code": "INVALID_PAYLOAD"}, "createdAt": "2024-01-01T00:00:00Z",
+    }
+    with upgraded.transaction() as tx:
+        assert not set(tx.allocate_status_positions(50)) & set(taken)
 
 
 # --- store URLs ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import argparse
 import functools
 import json
 import os
+import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
 from .entities import EntityType, PayloadError, bundled_entity_types, load_entity_types
 from .errors import VccoreError
-from .issuer import Issuer, issue
+from .issuer import Issuer, issue, issuer_of
 from .keys import Ed25519Key, did_document, did_web, load_key, rotate_key
 from .proofs import sign
 from .store import Store, open_store
@@ -211,6 +212,28 @@ def _parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--format", choices=("compact", "divoc"), default="compact", help="the QR code's payload format (default compact)")
     render_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="entity types beyond the bundled ones")
     render_cmd.set_defaults(run=_render)
+
+    serve = commands.add_parser(
+        "serve", help="DIVOC's certification API and the W3C VC API over HTTP (needs vccore[server])"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate chain (PEM)")
+    serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
+    serve.add_argument(
+        "--jwks", type=Path, metavar="FILE",
+        help="accept JWTs signed by these keys (the token issuer's JWKS) with the scope or role certify, revoke or read; "
+        f"without it, one static token (${API_TOKEN_ENV}, else api-token in the home folder, made on first start)",
+    )
+    serve.add_argument("--jwt-issuer", metavar="ISS", help="with --jwks: the tokens' iss")
+    serve.add_argument("--jwt-audience", metavar="AUD", help="with --jwks: the tokens' aud")
+    _issuer_options(serve)
+    serve.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: each type's own)")
+    serve.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+    serve.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
+    serve.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
+    serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(run=_serve)
 
     demo = commands.add_parser("demo", help="issue the HealthProfessional example payload and verify it")
     demo.add_argument("--home", type=Path, default=Path(".vccore-demo"), help="working folder (default .vccore-demo)")
@@ -532,6 +555,66 @@ def _contexts_export(args: argparse.Namespace) -> int:
     urls = bundled_contexts().export(args.directory)
     print(f"wrote {len(urls)} contexts and index.json to {args.directory}")
     return EXIT_OK
+
+
+API_TOKEN_ENV = "VCCORE_API_TOKEN"
+
+
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .auth import Authorizer, JwtAuthorizer, StaticTokenAuthorizer
+        from .server import create_app
+    except ImportError as exc:
+        raise _Unusable(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise _Unusable("--tls-cert and --tls-key go together")
+    for path in (args.tls_cert, args.tls_key, args.jwks):
+        if path is not None and not path.is_file():
+            raise _Unusable(f"cannot read {path}")
+    if not 0 < args.port < 65536:
+        raise _Unusable(f"--port takes 1 to 65535, not {args.port}")
+    issuer = _issuer(args, make_key=True)
+    authorizer: Authorizer
+    if args.jwks is not None:
+        authorizer = JwtAuthorizer.from_file(args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience)
+        how = f"JWTs signed by the keys in {args.jwks}"
+    else:
+        token, where = _api_token(_home(args))
+        authorizer = StaticTokenAuthorizer(token)
+        how = f"the static token in {where}"
+    app = create_app(issuer, authorizer=authorizer)
+    scheme = "https" if args.tls_cert else "http"
+    print(
+        f"vccore: serving {scheme}://{args.host}:{args.port} as {issuer_of(issuer.signer)}; store {issuer.store.location}; "
+        f"status lists under {issuer.store.status_base_url}; OpenAPI at /openapi.json; protected routes take {how}",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level=args.log_level,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None, ssl_keyfile=str(args.tls_key) if args.tls_key else None,
+    )
+    return EXIT_OK
+
+
+def _api_token(home: Path) -> tuple[str, str]:
+    """The static API token: $VCCORE_API_TOKEN, else the home folder's api-token (made, 0600)."""
+    given = os.environ.get(API_TOKEN_ENV)
+    if given:
+        if len(given) < 16:
+            raise _Unusable(f"${API_TOKEN_ENV} must be at least 16 characters")
+        return given, f"${API_TOKEN_ENV}"
+    path = home / "api-token"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            stream.write(secrets.token_urlsafe(32) + "\n")
+    token = path.read_text(encoding="utf-8").strip()
+    if len(token) < 16:
+        raise _Unusable(f"{path} holds a token shorter than 16 characters")
+    return token, str(path)
 
 
 def _demo(args: argparse.Namespace) -> int:

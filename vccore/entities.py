@@ -223,6 +223,9 @@ class EntityType:
     _loaders: dict[ContextLoader | None, ContextLoader] = field(default_factory=dict, repr=False, compare=False)
     certificate: CertificateSpec | None = field(default=None, repr=False, compare=False)
     """How its credentials print (:mod:`vccore.render`), if the type says."""
+    aliases: tuple[str, ...] = ()
+    """Other names the type answers to in an API path (DIVOC 3.x tenants' schema names, such as
+    the ``HealthProfessional_1`` of the seed's sample URL)."""
 
     @classmethod
     def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
@@ -257,6 +260,9 @@ class EntityType:
         suites = manifest.get("suites")
         if suites is not None and not (isinstance(suites, list) and all(isinstance(x, str) for x in suites)):
             raise EntityTypeError(f"{name}: entity.json suites lists suite names", entity=name, file="entity.json")
+        aliases = manifest.get("aliases", [])
+        if not (isinstance(aliases, list) and all(isinstance(a, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", a) for a in aliases)):
+            raise EntityTypeError(f"{name}: entity.json aliases lists other names (identifiers) of the type", entity=name, file="entity.json")
         contexts = _read_contexts(root, manifest, name)
         templates_spec = manifest.get("templates")
         if not isinstance(templates_spec, dict) or not templates_spec or not set(templates_spec) <= set(VC_VERSIONS):
@@ -290,6 +296,7 @@ class EntityType:
             Draft202012Validator(schema, format_checker=_FORMATS),
             _quick_checker(schema),
             certificate=_certificate_spec(root, manifest, name),
+            aliases=tuple(aliases),
         )
         if example is not None:
             problems = entity.validate(example)

@@ -80,7 +80,7 @@ def resolve_entity_type(entity: EntityType | str, entity_types: Mapping[str, Ent
     if isinstance(entity, EntityType):
         return entity
     known = entity_types if entity_types is not None else bundled_entity_types()
-    found = known.get(entity)
+    found = known.get(entity) or next((t for t in known.values() if entity in t.aliases), None)
     if found is None:
         raise EntityTypeError(
             f"unknown entity type {entity!r}; known: {', '.join(sorted(known)) or 'none'}",
@@ -235,7 +235,13 @@ class Issuer:
                 results[i] = Certified(record.certificate_id, record.transaction_id, record.credential, record.replaces)
                 continue
             try:
-                todo[i] = entity_type.values(payload, issuer=issuer, now=moment)  # refuse before taking a position
+                # refuse before taking a position; a payload without a certificateId is checked as
+                # it will be issued, with one of the generated form (the real one comes in step 1)
+                if isinstance(payload, Mapping) and "certificateId" not in payload and "certificateId" in entity_type.schema["properties"]:
+                    entity_type.values({**payload, "certificateId": "0" * 12}, issuer=issuer, now=moment)
+                    todo[i] = {}
+                else:
+                    todo[i] = entity_type.values(payload, issuer=issuer, now=moment)
             except VccoreError as exc:
                 results[i] = exc
         if todo:
@@ -501,32 +507,40 @@ class Issuer:
         moment = now if now is not None else _datetime.now()
         out: dict[str, dict[str, Any]] = {}
         for list_number in self.store.list_sets():
-            revoked: dict[int, int] = {}
-            superseded: dict[int, int] = {}
-            suspended: dict[int, int] = {}
-            ends: dict[int, str] = {}
-            for index, state, until in self.store.status_rows(list_number):
-                if state in ("REVOKED", "SUPERSEDED"):
-                    revoked[index] = 1
-                    if state == "SUPERSEDED":
-                        superseded[index] = 1
-                elif state == "SUSPENDED" and (until is None or _datetime.parse(until) > moment):
-                    suspended[index] = 1
-                    if until is not None:
-                        ends[index] = until
-            lists = {
-                "revocation": (revoked, None),
-                "suspension": (suspended, ends),
-                "message": (superseded, None),
-            }
-            for purpose, (values, suspensions) in lists.items():
-                url = status_list_url(self.store, list_number, purpose)
-                unsigned = status_list_credential(
-                    url, issuer=issuer_of(self.signer), purpose=purpose, bits=Bitstring.zeros(LIST_SIZE).with_values(values),
-                    valid_from=_datetime.format(moment), valid_until=_datetime.format(moment + self.status_valid_for),
-                    suspensions=suspensions,
-                )
-                out[url] = sign(unsigned, self.signer, suite=self.suite, created=moment, contexts=self.contexts)
+            out.update(self.status_list_set(list_number, now=moment))
+        return out
+
+    def status_list_set(self, list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        """The three status list credentials (revocation, suspension, message) of one list set,
+        as :meth:`status_list_credentials` makes them: URL -> credential."""
+        moment = now if now is not None else _datetime.now()
+        out: dict[str, dict[str, Any]] = {}
+        revoked: dict[int, int] = {}
+        superseded: dict[int, int] = {}
+        suspended: dict[int, int] = {}
+        ends: dict[int, str] = {}
+        for index, state, until in self.store.status_rows(list_number):
+            if state in ("REVOKED", "SUPERSEDED"):
+                revoked[index] = 1
+                if state == "SUPERSEDED":
+                    superseded[index] = 1
+            elif state == "SUSPENDED" and (until is None or _datetime.parse(until) > moment):
+                suspended[index] = 1
+                if until is not None:
+                    ends[index] = until
+        lists = {
+            "revocation": (revoked, None),
+            "suspension": (suspended, ends),
+            "message": (superseded, None),
+        }
+        for purpose, (values, suspensions) in lists.items():
+            url = status_list_url(self.store, list_number, purpose)
+            unsigned = status_list_credential(
+                url, issuer=issuer_of(self.signer), purpose=purpose, bits=Bitstring.zeros(LIST_SIZE).with_values(values),
+                valid_from=_datetime.format(moment), valid_until=_datetime.format(moment + self.status_valid_for),
+                suspensions=suspensions,
+            )
+            out[url] = sign(unsigned, self.signer, suite=self.suite, created=moment, contexts=self.contexts)
         return out
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:

@@ -283,6 +283,18 @@ class Symbol:
             raise QRError(f"{target.name}: write .png or .svg", code="QR_MALFORMED", path=str(target))
         return target
 
+    def png(self, *, scale: int = 6) -> bytes:
+        """The PNG that :meth:`save` writes, as bytes."""
+        out = io.BytesIO()
+        self.qr.save(out, kind="png", scale=scale, border=4)
+        return out.getvalue()
+
+    def svg_document(self) -> str:
+        """The SVG file that :meth:`save` writes, as text."""
+        out = io.BytesIO()
+        self.qr.save(out, kind="svg", scale=0.5, unit="mm", border=4, xmldecl=False, svgns=True, nl=False)
+        return out.getvalue().decode("utf-8")
+
     def svg(self) -> str:
         """The symbol as an inline SVG element (for HTML)."""
         out = io.BytesIO()

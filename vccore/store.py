@@ -34,7 +34,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +42,11 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from . import _datetime
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: SQLite's own busy handler alone orders the writers
+    fcntl = None  # type: ignore[assignment]
 from .errors import VccoreError
 from .status import MIN_LIST_LENGTH
 
@@ -176,6 +181,12 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+        """Remember a request that made no certificate (``reason``: the error, JSON-ready)."""
+
+    def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
+        """``{transactionId, entityType, certificateId, reason, createdAt}`` of a failed request."""
+
     @property
     def location(self) -> str:
         """Where the store is, for messages (a URL without its password)."""
@@ -249,6 +260,16 @@ _SQLITE_MIGRATIONS: list[Migration] = [
         """CREATE TABLE IF NOT EXISTS issue_keys (
             key TEXT PRIMARY KEY,
             certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
+        )""",
+    )),
+    # 2: requests that made no certificate, for the HTTP API's transaction lookups
+    (2, (
+        """CREATE TABLE IF NOT EXISTS failed_transactions (
+            transaction_id TEXT PRIMARY KEY,
+            entity_type TEXT NOT NULL,
+            certificate_id TEXT,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
         )""",
     )),
 ]
@@ -366,8 +387,35 @@ class SQLiteStore:
             self._local.connection = connection
         return connection
 
+    def _lock_file(self) -> int:
+        """This thread's descriptor of the store's lock file (``FILE.lock``)."""
+        fd: int | None = getattr(self._local, "lock_fd", None)
+        if fd is None or getattr(self._local, "lock_pid", None) != os.getpid():
+            fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._local.lock_fd, self._local.lock_pid = fd, os.getpid()
+        return fd
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        # vccore's writers queue on an OS lock first: a waiting process sleeps in the kernel and
+        # wakes the moment the writer before it is done. SQLite's own busy handler polls instead,
+        # sleeping up to 100 ms between tries, which left a second batch worker idle for most of
+        # the time the first held the write lock. (Writers other than vccore still meet SQLite's
+        # own lock, and its busy timeout.) The lock is released with the process if it dies.
+        if fcntl is None:
+            with self._write_locked() as connection:
+                yield connection
+            return
+        lock = self._lock_file()
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            with self._write_locked() as connection:
+                yield connection
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _write_locked(self) -> Iterator[sqlite3.Connection]:
         connection = self._connection()
         try:
             connection.execute("BEGIN IMMEDIATE")  # the write lock now: no two issuers interleave
@@ -447,12 +495,31 @@ class SQLiteStore:
         """How many certificates the store holds."""
         return int(self._connection().execute("SELECT count(*) FROM certificates").fetchone()[0])
 
+    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+        """Remember a request that made no certificate."""
+        with self._write() as connection:
+            connection.execute(
+                "INSERT INTO failed_transactions VALUES (?, ?, ?, ?, ?)", (transaction_id, entity_type, certificate_id, _reason_json(reason), at)
+            )
+
+    def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
+        """A failed request, by its transactionId."""
+        row = self._connection().execute(
+            "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?",
+            (transaction_id,),
+        ).fetchone()
+        return None if row is None else _failure(row)
+
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection (and its lock file)."""
         connection = getattr(self._local, "connection", None)
         if connection is not None:
             connection.close()
             self._local.connection = None
+        fd = getattr(self._local, "lock_fd", None)
+        if fd is not None and getattr(self._local, "lock_pid", None) == os.getpid():
+            os.close(fd)
+        self._local.lock_fd = None
 
 
 class _SQLiteTransaction:
@@ -604,6 +671,14 @@ def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
     """``values`` in lists of at most ``size`` (SQLite limits the parameters of one statement)."""
     for start in range(0, len(values), size):
         yield list(values[start : start + size])
+
+
+def _reason_json(reason: Mapping[str, Any]) -> str:
+    return json.dumps(dict(reason), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _failure(row: Sequence[Any]) -> dict[str, Any]:
+    return {"transactionId": row[0], "entityType": row[1], "certificateId": row[2], "reason": json.loads(row[3]), "createdAt": row[4]}
 
 
 def credential_json(credential: dict[str, Any]) -> str:

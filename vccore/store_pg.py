@@ -30,7 +30,7 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -44,7 +44,9 @@ from .store import (
     Migration,
     Position,
     Record,
+    _failure,
     _PositionPool,
+    _reason_json,
     _record,
     _row,
     _version,
@@ -78,6 +80,16 @@ _MIGRATIONS: list[Migration] = [
         """CREATE TABLE issue_keys (
             key TEXT PRIMARY KEY,
             certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
+        )""",
+    )),
+    # 2: requests that made no certificate, for the HTTP API's transaction lookups
+    (2, (
+        """CREATE TABLE failed_transactions (
+            transaction_id TEXT PRIMARY KEY,
+            entity_type TEXT NOT NULL,
+            certificate_id TEXT,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
         )""",
     )),
 ]
@@ -282,6 +294,21 @@ class PostgresStore:
     def count(self) -> int:
         """How many certificates the store holds."""
         return int(self._query("SELECT count(*) FROM certificates")[0][0])
+
+    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+        """Remember a request that made no certificate."""
+        self._query(
+            "INSERT INTO failed_transactions VALUES (%s, %s, %s, %s, %s) RETURNING 1",
+            (transaction_id, entity_type, certificate_id, _reason_json(reason), at),
+        )
+
+    def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
+        """A failed request, by its transactionId."""
+        rows = self._query(
+            "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = %s",
+            (transaction_id,),
+        )
+        return _failure(rows[0]) if rows else None
 
     def close(self) -> None:
         """Close this thread's connection."""

@@ -131,6 +131,7 @@ class VerificationResult:
 
 
 _STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YET_VALID")
+_TIME_ONLY: Final = frozenset(("EXPIRED", "NOT_YET_VALID"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,9 +245,11 @@ class Verifier:
         if "credentialStatus" in credential:
             if self.status is None:
                 warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
-            elif not problems and any(r.verified for r in proof_results):
+            elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
                 # Only a credential that verified is worth a status lookup: a forged one gets no
-                # fetches, and learns nothing about the positions it names.
+                # fetches, and learns nothing about the positions it names. One that is genuine
+                # but outside its validity period is looked up too: "superseded by X" or
+                # "revoked" says more than "expired" to whoever holds it.
                 _StatusCheck(self, credential, issuer, now, problems, warnings).run()
         verified = not problems and any(r.verified for r in proof_results)
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings))

@@ -1,0 +1,467 @@
+"""`vccore serve` (issue #9): DIVOC's certification API and the W3C VC API over HTTP.
+
+The seed's whole story runs against a real server process (`vccore serve`, on a loopback port)
+through HTTP alone; the authorisation matrix and the finer points run against the same ASGI
+application in process (Starlette's TestClient: the real app, no mock)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("starlette")
+pytest.importorskip("jwt")
+httpx = pytest.importorskip("httpx")
+
+import jwt  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: E402
+from starlette.testclient import TestClient  # noqa: E402
+
+from vccore import Ed25519Key, Verifier, bundled_entity_types, open_store, qr  # noqa: E402
+from vccore.auth import JwtAuthorizer, StaticTokenAuthorizer  # noqa: E402
+from vccore.issuer import Issuer  # noqa: E402
+from vccore.server import MAX_BODY, create_app  # noqa: E402
+
+SEED_PAGE = Path(__file__).parent / "vectors" / "divoc" / "update-certificates-api.txt"
+HP = bundled_entity_types()["HealthProfessional"]
+KEY = Ed25519Key.from_seed(bytes(range(32)))
+BASE = "https://issuer.example/status/"
+TOKEN = "static-token-for-tests-0123456789"
+CERTIFY = "/vc-certification/v1/certify"
+
+
+def seed_request() -> tuple[str, dict[str, Any]]:
+    """The sample URL's entity name and the request body, read off the seed page as it is."""
+    page = SEED_PAGE.read_text(encoding="utf-8")
+    sample_url = next(line for line in page.splitlines() if "Sample URL:" in line)
+    entity = sample_url.rsplit("/", 1)[1].strip()
+    start = page.index("Request Body")
+    body = page[page.index("{", start): page.index("}", start) + 1]
+    return entity, json.loads(body)
+
+
+def renewed(payload: dict[str, Any], certificate_id: str) -> dict[str, Any]:
+    """The update a council sends when a registration is renewed: valid until 2030."""
+    return {**payload, "certificateId": certificate_id, "registrationExpiry": "2030-09-09", "validTill": "2030-09-09T21:01:01.121Z"}
+
+
+# --- the seed's story, over HTTP, against `vccore serve` --------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Served:
+    """`vccore serve` in a process of its own."""
+
+    def __init__(self, home: Path, store: str) -> None:
+        self.home, self.store = home, store
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "VCCORE_API_TOKEN": TOKEN}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "vccore", "serve", "--port", str(self.port), "--home", str(self.home), "--store", self.store,
+             "--status-url", BASE, "--log-level", "warning"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"vccore serve exited: {self.process.communicate()[1].decode()}")
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("vccore serve did not come up in 60 s")
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def served(tmp_path: Path, store_location: str) -> Iterator[Served]:
+    server = Served(tmp_path / "home", store_location)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_the_seed_request_and_the_whole_lifecycle_over_http(served: Served, tmp_path: Path) -> None:
+    """Issue #9, point 1: the sample request as the page shows it; the certificate fetched as
+    JSON, HTML and PNG; updated, suspended, revoked and verified, through HTTP alone."""
+    entity, body = seed_request()
+    assert entity == "HealthProfessional_1" and body["certificateId"] == "614894628867"
+    auth = {"Authorization": f"bearer {TOKEN}", "Content-Type": "application/json", "Accept": "application/json"}
+    with httpx.Client(base_url=served.url, timeout=30) as http:
+        answer = http.post(f"{CERTIFY}/{entity}", content=json.dumps(body), headers=auth)
+        assert answer.status_code == 200, answer.text
+        transaction_id = answer.json()["transactionId"]
+        transaction = http.get(f"/vc-management/v1/transaction/{transaction_id}", headers=auth).json()
+        assert transaction == {"transactionId": transaction_id, "certificateId": "614894628867", "entityType": "HealthProfessional", "status": "SUCCESSFUL"}
+
+        path = f"/vc-certification/v1/certificate/{entity}/614894628867"
+        as_json = http.get(path, headers={**auth, "Accept": "application/vc+ld+json"})
+        assert as_json.status_code == 200 and as_json.headers["content-type"].startswith("application/vc+ld+json")
+        credential = as_json.json()
+        assert credential["credentialSubject"]["name"] == "Neha" and credential["evidence"]["certificateId"] == "614894628867"
+        page = http.get(path, headers={**auth, "Accept": "text/html"})
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html") and "Neha" in page.text
+        png = http.get(path, headers={**auth, "Accept": "image/png"})
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+        (tmp_path / "served.png").write_bytes(png.content)
+        assert qr.decode_text(qr.read_image(tmp_path / "served.png")).credential == credential  # the real decoder
+
+        def verdict(credential: dict[str, Any]) -> dict[str, Any]:
+            answer = http.post("/vc-certification/v1/certificate/verify", json=credential)  # public: no token
+            assert answer.status_code == 200, answer.text
+            result: dict[str, Any] = answer.json()
+            return result
+
+        # the seed's registration expired in 2025: the council renews it (an update)
+        update = http.post(f"{CERTIFY}/{entity}", json=renewed(body, "614894628867"), headers=auth)
+        assert update.status_code == 200, update.text
+        new_id = update.json()["certificateId"]
+        assert new_id != "614894628867"
+        current = http.get(f"/vc-certification/v1/certificate/HealthProfessional/{new_id}", headers=auth).json()
+        assert current["replaces"] == "614894628867"
+        old = verdict(credential)
+        assert old["certificateStatus"] == "SUPERSEDED" and old["successor"] == new_id
+        assert verdict(current)["certificateStatus"] == "VALID"
+
+        until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+        suspended = http.post("/vc-certification/v1/certificate/revoke", json={"certificateId": new_id, "entityName": entity, "endDate": until}, headers=auth)
+        assert suspended.status_code == 200 and suspended.json()["state"] == "SUSPENDED"
+        assert verdict(current)["certificateStatus"] == "SUSPENDED"
+        lifted = http.delete(f"/vc-certification/v1/certificate/revoke/{entity}/{new_id}", headers=auth)
+        assert lifted.status_code == 200 and lifted.json()["state"] == "VALID"
+        assert verdict(current)["certificateStatus"] == "VALID"
+        revoked = http.post("/vc-certification/v1/certificate/revoke", json={"certificateId": new_id, "entityName": entity}, headers=auth)
+        assert revoked.status_code == 200 and revoked.json()["state"] == "REVOKED"
+        assert verdict(current)["certificateStatus"] == "REVOKED"
+
+        # the status lists are public, at the URLs the credential names: an offline verifier
+        # holding only what it fetched from them says the same
+        lists = {}
+        for entry in current["credentialStatus"]:
+            url = entry["statusListCredential"]
+            fetched = http.get(url.replace("https://issuer.example", ""))
+            assert fetched.status_code == 200 and fetched.headers["cache-control"].startswith("public")
+            lists[url] = fetched.json()
+        assert Verifier.create(status=lists).verify(current).status == "REVOKED"
+
+
+def test_a_server_killed_after_answering_has_lost_nothing(tmp_path: Path, store_location: str) -> None:
+    """Durability: every transactionId answered names a stored certificate after a SIGKILL."""
+    server = Served(tmp_path / "home", store_location)
+    server.start()
+    answered = []
+    try:
+        with httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            for i in range(30):
+                payload = {**HP.example, "certificateId": f"d{i:04d}"} if HP.example else {}
+                answer = http.post(f"{CERTIFY}/HealthProfessional", json=payload)
+                assert answer.status_code == 200, answer.text
+                answered.append((answer.json()["transactionId"], f"d{i:04d}"))
+    finally:
+        server.kill()
+    assert server.process is not None and server.process.returncode == -signal.SIGKILL
+    store = open_store(store_location, read_only=True)
+    for transaction_id, certificate_id in answered:
+        record = store.get_by_transaction(transaction_id)
+        assert record is not None and record.certificate_id == certificate_id
+
+
+# --- the application, in process ---------------------------------------------------------------------
+
+
+def make_issuer(location: str) -> Issuer:
+    return Issuer(signer=KEY, store=open_store(location, status_base_url=BASE))
+
+
+@pytest.fixture
+def app_issuer(tmp_path: Path) -> Issuer:
+    return make_issuer(str(tmp_path / "vccore.db"))
+
+
+@pytest.fixture
+def client(app_issuer: Issuer) -> TestClient:
+    return TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN)), headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def test_a_refused_payload_is_an_unsuccessful_transaction(client: TestClient, app_issuer: Issuer) -> None:
+    assert HP.example is not None
+    answer = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "dob": "1991-13-01", "extra": 1})
+    assert answer.status_code == 422 and answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["code"] == "INVALID_PAYLOAD" and {p["pointer"] for p in problem["problems"]} == {"/dob", "/extra"}
+    looked_up = client.get(f"/vc-management/v1/transaction/{problem['transactionId']}").json()
+    assert looked_up["status"] == "UNSUCCESSFUL" and looked_up["reason"]["code"] == "INVALID_PAYLOAD"
+    assert looked_up["certificateId"] == HP.example["certificateId"] and app_issuer.store.count() == 0
+
+
+def test_requests_that_cannot_be_served_say_why(client: TestClient) -> None:
+    assert HP.example is not None
+    cases = [
+        (client.post(f"{CERTIFY}/Nobody", json=dict(HP.example)), 404, "UNKNOWN_ENTITY_TYPE"),
+        (client.post(f"{CERTIFY}/HealthProfessional", content=b"{not json"), 400, "MALFORMED_REQUEST"),
+        (client.post(f"{CERTIFY}/HealthProfessional", content=b"[1, 2]"), 400, "MALFORMED_REQUEST"),
+        (client.post(f"{CERTIFY}/HealthProfessional", content=b'{"a": 1, "a": 2}'), 400, "MALFORMED_REQUEST"),
+        (client.post(f"{CERTIFY}/HealthProfessional", content=b'{"name": "' + b"x" * MAX_BODY + b'"}'), 413, "BODY_TOO_LARGE"),
+        (client.put(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "nope"}), 404, "UNKNOWN_CERTIFICATE"),
+        (client.get("/vc-management/v1/transaction/nope"), 404, "UNKNOWN_TRANSACTION"),
+        (client.get("/vc-certification/v1/certificate/HealthProfessional/nope"), 404, "UNKNOWN_CERTIFICATE"),
+        (client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": 5}), 400, "MALFORMED_REQUEST"),
+        (client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "x", "entityName": "HealthProfessional", "endDate": "soon"}), 400, "MALFORMED_REQUEST"),
+        (client.post("/vc-certification/v1/certificate/verify", content=b"\xff\xfe"), 400, "MALFORMED_REQUEST"),
+        (client.get("/nowhere"), 404, "NOT_FOUND"),
+        (client.delete(f"{CERTIFY}/HealthProfessional"), 405, "METHOD_NOT_ALLOWED"),
+        (client.get("/status/0/revocation"), 404, "UNKNOWN_STATUS_LIST"),  # no list set yet
+        (client.get("/status/x/revocation"), 404, "UNKNOWN_STATUS_LIST"),
+    ]
+    for answer, status, code in cases:
+        assert (answer.status_code, answer.json()["code"]) == (status, code), answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+    issued = client.post(f"{CERTIFY}/HealthProfessional", json=dict(HP.example))
+    path = f"/vc-certification/v1/certificate/HealthProfessional/{issued.json()['certificateId']}"
+    refused = client.get(path, headers={"Accept": "application/pdf"})
+    assert refused.status_code == 406 and refused.json()["code"] == "NOT_ACCEPTABLE"
+    assert client.get(path, headers={"Accept": "image/*"}).headers["content-type"] == "image/png"
+    assert client.get(path, headers={"Accept": "image/svg+xml;q=0.9, text/html;q=0.5"}).headers["content-type"].startswith("image/svg+xml")
+    assert client.get(path, headers={"Accept": "*/*"}).headers["content-type"].startswith("application/json")
+    twice = client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": issued.json()["certificateId"], "entityName": "HealthProfessional"})
+    assert twice.status_code == 200
+    again = client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": issued.json()["certificateId"], "entityName": "HealthProfessional"})
+    assert again.status_code == 409 and again.json()["code"] == "INVALID_TRANSITION"
+
+
+def test_verify_reads_the_credential_however_divoc_sends_it(client: TestClient) -> None:
+    assert HP.example is not None
+    issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example), "v-1")).json()
+    credential = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}").json()
+    public = TestClient(client.app)  # no token
+    for body in (credential, {"verifiableCredential": credential}, {"signedCredentials": json.dumps(credential)}):
+        assert public.post("/vc-certification/v1/certificate/verify", json=body).json()["certificateStatus"] == "VALID"
+    forged = json.loads(json.dumps(credential))
+    forged["credentialSubject"]["name"] = "Mallory"
+    result = public.post("/vc-certification/v1/certificate/verify", json=forged).json()
+    assert result["certificateStatus"] == "INVALID" and result["verified"] is False and result["problems"]
+
+
+def test_the_vc_api_issues_and_verifies(client: TestClient) -> None:
+    credential = {
+        "@context": ["https://www.w3.org/ns/credentials/v2", "https://www.w3.org/ns/credentials/examples/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": KEY.controller,
+        "credentialSubject": {"id": "did:example:123", "name": "Dr. Asha Rao"},
+    }
+    issued = client.post("/credentials/issue", json={"credential": credential, "options": {}})
+    assert issued.status_code == 201, issued.text
+    signed = issued.json()["verifiableCredential"]
+    assert signed["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    public = TestClient(client.app)
+    verified = public.post("/credentials/verify", json={"verifiableCredential": signed})
+    assert verified.status_code == 200 and verified.json()["verified"] is True and verified.json()["errors"] == []
+    signed["credentialSubject"]["name"] = "Mallory"
+    refused = public.post("/credentials/verify", json={"verifiableCredential": signed})
+    assert refused.status_code == 400 and refused.json()["verified"] is False and refused.json()["errors"]
+    other = client.post("/credentials/issue", json={"credential": {**credential, "issuer": "did:example:someone-else"}})
+    assert other.status_code == 400 and other.json()["code"] == "ISSUER_MISMATCH"
+    vc11 = {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiableCredential"], "issuer": KEY.controller,
+            "issuanceDate": "2024-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1", "undefinedTerm": 1}}
+    undefined = client.post("/credentials/issue", json={"credential": vc11})  # VC 1.1 has no @vocab: safe mode refuses
+    assert undefined.status_code == 400 and undefined.json()["code"] == "UNDEFINED_TERM" and undefined.json()["term"] == "undefinedTerm"
+
+
+def test_the_openapi_document_describes_every_route(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert document["openapi"].startswith("3.1")
+    served = {(route.path, method) for route in client.app.routes for method in (route.methods or ()) if method != "HEAD"}  # type: ignore[attr-defined]
+    described = {(path.replace("{entityName}", "{entity}").replace("{certificateId}", "{certificate}").replace("{transactionId}", "{transaction}"), method.upper())
+                 for path, item in document["paths"].items() for method in item if method != "parameters"}
+    assert served == described
+    assert document["components"]["schemas"]["HealthProfessionalPayload"]["properties"]["registrationId"]
+    assert "HealthProfessional_1" in document["paths"]["/vc-certification/v1/certify/{entityName}"]["parameters"][0]["schema"]["enum"]
+
+
+# --- authorisation ------------------------------------------------------------------------------------
+
+
+def _jwk(public: Any, kid: str) -> dict[str, Any]:
+    if isinstance(public, rsa.RSAPublicKey):
+        data = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(public))
+    elif isinstance(public, ec.EllipticCurvePublicKey):
+        data = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(public))
+    else:
+        data = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(public))
+    return {**data, "kid": kid, "use": "sig"}
+
+
+RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+EC_KEY = ec.generate_private_key(ec.SECP256R1())
+ED_KEY = ed25519.Ed25519PrivateKey.generate()
+STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+JWKS = {"keys": [_jwk(RSA_KEY.public_key(), "rsa-1"), _jwk(EC_KEY.public_key(), "ec-1"), _jwk(ED_KEY.public_key(), "ed-1")]}
+ISSUER_ID = "https://keycloak.example/realms/divoc"
+
+
+def token(scope: str | None = "certify revoke read", *, key: Any = RSA_KEY, alg: str = "RS256", kid: str | None = "rsa-1", **claims: Any) -> str:
+    now = int(time.time())
+    body: dict[str, Any] = {"iss": ISSUER_ID, "aud": "vccore", "sub": "facility-42", "iat": now, "exp": now + 300, **claims}
+    if scope is not None:
+        body["scope"] = scope
+    headers = {"kid": kid} if kid is not None else {}
+    return jwt.encode(body, key, algorithm=alg, headers=headers)
+
+
+def _unsigned(claims: dict[str, Any]) -> str:
+    import base64
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'rsa-1'})}.{part(claims)}."
+
+
+def _hs256_with_public_key() -> str:
+    """The algorithm-confusion attack: HS256 keyed with the RSA public key's PEM."""
+    import base64
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import serialization
+
+    pem = RSA_KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def part(data: dict[str, Any]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=")
+
+    now = int(time.time())
+    signing_input = part({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}) + b"." + part(
+        {"iss": ISSUER_ID, "aud": "vccore", "exp": now + 300, "scope": "certify revoke read"})
+    signature = base64.urlsafe_b64encode(hmac.new(pem, signing_input, hashlib.sha256).digest()).rstrip(b"=")
+    return (signing_input + b"." + signature).decode()
+
+
+def bad_tokens(needed: str) -> list[tuple[str, dict[str, str], int]]:
+    """(case, headers, expected status) for a route that needs permission ``needed``."""
+    now = int(time.time())
+    others = " ".join(s for s in ("certify", "revoke", "read") if s != needed)
+    return [
+        ("no token", {}, 401),
+        ("not a bearer token", {"Authorization": "Basic dXNlcjpwYXNz"}, 401),
+        ("empty bearer", {"Authorization": "Bearer "}, 401),
+        ("garbage", {"Authorization": "Bearer not.a.jwt"}, 401),
+        ("expired", {"Authorization": f"Bearer {token(exp=now - 120)}"}, 401),
+        ("not yet valid", {"Authorization": f"Bearer {token(nbf=now + 600)}"}, 401),
+        ("forged: another key", {"Authorization": f"Bearer {token(key=STRANGER)}"}, 401),
+        ("unknown kid", {"Authorization": f"Bearer {token(kid='rsa-9')}"}, 401),
+        ("alg none", {"Authorization": f"Bearer {_unsigned({'iss': ISSUER_ID, 'aud': 'vccore', 'exp': now + 300, 'scope': 'certify revoke read'})}"}, 401),
+        ("HS256 keyed with the public key", {"Authorization": f"Bearer {_hs256_with_public_key()}"}, 401),
+        ("RSA key, ES256 header", {"Authorization": f"Bearer {token(key=EC_KEY, alg='ES256', kid='rsa-1')}"}, 401),
+        ("wrong issuer", {"Authorization": f"Bearer {token(iss='https://evil.example')}"}, 401),
+        ("wrong audience", {"Authorization": f"Bearer {token(aud='someone-else')}"}, 401),
+        ("no exp", {"Authorization": f"Bearer {token(exp=None)}"}, 401),
+        ("a signature cut short", {"Authorization": f"Bearer {token()[:-10]}"}, 401),
+        ("the static token of another server", {"Authorization": f"Bearer {TOKEN}"}, 401),
+        ("no scope at all", {"Authorization": f"Bearer {token(None)}"}, 403),
+        (f"every scope but {needed}", {"Authorization": f"Bearer {token(others)}"}, 403),
+    ]
+
+
+@pytest.fixture
+def jwt_app(tmp_path: Path, store_location: str) -> tuple[TestClient, Issuer]:
+    issuer = make_issuer(store_location)
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(JWKS))
+    authorizer = JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore")
+    return TestClient(create_app(issuer, authorizer=authorizer)), issuer
+
+
+def _state(issuer: Issuer) -> tuple[Any, ...]:
+    store = issuer.store
+    records = [store.get(c) for c in ("a-0001", "a-0002")]
+    return store.count(), tuple(None if r is None else (r.state, r.replaced_by, r.suspended_until) for r in records)
+
+
+def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_app: tuple[TestClient, Issuer]) -> None:
+    """Issue #9, point 2."""
+    client, issuer = jwt_app
+    assert HP.example is not None
+    good = {"Authorization": f"Bearer {token()}"}
+    first = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0001"}, headers=good)
+    assert first.status_code == 200, first.text
+    assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0002"}, headers=good).status_code == 200
+    assert client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "a-0002", "entityName": "HealthProfessional", "endDate": "2099-01-01"}, headers=good).status_code == 200
+    transaction = first.json()["transactionId"]
+    routes = [
+        ("certify", "POST", f"{CERTIFY}/HealthProfessional", {**HP.example, "certificateId": "a-0003"}),
+        ("certify", "POST", f"{CERTIFY}/HealthProfessional", {**HP.example, "certificateId": "a-0001"}),  # an update
+        ("certify", "PUT", f"{CERTIFY}/HealthProfessional", {**HP.example, "certificateId": "a-0001"}),
+        ("certify", "POST", "/credentials/issue", {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": KEY.controller, "credentialSubject": {"id": "did:example:1"}}}),
+        ("revoke", "POST", "/vc-certification/v1/certificate/revoke", {"certificateId": "a-0001", "entityName": "HealthProfessional"}),
+        ("revoke", "POST", "/vc-certification/v1/certificate/revoke", {"certificateId": "a-0001", "entityName": "HealthProfessional", "endDate": "2099-01-01"}),
+        ("revoke", "DELETE", "/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", None),
+        ("read", "GET", f"/vc-management/v1/transaction/{transaction}", None),
+        ("read", "GET", "/vc-certification/v1/certificate/HealthProfessional/a-0001", None),
+    ]
+    before = _state(issuer)
+    refused = 0
+    for needed, method, path, body in routes:
+        for case, headers, status in bad_tokens(needed):
+            answer = client.request(method, path, json=body, headers=headers)
+            assert answer.status_code == status, (method, path, case, answer.text)
+            assert "credential" not in answer.text and "transactionId" not in answer.json(), (path, case)
+            challenge = answer.headers["www-authenticate"]
+            assert challenge.startswith("Bearer") and ("insufficient_scope" in challenge) == (status == 403), (case, challenge)
+            refused += 1
+        assert _state(issuer) == before, (method, path)
+    assert refused == len(routes) * len(bad_tokens("read"))
+    # the same routes with a good token do what they say (so the refusals above were the token's)
+    assert client.get("/vc-certification/v1/certificate/HealthProfessional/a-0001", headers={"Authorization": f"Bearer {token('read')}"}).status_code == 200
+    ec_token = token("revoke", key=EC_KEY, alg="ES256", kid="ec-1")
+    assert client.delete("/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", headers={"Authorization": f"Bearer {ec_token}"}).status_code == 200
+    roles = token(None, key=ED_KEY, alg="EdDSA", kid="ed-1", realm_access={"roles": ["certify"]})  # Keycloak's realm roles
+    assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0004"}, headers={"Authorization": f"Bearer {roles}"}).status_code == 200
+    # verifying and the status lists are public
+    assert client.post("/vc-certification/v1/certificate/verify", json={"verifiableCredential": {}}).status_code == 200
+    assert client.get("/status/0/revocation").status_code == 200
+
+
+def test_a_static_token_server_refuses_everything_else(client: TestClient) -> None:
+    assert HP.example is not None
+    for headers in ({}, {"Authorization": "Bearer " + TOKEN[:-1]}, {"Authorization": "Bearer " + TOKEN + "x"}, {"Authorization": f"Bearer {token()}"}):
+        answer = client.post(f"{CERTIFY}/HealthProfessional", json=dict(HP.example), headers={**headers} if headers else {"Authorization": ""})
+        assert answer.status_code == 401
+    with pytest.raises(ValueError):
+        StaticTokenAuthorizer("short")

@@ -1,0 +1,198 @@
+"""Who may call the HTTP API (:mod:`vccore.server`): bearer tokens, checked before anything runs.
+
+Two modes:
+
+- **JWT** (what DIVOC deployments do, with Keycloak as the token issuer): a JSON Web Key Set (a
+  file, the token issuer's public keys) verifies the token's signature (RS256/PS256, ES256/ES384
+  or EdDSA, never "none" or a shared-secret HS* algorithm); ``exp`` is required and checked
+  (30 s leeway), ``nbf`` and ``iat`` when present, ``iss`` and ``aud`` when configured. The
+  token's permissions are read from ``scope`` (space-separated), ``scp``, ``roles`` and
+  Keycloak's ``realm_access.roles`` together.
+- **Static token**: one secret token, compared in constant time, allowed everything. The default
+  of ``vccore serve`` on one machine.
+
+Each operation needs one permission (:data:`SCOPES`): ``certify`` (create and update
+certificates, the VC API's issue), ``revoke`` (revoke, suspend, lift a suspension) and ``read``
+(fetch certificates and transactions). Verifying and the status lists are public.
+
+A refusal is an :class:`AuthError`: 401 (no token, a malformed, forged or expired one) or 403 (a
+good token without the permission), with the ``WWW-Authenticate`` header RFC 6750 asks for.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Protocol
+
+from .errors import VccoreError
+
+__all__ = ["SCOPES", "AuthError", "Authorizer", "JwtAuthorizer", "StaticTokenAuthorizer", "bearer_token"]
+
+SCOPES: Final = ("certify", "revoke", "read")
+_ALGORITHMS: Final = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), "EC": ("ES256", "ES384", "ES512"), "OKP": ("EdDSA",)}
+MAX_TOKEN_CHARS: Final = 16_384
+
+
+class AuthError(VccoreError):
+    """A request without the right to do what it asks. ``status`` 401 (``UNAUTHENTICATED``:
+    no token, or one that does not verify) or 403 (``FORBIDDEN``: ``scope`` missing)."""
+
+    code = "UNAUTHENTICATED"
+
+    @property
+    def status(self) -> int:
+        return 403 if self.code == "FORBIDDEN" else 401
+
+    def www_authenticate(self) -> str:
+        """The ``WWW-Authenticate`` header of the refusal (RFC 6750 section 3)."""
+        if self.code == "FORBIDDEN":
+            return f'Bearer error="insufficient_scope", scope="{self.details.get("scope", "")}"'
+        if self.details.get("token") == "missing":
+            return 'Bearer realm="vccore"'
+        description = self.message.replace('"', "'")
+        return f'Bearer error="invalid_token", error_description="{description}"'
+
+
+class Authorizer(Protocol):
+    """Checks a request's bearer token for one permission; returns who it is (for the log)."""
+
+    def check(self, token: str | None, scope: str) -> str: ...
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme in any case, as
+    RFC 7235 has it); None when there is no header; AuthError when it is not a bearer token."""
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("the Authorization header is not 'Bearer <token>'", token="malformed")
+    return token.strip()
+
+
+def _missing() -> AuthError:
+    return AuthError("this call needs a bearer token (Authorization: Bearer <token>)", token="missing")
+
+
+@dataclass(frozen=True)
+class StaticTokenAuthorizer:
+    """One secret token that may do everything."""
+
+    token: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.token) < 16:
+            raise ValueError("a static API token needs at least 16 characters")
+
+    def check(self, token: str | None, scope: str) -> str:
+        if token is None:
+            raise _missing()
+        if not hmac.compare_digest(token.encode(), self.token.encode()):
+            raise AuthError("the bearer token is not this server's", token="invalid")
+        return "static-token"
+
+
+class JwtAuthorizer:
+    """Tokens signed by a token issuer whose public keys are in a JWKS."""
+
+    def __init__(
+        self,
+        jwks: Mapping[str, Any],
+        *,
+        issuer: str | None = None,
+        audience: str | Iterable[str] | None = None,
+        leeway: float = 30.0,
+    ) -> None:
+        import jwt  # the server extra
+
+        self._jwt = jwt
+        try:
+            key_set = jwt.PyJWKSet.from_dict(dict(jwks))
+        except (jwt.PyJWKSetError, jwt.InvalidKeyError, TypeError, ValueError) as exc:
+            raise AuthError(f"the JWKS cannot be used: {exc}", code="AUTH_CONFIG") from None
+        self._keys: list[Any] = []
+        for key in key_set.keys:
+            kty = key._jwk_data.get("kty")
+            if kty not in _ALGORITHMS:
+                raise AuthError(f"the JWKS key {key.key_id or '(no kid)'} is a {kty} key: only RSA, EC and OKP keys sign tokens", code="AUTH_CONFIG")
+            if key._jwk_data.get("use", "sig") != "sig":
+                continue
+            self._keys.append(key)
+        if not self._keys:
+            raise AuthError("the JWKS holds no signing key", code="AUTH_CONFIG")
+        self.issuer = issuer
+        self.audience = [audience] if isinstance(audience, str) else list(audience) if audience is not None else None
+        self.leeway = leeway
+
+    @classmethod
+    def from_file(cls, path: str | Path, **options: Any) -> JwtAuthorizer:
+        """A JWKS file (``{"keys": [...]}``, as a token issuer publishes it)."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AuthError(f"cannot read the JWKS {path}: {exc}", code="AUTH_CONFIG") from None
+        if not isinstance(data, dict):
+            raise AuthError(f"{path} is not a JWKS object", code="AUTH_CONFIG")
+        return cls(data, **options)
+
+    def _key_for(self, header: Mapping[str, Any]) -> Any:
+        kid = header.get("kid")
+        if kid is not None:
+            for key in self._keys:
+                if key.key_id == kid:
+                    return key
+            raise AuthError(f"no key {kid!r} in the token issuer's key set", token="invalid")
+        if len(self._keys) == 1:
+            return self._keys[0]
+        raise AuthError("the token names no key (kid) and the key set has several", token="invalid")
+
+    def check(self, token: str | None, scope: str) -> str:
+        jwt = self._jwt
+        if token is None:
+            raise _missing()
+        if len(token) > MAX_TOKEN_CHARS:
+            raise AuthError(f"the bearer token is longer than {MAX_TOKEN_CHARS} characters", token="invalid")
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._key_for(header)
+            kty = key._jwk_data["kty"]
+            allowed = [key._jwk_data["alg"]] if "alg" in key._jwk_data else list(_ALGORITHMS[kty])
+            if header.get("alg") not in allowed:
+                raise AuthError(f"the token's algorithm {header.get('alg')!r} is not one its key signs with ({', '.join(allowed)})", token="invalid")
+            claims = jwt.decode(
+                token, key.key, algorithms=allowed, audience=self.audience, issuer=self.issuer, leeway=self.leeway,
+                options={"require": ["exp"], "verify_aud": self.audience is not None},
+            )
+        except AuthError:
+            raise
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the bearer token has expired", token="expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise AuthError(f"the bearer token does not verify: {exc}", token="invalid") from None
+        except (TypeError, ValueError) as exc:  # what a hostile token can make a library raise
+            raise AuthError(f"the bearer token is unreadable: {type(exc).__name__}", token="invalid") from None
+        granted = _permissions(claims)
+        if scope not in granted:
+            raise AuthError(
+                f"the token does not allow {scope!r} (it allows: {', '.join(sorted(granted)) or 'nothing'})", code="FORBIDDEN", scope=scope
+            )
+        subject = claims.get("sub")
+        return str(subject) if isinstance(subject, str) else "(no sub)"
+
+
+def _permissions(claims: Mapping[str, Any]) -> set[str]:
+    granted: set[str] = set()
+    for name in ("scope", "scp", "roles"):
+        value = claims.get(name)
+        if isinstance(value, str):
+            granted.update(value.split())
+        elif isinstance(value, list):
+            granted.update(v for v in value if isinstance(v, str))
+    realm = claims.get("realm_access")
+    if isinstance(realm, Mapping) and isinstance(realm.get("roles"), list):
+        granted.update(v for v in realm["roles"] if isinstance(v, str))
+    return granted

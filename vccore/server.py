@@ -1,0 +1,550 @@
+"""``vccore serve``: DIVOC's certification API and the W3C VC API over HTTP (``vccore[server]``).
+
+:func:`create_app` builds an ASGI application (Starlette) around an :class:`~vccore.issuer.Issuer`
+and its store; ``vccore serve`` runs it with uvicorn. The routes:
+
+DIVOC 3.x (the seed's certification API):
+
+- ``POST /vc-certification/v1/certify/{entityName}``: certify a payload; a payload whose
+  certificateId names a certificate in the store updates it (``PUT`` on the path updates too).
+  Answers ``{"transactionId", "certificateId"}`` once the certificate is signed and committed.
+  A refused payload answers 4xx with problem details and a ``transactionId`` whose lookup says
+  UNSUCCESSFUL, and why.
+- ``GET /vc-management/v1/transaction/{transactionId}``
+- ``GET /vc-certification/v1/certificate/{entityName}/{certificateId}``: the credential
+  (``application/vc+ld+json``, ``application/json``), its printable certificate
+  (``text/html``) or its QR code (``image/png``, ``image/svg+xml``), by the ``Accept`` header.
+- ``POST /vc-certification/v1/certificate/revoke`` ``{certificateId, entityName, endDate?,
+  reason?}``: revoke; with ``endDate``, suspend until then.
+- ``DELETE /vc-certification/v1/certificate/revoke/{entityName}/{certificateId}``: lift a
+  suspension.
+- ``POST /vc-certification/v1/certificate/verify``: ``{certificateStatus: VALID | SUPERSEDED |
+  REVOKED | SUSPENDED | INVALID, ...}``, checked against the store's current status.
+- ``GET <status URL path>/<set>/<purpose>``: the status list credentials, at the URLs the
+  credentials name (the path of the store's status URL), signed on request and kept for a few
+  seconds.
+
+The W3C VC API: ``POST /credentials/issue`` and ``POST /credentials/verify``.
+
+Also ``GET /openapi.json`` (the API, with each entity type's payload schema) and ``GET /health``.
+
+Every route that creates, changes or reveals certificates needs a bearer token with the right
+permission (:mod:`vccore.auth`), checked before the body is read; verifying and the status
+lists are public. Signing and the store run in worker threads; the event loop only parses and
+answers. Request bodies over :data:`MAX_BODY` bytes are refused (413).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, time as day_start, timezone
+from typing import Any, Final
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from . import _datetime, _json, qr, render
+from .auth import AuthError, Authorizer, bearer_token
+from .entities import EntityType, PayloadError
+from .errors import VccoreError
+from .issuer import Certified, Issuer, issuer_of, resolve_entity_type
+from .proofs import sign
+from .store import LIST_SIZE, LifecycleError, Record
+from .verify import Verifier
+
+__all__ = ["MAX_BODY", "create_app", "openapi"]
+
+MAX_BODY: Final = 1 << 20
+STATUS_TTL: Final = 5.0
+"""Seconds a status list set signed for a request is served again (and used by verify) before
+it is made anew; a change made through this server makes it anew at once."""
+
+_CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json", "application/json")
+_CERTIFICATE_TYPES: Final = (*_CREDENTIAL_TYPES, "text/html", "image/png", "image/svg+xml")
+_STATUS_FOR: Final = {
+    "UNKNOWN_ENTITY_TYPE": 404,
+    "UNKNOWN_CERTIFICATE": 404,
+    "INVALID_TRANSITION": 409,
+    "DUPLICATE_CERTIFICATE_ID": 409,
+    "INVALID_PAYLOAD": 422,
+    "STORE_ERROR": 503,
+}
+_DIVOC_STATUS: Final = ("VALID", "SUPERSEDED", "REVOKED", "SUSPENDED")
+
+
+class ApiError(VccoreError):
+    """A request the API refuses: ``status`` (HTTP) and a stable ``code``."""
+
+    def __init__(self, status: int, message: str, *, code: str, **details: Any) -> None:
+        super().__init__(message, code=code, **details)
+        self.status = status
+
+
+def problem(status: int, error: VccoreError | str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem details answer; ``error`` a VccoreError, or a code with ``detail``."""
+    if isinstance(error, VccoreError):
+        body = {"type": f"https://vccore.dev/problems#{error.code}", "title": error.code, "status": status, **error.to_dict(), **extra}
+    else:
+        body = {"type": f"https://vccore.dev/problems#{error}", "title": error, "status": status, "code": error, "detail": detail or error, **extra}
+    headers = {}
+    if isinstance(error, AuthError):
+        headers["WWW-Authenticate"] = error.www_authenticate()
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+@dataclass
+class _StatusCache:
+    """Status list sets signed for requests, by set: (monotonic time made, URL -> credential)."""
+
+    issuer: Issuer
+    ttl: float = STATUS_TTL
+
+    def __post_init__(self) -> None:
+        self._sets: dict[int, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._lock = threading.Lock()
+
+    def invalidate(self, list_number: int | None = None) -> None:
+        with self._lock:
+            if list_number is None:
+                self._sets.clear()
+            else:
+                self._sets.pop(list_number, None)
+
+    def get(self, list_number: int) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            cached = self._sets.get(list_number)
+        if cached is not None and time.monotonic() - cached[0] < self.ttl:
+            return cached[1]
+        made = self.issuer.status_list_set(list_number)
+        with self._lock:
+            self._sets[list_number] = (time.monotonic(), made)
+        return made
+
+    def resolve(self, url: str) -> dict[str, Any] | None:
+        """A status list credential of this server's store by URL (what its verifier reads)."""
+        base = self.issuer.store.status_base_url
+        if not url.startswith(base):
+            return None  # another issuer's list: never fetched
+        set_part, _, purpose = url[len(base):].partition("/")
+        if not set_part.isdigit() or len(set_part) > 9 or purpose not in ("revocation", "suspension", "message"):
+            return None
+        list_number = int(set_part)
+        if list_number not in self.issuer.store.list_sets():
+            return None
+        return self.get(list_number).get(url)
+
+
+def create_app(
+    issuer: Issuer,
+    *,
+    authorizer: Authorizer,
+    verifier: Verifier | None = None,
+    status_ttl: float = STATUS_TTL,
+) -> Starlette:
+    """The ASGI application. ``verifier`` (default: one that accepts every suite vccore knows,
+    including DIVOC's 2018 suites, and reads status from this server's store) answers the
+    verify routes."""
+    status = _StatusCache(issuer, status_ttl)
+    checker = verifier if verifier is not None else Verifier.create(
+        suites=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "Ed25519Signature2018", "RsaSignature2018"],
+        status=status.resolve,
+        store=issuer.store,
+        entity_types=issuer.entity_types,
+        contexts=issuer.contexts,
+    )
+    api = _Api(issuer, authorizer, checker, status)
+    status_path = _url_path(issuer.store.status_base_url)
+    routes = [
+        Route("/health", api.health, methods=["GET"]),
+        Route("/openapi.json", api.openapi, methods=["GET"]),
+        Route("/vc-certification/v1/certify/{entity}", api.certify, methods=["POST", "PUT"]),
+        Route("/vc-management/v1/transaction/{transaction}", api.transaction, methods=["GET"]),
+        Route("/vc-certification/v1/certificate/revoke", api.revoke, methods=["POST"]),
+        Route("/vc-certification/v1/certificate/revoke/{entity}/{certificate}", api.unsuspend, methods=["DELETE"]),
+        Route("/vc-certification/v1/certificate/verify", api.verify_divoc, methods=["POST"]),
+        Route("/vc-certification/v1/certificate/{entity}/{certificate}", api.certificate, methods=["GET"]),
+        Route("/credentials/issue", api.vc_issue, methods=["POST"]),
+        Route("/credentials/verify", api.vc_verify, methods=["POST"]),
+        Route(status_path + "{set}/{purpose}", api.status_list, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return problem(404, "NOT_FOUND", f"no route {request.url.path}")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return problem(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.url.path}")
+
+
+def _url_path(url: str) -> str:
+    """The path of a URL, ending with '/'."""
+    after_scheme = url.split("://", 1)[-1]
+    path = "/" + after_scheme.split("/", 1)[1] if "/" in after_scheme else "/"
+    return path if path.endswith("/") else path + "/"
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class _Api:
+    def __init__(self, issuer: Issuer, authorizer: Authorizer, verifier: Verifier, status: _StatusCache) -> None:
+        self.issuer = issuer
+        self.authorizer = authorizer
+        self.verifier = verifier
+        self.status = status
+        self.store = issuer.store
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _authorize(self, request: Request, scope: str) -> str:
+        return self.authorizer.check(bearer_token(request.headers.get("authorization")), scope)
+
+    async def _json(self, request: Request) -> Any:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
+        try:
+            return _json.loads(bytes(body))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(400, f"the body is not JSON: {exc}", code="MALFORMED_REQUEST") from None
+
+    def _entity(self, name: str) -> EntityType:
+        try:
+            return resolve_entity_type(name, self.issuer.entity_types)
+        except VccoreError as exc:
+            raise ApiError(404, exc.message, code="UNKNOWN_ENTITY_TYPE", entity=name) from None
+
+    def _record_of(self, entity: EntityType, certificate_id: str) -> Record:
+        record = self.store.get(certificate_id)
+        if record is None or record.entity_type != entity.name:
+            raise ApiError(404, f"no {entity.name} certificate {certificate_id}", code="UNKNOWN_CERTIFICATE", certificate_id=certificate_id)
+        return record
+
+    @staticmethod
+    async def _guard(work: Callable[[], Awaitable[Response]]) -> Response:
+        """Run a handler; vccore's errors become problem details (never a stack trace)."""
+        try:
+            return await work()
+        except AuthError as exc:
+            return problem(exc.status, exc)
+        except ApiError as exc:
+            return problem(exc.status, exc)
+        except VccoreError as exc:
+            return problem(_STATUS_FOR.get(exc.code, 400), exc)
+
+    def _changed(self, record: Record) -> None:
+        self.status.invalidate(record.status_list)
+
+    # --- service -------------------------------------------------------------------------------
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi(self.issuer))
+
+    # --- DIVOC's certification API --------------------------------------------------------------
+
+    async def certify(self, request: Request) -> Response:
+        async def work() -> Response:
+            self._authorize(request, "certify")
+            entity = self._entity(request.path_params["entity"])
+            payload = await self._json(request)
+            if not isinstance(payload, dict):
+                raise ApiError(400, f"a payload is a JSON object, not {type(payload).__name__}", code="MALFORMED_REQUEST")
+            return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT")
+
+        return await self._guard(work)
+
+    def _certify(self, entity: EntityType, payload: dict[str, Any], update_only: bool) -> Response:
+        given = payload.get("certificateId")
+        try:
+            certified = self._certify_or_update(entity, payload, given, update_only)
+        except LifecycleError as exc:
+            if exc.code == "STORE_ERROR":
+                raise
+            return self._failed(entity, given, exc)
+        except PayloadError as exc:
+            return self._failed(entity, given, exc)
+        if certified.replaces is not None:
+            old = self.store.get(certified.replaces)
+            if old is not None:
+                self._changed(old)
+        return JSONResponse({"transactionId": certified.transaction_id, "certificateId": certified.certificate_id})
+
+    def _certify_or_update(self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool) -> Certified:
+        if update_only:
+            if not isinstance(given, str):
+                raise LifecycleError("an update (PUT) needs the payload's certificateId: the certificate to replace", code="MISSING_CERTIFICATE_ID")
+            return self.issuer.update(entity, payload)
+        if isinstance(given, str) and self.store.get(given) is not None:
+            return self.issuer.update(entity, payload)
+        try:
+            return self.issuer.certify(entity, payload)
+        except LifecycleError as exc:
+            if exc.code == "DUPLICATE_CERTIFICATE_ID":  # certified by another request meanwhile
+                return self.issuer.update(entity, payload)
+            raise
+
+    def _failed(self, entity: EntityType, given: Any, exc: VccoreError) -> Response:
+        """Record the refused request under a transactionId, and say why."""
+        transaction_id = str(uuid.uuid4())
+        self.store.record_failure(transaction_id, entity.name, given if isinstance(given, str) else None, exc.to_dict(), _datetime.format(_datetime.now()))
+        extra: dict[str, Any] = {"transactionId": transaction_id}
+        if isinstance(exc, PayloadError):
+            extra["problems"] = [p.to_dict() for p in exc.problems]
+        return problem(_STATUS_FOR.get(exc.code, 400), exc, **extra)
+
+    async def transaction(self, request: Request) -> Response:
+        async def work() -> Response:
+            self._authorize(request, "read")
+            transaction_id = request.path_params["transaction"]
+            return await run_in_threadpool(self._transaction, transaction_id)
+
+        return await self._guard(work)
+
+    def _transaction(self, transaction_id: str) -> Response:
+        record = self.store.get_by_transaction(transaction_id)
+        if record is not None:
+            return JSONResponse({
+                "transactionId": transaction_id, "certificateId": record.certificate_id,
+                "entityType": record.entity_type, "status": "SUCCESSFUL",
+            })
+        failure = self.store.get_failure(transaction_id)
+        if failure is not None:
+            return JSONResponse({
+                "transactionId": transaction_id, "certificateId": failure["certificateId"],
+                "entityType": failure["entityType"], "status": "UNSUCCESSFUL", "reason": failure["reason"],
+            })
+        raise ApiError(404, f"no transaction {transaction_id}", code="UNKNOWN_TRANSACTION", transaction_id=transaction_id)
+
+    async def certificate(self, request: Request) -> Response:
+        async def work() -> Response:
+            self._authorize(request, "read")
+            entity = self._entity(request.path_params["entity"])
+            wanted = _negotiate(request.headers.get("accept"), _CERTIFICATE_TYPES)
+            record = await run_in_threadpool(self._record_of, entity, request.path_params["certificate"])
+            return await run_in_threadpool(_certificate_response, record, wanted, self.issuer)
+
+        return await self._guard(work)
+
+    async def revoke(self, request: Request) -> Response:
+        async def work() -> Response:
+            self._authorize(request, "revoke")
+            body = await self._json(request)
+            if not isinstance(body, dict):
+                raise ApiError(400, "the body is {certificateId, entityName, endDate?, reason?}", code="MALFORMED_REQUEST")
+            certificate_id, entity_name = body.get("certificateId"), body.get("entityName")
+            for name, value in (("certificateId", certificate_id), ("entityName", entity_name)):
+                if not isinstance(value, str) or not value:
+                    raise ApiError(400, f"{name} is required (a string)", code="MALFORMED_REQUEST", field=name)
+            reason = body.get("reason")
+            if reason is not None and not isinstance(reason, str):
+                raise ApiError(400, "reason is a string", code="MALFORMED_REQUEST", field="reason")
+            until = _end_date(body.get("endDate"))
+            entity = self._entity(str(entity_name))
+            return await run_in_threadpool(self._revoke, entity, str(certificate_id), until, reason)
+
+        return await self._guard(work)
+
+    def _revoke(self, entity: EntityType, certificate_id: str, until: datetime | None, reason: str | None) -> Response:
+        self._record_of(entity, certificate_id)
+        if until is None:
+            record = self.issuer.revoke(certificate_id, reason)
+        else:
+            record = self.issuer.suspend(certificate_id, until)
+        self._changed(record)
+        return JSONResponse(_summary(record))
+
+    async def unsuspend(self, request: Request) -> Response:
+        async def work() -> Response:
+            self._authorize(request, "revoke")
+            entity = self._entity(request.path_params["entity"])
+            return await run_in_threadpool(self._unsuspend, entity, request.path_params["certificate"])
+
+        return await self._guard(work)
+
+    def _unsuspend(self, entity: EntityType, certificate_id: str) -> Response:
+        self._record_of(entity, certificate_id)
+        record = self.issuer.unsuspend(certificate_id)
+        self._changed(record)
+        return JSONResponse(_summary(record))
+
+    async def verify_divoc(self, request: Request) -> Response:
+        async def work() -> Response:
+            body = await self._json(request)
+            credential = _credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
+            result = await run_in_threadpool(self.verifier.verify, credential)
+            out = result.to_dict()
+            word = result.status
+            out["certificateStatus"] = word if word in _DIVOC_STATUS else "INVALID"
+            successor = next((p.data.get("successor") for p in result.problems if p.code == "SUPERSEDED" and p.data.get("successor")), None)
+            if successor is not None:
+                out["successor"] = successor
+            return JSONResponse(out)
+
+        return await self._guard(work)
+
+    async def status_list(self, request: Request) -> Response:
+        async def work() -> Response:
+            base = self.store.status_base_url
+            url = f"{base}{request.path_params['set']}/{request.path_params['purpose']}"
+            wanted = _negotiate(request.headers.get("accept"), _CREDENTIAL_TYPES)
+            credential = await run_in_threadpool(self.status.resolve, url)
+            if credential is None:
+                raise ApiError(404, f"no status list {url}", code="UNKNOWN_STATUS_LIST", url=url)
+            return JSONResponse(credential, media_type=wanted, headers={"Cache-Control": f"public, max-age={int(self.status.ttl)}"})
+
+        return await self._guard(work)
+
+    # --- the W3C VC API --------------------------------------------------------------------------
+
+    async def vc_issue(self, request: Request) -> Response:
+        async def work() -> Response:
+            self._authorize(request, "certify")
+            body = await self._json(request)
+            if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
+                raise ApiError(400, "the body is {credential, options?}, the credential a JSON object", code="MALFORMED_REQUEST")
+            options = body.get("options", {})
+            if not isinstance(options, dict):
+                raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
+            signed = await run_in_threadpool(self._vc_issue, body["credential"])
+            return JSONResponse({"verifiableCredential": signed}, status_code=201)
+
+        return await self._guard(work)
+
+    def _vc_issue(self, credential: dict[str, Any]) -> dict[str, Any]:
+        ours = issuer_of(self.issuer.signer)
+        given = credential.get("issuer")
+        named = given.get("id") if isinstance(given, dict) else given
+        if named is None:
+            raise ApiError(400, f"the credential names no issuer (this service issues as {ours})", code="MALFORMED_REQUEST", field="issuer")
+        if named != ours:
+            raise ApiError(400, f"the credential's issuer {named!r} is not this service's ({ours})", code="ISSUER_MISMATCH", field="issuer")
+        return sign(credential, self.issuer.signer, suite=self.issuer.suite, contexts=self.issuer.contexts)
+
+    async def vc_verify(self, request: Request) -> Response:
+        async def work() -> Response:
+            body = await self._json(request)
+            if not isinstance(body, dict) or "verifiableCredential" not in body:
+                raise ApiError(400, "the body is {verifiableCredential, options?}", code="MALFORMED_REQUEST")
+            credential = body["verifiableCredential"]
+            if not isinstance(credential, dict):
+                raise ApiError(400, "verifiableCredential is a JSON object", code="MALFORMED_REQUEST", field="verifiableCredential")
+            result = await run_in_threadpool(self.verifier.verify, credential)
+            report = {
+                "verified": result.verified,
+                "checks": ["proof", *(["credentialStatus"] if credential.get("credentialStatus") else [])],
+                "warnings": [p.to_dict() for p in result.warnings],
+                "errors": [p.to_dict() for p in result.problems],
+            }
+            if result.verified:
+                return JSONResponse(report)
+            first = result.problems[0] if result.problems else None
+            return problem(
+                400, result.status, f"the credential does not verify: {first.detail if first else 'no accepted proof'}", **report
+            )
+
+        return await self._guard(work)
+
+
+def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:
+    """The credential of a verify request: the body itself, or under one of ``wrappers``."""
+    if isinstance(body, dict):
+        for name in wrappers:
+            if name in body and "proof" not in body:
+                inner = body[name]
+                if isinstance(inner, str):  # DIVOC sends the credential as JSON text
+                    try:
+                        inner = _json.loads(inner)
+                    except ValueError as exc:
+                        raise ApiError(400, f"{name} is not JSON: {exc}", code="MALFORMED_REQUEST", field=name) from None
+                if isinstance(inner, dict):
+                    return inner
+                raise ApiError(400, f"{name} is a credential (a JSON object)", code="MALFORMED_REQUEST", field=name)
+        return body
+    raise ApiError(400, "the body is a credential (a JSON object)", code="MALFORMED_REQUEST")
+
+
+def _end_date(value: Any) -> datetime | None:
+    """``endDate``: an ISO 8601 time with a zone, or a date (the suspension ends as it begins, UTC)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ApiError(400, "endDate is a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate")
+    try:
+        if len(value) == 10:
+            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=timezone.utc)
+        return _datetime.parse(value)
+    except (ValueError, VccoreError):
+        raise ApiError(400, f"endDate {value!r} is not a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate") from None
+
+
+def _summary(record: Record) -> dict[str, Any]:
+    return {k: v for k, v in record.to_dict().items() if k != "credential"}
+
+
+def _negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "application/json") -> str:
+    """The offered media type the ``Accept`` header prefers (RFC 9110 section 12.5.1: by
+    q-value, then the more specific range, then the order given); ``default`` for no header or
+    ``*/*``; 406 when it accepts none of ``offered``."""
+    if accept is None or not accept.strip():
+        return default
+    best: tuple[float, int, int, str] | None = None
+    for position, part in enumerate(accept.split(",")[:64]):
+        media, *params = [p.strip().lower() for p in part.split(";")]
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media == "*/*":
+            matches, specificity = [default], 0
+        elif media.endswith("/*"):
+            matches, specificity = [c for c in offered if c.startswith(media[:-1])], 1
+        else:
+            matches, specificity = [c for c in offered if c == media], 2
+        if quality <= 0 or not matches:
+            continue
+        candidate = (quality, specificity, -position, matches[0])
+        if best is None or candidate[:3] > best[:3]:
+            best = candidate
+    if best is None:
+        raise ApiError(406, f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}", code="NOT_ACCEPTABLE")
+    return best[3]
+
+
+def _certificate_response(record: Record, media: str, issuer: Issuer) -> Response:
+    if media in _CREDENTIAL_TYPES:
+        return JSONResponse(record.credential, media_type=media)
+    if media == "text/html":
+        return HTMLResponse(render.certificate_html(record.credential, entity_types=issuer.entity_types))
+    symbol = qr.make(record.credential)
+    if media == "image/png":
+        return Response(symbol.png(), media_type="image/png")
+    return Response(symbol.svg_document(), media_type="image/svg+xml")
+
+
+def openapi(issuer: Issuer) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API, with each entity type's payload schema."""
+    from .openapi import document
+
+    return document(issuer, status_path=_url_path(issuer.store.status_base_url), list_size=LIST_SIZE)
+
