@@ -177,3 +177,47 @@ def test_an_unreachable_server_is_named_without_its_password() -> None:
     message = caught.value.message
     assert caught.value.code == "STORE_ERROR"
     assert "postgresql://vccore@127.0.0.1:1/certs" in message and "s3cret" not in message
+
+
+def test_threads_taking_positions_while_transactions_fail_never_share_one(store_location: str) -> None:
+    """One store object, four threads: two take positions outside transactions (as batches
+    do), two inside transactions that fail every other time (their positions go back to the
+    pool). What was kept (taken outside, or by a transaction that committed) is never taken twice."""
+    import threading
+
+    store = open_store(store_location, status_base_url=BASE)
+    kept: list[tuple[int, int]] = []
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def outside() -> None:
+        for round_ in range(150):
+            got = store.allocate_status_positions(1 + round_ % 7)
+            with lock:
+                kept.extend(got)
+
+    def inside() -> None:
+        for round_ in range(150):
+            try:
+                with store.transaction() as tx:
+                    got = tx.allocate_status_positions(1 + round_ % 3)
+                    if round_ % 2:
+                        raise KeyError("the signer failed")
+                with lock:
+                    kept.extend(got)
+            except KeyError:
+                pass
+
+    def run(work: Any) -> None:
+        try:
+            work()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (outside, outside, inside, inside)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(kept) == len(set(kept)) == 2 * sum(1 + r % 7 for r in range(150)) + 2 * sum(1 + r % 3 for r in range(0, 150, 2))

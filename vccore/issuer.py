@@ -214,9 +214,10 @@ class Issuer:
         ``keys`` are idempotency keys, one per payload: a key that has made a certificate before
         (this call or an earlier, interrupted one) gives back that certificate, never a second
         one. Built for throughput from several processes at once: the status positions are taken
-        in one short transaction, the credentials are signed outside any, and they are recorded
-        in a second one (where a certificateId taken meanwhile is still refused). A crash between
-        the two leaves only unused status positions behind, never a credential out of the store.
+        from the store object's reserved block (no transaction, unless the block runs out), the
+        credentials are signed outside any transaction, and they are recorded in one (where a
+        certificateId taken meanwhile is still refused). A crash before it leaves only unused
+        status positions behind, never a credential out of the store.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -260,23 +261,23 @@ class Issuer:
         results: list[Certified | VccoreError | None],
     ) -> None:
         issuer = issuer_of(self.signer)
-        # 1. certificateIds and status positions, in one short transaction
+        # 1. certificateIds (read, not locked: step 3 checks them again under its lock) and status
+        #    positions (from this store object's reserved block; a reservation when it runs short)
         named: list[tuple[int, str, dict[str, Any] | None]] = []
         claimed: set[str] = set()
-        with self.store.transaction() as tx:
-            taken = tx.certificate_ids_taken([g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)])
-            for i in todo:
-                given = payloads[i].get("certificateId")
-                if isinstance(given, str) and (given in claimed or given in taken):
-                    results[i] = _duplicate(given)
-                    continue
-                certificate_id = given if isinstance(given, str) else _new_certificate_id(tx, claimed)
-                claimed.add(certificate_id)
-                payload = None  # the values validated above stand, unless a generated id goes in
-                if given is None and "certificateId" in entity_type.schema["properties"]:
-                    payload = {**payloads[i], "certificateId": certificate_id}
-                named.append((i, certificate_id, payload))
-            positions = tx.allocate_status_positions(len(named))
+        taken = self.store.certificate_ids_taken([g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)])
+        for i in todo:
+            given = payloads[i].get("certificateId")
+            if isinstance(given, str) and (given in claimed or given in taken):
+                results[i] = _duplicate(given)
+                continue
+            certificate_id = given if isinstance(given, str) else _new_certificate_id(self.store, claimed)
+            claimed.add(certificate_id)
+            payload = None  # the values validated above stand, unless a generated id goes in
+            if given is None and "certificateId" in entity_type.schema["properties"]:
+                payload = {**payloads[i], "certificateId": certificate_id}
+            named.append((i, certificate_id, payload))
+        positions = self.store.allocate_status_positions(len(named))
         planned = [(*entry, position) for entry, position in zip(named, positions)]
         # 2. signing, outside any transaction
         stamp = _datetime.format(moment)
@@ -573,12 +574,12 @@ def status_list_url(store: Store, list_number: int | str, purpose: str) -> str:
     return list_url(store.status_base_url, list_number, purpose)
 
 
-def _new_certificate_id(tx: StoreTransaction, claimed: set[str] | frozenset[str] = frozenset()) -> str:
+def _new_certificate_id(tx: StoreTransaction | Store, claimed: set[str] | frozenset[str] = frozenset()) -> str:
     """12 random digits, as DIVOC makes them; drawn again on a collision (with the store or with
     the ``claimed`` ones of a batch)."""
     for _ in range(100):
         candidate = f"{secrets.randbelow(10**12):012d}"
-        if candidate not in claimed and not tx.certificate_id_taken(candidate):
+        if candidate not in claimed and not tx.certificate_ids_taken([candidate]):
             return candidate
     raise LifecycleError("no free certificateId after 100 draws", code="STORE_ERROR")
 

@@ -16,7 +16,7 @@ Positions are reserved in blocks: each store object keeps the positions it has r
 handed out yet (:class:`_PositionPool`), so that many workers do not all write one shared counter
 for every credential. Blocks start at one position and double up to :data:`MAX_BLOCK`: a process
 that issues one credential reserves one position, one that issues thousands touches the counter
-once per 256. What a process reserved and never used when it ends is never handed out again.
+once per 1,024. What a process reserved and never used when it ends is never handed out again.
 
 Two stores implement the interface: :class:`SQLiteStore` (one file, one writer at a time) and
 :class:`vccore.store_pg.PostgresStore` (many issuing processes on many machines);
@@ -56,8 +56,10 @@ __all__ = [
 ]
 
 LIST_SIZE: Final = MIN_LIST_LENGTH
-MAX_BLOCK: Final = 256
+MAX_BLOCK: Final = 1024
 """The most status positions a store object reserves at once (beyond what one call asks for)."""
+CHECKPOINT_EVERY: Final = 8
+"""An SQLite connection checkpoints the WAL after every this many of its write transactions."""
 
 
 class LifecycleError(VccoreError):
@@ -170,6 +172,14 @@ class Store(Protocol):
 
     def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
         """The records made by the issues named ``keys`` (see :meth:`StoreTransaction.record_key`)."""
+
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Those of ``certificate_ids`` in the store now (a read, outside any transaction)."""
+
+    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
+        """``count`` positions for credentials to come, outside any transaction: taken from this
+        store object's reserved block, reserving more (a short transaction of its own) when it
+        runs short. Not to be called inside :meth:`transaction` (use the transaction's own)."""
 
     def list_sets(self) -> list[int]: ...
 
@@ -384,6 +394,10 @@ class SQLiteStore:
             connection.execute("PRAGMA journal_mode = WAL")
             connection.execute("PRAGMA synchronous = FULL")
             connection.execute("PRAGMA foreign_keys = ON")
+            if fcntl is not None:
+                # Checkpoints run after the OS lock is released (see _write), not inside COMMIT
+                # while the next writer waits.
+                connection.execute("PRAGMA wal_autocheckpoint = 0")
             self._local.connection = connection
         return connection
 
@@ -413,6 +427,14 @@ class SQLiteStore:
                 yield connection
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+        # SQLite's automatic checkpoint (copying the WAL into the database, with an fsync) runs
+        # inside the COMMIT that crosses its threshold, so the next writer would wait for it; a
+        # passive checkpoint here, after the lock, overlaps the other writers' transactions.
+        writes = getattr(self._local, "writes", 0) + 1
+        self._local.writes = writes
+        if writes % CHECKPOINT_EVERY == 0:
+            connection = self._connection()
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     @contextmanager
     def _write_locked(self) -> Iterator[sqlite3.Connection]:
@@ -467,6 +489,22 @@ class SQLiteStore:
             for row in rows:
                 found[row[0]] = _record(row[1:])
         return found
+
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Those of ``certificate_ids`` in the store now."""
+        taken: set[str] = set()
+        for part in _parts(certificate_ids):
+            query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
+            taken.update(row[0] for row in self._connection().execute(query, part))
+        return taken
+
+    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
+        """``count`` positions outside any transaction. Taken under the write lock all the same:
+        a transaction that rolls back puts the pool back as it found it, so nothing may take from
+        the pool meanwhile (when the pool has enough, the transaction writes nothing and its
+        commit costs no sync)."""
+        with self.transaction() as tx:
+            return tx.allocate_status_positions(count)
 
     def list_sets(self) -> list[int]:
         """The list sets in use, in order."""

@@ -266,6 +266,19 @@ class PostgresStore:
         )
         return {row[0]: _record(row[1:]) for row in rows}
 
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Those of ``certificate_ids`` in the store now."""
+        if not certificate_ids:
+            return set()
+        return {row[0] for row in self._query("SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)", (list(certificate_ids),))}
+
+    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
+        """``count`` positions outside any transaction (the sequence needs none)."""
+        try:
+            return self._pool.take(count, lambda n: self._reserve(self._connection(), n))
+        except psycopg.Error as exc:
+            raise LifecycleError(f"the store {self._where} failed: {_message(exc)}", code="STORE_ERROR") from exc
+
     def list_sets(self) -> list[int]:
         """The list sets in use, in order: every set the sequence has reached (a set whose
         positions were all reserved by workers that stopped before using them is published,
