@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 JS := interop/js
 
-.PHONY: demo test install install-test js bench bench-batch clean
+.PHONY: demo test install install-test js bench bench-batch bench-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,10 @@ bench: install
 # 1,000,000 payloads through `vccore issue --batch` (about 10 minutes, 5 GB of disk)
 bench-batch: install
 	$(BIN)/python -m benchmarks.batch
+
+# load on `vccore serve` over loopback: certify and verify, 16 concurrent clients (about 30 s)
+bench-server: install-test
+	$(BIN)/python -m benchmarks.server
 
 clean:
 	rm -rf $(VENV) $(JS)/node_modules .vccore-demo .pytest_cache .mypy_cache .hypothesis

@@ -303,6 +303,45 @@ def test_the_vc_api_issues_and_verifies(client: TestClient) -> None:
     assert undefined.status_code == 400 and undefined.json()["code"] == "UNDEFINED_TERM" and undefined.json()["term"] == "undefinedTerm"
 
 
+def test_the_vc_api_verifies_presentations(client: TestClient) -> None:
+    from vccore import sign
+
+    assert HP.example is not None
+    issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example), "p-1")).json()
+    credential = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}").json()
+    holder = Ed25519Key.from_seed(bytes(range(100, 132)))
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+        "holder": holder.controller, "verifiableCredential": [credential],
+    }
+    signed = sign(presentation, holder, proof_purpose="authentication", challenge="c-123", domain="verifier.example")
+    public = TestClient(client.app)
+
+    def verify(vp: Any, **options: Any) -> Any:
+        return public.post("/presentations/verify", json={"verifiablePresentation": vp, "options": options})
+
+    good = verify(signed, challenge="c-123", domain="verifier.example")
+    assert good.status_code == 200 and good.json()["verified"] is True, good.text
+    assert good.json()["credentialResults"][0]["status"] == "VALID"
+    assert verify(presentation).status_code == 200  # unsigned, no challenge asked: the credentials vouch
+    cases = [
+        (verify(signed, challenge="c-999"), "INVALID_CHALLENGE_ERROR"),
+        (verify(signed, challenge="c-123", domain="evil.example"), "INVALID_DOMAIN_ERROR"),
+        (verify(presentation, challenge="c-123"), "MALFORMED_PROOF_ERROR"),
+        # signed by a key the holder named does not control
+        (verify(sign({**presentation, "holder": KEY.controller}, holder, proof_purpose="authentication", challenge="c-123"), challenge="c-123"), "HOLDER_MISMATCH"),
+        (verify(sign(presentation, holder, challenge="c-123"), challenge="c-123"), "MISMATCHED_PROOF_PURPOSE_ERROR"),
+    ]
+    forged = json.loads(json.dumps(presentation))
+    forged["verifiableCredential"][0]["credentialSubject"]["name"] = "Mallory"
+    cases.append((verify(forged), "PROOF_VERIFICATION_ERROR"))
+    cases.append((verify({**presentation, "type": ["VerifiableCredential"]}), "MALFORMED_VALUE_ERROR"))
+    for answer, code in cases:
+        assert answer.status_code == 400 and answer.json()["verified"] is False, answer.text
+        assert code in [e["code"] for e in answer.json()["errors"]], (code, answer.json()["errors"])
+    assert public.post("/presentations/verify", json={"verifiablePresentation": "x"}).status_code == 400
+
+
 def test_the_openapi_document_describes_every_route(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")

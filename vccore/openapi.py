@@ -145,6 +145,19 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "responses": {"200": _answer("Verified", {"$ref": "#/components/schemas/VcApiVerification"}), **_problems(400, 413)},
             },
         },
+        "/presentations/verify": {
+            "post": {
+                "summary": "W3C VC API: verify a presentation and its credentials (public)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["verifiablePresentation"],
+                    "properties": {
+                        "verifiablePresentation": {"type": "object", "description": "A W3C Verifiable Presentation"},
+                        "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}},
+                    },
+                }}}},
+                "responses": {"200": _answer("Verified", {"$ref": "#/components/schemas/VcApiVerification"}), **_problems(400, 413)},
+            },
+        },
         "/health": {"get": {"summary": "Liveness", "responses": {"200": _answer("Up", {"type": "object"})}}},
         "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1", {"type": "object"})}}},
     }

@@ -24,7 +24,8 @@ DIVOC 3.x (the seed's certification API):
   credentials name (the path of the store's status URL), signed on request and kept for a few
   seconds.
 
-The W3C VC API: ``POST /credentials/issue`` and ``POST /credentials/verify``.
+The W3C VC API: ``POST /credentials/issue``, ``POST /credentials/verify`` and
+``POST /presentations/verify`` (``{verifiablePresentation, options: {challenge?, domain?}}``).
 
 Also ``GET /openapi.json`` (the API, with each entity type's payload schema) and ``GET /health``.
 
@@ -108,6 +109,7 @@ class _StatusCache:
 
     def __post_init__(self) -> None:
         self._sets: dict[int, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._making: dict[int, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def invalidate(self, list_number: int | None = None) -> None:
@@ -118,14 +120,28 @@ class _StatusCache:
                 self._sets.pop(list_number, None)
 
     def get(self, list_number: int) -> dict[str, dict[str, Any]]:
+        cached = self._fresh(list_number)
+        if cached is not None:
+            return cached
+        # One thread signs the set anew; the others wait for it rather than all signing it at
+        # once (sixteen threads doing so together stalled verify for two seconds under load).
+        with self._lock:
+            making = self._making.setdefault(list_number, threading.Lock())
+        with making:
+            cached = self._fresh(list_number)
+            if cached is not None:
+                return cached
+            made = self.issuer.status_list_set(list_number)
+            with self._lock:
+                self._sets[list_number] = (time.monotonic(), made)
+            return made
+
+    def _fresh(self, list_number: int) -> dict[str, dict[str, Any]] | None:
         with self._lock:
             cached = self._sets.get(list_number)
         if cached is not None and time.monotonic() - cached[0] < self.ttl:
             return cached[1]
-        made = self.issuer.status_list_set(list_number)
-        with self._lock:
-            self._sets[list_number] = (time.monotonic(), made)
-        return made
+        return None
 
     def resolve(self, url: str) -> dict[str, Any] | None:
         """A status list credential of this server's store by URL (what its verifier reads)."""
@@ -172,6 +188,7 @@ def create_app(
         Route("/vc-certification/v1/certificate/{entity}/{certificate}", api.certificate, methods=["GET"]),
         Route("/credentials/issue", api.vc_issue, methods=["POST"]),
         Route("/credentials/verify", api.vc_verify, methods=["POST"]),
+        Route("/presentations/verify", api.vp_verify, methods=["POST"]),
         Route(status_path + "{set}/{purpose}", api.status_list, methods=["GET"]),
     ]
     return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
@@ -458,6 +475,39 @@ class _Api:
             return problem(
                 400, result.status, f"the credential does not verify: {first.detail if first else 'no accepted proof'}", **report
             )
+
+        return await self._guard(work)
+
+
+    async def vp_verify(self, request: Request) -> Response:
+        async def work() -> Response:
+            body = await self._json(request)
+            if not isinstance(body, dict) or not isinstance(body.get("verifiablePresentation"), dict):
+                raise ApiError(400, "the body is {verifiablePresentation, options?}, the presentation a JSON object", code="MALFORMED_REQUEST")
+            options = body.get("options", {})
+            if not isinstance(options, dict):
+                raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
+            for name in ("challenge", "domain"):
+                if options.get(name) is not None and not isinstance(options[name], str):
+                    raise ApiError(400, f"options.{name} is a string", code="MALFORMED_REQUEST", field=f"options.{name}")
+            presentation = body["verifiablePresentation"]
+            result = await run_in_threadpool(
+                lambda: self.verifier.verify_presentation(presentation, challenge=options.get("challenge"), domain=options.get("domain"))
+            )
+            errors = [p.to_dict() for p in result.presentation.problems]
+            for index, credential in enumerate(result.credentials):
+                errors += [{**p.to_dict(), "credential": index} for p in credential.problems]
+            report = {
+                "verified": result.verified,
+                "checks": ["proof"] if "proof" in presentation else [],
+                "warnings": [p.to_dict() for p in result.presentation.warnings] + [w.to_dict() for c in result.credentials for w in c.warnings],
+                "errors": errors,
+                "credentialResults": [c.to_dict() for c in result.credentials],
+            }
+            if result.verified:
+                return JSONResponse(report)
+            first = errors[0]["detail"] if errors else "no accepted proof"
+            return problem(400, "INVALID", f"the presentation does not verify: {first}", **report)
 
         return await self._guard(work)
 

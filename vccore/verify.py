@@ -130,6 +130,43 @@ class VerificationResult:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class PresentationResult:
+    """A presentation's verdict: its own (data model, proofs, challenge and domain) and each
+    credential's, in order. ``verified`` only when all of them are."""
+
+    presentation: VerificationResult
+    credentials: tuple[VerificationResult, ...]
+
+    @property
+    def verified(self) -> bool:
+        return self.presentation.verified and all(c.verified for c in self.credentials)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``{"verified", "presentation", "credentials"}``."""
+        return {
+            "verified": self.verified,
+            "presentation": self.presentation.to_dict(),
+            "credentials": [c.to_dict() for c in self.credentials],
+        }
+
+
+MAX_PRESENTED: Final = 64
+
+
+def _check_challenge(raw: Any, challenge: str | None, domain: str | None, problems: list[Problem]) -> None:
+    """Data Integrity section 4.6 steps for challenge and domain: every proof states what was asked."""
+    proofs = [p for p in (raw if isinstance(raw, list) else [raw]) if isinstance(p, Mapping)]
+    for index, proof in enumerate(proofs):
+        if challenge is not None and proof.get("challenge") != challenge:
+            problems.append(Problem("INVALID_CHALLENGE_ERROR", f"proof {index}: challenge {proof.get('challenge')!r} is not the one asked for", index))
+        if domain is not None:
+            stated = proof.get("domain")
+            domains = stated if isinstance(stated, list) else [stated]
+            if domain not in domains:
+                problems.append(Problem("INVALID_DOMAIN_ERROR", f"proof {index}: domain {stated!r} is not {domain!r}", index))
+
+
 _STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YET_VALID")
 _TIME_ONLY: Final = frozenset(("EXPIRED", "NOT_YET_VALID"))
 
@@ -223,6 +260,76 @@ class Verifier:
                 False, (Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}"),)
             )
 
+    def verify_presentation(
+        self,
+        presentation: Any,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime | None = None,
+    ) -> PresentationResult:
+        """Verify a presentation (VC Data Model 1.1 or 2.0) and every credential in it.
+
+        The presentation's proofs (Data Integrity, proof purpose ``authentication``) must be by
+        a key its ``holder`` controls, when it names one. With ``challenge`` or ``domain`` the
+        presentation must carry a proof that states them (what stops a replayed presentation);
+        without them a presentation without a proof is accepted, and only its credentials vouch
+        for anything. Enveloped credentials are refused (``UNSUPPORTED_CREDENTIAL``)."""
+        moment = now if now is not None else _datetime.now()
+        if moment.tzinfo is None:
+            raise ValueError("now must be an aware datetime (with a time zone)")
+        try:
+            return self._verify_presentation(presentation, challenge, domain, moment)
+        except Exception as exc:  # as verify(): nothing from the input escapes as an exception
+            failure = Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}")
+            return PresentationResult(VerificationResult(False, (failure,)), ())
+
+    def _verify_presentation(self, presentation: Any, challenge: str | None, domain: str | None, now: datetime) -> PresentationResult:
+        if isinstance(presentation, (str, bytes)):
+            try:
+                presentation = _json.loads(presentation)
+            except ValueError as exc:
+                return PresentationResult(VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), ())
+        if not isinstance(presentation, Mapping):
+            problem = Problem("PARSING_ERROR", f"a presentation is a JSON object, not {type(presentation).__name__}")
+            return PresentationResult(VerificationResult(False, (problem,)), ())
+        problems: list[Problem] = []
+        context = presentation.get("@context")
+        first = context[0] if isinstance(context, list) and context else context
+        if first not in (CREDENTIALS_V1, CREDENTIALS_V2):
+            problems.append(Problem("MALFORMED_VALUE_ERROR", f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)"))
+        types = presentation.get("type")
+        if "VerifiablePresentation" not in (types if isinstance(types, list) else [types]):
+            problems.append(Problem("MALFORMED_VALUE_ERROR", 'type must include "VerifiablePresentation"'))
+        holder = presentation.get("holder")
+        holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+        if holder is not None and not (isinstance(holder_id, str) and ":" in holder_id):
+            problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
+            holder_id = None
+        raw = presentation.get("verifiableCredential", [])
+        credentials = raw if isinstance(raw, list) else [raw]
+        if len(credentials) > MAX_PRESENTED:
+            problems.append(Problem("MALFORMED_VALUE_ERROR", f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation"))
+            credentials = []
+        proof_results: list[ProofResult] = []
+        if "proof" in presentation:
+            proof_results = self._check_proofs(
+                presentation, holder_id if isinstance(holder_id, str) else None, "authentication", now, problems, role="holder"
+            )
+            _check_challenge(presentation.get("proof"), challenge, domain, problems)
+        elif challenge is not None or domain is not None:
+            problems.append(Problem("MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"))
+        results: list[VerificationResult] = []
+        for index, credential in enumerate(credentials):
+            if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
+                refused = Problem("UNSUPPORTED_CREDENTIAL", f"credential {index} is enveloped; vccore verifies Data Integrity credentials")
+                results.append(VerificationResult(False, (refused,)))
+            else:
+                results.append(self._verify(credential, now, "assertionMethod"))
+        proven = "proof" not in presentation or any(r.verified for r in proof_results)
+        verified = not problems and proven and all(r.verified for r in results)
+        return PresentationResult(VerificationResult(verified, tuple(problems), tuple(proof_results)), tuple(results))
+
     def _verify(self, credential: Any, now: datetime, purpose: str) -> VerificationResult:
         if isinstance(credential, (str, bytes)):
             try:
@@ -255,7 +362,7 @@ class Verifier:
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings))
 
     def _check_proofs(
-        self, credential: Mapping[str, Any], issuer: str | None, purpose: str, now: datetime, problems: list[Problem]
+        self, credential: Mapping[str, Any], issuer: str | None, purpose: str, now: datetime, problems: list[Problem], *, role: str = "issuer"
     ) -> list[ProofResult]:
         raw = credential.get("proof")
         proofs = raw if isinstance(raw, list) else [] if raw is None else [raw]
@@ -266,6 +373,7 @@ class Verifier:
             problems.append(Problem("MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"))
             return []
         check = _ProofCheck(self, credential, proofs, issuer, purpose, now, problems)
+        check.role = role
         results = [check.run(i, p) for i, p in enumerate(proofs)]
         if all(r.skipped for r in results):
             found = sorted({r.suite or "unknown" for r in results})
@@ -438,6 +546,7 @@ class _ProofCheck:
         self.proofs = proofs
         self.issuer = issuer
         self.purpose = purpose
+        self.role = "issuer"  # whose key signs: the credential's issuer, a presentation's holder
         self.now = now
         self.problems = problems
         self.unsecured = {k: v for k, v in credential.items() if k != "proof"}
@@ -522,7 +631,7 @@ class _ProofCheck:
             return fail("PROOF_VERIFICATION_ERROR", f"the signature does not match the credential (signed by {vm_id})")
         # Checked after the signature, so that this problem alone says the signature is good.
         if self.issuer is not None and self.issuer != key.controller:
-            return fail("ISSUER_MISMATCH", f"issuer {self.issuer} is not the controller ({key.controller}) of verification method {vm_id}")
+            return fail(f"{self.role.upper()}_MISMATCH", f"{self.role} {self.issuer} is not the controller ({key.controller}) of verification method {vm_id}")
         return ProofResult(index, suite.name, vm_id, True)
 
 

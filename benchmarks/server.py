@@ -1,0 +1,195 @@
+"""Load on `vccore serve` over loopback: certify and verify, concurrent clients.
+
+Starts `vccore serve` (a fresh home folder; SQLite, or with ``--store postgresql`` a throwaway
+PostgreSQL server, fsync and synchronous commits on), then runs ``--clients`` concurrent
+keep-alive HTTP/1.1 connections (asyncio, a minimal client, in this process) through:
+
+1. certify: ``--requests`` POSTs of distinct HealthProfessional payloads to
+   ``/vc-certification/v1/certify/HealthProfessional_1`` with the bearer token. Each answer
+   comes after the credential is signed and committed (DIVOC's intake answered after queueing);
+2. verify: the same number of POSTs of issued credentials to the public verify route (proof,
+   status from the store's lists).
+
+Prints requests per second and the latency percentiles of each, and writes
+benchmarks/results/server.json. The clients share the machine with the server (2 cores here),
+so the figures are a floor for the server alone.
+
+    python -m benchmarks.server [--requests N] [--clients N] [--store sqlite|postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vccore import bundled_entity_types
+
+RESULTS = Path(__file__).parent / "results"
+TOKEN = "benchmark-token-0123456789abcdef"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(home: Path, store: str | None, port: int) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "vccore", "serve", "--port", str(port), "--home", str(home), "--log-level", "warning",
+            "--status-url", "https://issuer.example/status/", *(["--store", store] if store else [])]
+    process = subprocess.Popen(argv, env={**os.environ, "VCCORE_API_TOKEN": TOKEN}, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"vccore serve exited: {process.communicate()[1].decode()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("vccore serve did not come up")
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """One request on a kept-alive connection: (status, body). A minimal HTTP/1.1 client: the
+    server answers with Content-Length (uvicorn does), and httpx's own overhead (about 1.5 ms a
+    request here) would be measured instead of the server's."""
+    writer.write(head + str(len(body)).encode() + b"\r\n\r\n" + body)
+    await writer.drain()
+    header = await reader.readuntil(b"\r\n\r\n")
+    status = int(header[9:12])
+    length = 0
+    for line in header.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+async def load(port: int, path: str, clients: int, bodies: list[bytes], headers: dict[str, str]) -> dict[str, Any]:
+    """POST each body once, ``clients`` connections at a time; throughput and latency."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+    for body in bodies:
+        queue.put_nowait(body)
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "Content-Length: ").encode()
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            while True:
+                try:
+                    body = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                started = time.perf_counter()
+                status, answer = await _exchange(reader, writer, head, body)
+                latencies.append(time.perf_counter() - started)
+                if status != 200:
+                    failures.append(f"{status} {answer[:200]!r}")
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    seconds = time.perf_counter() - started
+    latencies.sort()
+
+    def percentile(p: float) -> float:
+        return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
+
+    return {
+        "requests": len(bodies), "clients": clients, "seconds": round(seconds, 2),
+        "per_second": round(len(bodies) / seconds), "p50_ms": percentile(0.50), "p90_ms": percentile(0.90),
+        "p99_ms": percentile(0.99), "max_ms": round(1000 * latencies[-1], 1), "mean_ms": round(1000 * statistics.mean(latencies), 1),
+        "failures": len(failures), "first_failure": failures[0] if failures else None,
+    }
+
+
+def run(args: argparse.Namespace, new_store: Callable[[], str | None]) -> dict[str, Any]:
+    entity = bundled_entity_types()["HealthProfessional"]
+    assert entity.example is not None
+    folder = Path(tempfile.mkdtemp(prefix="vccore-serve-bench-"))
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = start_server(folder / "home", new_store(), port)
+    results: dict[str, Any] = {}
+    try:
+        auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+        warm = [json.dumps({**entity.example, "certificateId": f"warm-{i}"}).encode() for i in range(50)]
+        asyncio.run(load(port, "/vc-certification/v1/certify/HealthProfessional_1", 4, warm, auth))
+        payloads = [
+            json.dumps({**entity.example, "name": f"Dr. Load {i}", "certificateId": f"{200000000000 + i}",
+                        "validTill": "2030-09-09T21:01:01.121Z"}).encode()
+            for i in range(args.requests)
+        ]
+        certify = asyncio.run(load(port, "/vc-certification/v1/certify/HealthProfessional_1", args.clients, payloads, auth))
+        print(f"certify: {certify['requests']:,} requests, {certify['clients']} clients: {certify['per_second']:,}/s; "
+              f"p50 {certify['p50_ms']} ms, p99 {certify['p99_ms']} ms, max {certify['max_ms']} ms; {certify['failures']} failed")
+        credentials = []
+        with httpx.Client(base_url=base, headers=auth, timeout=60) as http:
+            for i in range(min(200, args.requests)):
+                credentials.append(http.get(f"/vc-certification/v1/certificate/HealthProfessional/{200000000000 + i}").content)
+        bodies = [credentials[i % len(credentials)] for i in range(args.requests)]
+        verify = asyncio.run(load(port, "/vc-certification/v1/certificate/verify", args.clients, bodies, {"Content-Type": "application/json"}))
+        print(f"verify:  {verify['requests']:,} requests, {verify['clients']} clients: {verify['per_second']:,}/s; "
+              f"p50 {verify['p50_ms']} ms, p99 {verify['p99_ms']} ms, max {verify['max_ms']} ms; {verify['failures']} failed")
+        results = {"certify": certify, "verify": verify}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    args = parser.parse_args()
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    if args.store == "postgresql":
+        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+        import pgserver
+
+        reason = pgserver.unavailable()
+        if reason is not None:
+            raise SystemExit(f"--store postgresql: {reason}")
+        with pgserver.running(durable=True) as server:
+            results = run(args, server.new_database)
+    else:
+        results = run(args, lambda: None)
+    results.update(store=args.store, machine=machine)
+    print(f"store: {args.store}; machine: {machine}")
+    RESULTS.mkdir(exist_ok=True)
+    name = "server.json" if args.store == "sqlite" else f"server-{args.store}.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
+    print(f"wrote {RESULTS / name}")
+
+
+if __name__ == "__main__":
+    main()
