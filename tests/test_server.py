@@ -504,3 +504,35 @@ def test_a_static_token_server_refuses_everything_else(client: TestClient) -> No
         assert answer.status_code == 401
     with pytest.raises(ValueError):
         StaticTokenAuthorizer("short")
+
+
+def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(client: TestClient, app_issuer: Issuer) -> None:
+    base = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": KEY.controller,
+            "credentialSubject": {"id": "did:example:1", "name": "x"}}
+    refused = [
+        {**base, "credentialSubject": {}},
+        {**base, "credentialStatus": {"id": "https://example.org/s#1"}},
+        {**base, "credentialSchema": {"type": "JsonSchema", "id": "https ://not a url"}},
+        {**base, "termsOfUse": [{"id": "https://example.org/tou"}]},
+        {**base, "name": {"@value": "x", "url": "https://example.org"}},
+        {**base, "relatedResource": [{"id": "https://www.w3.org/ns/credentials/v2"}]},
+        {**base, "relatedResource": [{"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uAAAA"}]},
+    ]
+    for credential in refused:
+        answer = client.post("/credentials/issue", json={"credential": credential})
+        assert answer.status_code == 400 and answer.json()["code"] == "MALFORMED_VALUE_ERROR", (credential, answer.text)
+    # the REC's own digest of the VC 2.0 context (contexts/SOURCE.md): accepted
+    right = {**base, "relatedResource": [{"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uWZVc7WaX1h4D8rJVb-vlMIqxaEKEb1tYbX8fet7JJzQ"}]}
+    assert client.post("/credentials/issue", json={"credential": right}).status_code == 201
+    # Ed25519Signature2020 on request; status entries on request, recorded in the store
+    ed = client.post("/credentials/issue", json={"credential": base, "options": {"type": "Ed25519Signature2020"}}).json()["verifiableCredential"]
+    assert ed["proof"]["type"] == "Ed25519Signature2020"
+    assert client.post("/credentials/issue", json={"credential": base, "options": {"cryptosuite": "ecdsa-rdfc-2019"}}).status_code == 400
+    with_status = client.post("/credentials/issue", json={"credential": base, "options": {"credentialStatus": {"type": "BitstringStatusListEntry"}}})
+    signed = with_status.json()["verifiableCredential"]
+    assert [e["statusPurpose"] for e in signed["credentialStatus"]] == ["revocation", "suspension"]
+    assert app_issuer.store.count() == 1
+    public = TestClient(client.app)
+    assert public.post("/credentials/verify", json={"verifiableCredential": signed}).status_code == 200
+    url = signed["credentialStatus"][0]["statusListCredential"]
+    assert public.get(url.replace("https://issuer.example", "")).json()["credentialSubject"]["statusPurpose"] == "revocation"

@@ -506,3 +506,21 @@ def test_a_chain_verifies_and_breaks_with_its_predecessor() -> None:
     selfish["proof"][1]["id"] = "urn:uuid:second"
     selfish["proof"][1]["previousProof"] = "urn:uuid:second"
     _problem(verify(selfish, now=NOW), "MALFORMED_PROOF_ERROR")
+
+
+def test_a_second_proof_by_someone_else_is_an_endorsement_not_a_forgery() -> None:
+    """Proof sets and chains may hold proofs by others (the W3C eddsa suite's previousProof
+    fixtures do); one proof must be the issuer's, and every proof must verify."""
+    by_issuer = sign(credential_v2(issuer=KEY.controller), KEY, created=CREATED, proof_id="urn:uuid:first")
+    endorsed = sign(by_issuer, OTHER, created=CREATED, previous_proof="urn:uuid:first")
+    assert verify(endorsed, now=NOW).verified
+    set_of_two = sign(by_issuer, OTHER, created=CREATED)
+    assert verify(set_of_two, now=NOW).verified
+    # only others' proofs: refused, whoever they are
+    by_others = sign(sign(credential_v2(issuer=KEY.controller), OTHER, created=CREATED), OTHER, created=CREATED)
+    result = verify(by_others, now=NOW)
+    assert not result.verified and result.codes == ("ISSUER_MISMATCH",) and "nor of any of the other 1" in result.problems[0].detail
+    # an endorsement that does not verify spoils the credential
+    broken = json.loads(json.dumps(endorsed))
+    broken["proof"][1]["proofValue"] = broken["proof"][0]["proofValue"]
+    assert not verify(broken, now=NOW).verified

@@ -447,16 +447,18 @@ def _generate_render(probe: Mapping[str, Any], tokens: Mapping[int, str]) -> Cal
 
 
 def add_lifecycle(
-    credential: dict[str, Any], version: str, status_base: str, status_list: int | str, status_index: int | str, replaces: str | None
+    credential: dict[str, Any], version: str, status_base: str, status_list: int | str, status_index: int | str, replaces: str | None,
+    purposes: tuple[str, ...] = PURPOSES,
 ) -> None:
     """What the lifecycle adds to a rendered credential: its status entries (see
-    :mod:`vccore.status`) and, for a re-issue, the certificateId it replaces."""
+    :mod:`vccore.status`; ``purposes``: which of the list set's lists) and, for a re-issue, the
+    certificateId it replaces."""
     context = credential["@context"]
     contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
     if version == "1.1":
         contexts.append(STATUS_CONTEXT)
     credential["credentialStatus"] = [
-        status_entry(list_url(status_base, status_list, purpose), status_index, purpose) for purpose in PURPOSES
+        status_entry(list_url(status_base, status_list, purpose), status_index, purpose) for purpose in purposes
     ]
     if replaces is not None:
         contexts.append(LIFECYCLE_CONTEXT)

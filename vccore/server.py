@@ -37,6 +37,7 @@ answers. Request bodies over :data:`MAX_BODY` bytes are refused (413).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
@@ -56,9 +57,11 @@ from .auth import AuthError, Authorizer, bearer_token
 from .entities import EntityType, PayloadError
 from .errors import VccoreError
 from .issuer import Certified, Issuer, issuer_of, resolve_entity_type
+from .compiled import add_lifecycle
 from .proofs import sign
 from .store import LIST_SIZE, LifecycleError, Record
-from .verify import Verifier
+from .suites import Suite
+from .verify import Problem, Verifier, _check_data_model, check_related_resources
 
 __all__ = ["MAX_BODY", "create_app", "openapi"]
 
@@ -439,12 +442,19 @@ class _Api:
             options = body.get("options", {})
             if not isinstance(options, dict):
                 raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
-            signed = await run_in_threadpool(self._vc_issue, body["credential"])
+            signed = await run_in_threadpool(self._vc_issue, body["credential"], options)
             return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
         return await self._guard(work)
 
-    def _vc_issue(self, credential: dict[str, Any]) -> dict[str, Any]:
+    def _vc_issue(self, credential: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """Sign a credential the caller wrote, as this issuer: the data model checked first (what
+        a verifier would refuse is not signed), then safe-mode canonicalization. Options: the
+        suite (``cryptosuite``: eddsa-rdfc-2022 or eddsa-jcs-2022; ``type``:
+        Ed25519Signature2020; default the server's), and ``credentialStatus: {type:
+        "BitstringStatusListEntry"}`` to give it a status position in the store (revocation,
+        suspension and message entries, as certificates have), recorded under entity type
+        ``VerifiableCredential``."""
         ours = issuer_of(self.issuer.signer)
         given = credential.get("issuer")
         named = given.get("id") if isinstance(given, dict) else given
@@ -452,7 +462,40 @@ class _Api:
             raise ApiError(400, f"the credential names no issuer (this service issues as {ours})", code="MALFORMED_REQUEST", field="issuer")
         if named != ours:
             raise ApiError(400, f"the credential's issuer {named!r} is not this service's ({ours})", code="ISSUER_MISMATCH", field="issuer")
-        return sign(credential, self.issuer.signer, suite=self.issuer.suite, contexts=self.issuer.contexts)
+        if "proof" in credential:
+            raise ApiError(400, "the credential has a proof already: /credentials/issue signs unsecured credentials", code="MALFORMED_REQUEST", field="proof")
+        problems: list[Problem] = []
+        version = _check_data_model(credential, problems)
+        check_related_resources(credential, self.verifier.contexts, problems)
+        if problems or version is None:
+            raise ApiError(400, "; ".join(p.detail for p in problems), code="MALFORMED_VALUE_ERROR", problems=json.dumps([p.to_dict() for p in problems]))
+        suite = _suite_option(options, self.issuer.suite)
+        wanted = options.get("credentialStatus")
+        if wanted is None:
+            return sign(credential, self.issuer.signer, suite=suite, contexts=self.issuer.contexts)
+        if not isinstance(wanted, dict) or wanted.get("type") != "BitstringStatusListEntry":
+            raise ApiError(400, 'options.credentialStatus is {"type": "BitstringStatusListEntry"}, the one status vccore gives', code="MALFORMED_REQUEST", field="options.credentialStatus")
+        purpose = wanted.get("statusPurpose")
+        if purpose not in (None, "revocation", "suspension"):
+            raise ApiError(400, f"options.credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}", code="MALFORMED_REQUEST", field="options.credentialStatus.statusPurpose")
+        if "credentialStatus" in credential:
+            raise ApiError(400, "the credential has a credentialStatus already", code="MALFORMED_REQUEST", field="credentialStatus")
+        document = json.loads(json.dumps(credential))
+        status_list, status_index = self.store.allocate_status_positions(1)[0]
+        # Revocation and suspension (or the purpose asked for); not the "message" list, which
+        # tells a superseded certificate from a revoked one, and these are never superseded.
+        purposes = ("revocation", "suspension") if purpose is None else (str(purpose),)
+        add_lifecycle(document, version, self.store.status_base_url, status_list, status_index, None, purposes)
+        signed = sign(document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False)
+        stamp = _datetime.format(_datetime.now())
+        record = Record(
+            certificate_id=f"urn:uuid:{uuid.uuid4()}", transaction_id=str(uuid.uuid4()), entity_type="VerifiableCredential",
+            credential=signed, status_list=status_list, status_index=status_index, state="VALID", created_at=stamp, updated_at=stamp,
+        )
+        with self.store.transaction() as tx:
+            tx.insert(record)
+        self._changed(record)
+        return signed
 
     async def vc_verify(self, request: Request) -> Response:
         async def work() -> Response:
@@ -510,6 +553,20 @@ class _Api:
             return problem(400, "INVALID", f"the presentation does not verify: {first}", **report)
 
         return await self._guard(work)
+
+
+def _suite_option(options: dict[str, Any], default: str | Suite) -> str | Suite:
+    """The suite a VC API issue request asks for in its options, or ``default``."""
+    cryptosuite, kind = options.get("cryptosuite"), options.get("type")
+    if cryptosuite is None and kind in (None, "DataIntegrityProof"):
+        return default
+    name = cryptosuite if cryptosuite is not None else kind
+    if name not in ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020") or (cryptosuite is not None and kind not in (None, "DataIntegrityProof")):
+        raise ApiError(
+            400, f"this service signs with eddsa-rdfc-2022, eddsa-jcs-2022 or Ed25519Signature2020, not {name!r}",
+            code="UNSUPPORTED_SUITE", field="options",
+        )
+    return str(name)
 
 
 def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ given), ``STATUS_RETRIEVAL_ERROR``, ``STATUS_VERIFICATION_ERROR``, ``STATUS_LIST
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -342,6 +343,7 @@ class Verifier:
             )
         problems: list[Problem] = []
         version = _check_data_model(credential, problems)
+        check_related_resources(credential, self.contexts, problems)
         issuer = _issuer_id(credential)
         if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
             problems.append(Problem("UNTRUSTED_ISSUER", f"issuer {issuer} is not one this verifier trusts"))
@@ -375,6 +377,18 @@ class Verifier:
         check = _ProofCheck(self, credential, proofs, issuer, purpose, now, problems)
         check.role = role
         results = [check.run(i, p) for i, p in enumerate(proofs)]
+        # The issuer (a presentation's holder) must have made one of the proofs that verified.
+        # Other proofs may be anyone's (an endorsement, a notary's proof in a chain: the W3C
+        # suites' proof-chain fixtures are signed by two keys), as long as each verifies.
+        good = [r for r in results if r.verified]
+        if issuer is not None and good and not any(check.controllers.get(r.index) == issuer for r in good):
+            first = good[0]
+            problems.append(Problem(
+                f"{role.upper()}_MISMATCH",
+                f"proof {first.index}: {role} {issuer} is not the controller ({check.controllers[first.index]}) of verification method "
+                f"{first.verification_method}" + (f" (nor of any of the other {len(good) - 1} proofs' keys)" if len(good) > 1 else ""),
+                first.index,
+            ))
         if all(r.skipped for r in results):
             found = sorted({r.suite or "unknown" for r in results})
             problems.append(
@@ -547,6 +561,7 @@ class _ProofCheck:
         self.issuer = issuer
         self.purpose = purpose
         self.role = "issuer"  # whose key signs: the credential's issuer, a presentation's holder
+        self.controllers: dict[int, str] = {}  # proof index -> the controller of its key, once it verified
         self.now = now
         self.problems = problems
         self.unsecured = {k: v for k, v in credential.items() if k != "proof"}
@@ -629,9 +644,8 @@ class _ProofCheck:
             return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code)
         if not ok:
             return fail("PROOF_VERIFICATION_ERROR", f"the signature does not match the credential (signed by {vm_id})")
-        # Checked after the signature, so that this problem alone says the signature is good.
-        if self.issuer is not None and self.issuer != key.controller:
-            return fail(f"{self.role.upper()}_MISMATCH", f"{self.role} {self.issuer} is not the controller ({key.controller}) of verification method {vm_id}")
+        # Whose key it is, is weighed over all proofs (see Verifier._check_proofs).
+        self.controllers[index] = key.controller
         return ProofResult(index, suite.name, vm_id, True)
 
 
@@ -959,8 +973,33 @@ def _check_data_model(credential: Mapping[str, Any], problems: list[Problem]) ->
     subjects = subject if isinstance(subject, list) else [subject]
     if not subjects or not all(isinstance(s, Mapping) for s in subjects):
         bad("credentialSubject must be an object or a non-empty list of objects")
+    if any(isinstance(s, Mapping) and not s for s in subjects):
+        bad("each credentialSubject object must make at least one claim (an empty object makes none)")
     if version == "1.1" and "issuanceDate" not in credential:
         bad("a VC 1.1 credential must have issuanceDate")
+    # Section 4.5 and the sections of each property: these objects say what kind they are.
+    for name in ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService"):
+        if name not in credential:
+            continue
+        value = credential[name]
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, Mapping):
+                bad(f"{name} must be an object or a list of objects")
+                continue
+            kinds = item.get("type")
+            kind_list = kinds if isinstance(kinds, list) else [kinds]
+            if kinds is None or not kind_list or not all(isinstance(k, str) and k for k in kind_list):
+                bad(f"each {name} object must have a type (a string or a list of strings)")
+            if "id" in item and not _is_url(item["id"]):
+                bad(f"the id of a {name} object must be one URL, not {item['id']!r}")
+            if name == "credentialSchema" and "id" not in item:
+                bad("each credentialSchema object must have an id: the URL of the schema")
+    if version == "2.0":
+        issuer_value = credential.get("issuer")
+        for holder, where in ((credential, ""), (issuer_value if isinstance(issuer_value, Mapping) else {}, "issuer.")):
+            for name in ("name", "description"):
+                if name in holder and not _is_text(holder[name]):
+                    bad(f"{where}{name} must be a string, a language value object ({{@value, @language?, @direction?}}) or a list of them")
     for name in ("validFrom", "validUntil", "issuanceDate", "expirationDate"):
         if name in credential:
             try:
@@ -968,6 +1007,63 @@ def _check_data_model(credential: Mapping[str, Any], problems: list[Problem]) ->
             except ValueError as exc:
                 bad(f"{name}: {exc}")
     return version
+
+
+def _is_url(value: Any) -> bool:
+    """A single absolute URL (a scheme, then no white space)."""
+    return isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", value) is not None
+
+
+def _is_text(value: Any) -> bool:
+    """A string, a language value object (VC 2.0 section 11.1) or a list of them."""
+    if isinstance(value, str):
+        return True
+    if isinstance(value, list):
+        return bool(value) and all(_is_text(v) and not isinstance(v, list) for v in value)
+    return (
+        isinstance(value, Mapping) and isinstance(value.get("@value"), str)
+        and set(value) <= {"@value", "@language", "@direction"}
+        and all(isinstance(value[k], str) for k in ("@language", "@direction") if k in value)
+    )
+
+
+def check_related_resources(credential: Mapping[str, Any], contexts: ContextLoader, problems: list[Problem]) -> None:
+    """VC 2.0 section 5.3: each relatedResource is an object with a unique URL id and a digest
+    (digestSRI or digestMultibase). A resource vccore holds (a pinned context) is hashed and
+    compared; others cannot be retrieved here (vccore fetches nothing) and are not compared."""
+    if "relatedResource" not in credential:
+        return
+    raw = credential["relatedResource"]
+    items = raw if isinstance(raw, list) else [raw]
+    seen: set[str] = set()
+    for item in items:
+        if not isinstance(item, Mapping):
+            problems.append(Problem("MALFORMED_VALUE_ERROR", "relatedResource must be an object or a list of objects"))
+            continue
+        ident = item.get("id")
+        if not isinstance(ident, str) or not _is_url(ident):
+            problems.append(Problem("MALFORMED_VALUE_ERROR", f"each relatedResource must have an id that is a URL, not {ident!r}"))
+            continue
+        if ident in seen:
+            problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} is listed twice"))
+        seen.add(ident)
+        sri, multibase = item.get("digestSRI"), item.get("digestMultibase")
+        if sri is None and multibase is None:
+            problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} has neither digestSRI nor digestMultibase"))
+            continue
+        if ident not in contexts:
+            continue
+        data = contexts.read_bytes(ident)
+        if sri is not None:
+            algorithm, _, given = str(sri).partition("-")
+            if algorithm not in ("sha256", "sha384", "sha512"):
+                problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident}: digestSRI algorithm {algorithm!r} is not sha256, sha384 or sha512"))
+            elif base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != given:
+                problems.append(Problem("RELATED_RESOURCE_DIGEST_MISMATCH", f"relatedResource {ident}: digestSRI does not match the resource"))
+        if multibase is not None:
+            expected = "u" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
+            if multibase != expected:
+                problems.append(Problem("RELATED_RESOURCE_DIGEST_MISMATCH", f"relatedResource {ident}: digestMultibase does not match the resource (sha256)"))
 
 
 def _check_validity(credential: Mapping[str, Any], version: str, now: datetime, problems: list[Problem]) -> None:
