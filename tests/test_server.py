@@ -536,3 +536,53 @@ def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(clie
     assert public.post("/credentials/verify", json={"verifiableCredential": signed}).status_code == 200
     url = signed["credentialStatus"][0]["statusListCredential"]
     assert public.get(url.replace("https://issuer.example", "")).json()["credentialSubject"]["statusPurpose"] == "revocation"
+
+
+def test_serve_speaks_https_with_the_certificate_given(tmp_path: Path) -> None:
+    """`vccore serve --tls-cert --tls-key`: HTTPS on the port, with that certificate."""
+    import ssl
+
+    import importlib.util
+
+    # the same helper the W3C suite runs use
+    spec = importlib.util.spec_from_file_location("w3c_run", Path(__file__).resolve().parent.parent / "interop" / "w3c" / "run.py")
+    assert spec is not None and spec.loader is not None
+    w3c_run = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(w3c_run)
+    cert, key = w3c_run.self_signed(tmp_path)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vccore", "serve", "--port", str(port), "--home", str(tmp_path / "home"),
+         "--tls-cert", str(cert), "--tls-key", str(key), "--log-level", "warning"],
+        env={**os.environ, "VCCORE_API_TOKEN": TOKEN}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        context = ssl.create_default_context(cafile=str(cert))
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                answer = httpx.get(f"https://127.0.0.1:{port}/health", verify=context, timeout=2)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        assert answer.status_code == 200 and answer.json() == {"status": "ok"}
+        with pytest.raises(httpx.HTTPError):  # plain HTTP on the same port is not served
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    usage = subprocess.run([sys.executable, "-m", "vccore", "serve", "--tls-cert", str(cert), "--home", str(tmp_path / "h2")],
+                           capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and "--tls-cert and --tls-key go together" in usage.stderr
+
+
+def test_put_updates_and_post_with_a_known_id_updates_too(client: TestClient, app_issuer: Issuer) -> None:
+    assert HP.example is not None
+    first = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "u-1"}).json()
+    second = client.put(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "u-1", "name": "Neha R."}).json()
+    third = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": second["certificateId"]}).json()
+    chain = app_issuer.fetch("u-1")
+    assert [r.certificate_id for r in chain] == ["u-1", second["certificateId"], third["certificateId"]]
+    assert [r.state for r in chain] == ["SUPERSEDED", "SUPERSEDED", "VALID"] and first["certificateId"] == "u-1"
