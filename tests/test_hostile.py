@@ -222,6 +222,26 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
         "Latin-1 text that is not a ZIP": "PK\x03\x04" + "\xff" * 100,
     }.items():
         yield f"qr: {label}", (lambda payload=payload: qr.decode_text(payload))
+    # --- presentations ---
+    def presented(change: Callable[[dict[str, Any]], Any], **options: Any) -> Callable[[], Any]:
+        def run() -> Any:
+            vp: dict[str, Any] = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+                                  "verifiableCredential": [copy.deepcopy(setup().credential)]}
+            changed = change(vp)
+            return setup().verifier.verify_presentation(vp if changed is None else changed, now=NOW, **options).presentation_or_first()
+        return run
+
+    yield "present: not an object", presented(lambda vp: [vp])
+    yield "present: 10 MB of text", presented(lambda vp: "x" * TEN_MB)
+    yield "present: 100,000-deep holder", presented(lambda vp: vp.update(holder=deep(100_000)))
+    yield "present: 65 credentials", presented(lambda vp: vp.update(verifiableCredential=vp["verifiableCredential"] * 65))
+    yield "present: a credential that is a string", presented(lambda vp: vp.update(verifiableCredential=["x"]))
+    yield "present: a forged credential inside", presented(lambda vp: vp["verifiableCredential"][0]["credentialSubject"].update(name="Mallory"))
+    yield "present: an enveloped credential", presented(lambda vp: vp.update(verifiableCredential=[{"type": "EnvelopedVerifiableCredential", "id": "data:x"}]))
+    yield "present: 17 proofs", presented(lambda vp: vp.update(proof=[setup().credential["proof"]] * 17))
+    yield "present: a credential's proof as the presentation's", presented(lambda vp: vp.update(proof=setup().credential["proof"]), challenge="c")
+    yield "present: no proof, a challenge asked", presented(lambda vp: None, challenge="c")
+    yield "present: not a presentation", presented(lambda vp: vp.update(type=["VerifiableCredential"]))
     # --- canonicalization ---
     poison = (VECTORS / "rdf-canon/rdfc10/test074-in.nq").read_text()
     yield "canonicalize: the rdf-canon poison graph", (lambda: canonicalize_nquads(poison))

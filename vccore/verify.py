@@ -143,6 +143,13 @@ class PresentationResult:
     def verified(self) -> bool:
         return self.presentation.verified and all(c.verified for c in self.credentials)
 
+    def presentation_or_first(self) -> VerificationResult:
+        """The presentation's own result when it failed, else the first failing credential's
+        (else the presentation's): one result with the reason the whole is not verified."""
+        if not self.presentation.verified:
+            return self.presentation
+        return next((c for c in self.credentials if not c.verified), self.presentation)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"verified", "presentation", "credentials"}``."""
         return {
@@ -328,8 +335,8 @@ class Verifier:
             else:
                 results.append(self._verify(credential, now, "assertionMethod"))
         proven = "proof" not in presentation or any(r.verified for r in proof_results)
-        verified = not problems and proven and all(r.verified for r in results)
-        return PresentationResult(VerificationResult(verified, tuple(problems), tuple(proof_results)), tuple(results))
+        own = VerificationResult(not problems and proven, tuple(problems), tuple(proof_results))  # the presentation's own checks
+        return PresentationResult(own, tuple(results))
 
     def _verify(self, credential: Any, now: datetime, purpose: str) -> VerificationResult:
         if isinstance(credential, (str, bytes)):
