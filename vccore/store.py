@@ -247,42 +247,68 @@ def check_version(version: int, migrations: Sequence[Migration], where: str) -> 
         )
 
 
+_COLUMNS = (
+    "certificate_id, transaction_id, entity_type, credential, status_list, status_index, state, "
+    "created_at, updated_at, replaces, replaced_by, suspended_until, reason"
+)
+
+# The tables both stores share, in SQL both read alike. Each store adds its own counter of status
+# positions: SQLite a row per list set (status_lists), PostgreSQL a sequence.
+TABLE_META: Final = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+TABLE_CERTIFICATES: Final = """CREATE TABLE certificates (
+    certificate_id TEXT PRIMARY KEY,
+    transaction_id TEXT NOT NULL UNIQUE,
+    entity_type TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    status_list INTEGER NOT NULL,
+    status_index INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
+    replaces TEXT REFERENCES certificates (certificate_id),
+    replaced_by TEXT REFERENCES certificates (certificate_id),
+    suspended_until TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (status_list, status_index)
+)"""
+TABLE_ISSUE_KEYS: Final = """CREATE TABLE issue_keys (
+    key TEXT PRIMARY KEY,
+    certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
+)"""
+# schema 2: requests that made no certificate, for the HTTP API's transaction lookups
+TABLE_FAILED_TRANSACTIONS: Final = """CREATE TABLE failed_transactions (
+    transaction_id TEXT PRIMARY KEY,
+    entity_type TEXT NOT NULL,
+    certificate_id TEXT,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)"""
+
 _SQLITE_MIGRATIONS: list[Migration] = [
     (1, (
-        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE TABLE IF NOT EXISTS status_lists (list INTEGER PRIMARY KEY, next INTEGER NOT NULL, secret BLOB NOT NULL)",
-        """CREATE TABLE IF NOT EXISTS certificates (
-            certificate_id TEXT PRIMARY KEY,
-            transaction_id TEXT NOT NULL UNIQUE,
-            entity_type TEXT NOT NULL,
-            credential TEXT NOT NULL,
-            status_list INTEGER NOT NULL,
-            status_index INTEGER NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
-            replaces TEXT REFERENCES certificates (certificate_id),
-            replaced_by TEXT REFERENCES certificates (certificate_id),
-            suspended_until TEXT,
-            reason TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            UNIQUE (status_list, status_index)
-        )""",
-        """CREATE TABLE IF NOT EXISTS issue_keys (
-            key TEXT PRIMARY KEY,
-            certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
-        )""",
+        TABLE_META,
+        "CREATE TABLE status_lists (list INTEGER PRIMARY KEY, next INTEGER NOT NULL, secret BLOB NOT NULL)",
+        TABLE_CERTIFICATES,
+        TABLE_ISSUE_KEYS,
     )),
-    # 2: requests that made no certificate, for the HTTP API's transaction lookups
-    (2, (
-        """CREATE TABLE IF NOT EXISTS failed_transactions (
-            transaction_id TEXT PRIMARY KEY,
-            entity_type TEXT NOT NULL,
-            certificate_id TEXT,
-            reason TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )""",
-    )),
+    (2, (TABLE_FAILED_TRANSACTIONS,)),
 ]
+
+# The statements both stores run, with SQLite's "?" parameters (PostgreSQL's store swaps in "%s").
+INSERT_CERTIFICATE: Final = f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+SAVE_CERTIFICATE: Final = (
+    "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? WHERE certificate_id = ?"
+)
+INSERT_ISSUE_KEY: Final = "INSERT INTO issue_keys VALUES (?, ?)"
+INSERT_FAILURE: Final = "INSERT INTO failed_transactions VALUES (?, ?, ?, ?, ?)"
+SELECT_FAILURE: Final = (
+    "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?"
+)
+
+
+def save_args(record: Record) -> tuple[Any, ...]:
+    """The parameters of :data:`SAVE_CERTIFICATE`."""
+    return (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id)
 
 
 # --- status positions, reserved in blocks --------------------------------------------------------
@@ -319,10 +345,6 @@ class _PositionPool:
     def restore(self, state: tuple[tuple[Position, ...], int]) -> None:
         with self.lock:
             self.free, self.block = state
-_COLUMNS = (
-    "certificate_id, transaction_id, entity_type, credential, status_list, status_index, state, "
-    "created_at, updated_at, replaces, replaced_by, suspended_until, reason"
-)
 
 
 class SQLiteStore:
@@ -492,11 +514,7 @@ class SQLiteStore:
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
         """Those of ``certificate_ids`` in the store now."""
-        taken: set[str] = set()
-        for part in _parts(certificate_ids):
-            query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
-            taken.update(row[0] for row in self._connection().execute(query, part))
-        return taken
+        return _ids_taken(self._connection(), certificate_ids)
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         """``count`` positions outside any transaction. Taken under the write lock all the same:
@@ -536,16 +554,11 @@ class SQLiteStore:
     def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
         """Remember a request that made no certificate."""
         with self._write() as connection:
-            connection.execute(
-                "INSERT INTO failed_transactions VALUES (?, ?, ?, ?, ?)", (transaction_id, entity_type, certificate_id, _reason_json(reason), at)
-            )
+            connection.execute(INSERT_FAILURE, (transaction_id, entity_type, certificate_id, _reason_json(reason), at))
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """A failed request, by its transactionId."""
-        row = self._connection().execute(
-            "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?",
-            (transaction_id,),
-        ).fetchone()
+        row = self._connection().execute(SELECT_FAILURE, (transaction_id,)).fetchone()
         return None if row is None else _failure(row)
 
     def close(self) -> None:
@@ -595,7 +608,7 @@ class _SQLiteTransaction:
 
     def insert(self, record: Record) -> None:
         try:
-            self._connection.execute(f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", _row(record))
+            self._connection.execute(INSERT_CERTIFICATE, _row(record))
         except sqlite3.IntegrityError as exc:
             raise LifecycleError(
                 f"certificate {record.certificate_id} cannot be stored: {exc}",
@@ -604,11 +617,7 @@ class _SQLiteTransaction:
             ) from None
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        taken: set[str] = set()
-        for part in _parts(certificate_ids):
-            query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
-            taken.update(row[0] for row in self._connection.execute(query, part))
-        return taken
+        return _ids_taken(self._connection, certificate_ids)
 
     def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
@@ -619,8 +628,8 @@ class _SQLiteTransaction:
 
     def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
         try:
-            self._connection.executemany(f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})", [_row(r) for r, _ in records])
-            self._connection.executemany("INSERT INTO issue_keys VALUES (?, ?)", [(k, r.certificate_id) for r, k in records if k is not None])
+            self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in records])
+            self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, k in records if k is not None])
         except sqlite3.IntegrityError as exc:  # the caller checked ids and keys in this transaction
             raise LifecycleError(f"{len(records)} certificates cannot be stored: {exc}", code="STORE_ERROR") from None
 
@@ -630,16 +639,12 @@ class _SQLiteTransaction:
 
     def record_key(self, key: str, certificate_id: str) -> None:
         try:
-            self._connection.execute("INSERT INTO issue_keys VALUES (?, ?)", (key, certificate_id))
+            self._connection.execute(INSERT_ISSUE_KEY, (key, certificate_id))
         except sqlite3.IntegrityError:
             raise LifecycleError(f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key) from None
 
     def save(self, record: Record) -> None:
-        self._connection.execute(
-            "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? "
-            "WHERE certificate_id = ?",
-            (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id),
-        )
+        self._connection.execute(SAVE_CERTIFICATE, save_args(record))
 
 
 _HALF_BITS: Final = 9  # 18-bit Feistel blocks; LIST_SIZE is 2**17
@@ -703,6 +708,15 @@ def open_store(location: str | os.PathLike[str], *, status_base_url: str | None 
             f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file", code="STORE_ERROR"
         )
     return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)
+
+
+def _ids_taken(connection: sqlite3.Connection, certificate_ids: Sequence[str]) -> set[str]:
+    """Those of ``certificate_ids`` in the store, in statements of at most 500 parameters."""
+    taken: set[str] = set()
+    for part in _parts(certificate_ids):
+        query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
+        taken.update(row[0] for row in connection.execute(query, part))
+    return taken
 
 
 def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:

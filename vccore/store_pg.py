@@ -39,7 +39,16 @@ from psycopg import errors as pg_errors
 
 from .store import (
     _COLUMNS,
+    INSERT_CERTIFICATE,
+    INSERT_FAILURE,
+    INSERT_ISSUE_KEY,
     LIST_SIZE,
+    SAVE_CERTIFICATE,
+    SELECT_FAILURE,
+    TABLE_CERTIFICATES,
+    TABLE_FAILED_TRANSACTIONS,
+    TABLE_ISSUE_KEYS,
+    TABLE_META,
     LifecycleError,
     Migration,
     Position,
@@ -53,49 +62,25 @@ from .store import (
     check_version,
     migrate,
     permute,
+    save_args,
 )
 
 __all__ = ["PostgresStore"]
 
 _MIGRATIONS: list[Migration] = [
-    (1, (
-        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "CREATE SEQUENCE status_counter AS bigint MINVALUE 0 START WITH 0",
-        """CREATE TABLE certificates (
-            certificate_id TEXT PRIMARY KEY,
-            transaction_id TEXT NOT NULL UNIQUE,
-            entity_type TEXT NOT NULL,
-            credential TEXT NOT NULL,
-            status_list INTEGER NOT NULL,
-            status_index INTEGER NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
-            replaces TEXT REFERENCES certificates (certificate_id),
-            replaced_by TEXT REFERENCES certificates (certificate_id),
-            suspended_until TEXT,
-            reason TEXT,
-            created_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            UNIQUE (status_list, status_index)
-        )""",
-        """CREATE TABLE issue_keys (
-            key TEXT PRIMARY KEY,
-            certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
-        )""",
-    )),
-    # 2: requests that made no certificate, for the HTTP API's transaction lookups
-    (2, (
-        """CREATE TABLE failed_transactions (
-            transaction_id TEXT PRIMARY KEY,
-            entity_type TEXT NOT NULL,
-            certificate_id TEXT,
-            reason TEXT NOT NULL,
-            created_at TEXT NOT NULL
-        )""",
-    )),
+    (1, (TABLE_META, "CREATE SEQUENCE status_counter AS bigint MINVALUE 0 START WITH 0", TABLE_CERTIFICATES, TABLE_ISSUE_KEYS)),
+    (2, (TABLE_FAILED_TRANSACTIONS,)),
 ]
 
+
+def _pg(sql: str) -> str:
+    """A statement of vccore.store with PostgreSQL's parameter marks (none of them holds a "?" of its own)."""
+    return sql.replace("?", "%s")
+
+
 _SCHEMA_LOCK: Final = 0x7663636F7265  # "vccore": the advisory lock held while the schema changes
-_INSERT: Final = f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join(['%s'] * 13)})"
+_INSERT: Final = _pg(INSERT_CERTIFICATE)
+_IDS_TAKEN: Final = "SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)"
 
 # Connections a forked child inherited: never used there, and never closed either (closing one
 # would end the parent's session on the server), so they are kept referenced here.
@@ -268,9 +253,7 @@ class PostgresStore:
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
         """Those of ``certificate_ids`` in the store now."""
-        if not certificate_ids:
-            return set()
-        return {row[0] for row in self._query("SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)", (list(certificate_ids),))}
+        return {row[0] for row in self._query(_IDS_TAKEN, (list(certificate_ids),))} if certificate_ids else set()
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         """``count`` positions outside any transaction (the sequence needs none)."""
@@ -310,17 +293,11 @@ class PostgresStore:
 
     def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
         """Remember a request that made no certificate."""
-        self._query(
-            "INSERT INTO failed_transactions VALUES (%s, %s, %s, %s, %s) RETURNING 1",
-            (transaction_id, entity_type, certificate_id, _reason_json(reason), at),
-        )
+        self._query(_pg(INSERT_FAILURE) + " RETURNING 1", (transaction_id, entity_type, certificate_id, _reason_json(reason), at))
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """A failed request, by its transactionId."""
-        rows = self._query(
-            "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = %s",
-            (transaction_id,),
-        )
+        rows = self._query(_pg(SELECT_FAILURE), (transaction_id,))
         return _failure(rows[0]) if rows else None
 
     def close(self) -> None:
@@ -347,10 +324,7 @@ class _PostgresTransaction:
         return self._connection.execute("SELECT 1 FROM certificates WHERE certificate_id = %s", (certificate_id,)).fetchone() is not None
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        if not certificate_ids:
-            return set()
-        rows = self._connection.execute("SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)", (list(certificate_ids),))
-        return {row[0] for row in rows}
+        return {row[0] for row in self._connection.execute(_IDS_TAKEN, (list(certificate_ids),))} if certificate_ids else set()
 
     def allocate_status_position(self) -> tuple[int, int]:
         return self.allocate_status_positions(1)[0]
@@ -375,7 +349,7 @@ class _PostgresTransaction:
         try:
             with self._connection.cursor() as cursor:
                 cursor.executemany(_INSERT, [_row(r) for r, _ in records])
-                cursor.executemany("INSERT INTO issue_keys VALUES (%s, %s)", [(k, r.certificate_id) for r, k in records if k is not None])
+                cursor.executemany(_pg(INSERT_ISSUE_KEY), [(k, r.certificate_id) for r, k in records if k is not None])
         except pg_errors.IntegrityError as exc:  # the caller checked ids and keys in this transaction
             raise LifecycleError(f"{len(records)} certificates cannot be stored: {_message(exc)}", code="STORE_ERROR") from None
 
@@ -391,16 +365,12 @@ class _PostgresTransaction:
 
     def record_key(self, key: str, certificate_id: str) -> None:
         try:
-            self._connection.execute("INSERT INTO issue_keys VALUES (%s, %s)", (key, certificate_id))
+            self._connection.execute(_pg(INSERT_ISSUE_KEY), (key, certificate_id))
         except pg_errors.UniqueViolation:
             raise LifecycleError(f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key) from None
 
     def save(self, record: Record) -> None:
-        self._connection.execute(
-            "UPDATE certificates SET state = %s, replaced_by = %s, suspended_until = %s, reason = %s, updated_at = %s "
-            "WHERE certificate_id = %s",
-            (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id),
-        )
+        self._connection.execute(_pg(SAVE_CERTIFICATE), save_args(record))
 
 
 def _message(exc: BaseException) -> str:
