@@ -70,6 +70,27 @@ def test_four_processes_issue_into_one_store(store_location: str) -> None:
         assert entry["statusListIndex"] == str(record.status_index)  # the credential says what the record says
 
 
+def _kill_after(argv: list[str], wanted: int, delay: float) -> tuple[list[str], bool]:
+    """Run ``argv``; once it has written ``wanted`` lines, wait ``delay`` seconds and SIGKILL it.
+    Returns the whole lines it wrote out (a line cut short by the kill was not written out) and
+    whether it was killed (it may have finished first)."""
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    lines: list[str] = []
+    started = time.monotonic()
+    while len(lines) < wanted and time.monotonic() - started < 60:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    time.sleep(delay)
+    killed = process.poll() is None
+    if killed:
+        process.send_signal(signal.SIGKILL)
+    rest, _ = process.communicate(timeout=60)
+    return [line for line in [*lines, *rest.splitlines(keepends=True)] if line.endswith("\n")], killed
+
+
 _UPDATER = """
 import sys
 from datetime import UTC, datetime
@@ -97,25 +118,12 @@ def test_updates_killed_at_random_moments_are_all_or_nothing(store_location: str
     reported: list[tuple[str, str]] = []
     kills = 0
     for trial in range(20):
-        process = subprocess.Popen([sys.executable, "-c", _UPDATER, store_location, str(trial), *current], stdout=subprocess.PIPE, text=True)
-        assert process.stdout is not None
-        wanted = chance.randrange(1, 12)
-        lines = []
-        started = time.monotonic()
-        while len(lines) < wanted and time.monotonic() - started < 60:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        time.sleep(chance.uniform(0, 0.03))  # somewhere inside the next update
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        rest, _ = process.communicate(timeout=60)
-        for line in [*lines, *rest.splitlines(keepends=True)]:
-            if line.endswith("\n"):  # a line cut short by the kill was not written out
-                old, new = line.split()
-                reported.append((old, new))
+        # somewhere inside the update after the first 1 to 11 written out
+        lines, killed = _kill_after([sys.executable, "-c", _UPDATER, store_location, str(trial), *current], chance.randrange(1, 12), chance.uniform(0, 0.03))
+        kills += killed
+        for line in lines:
+            old, new = line.split()
+            reported.append((old, new))
         rows = {row[0]: row for row in _rows(store_location)}
         # every update reported is there, linked both ways
         for old, new in reported:
@@ -166,26 +174,13 @@ def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(s
     made: dict[str, tuple[str, int, int]] = {}  # key -> (certificateId, list, index), from every run
     kills = 0
     for trial in range(20):
-        process = subprocess.Popen([sys.executable, "-c", _BATCHER, store_location], stdout=subprocess.PIPE, text=True)
-        assert process.stdout is not None
-        wanted = chance.randrange(1, 8) * 40 + len(made)  # past what earlier runs made, into new batches
-        lines = []
-        started = time.monotonic()
-        while len(lines) < wanted and time.monotonic() - started < 60:
-            line = process.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-        time.sleep(chance.uniform(0, 0.05))  # somewhere inside the next batch
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        rest, _ = process.communicate(timeout=60)
-        for line in [*lines, *rest.splitlines(keepends=True)]:
-            if line.endswith("\n"):  # a line cut short by the kill was not written out
-                key, certificate_id, url, index = line.split()
-                written = (certificate_id, int(url.rsplit("/", 2)[1]), int(index))
-                assert made.setdefault(key, written) == written, f"{key} made two certificates"
+        # somewhere inside a batch past what earlier runs made
+        lines, killed = _kill_after([sys.executable, "-c", _BATCHER, store_location], chance.randrange(1, 8) * 40 + len(made), chance.uniform(0, 0.05))
+        kills += killed
+        for line in lines:
+            key, certificate_id, url, index = line.split()
+            written = (certificate_id, int(url.rsplit("/", 2)[1]), int(index))
+            assert made.setdefault(key, written) == written, f"{key} made two certificates"
         rows = {row[0]: row for row in _rows(store_location)}
         keys = dict(raw_rows(store_location, "SELECT key, certificate_id FROM issue_keys"))
         for key, (certificate_id, list_number, index) in made.items():
