@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -29,10 +27,10 @@ from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
+from benchmarks.stores import STORES, machine, on_store, write_results
 from vccore import bundled_entity_types
 from vccore.store import SQLiteStore, open_store
 
-RESULTS = Path(__file__).parent / "results"
 
 
 def write_payloads(path: Path, count: int) -> None:
@@ -138,29 +136,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     parser.add_argument(
-        "--store", choices=("sqlite", "postgresql"), default="sqlite",
+        "--store", choices=STORES, default="sqlite",
         help="the store: the home folder's SQLite file, or a new database on a throwaway PostgreSQL server "
         "(fsync and synchronous commit on) that the benchmark starts and stops",
     )
     args = parser.parse_args()
-    if args.store == "postgresql":
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        import pgserver
-
-        reason = pgserver.unavailable()
-        if reason is not None:
-            raise SystemExit(f"--store postgresql: {reason}")
-        with pgserver.running(durable=True) as server:
-            measure(args, server.new_database)
-    else:
-        measure(args, lambda: None)
+    on_store(args.store, lambda new_store: measure(args, new_store))
 
 
 def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> None:
     """The sample (1 worker, then 2) and the scale run, each on a new store from ``new_store``
     (None: the SQLite file in the run's home folder)."""
     folder = Path(tempfile.mkdtemp(prefix="vccore-batch-"))
-    results: dict[str, Any] = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"}
+    results: dict[str, Any] = {"machine": machine()}
     try:
         sample = folder / "sample.jsonl"
         write_payloads(sample, args.sample)
@@ -194,10 +182,7 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
-    RESULTS.mkdir(exist_ok=True)
-    name = "batch.json" if args.store == "sqlite" else f"batch-{args.store}.json"
-    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS / name}")
+    write_results("batch", args.store, results)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import signal
 import socket
@@ -38,9 +37,9 @@ from typing import Any
 
 import httpx
 
+from benchmarks.stores import STORES, machine, on_store, write_results
 from vccore import bundled_entity_types
 
-RESULTS = Path(__file__).parent / "results"
 TOKEN = "benchmark-token-0123456789abcdef"
 
 
@@ -169,26 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--store", choices=STORES, default="sqlite")
     args = parser.parse_args()
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
-    if args.store == "postgresql":
-        sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-        import pgserver
-
-        reason = pgserver.unavailable()
-        if reason is not None:
-            raise SystemExit(f"--store postgresql: {reason}")
-        with pgserver.running(durable=True) as server:
-            results = run(args, server.new_database)
-    else:
-        results = run(args, lambda: None)
-    results.update(store=args.store, machine=machine)
-    print(f"store: {args.store}; machine: {machine}")
-    RESULTS.mkdir(exist_ok=True)
-    name = "server.json" if args.store == "sqlite" else f"server-{args.store}.json"
-    (RESULTS / name).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS / name}")
+    results = on_store(args.store, lambda new_store: run(args, new_store))
+    results.update(store=args.store, machine=machine())
+    print(f"store: {args.store}; machine: {machine()}")
+    write_results("server", args.store, results)
 
 
 if __name__ == "__main__":
