@@ -521,6 +521,7 @@ def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(clie
     for credential in refused:
         answer = client.post("/credentials/issue", json={"credential": credential})
         assert answer.status_code == 400 and answer.json()["code"] == "MALFORMED_VALUE_ERROR", (credential, answer.text)
+        assert answer.json()["problems"] and all(p["code"] and p["detail"] for p in answer.json()["problems"])
     # the REC's own digest of the VC 2.0 context (contexts/SOURCE.md): accepted
     right = {**base, "relatedResource": [{"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uWZVc7WaX1h4D8rJVb-vlMIqxaEKEb1tYbX8fet7JJzQ"}]}
     assert client.post("/credentials/issue", json={"credential": right}).status_code == 201

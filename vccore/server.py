@@ -86,9 +86,11 @@ _DIVOC_STATUS: Final = ("VALID", "SUPERSEDED", "REVOKED", "SUSPENDED")
 class ApiError(VccoreError):
     """A request the API refuses: ``status`` (HTTP) and a stable ``code``."""
 
-    def __init__(self, status: int, message: str, *, code: str, **details: Any) -> None:
+    def __init__(self, status: int, message: str, *, code: str, extra: dict[str, Any] | None = None, **details: Any) -> None:
         super().__init__(message, code=code, **details)
         self.status = status
+        self.extra = extra or {}
+        """Structured members of the problem details (lists, objects), beside the scalar details."""
 
 
 def problem(status: int, error: VccoreError | str, detail: str | None = None, **extra: Any) -> JSONResponse:
@@ -155,9 +157,12 @@ class _StatusCache:
         if not set_part.isdigit() or len(set_part) > 9 or purpose not in ("revocation", "suspension", "message"):
             return None
         list_number = int(set_part)
-        if list_number not in self.issuer.store.list_sets():
-            return None
-        return self.get(list_number).get(url)
+        cached = self._fresh(list_number)  # the verify path: no store query while the set is fresh
+        if cached is None:
+            if list_number not in self.issuer.store.list_sets():
+                return None
+            cached = self.get(list_number)
+        return cached.get(url)
 
 
 def create_app(
@@ -262,7 +267,7 @@ class _Api:
         except AuthError as exc:
             return problem(exc.status, exc)
         except ApiError as exc:
-            return problem(exc.status, exc)
+            return problem(exc.status, exc, **exc.extra)
         except VccoreError as exc:
             return problem(_STATUS_FOR.get(exc.code, 400), exc)
 
@@ -436,13 +441,8 @@ class _Api:
     async def vc_issue(self, request: Request) -> Response:
         async def work() -> Response:
             self._authorize(request, "certify")
-            body = await self._json(request)
-            if not isinstance(body, dict) or not isinstance(body.get("credential"), dict):
-                raise ApiError(400, "the body is {credential, options?}, the credential a JSON object", code="MALFORMED_REQUEST")
-            options = body.get("options", {})
-            if not isinstance(options, dict):
-                raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
-            signed = await run_in_threadpool(self._vc_issue, body["credential"], options)
+            credential, options = _vc_api_body(await self._json(request), "credential")
+            signed = await run_in_threadpool(self._vc_issue, credential, options)
             return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
         return await self._guard(work)
@@ -468,7 +468,7 @@ class _Api:
         version = _check_data_model(credential, problems)
         check_related_resources(credential, self.verifier.contexts, problems)
         if problems or version is None:
-            raise ApiError(400, "; ".join(p.detail for p in problems), code="MALFORMED_VALUE_ERROR", problems=json.dumps([p.to_dict() for p in problems]))
+            raise ApiError(400, "; ".join(p.detail for p in problems), code="MALFORMED_VALUE_ERROR", extra={"problems": [p.to_dict() for p in problems]})
         suite = _suite_option(options, self.issuer.suite)
         wanted = options.get("credentialStatus")
         if wanted is None:
@@ -499,12 +499,7 @@ class _Api:
 
     async def vc_verify(self, request: Request) -> Response:
         async def work() -> Response:
-            body = await self._json(request)
-            if not isinstance(body, dict) or "verifiableCredential" not in body:
-                raise ApiError(400, "the body is {verifiableCredential, options?}", code="MALFORMED_REQUEST")
-            credential = body["verifiableCredential"]
-            if not isinstance(credential, dict):
-                raise ApiError(400, "verifiableCredential is a JSON object", code="MALFORMED_REQUEST", field="verifiableCredential")
+            credential, _ = _vc_api_body(await self._json(request), "verifiableCredential")
             result = await run_in_threadpool(self.verifier.verify, credential)
             report = {
                 "verified": result.verified,
@@ -524,16 +519,10 @@ class _Api:
 
     async def vp_verify(self, request: Request) -> Response:
         async def work() -> Response:
-            body = await self._json(request)
-            if not isinstance(body, dict) or not isinstance(body.get("verifiablePresentation"), dict):
-                raise ApiError(400, "the body is {verifiablePresentation, options?}, the presentation a JSON object", code="MALFORMED_REQUEST")
-            options = body.get("options", {})
-            if not isinstance(options, dict):
-                raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
+            presentation, options = _vc_api_body(await self._json(request), "verifiablePresentation")
             for name in ("challenge", "domain"):
                 if options.get(name) is not None and not isinstance(options[name], str):
                     raise ApiError(400, f"options.{name} is a string", code="MALFORMED_REQUEST", field=f"options.{name}")
-            presentation = body["verifiablePresentation"]
             result = await run_in_threadpool(
                 lambda: self.verifier.verify_presentation(presentation, challenge=options.get("challenge"), domain=options.get("domain"))
             )
@@ -553,6 +542,16 @@ class _Api:
             return problem(400, "INVALID", f"the presentation does not verify: {first}", **report)
 
         return await self._guard(work)
+
+
+def _vc_api_body(body: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A VC API request's ``{<name>: object, options?: object}``: the object and the options."""
+    if not isinstance(body, dict) or not isinstance(body.get(name), dict):
+        raise ApiError(400, f"the body is {{{name}, options?}}, the {name} a JSON object", code="MALFORMED_REQUEST", field=name)
+    options = body.get("options", {})
+    if not isinstance(options, dict):
+        raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
+    return body[name], options
 
 
 def _suite_option(options: dict[str, Any], default: str | Suite) -> str | Suite:

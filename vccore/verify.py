@@ -381,8 +381,7 @@ class Verifier:
         if len(proofs) > MAX_PROOFS:
             problems.append(Problem("MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"))
             return []
-        check = _ProofCheck(self, credential, proofs, issuer, purpose, now, problems)
-        check.role = role
+        check = _ProofCheck(self, credential, proofs, issuer, purpose, now, problems, role)
         results = [check.run(i, p) for i, p in enumerate(proofs)]
         # The issuer (a presentation's holder) must have made one of the proofs that verified.
         # Other proofs may be anyone's (an endorsement, a notary's proof in a chain: the W3C
@@ -561,13 +560,14 @@ class _ProofCheck:
         purpose: str,
         now: datetime,
         problems: list[Problem],
+        role: str = "issuer",
     ) -> None:
         self.verifier = verifier
         self.credential = credential
         self.proofs = proofs
         self.issuer = issuer
         self.purpose = purpose
-        self.role = "issuer"  # whose key signs: the credential's issuer, a presentation's holder
+        self.role = role  # whose key must sign: the credential's issuer, a presentation's holder
         self.controllers: dict[int, str] = {}  # proof index -> the controller of its key, once it verified
         self.now = now
         self.problems = problems
