@@ -511,3 +511,33 @@ def test_export_into_a_new_folder(issuer: Issuer, tmp_path: Path) -> None:
     written = issuer.export_status(tmp_path / "a" / "b" / "c", now=day(0))
     assert len(written) == 3 and (tmp_path / "a/b/c/index.json").exists()
     assert not list((tmp_path / "a/b/c").glob(".*.tmp"))
+
+
+def test_transaction_ids_are_version_7_uuids_in_the_order_they_were_made() -> None:
+    """transactionIds read like DIVOC's UUIDs, and sort by when they were made (so that they are
+    appended to the store's index, not scattered over it)."""
+    import time
+    import uuid
+
+    from vccore.issuer import new_transaction_id
+
+    before = time.time_ns() // 1_000_000
+    ids = []
+    for n in range(3000):
+        ids.append(new_transaction_id())
+        if n % 1000 == 999:
+            time.sleep(0.002)  # into the next millisecond: the order holds across them
+    after = time.time_ns() // 1_000_000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids))
+    assert len(set(ids)) == len(ids)
+    stamps = [u.int >> 80 for u in parsed]
+    assert all(before <= stamp <= after for stamp in stamps) and stamps == sorted(stamps)
+    assert stamps[0] < stamps[-1]
+
+
+def test_a_certified_credential_has_a_version_7_transaction_id(issuer: Issuer) -> None:
+    import uuid
+
+    certified = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
+    assert uuid.UUID(certified.transaction_id).version == 7

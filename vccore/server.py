@@ -56,7 +56,7 @@ from . import _datetime, _json, qr, render
 from .auth import AuthError, Authorizer, bearer_token
 from .entities import EntityType, PayloadError
 from .errors import VccoreError
-from .issuer import Certified, Issuer, issuer_of, resolve_entity_type
+from .issuer import Certified, Issuer, issuer_of, new_transaction_id, resolve_entity_type
 from .compiled import add_lifecycle
 from .proofs import sign
 from .store import LIST_SIZE, LifecycleError, Record
@@ -327,7 +327,7 @@ class _Api:
 
     def _failed(self, entity: EntityType, given: Any, exc: VccoreError) -> Response:
         """Record the refused request under a transactionId, and say why."""
-        transaction_id = str(uuid.uuid4())
+        transaction_id = new_transaction_id()
         self.store.record_failure(transaction_id, entity.name, given if isinstance(given, str) else None, exc.to_dict(), _datetime.format(_datetime.now()))
         extra: dict[str, Any] = {"transactionId": transaction_id}
         if isinstance(exc, PayloadError):
@@ -489,7 +489,7 @@ class _Api:
         signed = sign(document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False)
         stamp = _datetime.format(_datetime.now())
         record = Record(
-            certificate_id=f"urn:uuid:{uuid.uuid4()}", transaction_id=str(uuid.uuid4()), entity_type="VerifiableCredential",
+            certificate_id=f"urn:uuid:{uuid.uuid4()}", transaction_id=new_transaction_id(), entity_type="VerifiableCredential",
             credential=signed, status_list=status_list, status_index=status_index, state="VALID", created_at=stamp, updated_at=stamp,
         )
         with self.store.transaction() as tx:
