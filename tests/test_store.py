@@ -221,3 +221,48 @@ def test_threads_taking_positions_while_transactions_fail_never_share_one(store_
         thread.join()
     assert not errors
     assert len(kept) == len(set(kept)) == 2 * sum(1 + r % 7 for r in range(150)) + 2 * sum(1 + r % 3 for r in range(0, 150, 2))
+
+
+def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two writers (two store objects, each its own connection and lock descriptor, as two
+    worker processes have) in turn: the WAL restarts once it passes WAL_RESTART_FRAMES pages,
+    instead of only when a checkpoint happens to run with no transaction beside it."""
+    import threading
+
+    from vccore import store as store_module
+    from vccore.store import Record
+
+    monkeypatch.setattr(store_module, "WAL_RESTART_FRAMES", 64)
+    path = tmp_path / "vccore.db"
+    body = {"text": "x" * 3000}
+    wal_pages: list[int] = []
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        store = SQLiteStore(path, status_base_url=BASE)
+        try:
+            for round_ in range(120):
+                with store.transaction() as tx:
+                    records = []
+                    for n, (status_list, index) in enumerate(tx.allocate_status_positions(20)):  # ~20 pages a transaction
+                        number = f"{worker}-{round_}-{n}"
+                        records.append((Record(number, f"t-{number}", "Test", body, status_list, index, "VALID", "2026", "2026"), None))
+                    tx.insert_many(records)
+                wal = path.with_name(path.name + "-wal")
+                wal_pages.append(wal.stat().st_size // 16384 if wal.exists() else 0)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=write, args=(worker,)) for worker in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert len(SQLiteStore(path).certificate_ids_taken([f"1-119-19", f"2-0-0"])) == 2
+    # 240 transactions of ~20 pages wrote ~4,800 pages; the WAL file (its high-water mark) stays
+    # within the limit plus what both writers add between two checkpoints of one of them.
+    slack = 2 * store_module.CHECKPOINT_EVERY * 25
+    assert max(wal_pages) <= 64 + slack, max(wal_pages)

@@ -60,6 +60,8 @@ MAX_BLOCK: Final = 1024
 """The most status positions a store object reserves at once (beyond what one call asks for)."""
 CHECKPOINT_EVERY: Final = 8
 """An SQLite connection checkpoints the WAL after every this many of its write transactions."""
+WAL_RESTART_FRAMES: Final = 1024
+"""A WAL this long (in pages: 16 MiB) is checkpointed under the writers' lock, so that it restarts."""
 
 
 class LifecycleError(VccoreError):
@@ -351,7 +353,7 @@ class SQLiteStore:
     """The embedded store: one SQLite file, written one transaction at a time (by any number of
     threads and processes). Not across ``fork()``: a connection inherited from the parent must
     not be used or closed in the child (SQLite's rule; broken, it corrupts the file), so open
-    stores after forking, or spawn workers (as :mod:`vccore.batch` does)."""
+    stores after forking, or spawn workers (:mod:`vccore.batch` does either)."""
 
     def __init__(self, path: str | Path, *, status_base_url: str | None = None, read_only: bool = False) -> None:
         """Open (or make) the store at ``path``. ``read_only`` opens an existing store without
@@ -456,7 +458,19 @@ class SQLiteStore:
         self._local.writes = writes
         if writes % CHECKPOINT_EVERY == 0:
             connection = self._connection()
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames >= WAL_RESTART_FRAMES:
+                # The WAL starts over from its first page only when a writer begins after a
+                # checkpoint that copied every page of it. With two writers a transaction is
+                # usually running beside the checkpoint, so that happened only now and then: the
+                # WAL of a 40,000-credential batch with two workers reached 40 MB, and nothing
+                # bounded it. With no other vccore writer in a transaction, this checkpoint copies
+                # everything, and the next writer restarts the WAL (unless a reader still uses it).
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def _write_locked(self) -> Iterator[sqlite3.Connection]:
