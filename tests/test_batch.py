@@ -162,7 +162,12 @@ def check_batch_result(folder: Path, good: list[int], bad: dict[int, str], locat
     return credentials
 
 
-def test_issue_batch_with_two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("start_method", ["fork", "spawn"])
+def test_issue_batch_with_two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, start_method: str) -> None:
+    """Both ways of starting workers (the command line forks on Linux when it can)."""
+    import vccore.cli
+
+    monkeypatch.setattr(vccore.cli, "_start_method", lambda: start_method)
     good, bad = write_input(tmp_path / "in.jsonl", 700)
     argv = ["issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
             "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
@@ -181,6 +186,30 @@ def test_issue_batch_with_two_workers(tmp_path: Path, capsys: pytest.CaptureFixt
     before = (tmp_path / "out.jsonl").read_bytes()
     code, _, err = run(capsys, *argv)
     assert code == 0 and (tmp_path / "out.jsonl").read_bytes() == before
+
+
+def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Path) -> None:
+    """An unknown start method, or "fork" asked for while another thread runs (a lock it holds
+    would stay held forever in the copy), is refused before any file is made."""
+    import threading
+
+    from vccore.batch import BatchError, issue_batch, verify_batch
+
+    write_input(tmp_path / "in.jsonl", 3)
+    with pytest.raises(BatchError, match="'forkserver' is not one of"):
+        issue_batch(Issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "out.jsonl", workers=2, start_method="forkserver")
+    with pytest.raises(BatchError, match="'threads' is not one of"):
+        verify_batch(Verifier.create, tmp_path / "in.jsonl", open(os.devnull, "wb"), start_method="threads")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with pytest.raises(BatchError, match="no other thread"):
+            issue_batch(Issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "out.jsonl", workers=2, start_method="fork")
+    finally:
+        stop.set()
+        other.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 
 
 def test_issue_batch_refuses_to_clobber_or_to_mix_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -225,7 +254,7 @@ def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials
     """Killed (SIGKILL) at random moments, with its workers or (seed 3) the parent alone, then
     run again until it finishes: every good line's credential exactly once, in order, and no
     status position given twice."""
-    lines = 6000  # enough for two kills midway at a few thousand credentials a second
+    lines = 12000  # enough for two kills midway at a few thousand credentials a second
     good, bad = write_input(tmp_path / "in.jsonl", lines)
     argv = [sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"),
             "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--store", store_location,

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -314,10 +315,13 @@ def _issue_batch(args: argparse.Namespace) -> int:
         known = ", ".join(sorted(_entity_types(args.templates)))
         raise _Unusable(f"no entity type {args.entity!r} (known: {known})")
     make_issuer = functools.partial(_issuer, args, make_key=True)
-    make_issuer()  # the key and the store now, in this process: a problem stops the batch before it starts
+    # The key and the store now, in this process: a problem stops the batch before it starts. The
+    # store is closed again, so that the workers can be forked (no connection may cross a fork).
+    make_issuer().store.close()
     try:
         report = issue_batch(
-            make_issuer, args.entity, args.batch, args.output, errors=args.errors, workers=args.workers, now=_now(args)
+            make_issuer, args.entity, args.batch, args.output, errors=args.errors, workers=args.workers, now=_now(args),
+            start_method=_start_method(),
         )
     except BatchError as exc:
         raise _Unusable(exc.message) from None
@@ -329,6 +333,13 @@ def _issue_batch(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     return EXIT_OK
+
+
+def _start_method() -> str:
+    """Batch workers are forked on Linux when this process runs no other thread (the command line
+    closes its store before the batch starts), else spawned (macOS's system libraries are not
+    fork-safe): a forked worker starts without importing vccore again."""
+    return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
 
 
 def _check_workers(workers: int) -> None:
@@ -506,14 +517,17 @@ def _verify_batch(args: argparse.Namespace) -> int:
         raise _Unusable("give a credential file or --batch, not both")
     _check_workers(args.workers)
     make_verifier = functools.partial(_verifier, args)
-    make_verifier()  # its configuration's problems now, before any worker starts
+    store = make_verifier().store  # its configuration's problems now, before any worker starts
+    if store is not None:
+        store.close()  # before the workers are forked, as in _issue_batch
     now = _parse_time(args.now, "--now") if args.now else None
+    run = functools.partial(verify_batch, make_verifier, args.batch, workers=args.workers, now=now, start_method=_start_method())
     try:
         if args.output is None:
-            report = verify_batch(make_verifier, args.batch, sys.stdout.buffer, workers=args.workers, now=now)
+            report = run(sys.stdout.buffer)
         else:
             with open(args.output, "wb") as output:
-                report = verify_batch(make_verifier, args.batch, output, workers=args.workers, now=now)
+                report = run(output)
     except BatchError as exc:
         raise _Unusable(exc.message) from None
     except OSError as exc:
