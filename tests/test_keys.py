@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -185,6 +186,25 @@ def test_bad_key_files(tmp_path: Path) -> None:
 def test_base58_round_trip(data: bytes) -> None:
     assert _multibase.b58decode(_multibase.b58encode(data)) == data
     assert _multibase.decode(_multibase.encode(data, "u")) == data
+
+
+_BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+@given(st.text(alphabet=_BASE58, max_size=130), st.one_of(st.none(), st.tuples(st.integers(0, 130), st.characters())))
+def test_base58_decode_agrees_with_the_digit_by_digit_definition(text: str, insert: tuple[int, str] | None) -> None:
+    """Any text, canonical or not (leading "1"s, any length), decodes as the plain definition
+    says; a character outside the alphabet anywhere is named."""
+    if insert is not None and insert[1] not in _BASE58:
+        bad = text[: insert[0]] + insert[1] + text[insert[0]:]
+        with pytest.raises(ValueError, match=re.escape(repr(insert[1]))):
+            _multibase.b58decode(bad)
+        return
+    number = 0
+    for char in text:
+        number = number * 58 + _BASE58.index(char)
+    zeros = len(text) - len(text.lstrip("1"))
+    assert _multibase.b58decode(text) == b"\0" * zeros + (number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b"")
 
 
 # --- encrypted key files -------------------------------------------------------------------------
