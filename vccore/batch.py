@@ -293,7 +293,8 @@ def issue_batch(
     defaults to ``OUT.errors.jsonl`` beside the output. ``progress``: a progress bar on standard
     error (default: when it is a terminal). ``start_method``: how ``workers`` > 1 start,
     ``"spawn"`` (a new interpreter each) or ``"fork"`` (a copy of this process, which starts
-    sooner; only from a process with no store connection open, none at all, and no other thread)."""
+    sooner; only from a process with no store or database connection open and no other thread
+    running; the command line forks)."""
     _check_start_method(start_method, workers)
     source_path, output_path = Path(source), Path(output)
     errors_path = Path(errors) if errors is not None else output_path.with_name(output_path.stem + ".errors.jsonl")
