@@ -266,3 +266,39 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
     # within the limit plus what both writers add between two checkpoints of one of them.
     slack = 2 * store_module.CHECKPOINT_EVERY * 25
     assert max(wal_pages) <= 64 + slack, max(wal_pages)
+
+
+def _record(number: str, position: tuple[int, int], credential: dict[str, Any]) -> Any:
+    from vccore.store import Record
+
+    return Record(number, f"t-{number}", "Test", credential, position[0], position[1], "VALID", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+
+
+def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> None:
+    """insert_many (PostgreSQL: COPY) keeps every character: tabs, newlines, backslashes, quotes,
+    text from every plane; absent fields stay absent."""
+    store = open_store(store_location, status_base_url=BASE)
+    odd = {"name": "a\tb\nc\\d\"e\\N\r\u0085\u2028\U0001F600 \\\\t", "empty": "", "none": None}
+    with store.transaction() as tx:
+        positions = tx.allocate_status_positions(3)
+        tx.insert_many([(_record(f"odd-{i}", p, {**odd, "i": i}), f"key\t{i}\\N" if i else None) for i, p in enumerate(positions)])
+    for i in range(3):
+        record = store.get(f"odd-{i}")
+        assert record is not None and record.credential == {**odd, "i": i} and record.replaces is None and record.reason is None
+    assert set(store.get_by_keys(["key\t1\\N", "key\t2\\N", "key\t0\\N"])) == {"key\t1\\N", "key\t2\\N"}
+
+
+def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location: str) -> None:
+    """A certificateId or idempotency key already taken: STORE_ERROR, and none of the
+    transaction's records is stored."""
+    store = open_store(store_location, status_base_url=BASE)
+    with store.transaction() as tx:
+        tx.insert_many([(_record("taken", tx.allocate_status_position(), {}), "key-taken")])
+    for clash in ({"number": "taken", "key": "fresh"}, {"number": "fresh", "key": "key-taken"}):
+        with pytest.raises(LifecycleError) as caught:
+            with store.transaction() as tx:
+                first, second = tx.allocate_status_positions(2)
+                tx.insert_many([(_record("new-1", first, {}), "key-new"), (_record(clash["number"], second, {}), clash["key"])])
+        assert caught.value.code == "STORE_ERROR" and "cannot be stored" in caught.value.message
+        assert store.get("new-1") is None and store.get("fresh") is None and store.get_by_keys(["key-new", "fresh"]) == {}
+    assert store.count() == 1

@@ -80,6 +80,8 @@ def _pg(sql: str) -> str:
 
 _SCHEMA_LOCK: Final = 0x7663636F7265  # "vccore": the advisory lock held while the schema changes
 _INSERT: Final = _pg(INSERT_CERTIFICATE)
+_COPY_CERTIFICATES: Final = f"COPY certificates ({_COLUMNS}) FROM STDIN"
+_COPY_ISSUE_KEYS: Final = "COPY issue_keys (key, certificate_id) FROM STDIN"
 _IDS_TAKEN: Final = "SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)"
 
 # Connections a forked child inherited: never used there, and never closed either (closing one
@@ -346,10 +348,18 @@ class _PostgresTransaction:
             ) from None
 
     def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
+        # COPY, not one INSERT per row: 50,000 credentials in chunks of 500 cost the server 2.8-3.0 s
+        # of CPU against 4.2-4.4 s (measured once, with a script outside the repository), and the
+        # server shares the machine with the workers. Constraints are checked all the same.
         try:
             with self._connection.cursor() as cursor:
-                cursor.executemany(_INSERT, [_row(r) for r, _ in records])
-                cursor.executemany(_pg(INSERT_ISSUE_KEY), [(k, r.certificate_id) for r, k in records if k is not None])
+                with cursor.copy(_COPY_CERTIFICATES) as copy:
+                    for record, _ in records:
+                        copy.write_row(_row(record))
+                with cursor.copy(_COPY_ISSUE_KEYS) as copy:
+                    for record, key in records:
+                        if key is not None:
+                            copy.write_row((key, record.certificate_id))
         except pg_errors.IntegrityError as exc:  # the caller checked ids and keys in this transaction
             raise LifecycleError(f"{len(records)} certificates cannot be stored: {_message(exc)}", code="STORE_ERROR") from None
 
