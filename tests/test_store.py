@@ -302,3 +302,30 @@ def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location
         assert caught.value.code == "STORE_ERROR" and "cannot be stored" in caught.value.message
         assert store.get("new-1") is None and store.get("fresh") is None and store.get_by_keys(["key-new", "fresh"]) == {}
     assert store.count() == 1
+
+
+def _use_inherited_store(store: SQLiteStore, inherited: Any) -> None:
+    """In a forked child: write through the parent's store object, close it; exit 3 if the
+    parent's connection was used."""
+    import os
+
+    own = store._connection()
+    with store.transaction() as tx:
+        tx.allocate_status_positions(5)
+    store.close()
+    os._exit(3 if own is inherited else 0)
+
+
+def test_a_forked_process_leaves_the_connection_it_inherited_alone(tmp_path: Path) -> None:
+    """SQLite forbids using or closing a connection across fork(): a store object used in a
+    forked child opens the child's own, and closing it there leaves the parent's open."""
+    store = SQLiteStore(tmp_path / "vccore.db", status_base_url=BASE)
+    inherited = store._connection()
+    child = multiprocessing.get_context("fork").Process(target=_use_inherited_store, args=(store, inherited))
+    child.start()
+    child.join()
+    assert child.exitcode == 0
+    assert store._connection() is inherited and inherited.execute("SELECT 1").fetchone() == (1,)
+    with store.transaction() as tx:
+        tx.allocate_status_positions(5)
+    assert raw_rows(str(tmp_path / "vccore.db"), "PRAGMA integrity_check") == [("ok",)]

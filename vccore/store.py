@@ -349,11 +349,15 @@ class _PositionPool:
             self.free, self.block = state
 
 
+_INHERITED: list[sqlite3.Connection] = []
+"""Connections a forked process inherited: never used there, never closed (kept referenced)."""
+
+
 class SQLiteStore:
     """The embedded store: one SQLite file, written one transaction at a time (by any number of
-    threads and processes). Not across ``fork()``: a connection inherited from the parent must
-    not be used or closed in the child (SQLite's rule; broken, it corrupts the file), so open
-    stores after forking, or spawn workers (:mod:`vccore.batch` does either)."""
+    threads and processes). Across ``fork()``, a connection inherited from the parent is never
+    used or closed in the child (SQLite's rule; broken, it corrupts the file): the child sets it
+    aside and opens its own."""
 
     def __init__(self, path: str | Path, *, status_base_url: str | None = None, read_only: bool = False) -> None:
         """Open (or make) the store at ``path``. ``read_only`` opens an existing store without
@@ -404,7 +408,13 @@ class SQLiteStore:
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
+        if connection is not None and getattr(self._local, "pid", None) != os.getpid():
+            # This process is a fork of the one that opened it: SQLite forbids using (or closing)
+            # it here, so it is set aside, referenced, and this process opens its own.
+            _INHERITED.append(connection)
+            connection = self._local.connection = None
         if connection is None:
+            self._local.pid = os.getpid()
             if self._read_only:
                 connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
                 self._local.connection = connection
@@ -457,20 +467,27 @@ class SQLiteStore:
         writes = getattr(self._local, "writes", 0) + 1
         self._local.writes = writes
         if writes % CHECKPOINT_EVERY == 0:
-            connection = self._connection()
-            _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames >= WAL_RESTART_FRAMES:
-                # The WAL starts over from its first page only when a writer begins after a
-                # checkpoint that copied every page of it. With two writers a transaction is
-                # usually running beside the checkpoint, so that happened only now and then: the
-                # WAL of a 40,000-credential batch with two workers reached 40 MB, and nothing
-                # bounded it. With no other vccore writer in a transaction, this checkpoint copies
-                # everything, and the next writer restarts the WAL (unless a reader still uses it).
-                fcntl.flock(lock, fcntl.LOCK_EX)
-                try:
-                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                finally:
-                    fcntl.flock(lock, fcntl.LOCK_UN)
+            try:
+                self._checkpoint(lock)
+            except (sqlite3.Error, OSError):
+                pass  # the transaction is committed; a checkpoint that fails is tried again later
+
+    def _checkpoint(self, lock: int) -> None:
+        """A passive checkpoint; under the writers' lock when the WAL has grown long."""
+        connection = self._connection()
+        _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if frames >= WAL_RESTART_FRAMES:
+            # The WAL starts over from its first page only when a writer begins after a
+            # checkpoint that copied every page of it. With two writers a transaction is
+            # usually running beside the checkpoint, so that happened only now and then: the
+            # WAL of a 40,000-credential batch with two workers reached 40 MB, and nothing
+            # bounded it. With no other vccore writer in a transaction, this checkpoint copies
+            # everything, and the next writer restarts the WAL (unless a reader still uses it).
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     @contextmanager
     def _write_locked(self) -> Iterator[sqlite3.Connection]:
@@ -576,10 +593,14 @@ class SQLiteStore:
         return None if row is None else _failure(row)
 
     def close(self) -> None:
-        """Close this thread's connection (and its lock file)."""
+        """Close this thread's connection (and its lock file); one inherited across a fork is
+        set aside, not closed."""
         connection = getattr(self._local, "connection", None)
         if connection is not None:
-            connection.close()
+            if getattr(self._local, "pid", None) == os.getpid():
+                connection.close()
+            else:
+                _INHERITED.append(connection)
             self._local.connection = None
         fd = getattr(self._local, "lock_fd", None)
         if fd is not None and getattr(self._local, "lock_pid", None) == os.getpid():
