@@ -22,7 +22,7 @@ from vccore.batch import MAX_LINE_BYTES
 from vccore.cli import main
 from vccore.entities import PayloadError
 from vccore.issuer import Certified, Issuer
-from vccore.store import LifecycleError, open_store
+from vccore.store import LifecycleError, SQLiteStore, open_store
 
 from conftest import raw_rows
 
@@ -210,6 +210,24 @@ def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Pa
         stop.set()
         other.join()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
+
+
+def test_a_forked_batch_handed_an_open_store_opens_its_own_connections(tmp_path: Path, issuer: Issuer) -> None:
+    """The workers' factory may hand back the caller's own issuer, its store open and in use:
+    forked workers leave the inherited connection alone (SQLite forbids using or closing one
+    across a fork) and open their own; the caller's store goes on working, and stays whole."""
+    from vccore.batch import issue_batch
+
+    issuer.certify("HealthProfessional", payload(900001), now=AT)  # the connection is open now
+    good, bad = write_input(tmp_path / "in.jsonl", 1200)
+    report = issue_batch(lambda: issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "out.jsonl", workers=2, now=AT, start_method="fork")
+    assert (report.done, report.rejected) == (len(good), len(bad))
+    issuer.certify("HealthProfessional", payload(900002), now=AT)  # and still works here
+    assert issuer.store.count() == len(good) + 2
+    names = [json.loads(line)["credentialSubject"]["name"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert names == [f"Dr. Batch {n}" for n in good]
+    if isinstance(issuer.store, SQLiteStore):
+        assert raw_rows(str(issuer.store.path), "PRAGMA integrity_check") == [("ok",)]
 
 
 def test_issue_batch_refuses_to_clobber_or_to_mix_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

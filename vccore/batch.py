@@ -168,17 +168,20 @@ START_METHODS = ("spawn", "fork")
 
 
 def _ordered(
-    work: Callable[[Any], T], tasks: Iterator[tuple[Any, Any]], factory: Callable[[], Any], workers: int, start_method: str
+    work: Callable[[Any, Any], T], tasks: Iterator[tuple[Any, Any]], factory: Callable[[], Any], workers: int, start_method: str
 ) -> Iterator[tuple[Any, T]]:
-    """(context, work(task)) for each (context, task), in order; ``workers`` processes (1: this
-    one), at most two tasks per worker in flight."""
+    """(context, work(task, None)) for each (context, task), in order; ``workers`` processes
+    (1: this one, with its own issuer or verifier passed to ``work``, so that batches in several
+    threads do not share one), at most two tasks per worker in flight."""
     if workers <= 1:
-        _init_worker(factory)
+        worker = factory()
         try:
             for context, task in tasks:
-                yield context, work(task)
+                yield context, work(task, worker)
         finally:
-            _close_worker()
+            store = getattr(worker, "store", None)
+            if store is not None:
+                store.close()
         return
     # "spawn" by default: a forked worker would inherit this process's open SQLite connections,
     # and SQLite's own documentation forbids using (or even closing) one across a fork; we saw it
@@ -192,20 +195,23 @@ def _ordered(
         # A forked worker must never collect (and so close) an object it inherited, such as a
         # connection its parent left to the garbage collector: what is frozen at the fork is never
         # collected in the copy. A fork pool forks all its workers at the first submit.
+        # (Objects the caller froze itself stay frozen: unfreezing is all or nothing.)
         frozen = start_method == "fork"
-        if frozen:
-            gc.freeze()
+        caller_froze = gc.get_freeze_count() > 0
         try:
+            if frozen:
+                gc.freeze()
             for context, task in tasks:
-                pending.append((context, pool.submit(work, task)))
+                pending.append((context, pool.submit(work, task, None)))
                 if frozen:
-                    gc.unfreeze()
                     frozen = False
+                    if not caller_froze:
+                        gc.unfreeze()
                 if len(pending) >= 2 * workers:
                     context, future = pending.popleft()
                     yield context, future.result()
         finally:
-            if frozen:
+            if frozen and not caller_froze:
                 gc.unfreeze()
         while pending:
             context, future = pending.popleft()
@@ -221,11 +227,12 @@ def _check_start_method(start_method: str, workers: int) -> None:
         raise BatchError("start_method 'fork' needs a process with no other thread running: use 'spawn'", code="INVALID_ARGUMENT")
 
 
-def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> tuple[bytes, bytes, int, int]:
-    """Issue one chunk: (the credential lines, the error lines, how many of each), in line order
-    (joined here, so that the parent only writes)."""
+def _issue_chunk(task: tuple[str, str, str | None, list[Line]], issuer: Issuer | None = None) -> tuple[bytes, bytes, int, int]:
+    """Issue one chunk (with ``issuer``, else this worker process's): (the credential lines, the
+    error lines, how many of each), in line order (joined here, so that the parent only writes)."""
     batch_id, entity, now_text, lines = task
-    issuer: Issuer = _WORKER
+    issuer = issuer if issuer is not None else _WORKER
+    assert issuer is not None
     texts: dict[int, tuple[str, bool]] = {}
     payloads: list[dict[str, Any]] = []
     numbers: list[int] = []
@@ -247,10 +254,12 @@ def _issue_chunk(task: tuple[str, str, str | None, list[Line]]) -> tuple[bytes, 
     return _joined(issued), _joined(rejected), len(issued), len(rejected)
 
 
-def _verify_chunk(task: tuple[str | None, list[Line]]) -> tuple[bytes, int, int]:
-    """Verify one chunk: (the result lines, how many verified, how many not)."""
+def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None = None) -> tuple[bytes, int, int]:
+    """Verify one chunk (with ``verifier``, else this worker process's): (the result lines, how
+    many verified, how many not)."""
     now_text, lines = task
-    verifier: Verifier = _WORKER
+    verifier = verifier if verifier is not None else _WORKER
+    assert verifier is not None
     now = _datetime.parse(now_text) if now_text else None
     out: list[str] = []
     verified = 0
@@ -288,8 +297,9 @@ def issue_batch(
     start_method: str = "spawn",
 ) -> BatchReport:
     """Issue a credential for every payload line of ``source`` into ``output`` (see the module's
-    documentation). ``make_issuer`` builds each worker's :class:`Issuer` (it must be picklable for
-    ``workers`` > 1: a module-level function or a :func:`functools.partial` of one). ``errors``
+    documentation). ``make_issuer`` builds each worker's :class:`Issuer` (for ``workers`` > 1 it
+    must be picklable when spawned: a module-level function or a :func:`functools.partial` of
+    one; a forked worker opens its own connections even from a store it inherited). ``errors``
     defaults to ``OUT.errors.jsonl`` beside the output. ``progress``: a progress bar on standard
     error (default: when it is a terminal). ``start_method``: how ``workers`` > 1 start,
     ``"spawn"`` (a new interpreter each) or ``"fork"`` (a copy of this process, which starts
