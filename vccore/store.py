@@ -406,18 +406,27 @@ class SQLiteStore:
         """The store's file."""
         return str(self.path)
 
+    def _mine(self) -> threading.local:
+        """This thread's connection and lock file, made afresh in a forked process: SQLite forbids
+        using (or closing) a connection there that the parent opened, so an inherited one is set
+        aside, referenced, and this process opens its own (and its own lock file descriptor,
+        whose flock would otherwise be the parent's)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            inherited = getattr(local, "connection", None)
+            if inherited is not None:
+                _INHERITED.append(inherited)
+            local.connection = local.lock_fd = None
+            local.pid = os.getpid()
+        return local
+
     def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None and getattr(self._local, "pid", None) != os.getpid():
-            # This process is a fork of the one that opened it: SQLite forbids using (or closing)
-            # it here, so it is set aside, referenced, and this process opens its own.
-            _INHERITED.append(connection)
-            connection = self._local.connection = None
+        local = self._mine()
+        connection: sqlite3.Connection | None = local.connection
         if connection is None:
-            self._local.pid = os.getpid()
             if self._read_only:
                 connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
-                self._local.connection = connection
+                local.connection = connection
                 return connection
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -432,15 +441,15 @@ class SQLiteStore:
                 # Checkpoints run after the OS lock is released (see _write), not inside COMMIT
                 # while the next writer waits.
                 connection.execute("PRAGMA wal_autocheckpoint = 0")
-            self._local.connection = connection
+            local.connection = connection
         return connection
 
     def _lock_file(self) -> int:
         """This thread's descriptor of the store's lock file (``FILE.lock``)."""
-        fd: int | None = getattr(self._local, "lock_fd", None)
-        if fd is None or getattr(self._local, "lock_pid", None) != os.getpid():
-            fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._local.lock_fd, self._local.lock_pid = fd, os.getpid()
+        local = self._mine()
+        fd: int | None = local.lock_fd
+        if fd is None:
+            fd = local.lock_fd = os.open(f"{self.path}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         return fd
 
     @contextmanager
@@ -595,17 +604,12 @@ class SQLiteStore:
     def close(self) -> None:
         """Close this thread's connection (and its lock file); one inherited across a fork is
         set aside, not closed."""
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
-            if getattr(self._local, "pid", None) == os.getpid():
-                connection.close()
-            else:
-                _INHERITED.append(connection)
-            self._local.connection = None
-        fd = getattr(self._local, "lock_fd", None)
-        if fd is not None and getattr(self._local, "lock_pid", None) == os.getpid():
-            os.close(fd)
-        self._local.lock_fd = None
+        local = self._mine()
+        if local.connection is not None:
+            local.connection.close()
+        if local.lock_fd is not None:
+            os.close(local.lock_fd)
+        local.connection = local.lock_fd = None
 
 
 class _SQLiteTransaction:
