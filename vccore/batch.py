@@ -152,6 +152,10 @@ def _init_worker(factory: Callable[[], Any], parent: int | None = None) -> None:
 def _close_worker() -> None:
     global _WORKER
     worker, _WORKER = _WORKER, None
+    _close_store_of(worker)
+
+
+def _close_store_of(worker: Issuer | Verifier | None) -> None:
     store = getattr(worker, "store", None)
     if store is not None:
         store.close()
@@ -179,9 +183,7 @@ def _ordered(
             for context, task in tasks:
                 yield context, work(task, worker)
         finally:
-            store = getattr(worker, "store", None)
-            if store is not None:
-                store.close()
+            _close_store_of(worker)
         return
     # "spawn" by default: a forked worker would inherit this process's open SQLite connections,
     # and SQLite's own documentation forbids using (or even closing) one across a fork; we saw it
