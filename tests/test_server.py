@@ -187,7 +187,7 @@ def test_a_server_killed_after_answering_has_lost_nothing(tmp_path: Path, store_
     server.start()
     answered = []
     try:
-        with httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        with httpx.Client(base_url=server.url, timeout=30, headers=bearer(TOKEN)) as http:
             for i in range(30):
                 payload = {**HP.example, "certificateId": f"d{i:04d}"} if HP.example else {}
                 answer = http.post(f"{CERTIFY}/HealthProfessional", json=payload)
@@ -216,7 +216,7 @@ def app_issuer(tmp_path: Path) -> Issuer:
 
 @pytest.fixture
 def client(app_issuer: Issuer) -> TestClient:
-    return TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN)), headers={"Authorization": f"Bearer {TOKEN}"})
+    return TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN)), headers=bearer(TOKEN))
 
 
 def test_a_refused_payload_is_an_unsuccessful_transaction(client: TestClient, app_issuer: Issuer) -> None:
@@ -412,6 +412,10 @@ def _hs256_with_public_key() -> str:
     return (signing_input + b"." + signature).decode()
 
 
+def bearer(value: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {value}"}
+
+
 def bad_tokens(needed: str) -> list[tuple[str, dict[str, str], int]]:
     """(case, headers, expected status) for a route that needs permission ``needed``."""
     now = int(time.time())
@@ -419,22 +423,22 @@ def bad_tokens(needed: str) -> list[tuple[str, dict[str, str], int]]:
     return [
         ("no token", {}, 401),
         ("not a bearer token", {"Authorization": "Basic dXNlcjpwYXNz"}, 401),
-        ("empty bearer", {"Authorization": "Bearer "}, 401),
-        ("garbage", {"Authorization": "Bearer not.a.jwt"}, 401),
-        ("expired", {"Authorization": f"Bearer {token(exp=now - 120)}"}, 401),
-        ("not yet valid", {"Authorization": f"Bearer {token(nbf=now + 600)}"}, 401),
-        ("forged: another key", {"Authorization": f"Bearer {token(key=STRANGER)}"}, 401),
-        ("unknown kid", {"Authorization": f"Bearer {token(kid='rsa-9')}"}, 401),
-        ("alg none", {"Authorization": f"Bearer {_unsigned({'iss': ISSUER_ID, 'aud': 'vccore', 'exp': now + 300, 'scope': 'certify revoke read'})}"}, 401),
-        ("HS256 keyed with the public key", {"Authorization": f"Bearer {_hs256_with_public_key()}"}, 401),
-        ("RSA key, ES256 header", {"Authorization": f"Bearer {token(key=EC_KEY, alg='ES256', kid='rsa-1')}"}, 401),
-        ("wrong issuer", {"Authorization": f"Bearer {token(iss='https://evil.example')}"}, 401),
-        ("wrong audience", {"Authorization": f"Bearer {token(aud='someone-else')}"}, 401),
-        ("no exp", {"Authorization": f"Bearer {token(exp=None)}"}, 401),
-        ("a signature cut short", {"Authorization": f"Bearer {token()[:-10]}"}, 401),
-        ("the static token of another server", {"Authorization": f"Bearer {TOKEN}"}, 401),
-        ("no scope at all", {"Authorization": f"Bearer {token(None)}"}, 403),
-        (f"every scope but {needed}", {"Authorization": f"Bearer {token(others)}"}, 403),
+        ("empty bearer", bearer(""), 401),
+        ("garbage", bearer("not.a.jwt"), 401),
+        ("expired", bearer(token(exp=now - 120)), 401),
+        ("not yet valid", bearer(token(nbf=now + 600)), 401),
+        ("forged: another key", bearer(token(key=STRANGER)), 401),
+        ("unknown kid", bearer(token(kid="rsa-9")), 401),
+        ("alg none", bearer(_unsigned({"iss": ISSUER_ID, "aud": "vccore", "exp": now + 300, "scope": "certify revoke read"})), 401),
+        ("HS256 keyed with the public key", bearer(_hs256_with_public_key()), 401),
+        ("RSA key, ES256 header", bearer(token(key=EC_KEY, alg="ES256", kid="rsa-1")), 401),
+        ("wrong issuer", bearer(token(iss="https://evil.example")), 401),
+        ("wrong audience", bearer(token(aud="someone-else")), 401),
+        ("no exp", bearer(token(exp=None)), 401),
+        ("a signature cut short", bearer(token()[:-10]), 401),
+        ("the static token of another server", bearer(TOKEN), 401),
+        ("no scope at all", bearer(token(None)), 403),
+        (f"every scope but {needed}", bearer(token(others)), 403),
     ]
 
 
@@ -457,7 +461,7 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
     """Issue #9, point 2."""
     client, issuer = jwt_app
     assert HP.example is not None
-    good = {"Authorization": f"Bearer {token()}"}
+    good = bearer(token())
     first = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0001"}, headers=good)
     assert first.status_code == 200, first.text
     assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0002"}, headers=good).status_code == 200
@@ -487,11 +491,11 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
         assert _state(issuer) == before, (method, path)
     assert refused == len(routes) * len(bad_tokens("read"))
     # the same routes with a good token do what they say (so the refusals above were the token's)
-    assert client.get("/vc-certification/v1/certificate/HealthProfessional/a-0001", headers={"Authorization": f"Bearer {token('read')}"}).status_code == 200
+    assert client.get("/vc-certification/v1/certificate/HealthProfessional/a-0001", headers=bearer(token('read'))).status_code == 200
     ec_token = token("revoke", key=EC_KEY, alg="ES256", kid="ec-1")
-    assert client.delete("/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", headers={"Authorization": f"Bearer {ec_token}"}).status_code == 200
+    assert client.delete("/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", headers=bearer(ec_token)).status_code == 200
     roles = token(None, key=ED_KEY, alg="EdDSA", kid="ed-1", realm_access={"roles": ["certify"]})  # Keycloak's realm roles
-    assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0004"}, headers={"Authorization": f"Bearer {roles}"}).status_code == 200
+    assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0004"}, headers=bearer(roles)).status_code == 200
     # verifying and the status lists are public
     assert client.post("/vc-certification/v1/certificate/verify", json={"verifiableCredential": {}}).status_code == 200
     assert client.get("/status/0/revocation").status_code == 200
@@ -499,7 +503,7 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
 
 def test_a_static_token_server_refuses_everything_else(client: TestClient) -> None:
     assert HP.example is not None
-    for headers in ({}, {"Authorization": "Bearer " + TOKEN[:-1]}, {"Authorization": "Bearer " + TOKEN + "x"}, {"Authorization": f"Bearer {token()}"}):
+    for headers in ({}, bearer(TOKEN[:-1]), bearer(TOKEN + "x"), bearer(token())):
         answer = client.post(f"{CERTIFY}/HealthProfessional", json=dict(HP.example), headers={**headers} if headers else {"Authorization": ""})
         assert answer.status_code == 401
     with pytest.raises(ValueError):
