@@ -8,7 +8,13 @@
    of the command and its workers sampled every half second (peak, and the peak over each tenth
    of the run: flat means constant memory), and the store and output checked at the end.
 
-    python -m benchmarks.batch [--count N] [--sample N] [--rounds N] [--workers N] [--store sqlite|postgresql] [--keep]
+3. With ``--instructions N``: N payloads issued with 1 worker and with 2 under valgrind's
+   callgrind, which counts the instructions each process of the command runs (a forked worker
+   from its fork on). Their ratio is the work the second worker adds (pipes, a second start,
+   the store's lock), whatever the machine is doing; it does not see time spent waiting, nor
+   the PostgreSQL server's own work.
+
+    python -m benchmarks.batch [--count N] [--sample N] [--rounds N] [--workers N] [--instructions N] [--store sqlite|postgresql] [--keep]
 
 Writes benchmarks/results/batch.json. Needs disk: about 5 KB per credential (store + output).
 """
@@ -135,12 +141,35 @@ def run_batch(folder: Path, source: Path, workers: int, store: str | None = None
     }
 
 
+def count_instructions(folder: Path, source: Path, workers: int, store: str | None = None) -> int:
+    """The instructions the command runs under callgrind, summed over its processes. A forked
+    worker's count starts at its fork (``--zero-before=PyOS_AfterFork_Child``): without that it
+    would also count what its parent ran before the fork."""
+    folder.mkdir(parents=True)
+    argv = [
+        "valgrind", "--tool=callgrind", "--trace-children=yes", "--zero-before=PyOS_AfterFork_Child",
+        f"--callgrind-out-file={folder}/callgrind.%p", sys.executable, "-m", "vccore", "issue", "HealthProfessional",
+        "--batch", str(source), "-o", str(folder / "out.jsonl"), "--home", str(folder / "home"), "--workers", str(workers),
+        *(["--store", store] if store else []),
+    ]
+    process = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True)
+    if process.returncode != 0:
+        raise SystemExit(f"batch under callgrind failed ({process.returncode}): {process.stderr.decode()[-2000:]}")
+    total = 0
+    for path in folder.glob("callgrind.*"):
+        for line in path.read_text(errors="replace").splitlines():
+            if line.startswith("summary:"):  # the process's own instructions ("totals:" adds what zeroing kept)
+                total += int(line.split()[1])
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--sample", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="pairs of sample runs (1 worker, 2 workers)")
+    parser.add_argument("--instructions", type=int, default=0, metavar="N", help="also count instructions, under valgrind, for N payloads (0: not)")
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     parser.add_argument(
         "--store", choices=STORES, default="sqlite",
@@ -164,10 +193,16 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
         # --rounds times: this machine's speed drifts by 20-40% from minute to minute, and what
         # two processes get of its two cores moves between 1.67x and 2.28x (its vCPUs are not
         # always two whole cores), so each round has its own ceiling, and the medians are kept.
+        # The order alternates (1 then 2, 2 then 1), so that a drift in one direction favours
+        # neither.
         rounds = []
         for number in range(1, args.rounds + 1):
-            one = run_batch(folder / f"one-{number}", sample, 1, new_store())
-            two = run_batch(folder / f"two-{number}", sample, 2, new_store())
+            if number % 2:
+                one = run_batch(folder / f"one-{number}", sample, 1, new_store())
+                two = run_batch(folder / f"two-{number}", sample, 2, new_store())
+            else:
+                two = run_batch(folder / f"two-{number}", sample, 2, new_store())
+                one = run_batch(folder / f"one-{number}", sample, 1, new_store())
             bare = bare_scaling(rounds=1)
             speedup = round(one["seconds"] / two["seconds"], 2)
             rounds.append({"one_worker": one, "two_workers": two, "speedup": speedup, "bare_loop": bare,
@@ -188,6 +223,22 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
         print(f"medians of {args.rounds} rounds: 2 workers against 1 {sample_result['speedup']}x; the bare loop "
               f"{sample_result['bare_speedup']}x (this machine's ceiling for this work); the batch got "
               f"{sample_result['of_ceiling']:.0%} of its ceiling")
+
+        if args.instructions > 0:
+            if shutil.which("valgrind") is None:
+                print("--instructions: valgrind is not installed; not counted")
+            else:
+                few = folder / "instructions.jsonl"
+                write_payloads(few, args.instructions)
+                one_count = count_instructions(folder / "instructions-1", few, 1, new_store())
+                two_count = count_instructions(folder / "instructions-2", few, 2, new_store())
+                ratio = two_count / one_count
+                results["instructions"] = {
+                    "payloads": args.instructions, "one_worker": one_count, "two_workers": two_count, "ratio": round(ratio, 4),
+                    "speedup_on_two_whole_cores": round(2 / ratio, 2),
+                }
+                print(f"instructions, {args.instructions:,} payloads: 1 worker {one_count:,}, 2 workers {two_count:,} "
+                      f"(all processes): {ratio:.3f}x the work; on two whole cores, with no waiting, at most {2 / ratio:.2f}x")
 
         if args.count > 0:  # --count 0: the speed-up only
             source = folder / "payloads.jsonl"
