@@ -37,6 +37,7 @@ from typing import Any
 
 from benchmarks.stores import STORES, machine, on_store, write_results
 from vccore import bundled_entity_types
+from vccore.batch import CHUNK_LINES
 from vccore.store import SQLiteStore, open_store
 
 
@@ -102,15 +103,20 @@ def bare_scaling(count: int = 10_000, rounds: int = 1) -> dict[str, float]:
     return {"one_per_s": round(one), "two_per_s": round(two), "speedup": round(two / one, 2)}
 
 
-def run_batch(folder: Path, source: Path, workers: int, store: str | None = None) -> dict[str, Any]:
-    """Run the command (on the home folder's SQLite store, or on ``store``); its wall time and the
-    resident memory of it and of its workers."""
-    folder.mkdir(parents=True)
-    argv = [
+def _command(folder: Path, source: Path, workers: int, store: str | None) -> list[str]:
+    """`vccore issue --batch` on ``source`` into ``folder`` (its home folder there too)."""
+    return [
         sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(source),
         "-o", str(folder / "out.jsonl"), "--home", str(folder / "home"), "--workers", str(workers),
         *(["--store", store] if store else []),
     ]
+
+
+def run_batch(folder: Path, source: Path, workers: int, store: str | None = None) -> dict[str, Any]:
+    """Run the command (on the home folder's SQLite store, or on ``store``); its wall time and the
+    resident memory of it and of its workers."""
+    folder.mkdir(parents=True)
+    argv = _command(folder, source, workers, store)
     started = time.perf_counter()
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -149,19 +155,20 @@ def count_instructions(folder: Path, source: Path, workers: int, store: str | No
     worker's count starts at its fork (``--zero-before=PyOS_AfterFork_Child``): without that it
     would also count what its parent ran before the fork."""
     folder.mkdir(parents=True)
-    argv = [
+    valgrind = [
         "valgrind", "--tool=callgrind", "--trace-children=yes", "--zero-before=PyOS_AfterFork_Child",
-        f"--callgrind-out-file={folder}/callgrind.%p", sys.executable, "-m", "vccore", "issue", "HealthProfessional",
-        "--batch", str(source), "-o", str(folder / "out.jsonl"), "--home", str(folder / "home"), "--workers", str(workers),
-        *(["--store", store] if store else []),
+        f"--callgrind-out-file={folder}/callgrind.%p",
     ]
-    process = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True)
+    process = subprocess.run(valgrind + _command(folder, source, workers, store), stdin=subprocess.DEVNULL, capture_output=True)
     if process.returncode != 0:
         raise SystemExit(f"batch under callgrind failed ({process.returncode}): {process.stderr.decode()[-2000:]}")
     total = 0
     for path in folder.glob("callgrind.*"):
         for line in path.read_text(errors="replace").splitlines():
-            if line.startswith("summary:"):  # the process's own instructions ("totals:" adds what zeroing kept)
+            # "summary:", not "totals:": for a zeroed worker "totals:" came out larger, and
+            # "summary:" matched what the worker ran after its fork (measured without zeroing,
+            # as the difference between a worker that issued one credential and one that issued none)
+            if line.startswith("summary:"):
                 total += int(line.split()[1])
     return total
 
@@ -180,6 +187,8 @@ def main() -> None:
         "(fsync and synchronous commit on) that the benchmark starts and stops",
     )
     args = parser.parse_args()
+    if 0 < args.instructions < 2 * CHUNK_LINES:
+        parser.error(f"--instructions needs at least {2 * CHUNK_LINES} payloads: with fewer than two chunks one worker does them all")
     on_store(args.store, lambda new_store: measure(args, new_store))
 
 
@@ -194,8 +203,8 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
         results["store"] = args.store
         # One worker, then two, each on a new store, then the bare loop in one process and in two,
         # --rounds times: this machine's speed drifts by 20-40% from minute to minute, and what
-        # two processes get of its two cores moves between 1.67x and 2.28x (its vCPUs are not
-        # always two whole cores), so each round has its own ceiling, and the medians are kept.
+        # two processes get of its two cores moved between 1.56x and 2.61x in one day (its vCPUs
+        # are not always two whole cores), so each round has its own ceiling, and the medians are kept.
         # The order alternates (1 then 2, 2 then 1), so that a drift in one direction favours
         # neither.
         rounds = []
