@@ -261,7 +261,7 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
     for thread in threads:
         thread.join()
     assert not errors
-    assert len(SQLiteStore(path).certificate_ids_taken([f"1-119-19", f"2-0-0"])) == 2
+    assert len(SQLiteStore(path).certificate_ids_taken(["1-119-19", "2-0-0"])) == 2
     # 240 transactions of ~20 pages wrote ~4,800 pages; the WAL file (its high-water mark) stays
     # within the limit plus what both writers add between two checkpoints of one of them.
     slack = 2 * store_module.CHECKPOINT_EVERY * 25
