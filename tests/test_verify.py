@@ -99,13 +99,19 @@ def test_parsing_error() -> None:
         ("@context", ["https://www.w3.org/ns/credentials/examples/v2"], "@context must start"),
         ("type", ["ExampleCredential"], "VerifiableCredential"),
         ("issuer", 7, "issuer"),
-        ("credentialSubject", "someone", "credentialSubject"),
+        ("credentialSubject", 5, "credentialSubject"),
         ("validFrom", "1st of January", "validFrom"),
     ],
 )
 def test_malformed_value_error(field: str, value: Any, words: str) -> None:
     bad = dict(GOOD, **{field: value})
     assert words in _problem(verify(bad, now=NOW), "MALFORMED_VALUE_ERROR").detail
+
+
+def test_a_subject_written_as_a_relative_url_is_refused_as_such() -> None:
+    # credentialSubject takes an id: a bare word is a relative URL, which nothing signs
+    bad = dict(GOOD, credentialSubject="someone")
+    assert _problem(verify(bad, now=NOW), "PROOF_TRANSFORMATION_ERROR").reason == "RELATIVE_IRI"
 
 
 @pytest.mark.parametrize(

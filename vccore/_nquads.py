@@ -64,6 +64,26 @@ def is_blank(term: str) -> bool:
     return term.startswith("_:")
 
 
+def iri_value(term: str) -> str:
+    """The IRI an IRI term (``<...>``) names, its escapes undone."""
+    return _unescape(term[1:-1], 0, in_iri=True)
+
+
+def literal_value(term: str) -> tuple[str, str, str | None]:
+    """A literal term's lexical form, datatype IRI and language tag (None when it has none).
+
+    The closing quote is the term's last ``"``: the body escapes its own quotes, and neither a
+    language tag nor a datatype IRI (written by :func:`iri`) holds one."""
+    end = term.rindex('"')
+    value = _unescape(term[1:end], 0, in_iri=False)
+    rest = term[end + 1 :]
+    if rest.startswith("@"):
+        return value, RDF_LANGSTRING, rest[1:]
+    if rest.startswith("^^"):
+        return value, iri_value(rest[2:]), None
+    return value, XSD_STRING, None
+
+
 def serialize(quad: Quad) -> str:
     """One canonical N-Quads line, with its final newline."""
     s, p, o, g = quad

@@ -17,10 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from itertools import permutations
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ._nquads import Quad, is_blank, serialize
 from .errors import CanonicalizationError
+
+if TYPE_CHECKING:
+    from .canon import WorkBudget
 
 DEFAULT_MAX_WORK: Final = 100_000
 
@@ -56,8 +59,10 @@ class _Issuer:
 class _State:
     """Canonicalization state (section 4.4.2) plus the work counter."""
 
-    def __init__(self, quads: Iterable[Quad], hash_name: HashName, max_work: int) -> None:
+    def __init__(self, quads: Iterable[Quad], hash_name: HashName, max_work: int, budget: WorkBudget | None = None) -> None:
         self.hasher: Callable[[bytes], "hashlib._Hash"] = getattr(hashlib, hash_name)
+        # A request's budget (see vccore.canon.WorkBudget) may have less left than one graph's limit.
+        self.budget = budget
         self.max_work = max_work
         self.work = 0
         self.canonical = _Issuer("c14n")
@@ -78,6 +83,13 @@ class _State:
 
     def spend(self, units: int = 1) -> None:
         self.work += units
+        if self.budget is not None:
+            self.budget.rdfc_work -= units
+            if self.budget.rdfc_work < 0 and self.work <= self.max_work:
+                raise CanonicalizationError(
+                    "RDFC-1.0 stopped: this request has spent the canonicalization work vccore gives one request",
+                    code="WORK_LIMIT",
+                )
         if self.work > self.max_work:
             raise CanonicalizationError(
                 f"RDFC-1.0 stopped after {self.max_work} units of work: the graph has blank "
@@ -176,14 +188,14 @@ class _State:
 
 
 def canonicalize(
-    quads: Iterable[Quad], *, hash_name: HashName = "sha256", max_work: int = DEFAULT_MAX_WORK
+    quads: Iterable[Quad], *, hash_name: HashName = "sha256", max_work: int = DEFAULT_MAX_WORK, budget: WorkBudget | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """RDFC-1.0 (section 4.4.3): the sorted canonical N-Quads lines and the issued identifiers map.
 
     The map goes from input blank node labels (without ``_:``) to canonical ones (``c14n0``...).
     """
     quad_list = list(dict.fromkeys(quads))
-    state = _State(quad_list, hash_name, max_work)
+    state = _State(quad_list, hash_name, max_work, budget)
     try:
         by_hash: dict[str, list[str]] = {}
         for node in state.quads_of:

@@ -41,9 +41,48 @@ from ._nquads import Quad
 from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, SafeModeError, VccoreError
 
-__all__ = ["DEFAULT_MAX_WORK", "MAX_ARRAY_LENGTH", "MAX_JSON_VALUES", "canonicalize", "canonicalize_nquads", "to_quads"]
+__all__ = [
+    "DEFAULT_MAX_WORK",
+    "MAX_ARRAY_LENGTH",
+    "MAX_JSON_VALUES",
+    "MAX_VALUES_PER_PROPERTY",
+    "WorkBudget",
+    "canonical_nquads",
+    "canonicalize",
+    "canonicalize_nquads",
+    "to_quads",
+]
 
 DEFAULT_MAX_WORK: Final = _rdfc10.DEFAULT_MAX_WORK
+
+
+class WorkBudget:
+    """What one request may spend on JSON-LD and RDFC-1.0, whatever it holds: every document
+    transformed on its behalf (a credential once per proof chain, each proof configuration, each
+    credential of a presentation, each status list) draws on it, and past it the work stops with
+    ``WORK_LIMIT``. Measured here (2 cores, 2026-12): a document at :data:`MAX_JSON_VALUES`
+    takes 0.25-0.4 s to turn into quads, and :data:`DEFAULT_MAX_WORK` units of RDFC-1.0 about
+    0.3 s, so the defaults keep the worst request near a second."""
+
+    __slots__ = ("json_values", "rdfc_work")
+
+    DEFAULT_JSON_VALUES: Final = 2 * 10_000
+    DEFAULT_RDFC_WORK: Final = DEFAULT_MAX_WORK
+
+    def __init__(self, *, json_values: int = DEFAULT_JSON_VALUES, rdfc_work: int = DEFAULT_RDFC_WORK) -> None:
+        self.json_values = json_values
+        self.rdfc_work = rdfc_work
+
+    def spend_json(self, values: int) -> None:
+        """Draw ``values`` JSON values; WORK_LIMIT when the request has no more."""
+        self.json_values -= values
+        if self.json_values < 0:
+            raise CanonicalizationError(
+                "this request holds more JSON-LD than vccore processes for one request "
+                f"({WorkBudget.DEFAULT_JSON_VALUES} JSON values over all its documents and proofs)",
+                code="WORK_LIMIT",
+                limit=WorkBudget.DEFAULT_JSON_VALUES,
+            )
 
 _FORBIDDEN_IN_IRI: Final = "\\s\\x00-\\x20<>\"{}|^`\\\\\\ufeff"
 _ABSOLUTE_IRI: Final = re.compile(f"[A-Za-z][A-Za-z0-9+.\\-]*:[^{_FORBIDDEN_IN_IRI}]*")
@@ -58,9 +97,16 @@ def canonicalize(
     contexts: ContextLoader | None = None,
     safe: bool = True,
     max_work: int = DEFAULT_MAX_WORK,
+    budget: WorkBudget | None = None,
 ) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document (rdf-canon section 4.4)."""
-    return "".join(_rdfc10.canonicalize(to_quads(document, contexts=contexts, safe=safe), max_work=max_work)[0])
+    quads = to_quads(document, contexts=contexts, safe=safe, budget=budget)
+    return canonical_nquads(quads, max_work=max_work, budget=budget)
+
+
+def canonical_nquads(quads: list[Quad], *, max_work: int = DEFAULT_MAX_WORK, budget: WorkBudget | None = None) -> str:
+    """The RDFC-1.0 canonical N-Quads of a dataset's quads (:func:`to_quads`)."""
+    return "".join(_rdfc10.canonicalize(quads, max_work=max_work, budget=budget)[0])
 
 
 def canonicalize_nquads(
@@ -78,7 +124,7 @@ def canonicalize_nquads(
 
 
 def to_quads(
-    document: Any, *, contexts: ContextLoader | None = None, safe: bool = True
+    document: Any, *, contexts: ContextLoader | None = None, safe: bool = True, budget: WorkBudget | None = None
 ) -> list[Quad]:
     """The RDF dataset of a JSON-LD document (JSON-LD 1.1 Deserialize JSON-LD to RDF)."""
     if not isinstance(document, (dict, list)):
@@ -86,7 +132,9 @@ def to_quads(
             f"a JSON-LD document is an object or an array, not {type(document).__name__}",
             code="JSONLD_ERROR",
         )
-    _check_json(document, safe)
+    values = _check_json(document, safe)
+    if budget is not None:
+        budget.spend_json(values)
     loader = contexts if contexts is not None else bundled_contexts()
     processor = _Processor(safe, document)
     options: dict[str, Any] = {
@@ -111,7 +159,7 @@ def to_quads(
                 term=term,
                 path=path,
             )
-        expanded = _check_graph(expanded, document, safe)
+        expanded = _check_graph(expanded, document, safe, _Tally())
         issuer = IdentifierIssuer("_:b")
         node_map: dict[str, Any] = {"@default": {}}
         processor._create_node_map(expanded, node_map, "@default", issuer)
@@ -272,8 +320,42 @@ def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
 # --- safe mode -------------------------------------------------------------------------------
 
 
-def _check_graph(nodes: list[Any], document: Any, safe: bool) -> list[Any]:
-    """Walk expanded JSON-LD: fix JSON numbers, and in safe mode refuse what RDF would drop.
+class _Tally:
+    """The values each property of each node will hold once JSON-LD merges the node objects that
+    share an id (pyld compares each new value with every one already there: quadratic in the
+    values of one property). Counted on the expanded form, before pyld merges anything."""
+
+    __slots__ = ("counts",)
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[Any, Any, str], int] = {}
+
+    def add(self, graph: Any, node: Any, prop: str, values: int) -> None:
+        key = (graph, node, prop)
+        before = self.counts.get(key, 0)
+        after = before + values
+        if after > MAX_VALUES_PER_PROPERTY:
+            shown = node if isinstance(node, str) else "a node"
+            raise CanonicalizationError(
+                f"{shown} has more than {MAX_VALUES_PER_PROPERTY} values of {prop} (node objects that share an "
+                "id are merged); vccore takes at most that many",
+                code="INPUT_TOO_LARGE",
+                property=prop,
+                limit=MAX_VALUES_PER_PROPERTY,
+            )
+        self.counts[key] = after
+
+
+def _node_key(node: dict[str, Any]) -> Any:
+    """What identifies a node object's node across the document: its @id, or (no @id: a blank
+    node of its own) the object itself."""
+    node_id = node.get("@id")
+    return node_id if isinstance(node_id, str) else id(node)
+
+
+def _check_graph(nodes: list[Any], document: Any, safe: bool, tally: _Tally, graph: Any = "") -> list[Any]:
+    """Walk expanded JSON-LD: fix JSON numbers, count the values of each node's properties, and
+    in safe mode refuse what RDF would drop.
 
     ``nodes`` is a top-level or ``@graph`` array. JSON-LD drops the "free-floating" objects found
     there (empty, a bare value or list, only an ``@id``); pyld does so without a trace, so it is
@@ -292,14 +374,24 @@ def _check_graph(nodes: list[Any], document: Any, safe: bool) -> list[Any]:
                     path=path,
                 )
             continue
-        _check_node(node, document, safe)
+        _check_node(node, document, safe, tally, graph)
         kept.append(node)
     return kept
 
 
-def _check_node(node: Any, document: Any, safe: bool) -> None:
+def _check_node(node: Any, document: Any, safe: bool, tally: _Tally, graph: Any) -> None:
     if not isinstance(node, dict):
         return
+    if safe and "@index" in node:
+        # An index map's keys (and @index itself) stay in the expanded JSON but are not RDF: text
+        # a reader of the JSON would see and that no signature covers.
+        path = _locate_value(document, node["@index"])
+        raise SafeModeError(
+            f"index {node['@index']!r}{_at(path)} (an @index, or a key of an index map) is not part of what RDF "
+            "signs; write it as a property",
+            code="DATA_LOSS",
+            path=path,
+        )
     if "@value" in node:
         _check_value(node, document, safe)
         return
@@ -311,8 +403,9 @@ def _check_node(node: Any, document: Any, safe: bool) -> None:
                 code="JSONLD_ERROR",
             )
         for item in node["@list"]:
-            _check_node(item, document, safe)
+            _check_node(item, document, safe, tally, graph)
         return
+    key = _node_key(node)
     if safe:
         if "@id" in node:
             node_id = node["@id"]
@@ -323,30 +416,35 @@ def _check_node(node: Any, document: Any, safe: bool) -> None:
         for type_iri in node.get("@type", ()):
             if not isinstance(type_iri, str) or not _is_node_id(type_iri):
                 _relative(str(type_iri), "type", document)
-    for key, values in list(node.items()):
-        if key == "@graph":
-            node[key] = _check_graph(values, document, safe)
-        elif key == "@included":
+    if "@type" in node:
+        tally.add(graph, key, "@type", len(node["@type"]))
+    for name, values in list(node.items()):
+        if name == "@graph":
+            node[name] = _check_graph(values, document, safe, tally, key)
+        elif name == "@included":
             for item in values:
-                _check_node(item, document, safe)
-        elif key == "@reverse":
+                _check_node(item, document, safe, tally, graph)
+        elif name == "@reverse":
             for reverse_key, reverse_values in values.items():
                 if safe and not is_iri(reverse_key):
                     _relative(reverse_key, "property", document)
                 for item in reverse_values:
-                    _check_node(item, document, safe)
-        elif not key.startswith("@"):
-            if safe and not is_iri(key):
-                if key.startswith("_:"):
+                    if isinstance(item, dict):  # the reverse property holds this node on the item
+                        tally.add(graph, _node_key(item), reverse_key, 1)
+                    _check_node(item, document, safe, tally, graph)
+        elif not name.startswith("@"):
+            if safe and not is_iri(name):
+                if name.startswith("_:"):
                     raise SafeModeError(
-                        f"property {key!r} is a blank node, which RDF does not allow as a predicate",
+                        f"property {name!r} is a blank node, which RDF does not allow as a predicate",
                         code="DATA_LOSS",
-                        path=_locate_key(document, key),
-                        term=key,
+                        path=_locate_key(document, name),
+                        term=name,
                     )
-                _relative(key, "property", document)
+                _relative(name, "property", document)
+            tally.add(graph, key, name, len(values))
             for item in values:
-                _check_node(item, document, safe)
+                _check_node(item, document, safe, tally, graph)
 
 
 def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
@@ -393,15 +491,19 @@ _KEYWORD_LIKE: Final = re.compile(r"@[A-Za-z]+")
 _ID_AND_TYPE_KEYS: Final = frozenset({"@id", "@type", "id", "type"})
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 # pyld's node map compares every value of a property with every other one (quadratic): these
-# bounds keep the worst document near a second here. The compiled fast path (issue #5) lifts them.
+# bounds keep the worst document near a quarter of a second here (10,000 values, 150 properties
+# of 64 values: 0.25 s to quads). MAX_VALUES_PER_PROPERTY bounds a property after the node
+# objects that share an id are merged (64 subjects with one id and 64 values each made 4,096
+# values of one property: 8 s for two such properties).
 MAX_JSON_VALUES: Final = 10_000
 MAX_ARRAY_LENGTH: Final = 64
+MAX_VALUES_PER_PROPERTY: Final = 64
 # JavaScript reads JSON integers as doubles: beyond 2**53 jsonld.js would sign another number.
 _SAFE_INTEGER: Final = 2**53
 
 
-def _check_json(document: Any, safe: bool) -> None:
-    """One pass over the JSON before pyld sees it (iterative, any depth).
+def _check_json(document: Any, safe: bool) -> int:
+    """One pass over the JSON before pyld sees it (iterative, any depth); the number of values.
 
     Always: strings are Unicode scalar values, numbers are finite. Safe mode: integers are exact
     in JavaScript too, and inline contexts define no reserved terms or keyword-like IRIs, no
@@ -463,6 +565,7 @@ def _check_json(document: Any, safe: bool) -> None:
                 stack.append((f"{path}[{index}]", item, in_context))
         else:
             raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value", code="INVALID_JSON", path=path)
+    return count
 
 
 _XSD_DOUBLE: Final = "http://www.w3.org/2001/XMLSchema#double"

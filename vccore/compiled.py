@@ -130,6 +130,16 @@ class CompiledShape:
         present = self._present(values)
         return None if present is None else self._canonical(present)
 
+    def transform(self, values: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str] | None:
+        """The quads (what a verifier reads, see :mod:`vccore._signed`) and the canonical N-Quads
+        for slot ``values``, or None (use the reference path)."""
+        present = self._present(values)
+        if present is None:
+            return None
+        quads = self._emit(present)
+        canonical = self._canonical(present)
+        return None if quads is None or canonical is None else (quads, canonical)
+
     def _canonical(self, present: dict[str, str]) -> str | None:
         if self._canon is not None:
             canonical = self._canon(present)
@@ -564,8 +574,7 @@ class CompiledCredentials:
 
     def proof_configuration(self, proof: Mapping[str, Any]) -> str | None:
         """The canonical proof configuration of ``proof`` (its signature left out), or None."""
-        keys = proof.keys() - {"proofValue"}
-        if keys != {*self.proof_constants, "created"} or any(proof[k] != v for k, v in self.proof_constants.items()):
+        if not self._is_plain_proof(proof):
             return None
         created = proof["created"]
         cached = self._proofs.get(created) if isinstance(created, str) else None
@@ -581,6 +590,19 @@ class CompiledCredentials:
                 self._proofs.clear()
             self._proofs[created] = canonical
         return canonical
+
+    def proof_transform(self, proof: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str] | None:
+        """The quads and canonical form of ``proof``'s configuration, or None (the reference path)."""
+        canonical = self.proof_configuration(proof)
+        if canonical is None:
+            return None
+        quads = self.proof.quads_for({"created": proof["created"]})
+        return None if quads is None else (quads, canonical)
+
+    def _is_plain_proof(self, proof: Mapping[str, Any]) -> bool:
+        """Whether ``proof`` is exactly this shape's proof: its constants, ``created`` and the signature."""
+        keys = proof.keys() - {"proofValue"}
+        return keys == {*self.proof_constants, "created"} and all(proof[k] == v for k, v in self.proof_constants.items())
 
     def slots_of(self, credential: Mapping[str, Any]) -> dict[str, Any] | None:
         """The slot values of a credential of this shape (its ``proof`` aside), or None when it

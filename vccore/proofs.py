@@ -40,11 +40,6 @@ def proof_configuration(suite: Suite, proof: Mapping[str, Any], document: Mappin
     in the suite's own proof context (the 2018 suites)."""
     config = {k: v for k, v in proof.items() if k != suite.signature_field and k != "@context"}
     config["@context"] = suite.proof_context if suite.proof_context is not None else document["@context"]
-    if "created" in config:
-        try:
-            _datetime.parse(config["created"])
-        except ValueError as exc:
-            raise DocumentError(f"proof created: {exc}", field="proof.created") from exc
     return config
 
 

@@ -61,7 +61,7 @@ from .compiled import add_lifecycle
 from .proofs import sign
 from .store import LIST_SIZE, LifecycleError, Record
 from .suites import Suite
-from .verify import Problem, Verifier, _check_data_model, check_related_resources
+from .verify import Verifier, check_unsigned
 
 __all__ = ["MAX_BODY", "create_app", "openapi"]
 
@@ -464,9 +464,7 @@ class _Api:
             raise ApiError(400, f"the credential's issuer {named!r} is not this service's ({ours})", code="ISSUER_MISMATCH", field="issuer")
         if "proof" in credential:
             raise ApiError(400, "the credential has a proof already: /credentials/issue signs unsecured credentials", code="MALFORMED_REQUEST", field="proof")
-        problems: list[Problem] = []
-        version = _check_data_model(credential, problems)
-        check_related_resources(credential, self.verifier.contexts, problems)
+        version, problems = check_unsigned(credential, self.verifier.contexts)
         if problems or version is None:
             raise ApiError(400, "; ".join(p.detail for p in problems), code="MALFORMED_VALUE_ERROR", extra={"problems": [p.to_dict() for p in problems]})
         suite = _suite_option(options, self.issuer.suite)

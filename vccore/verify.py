@@ -1,18 +1,27 @@
-"""Verify a credential: data model, proofs, verification methods, validity window.
+"""Verify a credential: data model, proofs, verification methods, validity window, status.
 
 ``verify()`` never raises for anything that comes from the credential: every problem becomes a
 :class:`Problem` with a stable code (the spec's own names where there is one) and a detail that
 names the field, URL or value at fault. Only the caller's own arguments (unknown suite names,
 unreadable trusted keys) raise, and they do so before any credential is looked at.
 
+Every fact a verdict rests on is read from what the signature covers (:mod:`vccore._signed`):
+the checks below are handed the signed form's nodes, never the credential's JSON. The JSON is
+read for three things only, none of which another spelling can hide: ``@context`` (a keyword,
+which no context can alias), which proofs there are and which suite each names (``proof``: a
+proof that cannot be found is not counted as verified; what a found proof says is read from its
+signed configuration), and each proof's signature value (``proofValue``, ``jws``).
+
 Codes: ``PARSING_ERROR``, ``MALFORMED_VALUE_ERROR`` (data model), ``MALFORMED_PROOF_ERROR``,
 ``UNSUPPORTED_SUITE``, ``MISMATCHED_PROOF_PURPOSE_ERROR``, ``UNKNOWN_VERIFICATION_METHOD``,
 ``INVALID_VERIFICATION_METHOD``, ``ISSUER_MISMATCH``, ``PROOF_TRANSFORMATION_ERROR`` (with the
-canonicalization ``reason``: ``UNDEFINED_TERM``, ``RELATIVE_IRI``, ``UNKNOWN_CONTEXT``,
-``CANONICALIZATION_LIMIT``, ...), ``PROOF_VERIFICATION_ERROR``, ``PROOF_EXPIRED``,
-``NOT_YET_VALID``, ``EXPIRED``, ``UNTRUSTED_ISSUER``, ``INTERNAL_ERROR``; with a status
-resolver, ``REVOKED``, ``SUSPENDED`` (``until``), ``SUPERSEDED`` (``successor``, when the store is
-given), ``STATUS_RETRIEVAL_ERROR``, ``STATUS_VERIFICATION_ERROR``, ``STATUS_LIST_LENGTH_ERROR``,
+canonicalization ``reason``: ``UNDEFINED_TERM``, ``RELATIVE_IRI``, ``DATA_LOSS``,
+``UNKNOWN_CONTEXT``, ``INPUT_TOO_LARGE``, ``CANONICALIZATION_LIMIT``, ...),
+``PROOF_VERIFICATION_ERROR``, ``PROOF_EXPIRED``, ``NOT_YET_VALID``, ``EXPIRED``,
+``UNTRUSTED_ISSUER``, ``WORK_LIMIT`` (the request needs more work than one request is given:
+see :class:`vccore.canon.WorkBudget`), ``INTERNAL_ERROR``; with a status resolver, ``REVOKED``,
+``SUSPENDED`` (``until``), ``SUPERSEDED`` (``successor``, when the store is given),
+``STATUS_RETRIEVAL_ERROR``, ``STATUS_VERIFICATION_ERROR``, ``STATUS_LIST_LENGTH_ERROR``,
 ``RANGE_ERROR``. Status is checked only for a credential whose proof verified.
 """
 
@@ -22,22 +31,44 @@ import base64
 import hashlib
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from os import PathLike
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Union
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, Union
 
-from . import _datetime, _json
+from . import _datetime, _jcs, _json
+from ._nquads import Quad
+from ._signed import (
+    SCHEMA,
+    SEC,
+    STATUS,
+    TEXT_DATATYPES,
+    VC,
+    VERIFIABLE_CREDENTIAL,
+    VERIFIABLE_PRESENTATION,
+    Dataset,
+    Node,
+    SignedProof,
+    StatusEntry,
+    StatusListFacts,
+    Unreadable,
+    purpose_iri,
+    purpose_name,
+    read_proof,
+    root_of,
+)
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
-from .contexts import ContextLoader, bundled_contexts
-from .errors import CanonicalizationError, ContextError, KeyFormatError, VccoreError
-from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, PublicKey, did_key_document, public_key_from_verification_method
-from .proofs import hash_document, verify_signature
+from .canon import WorkBudget, canonical_nquads, to_quads
 from .compiled import CompiledCredentials
+from .contexts import ContextLoader, bundled_contexts
 from .entities import EntityType, bundled_entity_types
-from .status import LIFECYCLE_CONTEXT, MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
+from .errors import CanonicalizationError, ContextError, DocumentError, KeyFormatError, VccoreError
+from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, PublicKey, did_key_document, public_key_from_verification_method
+from .proofs import proof_configuration
+from .status import MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
 from .suites import MalformedProofError, Suite, resolve_suites
 
 if TYPE_CHECKING:
@@ -160,23 +191,54 @@ class PresentationResult:
 
 
 MAX_PRESENTED: Final = 64
-
-
-def _check_challenge(raw: Any, challenge: str | None, domain: str | None, problems: list[Problem]) -> None:
-    """Data Integrity section 4.6 steps for challenge and domain: every proof states what was asked."""
-    proofs = [p for p in (raw if isinstance(raw, list) else [raw]) if isinstance(p, Mapping)]
-    for index, proof in enumerate(proofs):
-        if challenge is not None and proof.get("challenge") != challenge:
-            problems.append(Problem("INVALID_CHALLENGE_ERROR", f"proof {index}: challenge {proof.get('challenge')!r} is not the one asked for", index))
-        if domain is not None:
-            stated = proof.get("domain")
-            domains = stated if isinstance(stated, list) else [stated]
-            if domain not in domains:
-                problems.append(Problem("INVALID_DOMAIN_ERROR", f"proof {index}: domain {stated!r} is not {domain!r}", index))
-
+# More proofs than any real credential carries; each one costs a canonicalization (and a chain
+# of them one of the whole document each: the request's WorkBudget bounds that sum).
+MAX_PROOFS: Final = 16
+MAX_STATUS_ENTRIES: Final = 16
 
 _STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YET_VALID")
 _TIME_ONLY: Final = frozenset(("EXPIRED", "NOT_YET_VALID"))
+_INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
+# How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
+_CLOCK_SKEW: Final = timedelta(minutes=5)
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class _Cache(Generic[K, V]):
+    """A bounded map that threads share (the server shares one Verifier between its workers):
+    past ``size`` entries the oldest goes first. Every read and write holds the lock: a bare
+    ``del d[next(iter(d))]`` in two threads at once raised KeyError."""
+
+    __slots__ = ("_data", "_lock", "_size")
+
+    def __init__(self, size: int) -> None:
+        self._data: dict[K, V] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            if key not in self._data and len(self._data) >= self._size:
+                del self._data[next(iter(self._data))]
+            self._data[key] = value
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+    def values(self) -> list[V]:
+        with self._lock:
+            return list(self._data.values())
+
+
+def _cache(size: int) -> Any:
+    return field(default_factory=lambda: _Cache(size), repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,8 +247,48 @@ class _TrustedKey:
     relationships: frozenset[str] | None  # None: a key the caller vouches for, for any purpose
 
 
-# More proofs than any real credential carries; each one costs a canonicalization.
-MAX_PROOFS: Final = 16
+@dataclass(frozen=True, slots=True)
+class _StatusList:
+    """A status list credential that verified, as signed."""
+
+    facts: StatusListFacts
+    bits: Bitstring
+    issuer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Credential:
+    """What the checks of one credential read from its signed form (see :func:`_check_data_model`)."""
+
+    root: Node
+    issuer: str | None
+    dates: Mapping[str, tuple[str, datetime]]
+    status: tuple[Node, ...]
+
+
+class _Document:
+    """A credential or presentation as its proofs cover it: its JSON (for the proofs' selection
+    and signatures only), its unsecured part's quads (worked out once, through a compiled shape
+    when one vouches for it), and their canonical forms by transformation."""
+
+    __slots__ = ("json", "unsecured", "proofs", "by_id", "dataset", "quads", "canonical", "compiled", "failure")
+
+    def __init__(self, json_document: Mapping[str, Any], proofs: list[Any]) -> None:
+        self.json = json_document
+        self.unsecured = {k: v for k, v in json_document.items() if k != "proof"}
+        self.proofs = proofs
+        self.by_id = {p["id"]: p for p in proofs if isinstance(p, Mapping) and isinstance(p.get("id"), str)}
+        self.dataset: Dataset | None = None
+        self.quads: list[Quad] = []
+        self.canonical: dict[tuple[str, tuple[str, ...]], str] = {}
+        self.compiled: tuple[CompiledCredentials, Suite] | None = None
+        self.failure: Problem | None = None
+
+
+class _Budgeted(VccoreError):
+    """The request's WorkBudget is spent."""
+
+    code = "WORK_LIMIT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +300,8 @@ class Verifier:
     purpose) or whole DID documents (trusted for the relationships they list). Issuers: with
     ``trusted_issuers`` only credentials from those issuers verify (``UNTRUSTED_ISSUER``);
     without it any issuer does, as long as it controls the key that signed.
+
+    A Verifier may be shared by threads: its caches hold their own locks.
     """
 
     suites: tuple[Suite, ...]
@@ -207,17 +311,21 @@ class Verifier:
     status: StatusResolver | None = field(default=None, repr=False)
     store: Store | None = field(default=None, repr=False)
     entity_types: Mapping[str, EntityType] | None = field(default=None, repr=False)
-    # Status list credentials already verified: (URL, sha256 of their JSON) -> list. Verifying a
-    # list costs as much as a credential, and every credential of a list set names the same three.
-    _list_cache: dict[tuple[str, str], _StatusList | str] = field(default_factory=dict, repr=False, compare=False)
+    # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
+    # (code, detail) that refused it. Verifying a list costs as much as a credential, and every
+    # credential of a list set names the same three.
+    _lists: _Cache[tuple[str, str], _StatusList | tuple[str, str]] = _cache(256)
     # The same list object seen again (what mapping and folder resolvers return): its verdict.
-    _list_seen: dict[str, tuple[Any, _StatusList | str]] = field(default_factory=dict, repr=False, compare=False)
+    _list_seen: _Cache[str, tuple[Any, _StatusList | tuple[str, str]]] = _cache(256)
     # Compiled shapes of the entity types' credentials (vccore.compiled), by what a credential
-    # shows of its shape: the JSON-LD work of verifying them is done once per shape.
-    _compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False, compare=False)
+    # shows of its shape, so that the JSON-LD work of verifying them is done once per shape.
+    # Senders choose the keys (any did:key is an issuer): a shape is compiled on its second
+    # sight only, and at most 64 are kept (each holds about 100 KB of generated code).
+    _shapes_seen: _Cache[tuple[Any, ...], bool] = _cache(1024)
+    _shapes: _Cache[tuple[Any, ...], tuple[CompiledCredentials | None]] = _cache(64)
     # did:key verification methods already resolved (resolving one decodes and checks the key,
     # which costs about half an Ed25519 verification); a did:key always resolves the same way.
-    _did_keys: dict[str, Ed25519Key] = field(default_factory=dict, repr=False, compare=False)
+    _did_keys: _Cache[str, Ed25519Key] = _cache(1024)
 
     @classmethod
     def create(
@@ -262,7 +370,7 @@ class Verifier:
         if moment.tzinfo is None:
             raise ValueError("now must be an aware datetime (with a time zone)")
         try:
-            return self._verify(credential, moment, proof_purpose)
+            return self._verify(credential, moment, proof_purpose, WorkBudget())[0]
         except Exception as exc:  # the promise: nothing from the credential escapes as an exception
             return VerificationResult(
                 False, (Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}"),)
@@ -282,17 +390,20 @@ class Verifier:
         a key its ``holder`` controls, when it names one. With ``challenge`` or ``domain`` the
         presentation must carry a proof that states them (what stops a replayed presentation);
         without them a presentation without a proof is accepted, and only its credentials vouch
-        for anything. Enveloped credentials are refused (``UNSUPPORTED_CREDENTIAL``)."""
+        for anything. Enveloped credentials are refused (``UNSUPPORTED_CREDENTIAL``). The
+        presentation and its credentials share one request's WorkBudget."""
         moment = now if now is not None else _datetime.now()
         if moment.tzinfo is None:
             raise ValueError("now must be an aware datetime (with a time zone)")
         try:
-            return self._verify_presentation(presentation, challenge, domain, moment)
+            return self._verify_presentation(presentation, challenge, domain, moment, WorkBudget())
         except Exception as exc:  # as verify(): nothing from the input escapes as an exception
             failure = Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}")
             return PresentationResult(VerificationResult(False, (failure,)), ())
 
-    def _verify_presentation(self, presentation: Any, challenge: str | None, domain: str | None, now: datetime) -> PresentationResult:
+    def _verify_presentation(
+        self, presentation: Any, challenge: str | None, domain: str | None, now: datetime, budget: WorkBudget
+    ) -> PresentationResult:
         if isinstance(presentation, (str, bytes)):
             try:
                 presentation = _json.loads(presentation)
@@ -302,87 +413,131 @@ class Verifier:
             problem = Problem("PARSING_ERROR", f"a presentation is a JSON object, not {type(presentation).__name__}")
             return PresentationResult(VerificationResult(False, (problem,)), ())
         problems: list[Problem] = []
-        context = presentation.get("@context")
-        first = context[0] if isinstance(context, list) and context else context
-        if first not in (CREDENTIALS_V1, CREDENTIALS_V2):
-            problems.append(Problem("MALFORMED_VALUE_ERROR", f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)"))
-        types = presentation.get("type")
-        if "VerifiablePresentation" not in (types if isinstance(types, list) else [types]):
-            problems.append(Problem("MALFORMED_VALUE_ERROR", 'type must include "VerifiablePresentation"'))
-        holder = presentation.get("holder")
-        holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
-        if holder is not None and not (isinstance(holder_id, str) and ":" in holder_id):
-            problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
-            holder_id = None
+        _context_version(presentation.get("@context"), problems)
         raw = presentation.get("verifiableCredential", [])
         credentials = raw if isinstance(raw, list) else [raw]
         if len(credentials) > MAX_PRESENTED:
             problems.append(Problem("MALFORMED_VALUE_ERROR", f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation"))
-            credentials = []
+            return PresentationResult(VerificationResult(False, tuple(problems)), ())
+        proofs = _proof_list(presentation, problems)
         proof_results: list[ProofResult] = []
         if "proof" in presentation:
-            proof_results = self._check_proofs(
-                presentation, holder_id if isinstance(holder_id, str) else None, "authentication", now, problems, role="holder"
-            )
-            _check_challenge(presentation.get("proof"), challenge, domain, problems)
+            # What the presentation says of itself (its type, holder, credentials and proofs) is
+            # read as signed; a presentation without a proof vouches for nothing of its own.
+            document = self._document(presentation, proofs, budget, compiled=False)
+            holder: str | None = None
+            if document.failure is not None:
+                problems.append(document.failure)
+            elif document.dataset is not None:
+                holder = _check_presentation(document.dataset, len(credentials), problems)
+            if proofs and document.failure is None:
+                proof_results = self._check_proofs(
+                    document, holder, "authentication", now, problems, budget, role="holder", challenge=challenge, domain=domain
+                )
         elif challenge is not None or domain is not None:
             problems.append(Problem("MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"))
+        else:
+            types = presentation.get("type")
+            if "VerifiablePresentation" not in (types if isinstance(types, list) else [types]):
+                problems.append(Problem("MALFORMED_VALUE_ERROR", 'type must include "VerifiablePresentation"'))
         results: list[VerificationResult] = []
         for index, credential in enumerate(credentials):
             if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
                 refused = Problem("UNSUPPORTED_CREDENTIAL", f"credential {index} is enveloped; vccore verifies Data Integrity credentials")
                 results.append(VerificationResult(False, (refused,)))
+            elif _spent(budget):
+                results.append(VerificationResult(False, (_work_limit(),)))
             else:
-                results.append(self._verify(credential, now, "assertionMethod"))
+                results.append(self._verify(credential, now, "assertionMethod", budget)[0])
         proven = "proof" not in presentation or any(r.verified for r in proof_results)
         own = VerificationResult(not problems and proven, tuple(problems), tuple(proof_results))  # the presentation's own checks
         return PresentationResult(own, tuple(results))
 
-    def _verify(self, credential: Any, now: datetime, purpose: str) -> VerificationResult:
+    def _verify(
+        self, credential: Any, now: datetime, purpose: str, budget: WorkBudget, *, status_list: bool = False
+    ) -> tuple[VerificationResult, _Credential | None]:
+        """The verdict, and the credential as signed (None when it cannot be read). A status list
+        (``status_list``) is checked for its proof and data model only: its validity window is
+        judged for each use, and it has no status of its own."""
         if isinstance(credential, (str, bytes)):
             try:
                 credential = _json.loads(credential)
             except ValueError as exc:
-                return VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),))
+                return VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), None
         if not isinstance(credential, Mapping):
-            return VerificationResult(
-                False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)
-            )
+            return VerificationResult(False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)), None
+        if _spent(budget):
+            return VerificationResult(False, (_work_limit(),)), None
         problems: list[Problem] = []
-        version = _check_data_model(credential, problems)
-        check_related_resources(credential, self.contexts, problems)
-        issuer = _issuer_id(credential)
+        version = _context_version(credential.get("@context"), problems)
+        proofs = _proof_list(credential, problems)
+        document = self._document(credential, proofs, budget)
+        if document.failure is not None:
+            problems.append(document.failure)
+            return VerificationResult(False, tuple(problems)), None
+        assert document.dataset is not None
+        read = _check_data_model(document.dataset, version, problems)
+        if read is not None:
+            _check_related_resources(read.root, self.contexts, problems)
+        issuer = read.issuer if read is not None else None
         if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
             problems.append(Problem("UNTRUSTED_ISSUER", f"issuer {issuer} is not one this verifier trusts"))
-        proof_results = self._check_proofs(credential, issuer, purpose, now, problems)
-        if version is not None:
-            _check_validity(credential, version, now, problems)
+        proof_results = self._check_proofs(document, issuer, purpose, now, problems, budget) if proofs else []
         warnings: list[Problem] = []
-        if "credentialStatus" in credential:
-            if self.status is None:
-                warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
-            elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
-                # Only a credential that verified is worth a status lookup: a forged one gets no
-                # fetches, and learns nothing about the positions it names. One that is genuine
-                # but outside its validity period is looked up too: "superseded by X" or
-                # "revoked" says more than "expired" to whoever holds it.
-                _StatusCheck(self, credential, issuer, now, problems, warnings).run()
+        if read is not None and not status_list:
+            _check_validity(read, now, problems)
+            if read.status:
+                if self.status is None:
+                    warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
+                elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
+                    # Only a credential that verified is worth a status lookup: a forged one gets no
+                    # fetches, and learns nothing about the positions it names. One that is genuine
+                    # but outside its validity period is looked up too: "superseded by X" or
+                    # "revoked" says more than "expired" to whoever holds it.
+                    _StatusCheck(self, read.status, issuer, now, problems, warnings, budget).run()
         verified = not problems and any(r.verified for r in proof_results)
-        return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings))
+        return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings)), read
+
+    def _document(self, json_document: Mapping[str, Any], proofs: list[Any], budget: WorkBudget, *, compiled: bool = True) -> _Document:
+        """The document's unsecured part as signed: through a compiled shape when one vouches
+        for it (the JSON is exactly the shape, so its quads are the shape's with these values),
+        else through the reference path, in safe mode."""
+        document = _Document(json_document, proofs)
+        try:
+            found = self._compiled_for(json_document, proofs) if compiled else None
+            if found is not None:
+                slots = found[0].slots_of(json_document)
+                transformed = found[0].document.transform(slots) if slots is not None else None
+                if transformed is not None:
+                    document.quads, document.canonical[("rdf", ())] = transformed
+                    document.dataset = Dataset(document.quads)
+                    document.compiled = found
+                    return document
+            document.quads = to_quads(document.unsecured, contexts=self.contexts, safe=True, budget=budget)
+            document.dataset = Dataset(document.quads)
+        except (CanonicalizationError, ContextError) as exc:
+            document.failure = _transformation_problem(exc)
+        return document
 
     def _check_proofs(
-        self, credential: Mapping[str, Any], issuer: str | None, purpose: str, now: datetime, problems: list[Problem], *, role: str = "issuer"
+        self, document: _Document, issuer: str | None, purpose: str, now: datetime, problems: list[Problem], budget: WorkBudget,
+        *, role: str = "issuer", challenge: str | None = None, domain: str | None = None,
     ) -> list[ProofResult]:
-        raw = credential.get("proof")
-        proofs = raw if isinstance(raw, list) else [] if raw is None else [raw]
-        if not proofs:
-            problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential has no proof"))
-            return []
-        if len(proofs) > MAX_PROOFS:
-            problems.append(Problem("MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"))
-            return []
-        check = _ProofCheck(self, credential, proofs, issuer, purpose, now, problems, role)
-        results = [check.run(i, p) for i, p in enumerate(proofs)]
+        check = _ProofCheck(self, document, issuer, purpose, now, problems, role, budget)
+        results: list[ProofResult] = []
+        for index, proof in enumerate(document.proofs):
+            if _spent(budget):
+                problems.append(_work_limit())
+                break
+            results.append(check.run(index, proof))
+        # Data Integrity section 4.6 steps for challenge and domain: every proof states, as
+        # signed, what was asked (a proof that could not be read has failed already).
+        for index, signed in sorted(check.signed.items()):
+            if challenge is not None and signed.challenge != challenge:
+                problems.append(Problem("INVALID_CHALLENGE_ERROR", f"proof {index}: challenge {signed.challenge!r} is not the one asked for", index))
+            if domain is not None and domain not in signed.domains:
+                stated = list(signed.domains) if len(signed.domains) != 1 else signed.domains[0]
+                problems.append(Problem("INVALID_DOMAIN_ERROR", f"proof {index}: domain {stated if signed.domains else None!r} is not {domain!r}", index))
         # The issuer (a presentation's holder) must have made one of the proofs that verified.
         # Other proofs may be anyone's (an endorsement, a notary's proof in a chain: the W3C
         # suites' proof-chain fixtures are signed by two keys), as long as each verifies.
@@ -395,7 +550,7 @@ class Verifier:
                 f"{first.verification_method}" + (f" (nor of any of the other {len(good) - 1} proofs' keys)" if len(good) > 1 else ""),
                 first.index,
             ))
-        if all(r.skipped for r in results):
+        if results and all(r.skipped for r in results):
             found = sorted({r.suite or "unknown" for r in results})
             problems.append(
                 Problem(
@@ -410,68 +565,85 @@ class Verifier:
         """A status list credential checked once per content: proof, issuer, shape, bitstring."""
         seen = self._list_seen.get(url)
         if seen is not None and seen[0] is found:
-            cached = seen[1]
+            verdict = seen[1]
         else:
             digest = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
-            key = (url, digest)
-            known = self._list_cache.get(key)
+            known = self._lists.get((url, digest))
             if known is None:
-                cached = self._check_list(url, found)
-                if len(self._list_cache) > 4096:
-                    self._list_cache.clear()
-                    self._list_seen.clear()
-                self._list_cache[key] = cached
+                checked = self._check_list(url, found, check)
+                if checked is None:
+                    return None  # the request's budget ran out: nothing is known of the list
+                self._lists.put((url, digest), checked)
+                verdict = checked
             else:
-                cached = known
-            self._list_seen[url] = (found, cached)
+                verdict = known
+            self._list_seen.put(url, (found, verdict))
         # The verdict above holds for everyone; whose list it is, is checked for each credential.
-        if not isinstance(cached, str) and _issuer_id(found) != check.issuer:
-            cached = f"{url} is issued by {_issuer_id(found)}, not by the credential's issuer {check.issuer}"
-        if isinstance(cached, str):
-            check.fail("STATUS_LIST_LENGTH_ERROR" if "STATUS_LIST_LENGTH_ERROR" in cached else "STATUS_VERIFICATION_ERROR", cached, statusListCredential=url)
+        if not isinstance(verdict, tuple) and verdict.issuer != check.issuer:
+            verdict = ("STATUS_VERIFICATION_ERROR", f"{url} is issued by {verdict.issuer}, not by the credential's issuer {check.issuer}")
+        if isinstance(verdict, tuple):
+            check.fail(verdict[0], verdict[1], statusListCredential=url)
             return None
-        return cached
+        return verdict
 
-    def _compiled_hashes(self, credential: Mapping[str, Any], suite: Suite, proof: Mapping[str, Any], vm_id: str) -> bytes | None:
-        """The verify data of a credential of a known entity type, through its compiled shape;
-        None when no shape vouches for it (the reference path then decides)."""
+    def _check_list(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | tuple[str, str] | None:
+        result, read = self._verify(found, check.now, "assertionMethod", check.budget, status_list=True)
+        if "WORK_LIMIT" in result.codes:
+            check.problems.append(_work_limit())
+            return None
+        if not result.verified or read is None:
+            return "STATUS_VERIFICATION_ERROR", f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
+        try:
+            facts = StatusListFacts.read(read.root)
+        except Unreadable as exc:
+            return "STATUS_VERIFICATION_ERROR", f"{url}: {exc.message}"
+        if facts.id != url:
+            return "STATUS_VERIFICATION_ERROR", f"the credential found for {url} is {facts.id!r}"
+        if STATUS + "BitstringStatusListCredential" not in facts.types:
+            return "STATUS_VERIFICATION_ERROR", f"{url} is not a BitstringStatusListCredential"
+        if STATUS + "BitstringStatusList" not in facts.subject_types:
+            return "STATUS_VERIFICATION_ERROR", f"{url}: its credentialSubject is not a BitstringStatusList"
+        try:
+            bits = Bitstring.decode(facts.encoded_list)
+        except StatusError as exc:
+            return "STATUS_LIST_LENGTH_ERROR" if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR", f"{url}: {exc.code}: {exc.message}"
+        return _StatusList(facts, bits, read.issuer)
+
+    def _compiled_for(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
+        """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
+        shape then checks the JSON is exactly its own, value for value: see _document); None."""
         context, types = credential.get("@context"), credential.get("type")
         status = credential.get("credentialStatus")
-        issuer = _issuer_id(credential)
-        if not (isinstance(context, list) and isinstance(types, list) and isinstance(status, list) and status and issuer):
+        issuer = credential.get("issuer")
+        issuer = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        if not (isinstance(context, list) and isinstance(types, list) and isinstance(status, list) and status and isinstance(issuer, str)):
             return None
         first = status[0]
         url = first.get("statusListCredential") if isinstance(first, Mapping) else None
         if not isinstance(url, str) or url.count("/") < 3:
             return None
         base = url.rsplit("/", 2)[0] + "/"
-        try:
-            key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, vm_id)
-        except TypeError:
-            return None
-        compiled = self._compiled.get(key, _UNSEEN)
-        if compiled is _UNSEEN:
-            # Compiled on second sight only, so that a stream of one-off made-up shapes costs no
-            # more than the reference path; beyond the bound the oldest entries go first.
-            if len(self._compiled) >= 1024:
-                del self._compiled[next(iter(self._compiled))]
-            self._compiled[key] = _SEEN_ONCE
-            return None
-        if compiled is _SEEN_ONCE:
-            compiled = self._compiled[key] = self._compile_for(context, types, issuer, base, suite, vm_id)
-        if not isinstance(compiled, CompiledCredentials):
-            return None
-        slots = compiled.slots_of(credential)
-        canonical_proof = compiled.proof_configuration(proof)
-        if slots is None or canonical_proof is None:
-            return None
-        canonical_document = compiled.document.canonical(slots)
-        if canonical_document is None:
-            return None
-        try:
-            return suite.hash(canonical_proof.encode("utf-8")) + suite.hash(canonical_document.encode("utf-8"))
-        except UnicodeEncodeError:
-            return None  # a lone surrogate: the reference path says what is wrong
+        for proof in proofs:
+            if not isinstance(proof, Mapping) or not isinstance(proof.get("verificationMethod"), str):
+                continue
+            suite = next((s for s in self.suites if s.matches(proof)), None)
+            if suite is None or not suite.canonicalizes_rdf:
+                continue
+            try:
+                key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, proof["verificationMethod"])
+            except TypeError:
+                return None
+            compiled = self._shapes.get(key)
+            if compiled is None:
+                # Compiled on second sight only, so that a stream of one-off made-up shapes costs no
+                # more than the reference path.
+                if self._shapes_seen.get(key) is None:
+                    self._shapes_seen.put(key, True)
+                    return None
+                compiled = (self._compile_for(context, types, issuer, base, suite, proof["verificationMethod"]),)
+                self._shapes.put(key, compiled)
+            return (compiled[0], suite) if compiled[0] is not None else None
+        return None
 
     def _compile_for(self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str) -> CompiledCredentials | None:
         entity_types = self.entity_types if self.entity_types is not None else bundled_entity_types()
@@ -493,28 +665,6 @@ class Verifier:
                         return compiled
         return None
 
-    def _check_list(self, url: str, found: Mapping[str, Any]) -> _StatusList | str:
-        plain = replace(self, status=None, store=None, _list_cache={}, _list_seen={}, _compiled={}, _did_keys={})
-        start = found.get("validFrom")
-        try:
-            # its signature and data model, at its own validFrom: the window is judged per call
-            moment = _datetime.parse(start) if isinstance(start, str) else _datetime.now()
-        except ValueError:
-            moment = _datetime.now()
-        problem = _list_problem(url, found, plain.verify(found, now=moment))
-        if problem is not None:
-            return problem
-        subject = found["credentialSubject"]
-        purposes = subject.get("statusPurpose")
-        purpose_set = frozenset(p for p in (purposes if isinstance(purposes, list) else [purposes]) if isinstance(p, str))
-        try:
-            bits = Bitstring.decode(subject.get("encodedList"))
-        except StatusError as exc:
-            return f"{url}: {exc.code}: {exc.message}"
-        context = found.get("@context")
-        lifecycle = isinstance(context, list) and LIFECYCLE_CONTEXT in context
-        return _StatusList(found, bits, purpose_set, lifecycle)
-
     def _resolve(self, vm_id: str, purpose: str) -> PublicKey:
         trusted = self._trusted.get(vm_id)
         if trusted is not None:
@@ -535,9 +685,8 @@ class Verifier:
                 document = did_key_document(vm_id)
                 resolved = public_key_from_verification_method(document["verificationMethod"][0])
                 assert isinstance(resolved, Ed25519Key)  # a did:key here is always Ed25519
-                if len(self._did_keys) >= 1024:
-                    del self._did_keys[next(iter(self._did_keys))]
-                found = self._did_keys[vm_id] = resolved
+                found = resolved
+                self._did_keys.put(vm_id, found)
             return found
         raise KeyFormatError(
             f"verification method {vm_id} is unknown: it is not a did:key and not among the trusted "
@@ -548,32 +697,64 @@ class Verifier:
         )
 
 
+def _spent(budget: WorkBudget) -> bool:
+    return budget.json_values < 0 or budget.rdfc_work < 0
+
+
+def _work_limit() -> Problem:
+    return Problem(
+        "WORK_LIMIT",
+        "verifying this needs more JSON-LD work than vccore gives one request (a long proof chain, "
+        "many credentials, or a very large document); nothing further was checked",
+    )
+
+
+def _transformation_problem(exc: VccoreError, index: int | None = None) -> Problem:
+    if exc.code == "WORK_LIMIT":
+        return _work_limit()
+    where = f"proof {index}: " if index is not None else ""
+    return Problem("PROOF_TRANSFORMATION_ERROR", f"{where}{exc.message}", index, exc.code)
+
+
+def _proof_list(document: Mapping[str, Any], problems: list[Problem]) -> list[Any]:
+    """The document's proofs (its ``proof`` member): which proofs there are is read from the
+    JSON, what each says from its signed configuration (a proof written under another name is
+    refused by the data model check, which finds it in the signed form)."""
+    raw = document.get("proof")
+    proofs = raw if isinstance(raw, list) else [] if raw is None else [raw]
+    if not proofs:
+        problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential has no proof"))
+    elif len(proofs) > MAX_PROOFS:
+        problems.append(Problem("MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"))
+        return []
+    return proofs
+
+
 class _ProofCheck:
-    """The checks of one credential's proofs, sharing its transformed document between them."""
+    """The checks of one document's proofs (Data Integrity section 4.4), sharing its transformed
+    forms between them. Each proof is read from its signed configuration."""
 
     def __init__(
         self,
         verifier: Verifier,
-        credential: Mapping[str, Any],
-        proofs: list[Any],
+        document: _Document,
         issuer: str | None,
         purpose: str,
         now: datetime,
         problems: list[Problem],
-        role: str = "issuer",
+        role: str,
+        budget: WorkBudget,
     ) -> None:
         self.verifier = verifier
-        self.credential = credential
-        self.proofs = proofs
+        self.document = document
         self.issuer = issuer
         self.purpose = purpose
         self.role = role  # whose key must sign: the credential's issuer, a presentation's holder
         self.controllers: dict[int, str] = {}  # proof index -> the controller of its key, once it verified
         self.now = now
         self.problems = problems
-        self.unsecured = {k: v for k, v in credential.items() if k != "proof"}
-        self.by_id = {p["id"]: p for p in proofs if isinstance(p, Mapping) and isinstance(p.get("id"), str)}
-        self._document_hashes: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self.budget = budget
+        self.signed: dict[int, SignedProof] = {}  # proof index -> its signed configuration
 
     def run(self, index: int, proof: Any) -> ProofResult:
         suite_name: str | None = None
@@ -585,68 +766,65 @@ class _ProofCheck:
 
         if not isinstance(proof, Mapping):
             return fail("MALFORMED_PROOF_ERROR", "not a JSON object")
+        # Which suite the proof names selects the transformation; its signed form must then say
+        # the same (a proof whose JSON and signed type differ is refused below).
         named = proof.get("cryptosuite") if proof.get("type") == "DataIntegrityProof" else proof.get("type")
         suite_name = named if isinstance(named, str) else None
         suite = next((s for s in self.verifier.suites if s.matches(proof)), None)
         if suite is None:
             return ProofResult(index, suite_name, None, False, skipped=True)
         suite_name = suite.name
-        for name in ("verificationMethod", "proofPurpose"):
-            if not isinstance(proof.get(name), str):
-                return fail("MALFORMED_PROOF_ERROR", f"{name} must be a string")
-        vm_id = proof["verificationMethod"]
-        if proof["proofPurpose"] != self.purpose:
-            return fail("MISMATCHED_PROOF_PURPOSE_ERROR", f"purpose is {proof['proofPurpose']!r}; expected {self.purpose!r}")
-        if "expires" in proof:
-            try:
-                expires = _datetime.parse(proof["expires"])
-            except ValueError as exc:
-                return fail("MALFORMED_PROOF_ERROR", f"expires: {exc}")
-            if self.now > expires:
-                return fail("PROOF_EXPIRED", f"expired at {proof['expires']}")
-        if not suite.terms_defined_by(self.credential.get("@context")):
+        context = self.document.json.get("@context")
+        if not suite.terms_defined_by(context):
             return fail(
                 "PROOF_VERIFICATION_ERROR",
                 f"the credential's @context lacks {suite.context}, which defines the terms of {suite.name}",
                 reason="SUITE_CONTEXT_MISSING",
             )
-        if suite.proof_keeps_context and "@context" in proof and proof["@context"] != self.credential.get("@context"):
+        if suite.proof_keeps_context and "@context" in proof and proof["@context"] != context:
             return fail(
                 "PROOF_VERIFICATION_ERROR",
                 "its @context is not the credential's @context, which has changed since signing",
                 reason="CONTEXT_MISMATCH",
             )
         try:
+            configuration, signed = self._configuration(suite, proof)
+        except (MalformedProofError, DocumentError, Unreadable) as exc:
+            return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code if exc.code != "MALFORMED_PROOF_ERROR" else None)
+        except (CanonicalizationError, ContextError) as exc:
+            return self._failed_transformation(exc, index, suite_name)
+        self.signed[index] = signed
+        if suite.cryptosuite is not None and signed.cryptosuite != suite.cryptosuite:
+            return fail("MALFORMED_PROOF_ERROR", f"its signed cryptosuite is {signed.cryptosuite!r}, not {suite.cryptosuite!r}")
+        if signed.verification_method is None:
+            return fail("MALFORMED_PROOF_ERROR", "verificationMethod must be a URL")
+        vm_id = signed.verification_method
+        if signed.purpose is None:
+            return fail("MALFORMED_PROOF_ERROR", "proofPurpose must be a purpose (such as assertionMethod)")
+        if signed.purpose != purpose_iri(self.purpose):
+            return fail("MISMATCHED_PROOF_PURPOSE_ERROR", f"purpose is {purpose_name(signed.purpose)!r}; expected {self.purpose!r}")
+        if signed.expires is not None and self.now > signed.expires[1]:
+            return fail("PROOF_EXPIRED", f"expired at {signed.expires[0]}")
+        try:
             key = self.verifier._resolve(vm_id, self.purpose)
         except KeyFormatError as exc:
             code = "UNKNOWN_VERIFICATION_METHOD" if exc.code == "UNKNOWN_VERIFICATION_METHOD" else "INVALID_VERIFICATION_METHOD"
             return fail(code, exc.message)
-
         if key.algorithm != suite.algorithm:
             return fail("INVALID_VERIFICATION_METHOD", f"verification method {vm_id} is an {key.algorithm} key; {suite.name} signs with {suite.algorithm}")
-
-        previous = proof.get("previousProof", [])
-        wanted = (previous,) if isinstance(previous, str) else tuple(previous) if isinstance(previous, list) else None
-        if wanted is None or not all(isinstance(w, str) and w in self.by_id and self.by_id[w] is not proof for w in wanted):
-            return fail("MALFORMED_PROOF_ERROR", f"previousProof {previous!r} does not name other proofs of this credential")
-        signed = dict(self.unsecured)
-        if wanted:
-            signed["proof"] = [self.by_id[w] for w in wanted]
+        by_id = self.document.by_id
+        if not all(w in by_id and by_id[w] is not proof for w in signed.previous):
+            return fail("MALFORMED_PROOF_ERROR", f"previousProof {list(signed.previous)!r} does not name other proofs of this credential")
         try:
-            fast = None if wanted else self.verifier._compiled_hashes(self.credential, suite, proof, vm_id)
-            if fast is not None:
-                ok = suite.verify(key, fast, proof)
-            else:
-                memo = (suite.name, wanted)
-                if memo not in self._document_hashes:
-                    self._document_hashes[memo] = hash_document(suite, signed, contexts=self.verifier.contexts)
-                ok = verify_signature(
-                    suite, signed, proof, key, contexts=self.verifier.contexts, document_hash=self._document_hashes[memo]
-                )
+            document = self._transformed_document(suite, signed.previous)
+            data = suite.hash(configuration.encode("utf-8")) + suite.hash(document.encode("utf-8"))
+            ok = suite.verify(key, data, proof)
+        except UnicodeEncodeError:
+            return fail("PROOF_TRANSFORMATION_ERROR", "the document holds a lone UTF-16 surrogate", reason="INVALID_JSON")
         except MalformedProofError as exc:
             return fail("MALFORMED_PROOF_ERROR", exc.message)
         except (CanonicalizationError, ContextError) as exc:
-            return fail("PROOF_TRANSFORMATION_ERROR", exc.message, reason=exc.code)
+            return self._failed_transformation(exc, index, suite_name)
         except VccoreError as exc:
             return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code)
         if not ok:
@@ -654,6 +832,42 @@ class _ProofCheck:
         # Whose key it is, is weighed over all proofs (see Verifier._check_proofs).
         self.controllers[index] = key.controller
         return ProofResult(index, suite.name, vm_id, True)
+
+    def _failed_transformation(self, exc: VccoreError, index: int, suite_name: str | None) -> ProofResult:
+        self.problems.append(_transformation_problem(exc, index))
+        return ProofResult(index, suite_name, None, False)
+
+    def _configuration(self, suite: Suite, proof: Mapping[str, Any]) -> tuple[str, SignedProof]:
+        """The proof configuration's transformed form (what its hash signs) and what it says."""
+        compiled = self.document.compiled
+        found = compiled[0].proof_transform(proof) if compiled is not None and compiled[1] is suite else None
+        if found is not None:
+            quads, canonical = found
+        else:
+            configuration = proof_configuration(suite, proof, self.document.unsecured)
+            quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
+            canonical = canonical_nquads(quads, budget=self.budget) if suite.canonicalizes_rdf else suite.transform(configuration, self.verifier.contexts)
+        return canonical, read_proof(Dataset(quads), SEC + suite.proof_type)
+
+    def _transformed_document(self, suite: Suite, previous: tuple[str, ...]) -> str:
+        """The document a proof signs (with the proofs its previousProof names), transformed as
+        its suite does; each form worked out once for all the proofs that need it."""
+        kind = "rdf" if suite.canonicalizes_rdf else suite.name
+        found = self.document.canonical.get((kind, previous))
+        if found is not None:
+            return found
+        if not previous and suite.canonicalizes_rdf:
+            canonical = canonical_nquads(self.document.quads, budget=self.budget)
+        else:
+            signed = dict(self.document.unsecured)
+            if previous:
+                signed["proof"] = [self.document.by_id[w] for w in previous]
+            if suite.canonicalizes_rdf:
+                canonical = canonical_nquads(to_quads(signed, contexts=self.verifier.contexts, safe=True, budget=self.budget), budget=self.budget)
+            else:
+                canonical = suite.transform(signed, self.verifier.contexts)
+        self.document.canonical[(kind, previous)] = canonical
+        return canonical
 
 
 def verify(
@@ -705,75 +919,63 @@ def _directory_resolver(folder: Path) -> StatusResolver:
     if not isinstance(index, dict):
         raise ValueError(f"{folder}/index.json maps URLs to file names")
     cache: dict[str, Any] = {}
+    lock = threading.Lock()
 
     def resolve(url: str) -> Any:
         name = index.get(url)
         if not isinstance(name, str) or "/" in name or name.startswith("."):
             return None
-        if name not in cache:
-            cache[name] = _json.loads((folder / name).read_bytes())
-        return cache[name]
+        with lock:
+            if name not in cache:
+                cache[name] = _json.loads((folder / name).read_bytes())
+            return cache[name]
 
     return resolve
 
 
-MAX_STATUS_ENTRIES: Final = 16
-_UNSEEN: Final = object()
-_SEEN_ONCE: Final = object()
-_INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
-# How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
-_CLOCK_SKEW: Final = timedelta(minutes=5)
-
-
-@dataclass(frozen=True, slots=True)
-class _StatusList:
-    credential: Mapping[str, Any]
-    bits: Bitstring
-    purposes: frozenset[str]
-    lifecycle: bool  # the list speaks vccore's lifecycle vocabulary (suspension end dates)
-
-
 class _StatusCheck:
-    """Bitstring Status List section 3.2, for the entries of one credential whose proof verified."""
+    """Bitstring Status List section 3.2, for the entries of one credential whose proof verified,
+    each read as signed."""
 
-    def __init__(self, verifier: Verifier, credential: Mapping[str, Any], issuer: str | None, now: datetime, problems: list[Problem], warnings: list[Problem]) -> None:
+    def __init__(
+        self, verifier: Verifier, entries: tuple[Node, ...], issuer: str | None, now: datetime,
+        problems: list[Problem], warnings: list[Problem], budget: WorkBudget,
+    ) -> None:
         self.verifier = verifier
-        self.credential = credential
+        self.entries = entries
         self.issuer = issuer
         self.now = now
         self.problems = problems
         self.warnings = warnings
+        self.budget = budget
         self._lists: dict[str, _StatusList | None] = {}
 
     def fail(self, code: str, detail: str, **data: str) -> None:
         self.problems.append(Problem(code, detail, data=data))
 
     def run(self) -> None:
-        raw = self.credential.get("credentialStatus")
-        entries = raw if isinstance(raw, list) else [raw]
-        if len(entries) > MAX_STATUS_ENTRIES:
-            self.fail("MALFORMED_VALUE_ERROR", f"{len(entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}")
+        if len(self.entries) > MAX_STATUS_ENTRIES:
+            self.fail("MALFORMED_VALUE_ERROR", f"{len(self.entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}")
             return
         revoked: tuple[str, int] | None = None
         superseded: tuple[str, int] | None = None
         suspended: tuple[str, int] | None = None
-        for entry in entries:
-            read = self._read(entry)
+        for node in self.entries:
+            read = self._read(node)
             if read is None:
                 continue
-            purpose, url, index, value, entry_map = read
+            url, index, value, entry = read
             if not value:
                 continue
-            if purpose == "revocation":
+            if entry.purpose == "revocation":
                 revoked = (url, index)
-            elif purpose == "suspension":
+            elif entry.purpose == "suspension":
                 suspended = (url, index)
-            elif purpose == "message":
-                messages = entry_map.get("statusMessage")
-                if _is_vccore_messages(messages):
+            elif entry.purpose == "message":
+                if entry.messages == _VCCORE_MESSAGES:
                     superseded = (url, index)
                 else:  # another issuer's message: reported, not judged (section 3.2 returns it)
-                    text = next((m.get("message") for m in messages or [] if isinstance(m, Mapping) and m.get("status") == hex(value)), None)
+                    text = next((message for status, message in entry.messages if status == hex(value)), None)
                     self.warnings.append(Problem("STATUS_MESSAGE", f"status message {hex(value)}: {text}", data={"statusListCredential": url}))
         if revoked is not None:
             if superseded is not None:
@@ -786,35 +988,35 @@ class _StatusCheck:
                 self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[0])
         if suspended is not None:
             until = self._suspended_until(*suspended)
-            if until is not None and _datetime.parse(until) <= self.now:
+            if until is not None and until[1] <= self.now:
                 return  # the suspension has lapsed
             data = {"statusListCredential": suspended[0]}
             if until is not None:
-                data["until"] = until
-            self.fail("SUSPENDED", "the issuer has suspended this credential" + (f" until {until}" if until else ""), **data)
+                data["until"] = until[0]
+            self.fail("SUSPENDED", "the issuer has suspended this credential" + (f" until {until[0]}" if until else ""), **data)
 
-    def _read(self, entry: Any) -> tuple[str, str, int, int, Mapping[str, Any]] | None:
-        if not isinstance(entry, Mapping) or entry.get("type") != "BitstringStatusListEntry":
-            kind = entry.get("type") if isinstance(entry, Mapping) else type(entry).__name__
-            self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kind!r}: vccore checks BitstringStatusListEntry only")
+    def _read(self, node: Node) -> tuple[str, int, int, StatusEntry] | None:
+        try:
+            entry = StatusEntry.read(node)
+        except Unreadable as exc:
+            self.fail("MALFORMED_VALUE_ERROR", f"credentialStatus: {exc.message}")
             return None
-        purpose, url, index_text = entry.get("statusPurpose"), entry.get("statusListCredential"), entry.get("statusListIndex")
-        size = entry.get("statusSize", 1)
-        if not (isinstance(purpose, str) and isinstance(url, str) and isinstance(index_text, str) and _INDEX_TEXT.fullmatch(index_text)):
+        if STATUS + "BitstringStatusListEntry" not in entry.types:
+            kinds = ", ".join(sorted(t.rsplit("#", 1)[-1] for t in entry.types)) or "none"
+            self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kinds}: vccore checks BitstringStatusListEntry only")
+            return None
+        purpose, url, index_text, size = entry.purpose, entry.list_url, entry.index, entry.size
+        if purpose is None or url is None or index_text is None or not _INDEX_TEXT.fullmatch(index_text):
             self.fail("MALFORMED_VALUE_ERROR", "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex")
             return None
-        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 8:
-            self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size!r} is not a size in bits (1 to 8)")
-            return None
-        messages = entry.get("statusMessage")
-        if size > 1 and not (isinstance(messages, list) and len(messages) == 2**size):
+        if size > 1 and len(entry.messages) != 2**size:
             self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size} needs {2**size} statusMessage entries")
             return None
         status_list = self._list(url)
         if status_list is None:
             return None
-        if purpose not in status_list.purposes:
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {'/'.join(sorted(status_list.purposes))} list, not {purpose}", statusListCredential=url)
+        if purpose not in status_list.facts.purposes:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {'/'.join(sorted(status_list.facts.purposes))} list, not {purpose}", statusListCredential=url)
             return None
         entries_in_list = status_list.bits.length // size
         if entries_in_list < MIN_LIST_LENGTH:
@@ -824,7 +1026,7 @@ class _StatusCheck:
         if index >= entries_in_list:
             self.fail("RANGE_ERROR", f"statusListIndex {index} is outside {url} ({entries_in_list} entries)", statusListCredential=url)
             return None
-        return purpose, url, index, status_list.bits.get(index, size), entry
+        return url, index, status_list.bits.get(index, size), entry
 
     def _list(self, url: str) -> _StatusList | None:
         if url in self._lists:
@@ -841,27 +1043,22 @@ class _StatusCheck:
         status_list = self.verifier._verified_list(url, found, self)
         if status_list is None:
             return None
-        # the validity window, at this verification's clock (the rest is cached)
-        start, end = found.get("validFrom"), found.get("validUntil")
-        if isinstance(start, str) and self.now + _CLOCK_SKEW < _datetime.parse(start):
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not valid before {start}", statusListCredential=url)
+        # the validity window, as signed, at this verification's clock (the rest is cached)
+        start, end = status_list.facts.valid_from, status_list.facts.valid_until
+        if start is not None and self.now + _CLOCK_SKEW < start[1]:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not valid before {start[0]}", statusListCredential=url)
             return None
-        if isinstance(end, str) and self.now > _datetime.parse(end):
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} expired at {end}: a newer copy is needed", statusListCredential=url)
+        if end is not None and self.now > end[1]:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} expired at {end[0]}: a newer copy is needed", statusListCredential=url)
             return None
         self._lists[url] = status_list
         return status_list
 
-    def _suspended_until(self, url: str, index: int) -> str | None:
+    def _suspended_until(self, url: str, index: int) -> tuple[str, datetime] | None:
         status_list = self._lists.get(url)
-        suspensions = status_list.credential["credentialSubject"].get("suspensions") if status_list and status_list.lifecycle else None
-        for item in suspensions if isinstance(suspensions, list) else []:
-            if isinstance(item, Mapping) and item.get("statusListIndex") == str(index) and isinstance(item.get("suspendedUntil"), str):
-                try:
-                    _datetime.parse(item["suspendedUntil"])
-                except ValueError:
-                    return None
-                return str(item["suspendedUntil"])
+        for position, until in status_list.facts.suspensions if status_list is not None else ():
+            if position == str(index):
+                return until, _datetime.parse(until)
         return None
 
     def _successor(self, url: str, index: int) -> str | None:
@@ -869,30 +1066,13 @@ class _StatusCheck:
         if store is None or not url.startswith(store.status_base_url):
             return None
         list_part = url[len(store.status_base_url):].split("/", 1)[0]
-        if not list_part.isdigit():
+        if not (list_part.isascii() and list_part.isdigit()):
             return None
         record = store.get_by_position(int(list_part), index)
         return record.replaced_by if record is not None else None
 
 
-def _is_vccore_messages(messages: Any) -> bool:
-    return bool(messages == [{"status": status, "message": message} for status, message in MESSAGES])
-
-
-def _list_problem(url: str, list_credential: Mapping[str, Any], result: VerificationResult) -> str | None:
-    """Why a retrieved status list credential cannot be used (its own checks, section 3.2)."""
-    if not result.verified:
-        return f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
-    if list_credential.get("id") != url:
-        return f"the credential found for {url} is {list_credential.get('id')!r}"
-    types = list_credential.get("type")
-    subject = list_credential.get("credentialSubject")
-    subject_types = subject.get("type") if isinstance(subject, Mapping) else None
-    if not isinstance(types, list) or "BitstringStatusListCredential" not in types or not isinstance(subject, Mapping):
-        return f"{url} is not a BitstringStatusListCredential"
-    if "BitstringStatusList" not in (subject_types if isinstance(subject_types, list) else [subject_types]):
-        return f"{url}: its credentialSubject is not a BitstringStatusList"
-    return None
+_VCCORE_MESSAGES: Final = frozenset(MESSAGES)
 
 
 # --- trust ------------------------------------------------------------------------------------
@@ -956,105 +1136,124 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-# --- data model -------------------------------------------------------------------------------
+# --- data model (VC Data Model 1.1 and 2.0), read as signed ----------------------------------
 
 
-def _check_data_model(credential: Mapping[str, Any], problems: list[Problem]) -> str | None:
-    """VC Data Model checks; the version ("1.1" or "2.0") when the context says which."""
+def _context_version(context: Any, problems: list[Problem]) -> str | None:
+    """The data model version ("1.1" or "2.0") its first context says. ``@context`` is read from
+    the JSON: it is a keyword, which no context can alias."""
+    first = context[0] if isinstance(context, list) and context else context
+    version = {CREDENTIALS_V1: "1.1", CREDENTIALS_V2: "2.0"}.get(first) if isinstance(first, str) else None
+    if version is None:
+        problems.append(Problem("MALFORMED_VALUE_ERROR", f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)"))
+    return version
+
+
+# Section 4.5 and the sections of each property: these objects say what kind they are.
+_TYPED_OBJECTS: Final = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
+_DATES: Final = ("validFrom", "validUntil", "issuanceDate", "expirationDate")
+
+
+def _check_data_model(dataset: Dataset, version: str | None, problems: list[Problem]) -> _Credential | None:
+    """VC Data Model checks on the signed form; what the other checks read of the credential (None
+    when there is no one credential to read)."""
 
     def bad(detail: str) -> None:
         problems.append(Problem("MALFORMED_VALUE_ERROR", detail))
 
-    context = credential.get("@context")
-    first = context[0] if isinstance(context, list) and context else context
-    version = {CREDENTIALS_V1: "1.1", CREDENTIALS_V2: "2.0"}.get(first) if isinstance(first, str) else None
-    if version is None:
-        bad(f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)")
-    types = credential.get("type")
-    type_list = types if isinstance(types, list) else [types]
-    if "VerifiableCredential" not in type_list:
-        bad('type must include "VerifiableCredential"')
-    if _issuer_id(credential) is None:
-        bad("issuer must be a URL, or an object whose id is a URL")
-    subject = credential.get("credentialSubject")
-    subjects = subject if isinstance(subject, list) else [subject]
-    if not subjects or not all(isinstance(s, Mapping) for s in subjects):
+    try:
+        root = root_of(dataset, VERIFIABLE_CREDENTIAL, "credential")
+    except Unreadable as exc:
+        bad('type must include "VerifiableCredential"' if not dataset.typed(VERIFIABLE_CREDENTIAL) else exc.message)
+        return None
+    if root.terms(SEC + "proof"):
+        problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential holds a proof under another name than proof; proofs are found under proof"))
+    issuer = _read(lambda: _issuer(root), problems)
+    subjects = _read(lambda: root.nodes(VC + "credentialSubject", "credentialSubject"), problems)
+    if subjects is not None and not subjects:
         bad("credentialSubject must be an object or a non-empty list of objects")
-    if any(isinstance(s, Mapping) and not s for s in subjects):
+    if subjects and any(s.iri is None and s.is_empty() for s in subjects):
         bad("each credentialSubject object must make at least one claim (an empty object makes none)")
-    if version == "1.1" and "issuanceDate" not in credential:
-        bad("a VC 1.1 credential must have issuanceDate")
-    # Section 4.5 and the sections of each property: these objects say what kind they are.
-    for name in ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService"):
-        if name not in credential:
-            continue
-        value = credential[name]
-        for item in value if isinstance(value, list) else [value]:
-            if not isinstance(item, Mapping):
-                bad(f"{name} must be an object or a list of objects")
-                continue
-            kinds = item.get("type")
-            kind_list = kinds if isinstance(kinds, list) else [kinds]
-            if kinds is None or not kind_list or not all(isinstance(k, str) and k for k in kind_list):
-                bad(f"each {name} object must have a type (a string or a list of strings)")
-            if "id" in item and not _is_url(item["id"]):
-                bad(f"the id of a {name} object must be one URL, not {item['id']!r}")
-            if name == "credentialSchema" and "id" not in item:
+    for name in _TYPED_OBJECTS:
+        for item in _read(lambda: root.nodes(VC + name, name), problems) or ():
+            if not item.types():
+                bad(f"each {name} object must have a type")
+            if name == "credentialSchema" and item.iri is None:
                 bad("each credentialSchema object must have an id: the URL of the schema")
     if version == "2.0":
-        issuer_value = credential.get("issuer")
-        for holder, where in ((credential, ""), (issuer_value if isinstance(issuer_value, Mapping) else {}, "issuer.")):
+        holders = [(root, "")] + ([(issuer, "issuer.")] if issuer is not None else [])
+        for holder, where in holders:
             for name in ("name", "description"):
-                if name in holder and not _is_text(holder[name]):
-                    bad(f"{where}{name} must be a string, a language value object ({{@value, @language?, @direction?}}) or a list of them")
-    for name in ("validFrom", "validUntil", "issuanceDate", "expirationDate"):
-        if name in credential:
-            try:
-                _datetime.parse(credential[name], require_zone=version == "2.0")
-            except ValueError as exc:
-                bad(f"{name}: {exc}")
-    return version
+                _read(lambda: holder.literals(SCHEMA + name, f"{where}{name}", TEXT_DATATYPES), problems)
+    dates: dict[str, tuple[str, datetime]] = {}
+    for name in _DATES:
+        moment = _read(lambda: root.one_datetime(VC + name, name, require_zone=version == "2.0"), problems)
+        if moment is not None:
+            dates[name] = moment
+    if version == "1.1" and "issuanceDate" not in dates and not any(p.detail.startswith("issuanceDate") for p in problems):
+        bad("a VC 1.1 credential must have issuanceDate")
+    status = _read(lambda: root.nodes(VC + "credentialStatus", "credentialStatus"), problems) or []
+    return _Credential(root, issuer.iri if issuer is not None else None, dates, tuple(status))
 
 
-def _is_url(value: Any) -> bool:
-    """A single absolute URL (a scheme, then no white space)."""
-    return isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:\S+", value) is not None
+R = TypeVar("R")
 
 
-def _is_text(value: Any) -> bool:
-    """A string, a language value object (VC 2.0 section 11.1) or a list of them."""
-    if isinstance(value, str):
-        return True
-    if isinstance(value, list):
-        return bool(value) and all(_is_text(v) and not isinstance(v, list) for v in value)
-    return (
-        isinstance(value, Mapping) and isinstance(value.get("@value"), str)
-        and set(value) <= {"@value", "@language", "@direction"}
-        and all(isinstance(value[k], str) for k in ("@language", "@direction") if k in value)
-    )
+def _read(reader: Callable[[], R], problems: list[Problem]) -> R | None:
+    """What ``reader`` reads, or None with its problem noted."""
+    try:
+        return reader()
+    except Unreadable as exc:
+        problems.append(Problem("MALFORMED_VALUE_ERROR", exc.message))
+        return None
 
 
-def check_related_resources(credential: Mapping[str, Any], contexts: ContextLoader, problems: list[Problem]) -> None:
-    """VC 2.0 section 5.3: each relatedResource is an object with a unique URL id and a digest
+def _issuer(root: Node) -> Node:
+    found = root.nodes(VC + "issuer", "issuer")
+    if len(found) > 1:
+        raise Unreadable(f"issuer has {len(found)} values; a credential has one issuer", field="issuer")
+    if not found or found[0].iri is None:
+        raise Unreadable("issuer must be a URL, or an object whose id is a URL", field="issuer")
+    return found[0]
+
+
+def _check_presentation(dataset: Dataset, credentials: int, problems: list[Problem]) -> str | None:
+    """A presentation's data model, as signed: its type, its holder (returned), and that the
+    credentials its JSON shows are all it holds."""
+    try:
+        root = root_of(dataset, VERIFIABLE_PRESENTATION, "presentation")
+    except Unreadable as exc:
+        message = 'type must include "VerifiablePresentation"' if not dataset.typed(VERIFIABLE_PRESENTATION) else exc.message
+        problems.append(Problem("MALFORMED_VALUE_ERROR", message))
+        return None
+    holder: str | None = None
+    holders = _read(lambda: root.nodes(VC + "holder", "holder"), problems)
+    if holders:
+        if len(holders) > 1 or holders[0].iri is None:
+            problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
+        else:
+            holder = holders[0].iri
+    signed = len(root.terms(VC + "verifiableCredential"))
+    if signed != credentials:
+        problems.append(Problem(
+            "MALFORMED_VALUE_ERROR",
+            f"the presentation holds {signed} credentials as signed and {credentials} under verifiableCredential; "
+            "vccore verifies those under verifiableCredential only",
+        ))
+    return holder
+
+
+def _check_related_resources(root: Node, contexts: ContextLoader, problems: list[Problem]) -> None:
+    """VC 2.0 section 5.3: each relatedResource is an object with a URL id and a digest
     (digestSRI or digestMultibase). A resource vccore holds (a pinned context) is hashed and
     compared; others cannot be retrieved here (vccore fetches nothing) and are not compared."""
-    if "relatedResource" not in credential:
-        return
-    raw = credential["relatedResource"]
-    items = raw if isinstance(raw, list) else [raw]
-    seen: set[str] = set()
-    for item in items:
-        if not isinstance(item, Mapping):
-            problems.append(Problem("MALFORMED_VALUE_ERROR", "relatedResource must be an object or a list of objects"))
+    for item in _read(lambda: root.nodes(VC + "relatedResource", "relatedResource"), problems) or ():
+        ident = item.iri
+        if ident is None:
+            problems.append(Problem("MALFORMED_VALUE_ERROR", "each relatedResource must have an id that is a URL"))
             continue
-        ident = item.get("id")
-        if not isinstance(ident, str) or not _is_url(ident):
-            problems.append(Problem("MALFORMED_VALUE_ERROR", f"each relatedResource must have an id that is a URL, not {ident!r}"))
-            continue
-        if ident in seen:
-            problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} is listed twice"))
-        seen.add(ident)
-        sri, multibase = item.get("digestSRI"), item.get("digestMultibase")
+        sri = _read(lambda: item.one_literal(VC + "digestSRI", f"relatedResource {ident}: digestSRI"), problems)
+        multibase = _read(lambda: item.one_literal(SEC + "digestMultibase", f"relatedResource {ident}: digestMultibase"), problems)
         if sri is None and multibase is None:
             problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} has neither digestSRI nor digestMultibase"))
             continue
@@ -1062,39 +1261,42 @@ def check_related_resources(credential: Mapping[str, Any], contexts: ContextLoad
             continue
         data = contexts.read_bytes(ident)
         if sri is not None:
-            algorithm, _, given = str(sri).partition("-")
+            algorithm, _, given = sri.value.partition("-")
             if algorithm not in ("sha256", "sha384", "sha512"):
                 problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident}: digestSRI algorithm {algorithm!r} is not sha256, sha384 or sha512"))
             elif base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != given:
                 problems.append(Problem("RELATED_RESOURCE_DIGEST_MISMATCH", f"relatedResource {ident}: digestSRI does not match the resource"))
         if multibase is not None:
             expected = "u" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
-            if multibase != expected:
+            if multibase.value != expected:
                 problems.append(Problem("RELATED_RESOURCE_DIGEST_MISMATCH", f"relatedResource {ident}: digestMultibase does not match the resource (sha256)"))
 
 
-def _check_validity(credential: Mapping[str, Any], version: str, now: datetime, problems: list[Problem]) -> None:
+def _check_validity(credential: _Credential, now: datetime, problems: list[Problem]) -> None:
     # VC 1.1 has issuanceDate/expirationDate; its context also defines validFrom/validUntil, and
     # a credential that states them means them, so they are honoured there too.
-    names = (("validFrom", "validUntil"),) if version == "2.0" else (("issuanceDate", "expirationDate"), ("validFrom", "validUntil"))
-    for start_field, end_field in names:
-        for name, later_is_bad in ((start_field, False), (end_field, True)):
-            if name not in credential:
-                continue
-            try:
-                moment = _datetime.parse(credential[name], require_zone=version == "2.0")
-            except ValueError:
-                continue  # reported by the data model check
-            if not later_is_bad and now < moment:
-                problems.append(Problem("NOT_YET_VALID", f"{name} is {credential[name]}; now is {_datetime.format(now)}"))
-            if later_is_bad and now > moment:
-                problems.append(Problem("EXPIRED", f"{name} was {credential[name]}; now is {_datetime.format(now)}"))
+    for name, later_is_bad in (("validFrom", False), ("validUntil", True), ("issuanceDate", False), ("expirationDate", True)):
+        found = credential.dates.get(name)
+        if found is None:
+            continue
+        text, moment = found
+        if not later_is_bad and now < moment:
+            problems.append(Problem("NOT_YET_VALID", f"{name} is {text}; now is {_datetime.format(now)}"))
+        if later_is_bad and now > moment:
+            problems.append(Problem("EXPIRED", f"{name} was {text}; now is {_datetime.format(now)}"))
 
 
-def _issuer_id(credential: Mapping[str, Any]) -> str | None:
-    issuer = credential.get("issuer")
-    if isinstance(issuer, Mapping):
-        issuer = issuer.get("id")
-    if isinstance(issuer, str) and ":" in issuer:
-        return issuer
-    return None
+def check_unsigned(credential: Mapping[str, Any], contexts: ContextLoader) -> tuple[str | None, list[Problem]]:
+    """The data model checks of a credential about to be signed (what a verifier would refuse is
+    not signed), on the same signed form a verifier reads: its version and its problems."""
+    problems: list[Problem] = []
+    version = _context_version(credential.get("@context"), problems)
+    try:
+        dataset = Dataset(to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=contexts, safe=True))
+    except (CanonicalizationError, ContextError) as exc:
+        problems.append(_transformation_problem(exc))
+        return version, problems
+    read = _check_data_model(dataset, version, problems)
+    if read is not None:
+        _check_related_resources(read.root, contexts, problems)
+    return version, problems

@@ -58,6 +58,11 @@ class Suite:
             return False
         return self.cryptosuite is None or proof.get("cryptosuite") == self.cryptosuite
 
+    @property
+    def canonicalizes_rdf(self) -> bool:
+        """Whether the suite signs RDFC-1.0 canonical N-Quads (the others sign JCS text)."""
+        return self.transform is transform_rdfc
+
     def terms_defined_by(self, context: Any) -> bool:
         """Whether a document ``@context`` defines this suite's terms (holds one of its contexts)."""
         items = context if isinstance(context, list) else [context]
