@@ -6,8 +6,14 @@ from __future__ import annotations
 import io
 import json
 import random
+import struct
+import subprocess
+import sys
+import time
+import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -311,3 +317,263 @@ def test_qr_commands_and_verify_read_images_and_text(seeds: dict[str, dict[str, 
     svg = tmp_path / "qr.svg"
     assert main(["qr", "encode", str(source), "-o", str(svg), "--ecc", "Q"]) == 0
     assert "ECC Q" in capsys.readouterr().err and svg.read_text().startswith("<svg")
+
+
+# --- images too large or unreadable --------------------------------------------------------------
+#
+# Issue 16, point 6: a 518 KB PNG of 13,000 x 13,000 white pixels took 1.2 GB to read (and ended
+# in QR_NOT_FOUND, exit 1, after Pillow's two-line warning); a larger one ended in Pillow's
+# DecompressionBombError, a traceback and exit 1.
+
+IMAGE_SUFFIXES = {"PNG": ".png", "JPEG": ".jpg", "GIF": ".gif", "BMP": ".bmp", "WEBP": ".webp"}
+
+
+def _white_png(path: Path, width: int, height: int, *, colour_type: int = 2, depth: int = 8) -> Path:
+    """A white PNG written row by row, never a whole image in memory (colour type 2: RGB, 0: grey)."""
+    channels = {0: 1, 2: 3}[colour_type]
+    row = b"\x00" + b"\xff" * ((width * channels * depth + 7) // 8)  # filter type 0, then the row
+    compressor = zlib.compressobj(9)
+    data = [compressor.compress(row * 64) for _ in range(height // 64)]
+    data += [compressor.compress(row * (height % 64)), compressor.flush()]
+    header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(data)) + _chunk(b"IEND", b""))
+    return path
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The issue's PNG (13,000 x 13,000 RGB: over Pillow's 89 M pixel warning) and a larger one
+    (20,000 x 20,000 bilevel: over twice that, where Pillow raises)."""
+    folder = tmp_path_factory.mktemp("bombs")
+    found = {"13000": _white_png(folder / "13000.png", 13000, 13000), "20000": _white_png(folder / "20000.png", 20000, 20000, colour_type=0, depth=1)}
+    assert 500_000 < found["13000"].stat().st_size < 550_000  # the issue's 518 KB
+    return found
+
+
+def _run_measured(*args: str) -> tuple[int, str, float]:
+    """Run ``python -m vccore.cli ARGS`` in a child of a fresh process: its exit status, its
+    standard error, and its peak resident memory in MB (RUSAGE_CHILDREN of that process counts
+    only this command, not every child the test run ever had)."""
+    measure = (
+        "import json, resource, subprocess, sys\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print(json.dumps([done.returncode, done.stderr, peak / (1 << 20 if sys.platform == 'darwin' else 1 << 10)]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "vccore.cli", *args], capture_output=True, text=True, check=True)
+    status, stderr, peak = json.loads(done.stdout)
+    return status, stderr, peak
+
+
+@pytest.mark.parametrize(("name", "pixels"), [("13000", "169,000,000"), ("20000", "400,000,000")])
+@pytest.mark.parametrize("warnings_are_errors", [False, True])
+def test_a_huge_image_is_refused_from_its_header(bombs: dict[str, Path], name: str, pixels: str, warnings_are_errors: bool) -> None:
+    """Refused before a pixel is decoded (in milliseconds), with an error naming the file, its
+    size and the bound; Pillow's warning neither escapes nor, made an error, goes uncaught."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("error" if warnings_are_errors else "always")
+        started = time.perf_counter()
+        with pytest.raises(qr.QRError) as caught:
+            qr.read_image(bombs[name])
+        seconds = time.perf_counter() - started
+    assert seconds < 0.5, seconds
+    assert seen == []
+    error = caught.value
+    assert error.code == "QR_IMAGE_TOO_LARGE" and error.details["path"] == str(bombs[name])
+    assert f"{name}.png" in error.message and pixels in error.message and f"at most {error.details['limit']:,} pixels" in error.message
+
+
+@pytest.mark.parametrize("name", ["13000", "20000"])
+@pytest.mark.parametrize("command", [("qr", "decode"), ("verify",)])
+def test_the_commands_refuse_a_huge_image_with_exit_2_in_one_line_and_little_memory(bombs: dict[str, Path], name: str, command: tuple[str, ...]) -> None:
+    status, stderr, peak = _run_measured(*command, str(bombs[name]))
+    assert status == 2, stderr
+    assert len(stderr.splitlines()) == 1 and stderr.startswith(f"vccore: QR_IMAGE_TOO_LARGE: {bombs[name]}: "), stderr
+    assert peak < 300, f"{peak:.0f} MB"  # the pixels are never decoded: about 55 MB, the interpreter's own
+
+
+def test_a_50_megapixel_phone_photo_still_reads_within_the_memory_bound(seeds: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """A photo from a 50-megapixel phone camera (8160 x 6120), the QR code a small part of it."""
+    symbol = qr.make(seeds["eddsa-rdfc-2022"])
+    photo = Image.new("L", (8160, 6120), 230)
+    photo.paste(png(symbol, tmp_path).convert("L"), (3100, 2200))
+    photo.save(tmp_path / "photo.jpg", quality=90)
+    status, stderr, peak = _run_measured("qr", "decode", str(tmp_path / "photo.jpg"), "-o", str(tmp_path / "out.json"))
+    assert status == 0, stderr
+    assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == seeds["eddsa-rdfc-2022"]
+    assert peak < 300, f"{peak:.0f} MB"  # about 200 MB: 3 bytes a pixel for a JPEG
+
+
+def _claiming(data: bytes, fmt: str, width: int, height: int) -> bytes:
+    """A small image's file with its header changed to claim ``width`` x ``height`` pixels (the
+    pixels that follow are too few: a reader that decodes them before checking fails otherwise)."""
+    out = bytearray(data)
+    if fmt == "PNG":
+        out[16:24] = struct.pack(">II", width, height)
+        out[29:33] = struct.pack(">I", zlib.crc32(bytes(out[12:29])))
+    elif fmt == "JPEG":
+        at = min(i for i in (out.find(b"\xff\xc0"), out.find(b"\xff\xc2")) if i >= 0)  # the frame header
+        out[at + 5 : at + 9] = struct.pack(">HH", height, width)
+    elif fmt == "GIF":
+        out[6:10] = struct.pack("<HH", width, height)  # the logical screen
+    elif fmt == "BMP":
+        out[18:26] = struct.pack("<ii", width, height)
+    elif fmt == "WEBP":  # lossy: the VP8 frame header's 14-bit sizes
+        assert out[12:16] == b"VP8 "
+        out[26:30] = struct.pack("<HH", width, height)
+    return bytes(out)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "options", "side", "kind"),
+    [
+        ("PNG", "RGB", {}, 5700, "colour images"),  # 32.5 M pixels; RGB, RGBA: 5 bytes a pixel
+        ("PNG", "L", {}, 7400, "grey, bilevel and palette images"),  # 54.8 M; 3 bytes a pixel
+        ("GIF", "P", {}, 7400, "grey, bilevel and palette images"),
+        ("BMP", "RGB", {}, 5700, "colour images"),
+        ("JPEG", "RGB", {}, 7400, "JPEG images"),  # decoded straight to grey: 3 bytes a pixel
+        ("JPEG", "RGB", {"progressive": True}, 3700, "progressive JPEG images"),  # 13.7 M; 12
+        ("JPEG", "CMYK", {}, 4300, "CMYK images"),  # 18.5 M; 9
+        ("WEBP", "RGB", {}, 3100, "WebP images"),  # 9.6 M; 17
+    ],
+)
+def test_each_kind_of_image_has_its_own_pixel_bound(tmp_path: Path, fmt: str, mode: str, options: dict[str, Any], side: int, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The bound is on memory (MAX_IMAGE_MEMORY): what a pixel costs depends on how the image is
+    stored. Each image here is just over its bound and under Pillow's own."""
+    buffer = io.BytesIO()
+    Image.new(mode, (64, 64), "white").save(buffer, fmt, **options)
+    path = tmp_path / f"big{IMAGE_SUFFIXES[fmt]}"
+    path.write_bytes(_claiming(buffer.getvalue(), fmt, side, side))
+    limit = qr.MAX_IMAGE_MEMORY // qr._BYTES_PER_PIXEL[kind]
+    assert limit < side * side < Image.MAX_IMAGE_PIXELS
+    with pytest.raises(qr.QRError) as caught:
+        qr.read_image(path)
+    assert caught.value.code == "QR_IMAGE_TOO_LARGE" and caught.value.details["limit"] == limit
+    assert f"{side:,} x {side:,} pixels" in caught.value.message and f"vccore reads {kind} of at most {limit:,} pixels" in caught.value.message
+    assert main(["qr", "decode", str(path)]) == 2
+    assert capsys.readouterr().err.startswith(f"vccore: QR_IMAGE_TOO_LARGE: {path}: ")
+
+
+def test_an_image_file_over_the_size_bound_is_refused_unread(seeds: dict[str, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = qr.make(seeds["eddsa-rdfc-2022"]).save(tmp_path / "qr.png")
+    monkeypatch.setattr(qr, "MAX_IMAGE_FILE_BYTES", 1000)
+    with pytest.raises(qr.QRError, match=r"qr\.png: an image file of [0-9,]+ bytes; vccore reads QR images of at most 1,000 bytes") as caught:
+        qr.read_image(path)
+    assert caught.value.code == "QR_IMAGE_TOO_LARGE" and caught.value.details["bytes"] == path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode", "options"),
+    [
+        ("PNG", "L", {}), ("PNG", "1", {}), ("PNG", "RGBA", {}), ("PNG", "P", {}), ("GIF", "L", {}), ("BMP", "RGB", {}),
+        ("JPEG", "RGB", {"quality": 95}), ("JPEG", "RGB", {"quality": 95, "progressive": True}), ("JPEG", "CMYK", {"quality": 95}),
+        ("WEBP", "RGB", {"lossless": True}),
+    ],
+)
+def test_a_qr_image_reads_in_every_format_and_mode(seeds: dict[str, dict[str, Any]], tmp_path: Path, fmt: str, mode: str, options: dict[str, Any]) -> None:
+    symbol = qr.make(seeds["eddsa-rdfc-2022"])
+    path = tmp_path / f"qr{IMAGE_SUFFIXES[fmt]}"
+    png(symbol, tmp_path).convert(mode).save(path, fmt, **options)
+    assert qr.read_image(path) == symbol.text
+
+
+def test_only_the_first_frame_of_an_animation_is_read(seeds: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+    """A GIF of 1,000 frames: the QR code is the first, and nothing after it is decoded."""
+    symbol = qr.make(seeds["eddsa-rdfc-2022"])
+    first = png(symbol, tmp_path).convert("L")
+    second = first.copy()
+    second.putpixel((0, 0), 0)
+    buffer = io.BytesIO()
+    first.save(buffer, "GIF", save_all=True, append_images=[second], duration=10)
+    two = buffer.getvalue()
+    frame = two[two.index(b"\x21\xf9\x04", two.index(b"\x21\xf9\x04") + 1) : -1]  # the second frame: one pixel
+    (tmp_path / "many.gif").write_bytes(two[:-1] + frame * 998 + b";")
+    with Image.open(tmp_path / "many.gif") as many:
+        assert many.n_frames == 1000
+    started = time.perf_counter()
+    assert qr.read_image(tmp_path / "many.gif") == symbol.text
+    assert time.perf_counter() - started < 0.5
+
+
+def _qr_png_bytes(seeds: dict[str, dict[str, Any]]) -> bytes:
+    return qr.make(seeds["eddsa-rdfc-2022"]).png()
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "why"),
+    [
+        ("text.png", lambda png: b"not an image\n", "not an image vccore reads"),
+        ("empty.png", lambda png: b"", "not an image vccore reads"),
+        ("half.png", lambda png: png[: len(png) // 2], "truncated"),
+        ("corrupt.png", lambda png: png.replace(png[png.index(b"IDAT") : png.index(b"IDAT") + 6], b"IDAT\0\0"), "broken data stream"),  # no zlib header
+        ("qr.tif", None, "not an image vccore reads"),  # TIFF: a format vccore does not read
+        ("missing.png", None, "No such file"),
+        ("folder.png", None, "Is a directory"),
+    ],
+)
+def test_what_is_not_a_readable_image_is_unusable_input(
+    seeds: dict[str, dict[str, Any]], tmp_path: Path, name: str, make: Callable[[bytes], bytes] | None, why: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / name
+    if make is not None:
+        path.write_bytes(make(_qr_png_bytes(seeds)))
+    elif name == "qr.tif":
+        png(qr.make(seeds["eddsa-rdfc-2022"]), tmp_path).save(path)
+    elif name == "folder.png":
+        path.mkdir()
+    with pytest.raises(qr.QRError, match=why) as caught:
+        qr.read_image(path)
+    assert caught.value.code == "QR_IMAGE_UNREADABLE" and str(path) in caught.value.message
+    # verify takes a file for an image by its first bytes (else it is QR text or JSON to it)
+    for command in (["qr", "decode"], ["verify"]) if name in ("half.png", "corrupt.png") else (["qr", "decode"],):
+        assert main([*command, str(path)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"vccore: QR_IMAGE_UNREADABLE: cannot read the image {path}: ") and len(err.splitlines()) == 1, err
+
+
+_FUZZ_SEEDS: dict[str, bytes] = {}
+
+
+def _fuzz_seeds() -> dict[str, bytes]:
+    """Small QR images of each format read (and an animated GIF), to be damaged."""
+    if not _FUZZ_SEEDS:
+        symbol = Image.open(io.BytesIO(qr.make({"a": 1}).png(scale=2))).convert("L")
+        for name, fmt, image, options in [
+            ("png", "PNG", symbol, {}), ("rgba", "PNG", symbol.convert("RGBA"), {}), ("gif", "GIF", symbol, {}),
+            ("animated", "GIF", symbol, {"save_all": True, "append_images": [symbol.point(lambda v: 255 - v)] * 3}),
+            ("bmp", "BMP", symbol, {}), ("jpeg", "JPEG", symbol, {}), ("progressive", "JPEG", symbol, {"progressive": True}),
+            ("webp", "WEBP", symbol, {}), ("lossless", "WEBP", symbol, {"lossless": True}),
+        ]:
+            buffer = io.BytesIO()
+            image.save(buffer, fmt, **options)
+            _FUZZ_SEEDS[name] = buffer.getvalue()
+    return _FUZZ_SEEDS
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(sorted(["png", "rgba", "gif", "animated", "bmp", "jpeg", "progressive", "webp", "lossless"])), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255), st.sampled_from(["set", "cut", "end"])), min_size=1, max_size=8))
+def test_a_damaged_image_reads_or_gives_a_qr_error(tmp_path_factory: pytest.TempPathFactory, name: str, damage: list[tuple[float, int, str]]) -> None:
+    """Whatever the damage, reading returns the text or raises QRError: never Pillow's errors."""
+    data = bytearray(_fuzz_seeds()[name])
+    for where, value, how in damage:
+        if not data:
+            break
+        at = int(where * len(data))
+        if how == "set":
+            data[at] = value
+        elif how == "cut":
+            del data[at : at + value % 64 + 1]
+        else:
+            del data[at:]
+    path = tmp_path_factory.mktemp("fuzz") / "damaged"
+    path.write_bytes(bytes(data))
+    try:
+        text = qr.read_image(path)
+    except qr.QRError as exc:
+        assert exc.code in ("QR_IMAGE_TOO_LARGE", "QR_IMAGE_UNREADABLE", "QR_NOT_FOUND"), exc.code
+    else:
+        assert isinstance(text, str)
