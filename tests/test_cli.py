@@ -116,7 +116,11 @@ def test_verify_with_pinned_context_and_trust(tmp_path: Path, capsys: pytest.Cap
     trust = tmp_path / "trust.json"
     trust.write_text(json.dumps({"verificationMethods": [vector["verificationMethodDocument"]]}))
 
+    # The verification method is read from what the proof signs, which the unknown context keeps
+    # unreadable: the context is what is missing first.
     code, out, _ = run(capsys, "verify", str(signed_file), "--json")
+    assert code == 1 and [p["reason"] for p in json.loads(out)["problems"]] == ["UNKNOWN_CONTEXT"]
+    code, out, _ = run(capsys, "verify", str(signed_file), "--context", f"{context_url}={context_file}", "--json")
     problems = json.loads(out)["problems"]
     assert code == 1 and [p["code"] for p in problems] == ["UNKNOWN_VERIFICATION_METHOD"]
     assert pair["id"] in problems[0]["detail"]
@@ -268,3 +272,33 @@ def test_lifecycle_commands_do_not_make_keys(tmp_path: Path, capsys: pytest.Capt
         code, _, err = run(capsys, *argv, "--home", str(tmp_path / "typo"))
         assert code == 2 and "no issuing key" in err
     assert not (tmp_path / "typo").exists()
+
+
+def test_times_beyond_the_calendar_in_utc_are_refused_by_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """9999-12-31T23:59:59-01:00 is a year 10000 in UTC: the option is named, no traceback."""
+    from vccore.entities import bundled_entity_types
+
+    home = ["--home", str(tmp_path / "home")]
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(bundled_entity_types()["HealthProfessional"].example))
+    assert run(capsys, "certify", "HealthProfessional", str(payload), *home, "--json")[0] == 0
+    for moment in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
+        code, _, err = run(capsys, "suspend", "614894628867", "--until", moment, *home)
+        assert code == 2 and "--until" in err and moment in err, err
+        code, _, err = run(capsys, "suspend", "614894628867", "--now", moment, *home)
+        assert code == 2 and "--now" in err, err
+
+
+def test_home_folders_vccore_makes_are_private(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    previous = os.umask(0o022)
+    try:
+        payload = tmp_path / "payload.json"
+        from vccore.entities import bundled_entity_types
+
+        payload.write_text(json.dumps(bundled_entity_types()["HealthProfessional"].example))
+        assert run(capsys, "certify", "HealthProfessional", str(payload), "--home", str(tmp_path / "home"))[0] == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "home").stat().st_mode) == 0o700
+    for name in ("key.json", "vccore.db"):
+        assert stat.S_IMODE((tmp_path / "home" / name).stat().st_mode) == 0o600, name

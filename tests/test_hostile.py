@@ -84,6 +84,38 @@ def verify_text(text: str | bytes) -> Callable[[], Any]:
     return lambda: setup().verifier.verify(text, now=NOW)
 
 
+def with_fields(fields: dict[str, Any]) -> Callable[[], Any]:
+    """Verify the credential with these top-level fields replaced (built before the clock starts)."""
+    return lambda: setup().verifier.verify({**setup().credential, **fields}, now=NOW)
+
+
+def chain(length: int) -> list[dict[str, Any]]:
+    """``length`` proofs, each naming every proof before it as its previousProof: each one makes
+    the verifier canonicalize the document with the proofs it names."""
+    proofs = []
+    for i in range(length):
+        proof = {**setup().credential["proof"], "id": f"urn:uuid:00000000-0000-4000-8000-{i:012d}"}
+        if i:
+            proof["previousProof"] = [p["id"] for p in proofs]
+        proofs.append(proof)
+    return proofs
+
+
+def presented(change: Callable[[dict[str, Any]], Any], *, whole: bool = False, **options: Any) -> Callable[[], Any]:
+    """Verify a presentation of the credential, changed; its own result, or its first failing
+    credential's (``whole``: every credential's result must say why it failed)."""
+    def run() -> Any:
+        vp: dict[str, Any] = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
+                              "verifiableCredential": [copy.deepcopy(setup().credential)]}
+        changed = change(vp)
+        result = setup().verifier.verify_presentation(vp if changed is None else changed, now=NOW, **options)
+        if whole:
+            for credential in result.credentials:
+                assert credential.verified or credential.problems, credential
+        return result.presentation_or_first()
+    return run
+
+
 def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     signed = lambda: json.dumps(setup().credential)  # noqa: E731
     # --- verify: text that is not a credential ---
@@ -223,13 +255,6 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     }.items():
         yield f"qr: {label}", (lambda payload=payload: qr.decode_text(payload))
     # --- presentations ---
-    def presented(change: Callable[[dict[str, Any]], Any], **options: Any) -> Callable[[], Any]:
-        def run() -> Any:
-            vp: dict[str, Any] = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-                                  "verifiableCredential": [copy.deepcopy(setup().credential)]}
-            changed = change(vp)
-            return setup().verifier.verify_presentation(vp if changed is None else changed, now=NOW, **options).presentation_or_first()
-        return run
 
     yield "present: not an object", presented(lambda vp: [vp])
     yield "present: 10 MB of text", presented(lambda vp: "x" * TEN_MB)
@@ -242,6 +267,38 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "present: a credential's proof as the presentation's", presented(lambda vp: vp.update(proof=setup().credential["proof"]), challenge="c")
     yield "present: no proof, a challenge asked", presented(lambda vp: None, challenge="c")
     yield "present: not a presentation", presented(lambda vp: vp.update(type=["VerifiableCredential"]))
+    # --- the cost of one request (issue #16): every bound, at its worst ---
+    yield "bound: the review's 84 KB document (64 subjects and 64 evidence objects with one id, 64 values each)", with_fields({
+        "credentialSubject": [{"id": "urn:x", "name": [f"s{i}-{j}" for j in range(64)]} for i in range(64)],
+        "evidence": [{"id": "urn:y", "type": "HealthProfessionalRegistration", "registrationId": [f"e{i}-{j}" for j in range(64)]} for i in range(64)],
+    })
+    yield "bound: 65 values of one property, from two objects with one id", with_fields({
+        "credentialSubject": [{"id": "urn:x", "name": [f"a{j}" for j in range(33)]}, {"id": "urn:x", "name": [f"b{j}" for j in range(32)]}],
+    })
+    yield "bound: 10,000 values (150 properties of 64)", with_fields({
+        "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
+        "credentialSubject": {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(150)},
+    })
+    yield "bound: 16 chained proofs, each naming all before it", with_fields({"proof": chain(16)})
+    yield "bound: 16 chained proofs over 6,400 values", with_fields({
+        "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
+        "credentialSubject": {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(100)},
+        "proof": chain(16),
+    })
+    yield "bound: 16 proofs over a poison graph", with_fields({
+        "credentialSubject": {"knows": [{"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]} for i in range(10)]},
+        "proof": [setup().credential["proof"]] * 16,
+    })
+    yield "bound: 16 proof chains over a poison graph", with_fields({
+        "credentialSubject": {"knows": [{"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]} for i in range(10)]},
+        "proof": chain(16),
+    })
+    wide = {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(10)}
+    yield "bound: a presentation of 64 credentials of 640 values", presented(lambda vp: vp.update(verifiableCredential=[
+        {**copy.deepcopy(setup().credential), "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}], "credentialSubject": wide}
+    ] * 64), whole=True)
+    yield "bound: a signed presentation holding 64 credentials", presented(lambda vp: vp.update(
+        verifiableCredential=vp["verifiableCredential"] * 64, proof=setup().credential["proof"]), whole=True)
     # --- canonicalization ---
     poison = (VECTORS / "rdf-canon/rdfc10/test074-in.nq").read_text()
     yield "canonicalize: the rdf-canon poison graph", (lambda: canonicalize_nquads(poison))

@@ -67,10 +67,10 @@ def _free_port() -> int:
 
 
 class Served:
-    """`vccore serve` in a process of its own."""
+    """`vccore serve` in a process of its own (``options``: more of its command line)."""
 
-    def __init__(self, home: Path, store: str) -> None:
-        self.home, self.store = home, store
+    def __init__(self, home: Path, store: str, *options: str) -> None:
+        self.home, self.store, self.options = home, store, options
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
@@ -79,8 +79,8 @@ class Served:
         env = {**os.environ, "VCCORE_API_TOKEN": TOKEN}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "vccore", "serve", "--port", str(self.port), "--home", str(self.home), "--store", self.store,
-             "--status-url", BASE, "--log-level", "warning"],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+             "--status-url", BASE, "--log-level", "warning", *self.options],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -98,13 +98,17 @@ class Served:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait(timeout=30)
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Stop it; what it wrote on standard error."""
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.kill()
+        if self.process is None or self.process.stderr is None:
+            return ""
+        return self.process.stderr.read().decode("utf-8", "replace")
 
 
 @pytest.fixture
@@ -377,6 +381,7 @@ ISSUER_ID = "https://keycloak.example/realms/divoc"
 def token(scope: str | None = "certify revoke read", *, key: Any = RSA_KEY, alg: str = "RS256", kid: str | None = "rsa-1", **claims: Any) -> str:
     now = int(time.time())
     body: dict[str, Any] = {"iss": ISSUER_ID, "aud": "vccore", "sub": "facility-42", "iat": now, "exp": now + 300, **claims}
+    body = {name: value for name, value in body.items() if value is not None}  # a claim given as None is left out
     if scope is not None:
         body["scope"] = scope
     headers = {"kid": kid} if kid is not None else {}
@@ -390,6 +395,18 @@ def _unsigned(claims: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
     return f"{part({'alg': 'none', 'typ': 'JWT', 'kid': 'rsa-1'})}.{part(claims)}."
+
+
+def _with_header(header: dict[str, Any]) -> str:
+    """A token with this header, good claims and a signature of nothing: what is refused before
+    any signature is checked."""
+    import base64
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    now = int(time.time())
+    return f"{part(header)}.{part({'iss': ISSUER_ID, 'aud': 'vccore', 'exp': now + 300, 'scope': 'certify revoke read'})}.AAAA"
 
 
 def _hs256_with_public_key() -> str:
@@ -433,6 +450,14 @@ def bad_tokens(needed: str) -> list[tuple[str, dict[str, str], int]]:
         ("HS256 keyed with the public key", bearer(_hs256_with_public_key()), 401),
         ("RSA key, ES256 header", bearer(token(key=EC_KEY, alg="ES256", kid="rsa-1")), 401),
         ("wrong issuer", bearer(token(iss="https://evil.example")), 401),
+        ("a part of the issuer (CVE-2024-53861)", bearer(token(iss=ISSUER_ID[:-3])), 401),
+        ("exp 1e30", bearer(token(exp=1e30)), 401),
+        ("exp a string", bearer(token(exp=str(now + 300))), 401),
+        ("exp true", bearer(token(exp=True)), 401),
+        ("a lifetime of a year", bearer(token(exp=now + 365 * 86400)), 401),
+        ("a key id beyond Latin-1", bearer(token(kid="ключ")), 401),
+        ("an algorithm beyond Latin-1", bearer(_with_header({"alg": "ключ", "kid": "rsa-1"})), 401),
+        ("a critical extension with a line break", bearer(_with_header({"alg": "RS256", "kid": "rsa-1", "crit": ["x\r\nX-Injected: 1"]})), 401),
         ("wrong audience", bearer(token(aud="someone-else")), 401),
         ("no exp", bearer(token(exp=None)), 401),
         ("a signature cut short", bearer(token()[:-10]), 401),
@@ -487,6 +512,8 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
             assert "credential" not in answer.text and "transactionId" not in answer.json(), (path, case)
             challenge = answer.headers["www-authenticate"]
             assert challenge.startswith("Bearer") and ("insufficient_scope" in challenge) == (status == 403), (case, challenge)
+            assert all(" " <= c <= "~" for c in challenge), (case, challenge)  # one printable ASCII line
+            assert "x-injected" not in answer.headers, case
             refused += 1
         assert _state(issuer) == before, (method, path)
     assert refused == len(routes) * len(bad_tokens("read"))
@@ -524,6 +551,11 @@ def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(clie
     ]
     for credential in refused:
         answer = client.post("/credentials/issue", json={"credential": credential})
+        if "credentialSchema" in credential or "name" in credential:
+            # not a URL, not a value object: what safe mode refuses before any data model check
+            assert answer.status_code == 400 and answer.json()["code"] in ("RELATIVE_IRI", "UNDEFINED_TERM"), answer.text
+            assert answer.json()["path"] in ("credentialSchema.id", "name.url"), answer.text
+            continue
         assert answer.status_code == 400 and answer.json()["code"] == "MALFORMED_VALUE_ERROR", (credential, answer.text)
         assert answer.json()["problems"] and all(p["code"] and p["detail"] for p in answer.json()["problems"])
     # the REC's own digest of the VC 2.0 context (contexts/SOURCE.md): accepted
@@ -591,3 +623,314 @@ def test_put_updates_and_post_with_a_known_id_updates_too(client: TestClient, ap
     chain = app_issuer.fetch("u-1")
     assert [r.certificate_id for r in chain] == ["u-1", second["certificateId"], third["certificateId"]]
     assert [r.state for r in chain] == ["SUPERSEDED", "SUPERSEDED", "VALID"] and first["certificateId"] == "u-1"
+
+
+# --- whom the verify routes trust (issue #16, point 4) -------------------------------------------
+
+
+def _forged_by(signer: Ed25519Key) -> dict[str, Any]:
+    """A real certificate's payload, signed by someone else's key as its issuer."""
+    from vccore import issue
+
+    assert HP.example is not None
+    return issue("HealthProfessional", renewed(dict(HP.example), "614894628867"), signer=signer)
+
+
+def _verdicts(client: TestClient, credential: dict[str, Any]) -> tuple[str, list[str], list[str], list[str]]:
+    """What the DIVOC route, /credentials/verify and /presentations/verify say of a credential:
+    the DIVOC certificateStatus and each route's problem codes (of the credential in the
+    presentation: the presentation's own proof is not what is asked here)."""
+    divoc = client.post("/vc-certification/v1/certificate/verify", json=credential).json()
+    vc_api = client.post("/credentials/verify", json={"verifiableCredential": credential}).json()
+    presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"], "verifiableCredential": [credential]}
+    vp_api = client.post("/presentations/verify", json={"verifiablePresentation": presentation}).json()
+    return (
+        divoc["certificateStatus"], [p["code"] for p in divoc["problems"]],
+        [e["code"] for e in vc_api["errors"]], [e["code"] for e in vp_api["errors"] if "credential" in e],
+    )
+
+
+def test_the_verify_routes_trust_the_servers_own_issuer_only(app_issuer: Issuer) -> None:
+    """A credential signed by a fresh did:key with a real certificate's payload is not VALID on
+    any verify route, unless the server is told to trust that issuer."""
+    stranger = Ed25519Key.generate()
+    forged = _forged_by(stranger)
+    public = TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN)))
+    status, divoc, vc_api, vp_api = _verdicts(public, forged)
+    assert status == "INVALID" and "UNTRUSTED_ISSUER" in divoc, (status, divoc)
+    assert "UNTRUSTED_ISSUER" in vc_api and "UNTRUSTED_ISSUER" in vp_api, (vc_api, vp_api)
+    # its own certificates still verify
+    own = TestClient(public.app, headers=bearer(TOKEN))
+    issued = own.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "t-1")).json()
+    credential = own.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}").json()
+    assert _verdicts(public, credential) == ("VALID", [], [], [])
+    # trusted by name, or by its key: VALID on every route
+    for options in ({"trusted_issuers": [stranger.controller]}, {"verification_methods": [stranger.to_multikey()]}):
+        widened = TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN), **options))  # type: ignore[arg-type]
+        assert _verdicts(widened, forged) == ("VALID", [], [], []), options
+        assert _verdicts(widened, credential) == ("VALID", [], [], [])
+    # a general VC API verifier (vccore serve --any-issuer, as the W3C suites need): any issuer
+    # that controls the key that signed
+    general = TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN), any_issuer=True))
+    assert _verdicts(general, forged) == ("VALID", [], [], [])
+    with pytest.raises(ValueError, match="verifier"):
+        create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN), verifier=Verifier.create(), trusted_issuers=["did:example:1"])
+
+
+def test_serve_issuer_and_trust_widen_what_the_verify_routes_trust(tmp_path: Path) -> None:
+    """`vccore serve --issuer ID --trust FILE`: as `vccore verify`'s options, beside its own issuer."""
+    from vccore.keys import did_document
+
+    by_name, unknown = Ed25519Key.generate(), Ed25519Key.generate()
+    by_document = Ed25519Key.generate(id="did:web:council.example#key-1", controller="did:web:council.example")
+    trust = tmp_path / "council.json"
+    trust.write_text(json.dumps(did_document(by_document)))
+    server = Served(tmp_path / "home", str(tmp_path / "vccore.db"), "--issuer", by_name.controller, "--trust", str(trust))
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            for signer, expected in ((by_name, "VALID"), (by_document, "VALID"), (unknown, "INVALID")):
+                answer = http.post("/vc-certification/v1/certificate/verify", json=_forged_by(signer)).json()
+                assert answer["certificateStatus"] == expected, (signer.controller, answer)
+                verified = http.post("/credentials/verify", json={"verifiableCredential": _forged_by(signer)})
+                assert (verified.status_code == 200) == (expected == "VALID"), verified.text
+    finally:
+        said = server.stop()
+    assert by_name.controller in said and "did:web:council.example" in said  # the start line names whom it trusts
+    for options, words in ((["--trust", str(tmp_path / "nowhere.json")], "nowhere.json"), (["--issuer", "nobody"], "--issuer")):
+        refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h2"), *options],
+                                 capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
+        assert refused.returncode == 2 and words in refused.stderr, refused.stderr
+
+
+def test_a_did_web_server_verifies_what_its_retired_keys_signed(tmp_path: Path) -> None:
+    """The server knows its own keys: a did:web issuer's key, and (from the did.json beside it)
+    the keys it rotated away from, whose certificates still verify."""
+    from vccore.cli import main
+
+    home = tmp_path / "home"
+    assert main(["keygen", "--out", str(home), "--did-web", "council.example"]) == 0
+    payload = tmp_path / "payload.json"
+    payload.write_text(json.dumps(renewed(dict(HP.example or {}), "w-1")))
+    old = tmp_path / "old.json"
+    assert main(["certify", "HealthProfessional", str(payload), "--home", str(home), "--status-url", BASE, "-o", str(old)]) == 0
+    assert main(["keygen", "--out", str(home), "--rotate"]) == 0
+    server = Served(home, str(home / "vccore.db"))
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            answer = http.post("/vc-certification/v1/certificate/verify", json=json.loads(old.read_text())).json()
+            assert answer["certificateStatus"] == "VALID", answer
+            issued = http.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "w-2"), headers=bearer(TOKEN)).json()
+            new = http.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}", headers=bearer(TOKEN)).json()
+            assert new["proof"]["verificationMethod"].endswith("#key-2")
+            assert http.post("/vc-certification/v1/certificate/verify", json=new).json()["certificateStatus"] == "VALID"
+    finally:
+        server.stop()
+    (home / "did.json").write_text(json.dumps({**json.loads((home / "did.json").read_text()), "id": "did:web:elsewhere.example"}))
+    refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(home)],
+                             capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
+    assert refused.returncode == 2 and "did.json" in refused.stderr and "did:web:elsewhere.example" in refused.stderr, refused.stderr
+
+
+# --- the status cache (issue #16, point 6.1) --------------------------------------------------------
+
+
+class _PausingIssuer(Issuer):
+    """An issuer whose first status list set, once read from the store, waits to be let go: a
+    verify that has read the store and not yet cached what it read."""
+
+    def __init__(self, **options: Any) -> None:
+        import threading
+
+        super().__init__(**options)
+        self.read, self.go = threading.Event(), threading.Event()
+        self.paused = False
+
+    def status_list_set(self, list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        made = super().status_list_set(list_number, now=now)
+        if not self.paused:
+            self.paused = True
+            self.read.set()
+            assert self.go.wait(30)
+        return made
+
+
+def test_a_revoke_answered_during_a_verify_is_seen_by_the_next_verify(tmp_path: Path) -> None:
+    import threading
+
+    issuer = _PausingIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_base_url=BASE))
+    app = create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN), status_ttl=60)  # a stale set would stay 60 s
+    client, public = TestClient(app, headers=bearer(TOKEN)), TestClient(app)
+    issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "r-1")).json()
+    credential = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}").json()
+    verdicts: list[str] = []
+    racing = threading.Thread(target=lambda: verdicts.append(
+        public.post("/vc-certification/v1/certificate/verify", json=credential).json()["certificateStatus"]))
+    racing.start()
+    try:
+        assert issuer.read.wait(30)  # the verify has read the store: still VALID there
+        revoked = client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "r-1", "entityName": "HealthProfessional"})
+        assert revoked.status_code == 200 and revoked.json()["state"] == "REVOKED"
+    finally:
+        issuer.go.set()
+        racing.join(30)
+    assert verdicts == ["VALID"]  # it read the store before the revoke was committed
+    after = public.post("/vc-certification/v1/certificate/verify", json=credential).json()
+    assert after["certificateStatus"] == "REVOKED", after
+
+
+def test_an_update_that_carries_a_suspension_into_another_list_set_is_seen_at_once(tmp_path: Path) -> None:
+    """An update gives the successor a position of its own, in the current list set, suspended
+    when its predecessor was: that set's cached lists change too."""
+    import sqlite3
+    from contextlib import closing
+
+    from vccore.store import LIST_SIZE
+
+    location = tmp_path / "vccore.db"
+    issuer = make_issuer(str(location))
+    app = create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN), status_ttl=60)
+    client, public = TestClient(app, headers=bearer(TOKEN)), TestClient(app)
+
+    def certificate(certificate_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{certificate_id}").json()
+        return found
+
+    def verdict(credential: dict[str, Any]) -> str:
+        status: str = public.post("/vc-certification/v1/certificate/verify", json=credential).json()["certificateStatus"]
+        return status
+
+    assert client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "s-1")).status_code == 200
+    with closing(sqlite3.connect(location)) as db, db:  # list set 0 full, as after 131,072 certificates
+        db.execute("UPDATE status_lists SET next = ?", (LIST_SIZE,))
+    assert client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "s-2")).status_code == 200
+    second = issuer.store.get("s-2")
+    assert second is not None and second.status_list == 1
+    assert verdict(certificate("s-2")) == "VALID"  # list set 1, cached
+    until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
+    assert client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "s-1", "entityName": "HealthProfessional", "endDate": until}).status_code == 200
+    updated = client.put(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "s-1")).json()
+    successor = issuer.store.get(updated["certificateId"])
+    assert successor is not None and (successor.status_list, successor.state) == (1, "SUSPENDED")
+    assert verdict(certificate(updated["certificateId"])) == "SUSPENDED"
+
+
+# --- no request makes a server error (issue #16, point 6.2) ------------------------------------------
+
+
+def test_unauthenticated_requests_get_no_server_error(client: TestClient) -> None:
+    public = TestClient(client.app, raise_server_exceptions=False)
+    for path in ("/status/%C2%B2/revocation", "/status/%D9%A3/revocation", "/status/1%C2%B9/suspension"):
+        answer = public.get(path)  # "²".isdigit() is True, and int("²") fails
+        assert (answer.status_code, answer.json()["code"]) == (404, "UNKNOWN_STATUS_LIST"), (path, answer.text)
+
+
+def test_a_content_length_of_other_digits_is_refused(client: TestClient) -> None:
+    """A Content-Length header of digits beyond ASCII ('²', Latin-1 byte 0xB2), straight into the
+    application (an HTTP parser in front may refuse it first)."""
+    import asyncio
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/credentials/verify", "raw_path": b"/credentials/verify", "root_path": "", "query_string": b"",
+        "headers": [(b"content-length", b"\xb2"), (b"content-type", b"application/json")],
+        "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+    }
+    asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    body = json.loads(b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body"))
+    assert (start["status"], body["code"]) == (400, "MALFORMED_REQUEST") and body["field"] == "Content-Length", body
+
+
+def test_an_end_date_out_of_range_is_refused_by_name(client: TestClient) -> None:
+    issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "e-1"))
+    assert issued.status_code == 200
+    checked = TestClient(client.app, headers=bearer(TOKEN), raise_server_exceptions=False)
+    for end in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
+        answer = checked.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "e-1", "entityName": "HealthProfessional", "endDate": end})
+        assert answer.status_code == 400 and answer.json()["field"] == "endDate" and end in answer.json()["detail"], answer.text
+    assert client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "e-1", "entityName": "HealthProfessional", "endDate": "9999-12-30"}).json()["state"] == "SUSPENDED"
+
+
+# --- tokens (issue #16, points 6.3 and 6.4) -----------------------------------------------------------
+
+
+def test_pyjwt_is_at_least_the_release_that_fixed_the_partial_iss_match() -> None:
+    """CVE-2024-53861: PyJWT 2.10.0 took an iss that was a part of the expected one."""
+    import tomllib
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    for extra in ("server", "test"):
+        (pyjwt,) = [Requirement(r) for r in project["optional-dependencies"][extra] if r.startswith("pyjwt")]
+        assert not pyjwt.specifier.contains("2.10.0") and pyjwt.specifier.contains("2.10.1"), (extra, str(pyjwt))
+    assert Version(version("pyjwt")) >= Version("2.10.1")
+
+
+def test_a_token_needs_an_integer_exp_and_a_bounded_lifetime(tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(JWKS))
+    issuer = make_issuer(str(tmp_path / "vccore.db"))
+    now = int(time.time())
+    client = TestClient(create_app(issuer, authorizer=JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore")))
+    refused = [
+        (token(exp=1e30), "exp"), (token(exp=str(now + 300)), "exp"), (token(exp=True), "exp"), (token(exp=now + 300.5), "exp"),
+        (token(iat=str(now)), "iat"), (token(nbf=[now]), "nbf"),
+        (token(exp=now + 86400 + 60), "86400"),  # a day is the default longest lifetime
+        (token(iat=None, exp=now + 86400 + 120), "86400"),  # without iat: from now
+    ]
+    for bad, words in refused:
+        answer = client.get("/vc-management/v1/transaction/x", headers=bearer(bad))
+        assert answer.status_code == 401 and words in answer.json()["detail"], (jwt.decode(bad, options={"verify_signature": False}), answer.text)
+    for good in (token(exp=now + 86400), token(iat=None, exp=now + 3600)):
+        assert client.get("/vc-management/v1/transaction/x", headers=bearer(good)).status_code == 404  # let in: no such transaction
+    shorter = TestClient(create_app(issuer, authorizer=JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore", max_lifetime=600)))
+    assert shorter.get("/vc-management/v1/transaction/x", headers=bearer(token(exp=now + 900))).status_code == 401
+    assert shorter.get("/vc-management/v1/transaction/x", headers=bearer(token(exp=now + 300))).status_code == 404
+    for expired, words in ((token(exp=now - 120), "expired"), (token(nbf=now + 600), "not yet valid"), (token(iat=now + 600), "not yet valid")):
+        answer = client.get("/vc-management/v1/transaction/x", headers=bearer(expired))
+        assert answer.status_code == 401 and words in answer.json()["detail"], answer.text
+
+
+def test_jwt_mode_says_at_start_what_it_does_not_check(tmp_path: Path) -> None:
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(JWKS))
+    said = {}
+    for name, options in (("neither", ()), ("both", ("--jwt-issuer", ISSUER_ID, "--jwt-audience", "vccore"))):
+        server = Served(tmp_path / name, str(tmp_path / f"{name}.db"), "--jwks", str(jwks), *options)
+        server.start()
+        said[name] = server.stop()
+    assert "warning" in said["neither"] and "--jwt-audience" in said["neither"] and "--jwt-issuer" in said["neither"], said["neither"]
+    assert "warning" not in said["both"], said["both"]
+    assert "tokens live at most 86400 s" in said["both"], said["both"]
+    for options in (["--jwks", str(jwks), "--jwt-max-lifetime", "0"], ["--jwt-audience", "vccore"]):  # the latter without --jwks
+        refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h"), *options],
+                                 capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
+        assert refused.returncode == 2 and options[-2] in refused.stderr, refused.stderr
+
+
+# --- files only their owner reads (issue #16, point 6.5) ------------------------------------------------
+
+
+def test_serve_refuses_an_api_token_file_others_can_read(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "api-token").write_text(TOKEN + "\n")
+    (home / "api-token").chmod(0o644)
+    env = {k: v for k, v in os.environ.items() if k != "VCCORE_API_TOKEN"}
+    command = [sys.executable, "-m", "vccore", "serve", "--home", str(home), "--port", str(_free_port())]
+    refused = subprocess.run(command, capture_output=True, text=True, timeout=30, env=env)  # served before: timed out
+    assert refused.returncode == 2, refused.stderr
+    assert str(home / "api-token") in refused.stderr and "chmod 600" in refused.stderr and "0644" in refused.stderr, refused.stderr

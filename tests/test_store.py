@@ -329,3 +329,23 @@ def test_a_forked_process_leaves_the_connection_it_inherited_alone(tmp_path: Pat
     with store.transaction() as tx:
         tx.allocate_status_positions(5)
     assert raw_rows(str(tmp_path / "vccore.db"), "PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_new_sqlite_store_and_its_folder_are_its_owners_alone(tmp_path: Path) -> None:
+    """The store holds personal data and the status lists' position secrets: mode 0600 (its WAL
+    and shared-memory files too), in a folder of mode 0700 when vccore makes it."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)  # a usual umask, whatever the test runner's
+    try:
+        store = open_store(tmp_path / "home" / "vccore.db", status_base_url=BASE)
+        with store.transaction() as tx:
+            tx.allocate_status_position()
+        made = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "home").iterdir()}
+        made["home"] = stat.S_IMODE((tmp_path / "home").stat().st_mode)
+        store.close()
+    finally:
+        os.umask(previous)
+    assert {"vccore.db", "vccore.db-wal", "vccore.db-shm"} <= made.keys(), made
+    assert made == {**{name: 0o600 for name in made}, "home": 0o700}, {name: oct(mode) for name, mode in made.items()}

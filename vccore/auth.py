@@ -5,9 +5,11 @@ Two modes:
 - **JWT** (what DIVOC deployments do, with Keycloak as the token issuer): a JSON Web Key Set (a
   file, the token issuer's public keys) verifies the token's signature (RS256/PS256, ES256/ES384
   or EdDSA, never "none" or a shared-secret HS* algorithm); ``exp`` is required and checked
-  (30 s leeway), ``nbf`` and ``iat`` when present, ``iss`` and ``aud`` when configured. The
-  token's permissions are read from ``scope`` (space-separated), ``scp``, ``roles`` and
-  Keycloak's ``realm_access.roles`` together.
+  (30 s leeway), ``nbf`` and ``iat`` when present, ``iss`` and ``aud`` when configured. Each of
+  these times is an integer (a string, a float or a boolean is refused), and a token may live at
+  most ``max_lifetime`` seconds (:data:`MAX_LIFETIME`, a day, unless told otherwise): ``exp``
+  minus ``iat``, or minus now when it has no ``iat``. The token's permissions are read from
+  ``scope`` (space-separated), ``scp``, ``roles`` and Keycloak's ``realm_access.roles`` together.
 - **Static token**: one secret token, compared in constant time, allowed everything. The default
   of ``vccore serve`` on one machine.
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +33,16 @@ from typing import Any, Final, Protocol
 
 from .errors import VccoreError
 
-__all__ = ["SCOPES", "AuthError", "Authorizer", "JwtAuthorizer", "StaticTokenAuthorizer", "bearer_token"]
+__all__ = ["MAX_LIFETIME", "SCOPES", "AuthError", "Authorizer", "JwtAuthorizer", "StaticTokenAuthorizer", "bearer_token"]
 
 SCOPES: Final = ("certify", "revoke", "read")
 _ALGORITHMS: Final = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), "EC": ("ES256", "ES384", "ES512"), "OKP": ("EdDSA",)}
 MAX_TOKEN_CHARS: Final = 16_384
+MAX_LIFETIME: Final = 86_400
+"""The longest a JWT may live by default, in seconds (``exp`` - ``iat``): a day. Keycloak's access
+tokens live 5 minutes unless a realm says otherwise; a token that lives for years is a password
+that cannot be changed."""
+_MAX_DESCRIPTION: Final = 200
 
 
 class AuthError(VccoreError):
@@ -50,11 +58,20 @@ class AuthError(VccoreError):
     def www_authenticate(self) -> str:
         """The ``WWW-Authenticate`` header of the refusal (RFC 6750 section 3)."""
         if self.code == "FORBIDDEN":
-            return f'Bearer error="insufficient_scope", scope="{self.details.get("scope", "")}"'
+            return f'Bearer error="insufficient_scope", scope="{_auth_param(str(self.details.get("scope", "")))}"'
         if self.details.get("token") == "missing":
             return 'Bearer realm="vccore"'
-        description = self.message.replace('"', "'")
-        return f'Bearer error="invalid_token", error_description="{description}"'
+        return f'Bearer error="invalid_token", error_description="{_auth_param(self.message)}"'
+
+
+def _auth_param(text: str) -> str:
+    """``text`` as an RFC 6750 auth-param value: the characters section 3 allows (printable ASCII
+    but '"' and '\\'), at most :data:`_MAX_DESCRIPTION` of them. A message can quote the token (a
+    kid, a critical extension): a CR or LF there would end the header and start another, and a
+    character beyond Latin-1 cannot be sent at all. A '"' becomes "'", anything else '?'; the
+    problem details in the body keep the message whole."""
+    safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" if c == '"' else "?" for c in text)
+    return safe if len(safe) <= _MAX_DESCRIPTION else safe[: _MAX_DESCRIPTION - 3] + "..."
 
 
 class Authorizer(Protocol):
@@ -106,7 +123,9 @@ class JwtAuthorizer:
         issuer: str | None = None,
         audience: str | Iterable[str] | None = None,
         leeway: float = 30.0,
+        max_lifetime: float | None = MAX_LIFETIME,
     ) -> None:
+        """``max_lifetime``: the longest a token may live, in seconds (None: no limit)."""
         import jwt  # the server extra
 
         self._jwt = jwt
@@ -127,6 +146,9 @@ class JwtAuthorizer:
         self.issuer = issuer
         self.audience = [audience] if isinstance(audience, str) else list(audience) if audience is not None else None
         self.leeway = leeway
+        if max_lifetime is not None and not max_lifetime > 0:
+            raise AuthError(f"the longest token lifetime is a number of seconds above 0, not {max_lifetime!r}", code="AUTH_CONFIG")
+        self.max_lifetime = max_lifetime
 
     @classmethod
     def from_file(cls, path: str | Path, **options: Any) -> JwtAuthorizer:
@@ -163,18 +185,19 @@ class JwtAuthorizer:
             allowed = [key._jwk_data["alg"]] if "alg" in key._jwk_data else list(_ALGORITHMS[kty])
             if header.get("alg") not in allowed:
                 raise AuthError(f"the token's algorithm {header.get('alg')!r} is not one its key signs with ({', '.join(allowed)})", token="invalid")
+            # The times are checked below, once they are known to be integers: PyJWT reads them
+            # with int(), which takes "1800000000", 1e30 and true alike.
             claims = jwt.decode(
-                token, key.key, algorithms=allowed, audience=self.audience, issuer=self.issuer, leeway=self.leeway,
-                options={"require": ["exp"], "verify_aud": self.audience is not None},
+                token, key.key, algorithms=allowed, audience=self.audience, issuer=self.issuer,
+                options={"require": ["exp"], "verify_aud": self.audience is not None, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
             )
         except AuthError:
             raise
-        except jwt.ExpiredSignatureError:
-            raise AuthError("the bearer token has expired", token="expired") from None
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"the bearer token does not verify: {exc}", token="invalid") from None
         except (TypeError, ValueError) as exc:  # what a hostile token can make a library raise
             raise AuthError(f"the bearer token is unreadable: {type(exc).__name__}", token="invalid") from None
+        self._check_times(claims)
         granted = _permissions(claims)
         if scope not in granted:
             raise AuthError(
@@ -182,6 +205,36 @@ class JwtAuthorizer:
             )
         subject = claims.get("sub")
         return str(subject) if isinstance(subject, str) else "(no sub)"
+
+    def _check_times(self, claims: Mapping[str, Any]) -> None:
+        """``exp``, ``nbf`` and ``iat`` (RFC 7519 section 4.1): integers, the token within its
+        window (with the leeway) and no longer-lived than ``max_lifetime``."""
+        times: dict[str, int] = {}
+        for name in ("exp", "nbf", "iat"):
+            if name not in claims:
+                continue  # exp is there: the decoding required it
+            value = claims[name]
+            if type(value) is not int:  # not isinstance: a bool is an int to it
+                raise AuthError(
+                    f"the token's {name} is {json.dumps(value)[:40]}: a time here is an integer number of seconds since 1970",
+                    token="invalid", claim=name,
+                )
+            times[name] = value
+        now = time.time()
+        if times["exp"] <= now - self.leeway:
+            raise AuthError("the bearer token has expired", token="expired", claim="exp")
+        for name in ("nbf", "iat"):
+            if name in times and times[name] > now + self.leeway:
+                raise AuthError(f"the bearer token is not yet valid ({name} is in the future)", token="invalid", claim=name)
+        if self.max_lifetime is not None:
+            start = times.get("iat")
+            lifetime = times["exp"] - (start if start is not None else now)
+            if lifetime > self.max_lifetime + (0 if start is not None else self.leeway):
+                since = "iat" if start is not None else "now"
+                raise AuthError(
+                    f"the bearer token lives {int(lifetime)} s (exp - {since}); this server takes tokens that live at most "
+                    f"{int(self.max_lifetime)} s", token="invalid", claim="exp", max_lifetime=self.max_lifetime,
+                )
 
 
 def _permissions(claims: Mapping[str, Any]) -> set[str]:

@@ -11,14 +11,16 @@ import functools
 import json
 import os
 import secrets
+import stat
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from . import _datetime, _json, __version__, qr, render
+from .auth import MAX_LIFETIME
 from .batch import BatchError, issue_batch, verify_batch
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
@@ -226,8 +228,24 @@ def _parser() -> argparse.ArgumentParser:
         help="accept JWTs signed by these keys (the token issuer's JWKS) with the scope or role certify, revoke or read; "
         f"without it, one static token (${API_TOKEN_ENV}, else api-token in the home folder, made on first start)",
     )
-    serve.add_argument("--jwt-issuer", metavar="ISS", help="with --jwks: the tokens' iss")
-    serve.add_argument("--jwt-audience", metavar="AUD", help="with --jwks: the tokens' aud")
+    serve.add_argument("--jwt-issuer", metavar="ISS", help="with --jwks: the tokens' iss (without it, any; a warning says so)")
+    serve.add_argument("--jwt-audience", metavar="AUD", help="with --jwks: the tokens' aud (without it, any; a warning says so)")
+    serve.add_argument(
+        "--jwt-max-lifetime", type=int, metavar="SECONDS",
+        help=f"with --jwks: refuse tokens that live longer (exp - iat, or exp - now without iat; default {MAX_LIFETIME}, a day)",
+    )
+    serve.add_argument(
+        "--issuer", action="append", default=[], metavar="ID",
+        help="the verify routes trust credentials from this issuer too (repeatable; by default only the server's own)",
+    )
+    serve.add_argument(
+        "--trust", action="append", default=[], type=Path, metavar="FILE",
+        help="trusted verification methods / DID documents (JSON), as for vccore verify: the verify routes trust their DIDs too",
+    )
+    serve.add_argument(
+        "--any-issuer", action="store_true",
+        help="the verify routes trust any issuer that controls the key that signed (a general VC API verifier, as the W3C suites test one)",
+    )
     _issuer_options(serve)
     serve.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: each type's own)")
     serve.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
@@ -258,7 +276,7 @@ def _keygen(args: argparse.Namespace) -> int:
         print(f"wrote {path} (mode 0600): {key.id} signs from now on")
         print(f"wrote {document}: publish it; it still lists the earlier keys, so what they signed verifies")
         return EXIT_OK
-    args.out.mkdir(parents=True, exist_ok=True)
+    args.out.mkdir(mode=0o700, parents=True, exist_ok=True)  # often the home folder: the store goes there too
     path = args.out / "key.json"
     if path.exists():
         raise _Unusable(f"{path} exists; vccore does not overwrite keys")
@@ -589,20 +607,38 @@ def _serve(args: argparse.Namespace) -> int:
             raise _Unusable(f"cannot read {path}")
     if not 0 < args.port < 65536:
         raise _Unusable(f"--port takes 1 to 65535, not {args.port}")
-    issuer = _issuer(args, make_key=True)
+    for value in args.issuer:
+        if ":" not in value:
+            raise _Unusable(f"--issuer takes an issuer's id (a DID or a URL), not {value!r}")
+    trust = [m for path in args.trust for m in _read_trust(path)]
     authorizer: Authorizer
     if args.jwks is not None:
-        authorizer = JwtAuthorizer.from_file(args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience)
-        how = f"JWTs signed by the keys in {args.jwks}"
+        lifetime = MAX_LIFETIME if args.jwt_max_lifetime is None else args.jwt_max_lifetime
+        if lifetime <= 0:
+            raise _Unusable(f"--jwt-max-lifetime takes a number of seconds above 0, not {lifetime}")
+        authorizer = JwtAuthorizer.from_file(args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime)
+        how = (f"JWTs signed by the keys in {args.jwks} (iss {args.jwt_issuer or 'not checked'}, aud {args.jwt_audience or 'not checked'}; "
+               f"tokens live at most {lifetime} s)")
+        _warn_unchecked_claims(args)
+    elif args.jwt_issuer is not None or args.jwt_audience is not None or args.jwt_max_lifetime is not None:
+        raise _Unusable("--jwt-issuer, --jwt-audience and --jwt-max-lifetime go with --jwks")
     else:
         token, where = _api_token(_home(args))
         authorizer = StaticTokenAuthorizer(token)
         how = f"the static token in {where}"
-    app = create_app(issuer, authorizer=authorizer)
+    issuer = _issuer(args, make_key=True)
+    try:
+        app = create_app(
+            issuer, authorizer=authorizer, trusted_issuers=args.issuer, verification_methods=[*trust, *_own_keys(args, issuer)],
+            any_issuer=args.any_issuer,
+        )
+    except VccoreError as exc:  # a trusted key that cannot be read
+        raise _Unusable(f"--trust: {exc.code}: {exc.message}") from None
     scheme = "https" if args.tls_cert else "http"
     print(
         f"vccore: serving {scheme}://{args.host}:{args.port} as {issuer_of(issuer.signer)}; store {issuer.store.location}; "
-        f"status lists under {issuer.store.status_base_url}; OpenAPI at /openapi.json; protected routes take {how}",
+        f"status lists under {issuer.store.status_base_url}; OpenAPI at /openapi.json; protected routes take {how}; "
+        f"the verify routes trust {_trusted_names(app.state.verifier.trusted_issuers)}",
         file=sys.stderr,
     )
     uvicorn.run(
@@ -612,8 +648,38 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _trusted_names(trusted: frozenset[str] | None) -> str:
+    return "any issuer that controls its signing key (--any-issuer)" if trusted is None else ", ".join(sorted(trusted))
+
+
+def _warn_unchecked_claims(args: argparse.Namespace) -> None:
+    """A warning, at start, for each claim of the tokens that JWT mode is not told to check."""
+    unchecked = []
+    if args.jwt_issuer is None:
+        unchecked.append("no --jwt-issuer: a token's iss is not checked (any token signed by a key of the JWKS is taken)")
+    if args.jwt_audience is None:
+        unchecked.append("no --jwt-audience: a token's aud is not checked (a token made for another service is taken here)")
+    for line in unchecked:
+        print(f"vccore: warning: {line}", file=sys.stderr)
+
+
+def _own_keys(args: argparse.Namespace, issuer: Issuer) -> list[Any]:
+    """The did.json beside a did:web issuing key (as keygen --did-web and --rotate write it): the
+    keys the issuer signed with before a rotation, which the verify routes must know."""
+    controller = issuer_of(issuer.signer)
+    path = (args.key if args.key else _home(args) / "key.json").parent / "did.json"
+    if not controller.startswith("did:web:") or not path.exists():
+        return []
+    document = _read_json(path)
+    named = document.get("id") if isinstance(document, dict) else None
+    if named != controller:
+        raise _Unusable(f"{path} is the DID document of {named!r}, not of this server's issuer {controller}: move it away or write it anew")
+    return [document]
+
+
 def _api_token(home: Path) -> tuple[str, str]:
-    """The static API token: $VCCORE_API_TOKEN, else the home folder's api-token (made, 0600)."""
+    """The static API token: $VCCORE_API_TOKEN, else the home folder's api-token (made, 0600;
+    refused, as ssh refuses a key file, when others than its owner may read it)."""
     given = os.environ.get(API_TOKEN_ENV)
     if given:
         if len(given) < 16:
@@ -621,11 +687,17 @@ def _api_token(home: Path) -> tuple[str, str]:
         return given, f"${API_TOKEN_ENV}"
     path = home / "api-token"
     if not path.exists():
-        home.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as stream:
             stream.write(secrets.token_urlsafe(32) + "\n")
-    token = path.read_text(encoding="utf-8").strip()
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        token = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Unusable(f"cannot read {path}: {exc}") from None
+    if os.name == "posix" and mode & 0o077:
+        raise _Unusable(f"{path} has mode {mode:04o}: others than its owner may read the API token; chmod 600 {path} (and make a new token if it was read)")
     if len(token) < 16:
         raise _Unusable(f"{path} holds a token shorter than 16 characters")
     return token, str(path)
@@ -717,7 +789,7 @@ def _home_key(home: Path) -> Ed25519Key:
     path = home / "key.json"
     if path.exists():
         return _load_key(path)
-    home.mkdir(parents=True, exist_ok=True)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = Ed25519Key.generate()
     key.write(path, passphrase=os.environ.get(PASSPHRASE_ENV) or None)
     print(f"vccore: made a new issuing key {path} ({key.controller})", file=sys.stderr)
@@ -756,7 +828,7 @@ def _qr_encode(args: argparse.Namespace) -> int:
 def _qr_decode(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.text is None):
         raise _Unusable("qr decode takes an image or --text TEXT")
-    decoded = qr.decode_text(args.text) if args.text is not None else qr.decode_text(qr.read_image(args.image))
+    decoded = qr.decode_text(args.text) if args.text is not None else qr.decode_text(_read_qr_image(args.image))
     if args.output is not None:
         args.output.write_text(decoded.text, encoding="utf-8")
     else:
@@ -788,7 +860,7 @@ def _credential_bytes(path: Path) -> bytes:
     (PNG, JPEG, GIF, BMP, WebP), or in QR text (``VC1:...``, DIVOC's ZIP text)."""
     raw = _read_bytes(path)
     if raw.startswith(_IMAGE_MAGIC):
-        return qr.decode_text(qr.read_image(path)).text.encode("utf-8")
+        return qr.decode_text(_read_qr_image(path)).text.encode("utf-8")
     if raw.lstrip()[:1] in (b"{", b"["):
         return raw
     if raw.startswith(b"PK\x03\x04"):  # a DIVOC QR's ZIP, as bytes
@@ -797,6 +869,16 @@ def _credential_bytes(path: Path) -> bytes:
     if text.startswith(("VC", "HC1:", "shc:/")):
         text = text.rstrip("\r\n")  # a text file's last line end is not part of the QR
     return qr.decode_text(text).text.encode("utf-8")
+
+
+def _read_qr_image(path: Path) -> str:
+    """The QR text in an image; an image too large or not an image at all is unusable input."""
+    try:
+        return qr.read_image(path)
+    except qr.QRError as exc:
+        if exc.code in ("QR_IMAGE_TOO_LARGE", "QR_IMAGE_UNREADABLE"):
+            raise _Unusable(f"{exc.code}: {exc.message}") from None
+        raise
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -852,9 +934,13 @@ def _contexts(pins: list[str], *, templates: Sequence[Path] = ()) -> ContextLoad
 
 def _parse_time(text: str, option: str) -> datetime:
     try:
-        return _datetime.parse(text)
+        moment = _datetime.parse(text)
+        moment.astimezone(UTC)  # what is stored and signed: 9999-12-31T23:59:59-01:00 is no year in UTC
     except ValueError as exc:
         raise _Unusable(f"{option}: {exc}") from None
+    except OverflowError:
+        raise _Unusable(f"{option}: {text!r} is outside the years 1 to 9999 in UTC") from None
+    return moment
 
 
 def _write_json(data: Any, output: Path | None) -> None:

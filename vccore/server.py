@@ -19,13 +19,17 @@ DIVOC 3.x (the seed's certification API):
 - ``DELETE /vc-certification/v1/certificate/revoke/{entityName}/{certificateId}``: lift a
   suspension.
 - ``POST /vc-certification/v1/certificate/verify``: ``{certificateStatus: VALID | SUPERSEDED |
-  REVOKED | SUSPENDED | INVALID, ...}``, checked against the store's current status.
+  REVOKED | SUSPENDED | INVALID, ...}``, checked against the store's current status. Like
+  DIVOC's, which looks its certificates up in its own registry, it trusts this server's issuer
+  only, unless told of others (``trusted_issuers``, ``verification_methods``): a credential
+  signed by anyone else's key, however real its payload, is INVALID (``UNTRUSTED_ISSUER``).
 - ``GET <status URL path>/<set>/<purpose>``: the status list credentials, at the URLs the
   credentials name (the path of the store's status URL), signed on request and kept for a few
   seconds.
 
 The W3C VC API: ``POST /credentials/issue``, ``POST /credentials/verify`` and
-``POST /presentations/verify`` (``{verifiablePresentation, options: {challenge?, domain?}}``).
+``POST /presentations/verify`` (``{verifiablePresentation, options: {challenge?, domain?}}``);
+its verify routes trust the issuers the DIVOC one does.
 
 Also ``GET /openapi.json`` (the API, with each entity type's payload schema) and ``GET /health``.
 
@@ -41,8 +45,8 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime, time as day_start, timezone
 from typing import Any, Final
 
@@ -58,6 +62,7 @@ from .entities import EntityType, PayloadError
 from .errors import VccoreError
 from .issuer import Certified, Issuer, issuer_of, new_transaction_id, resolve_entity_type
 from .compiled import add_lifecycle
+from .keys import VERIFICATION_RELATIONSHIPS, Ed25519Key, public_key_from_verification_method
 from .proofs import sign
 from .store import LIST_SIZE, LifecycleError, Record
 from .suites import Suite
@@ -69,6 +74,7 @@ MAX_BODY: Final = 1 << 20
 STATUS_TTL: Final = 5.0
 """Seconds a status list set signed for a request is served again (and used by verify) before
 it is made anew; a change made through this server makes it anew at once."""
+_MAX_LIST_DIGITS: Final = 9
 
 _CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json", "application/json")
 _CERTIFICATE_TYPES: Final = (*_CREDENTIAL_TYPES, "text/html", "image/png", "image/svg+xml")
@@ -107,7 +113,12 @@ def problem(status: int, error: VccoreError | str, detail: str | None = None, **
 
 @dataclass
 class _StatusCache:
-    """Status list sets signed for requests, by set: (monotonic time made, URL -> credential)."""
+    """Status list sets signed for requests, by set: (monotonic time made, URL -> credential).
+
+    Each set has a generation, moved on by :meth:`invalidate`. A set is kept only if its
+    generation did not move while it was made: one read from the store before a change
+    committed, and finished after the change invalidated the set, would otherwise be kept and
+    served, stale, for ``ttl`` seconds after the change was answered."""
 
     issuer: Issuer
     ttl: float = STATUS_TTL
@@ -115,14 +126,23 @@ class _StatusCache:
     def __post_init__(self) -> None:
         self._sets: dict[int, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._making: dict[int, threading.Lock] = {}
+        self._generations: dict[int, int] = {}
+        self._epoch = 0  # moved on by invalidating every set
         self._lock = threading.Lock()
 
     def invalidate(self, list_number: int | None = None) -> None:
+        """Forget a set (every set: None), and any making of it under way; call it after the
+        change is committed."""
         with self._lock:
             if list_number is None:
                 self._sets.clear()
+                self._epoch += 1
             else:
                 self._sets.pop(list_number, None)
+                self._generations[list_number] = self._generations.get(list_number, 0) + 1
+
+    def _generation(self, list_number: int) -> tuple[int, int]:
+        return self._epoch, self._generations.get(list_number, 0)
 
     def get(self, list_number: int) -> dict[str, dict[str, Any]]:
         cached = self._fresh(list_number)
@@ -136,9 +156,14 @@ class _StatusCache:
             cached = self._fresh(list_number)
             if cached is not None:
                 return cached
+            with self._lock:
+                generation = self._generation(list_number)
             made = self.issuer.status_list_set(list_number)
             with self._lock:
-                self._sets[list_number] = (time.monotonic(), made)
+                if self._generation(list_number) == generation:
+                    self._sets[list_number] = (time.monotonic(), made)
+            # Changed meanwhile: what was read is not kept for anyone else, but this request may
+            # have it (it began before the change was answered).
             return made
 
     def _fresh(self, list_number: int) -> dict[str, dict[str, Any]] | None:
@@ -154,7 +179,7 @@ class _StatusCache:
         if not url.startswith(base):
             return None  # another issuer's list: never fetched
         set_part, _, purpose = url[len(base):].partition("/")
-        if not set_part.isdigit() or len(set_part) > 9 or purpose not in ("revocation", "suspension", "message"):
+        if not _ascii_digits(set_part, _MAX_LIST_DIGITS) or purpose not in ("revocation", "suspension", "message"):
             return None
         list_number = int(set_part)
         cached = self._fresh(list_number)  # the verify path: no store query while the set is fresh
@@ -165,24 +190,48 @@ class _StatusCache:
         return cached.get(url)
 
 
+def _ascii_digits(text: str, most: int) -> bool:
+    """1 to ``most`` ASCII digits: what int() is given (str.isdigit() also passes '²' and '٣')."""
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
+
+
 def create_app(
     issuer: Issuer,
     *,
     authorizer: Authorizer,
     verifier: Verifier | None = None,
+    trusted_issuers: Iterable[str] = (),
+    verification_methods: Iterable[Mapping[str, Any]] = (),
+    any_issuer: bool = False,
     status_ttl: float = STATUS_TTL,
 ) -> Starlette:
-    """The ASGI application. ``verifier`` (default: one that accepts every suite vccore knows,
-    including DIVOC's 2018 suites, and reads status from this server's store) answers the
-    verify routes."""
+    """The ASGI application. ``verifier`` answers the verify routes; by default one that
+    accepts every suite vccore knows (DIVOC's 2018 suites too), reads status from this server's
+    store, and trusts the server's own issuer only (with its signer's key, when it is an
+    :class:`~vccore.keys.Ed25519Key`), and besides it ``trusted_issuers`` and the DIDs whose keys
+    ``verification_methods`` gives (DID documents or verification methods, as
+    :meth:`Verifier.create` takes them; a did:web issuer's keys are given this way).
+    ``any_issuer``: trust every issuer that controls the key that signed, as a general VC API
+    verifier does (what the W3C test suites need); never the default."""
     status = _StatusCache(issuer, status_ttl)
-    checker = verifier if verifier is not None else Verifier.create(
-        suites=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "Ed25519Signature2018", "RsaSignature2018"],
-        status=status.resolve,
-        store=issuer.store,
-        entity_types=issuer.entity_types,
-        contexts=issuer.contexts,
-    )
+    trusted_issuers, verification_methods = list(trusted_issuers), list(verification_methods)
+    if verifier is not None and (trusted_issuers or verification_methods or any_issuer):
+        raise ValueError("give a verifier, or whom the default verifier trusts (trusted_issuers, verification_methods), not both")
+    own = [{k: v for k, v in issuer.signer.to_multikey().items() if k != "@context"}] if isinstance(issuer.signer, Ed25519Key) else []
+    checker = verifier
+    if checker is None:
+        checker = Verifier.create(
+            suites=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "Ed25519Signature2018", "RsaSignature2018"],
+            verification_methods=[*verification_methods, *own],
+            status=status.resolve,
+            store=issuer.store,
+            entity_types=issuer.entity_types,
+            contexts=issuer.contexts,
+        )
+        if not any_issuer:
+            # whom the keys name, once Verifier.create has read them (and refused what is not a key)
+            trusted = frozenset({issuer_of(issuer.signer), *trusted_issuers, *_controllers(verification_methods)})
+            checker = replace(checker, trusted_issuers=trusted)
     api = _Api(issuer, authorizer, checker, status)
     status_path = _url_path(issuer.store.status_base_url)
     routes = [
@@ -199,7 +248,22 @@ def create_app(
         Route("/presentations/verify", api.vp_verify, methods=["POST"]),
         Route(status_path + "{set}/{purpose}", api.status_list, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    app.state.verifier = checker  # whom it trusts: app.state.verifier.trusted_issuers
+    return app
+
+
+def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The DIDs whose keys these DID documents or verification methods give: for a DID
+    document its id, for a verification method its controller. For what :meth:`Verifier.create`
+    has taken (it tells the two apart the same way, and refuses what is neither)."""
+    found: set[str] = set()
+    for item in verification_methods:
+        if "verificationMethod" in item or any(r in item for r in VERIFICATION_RELATIONSHIPS):
+            found.add(str(item["id"]))
+        else:
+            found.add(public_key_from_verification_method(item).controller)
+    return found
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -235,8 +299,11 @@ class _Api:
 
     async def _json(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
-            raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
+        if declared is not None:
+            if not _ascii_digits(declared, 20):
+                raise ApiError(400, f"Content-Length {declared!r} is not a number of bytes", code="MALFORMED_REQUEST", field="Content-Length")
+            if int(declared) > MAX_BODY:
+                raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
@@ -306,9 +373,13 @@ class _Api:
         except PayloadError as exc:
             return self._failed(entity, given, exc)
         if certified.replaces is not None:
-            old = self.store.get(certified.replaces)
-            if old is not None:
-                self._changed(old)
+            # The old certificate is SUPERSEDED now; the new one takes over its state, SUSPENDED
+            # too, at a position of its own, maybe in another list set. A new certificate needs
+            # nothing: it is VALID, and a position never given before is 0 in every list.
+            for changed in (certified.replaces, certified.certificate_id):
+                record = self.store.get(changed)
+                if record is not None:
+                    self._changed(record)
         return JSONResponse({"transactionId": certified.transaction_id, "certificateId": certified.certificate_id})
 
     def _certify_or_update(self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool) -> Certified:
@@ -593,9 +664,14 @@ def _end_date(value: Any) -> datetime | None:
     try:
         if len(value) == 10:
             return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=timezone.utc)
-        return _datetime.parse(value)
+        moment = _datetime.parse(value)
     except (ValueError, VccoreError):
         raise ApiError(400, f"endDate {value!r} is not a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate") from None
+    try:
+        moment.astimezone(timezone.utc)  # the store keeps it in UTC
+    except OverflowError:
+        raise ApiError(400, f"endDate {value!r} is outside the years 1 to 9999 in UTC", code="MALFORMED_REQUEST", field="endDate") from None
+    return moment
 
 
 def _summary(record: Record) -> dict[str, Any]:

@@ -374,6 +374,7 @@ class SQLiteStore:
             check_version(_version(rows, self.location), _SQLITE_MIGRATIONS, self.location)
             self._status_base_url = str(rows["status_base_url"])
             return
+        _make_private(self.path)  # before its lock file is made beside it, and SQLite opens it
         with self._write() as connection:
             has_meta = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
             rows = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if has_meta else {}
@@ -428,7 +429,6 @@ class SQLiteStore:
                 connection = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
                 local.connection = connection
                 return connection
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             # 16 KiB pages (a new file only): a ~2.5 KB credential row fits six to a page instead
             # of one to a 4 KiB page; a 100,000-credential store is 254 MB instead of 430, and
@@ -726,6 +726,20 @@ def _version(meta: dict[str, Any], where: str) -> int:
         return int(meta.get("schema_version", 0))
     except ValueError:
         raise LifecycleError(f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR") from None
+
+
+def _make_private(path: Path) -> None:
+    """The folder (mode 0700, when it is made here) and the empty file (0600) of a new SQLite
+    store: it holds personal data and the secrets that place status positions. SQLite gives the
+    WAL and shared-memory files it makes beside it the file's own mode (and sqlite3.connect
+    would make the file with the umask's, 0644 as a rule)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600))
+    except FileExistsError:
+        pass  # a store already, or made meanwhile by another process: as it is
+    except OSError as exc:
+        raise LifecycleError(f"cannot make the store {path}: {exc.strerror}", code="STORE_ERROR") from None
 
 
 def open_store(location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False) -> Store:

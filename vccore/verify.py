@@ -419,9 +419,9 @@ class Verifier:
         if len(credentials) > MAX_PRESENTED:
             problems.append(Problem("MALFORMED_VALUE_ERROR", f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation"))
             return PresentationResult(VerificationResult(False, tuple(problems)), ())
-        proofs = _proof_list(presentation, problems)
         proof_results: list[ProofResult] = []
         if "proof" in presentation:
+            proofs = _proof_list(presentation, problems)
             # What the presentation says of itself (its type, holder, credentials and proofs) is
             # read as signed; a presentation without a proof vouches for nothing of its own.
             document = self._document(presentation, proofs, budget, compiled=False)
@@ -437,9 +437,15 @@ class Verifier:
         elif challenge is not None or domain is not None:
             problems.append(Problem("MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"))
         else:
+            # Unsigned, the presentation vouches for nothing of its own, and there is no signed
+            # form to read: its JSON is checked for shape only, and no verdict rests on it.
             types = presentation.get("type")
             if "VerifiablePresentation" not in (types if isinstance(types, list) else [types]):
                 problems.append(Problem("MALFORMED_VALUE_ERROR", 'type must include "VerifiablePresentation"'))
+            holder_value = presentation.get("holder")
+            holder_id = holder_value.get("id") if isinstance(holder_value, Mapping) else holder_value
+            if holder_value is not None and not (isinstance(holder_id, str) and ":" in holder_id):
+                problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
         results: list[VerificationResult] = []
         for index, credential in enumerate(credentials):
             if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
@@ -527,7 +533,8 @@ class Verifier:
         results: list[ProofResult] = []
         for index, proof in enumerate(document.proofs):
             if _spent(budget):
-                problems.append(_work_limit())
+                if not any(p.code == "WORK_LIMIT" for p in problems):
+                    problems.append(_work_limit())
                 break
             results.append(check.run(index, proof))
         # Data Integrity section 4.6 steps for challenge and domain: every proof states, as
@@ -1288,14 +1295,11 @@ def _check_validity(credential: _Credential, now: datetime, problems: list[Probl
 
 def check_unsigned(credential: Mapping[str, Any], contexts: ContextLoader) -> tuple[str | None, list[Problem]]:
     """The data model checks of a credential about to be signed (what a verifier would refuse is
-    not signed), on the same signed form a verifier reads: its version and its problems."""
+    not signed), on the same signed form a verifier reads: its version and its problems. Raises
+    the canonicalization's own error (safe mode's UNDEFINED_TERM, ...) when it has no signed form."""
     problems: list[Problem] = []
     version = _context_version(credential.get("@context"), problems)
-    try:
-        dataset = Dataset(to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=contexts, safe=True))
-    except (CanonicalizationError, ContextError) as exc:
-        problems.append(_transformation_problem(exc))
-        return version, problems
+    dataset = Dataset(to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=contexts, safe=True))
     read = _check_data_model(dataset, version, problems)
     if read is not None:
         _check_related_resources(read.root, contexts, problems)
