@@ -530,3 +530,73 @@ def test_a_second_proof_by_someone_else_is_an_endorsement_not_a_forgery() -> Non
     broken = json.loads(json.dumps(endorsed))
     broken["proof"][1]["proofValue"] = broken["proof"][0]["proofValue"]
     assert not verify(broken, now=NOW).verified
+
+
+# --- a Verifier shared by threads; its caches bounded (issue #16) ----------------------------------
+
+
+def _credentials_by_many_issuers(count: int, folder: Any) -> list[dict[str, Any]]:
+    """One certificate (status entries and all: a shape the verifier compiles) in the names of
+    ``count`` issuers, each signed by its own did:key."""
+    from vccore import SQLiteStore, bundled_entity_types
+    from vccore.issuer import Issuer
+
+    hp = bundled_entity_types()["HealthProfessional"]
+    assert hp.example is not None
+    issued = Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/")).certify(
+        hp, {**hp.example, "validTill": "2030-01-01T00:00:00Z"}, now=NOW
+    ).credential
+    out = []
+    for i in range(1, count + 1):
+        key = Ed25519Key.from_seed(i.to_bytes(32, "big"))
+        unsigned = {k: v for k, v in copy.deepcopy(issued).items() if k != "proof"}
+        unsigned["issuer"]["id"] = key.controller
+        out.append(sign(unsigned, key, created=CREATED, contexts=hp.context_loader()))
+    return out
+
+
+def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
+    """Eight threads, one Verifier, credentials of more issuers than its caches hold: every
+    eviction races with the others. Before the caches held locks, 26 of 10,400 verifications (8
+    threads, 1,300 issuers, the default cache sizes) ended in INTERNAL_ERROR: KeyError. Here the
+    caches are made small, so that evictions come at every call."""
+    import dataclasses
+    import sys
+    import threading
+
+    from vccore.verify import _Cache
+
+    credentials = _credentials_by_many_issuers(120, tmp_path)
+    verifier = dataclasses.replace(
+        Verifier.create(), _did_keys=_Cache(3), _shapes=_Cache(2), _shapes_seen=_Cache(5), _lists=_Cache(2), _list_seen=_Cache(2)
+    )
+    failures: list[tuple[str, ...]] = []
+
+    def work(offset: int) -> None:
+        for i in range(len(credentials)):
+            result = verifier.verify(credentials[(i * 7 + offset * 31) % len(credentials)], now=NOW)
+            if not result.verified:
+                failures.append(result.codes)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []
+
+
+def test_compiled_shapes_are_bounded_whoever_sends_them(tmp_path: Any) -> None:
+    """Any did:key is an issuer, and each issuer's credentials are a shape of their own: the
+    verifier keeps at most 64 compiled shapes (about 100 KB each), however many it is sent."""
+    verifier = Verifier.create()
+    for credential in _credentials_by_many_issuers(80, tmp_path):
+        for _ in range(2):  # compiled on second sight
+            assert verifier.verify(credential, now=NOW).verified
+    assert len(verifier._shapes) == 64
+    assert sum(1 for (compiled,) in verifier._shapes.values() if compiled is not None) == 64
