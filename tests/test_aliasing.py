@@ -458,12 +458,19 @@ def _corpus() -> Iterator[tuple[tuple[str, str], str, str, Rewrite]]:
                     yield config, case, name, rewrite
 
 
-@pytest.mark.parametrize(("config", "case_name"), [(c, n) for c in CONFIGS for n in CASE_FIELDS], ids=lambda v: v if isinstance(v, str) else "-".join(v))
+def _cases_of(config: tuple[str, str]) -> list[str]:
+    """The cases each configuration has: vccore signs no 2018 proofs (so none with proof options
+    of its choosing), and the Ed25519Signature2020 context defines no previousProof."""
+    suite = config[1]
+    return [
+        name for name in CASE_FIELDS
+        if not (suite == "Ed25519Signature2018" and name in ("expired-proof", "wrong-purpose")) and (name != "chained" or suite == "eddsa-rdfc-2022")
+    ]
+
+
+@pytest.mark.parametrize(("config", "case_name"), [(c, n) for c in CONFIGS for n in _cases_of(c)], ids=lambda v: v if isinstance(v, str) else "-".join(v))
 def test_every_spelling_of_every_field_keeps_the_verdict(worlds: dict[tuple[str, str], World], config: tuple[str, str], case_name: str) -> None:
-    world = worlds[config]
-    if case_name not in world.cases:
-        pytest.skip("the 2018 suites are verified, never signed, by vccore: no proof options to choose")
-    case = world.cases[case_name]
+    case = worlds[config].cases[case_name]
     assert case.verifier.verify(case.credential, now=case.now).status == case.expected
     tried = 0
     for name in CASE_FIELDS[case_name]:

@@ -11,6 +11,7 @@ pyld is not used for N-Quads: it writes control characters raw (RDFC-1.0 require
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Final
 
 from .errors import CanonicalizationError
@@ -64,11 +65,15 @@ def is_blank(term: str) -> bool:
     return term.startswith("_:")
 
 
+# A verifier reads the same terms over and over (a list set's URLs, dates, purposes): the two
+# readers below are pure, and cached.
+@lru_cache(maxsize=4096)
 def iri_value(term: str) -> str:
     """The IRI an IRI term (``<...>``) names, its escapes undone."""
     return _unescape(term[1:-1], 0, in_iri=True)
 
 
+@lru_cache(maxsize=4096)
 def literal_value(term: str) -> tuple[str, str, str | None]:
     """A literal term's lexical form, datatype IRI and language tag (None when it has none).
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Final
 
 from . import _datetime
@@ -58,6 +59,9 @@ XSD_DATETIME: Final = "http://www.w3.org/2001/XMLSchema#dateTime"
 # form of XML Schema's namespace (see the README); the http form is the real one.
 XSD_INTEGERS: Final = frozenset(("http://www.w3.org/2001/XMLSchema#integer", "https://www.w3.org/2001/XMLSchema#integer"))
 TEXT_DATATYPES: Final = frozenset((XSD_STRING, RDF_LANGSTRING))
+_STRINGS: Final = frozenset((XSD_STRING,))
+_DATETIMES: Final = frozenset((XSD_DATETIME,))
+_MULTIBASE: Final = frozenset((SEC + "multibase",))
 
 VERIFIABLE_CREDENTIAL: Final = VC + "VerifiableCredential"
 VERIFIABLE_PRESENTATION: Final = VC + "VerifiablePresentation"
@@ -133,18 +137,23 @@ class Dataset:
         ]
 
     def properties(self, term: str, graph: str) -> dict[str, list[str]]:
-        return self._index.get((graph, term), {})
+        return self._index.get((graph, term), _NO_PROPERTIES)
+
+
+_NONE: Final[list[str]] = []
+_NO_PROPERTIES: Final[dict[str, list[str]]] = {}
 
 
 class Node:
     """One node of a :class:`Dataset`: its values by property IRI, read as the specs type them."""
 
-    __slots__ = ("dataset", "graph", "term")
+    __slots__ = ("dataset", "graph", "props", "term")
 
     def __init__(self, dataset: Dataset, term: str, graph: str = "") -> None:
         self.dataset = dataset
         self.term = term
         self.graph = graph
+        self.props = dataset.properties(term, graph)
 
     @property
     def iri(self) -> str | None:
@@ -153,11 +162,11 @@ class Node:
 
     def is_empty(self) -> bool:
         """Whether the node makes no statement of its own."""
-        return not self.dataset.properties(self.term, self.graph)
+        return not self.props
 
     def terms(self, predicate: str) -> list[str]:
         """The objects of ``predicate`` (an IRI), as N-Quads terms."""
-        return self.dataset.properties(self.term, self.graph).get(f"<{predicate}>", [])
+        return self.props.get(_iri_term(predicate), _NONE)
 
     def types(self) -> frozenset[str]:
         """The node's ``rdf:type`` IRIs."""
@@ -209,18 +218,24 @@ class Node:
 
     def one_text(self, predicate: str, name: str) -> str | None:
         """The one plain string value of ``predicate`` (None when absent)."""
-        found = self.one_literal(predicate, name, frozenset((XSD_STRING,)))
+        found = self.one_literal(predicate, name, _STRINGS)
         return found.value if found is not None else None
 
     def one_datetime(self, predicate: str, name: str, *, require_zone: bool = True) -> tuple[str, datetime] | None:
         """The one ``xsd:dateTime`` value of ``predicate``, as written and parsed."""
-        found = self.one_literal(predicate, name, frozenset((XSD_DATETIME,)))
+        found = self.one_literal(predicate, name, _DATETIMES)
         if found is None:
             return None
         try:
             return found.value, _datetime.parse(found.value, require_zone=require_zone)
         except ValueError as exc:
             raise Unreadable(f"{name}: {exc}", field=name) from None
+
+
+@lru_cache(maxsize=256)
+def _iri_term(iri: str) -> str:
+    """``<iri>``: the readers ask for a few dozen predicates, over and over."""
+    return f"<{iri}>"
 
 
 def _shown(term: str) -> str:
@@ -302,7 +317,7 @@ class StatusListFacts:
         if len(subjects) != 1:
             raise Unreadable(f"a status list credential has one credentialSubject, not {len(subjects)}", field="credentialSubject")
         subject = subjects[0]
-        encoded = subject.one_literal(STATUS + "encodedList", "encodedList", frozenset((SEC + "multibase",)))
+        encoded = subject.one_literal(STATUS + "encodedList", "encodedList", _MULTIBASE)
         suspensions = []
         for item in subject.nodes(LIFECYCLE + "suspensions", "suspensions"):
             index = item.one_text(LIFECYCLE + "statusListIndex", "suspensions.statusListIndex")
@@ -313,7 +328,7 @@ class StatusListFacts:
             root.iri,
             root.types(),
             subject.types(),
-            frozenset(p.value for p in subject.literals(STATUS + "statusPurpose", "statusPurpose", frozenset((XSD_STRING,)))),
+            frozenset(p.value for p in subject.literals(STATUS + "statusPurpose", "statusPurpose", _STRINGS)),
             encoded.value if encoded is not None else None,
             root.one_datetime(VC + "validFrom", "validFrom"),
             root.one_datetime(VC + "validUntil", "validUntil"),

@@ -591,14 +591,6 @@ class CompiledCredentials:
             self._proofs[created] = canonical
         return canonical
 
-    def proof_transform(self, proof: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str] | None:
-        """The quads and canonical form of ``proof``'s configuration, or None (the reference path)."""
-        canonical = self.proof_configuration(proof)
-        if canonical is None:
-            return None
-        quads = self.proof.quads_for({"created": proof["created"]})
-        return None if quads is None else (quads, canonical)
-
     def _is_plain_proof(self, proof: Mapping[str, Any]) -> bool:
         """Whether ``proof`` is exactly this shape's proof: its constants, ``created`` and the signature."""
         keys = proof.keys() - {"proofValue"}

@@ -326,6 +326,8 @@ class Verifier:
     # did:key verification methods already resolved (resolving one decodes and checks the key,
     # which costs about half an Ed25519 verification); a did:key always resolves the same way.
     _did_keys: _Cache[str, Ed25519Key] = _cache(1024)
+    # Proof configurations already read, by suite and transformed form (see _ProofCheck).
+    _signed_proofs: _Cache[tuple[str, str], SignedProof] = _cache(256)
 
     @classmethod
     def create(
@@ -845,16 +847,24 @@ class _ProofCheck:
         return ProofResult(index, suite_name, None, False)
 
     def _configuration(self, suite: Suite, proof: Mapping[str, Any]) -> tuple[str, SignedProof]:
-        """The proof configuration's transformed form (what its hash signs) and what it says."""
+        """The proof configuration's transformed form (what its hash signs) and what it says.
+        What it says is a function of that form (canonical N-Quads, or JCS text read under the
+        verifier's own contexts), so it is read once per form: a batch's proofs share a few."""
         compiled = self.document.compiled
-        found = compiled[0].proof_transform(proof) if compiled is not None and compiled[1] is suite else None
-        if found is not None:
-            quads, canonical = found
-        else:
+        canonical = compiled[0].proof_configuration(proof) if compiled is not None and compiled[1] is suite else None
+        quads: list[Quad] | None = None
+        if canonical is None:
             configuration = proof_configuration(suite, proof, self.document.unsecured)
             quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
             canonical = canonical_nquads(quads, budget=self.budget) if suite.canonicalizes_rdf else suite.transform(configuration, self.verifier.contexts)
-        return canonical, read_proof(Dataset(quads), SEC + suite.proof_type)
+        signed = self.verifier._signed_proofs.get((suite.name, canonical))
+        if signed is None:
+            if quads is None:
+                assert compiled is not None
+                quads = compiled[0].proof.quads_for({"created": proof["created"]}) or []
+            signed = read_proof(Dataset(quads), SEC + suite.proof_type)
+            self.verifier._signed_proofs.put((suite.name, canonical), signed)
+        return canonical, signed
 
     def _transformed_document(self, suite: Suite, previous: tuple[str, ...]) -> str:
         """The document a proof signs (with the proofs its previousProof names), transformed as
