@@ -568,7 +568,7 @@ def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(clie
     with_status = client.post("/credentials/issue", json={"credential": base, "options": {"credentialStatus": {"type": "BitstringStatusListEntry"}}})
     signed = with_status.json()["verifiableCredential"]
     assert [e["statusPurpose"] for e in signed["credentialStatus"]] == ["revocation", "suspension"]
-    assert app_issuer.store.count() == 1
+    assert app_issuer.store.count() == 3  # every credential the VC API signs is recorded
     public = TestClient(client.app)
     assert public.post("/credentials/verify", json={"verifiableCredential": signed}).status_code == 200
     url = signed["credentialStatus"][0]["statusListCredential"]
@@ -934,3 +934,85 @@ def test_serve_refuses_an_api_token_file_others_can_read(tmp_path: Path) -> None
     refused = subprocess.run(command, capture_output=True, text=True, timeout=30, env=env)  # served before: timed out
     assert refused.returncode == 2, refused.stderr
     assert str(home / "api-token") in refused.stderr and "chmod 600" in refused.stderr and "0644" in refused.stderr, refused.stderr
+
+
+# --- /credentials/issue is not a blank cheque (issue #16) ------------------------------------------
+
+
+def _vc_api_base() -> dict[str, Any]:
+    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": KEY.controller,
+            "validFrom": "2024-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1", "name": "x"}}
+
+
+def test_the_vc_api_cannot_sign_what_the_issuers_machinery_owns(client: TestClient, app_issuer: Issuer) -> None:
+    """The review's attack: a token that may certify signed a status list credential with the real
+    list's id and an all-zero list, which turned a revoked certificate VALID for a verifier holding
+    that list. Refused now, however spelled, with every other document the issuer's own machinery
+    owns."""
+    from vccore.status import Bitstring, status_list_credential
+
+    assert HP.example is not None
+    issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example), "t-owned")).json()
+    record = app_issuer.store.get(issued["certificateId"])
+    assert record is not None
+    client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": record.certificate_id, "entityName": "HealthProfessional"})
+    url = record.credential["credentialStatus"][0]["statusListCredential"]
+    zeros = status_list_credential(url, issuer=KEY.controller, purpose="revocation", bits=Bitstring.zeros(131072), valid_from="2024-01-01T00:00:00Z")
+    spelled = json.loads(json.dumps(zeros).replace('"BitstringStatusListCredential"', '"https://www.w3.org/ns/credentials/status#BitstringStatusListCredential"'))
+    aliased = {**_vc_api_base(), "@context": ["https://www.w3.org/ns/credentials/v2", {"mine": "https://www.w3.org/ns/credentials/status#"}],
+               "type": ["VerifiableCredential", "mine:BitstringStatusListCredential"]}
+    hidden_status = {**_vc_api_base(), "https://www.w3.org/2018/credentials#credentialStatus": {"id": f"{url}#1", "type": "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry"}}
+    refused = {
+        "the real list's id, all zeros": (zeros, "RESERVED_BY_ISSUER"),
+        "its type as a full IRI": (spelled, "RESERVED_BY_ISSUER"),
+        "a status type by a prefix of the caller's": (aliased, "RESERVED_BY_ISSUER"),
+        "an id under the status URLs": ({**_vc_api_base(), "id": f"{url}#forged"}, "RESERVED_BY_ISSUER"),
+        "an entity type's credential": ({**_vc_api_base(), "@context": record.credential["@context"], "type": record.credential["type"]}, "RESERVED_BY_ISSUER"),
+        "an entry on the real list, under another name": (hidden_status, "RESERVED_BY_ISSUER"),
+        "the issuer under another name": ({**{k: v for k, v in _vc_api_base().items() if k != "issuer"},
+                                           "https://www.w3.org/2018/credentials#issuer": {"@id": "did:example:someone-else"}}, "ISSUER_MISMATCH"),
+    }
+    for label, (credential, code) in refused.items():
+        answer = client.post("/credentials/issue", json={"credential": credential})
+        assert answer.status_code == 400 and answer.json()["code"] == code, (label, answer.text)
+    assert app_issuer.store.count() == 1  # nothing recorded but the certificate
+    # and the revoked certificate stays REVOKED for a verifier holding the server's own lists
+    public = TestClient(client.app)
+    assert public.post("/vc-certification/v1/certificate/verify", json=record.credential).json()["certificateStatus"] == "REVOKED"
+
+
+def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(client: TestClient, app_issuer: Issuer) -> None:
+    public = TestClient(client.app)
+    signed = client.post("/credentials/issue", json={"credential": _vc_api_base()}).json()["verifiableCredential"]
+    credential_id = signed["id"]
+    assert credential_id.startswith("urn:uuid:") and list(signed)[:2] == ["@context", "id"]
+    assert [e["statusPurpose"] for e in signed["credentialStatus"]] == ["revocation", "suspension"]
+    record = app_issuer.store.get(credential_id)
+    assert record is not None and record.entity_type == "VerifiableCredential" and record.credential == signed
+    # its own id, if it has one; once only
+    named = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "id": "https://example.org/credentials/1"}})
+    assert named.status_code == 201 and app_issuer.store.get("https://example.org/credentials/1") is not None
+    again = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "id": "https://example.org/credentials/1"}})
+    assert again.status_code == 409 and again.json()["code"] == "DUPLICATE_CERTIFICATE_ID"
+    # without status, on request: recorded, and nothing to change
+    bare = client.post("/credentials/issue", json={"credential": _vc_api_base(), "options": {"credentialStatus": None}}).json()["verifiableCredential"]
+    assert "credentialStatus" not in bare and app_issuer.store.get(bare["id"]) is not None
+
+    def status(credential: str, purpose: str, value: bool) -> Any:
+        return client.post("/credentials/status", json={
+            "credentialId": credential, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose}, "status": value,
+        })
+
+    def verdict() -> str:
+        answer = public.post("/credentials/verify", json={"verifiableCredential": signed})
+        return "VALID" if answer.status_code == 200 else answer.json()["code"]
+
+    assert verdict() == "VALID"
+    assert status(credential_id, "suspension", True).json()["state"] == "SUSPENDED" and verdict() == "SUSPENDED"
+    assert status(credential_id, "suspension", False).json()["state"] == "VALID" and verdict() == "VALID"
+    assert status(credential_id, "revocation", True).json()["state"] == "REVOKED" and verdict() == "REVOKED"
+    assert status(credential_id, "revocation", False).status_code == 409  # a revocation is final
+    assert status(bare["id"], "revocation", True).status_code == 409  # no revocation entry
+    assert status("urn:uuid:00000000-0000-4000-8000-000000000000", "revocation", True).status_code == 404
+    assert status(credential_id, "message", True).status_code == 400
+    assert public.post("/credentials/status", json={"credentialId": credential_id}).status_code == 401  # needs the revoke permission

@@ -135,6 +135,24 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "responses": {"201": _answer("Signed", {"type": "object", "properties": {"verifiableCredential": credential}}), **_problems(400, 401, 403, 413)},
             },
         },
+        "/credentials/status": {
+            "post": {
+                "summary": "W3C VC API: set or clear a recorded credential's revocation or suspension",
+                "security": _secured("revoke"),
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["credentialId", "credentialStatus", "status"],
+                    "properties": {
+                        "credentialId": {"type": "string"},
+                        "credentialStatus": {"type": "object", "required": ["type", "statusPurpose"], "properties": {
+                            "type": {"type": "string", "enum": ["BitstringStatusListEntry", "BitstringStatusList"]},
+                            "statusPurpose": {"type": "string", "enum": ["revocation", "suspension"]},
+                        }},
+                        "status": {"type": "boolean"},
+                    },
+                }}}},
+                "responses": {"200": _answer("The record, changed", {"type": "object"}), **_problems(400, 401, 403, 404, 409, 413)},
+            },
+        },
         "/credentials/verify": {
             "post": {
                 "summary": "W3C VC API: verify a credential (public)",

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, Union
 
 from . import _datetime, _jcs, _json
-from ._nquads import Quad
+from ._nquads import Quad, iri_value
 from ._signed import (
     SCHEMA,
     SEC,
@@ -1303,14 +1303,38 @@ def _check_validity(credential: _Credential, now: datetime, problems: list[Probl
             problems.append(Problem("EXPIRED", f"{name} was {text}; now is {_datetime.format(now)}"))
 
 
-def check_unsigned(credential: Mapping[str, Any], contexts: ContextLoader) -> tuple[str | None, list[Problem]]:
+@dataclass(frozen=True, slots=True)
+class UnsignedCredential:
+    """A credential about to be signed, read as a verifier will read it once signed: what an
+    issuer decides from it (see ``vccore serve``'s /credentials/issue)."""
+
+    version: str | None
+    problems: tuple[Problem, ...]
+    """The data model's problems (a verifier would refuse the credential)."""
+    id: str | None
+    issuer: str | None
+    types: frozenset[str]
+    """Every type of every node of the document."""
+    iris: frozenset[str]
+    """Every IRI the document names (nodes, values, graphs; not its predicates)."""
+    has_status: bool
+
+
+def check_unsigned(credential: Mapping[str, Any], contexts: ContextLoader) -> UnsignedCredential:
     """The data model checks of a credential about to be signed (what a verifier would refuse is
-    not signed), on the same signed form a verifier reads: its version and its problems. Raises
-    the canonicalization's own error (safe mode's UNDEFINED_TERM, ...) when it has no signed form."""
+    not signed), on the same signed form a verifier reads. Raises the canonicalization's own
+    error (safe mode's UNDEFINED_TERM, ...) when it has no signed form."""
     problems: list[Problem] = []
     version = _context_version(credential.get("@context"), problems)
-    dataset = Dataset(to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=contexts, safe=True))
+    quads = to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=contexts, safe=True)
+    dataset = Dataset(quads)
     read = _check_data_model(dataset, version, problems)
     if read is not None:
         _check_related_resources(read.root, contexts, problems)
-    return version, problems
+    rdf_type = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+    types = frozenset(iri_value(o) for _, p, o, _ in quads if p == rdf_type and o.startswith("<"))
+    iris = frozenset(iri_value(t) for s, _, o, g in quads for t in (s, o, g) if t.startswith("<"))
+    return UnsignedCredential(
+        version, tuple(problems), read.root.iri if read is not None else None, read.issuer if read is not None else None,
+        types, iris, bool(read is not None and read.status),
+    )
