@@ -272,7 +272,7 @@ def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials
     """Killed (SIGKILL) at random moments, with its workers or (seed 3) the parent alone, then
     run again until it finishes: every good line's credential exactly once, in order, and no
     status position given twice."""
-    lines = 12000  # enough for two kills midway at a few thousand credentials a second
+    lines = 40000  # enough for two kills midway at ten thousand credentials a second (12,000 were not, 2026-12-01)
     good, bad = write_input(tmp_path / "in.jsonl", lines)
     argv = [sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"),
             "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--store", store_location,

@@ -510,10 +510,14 @@ class CompiledCredentials:
         suite: Suite,
         verification_method: str,
         contexts: ContextLoader | None = None,
+        reading: bool = False,
     ) -> CompiledCredentials | None:
-        """Compile, or None when the suite or the shape has nothing to compile."""
-        if suite.transform is not transform_rdfc or version not in entity_type.templates:
-            return None  # JCS signs the JSON itself
+        """Compile, or None when the suite or the shape has nothing to compile. ``reading``: for
+        a verifier, which reads the quads of a JCS-signed credential too (what its JSON means);
+        an issuer signing with JCS has nothing to compile (JCS signs the JSON itself), and
+        :meth:`transform` gives RDFC-1.0 forms only."""
+        if (suite.transform is not transform_rdfc and not reading) or version not in entity_type.templates:
+            return None
         tokens = dict(enumerate([f.name for f in entity_type.fields] + list(_SLOTS_AROUND)))
         # The issuer is fixed for an issuer: part of the shape, not a slot.
         values = {"$issuer": issuer, **{name: slot_token(number) for number, name in tokens.items()}}
@@ -574,7 +578,7 @@ class CompiledCredentials:
 
     def proof_configuration(self, proof: Mapping[str, Any]) -> str | None:
         """The canonical proof configuration of ``proof`` (its signature left out), or None."""
-        if not self._is_plain_proof(proof):
+        if not self.is_plain_proof(proof) or "@context" in proof:
             return None
         created = proof["created"]
         cached = self._proofs.get(created) if isinstance(created, str) else None
@@ -591,10 +595,15 @@ class CompiledCredentials:
             self._proofs[created] = canonical
         return canonical
 
-    def _is_plain_proof(self, proof: Mapping[str, Any]) -> bool:
-        """Whether ``proof`` is exactly this shape's proof: its constants, ``created`` and the signature."""
-        keys = proof.keys() - {"proofValue"}
-        return keys == {*self.proof_constants, "created"} and all(proof[k] == v for k, v in self.proof_constants.items())
+    def is_plain_proof(self, proof: Mapping[str, Any]) -> bool:
+        """Whether ``proof`` is exactly this shape's proof: its constants, ``created`` and the
+        signature (and the document's ``@context``, which a JCS proof repeats)."""
+        keys = proof.keys() - {"proofValue", "@context"}
+        return (
+            keys == {*self.proof_constants, "created"}
+            and all(proof[k] == v for k, v in self.proof_constants.items())
+            and proof.get("@context", self.probe["@context"]) == self.probe["@context"]
+        )
 
     def slots_of(self, credential: Mapping[str, Any]) -> dict[str, Any] | None:
         """The slot values of a credential of this shape (its ``proof`` aside), or None when it

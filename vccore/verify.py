@@ -515,9 +515,13 @@ class Verifier:
             found = self._compiled_for(json_document, proofs) if compiled else None
             if found is not None:
                 slots = found[0].slots_of(json_document)
-                transformed = found[0].document.transform(slots) if slots is not None else None
-                if transformed is not None:
-                    document.quads, document.canonical[("rdf", ())] = transformed
+                if slots is not None and found[1].canonicalizes_rdf:
+                    transformed = found[0].document.transform(slots)
+                    if transformed is not None:
+                        document.quads, document.canonical[("rdf", ())] = transformed
+                elif slots is not None:  # JCS signs the JSON: only its quads are wanted here
+                    document.quads = found[0].document.quads_for(slots) or []
+                if document.quads:
                     document.dataset = Dataset(document.quads)
                     document.compiled = found
                     return document
@@ -636,7 +640,7 @@ class Verifier:
             if not isinstance(proof, Mapping) or not isinstance(proof.get("verificationMethod"), str):
                 continue
             suite = next((s for s in self.suites if s.matches(proof)), None)
-            if suite is None or not suite.canonicalizes_rdf:
+            if suite is None:
                 continue
             try:
                 key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, proof["verificationMethod"])
@@ -666,7 +670,7 @@ class Verifier:
                     try:
                         compiled = CompiledCredentials.build(
                             entity_type, version, updating, issuer=issuer, status_base=base, suite=suite,
-                            verification_method=vm_id, contexts=self.contexts,
+                            verification_method=vm_id, contexts=self.contexts, reading=True,
                         )
                     except VccoreError:
                         compiled = None
@@ -851,17 +855,22 @@ class _ProofCheck:
         What it says is a function of that form (canonical N-Quads, or JCS text read under the
         verifier's own contexts), so it is read once per form: a batch's proofs share a few."""
         compiled = self.document.compiled
-        canonical = compiled[0].proof_configuration(proof) if compiled is not None and compiled[1] is suite else None
+        shape = compiled[0] if compiled is not None and compiled[1] is suite and compiled[0].is_plain_proof(proof) else None
+        configuration = proof_configuration(suite, proof, self.document.unsecured)
         quads: list[Quad] | None = None
+        canonical = shape.proof_configuration(proof) if shape is not None and suite.canonicalizes_rdf else None
         if canonical is None:
-            configuration = proof_configuration(suite, proof, self.document.unsecured)
-            quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
-            canonical = canonical_nquads(quads, budget=self.budget) if suite.canonicalizes_rdf else suite.transform(configuration, self.verifier.contexts)
+            if suite.canonicalizes_rdf:
+                quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
+                canonical = canonical_nquads(quads, budget=self.budget)
+            else:
+                canonical = suite.transform(configuration, self.verifier.contexts)
         signed = self.verifier._signed_proofs.get((suite.name, canonical))
         if signed is None:
+            if quads is None and shape is not None:
+                quads = shape.proof.quads_for({"created": proof["created"]})
             if quads is None:
-                assert compiled is not None
-                quads = compiled[0].proof.quads_for({"created": proof["created"]}) or []
+                quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
             signed = read_proof(Dataset(quads), SEC + suite.proof_type)
             self.verifier._signed_proofs.put((suite.name, canonical), signed)
         return canonical, signed
