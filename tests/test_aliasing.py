@@ -219,6 +219,17 @@ def expanded_body(document: dict[str, Any]) -> dict[str, Any]:
     return {"@context": document["@context"], **expanded[0], "proof": document["proof"]}
 
 
+def graph_wrapped(document: dict[str, Any]) -> dict[str, Any]:
+    """The document's body moved into a top-level ``@graph`` (the same nodes, in the default graph
+    when nothing else stands beside it): its proofs beside the graph, or inside it."""
+    body = {k: v for k, v in document.items() if k not in ("@context", "proof")}
+    return {"@context": document["@context"], "@graph": [body], "proof": document["proof"]}
+
+
+def graph_wrapped_whole(document: dict[str, Any]) -> dict[str, Any]:
+    return {"@context": document["@context"], "@graph": [{k: v for k, v in document.items() if k != "@context"}]}
+
+
 # --- where each field is ------------------------------------------------------------------------
 
 
@@ -480,8 +491,8 @@ def test_every_spelling_of_every_field_keeps_the_verdict(worlds: dict[tuple[str,
                 continue
             tried += 1
             check(case, candidate, [name])
-    whole = expanded_body(case.credential)
-    check(case, whole, ["expanded-body"])
+    for label, whole in (("expanded-body", expanded_body), ("graph-wrapped", graph_wrapped), ("graph-wrapped-whole", graph_wrapped_whole)):
+        check(case, whole(case.credential), [label])
     assert tried > 0
 
 

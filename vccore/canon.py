@@ -10,7 +10,11 @@ module corrects:
   a processed-context cache per loader rather than pyld's process-wide one;
 - safe mode: pyld drops undefined terms and relative IRIs without a word; here they raise
   :class:`~vccore.errors.SafeModeError` naming the term and where it is (the checks of jsonld.js's
-  ``safe: true``);
+  ``safe: true``), and so does JSON that expansion keeps but RDF leaves out (``@index``, the keys
+  of index maps);
+- bounds: JSON values and array lengths per document, values of one property of one node once
+  node objects that share an id are merged (pyld merges in quadratic time), and a
+  :class:`WorkBudget` that one request's documents share;
 - a JSON number such as ``5.0`` is an ``xsd:integer``, as JSON-LD 1.1 (Deserialize JSON-LD to
   RDF, object to RDF step 10) and jsonld.js have it; pyld makes every Python float an
   ``xsd:double``;
