@@ -6,6 +6,7 @@ import copy
 import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -600,3 +601,27 @@ def test_compiled_shapes_are_bounded_whoever_sends_them(tmp_path: Any) -> None:
             assert verifier.verify(credential, now=NOW).verified
     assert len(verifier._shapes) == 64
     assert sum(1 for (compiled,) in verifier._shapes.values() if compiled is not None) == 64
+
+
+def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:
+    """What keeps a new check from reading a JSON key by mistake: the data model, validity,
+    related resource, presentation and status checks take the signed form's nodes (vccore._signed),
+    and none of their parameters can hold the credential's JSON."""
+    import ast
+    import importlib
+
+    source = Path(importlib.import_module("vccore.verify").__file__ or "").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    checks = {"_check_data_model", "_check_presentation", "_check_related_resources", "_check_validity"}
+    found: dict[str, list[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and node.name == "_StatusCheck":
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef):
+                    found[f"_StatusCheck.{item.name}"] = [ast.unparse(a.annotation) for a in item.args.args[1:] if a.annotation is not None]
+        elif isinstance(node, ast.FunctionDef) and node.name in checks:
+            found[node.name] = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
+    assert checks <= found.keys() and "_StatusCheck.__init__" in found
+    for name, annotations in found.items():
+        for annotation in annotations:
+            assert "Mapping" not in annotation and "Any" not in annotation and "dict" not in annotation, (name, annotation)
