@@ -87,6 +87,10 @@ def test_sign_refuses_undefined_terms(keyfile: Path, tmp_path: Path, capsys: pyt
     code, out, err = run(capsys, "sign", str(path), "--key", str(keyfile))
     assert code == 1 and out == ""
     assert "UNDEFINED_TERM" in err and "undefinedTerm" in err
+    # JCS signs the JSON as written, but the verifier reads every credential in safe mode: what
+    # it would refuse is not signed with JCS either
+    code, out, err = run(capsys, "sign", str(path), "--key", str(keyfile), "--suite", "eddsa-jcs-2022")
+    assert code == 1 and out == "" and "UNDEFINED_TERM" in err
 
 
 def test_verify_exit_codes_for_unusable_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from . import _datetime, _json, __version__, qr, render
 from .auth import MAX_LIFETIME
 from .batch import BatchError, issue_batch, verify_batch
-from .canon import canonicalize, canonicalize_nquads
+from .canon import canonicalize, canonicalize_nquads, to_quads
 from .contexts import ContextLoader, bundled_contexts
 from .entities import EntityType, PayloadError, bundled_entity_types, load_entity_types
 from .errors import VccoreError
@@ -30,7 +30,7 @@ from .issuer import Issuer, issue, issuer_of
 from .keys import Ed25519Key, did_document, did_web, load_key, rotate_key
 from .proofs import sign
 from .store import Store, open_store
-from .suites import SUITES
+from .suites import SUITES, get_suite
 from .verify import Verifier
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
@@ -491,6 +491,10 @@ def _entities(args: argparse.Namespace) -> int:
 def _sign(args: argparse.Namespace) -> int:
     credential = _read_json(args.credential)
     key = _load_key(args.key)
+    if isinstance(credential, dict) and not get_suite(args.suite).canonicalizes_rdf:
+        # JCS signs the JSON without reading it; the verifier reads every suite's credentials
+        # in safe mode, so what it would refuse is not signed here either.
+        to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=_contexts(args.context), safe=True)
     signed = sign(
         credential,
         key,
