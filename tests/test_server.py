@@ -1013,6 +1013,14 @@ def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(clie
     assert status(credential_id, "revocation", True).json()["state"] == "REVOKED" and verdict() == "REVOKED"
     assert status(credential_id, "revocation", False).status_code == 409  # a revocation is final
     assert status(bare["id"], "revocation", True).status_code == 409  # no revocation entry
+    # another status service's entries, which the caller brought: not this issuer's to set
+    foreign_entry = {"id": "https://status.example.org/3#7", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
+                     "statusListIndex": "7", "statusListCredential": "https://status.example.org/3"}
+    foreign = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "credentialStatus": foreign_entry}}).json()["verifiableCredential"]
+    assert foreign["credentialStatus"] == foreign_entry
+    assert status(foreign["id"], "revocation", True).status_code == 409
+    blank = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "id": "_:b0"}})
+    assert blank.status_code == 400 and blank.json()["field"] == "id"
     assert status("urn:uuid:00000000-0000-4000-8000-000000000000", "revocation", True).status_code == 404
     assert status(credential_id, "message", True).status_code == 400
     assert public.post("/credentials/status", json={"credentialId": credential_id}).status_code == 401  # needs the revoke permission

@@ -66,19 +66,35 @@ def is_blank(term: str) -> bool:
 
 
 # A verifier reads the same terms over and over (a list set's URLs, dates, purposes): the two
-# readers below are pure, and cached.
-@lru_cache(maxsize=4096)
+# readers below are pure, and short terms are cached (a long one, a name of a megabyte, is not
+# kept: 4,096 of them would hold gigabytes).
+_CACHED_TERM: Final = 256
+
+
 def iri_value(term: str) -> str:
     """The IRI an IRI term (``<...>``) names, its escapes undone."""
+    return _iri_value(term) if len(term) <= _CACHED_TERM else _unescape(term[1:-1], 0, in_iri=True)
+
+
+@lru_cache(maxsize=4096)
+def _iri_value(term: str) -> str:
     return _unescape(term[1:-1], 0, in_iri=True)
 
 
-@lru_cache(maxsize=4096)
 def literal_value(term: str) -> tuple[str, str, str | None]:
     """A literal term's lexical form, datatype IRI and language tag (None when it has none).
 
     The closing quote is the term's last ``"``: the body escapes its own quotes, and neither a
     language tag nor a datatype IRI (written by :func:`iri`) holds one."""
+    return _literal_value(term) if len(term) <= _CACHED_TERM else _read_literal(term)
+
+
+@lru_cache(maxsize=4096)
+def _literal_value(term: str) -> tuple[str, str, str | None]:
+    return _read_literal(term)
+
+
+def _read_literal(term: str) -> tuple[str, str, str | None]:
     end = term.rindex('"')
     value = _unescape(term[1:end], 0, in_iri=False)
     rest = term[end + 1 :]

@@ -123,10 +123,6 @@ class Dataset:
                 objects.append(obj)
         self._index = index
 
-    def node(self, term: str, graph: str = "") -> Node:
-        """The node ``term`` in ``graph`` (the default graph: ``""``)."""
-        return Node(self, term, graph)
-
     def typed(self, type_iri: str, graph: str = "") -> list[Node]:
         """The nodes of ``graph`` with ``rdf:type`` ``type_iri``."""
         wanted = f"<{type_iri}>"

@@ -68,12 +68,13 @@ class WorkBudget:
     takes 0.25-0.4 s to turn into quads, and :data:`DEFAULT_MAX_WORK` units of RDFC-1.0 about
     0.3 s, so the defaults keep the worst request near a second."""
 
-    __slots__ = ("json_values", "rdfc_work")
+    __slots__ = ("json_limit", "json_values", "rdfc_work")
 
     DEFAULT_JSON_VALUES: Final = 2 * 10_000
     DEFAULT_RDFC_WORK: Final = DEFAULT_MAX_WORK
 
     def __init__(self, *, json_values: int = DEFAULT_JSON_VALUES, rdfc_work: int = DEFAULT_RDFC_WORK) -> None:
+        self.json_limit = json_values
         self.json_values = json_values
         self.rdfc_work = rdfc_work
 
@@ -83,9 +84,9 @@ class WorkBudget:
         if self.json_values < 0:
             raise CanonicalizationError(
                 "this request holds more JSON-LD than vccore processes for one request "
-                f"({WorkBudget.DEFAULT_JSON_VALUES} JSON values over all its documents and proofs)",
+                f"({self.json_limit} JSON values over all its documents and proofs)",
                 code="WORK_LIMIT",
-                limit=WorkBudget.DEFAULT_JSON_VALUES,
+                limit=self.json_limit,
             )
 
 _FORBIDDEN_IN_IRI: Final = "\\s\\x00-\\x20<>\"{}|^`\\\\\\ufeff"

@@ -563,6 +563,8 @@ class _Api:
         document = json.loads(json.dumps(credential))
         certificate_id = unsigned.id if unsigned.id is not None else f"urn:uuid:{uuid.uuid4()}"
         if unsigned.id is None:
+            if "id" in document or "@id" in document:  # a blank node's label: nothing to record it under
+                raise ApiError(400, "the credential's id must be a URL (or be left out, and one is given)", code="MALFORMED_REQUEST", field="id")
             document = {**{k: v for k, v in document.items() if k == "@context"}, "id": certificate_id, **document}
         if self.store.get(certificate_id) is not None:
             raise ApiError(409, f"a credential with id {certificate_id} is recorded already", code="DUPLICATE_CERTIFICATE_ID", certificate_id=certificate_id)
@@ -629,9 +631,15 @@ class _Api:
         record = self.store.get(credential_id)
         if record is None:
             raise ApiError(404, f"no credential {credential_id} is recorded", code="UNKNOWN_CERTIFICATE", certificate_id=credential_id)
-        # The record's credential is this issuer's own, as it signed it: which lists it is on.
+        # The record's credential is this issuer's own, as it signed it: which of its lists it is
+        # on (entries of another status service, which a caller may bring, are not this issuer's
+        # to set: setting its own bit would say REVOKED here and change nothing for verifiers).
         entries = record.credential.get("credentialStatus", [])
-        purposes = {e.get("statusPurpose") for e in (entries if isinstance(entries, list) else [entries]) if isinstance(e, dict)}
+        base = self.store.status_base_url
+        purposes = {
+            e.get("statusPurpose") for e in (entries if isinstance(entries, list) else [entries])
+            if isinstance(e, dict) and str(e.get("statusListCredential", "")).startswith(base)
+        }
         if purpose not in purposes:
             raise ApiError(409, f"credential {credential_id} has no {purpose} entry", code="INVALID_TRANSITION", certificate_id=credential_id)
         if purpose == "revocation" and not status:

@@ -39,7 +39,7 @@ from os import PathLike
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar, Union
 
-from . import _datetime, _jcs, _json
+from . import _datetime, _json
 from ._nquads import Quad, iri_value
 from ._signed import (
     SCHEMA,
@@ -283,12 +283,6 @@ class _Document:
         self.canonical: dict[tuple[str, tuple[str, ...]], str] = {}
         self.compiled: tuple[CompiledCredentials, Suite] | None = None
         self.failure: Problem | None = None
-
-
-class _Budgeted(VccoreError):
-    """The request's WorkBudget is spent."""
-
-    code = "WORK_LIMIT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -856,10 +850,11 @@ class _ProofCheck:
         verifier's own contexts), so it is read once per form: a batch's proofs share a few."""
         compiled = self.document.compiled
         shape = compiled[0] if compiled is not None and compiled[1] is suite and compiled[0].is_plain_proof(proof) else None
-        configuration = proof_configuration(suite, proof, self.document.unsecured)
         quads: list[Quad] | None = None
         canonical = shape.proof_configuration(proof) if shape is not None and suite.canonicalizes_rdf else None
+        configuration: dict[str, Any] | None = None
         if canonical is None:
+            configuration = proof_configuration(suite, proof, self.document.unsecured)
             if suite.canonicalizes_rdf:
                 quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
                 canonical = canonical_nquads(quads, budget=self.budget)
@@ -870,6 +865,8 @@ class _ProofCheck:
             if quads is None and shape is not None:
                 quads = shape.proof.quads_for({"created": proof["created"]})
             if quads is None:
+                if configuration is None:
+                    configuration = proof_configuration(suite, proof, self.document.unsecured)
                 quads = to_quads(configuration, contexts=self.verifier.contexts, safe=True, budget=self.budget)
             signed = read_proof(Dataset(quads), SEC + suite.proof_type)
             self.verifier._signed_proofs.put((suite.name, canonical), signed)
@@ -1213,11 +1210,12 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
                 _read(lambda: holder.literals(SCHEMA + name, f"{where}{name}", TEXT_DATATYPES), problems)
     dates: dict[str, tuple[str, datetime]] = {}
     for name in _DATES:
-        moment = _read(lambda: root.one_datetime(VC + name, name, require_zone=version == "2.0"), problems)
-        if moment is not None:
-            dates[name] = moment
-    if version == "1.1" and "issuanceDate" not in dates and not any(p.detail.startswith("issuanceDate") for p in problems):
-        bad("a VC 1.1 credential must have issuanceDate")
+        if root.terms(VC + name):
+            moment = _read(lambda: root.one_datetime(VC + name, name, require_zone=version == "2.0"), problems)
+            if moment is not None:
+                dates[name] = moment
+        elif name == "issuanceDate" and version == "1.1":
+            bad("a VC 1.1 credential must have issuanceDate")
     status = _read(lambda: root.nodes(VC + "credentialStatus", "credentialStatus"), problems) or []
     return _Credential(root, issuer.iri if issuer is not None else None, dates, tuple(status))
 
