@@ -697,7 +697,10 @@ def test_serve_issuer_and_trust_widen_what_the_verify_routes_trust(tmp_path: Pat
     finally:
         said = server.stop()
     assert by_name.controller in said and "did:web:council.example" in said  # the start line names whom it trusts
-    for options, words in ((["--trust", str(tmp_path / "nowhere.json")], "nowhere.json"), (["--issuer", "nobody"], "--issuer")):
+    for options, words in (
+        (["--trust", str(tmp_path / "nowhere.json")], "nowhere.json"), (["--issuer", "nobody"], "--issuer"),
+        (["--any-issuer", "--issuer", by_name.controller], "--any-issuer"),
+    ):
         refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h2"), *options],
                                  capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr

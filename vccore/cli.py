@@ -611,6 +611,8 @@ def _serve(args: argparse.Namespace) -> int:
             raise _Unusable(f"cannot read {path}")
     if not 0 < args.port < 65536:
         raise _Unusable(f"--port takes 1 to 65535, not {args.port}")
+    if args.any_issuer and args.issuer:
+        raise _Unusable("--any-issuer trusts every issuer that controls its key: --issuer adds nothing to it (give one or the other)")
     for value in args.issuer:
         if ":" not in value:
             raise _Unusable(f"--issuer takes an issuer's id (a DID or a URL), not {value!r}")
