@@ -134,12 +134,15 @@ def _blanked(symbol: qr.Symbol, tmp_path: Path, share: float) -> Image.Image:
 
 
 def test_a_third_of_a_side_blanked_at_a_corner_still_reads(seeds: dict[str, dict[str, Any]], tmp_path: Path) -> None:
-    """30% of the symbol's side painted white: ECC M restores it. Half the side is more than any
-    error correction restores: that it no longer reads shows the damage is real."""
+    """30% of the symbol's side painted white: ECC M restores it. 70% of the side (half the area)
+    is more than any error correction restores: that it no longer reads shows the damage is real.
+    (Half the side, a quarter of the area, was the control until a CI run on 2026-12-01 read it:
+    about half of a painted area's modules were white already, so about an eighth of the symbol
+    changed, which ECC M restores now and then.)"""
     for credential in seeds.values():
         symbol = qr.make(credential, ecc="M")
         assert read(_blanked(symbol, tmp_path, 0.3)) == symbol.text.encode("utf-8")
-        assert zxingcpp.read_barcodes(_blanked(symbol, tmp_path, 0.5), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)) == []
+        assert zxingcpp.read_barcodes(_blanked(symbol, tmp_path, 0.7), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)) == []
 
 
 def test_svg_renders_the_same_symbol(seeds: dict[str, dict[str, Any]], tmp_path: Path) -> None:
