@@ -430,7 +430,7 @@ def test_a_connection_lost_before_commit_leaves_nothing(pg_server: Any, monkeypa
     cut): STORE_ERROR, nothing stored, and the next certify works on a new connection."""
     import psycopg
 
-    from vccore.store_pg import _PostgresTransaction
+    from vccore.store.postgres import _PostgresTransaction
 
     store_location = pg_server.new_database()
     store = open_store(store_location, status_base_url=BASE)

@@ -83,12 +83,12 @@ def test_workers_started_together_create_one_schema(store_location: str) -> None
 
 def _migrations(location: str) -> Any:
     if location.startswith("postgresql://"):
-        from vccore import store_pg
+        from vccore.store import postgres
 
-        return store_pg, "_MIGRATIONS"
-    from vccore import store
+        return postgres, "_MIGRATIONS"
+    from vccore.store import sqlite
 
-    return store, "_SQLITE_MIGRATIONS"
+    return sqlite, "_SQLITE_MIGRATIONS"
 
 
 def test_an_older_store_is_migrated_once_and_a_newer_one_refused(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -229,10 +229,10 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
     instead of only when a checkpoint happens to run with no transaction beside it."""
     import threading
 
-    from vccore import store as store_module
     from vccore.store import Record
+    from vccore.store import sqlite as sqlite_module
 
-    monkeypatch.setattr(store_module, "WAL_RESTART_FRAMES", 64)
+    monkeypatch.setattr(sqlite_module, "WAL_RESTART_FRAMES", 64)
     path = tmp_path / "vccore.db"
     body = {"text": "x" * 3000}
     wal_pages: list[int] = []
@@ -264,7 +264,7 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
     assert len(SQLiteStore(path).certificate_ids_taken(["1-119-19", "2-0-0"])) == 2
     # 240 transactions of ~20 pages wrote ~4,800 pages; the WAL file (its high-water mark) stays
     # within the limit plus what both writers add between two checkpoints of one of them.
-    slack = 2 * store_module.CHECKPOINT_EVERY * 25
+    slack = 2 * sqlite_module.CHECKPOINT_EVERY * 25
     assert max(wal_pages) <= 64 + slack, max(wal_pages)
 
 

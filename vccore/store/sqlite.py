@@ -1,290 +1,51 @@
-"""Issuance records and status-list positions: the :class:`Store` interface and its SQLite store.
-
-A store keeps, per certificate: its certificateId and transactionId, entity type, the signed
-credential, its status-list position, its state (VALID, SUPERSEDED, REVOKED, SUSPENDED, with a
-suspension's end), the certificate it replaces and the one that replaced it, and timestamps.
-Every change happens in one transaction (:meth:`Store.transaction`): all of it, or none.
-
-Status positions: a "list set" is one number shared by three lists (revocation, suspension,
-message) of :data:`LIST_SIZE` entries; a credential gets one position in the current set. A
-position is taken once and never given again, even when its certificate is revoked. Within a set
-the n-th position handed out is a keyed pseudo-random permutation of n (a Feistel network with a
-per-set secret, cycle-walked into range), so that, as the spec asks (section 2.1), a position
-tells nothing of when a credential was issued or how many were issued around it.
-
-Positions are reserved in blocks: each store object keeps the positions it has reserved and not
-handed out yet (:class:`_PositionPool`), so that many workers do not all write one shared counter
-for every credential. Blocks start at one position and double up to :data:`MAX_BLOCK`: a process
-that issues one credential reserves one position, one that issues thousands touches the counter
-once per 1,024. What a process reserved and never used when it ends is never handed out again.
-
-Two stores implement the interface: :class:`SQLiteStore` (one file, one writer at a time) and
-:class:`vccore.store_pg.PostgresStore` (many issuing processes on many machines);
-:func:`open_store` picks one from a path or a ``postgresql://`` URL. Both keep their schema
-version in the store and upgrade an older store by running the missing migrations, in order, in
-one transaction (:func:`migrate`).
-"""
+"""The SQLite store: one file, written one transaction at a time (by any number of threads and processes)."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
 import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, Protocol
-
-from . import _datetime
+from typing import Any, Final
 
 try:
     import fcntl
 except ImportError:  # not POSIX: SQLite's own busy handler alone orders the writers
     fcntl = None  # type: ignore[assignment]
-from .errors import VccoreError
-from .status import MIN_LIST_LENGTH
 
-__all__ = [
-    "LIST_SIZE", "MAX_BLOCK", "LifecycleError", "Migration", "Record", "SQLiteStore", "Store", "StoreTransaction",
-    "check_version", "migrate", "open_store", "permute",
-]
+from ._interface import LifecycleError, Record
+from ._positions import LIST_SIZE, Position, _PositionPool, permute
+from ._schema import (
+    _COLUMNS,
+    INSERT_CERTIFICATE,
+    INSERT_FAILURE,
+    INSERT_ISSUE_KEY,
+    SAVE_CERTIFICATE,
+    SELECT_FAILURE,
+    TABLE_CERTIFICATES,
+    TABLE_FAILED_TRANSACTIONS,
+    TABLE_ISSUE_KEYS,
+    TABLE_META,
+    Migration,
+    _failure,
+    _reason_json,
+    _record,
+    _row,
+    _version,
+    check_version,
+    migrate,
+    save_args,
+)
 
-LIST_SIZE: Final = MIN_LIST_LENGTH
-MAX_BLOCK: Final = 1024
-"""The most status positions a store object reserves at once (beyond what one call asks for)."""
+__all__ = ["SQLiteStore"]
+
 CHECKPOINT_EVERY: Final = 8
 """An SQLite connection checkpoints the WAL after every this many of its write transactions."""
 WAL_RESTART_FRAMES: Final = 1024
 """A WAL this long (in pages: 16 MiB) is checkpointed under the writers' lock, so that it restarts."""
-
-
-class LifecycleError(VccoreError):
-    """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
-    ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
-    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``."""
-
-    code = "INVALID_TRANSITION"
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """What the store knows of one certificate."""
-
-    certificate_id: str
-    transaction_id: str
-    entity_type: str
-    credential: dict[str, Any]
-    status_list: int
-    status_index: int
-    state: str
-    created_at: str
-    updated_at: str
-    replaces: str | None = None
-    replaced_by: str | None = None
-    suspended_until: str | None = None
-    reason: str | None = None
-    credential_json: str | None = field(default=None, compare=False, repr=False)
-    """The credential as the store writes it (compact JSON), when made beforehand: a batch
-    serializes outside the transaction, so that the write lock is held for less time."""
-
-    def effective_state(self, now: datetime) -> str:
-        """The state at ``now``: a suspension whose end has passed has lapsed (VALID)."""
-        if self.state == "SUSPENDED" and self.suspended_until is not None:
-            if _datetime.parse(self.suspended_until) <= now:
-                return "VALID"
-        return self.state
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (camelCase, as DIVOC's API spells it)."""
-        return {
-            "certificateId": self.certificate_id,
-            "transactionId": self.transaction_id,
-            "entityType": self.entity_type,
-            "state": self.state,
-            "statusList": self.status_list,
-            "statusListIndex": self.status_index,
-            "replaces": self.replaces,
-            "replacedBy": self.replaced_by,
-            "suspendedUntil": self.suspended_until,
-            "reason": self.reason,
-            "createdAt": self.created_at,
-            "updatedAt": self.updated_at,
-            "credential": self.credential,
-        }
-
-
-class StoreTransaction(Protocol):
-    """The operations of one store transaction."""
-
-    def get(self, certificate_id: str) -> Record | None: ...
-
-    def certificate_id_taken(self, certificate_id: str) -> bool: ...
-
-    def allocate_status_position(self) -> tuple[int, int]: ...
-
-    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
-        """``count`` positions at once (what ``count`` calls of :meth:`allocate_status_position` give)."""
-
-    def insert(self, record: Record) -> None: ...
-
-    def record_key(self, key: str, certificate_id: str) -> None:
-        """Remember that the issue named ``key`` (an idempotency key) made ``certificate_id``."""
-
-    def certificate_for_key(self, key: str) -> str | None:
-        """The certificateId the issue named ``key`` made, if any."""
-
-    def save(self, record: Record) -> None: ...
-
-    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        """Those of ``certificate_ids`` that are taken (one query for many, where the store can)."""
-        return {c for c in certificate_ids if self.certificate_id_taken(c)}
-
-    def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
-        """key -> the certificateId its issue made, for those of ``keys`` that made one."""
-        found = {key: self.certificate_for_key(key) for key in keys}
-        return {key: made for key, made in found.items() if made is not None}
-
-    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
-        """:meth:`insert` each record and :meth:`record_key` its idempotency key (None: none)."""
-        for record, key in records:
-            self.insert(record)
-            if key is not None:
-                self.record_key(key, record.certificate_id)
-
-
-class Store(Protocol):
-    """Issuance records, behind transactions; SQLite here, PostgreSQL for many workers."""
-
-    @property
-    def status_base_url(self) -> str: ...
-
-    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
-
-    def get(self, certificate_id: str) -> Record | None: ...
-
-    def get_by_transaction(self, transaction_id: str) -> Record | None: ...
-
-    def get_by_position(self, status_list: int, status_index: int) -> Record | None: ...
-
-    def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
-        """The records made by the issues named ``keys`` (see :meth:`StoreTransaction.record_key`)."""
-
-    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        """Those of ``certificate_ids`` in the store now (a read, outside any transaction)."""
-
-    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
-        """``count`` positions for credentials to come, outside any transaction: taken from this
-        store object's reserved block, reserving more (a short transaction of its own) when it
-        runs short. Not to be called inside :meth:`transaction` (use the transaction's own)."""
-
-    def list_sets(self) -> list[int]: ...
-
-    def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]: ...
-
-    def bind_issuer(self, issuer: str) -> None: ...
-
-    def count(self) -> int: ...
-
-    def close(self) -> None: ...
-
-    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
-        """Remember a request that made no certificate (``reason``: the error, JSON-ready)."""
-
-    def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
-        """``{transactionId, entityType, certificateId, reason, createdAt}`` of a failed request."""
-
-    @property
-    def location(self) -> str:
-        """Where the store is, for messages (a URL without its password)."""
-
-
-# --- schema versions -----------------------------------------------------------------------------
-
-Migration = tuple[int, tuple[str, ...]]
-"""A schema version and the statements that bring the version before it there."""
-
-
-def migrate(version: int, migrations: Sequence[Migration], execute: Callable[[str], object], where: str) -> int:
-    """Bring a store at schema ``version`` (0: empty) to the last of ``migrations`` by running
-    those after ``version`` in order, inside the caller's transaction (so that a failing one
-    leaves the store as it was). Returns the new version; a store newer than this vccore, or one
-    whose version is not in the list, is refused (STORE_ERROR)."""
-    known = [number for number, _ in migrations]
-    if known != list(range(1, len(known) + 1)):
-        raise ValueError(f"migrations must be numbered 1, 2, 3, ... not {known}")
-    latest = len(known)
-    if version > latest:
-        raise LifecycleError(
-            f"{where} has store schema {version}; this vccore knows schema versions up to {latest}: upgrade vccore",
-            code="STORE_ERROR",
-        )
-    if version < 0:
-        raise LifecycleError(f"{where} has an unreadable store schema version {version}", code="STORE_ERROR")
-    for number, statements in migrations[version:]:
-        for statement in statements:
-            try:
-                execute(statement)
-            except Exception as exc:  # the driver's own error, whichever store
-                raise LifecycleError(
-                    f"{where}: the migration to store schema {number} failed (nothing was changed): {' '.join(str(exc).split())}",
-                    code="STORE_ERROR",
-                ) from exc
-    return latest
-
-
-def check_version(version: int, migrations: Sequence[Migration], where: str) -> None:
-    """What a reader that cannot migrate asks: a store at exactly this vccore's schema."""
-    if version != len(migrations):
-        newer = version > len(migrations)
-        raise LifecycleError(
-            f"{where} has store schema {version}; this vccore reads schema {len(migrations)}: "
-            + ("upgrade vccore" if newer else "open it once for writing to upgrade it"),
-            code="STORE_ERROR",
-        )
-
-
-_COLUMNS = (
-    "certificate_id, transaction_id, entity_type, credential, status_list, status_index, state, "
-    "created_at, updated_at, replaces, replaced_by, suspended_until, reason"
-)
-
-# The tables both stores share, in SQL both read alike. Each store adds its own counter of status
-# positions: SQLite a row per list set (status_lists), PostgreSQL a sequence.
-TABLE_META: Final = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
-TABLE_CERTIFICATES: Final = """CREATE TABLE certificates (
-    certificate_id TEXT PRIMARY KEY,
-    transaction_id TEXT NOT NULL UNIQUE,
-    entity_type TEXT NOT NULL,
-    credential TEXT NOT NULL,
-    status_list INTEGER NOT NULL,
-    status_index INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
-    replaces TEXT REFERENCES certificates (certificate_id),
-    replaced_by TEXT REFERENCES certificates (certificate_id),
-    suspended_until TEXT,
-    reason TEXT,
-    created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL,
-    UNIQUE (status_list, status_index)
-)"""
-TABLE_ISSUE_KEYS: Final = """CREATE TABLE issue_keys (
-    key TEXT PRIMARY KEY,
-    certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
-)"""
-# schema 2: requests that made no certificate, for the HTTP API's transaction lookups
-TABLE_FAILED_TRANSACTIONS: Final = """CREATE TABLE failed_transactions (
-    transaction_id TEXT PRIMARY KEY,
-    entity_type TEXT NOT NULL,
-    certificate_id TEXT,
-    reason TEXT NOT NULL,
-    created_at TEXT NOT NULL
-)"""
 
 _SQLITE_MIGRATIONS: list[Migration] = [
     (1, (
@@ -295,59 +56,6 @@ _SQLITE_MIGRATIONS: list[Migration] = [
     )),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
 ]
-
-# The statements both stores run, with SQLite's "?" parameters (PostgreSQL's store swaps in "%s").
-INSERT_CERTIFICATE: Final = f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-SAVE_CERTIFICATE: Final = (
-    "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? WHERE certificate_id = ?"
-)
-INSERT_ISSUE_KEY: Final = "INSERT INTO issue_keys VALUES (?, ?)"
-INSERT_FAILURE: Final = "INSERT INTO failed_transactions VALUES (?, ?, ?, ?, ?)"
-SELECT_FAILURE: Final = (
-    "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?"
-)
-
-
-def save_args(record: Record) -> tuple[Any, ...]:
-    """The parameters of :data:`SAVE_CERTIFICATE`."""
-    return (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id)
-
-
-# --- status positions, reserved in blocks --------------------------------------------------------
-
-Position = tuple[int, int]
-
-
-class _PositionPool:
-    """The status positions one store object has reserved and not handed out yet."""
-
-    def __init__(self) -> None:
-        self.free: tuple[Position, ...] = ()
-        self.block = 1
-        self.lock = threading.Lock()
-
-    def take(self, count: int, reserve: Callable[[int], list[Position]]) -> list[Position]:
-        """``count`` positions, reserving more through ``reserve(n)`` when there are too few."""
-        with self.lock:
-            while len(self.free) < count:
-                wanted = max(count - len(self.free), self.block)
-                self.block = min(2 * self.block, MAX_BLOCK)
-                self.free += tuple(reserve(wanted))
-            taken, self.free = self.free[:count], self.free[count:]
-        return list(taken)
-
-    def give_back(self, positions: Sequence[Position]) -> None:
-        """Positions taken by a transaction that did not commit: still this pool's, still unused."""
-        with self.lock:
-            self.free = tuple(positions) + self.free
-
-    def state(self) -> tuple[tuple[Position, ...], int]:
-        return self.free, self.block
-
-    def restore(self, state: tuple[tuple[Position, ...], int]) -> None:
-        with self.lock:
-            self.free, self.block = state
-
 
 _INHERITED: list[sqlite3.Connection] = []
 """Connections a forked process inherited: never used there, never closed (kept referenced)."""
@@ -686,48 +394,6 @@ class _SQLiteTransaction:
         self._connection.execute(SAVE_CERTIFICATE, save_args(record))
 
 
-_HALF_BITS: Final = 9  # 18-bit Feistel blocks; LIST_SIZE is 2**17
-_HALF_MASK: Final = (1 << _HALF_BITS) - 1
-
-
-def permute(counter: int, secret: bytes) -> int:
-    """A keyed permutation of range(LIST_SIZE): 4 Feistel rounds over 18 bits (round function
-    keyed BLAKE2b), cycle-walked until the result falls inside the range."""
-    if not 0 <= counter < LIST_SIZE:
-        raise ValueError(f"position counter {counter} is outside a list of {LIST_SIZE}")
-    rounds = _round_tables(secret)
-    value = counter
-    while True:
-        left, right = value >> _HALF_BITS, value & _HALF_MASK
-        for table in rounds:
-            left, right = right, left ^ table[right]
-        value = (left << _HALF_BITS) | right
-        if value < LIST_SIZE:
-            return value
-
-
-@functools.lru_cache(maxsize=16)
-def _round_tables(secret: bytes) -> tuple[tuple[int, ...], ...]:
-    """The Feistel round function of each round for every half-block value: computed once per
-    list set's secret (4 x 512 BLAKE2b), so that a position costs table lookups."""
-    return tuple(
-        tuple(
-            int.from_bytes(hashlib.blake2b(bytes((round_number,)) + right.to_bytes(2, "big"), key=secret, digest_size=2).digest(), "big")
-            & _HALF_MASK
-            for right in range(1 << _HALF_BITS)
-        )
-        for round_number in range(4)
-    )
-
-
-def _version(meta: dict[str, Any], where: str) -> int:
-    """The schema version a store's meta table records (0: none yet)."""
-    try:
-        return int(meta.get("schema_version", 0))
-    except ValueError:
-        raise LifecycleError(f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR") from None
-
-
 def _make_private(path: Path) -> None:
     """The folder (mode 0700, when it is made here) and the empty file (0600) of a new SQLite
     store: it holds personal data and the secrets that place status positions. SQLite gives the
@@ -740,27 +406,6 @@ def _make_private(path: Path) -> None:
         pass  # a store already, or made meanwhile by another process: as it is
     except OSError as exc:
         raise LifecycleError(f"cannot make the store {path}: {exc.strerror}", code="STORE_ERROR") from None
-
-
-def open_store(location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False) -> Store:
-    """The store at ``location``: a ``postgresql://`` (or ``postgres://``) URL opens a
-    :class:`vccore.store_pg.PostgresStore` (the ``vccore[postgresql]`` extra), anything else is
-    the path of a :class:`SQLiteStore` file."""
-    text = os.fspath(location)
-    scheme, sep, _ = text.partition("://")
-    if sep and scheme.lower() in ("postgresql", "postgres"):
-        try:
-            from .store_pg import PostgresStore
-        except ImportError as exc:
-            raise LifecycleError(
-                f"a PostgreSQL store needs psycopg: pip install 'vccore[postgresql]' ({exc})", code="STORE_ERROR"
-            ) from None
-        return PostgresStore(text, status_base_url=status_base_url, read_only=read_only)
-    if sep:
-        raise LifecycleError(
-            f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file", code="STORE_ERROR"
-        )
-    return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)
 
 
 def _ids_taken(connection: sqlite3.Connection, certificate_ids: Sequence[str]) -> set[str]:
@@ -776,55 +421,6 @@ def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
     """``values`` in lists of at most ``size`` (SQLite limits the parameters of one statement)."""
     for start in range(0, len(values), size):
         yield list(values[start : start + size])
-
-
-def _reason_json(reason: Mapping[str, Any]) -> str:
-    return json.dumps(dict(reason), ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _failure(row: Sequence[Any]) -> dict[str, Any]:
-    return {"transactionId": row[0], "entityType": row[1], "certificateId": row[2], "reason": json.loads(row[3]), "createdAt": row[4]}
-
-
-def credential_json(credential: dict[str, Any]) -> str:
-    """A credential as the store writes it: compact JSON, UTF-8 as is."""
-    return json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
-
-
-def _row(record: Record) -> tuple[Any, ...]:
-    return (
-        record.certificate_id,
-        record.transaction_id,
-        record.entity_type,
-        record.credential_json if record.credential_json is not None else credential_json(record.credential),
-        record.status_list,
-        record.status_index,
-        record.state,
-        record.created_at,
-        record.updated_at,
-        record.replaces,
-        record.replaced_by,
-        record.suspended_until,
-        record.reason,
-    )
-
-
-def _record(row: tuple[Any, ...]) -> Record:
-    return Record(
-        certificate_id=row[0],
-        transaction_id=row[1],
-        entity_type=row[2],
-        credential=json.loads(row[3]),
-        status_list=row[4],
-        status_index=row[5],
-        state=row[6],
-        created_at=row[7],
-        updated_at=row[8],
-        replaces=row[9],
-        replaced_by=row[10],
-        suspended_until=row[11],
-        reason=row[12],
-    )
 
 
 def _one(connection: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Record | None:

@@ -37,31 +37,27 @@ from typing import Any, Final
 import psycopg
 from psycopg import errors as pg_errors
 
-from .store import (
+from ._interface import LifecycleError, Record
+from ._positions import LIST_SIZE, Position, _PositionPool, permute
+from ._schema import (
     _COLUMNS,
     INSERT_CERTIFICATE,
     INSERT_FAILURE,
     INSERT_ISSUE_KEY,
-    LIST_SIZE,
     SAVE_CERTIFICATE,
     SELECT_FAILURE,
     TABLE_CERTIFICATES,
     TABLE_FAILED_TRANSACTIONS,
     TABLE_ISSUE_KEYS,
     TABLE_META,
-    LifecycleError,
     Migration,
-    Position,
-    Record,
     _failure,
-    _PositionPool,
     _reason_json,
     _record,
     _row,
     _version,
     check_version,
     migrate,
-    permute,
     save_args,
 )
 

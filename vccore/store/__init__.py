@@ -1,0 +1,54 @@
+"""Issuance records and status-list positions: the :class:`Store` interface and :func:`open_store`.
+
+A store keeps, per certificate: its certificateId and transactionId, entity type, the signed
+credential, its status-list position, its state (VALID, SUPERSEDED, REVOKED, SUSPENDED, with a
+suspension's end), the certificate it replaces and the one that replaced it, and timestamps.
+Every change happens in one transaction (:meth:`Store.transaction`): all of it, or none.
+
+Two stores implement the interface: :class:`SQLiteStore` (one file, one writer at a time) and
+:class:`vccore.store.postgres.PostgresStore` (many issuing processes on many machines);
+:func:`open_store` picks one from a path or a ``postgresql://`` URL. Both keep their schema
+version in the store and upgrade an older store by running the missing migrations, in order, in
+one transaction (:func:`migrate`).
+
+The package's rooms, each importing only rooms named before it: ``_interface`` (the record, the
+protocols and :class:`LifecycleError`), ``_schema`` (schema versions and migrations, the SQL and
+row mapping both stores share), ``_positions`` (status positions: their permutation, and the pool
+that reserves them in blocks), then the stores, ``sqlite`` and ``postgres``. This face imports
+``postgres`` only inside :func:`open_store` (psycopg is the optional ``vccore[postgresql]`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ._interface import LifecycleError, Record, Store, StoreTransaction
+from ._positions import LIST_SIZE, MAX_BLOCK, permute
+from ._schema import Migration, check_version, credential_json, migrate
+from .sqlite import SQLiteStore
+
+__all__ = [
+    "LIST_SIZE", "MAX_BLOCK", "LifecycleError", "Migration", "Record", "SQLiteStore", "Store", "StoreTransaction",
+    "check_version", "credential_json", "migrate", "open_store", "permute",
+]
+
+
+def open_store(location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False) -> Store:
+    """The store at ``location``: a ``postgresql://`` (or ``postgres://``) URL opens a
+    :class:`vccore.store.postgres.PostgresStore` (the ``vccore[postgresql]`` extra), anything else is
+    the path of a :class:`SQLiteStore` file."""
+    text = os.fspath(location)
+    scheme, sep, _ = text.partition("://")
+    if sep and scheme.lower() in ("postgresql", "postgres"):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise LifecycleError(
+                f"a PostgreSQL store needs psycopg: pip install 'vccore[postgresql]' ({exc})", code="STORE_ERROR"
+            ) from None
+        return PostgresStore(text, status_base_url=status_base_url, read_only=read_only)
+    if sep:
+        raise LifecycleError(
+            f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file", code="STORE_ERROR"
+        )
+    return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)

@@ -1,0 +1,152 @@
+"""The store interface: a certificate's :class:`Record`, the :class:`Store` protocols and :class:`LifecycleError`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from .. import _datetime
+from ..errors import VccoreError
+
+
+class LifecycleError(VccoreError):
+    """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
+    ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
+    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``."""
+
+    code = "INVALID_TRANSITION"
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """What the store knows of one certificate."""
+
+    certificate_id: str
+    transaction_id: str
+    entity_type: str
+    credential: dict[str, Any]
+    status_list: int
+    status_index: int
+    state: str
+    created_at: str
+    updated_at: str
+    replaces: str | None = None
+    replaced_by: str | None = None
+    suspended_until: str | None = None
+    reason: str | None = None
+    credential_json: str | None = field(default=None, compare=False, repr=False)
+    """The credential as the store writes it (compact JSON), when made beforehand: a batch
+    serializes outside the transaction, so that the write lock is held for less time."""
+
+    def effective_state(self, now: datetime) -> str:
+        """The state at ``now``: a suspension whose end has passed has lapsed (VALID)."""
+        if self.state == "SUSPENDED" and self.suspended_until is not None:
+            if _datetime.parse(self.suspended_until) <= now:
+                return "VALID"
+        return self.state
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (camelCase, as DIVOC's API spells it)."""
+        return {
+            "certificateId": self.certificate_id,
+            "transactionId": self.transaction_id,
+            "entityType": self.entity_type,
+            "state": self.state,
+            "statusList": self.status_list,
+            "statusListIndex": self.status_index,
+            "replaces": self.replaces,
+            "replacedBy": self.replaced_by,
+            "suspendedUntil": self.suspended_until,
+            "reason": self.reason,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "credential": self.credential,
+        }
+
+
+class StoreTransaction(Protocol):
+    """The operations of one store transaction."""
+
+    def get(self, certificate_id: str) -> Record | None: ...
+
+    def certificate_id_taken(self, certificate_id: str) -> bool: ...
+
+    def allocate_status_position(self) -> tuple[int, int]: ...
+
+    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
+        """``count`` positions at once (what ``count`` calls of :meth:`allocate_status_position` give)."""
+
+    def insert(self, record: Record) -> None: ...
+
+    def record_key(self, key: str, certificate_id: str) -> None:
+        """Remember that the issue named ``key`` (an idempotency key) made ``certificate_id``."""
+
+    def certificate_for_key(self, key: str) -> str | None:
+        """The certificateId the issue named ``key`` made, if any."""
+
+    def save(self, record: Record) -> None: ...
+
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Those of ``certificate_ids`` that are taken (one query for many, where the store can)."""
+        return {c for c in certificate_ids if self.certificate_id_taken(c)}
+
+    def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
+        """key -> the certificateId its issue made, for those of ``keys`` that made one."""
+        found = {key: self.certificate_for_key(key) for key in keys}
+        return {key: made for key, made in found.items() if made is not None}
+
+    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
+        """:meth:`insert` each record and :meth:`record_key` its idempotency key (None: none)."""
+        for record, key in records:
+            self.insert(record)
+            if key is not None:
+                self.record_key(key, record.certificate_id)
+
+
+class Store(Protocol):
+    """Issuance records, behind transactions; SQLite here, PostgreSQL for many workers."""
+
+    @property
+    def status_base_url(self) -> str: ...
+
+    def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
+
+    def get(self, certificate_id: str) -> Record | None: ...
+
+    def get_by_transaction(self, transaction_id: str) -> Record | None: ...
+
+    def get_by_position(self, status_list: int, status_index: int) -> Record | None: ...
+
+    def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
+        """The records made by the issues named ``keys`` (see :meth:`StoreTransaction.record_key`)."""
+
+    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
+        """Those of ``certificate_ids`` in the store now (a read, outside any transaction)."""
+
+    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
+        """``count`` positions for credentials to come, outside any transaction: taken from this
+        store object's reserved block, reserving more (a short transaction of its own) when it
+        runs short. Not to be called inside :meth:`transaction` (use the transaction's own)."""
+
+    def list_sets(self) -> list[int]: ...
+
+    def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]: ...
+
+    def bind_issuer(self, issuer: str) -> None: ...
+
+    def count(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+        """Remember a request that made no certificate (``reason``: the error, JSON-ready)."""
+
+    def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
+        """``{transactionId, entityType, certificateId, reason, createdAt}`` of a failed request."""
+
+    @property
+    def location(self) -> str:
+        """Where the store is, for messages (a URL without its password)."""

@@ -1,0 +1,168 @@
+"""Schema versions and migrations, and what both stores share: their tables, statements and row mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+from ._interface import LifecycleError, Record
+
+
+# --- schema versions -----------------------------------------------------------------------------
+
+Migration = tuple[int, tuple[str, ...]]
+"""A schema version and the statements that bring the version before it there."""
+
+
+def migrate(version: int, migrations: Sequence[Migration], execute: Callable[[str], object], where: str) -> int:
+    """Bring a store at schema ``version`` (0: empty) to the last of ``migrations`` by running
+    those after ``version`` in order, inside the caller's transaction (so that a failing one
+    leaves the store as it was). Returns the new version; a store newer than this vccore, or one
+    whose version is not in the list, is refused (STORE_ERROR)."""
+    known = [number for number, _ in migrations]
+    if known != list(range(1, len(known) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, 3, ... not {known}")
+    latest = len(known)
+    if version > latest:
+        raise LifecycleError(
+            f"{where} has store schema {version}; this vccore knows schema versions up to {latest}: upgrade vccore",
+            code="STORE_ERROR",
+        )
+    if version < 0:
+        raise LifecycleError(f"{where} has an unreadable store schema version {version}", code="STORE_ERROR")
+    for number, statements in migrations[version:]:
+        for statement in statements:
+            try:
+                execute(statement)
+            except Exception as exc:  # the driver's own error, whichever store
+                raise LifecycleError(
+                    f"{where}: the migration to store schema {number} failed (nothing was changed): {' '.join(str(exc).split())}",
+                    code="STORE_ERROR",
+                ) from exc
+    return latest
+
+
+def check_version(version: int, migrations: Sequence[Migration], where: str) -> None:
+    """What a reader that cannot migrate asks: a store at exactly this vccore's schema."""
+    if version != len(migrations):
+        newer = version > len(migrations)
+        raise LifecycleError(
+            f"{where} has store schema {version}; this vccore reads schema {len(migrations)}: "
+            + ("upgrade vccore" if newer else "open it once for writing to upgrade it"),
+            code="STORE_ERROR",
+        )
+
+
+def _version(meta: dict[str, Any], where: str) -> int:
+    """The schema version a store's meta table records (0: none yet)."""
+    try:
+        return int(meta.get("schema_version", 0))
+    except ValueError:
+        raise LifecycleError(f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR") from None
+
+
+# --- what both stores share: tables, statements, rows --------------------------------------------
+
+_COLUMNS = (
+    "certificate_id, transaction_id, entity_type, credential, status_list, status_index, state, "
+    "created_at, updated_at, replaces, replaced_by, suspended_until, reason"
+)
+
+# The tables both stores share, in SQL both read alike. Each store adds its own counter of status
+# positions: SQLite a row per list set (status_lists), PostgreSQL a sequence.
+TABLE_META: Final = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+TABLE_CERTIFICATES: Final = """CREATE TABLE certificates (
+    certificate_id TEXT PRIMARY KEY,
+    transaction_id TEXT NOT NULL UNIQUE,
+    entity_type TEXT NOT NULL,
+    credential TEXT NOT NULL,
+    status_list INTEGER NOT NULL,
+    status_index INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('VALID', 'SUPERSEDED', 'REVOKED', 'SUSPENDED')),
+    replaces TEXT REFERENCES certificates (certificate_id),
+    replaced_by TEXT REFERENCES certificates (certificate_id),
+    suspended_until TEXT,
+    reason TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (status_list, status_index)
+)"""
+TABLE_ISSUE_KEYS: Final = """CREATE TABLE issue_keys (
+    key TEXT PRIMARY KEY,
+    certificate_id TEXT NOT NULL REFERENCES certificates (certificate_id)
+)"""
+# schema 2: requests that made no certificate, for the HTTP API's transaction lookups
+TABLE_FAILED_TRANSACTIONS: Final = """CREATE TABLE failed_transactions (
+    transaction_id TEXT PRIMARY KEY,
+    entity_type TEXT NOT NULL,
+    certificate_id TEXT,
+    reason TEXT NOT NULL,
+    created_at TEXT NOT NULL
+)"""
+
+# The statements both stores run, with SQLite's "?" parameters (PostgreSQL's store swaps in "%s").
+INSERT_CERTIFICATE: Final = f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
+SAVE_CERTIFICATE: Final = (
+    "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? WHERE certificate_id = ?"
+)
+INSERT_ISSUE_KEY: Final = "INSERT INTO issue_keys VALUES (?, ?)"
+INSERT_FAILURE: Final = "INSERT INTO failed_transactions VALUES (?, ?, ?, ?, ?)"
+SELECT_FAILURE: Final = (
+    "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?"
+)
+
+
+def save_args(record: Record) -> tuple[Any, ...]:
+    """The parameters of :data:`SAVE_CERTIFICATE`."""
+    return (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id)
+
+
+def _reason_json(reason: Mapping[str, Any]) -> str:
+    return json.dumps(dict(reason), ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _failure(row: Sequence[Any]) -> dict[str, Any]:
+    return {"transactionId": row[0], "entityType": row[1], "certificateId": row[2], "reason": json.loads(row[3]), "createdAt": row[4]}
+
+
+def credential_json(credential: dict[str, Any]) -> str:
+    """A credential as the store writes it: compact JSON, UTF-8 as is."""
+    return json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+
+
+def _row(record: Record) -> tuple[Any, ...]:
+    return (
+        record.certificate_id,
+        record.transaction_id,
+        record.entity_type,
+        record.credential_json if record.credential_json is not None else credential_json(record.credential),
+        record.status_list,
+        record.status_index,
+        record.state,
+        record.created_at,
+        record.updated_at,
+        record.replaces,
+        record.replaced_by,
+        record.suspended_until,
+        record.reason,
+    )
+
+
+def _record(row: tuple[Any, ...]) -> Record:
+    return Record(
+        certificate_id=row[0],
+        transaction_id=row[1],
+        entity_type=row[2],
+        credential=json.loads(row[3]),
+        status_list=row[4],
+        status_index=row[5],
+        state=row[6],
+        created_at=row[7],
+        updated_at=row[8],
+        replaces=row[9],
+        replaced_by=row[10],
+        suspended_until=row[11],
+        reason=row[12],
+    )
+
