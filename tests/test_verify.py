@@ -565,7 +565,7 @@ def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
     import sys
     import threading
 
-    from vccore.verify import _Cache
+    from vccore._cache import _Cache
 
     credentials = _credentials_by_many_issuers(120, tmp_path)
     verifier = dataclasses.replace(
@@ -610,17 +610,17 @@ def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:
     import ast
     import importlib
 
-    source = Path(importlib.import_module("vccore.verify").__file__ or "").read_text(encoding="utf-8")
-    tree = ast.parse(source)
     checks = {"_check_data_model", "_check_presentation", "_check_related_resources", "_check_validity"}
     found: dict[str, list[str]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and node.name == "_StatusCheck":
-            for item in node.body:
-                if isinstance(item, ast.FunctionDef):
-                    found[f"_StatusCheck.{item.name}"] = [ast.unparse(a.annotation) for a in item.args.args[1:] if a.annotation is not None]
-        elif isinstance(node, ast.FunctionDef) and node.name in checks:
-            found[node.name] = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
+    for module in ("vccore.verify.data_model", "vccore.status.check"):
+        source = Path(importlib.import_module(module).__file__ or "").read_text(encoding="utf-8")
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ClassDef) and node.name == "_StatusCheck":
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef):
+                        found[f"_StatusCheck.{item.name}"] = [ast.unparse(a.annotation) for a in item.args.args[1:] if a.annotation is not None]
+            elif isinstance(node, ast.FunctionDef) and node.name in checks:
+                found[node.name] = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
     assert checks <= found.keys() and "_StatusCheck.__init__" in found
     for name, annotations in found.items():
         for annotation in annotations:

@@ -27,3 +27,10 @@ def loads(text: str | bytes) -> Any:
         return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A JSON member that may hold one value or a list of them, as a list (None: an empty one)."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

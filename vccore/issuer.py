@@ -9,7 +9,6 @@ HealthProfessional: ``issuer.url``), never as the issuer's identity.
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
@@ -27,9 +26,9 @@ from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .errors import VccoreError
 from .keys import Signer
 from .proofs import sign
-from .status import Bitstring, list_url, status_list_credential
+from .status import list_set_credentials, list_url, write_status_lists
 from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction, credential_json
-from .compiled import CompiledCredentials, add_lifecycle
+from ._compiled import CompiledCredentials, add_lifecycle
 from .suites import Suite, get_suite
 
 __all__ = ["Certified", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
@@ -516,34 +515,11 @@ class Issuer:
         """The three status list credentials (revocation, suspension, message) of one list set,
         as :meth:`status_list_credentials` makes them: URL -> credential."""
         moment = now if now is not None else _datetime.now()
-        out: dict[str, dict[str, Any]] = {}
-        revoked: dict[int, int] = {}
-        superseded: dict[int, int] = {}
-        suspended: dict[int, int] = {}
-        ends: dict[int, str] = {}
-        for index, state, until in self.store.status_rows(list_number):
-            if state in ("REVOKED", "SUPERSEDED"):
-                revoked[index] = 1
-                if state == "SUPERSEDED":
-                    superseded[index] = 1
-            elif state == "SUSPENDED" and (until is None or _datetime.parse(until) > moment):
-                suspended[index] = 1
-                if until is not None:
-                    ends[index] = until
-        lists = {
-            "revocation": (revoked, None),
-            "suspension": (suspended, ends),
-            "message": (superseded, None),
-        }
-        for purpose, (values, suspensions) in lists.items():
-            url = status_list_url(self.store, list_number, purpose)
-            unsigned = status_list_credential(
-                url, issuer=issuer_of(self.signer), purpose=purpose, bits=Bitstring.zeros(LIST_SIZE).with_values(values),
-                valid_from=_datetime.format(moment), valid_until=_datetime.format(moment + self.status_valid_for),
-                suspensions=suspensions,
-            )
-            out[url] = sign(unsigned, self.signer, suite=self.suite, created=moment, contexts=self.contexts)
-        return out
+        return list_set_credentials(
+            self.store.status_rows(list_number), list_number, base_url=self.store.status_base_url, list_size=LIST_SIZE,
+            issuer=issuer_of(self.signer), signer=self.signer, suite=self.suite, contexts=self.contexts,
+            now=moment, valid_for=self.status_valid_for,
+        )
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:
         """Write every status list credential, and an ``index.json`` (URL -> file), for verifiers.
@@ -551,23 +527,7 @@ class Issuer:
         Each file is written whole and renamed into place, ``index.json`` last, so that a verifier
         reading the folder meanwhile sees the old export or the new one, never a mix of halves.
         """
-        target = Path(directory)
-        target.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
-        index: dict[str, str] = {}
-        for url, credential in self.status_list_credentials(now=now).items():
-            name = url[len(self.store.status_base_url):].replace("/", "-") + ".json"
-            written.append(_write_atomically(target / name, json.dumps(credential, indent=2) + "\n"))
-            index[url] = name
-        _write_atomically(target / "index.json", json.dumps(index, indent=2) + "\n")
-        return written
-
-
-def _write_atomically(path: Path, text: str) -> Path:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-    return path
+        return write_status_lists(directory, self.status_list_credentials(now=now), self.store.status_base_url)
 
 
 def status_list_url(store: Store, list_number: int | str, purpose: str) -> str:

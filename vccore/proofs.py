@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from . import _datetime
+from ._json import as_list
 from .contexts import ContextLoader, bundled_contexts
 from .errors import DocumentError, SigningError, UnsupportedSuiteError
 from .keys import PublicKey, Signer
@@ -173,10 +174,7 @@ def _unsecured_copy(document: Mapping[str, Any], *, deep: bool = True) -> dict[s
 
 
 def _proof_list(document: Mapping[str, Any]) -> list[dict[str, Any]]:
-    proofs = document.get("proof")
-    if proofs is None:
-        return []
-    proofs = proofs if isinstance(proofs, list) else [proofs]
+    proofs = as_list(document.get("proof"))
     if not all(isinstance(p, Mapping) for p in proofs):
         raise DocumentError("every proof in the document must be a JSON object", field="proof")
     return [copy.deepcopy(dict(p)) for p in proofs]

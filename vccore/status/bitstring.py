@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from . import _multibase
-from .errors import VccoreError
+from .. import _multibase
+from ..errors import VccoreError
 
 __all__ = [
     "Bitstring",

@@ -1,0 +1,133 @@
+"""What a verification finds: problems, proof results, a credential's and a presentation's verdict.
+
+Values only: this module imports nothing of vccore, so that every check (the status checks of
+:mod:`vccore.status` among them) may make them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a credential is not verified: a stable ``code`` and a ``detail`` for people."""
+
+    code: str
+    detail: str
+    proof: int | None = None
+    """Index of the proof concerned, if any."""
+    reason: str | None = None
+    """The underlying error's code, when ``code`` is a general one."""
+    data: Mapping[str, str] = field(default_factory=dict)
+    """Facts that go with the code: ``until`` (SUSPENDED), ``successor`` (SUPERSEDED),
+    ``statusListCredential``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: code, detail, and proof/reason/data when set."""
+        out: dict[str, Any] = {"code": self.code, "detail": self.detail}
+        if self.proof is not None:
+            out["proof"] = self.proof
+        if self.reason is not None:
+            out["reason"] = self.reason
+        out.update(self.data)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ProofResult:
+    """What became of one proof."""
+
+    index: int
+    suite: str | None
+    verification_method: str | None
+    verified: bool
+    skipped: bool = False
+    """True when the caller does not accept the proof's suite."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "index": self.index,
+            "suite": self.suite,
+            "verificationMethod": self.verification_method,
+            "verified": self.verified,
+            "skipped": self.skipped,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """``verified`` is true only when no problem was found and an accepted proof verified."""
+
+    verified: bool
+    problems: tuple[Problem, ...] = ()
+    proofs: tuple[ProofResult, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+    """What was not checked (``STATUS_NOT_CHECKED``: no status resolver was given)."""
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The problems' codes, in order."""
+        return tuple(p.code for p in self.problems)
+
+    @property
+    def status(self) -> str:
+        """One word for people and APIs: VALID, or the first of REVOKED, SUPERSEDED, SUSPENDED,
+        EXPIRED, NOT_YET_VALID found among the problems, else INVALID."""
+        if self.verified:
+            return "VALID"
+        codes = set(self.codes)
+        return next((c for c in _STATUS_WORDS if c in codes), "INVALID")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``{"verified", "status", "problems", "warnings", "proofs"}``."""
+        return {
+            "verified": self.verified,
+            "status": self.status,
+            "problems": [p.to_dict() for p in self.problems],
+            "warnings": [p.to_dict() for p in self.warnings],
+            "proofs": [p.to_dict() for p in self.proofs],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PresentationResult:
+    """A presentation's verdict: its own (data model, proofs, challenge and domain) and each
+    credential's, in order. ``verified`` only when all of them are."""
+
+    presentation: VerificationResult
+    credentials: tuple[VerificationResult, ...]
+
+    @property
+    def verified(self) -> bool:
+        return self.presentation.verified and all(c.verified for c in self.credentials)
+
+    def presentation_or_first(self) -> VerificationResult:
+        """The presentation's own result when it failed, else the first failing credential's
+        (else the presentation's): one result with the reason the whole is not verified."""
+        if not self.presentation.verified:
+            return self.presentation
+        return next((c for c in self.credentials if not c.verified), self.presentation)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form: ``{"verified", "presentation", "credentials"}``."""
+        return {
+            "verified": self.verified,
+            "presentation": self.presentation.to_dict(),
+            "credentials": [c.to_dict() for c in self.credentials],
+        }
+
+
+_STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YET_VALID")
+_TIME_ONLY: Final = frozenset(("EXPIRED", "NOT_YET_VALID"))
+
+
+def _work_limit() -> Problem:
+    return Problem(
+        "WORK_LIMIT",
+        "verifying this needs more JSON-LD work than vccore gives one request (a long proof chain, "
+        "many credentials, or a very large document); nothing further was checked",
+    )

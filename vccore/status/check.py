@@ -1,0 +1,241 @@
+"""Status checking (Bitstring Status List v1.0, section 3.2): a verified credential's entries, read as signed.
+
+The verifier runs it, handing it what it needs (:class:`_StatusLists`), never itself; its
+problems are :mod:`vccore.results` values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from .. import _datetime
+from .._cache import _Cache
+from .._signed import STATUS, Node, StatusEntry, StatusListFacts, Unreadable
+from ..canon import WorkBudget
+from ..results import Problem, VerificationResult, _work_limit
+from .bitstring import MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
+from .resolve import StatusResolver
+
+MAX_STATUS_ENTRIES: Final = 16
+_INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
+# How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
+_CLOCK_SKEW: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusList:
+    """A status list credential that verified, as signed."""
+
+    facts: StatusListFacts
+    bits: Bitstring
+    issuer: str | None
+
+
+ListVerifier = Callable[[Mapping[str, Any], datetime, WorkBudget], tuple[VerificationResult, Node | None, str | None]]
+"""Verifies a status list credential as a credential (its proof and data model, at a moment, within
+a request's budget): the verdict, and the list as signed (its root node and issuer, None when it
+cannot be read)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _StatusLists:
+    """The status lists a verifier reads: where they come from (``resolve``), how one is verified
+    as a credential (``verify``), who replaced a superseded credential (``successor``: URL, index
+    -> certificateId, when the issuer's store is known), and the verdicts already reached. The
+    verdicts are the verifier's caches, shared by its threads."""
+
+    resolve: StatusResolver
+    verify: ListVerifier
+    successor: Callable[[str, int], str | None]
+    # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
+    # (code, detail) that refused it.
+    verdicts: _Cache[tuple[str, str], _StatusList | tuple[str, str]]
+    # The same list object seen again (what mapping and folder resolvers return): its verdict.
+    seen: _Cache[str, tuple[Any, _StatusList | tuple[str, str]]]
+
+    def verified(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | None:
+        """A status list credential checked once per content: proof, issuer, shape, bitstring."""
+        seen = self.seen.get(url)
+        if seen is not None and seen[0] is found:
+            verdict = seen[1]
+        else:
+            digest = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
+            known = self.verdicts.get((url, digest))
+            if known is None:
+                checked = self._check(url, found, check)
+                if checked is None:
+                    return None  # the request's budget ran out: nothing is known of the list
+                self.verdicts.put((url, digest), checked)
+                verdict = checked
+            else:
+                verdict = known
+            self.seen.put(url, (found, verdict))
+        # The verdict above holds for everyone; whose list it is, is checked for each credential.
+        if not isinstance(verdict, tuple) and verdict.issuer != check.issuer:
+            verdict = ("STATUS_VERIFICATION_ERROR", f"{url} is issued by {verdict.issuer}, not by the credential's issuer {check.issuer}")
+        if isinstance(verdict, tuple):
+            check.fail(verdict[0], verdict[1], statusListCredential=url)
+            return None
+        return verdict
+
+    def _check(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | tuple[str, str] | None:
+        result, root, issuer = self.verify(found, check.now, check.budget)
+        if "WORK_LIMIT" in result.codes:
+            check.problems.append(_work_limit())
+            return None
+        if not result.verified or root is None:
+            return "STATUS_VERIFICATION_ERROR", f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
+        try:
+            facts = StatusListFacts.read(root)
+        except Unreadable as exc:
+            return "STATUS_VERIFICATION_ERROR", f"{url}: {exc.message}"
+        if facts.id != url:
+            return "STATUS_VERIFICATION_ERROR", f"the credential found for {url} is {facts.id!r}"
+        if STATUS + "BitstringStatusListCredential" not in facts.types:
+            return "STATUS_VERIFICATION_ERROR", f"{url} is not a BitstringStatusListCredential"
+        if STATUS + "BitstringStatusList" not in facts.subject_types:
+            return "STATUS_VERIFICATION_ERROR", f"{url}: its credentialSubject is not a BitstringStatusList"
+        try:
+            bits = Bitstring.decode(facts.encoded_list)
+        except StatusError as exc:
+            return "STATUS_LIST_LENGTH_ERROR" if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR", f"{url}: {exc.code}: {exc.message}"
+        return _StatusList(facts, bits, issuer)
+
+
+
+class _StatusCheck:
+    """Bitstring Status List section 3.2, for the entries of one credential whose proof verified,
+    each read as signed."""
+
+    def __init__(
+        self, source: _StatusLists, entries: tuple[Node, ...], issuer: str | None, now: datetime,
+        problems: list[Problem], warnings: list[Problem], budget: WorkBudget,
+    ) -> None:
+        self.source = source
+        self.entries = entries
+        self.issuer = issuer
+        self.now = now
+        self.problems = problems
+        self.warnings = warnings
+        self.budget = budget
+        self._lists: dict[str, _StatusList | None] = {}
+
+    def fail(self, code: str, detail: str, **data: str) -> None:
+        self.problems.append(Problem(code, detail, data=data))
+
+    def run(self) -> None:
+        if len(self.entries) > MAX_STATUS_ENTRIES:
+            self.fail("MALFORMED_VALUE_ERROR", f"{len(self.entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}")
+            return
+        revoked: tuple[str, int] | None = None
+        superseded: tuple[str, int] | None = None
+        suspended: tuple[str, int] | None = None
+        for node in self.entries:
+            read = self._read(node)
+            if read is None:
+                continue
+            url, index, value, entry = read
+            if not value:
+                continue
+            if entry.purpose == "revocation":
+                revoked = (url, index)
+            elif entry.purpose == "suspension":
+                suspended = (url, index)
+            elif entry.purpose == "message":
+                if entry.messages == _VCCORE_MESSAGES:
+                    superseded = (url, index)
+                else:  # another issuer's message: reported, not judged (section 3.2 returns it)
+                    text = next((message for status, message in entry.messages if status == hex(value)), None)
+                    self.warnings.append(Problem("STATUS_MESSAGE", f"status message {hex(value)}: {text}", data={"statusListCredential": url}))
+        if revoked is not None:
+            if superseded is not None:
+                data = {"statusListCredential": revoked[0]}
+                successor = self.source.successor(*superseded)
+                if successor:
+                    data["successor"] = successor
+                self.fail("SUPERSEDED", "the issuer has replaced this credential" + (f" with {successor}" if successor else ""), **data)
+            else:
+                self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[0])
+        if suspended is not None:
+            until = self._suspended_until(*suspended)
+            if until is not None and until[1] <= self.now:
+                return  # the suspension has lapsed
+            data = {"statusListCredential": suspended[0]}
+            if until is not None:
+                data["until"] = until[0]
+            self.fail("SUSPENDED", "the issuer has suspended this credential" + (f" until {until[0]}" if until else ""), **data)
+
+    def _read(self, node: Node) -> tuple[str, int, int, StatusEntry] | None:
+        try:
+            entry = StatusEntry.read(node)
+        except Unreadable as exc:
+            self.fail("MALFORMED_VALUE_ERROR", f"credentialStatus: {exc.message}")
+            return None
+        if STATUS + "BitstringStatusListEntry" not in entry.types:
+            kinds = ", ".join(sorted(t.rsplit("#", 1)[-1] for t in entry.types)) or "none"
+            self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kinds}: vccore checks BitstringStatusListEntry only")
+            return None
+        purpose, url, index_text, size = entry.purpose, entry.list_url, entry.index, entry.size
+        if purpose is None or url is None or index_text is None or not _INDEX_TEXT.fullmatch(index_text):
+            self.fail("MALFORMED_VALUE_ERROR", "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex")
+            return None
+        if size > 1 and len(entry.messages) != 2**size:
+            self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size} needs {2**size} statusMessage entries")
+            return None
+        status_list = self._list(url)
+        if status_list is None:
+            return None
+        if purpose not in status_list.facts.purposes:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {'/'.join(sorted(status_list.facts.purposes))} list, not {purpose}", statusListCredential=url)
+            return None
+        entries_in_list = status_list.bits.length // size
+        if entries_in_list < MIN_LIST_LENGTH:
+            self.fail("STATUS_LIST_LENGTH_ERROR", f"{url} holds {entries_in_list} entries; the minimum is {MIN_LIST_LENGTH}", statusListCredential=url)
+            return None
+        index = int(index_text)
+        if index >= entries_in_list:
+            self.fail("RANGE_ERROR", f"statusListIndex {index} is outside {url} ({entries_in_list} entries)", statusListCredential=url)
+            return None
+        return url, index, status_list.bits.get(index, size), entry
+
+    def _list(self, url: str) -> _StatusList | None:
+        if url in self._lists:
+            return self._lists[url]
+        self._lists[url] = None
+        try:
+            found = self.source.resolve(url)
+        except Exception as exc:  # a resolver is the caller's code; whatever it raises, say so
+            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved: {type(exc).__name__}: {exc}", statusListCredential=url)
+            return None
+        if not isinstance(found, Mapping):
+            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved" + ("" if found is None else " as a JSON object"), statusListCredential=url)
+            return None
+        status_list = self.source.verified(url, found, self)
+        if status_list is None:
+            return None
+        # the validity window, as signed, at this verification's clock (the rest is cached)
+        start, end = status_list.facts.valid_from, status_list.facts.valid_until
+        if start is not None and self.now + _CLOCK_SKEW < start[1]:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not valid before {start[0]}", statusListCredential=url)
+            return None
+        if end is not None and self.now > end[1]:
+            self.fail("STATUS_VERIFICATION_ERROR", f"{url} expired at {end[0]}: a newer copy is needed", statusListCredential=url)
+            return None
+        self._lists[url] = status_list
+        return status_list
+
+    def _suspended_until(self, url: str, index: int) -> tuple[str, datetime] | None:
+        status_list = self._lists.get(url)
+        for position, until in status_list.facts.suspensions if status_list is not None else ():
+            if position == str(index):
+                return until, _datetime.parse(until)
+        return None
+
+
+_VCCORE_MESSAGES: Final = frozenset(MESSAGES)

@@ -1,0 +1,94 @@
+"""Status list publishing: an issuer's status positions as signed status list credentials, and their export to a folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from .. import _datetime
+from ..contexts import ContextLoader
+from ..keys import Signer
+from ..proofs import sign
+from ..suites import Suite
+from .bitstring import Bitstring, list_url, status_list_credential
+
+__all__ = ["list_set_credentials", "write_status_lists"]
+
+
+def list_set_credentials(
+    rows: Iterable[tuple[int, str, str | None]],
+    list_number: int,
+    *,
+    base_url: str,
+    list_size: int,
+    issuer: str,
+    signer: Signer,
+    suite: str | Suite,
+    contexts: ContextLoader | None,
+    now: datetime,
+    valid_for: timedelta,
+) -> dict[str, dict[str, Any]]:
+    """The three status list credentials (revocation, suspension, message) of list set
+    ``list_number``, from its rows as a store gives them (index, state, suspended until), each
+    ``list_size`` entries, signed at ``now`` and valid for ``valid_for``: URL -> credential. A
+    suspension whose end has passed at ``now`` is left out."""
+    out: dict[str, dict[str, Any]] = {}
+    revoked: dict[int, int] = {}
+    superseded: dict[int, int] = {}
+    suspended: dict[int, int] = {}
+    ends: dict[int, str] = {}
+    for index, state, until in rows:
+        if state in ("REVOKED", "SUPERSEDED"):
+            revoked[index] = 1
+            if state == "SUPERSEDED":
+                superseded[index] = 1
+        elif state == "SUSPENDED" and (until is None or _datetime.parse(until) > now):
+            suspended[index] = 1
+            if until is not None:
+                ends[index] = until
+    lists = {
+        "revocation": (revoked, None),
+        "suspension": (suspended, ends),
+        "message": (superseded, None),
+    }
+    for purpose, (values, suspensions) in lists.items():
+        url = list_url(base_url, list_number, purpose)
+        unsigned = status_list_credential(
+            url, issuer=issuer, purpose=purpose, bits=Bitstring.zeros(list_size).with_values(values),
+            valid_from=_datetime.format(now), valid_until=_datetime.format(now + valid_for),
+            suspensions=suspensions,
+        )
+        out[url] = sign(unsigned, signer, suite=suite, created=now, contexts=contexts)
+    return out
+
+
+def write_status_lists(directory: str | Path, credentials: Mapping[str, Mapping[str, Any]], base_url: str) -> list[Path]:
+    """Write status list credentials (URL -> credential, each URL under ``base_url``), and an
+    ``index.json`` (URL -> file), for verifiers.
+
+    Each file is written whole and renamed into place, ``index.json`` last, so that a verifier
+    reading the folder meanwhile sees the old export or the new one, never a mix of halves.
+    """
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    index: dict[str, str] = {}
+    for url, credential in credentials.items():
+        name = url[len(base_url):].replace("/", "-") + ".json"
+        written.append(_write_atomically(target / name, json.dumps(credential, indent=2) + "\n"))
+        index[url] = name
+    _write_atomically(target / "index.json", json.dumps(index, indent=2) + "\n")
+    return written
+
+
+def _write_atomically(path: Path, text: str) -> Path:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+    return path
+

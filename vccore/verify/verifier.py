@@ -1,0 +1,384 @@
+"""The Verifier: a credential's and a presentation's walk through the checks, and ``verify()``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from .. import _datetime, _json
+from .._cache import _Cache
+from .._compiled import CompiledCredentials
+from .._signed import Dataset, Node, SignedProof
+from ..canon import WorkBudget, to_quads
+from ..contexts import ContextLoader, bundled_contexts
+from ..entities import EntityType, bundled_entity_types
+from ..errors import CanonicalizationError, ContextError, VccoreError
+from ..keys import Ed25519Key, PublicKey
+from ..results import _TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, _work_limit
+from ..status.check import _StatusCheck, _StatusList, _StatusLists
+from ..status.resolve import StatusResolver, StatusSource, status_resolver
+from ..suites import Suite, resolve_suites
+from ._proofs import _check_proofs, _Document, _proof_list, _ProofTools, _spent, _transformation_problem
+from ._trust import _index_trusted, _resolve_key, _TrustedKey
+from .data_model import _check_data_model, _check_presentation, _check_related_resources, _check_validity, _context_version, _Credential
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020")
+"""What ``verify()`` accepts unless told otherwise; legacy suites (Ed25519Signature2018) are opt-in."""
+
+MAX_PRESENTED: Final = 64
+
+
+def _cache(size: int) -> Any:
+    return field(default_factory=lambda: _Cache(size), repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Verifier:
+    """A reusable verifier: the suites it accepts, the keys and issuers it trusts, its contexts.
+
+    Keys: did:key verification methods resolve offline; every other verification method must be
+    given in ``verification_methods``, as verification method objects (trusted for any proof
+    purpose) or whole DID documents (trusted for the relationships they list). Issuers: with
+    ``trusted_issuers`` only credentials from those issuers verify (``UNTRUSTED_ISSUER``);
+    without it any issuer does, as long as it controls the key that signed.
+
+    A Verifier may be shared by threads: its caches hold their own locks.
+    """
+
+    suites: tuple[Suite, ...]
+    contexts: ContextLoader
+    trusted_issuers: frozenset[str] | None
+    _trusted: Mapping[str, _TrustedKey] = field(repr=False)
+    status: StatusResolver | None = field(default=None, repr=False)
+    store: Store | None = field(default=None, repr=False)
+    entity_types: Mapping[str, EntityType] | None = field(default=None, repr=False)
+    # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
+    # (code, detail) that refused it. Verifying a list costs as much as a credential, and every
+    # credential of a list set names the same three.
+    _lists: _Cache[tuple[str, str], _StatusList | tuple[str, str]] = _cache(256)
+    # The same list object seen again (what mapping and folder resolvers return): its verdict.
+    _list_seen: _Cache[str, tuple[Any, _StatusList | tuple[str, str]]] = _cache(256)
+    # Compiled shapes of the entity types' credentials (vccore._compiled), by what a credential
+    # shows of its shape, so that the JSON-LD work of verifying them is done once per shape.
+    # Senders choose the keys (any did:key is an issuer): a shape is compiled on its second
+    # sight only, and at most 64 are kept (each holds about 100 KB of generated code).
+    _shapes_seen: _Cache[tuple[Any, ...], bool] = _cache(1024)
+    _shapes: _Cache[tuple[Any, ...], tuple[CompiledCredentials | None]] = _cache(64)
+    # did:key verification methods already resolved (resolving one decodes and checks the key,
+    # which costs about half an Ed25519 verification); a did:key always resolves the same way.
+    _did_keys: _Cache[str, Ed25519Key] = _cache(1024)
+    # Proof configurations already read, by suite and transformed form (see vccore.verify._proofs).
+    _signed_proofs: _Cache[tuple[str, str], SignedProof] = _cache(256)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        suites: Iterable[str | Suite] = DEFAULT_SUITES,
+        contexts: ContextLoader | None = None,
+        verification_methods: Iterable[Mapping[str, Any]] = (),
+        trusted_issuers: Iterable[str] | None = None,
+        status: StatusSource | None = None,
+        store: Store | None = None,
+        entity_types: Mapping[str, EntityType] | None = None,
+    ) -> Verifier:
+        """Build a verifier; raises for unknown suites or unreadable trusted keys.
+
+        ``status``: where status list credentials come from: a folder written by ``vccore status
+        export`` (or any folder with an ``index.json`` of URL -> file), a mapping URL ->
+        credential, or a callable URL -> credential (or None). Without it, credential status is
+        not checked (the result carries a STATUS_NOT_CHECKED warning). ``store``: the issuer's
+        store, to name the successor of a superseded credential. ``entity_types`` (default: the
+        bundled ones): credentials of these types verify through their compiled shapes.
+        """
+        return cls(
+            resolve_suites(suites),
+            contexts if contexts is not None else bundled_contexts(),
+            frozenset(trusted_issuers) if trusted_issuers is not None else None,
+            _index_trusted(verification_methods),
+            status_resolver(status) if status is not None else None,
+            store,
+            entity_types,
+        )
+
+    def verify(
+        self,
+        credential: Any,
+        *,
+        now: datetime | None = None,
+        proof_purpose: str = "assertionMethod",
+    ) -> VerificationResult:
+        """Verify a credential (a JSON object, or its JSON text) at time ``now`` (default: the clock)."""
+        moment = now if now is not None else _datetime.now()
+        if moment.tzinfo is None:
+            raise ValueError("now must be an aware datetime (with a time zone)")
+        try:
+            return self._verify(credential, moment, proof_purpose, WorkBudget())[0]
+        except Exception as exc:  # the promise: nothing from the credential escapes as an exception
+            return VerificationResult(
+                False, (Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}"),)
+            )
+
+    def verify_presentation(
+        self,
+        presentation: Any,
+        *,
+        challenge: str | None = None,
+        domain: str | None = None,
+        now: datetime | None = None,
+    ) -> PresentationResult:
+        """Verify a presentation (VC Data Model 1.1 or 2.0) and every credential in it.
+
+        The presentation's proofs (Data Integrity, proof purpose ``authentication``) must be by
+        a key its ``holder`` controls, when it names one. With ``challenge`` or ``domain`` the
+        presentation must carry a proof that states them (what stops a replayed presentation);
+        without them a presentation without a proof is accepted, and only its credentials vouch
+        for anything. Enveloped credentials are refused (``UNSUPPORTED_CREDENTIAL``). The
+        presentation and its credentials share one request's WorkBudget."""
+        moment = now if now is not None else _datetime.now()
+        if moment.tzinfo is None:
+            raise ValueError("now must be an aware datetime (with a time zone)")
+        try:
+            return self._verify_presentation(presentation, challenge, domain, moment, WorkBudget())
+        except Exception as exc:  # as verify(): nothing from the input escapes as an exception
+            failure = Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}")
+            return PresentationResult(VerificationResult(False, (failure,)), ())
+
+    def _verify_presentation(
+        self, presentation: Any, challenge: str | None, domain: str | None, now: datetime, budget: WorkBudget
+    ) -> PresentationResult:
+        if isinstance(presentation, (str, bytes)):
+            try:
+                presentation = _json.loads(presentation)
+            except ValueError as exc:
+                return PresentationResult(VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), ())
+        if not isinstance(presentation, Mapping):
+            problem = Problem("PARSING_ERROR", f"a presentation is a JSON object, not {type(presentation).__name__}")
+            return PresentationResult(VerificationResult(False, (problem,)), ())
+        problems: list[Problem] = []
+        _context_version(presentation.get("@context"), problems)
+        raw = presentation.get("verifiableCredential", [])
+        credentials = raw if isinstance(raw, list) else [raw]
+        if len(credentials) > MAX_PRESENTED:
+            problems.append(Problem("MALFORMED_VALUE_ERROR", f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation"))
+            return PresentationResult(VerificationResult(False, tuple(problems)), ())
+        proof_results: list[ProofResult] = []
+        if "proof" in presentation:
+            proofs = _proof_list(presentation, problems)
+            # What the presentation says of itself (its type, holder, credentials and proofs) is
+            # read as signed; a presentation without a proof vouches for nothing of its own.
+            document = self._document(presentation, proofs, budget, compiled=False)
+            holder: str | None = None
+            if document.failure is not None:
+                problems.append(document.failure)
+            elif document.dataset is not None:
+                holder = _check_presentation(document.dataset, len(credentials), problems)
+            if proofs and document.failure is None:
+                proof_results = _check_proofs(
+                    self._proof_tools(), document, holder, "authentication", now, problems, budget, role="holder", challenge=challenge, domain=domain
+                )
+        elif challenge is not None or domain is not None:
+            problems.append(Problem("MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"))
+        else:
+            # Unsigned, the presentation vouches for nothing of its own, and there is no signed
+            # form to read: its JSON is checked for shape only, and no verdict rests on it.
+            types = presentation.get("type")
+            if "VerifiablePresentation" not in _json.as_list(types):
+                problems.append(Problem("MALFORMED_VALUE_ERROR", 'type must include "VerifiablePresentation"'))
+            holder_value = presentation.get("holder")
+            holder_id = holder_value.get("id") if isinstance(holder_value, Mapping) else holder_value
+            if holder_value is not None and not (isinstance(holder_id, str) and ":" in holder_id):
+                problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
+        results: list[VerificationResult] = []
+        for index, credential in enumerate(credentials):
+            if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
+                refused = Problem("UNSUPPORTED_CREDENTIAL", f"credential {index} is enveloped; vccore verifies Data Integrity credentials")
+                results.append(VerificationResult(False, (refused,)))
+            elif _spent(budget):
+                results.append(VerificationResult(False, (_work_limit(),)))
+            else:
+                results.append(self._verify(credential, now, "assertionMethod", budget)[0])
+        proven = "proof" not in presentation or any(r.verified for r in proof_results)
+        own = VerificationResult(not problems and proven, tuple(problems), tuple(proof_results))  # the presentation's own checks
+        return PresentationResult(own, tuple(results))
+
+    def _verify(
+        self, credential: Any, now: datetime, purpose: str, budget: WorkBudget, *, status_list: bool = False
+    ) -> tuple[VerificationResult, _Credential | None]:
+        """The verdict, and the credential as signed (None when it cannot be read). A status list
+        (``status_list``) is checked for its proof and data model only: its validity window is
+        judged for each use, and it has no status of its own."""
+        if isinstance(credential, (str, bytes)):
+            try:
+                credential = _json.loads(credential)
+            except ValueError as exc:
+                return VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), None
+        if not isinstance(credential, Mapping):
+            return VerificationResult(False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)), None
+        if _spent(budget):
+            return VerificationResult(False, (_work_limit(),)), None
+        problems: list[Problem] = []
+        version = _context_version(credential.get("@context"), problems)
+        proofs = _proof_list(credential, problems)
+        document = self._document(credential, proofs, budget)
+        if document.failure is not None:
+            problems.append(document.failure)
+            return VerificationResult(False, tuple(problems)), None
+        assert document.dataset is not None
+        read = _check_data_model(document.dataset, version, problems)
+        if read is not None:
+            _check_related_resources(read.root, self.contexts, problems)
+        issuer = read.issuer if read is not None else None
+        if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
+            problems.append(Problem("UNTRUSTED_ISSUER", f"issuer {issuer} is not one this verifier trusts"))
+        proof_results = _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
+        warnings: list[Problem] = []
+        if read is not None and not status_list:
+            _check_validity(read, now, problems)
+            if read.status:
+                if self.status is None:
+                    warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
+                elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
+                    # Only a credential that verified is worth a status lookup: a forged one gets no
+                    # fetches, and learns nothing about the positions it names. One that is genuine
+                    # but outside its validity period is looked up too: "superseded by X" or
+                    # "revoked" says more than "expired" to whoever holds it.
+                    source = _StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
+                    _StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
+        verified = not problems and any(r.verified for r in proof_results)
+        return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings)), read
+
+    def _document(self, json_document: Mapping[str, Any], proofs: list[Any], budget: WorkBudget, *, compiled: bool = True) -> _Document:
+        """The document's unsecured part as signed: through a compiled shape when one vouches
+        for it (the JSON is exactly the shape, so its quads are the shape's with these values),
+        else through the reference path, in safe mode."""
+        document = _Document(json_document, proofs)
+        try:
+            found = self._compiled_for(json_document, proofs) if compiled else None
+            if found is not None:
+                slots = found[0].slots_of(json_document)
+                if slots is not None and found[1].canonicalizes_rdf:
+                    transformed = found[0].document.transform(slots)
+                    if transformed is not None:
+                        document.quads, document.canonical[("rdf", ())] = transformed
+                elif slots is not None:  # JCS signs the JSON: only its quads are wanted here
+                    document.quads = found[0].document.quads_for(slots) or []
+                if document.quads:
+                    document.dataset = Dataset(document.quads)
+                    document.compiled = found
+                    return document
+            document.quads = to_quads(document.unsecured, contexts=self.contexts, safe=True, budget=budget)
+            document.dataset = Dataset(document.quads)
+        except (CanonicalizationError, ContextError) as exc:
+            document.failure = _transformation_problem(exc)
+        return document
+
+    def _proof_tools(self) -> _ProofTools:
+        """What this verifier lends the checks of a document's proofs."""
+        return _ProofTools(self.suites, self.contexts, self._resolve, self._signed_proofs)
+
+    def _verify_list(self, found: Mapping[str, Any], now: datetime, budget: WorkBudget) -> tuple[VerificationResult, Node | None, str | None]:
+        """A status list credential checked for its proof and data model (see :meth:`_verify`):
+        the verdict, and the list as signed (its root and issuer; None when it cannot be read)."""
+        result, read = self._verify(found, now, "assertionMethod", budget, status_list=True)
+        return result, read.root if read is not None else None, read.issuer if read is not None else None
+
+    def _compiled_for(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
+        """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
+        shape then checks the JSON is exactly its own, value for value: see _document); None."""
+        context, types = credential.get("@context"), credential.get("type")
+        status = credential.get("credentialStatus")
+        issuer = credential.get("issuer")
+        issuer = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        if not (isinstance(context, list) and isinstance(types, list) and isinstance(status, list) and status and isinstance(issuer, str)):
+            return None
+        first = status[0]
+        url = first.get("statusListCredential") if isinstance(first, Mapping) else None
+        if not isinstance(url, str) or url.count("/") < 3:
+            return None
+        base = url.rsplit("/", 2)[0] + "/"
+        for proof in proofs:
+            if not isinstance(proof, Mapping) or not isinstance(proof.get("verificationMethod"), str):
+                continue
+            suite = next((s for s in self.suites if s.matches(proof)), None)
+            if suite is None:
+                continue
+            try:
+                key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, proof["verificationMethod"])
+            except TypeError:
+                return None
+            compiled = self._shapes.get(key)
+            if compiled is None:
+                # Compiled on second sight only, so that a stream of one-off made-up shapes costs no
+                # more than the reference path.
+                if self._shapes_seen.get(key) is None:
+                    self._shapes_seen.put(key, True)
+                    return None
+                compiled = (self._compile_for(context, types, issuer, base, suite, proof["verificationMethod"]),)
+                self._shapes.put(key, compiled)
+            return (compiled[0], suite) if compiled[0] is not None else None
+        return None
+
+    def _compile_for(self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str) -> CompiledCredentials | None:
+        entity_types = self.entity_types if self.entity_types is not None else bundled_entity_types()
+        for entity_type in entity_types.values():
+            if not all(url in self.contexts for url in entity_type.contexts):
+                continue  # a verifier that does not know the type's contexts must not verify it
+            for version, template in entity_type.templates.items():
+                if template.get("type") != types or context[: len(template["@context"])] != template["@context"]:
+                    continue
+                for updating in (False, True):
+                    try:
+                        compiled = CompiledCredentials.build(
+                            entity_type, version, updating, issuer=issuer, status_base=base, suite=suite,
+                            verification_method=vm_id, contexts=self.contexts, reading=True,
+                        )
+                    except VccoreError:
+                        compiled = None
+                    if compiled is not None and compiled.context == context:
+                        return compiled
+        return None
+
+    def _resolve(self, vm_id: str, purpose: str) -> PublicKey:
+        return _resolve_key(self._trusted, self._did_keys, vm_id, purpose)
+
+    def _successor(self, url: str, index: int) -> str | None:
+        """The certificateId that replaced the credential at ``index`` of the list at ``url``,
+        when the list is one of this verifier's ``store`` (None: not known)."""
+        store = self.store
+        if store is None or not url.startswith(store.status_base_url):
+            return None
+        list_part = url[len(store.status_base_url):].split("/", 1)[0]
+        if not (list_part.isascii() and list_part.isdigit()):
+            return None
+        record = store.get_by_position(int(list_part), index)
+        return record.replaced_by if record is not None else None
+
+
+def verify(
+    credential: Any,
+    *,
+    suites: Iterable[str | Suite] = DEFAULT_SUITES,
+    now: datetime | None = None,
+    contexts: ContextLoader | None = None,
+    verification_methods: Iterable[Mapping[str, Any]] = (),
+    trusted_issuers: Iterable[str] | None = None,
+    status: StatusSource | None = None,
+    proof_purpose: str = "assertionMethod",
+) -> VerificationResult:
+    """Verify a credential (VC Data Model 1.1 or 2.0; Data Integrity section 4.4; Bitstring
+    Status List section 3.2 when ``status`` is given)."""
+    verifier = Verifier.create(
+        suites=suites,
+        contexts=contexts,
+        verification_methods=verification_methods,
+        trusted_issuers=trusted_issuers,
+        status=status,
+    )
+    return verifier.verify(credential, now=now, proof_purpose=proof_purpose)
