@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vccore import Ed25519Key, Verifier, canonicalize, verify
-from vccore.entities import EntityType, EntityTypeError, PayloadError, bundled_entity_types, load_entity_types
+from vccore.entities import EntityType, EntityTypeError, bundled_entity_types, load_entity_types
+from vccore.payloads import PayloadError
 from vccore.issuer import issue
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,14 +7,8 @@ from __future__ import annotations
 
 from .canon import canonicalize, canonicalize_nquads
 from .contexts import ContextLoader, bundled_contexts
-from .entities import (
-    EntityType,
-    EntityTypeError,
-    PayloadError,
-    PayloadProblem,
-    bundled_entity_types,
-    load_entity_types,
-)
+from .dids import did_document, did_key_document, did_web
+from .entities import EntityType, EntityTypeError, bundled_entity_types, load_entity_types
 from .errors import (
     CanonicalizationError,
     ContextError,
@@ -26,20 +20,14 @@ from .errors import (
     VccoreError,
 )
 from .issuer import Certified, Issuer, issue
-from .keys import (
-    Ed25519Key,
-    Signer,
-    did_document,
-    did_key_document,
-    did_web,
-    load_key,
-    public_key_from_verification_method,
-    rotate_key,
-)
+from .key_files import load_key, rotate_key
+from .keys import Ed25519Key, Signer
+from .payloads import PayloadError, PayloadProblem
 from .proofs import VerifyData, create_verify_data, sign
 from .status import Bitstring
 from .store import LifecycleError, Record, SQLiteStore, Store, open_store
 from .suites import EDDSA_JCS_2022, ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
+from .verification_methods import public_key_from_verification_method
 from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
 
 __version__ = "0.1.0"

@@ -24,9 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from types import MappingProxyType
 from importlib.resources.abc import Traversable
@@ -34,22 +34,21 @@ from pathlib import Path
 from typing import Any, Final
 
 import jsonschema
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 
 from . import _datetime
 from ._resources import data_dir
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
 from . import _nquads
-from .canon import canonicalize, is_iri
+from .canon import canonicalize
 from .contexts import ContextLoader, bundled_contexts
 from .errors import VccoreError
+from .payloads import PayloadError, PayloadProblem, escape_pointer, quick_checker, schema_validator, validate_payload
 
 __all__ = [
     "EntityType",
     "EntityTypeError",
     "Field",
-    "PayloadError",
-    "PayloadProblem",
     "bundled_entity_types",
     "load_entity_types",
 ]
@@ -57,9 +56,6 @@ __all__ = [
 PLACEHOLDER: Final = re.compile(r"\{\{\s*(\$?[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 BUILT_INS: Final = frozenset({"$issuer", "$now"})
 VC_VERSIONS: Final = ("2.0", "1.1")
-_DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_YEAR: Final = re.compile(r"[0-9]{4}")
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 SCALAR_TYPES: Final = frozenset({"string", "integer", "number", "boolean"})
 _SAMPLE_ISSUER: Final = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _SAMPLE_NOW: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
@@ -72,43 +68,6 @@ class EntityTypeError(VccoreError):
 
 
 @dataclass(frozen=True, slots=True)
-class PayloadProblem:
-    """One thing wrong with a payload: where (a JSON pointer), a stable reason, and a message.
-
-    Reasons: ``MISSING``, ``WRONG_TYPE``, ``BAD_DATE``, ``NOT_A_URL`` (URL or DID),
-    ``UNKNOWN_FIELD``, ``INVALID_VALUE``.
-    """
-
-    pointer: str
-    reason: str
-    detail: str
-
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready form."""
-        return {"pointer": self.pointer, "reason": self.reason, "detail": self.detail}
-
-
-class PayloadError(VccoreError):
-    """A payload does not match its entity type's schema. Code ``INVALID_PAYLOAD``.
-
-    ``problems`` lists every problem found, not only the first.
-    """
-
-    code = "INVALID_PAYLOAD"
-
-    def __init__(self, entity: str, problems: Iterable[PayloadProblem]) -> None:
-        self.problems = tuple(problems)
-        summary = "; ".join(f"{p.pointer or '/'}: {p.detail}" for p in self.problems)
-        super().__init__(f"{entity} payload: {summary}", entity=entity)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with the problems."""
-        out = super().to_dict()
-        out["problems"] = [p.to_dict() for p in self.problems]
-        return out
-
-
-@dataclass(frozen=True, slots=True)
 class Field:
     """A payload field, as the schema describes it."""
 
@@ -117,49 +76,6 @@ class Field:
     required: bool
     format: str | None
     description: str
-
-
-def _is_date(value: str) -> bool:
-    if not _DATE.fullmatch(value):
-        return False
-    try:
-        date.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _is_date_time(value: str) -> bool:
-    try:
-        _datetime.parse(value)
-    except ValueError:
-        return False
-    return True
-
-
-# The formats entity schemas use (jsonschema's own are lenient or need optional packages): a
-# calendar ``date``, a ``year``, an XML Schema ``date-time`` with a time zone, and ``uri`` (an
-# absolute URL or a DID, by the same test safe mode applies to IRIs, so that a valid payload
-# never fails at signing).
-_FORMAT_TESTS: Final[dict[str, Callable[[str], bool]]] = {
-    "date": _is_date,
-    "year": lambda value: _YEAR.fullmatch(value) is not None,
-    "date-time": _is_date_time,
-    "uri": is_iri,
-}
-
-
-def _format_checker() -> FormatChecker:
-    """The :data:`_FORMAT_TESTS` as a jsonschema format checker (they pass non-strings: the
-    schema's ``type`` speaks for those)."""
-    checker = FormatChecker(formats=())
-    for name, test in _FORMAT_TESTS.items():
-        checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
-    return checker
-
-
-_FORMATS: Final = _format_checker()
-_FORMAT_REASONS: Final = {"date": "BAD_DATE", "year": "BAD_DATE", "date-time": "BAD_DATE", "uri": "NOT_A_URL"}
 
 
 _PATH: Final = re.compile(r"[A-Za-z0-9_@$-]+(?:\.[A-Za-z0-9_@$-]+)*(?:\|[A-Za-z0-9_@$-]+(?:\.[A-Za-z0-9_@$-]+)*)*")
@@ -293,8 +209,8 @@ class EntityType:
             fields,
             example,
             tuple(suites) if suites is not None else None,
-            Draft202012Validator(schema, format_checker=_FORMATS),
-            _quick_checker(schema),
+            schema_validator(schema),
+            quick_checker(schema),
             certificate=_certificate_spec(root, manifest, name),
             aliases=tuple(aliases),
         )
@@ -314,17 +230,7 @@ class EntityType:
 
     def validate(self, payload: Any) -> list[PayloadProblem]:
         """Every problem with ``payload`` (empty when it is valid); defaults are not applied."""
-        if not isinstance(payload, Mapping):
-            return [PayloadProblem("", "WRONG_TYPE", f"the payload must be a JSON object, not {_json_type(payload)}")]
-        if self._quick_check is not None and self._quick_check(payload):
-            return []  # surely valid: jsonschema, the validator of record, is asked only otherwise
-        problems: list[PayloadProblem] = []
-        for error in self._validator.iter_errors(dict(payload)):
-            problems.extend(self._explain(error, payload))
-        for key, value in payload.items():
-            if isinstance(value, str) and _SURROGATE.search(value):
-                problems.append(PayloadProblem(f"/{_escape_pointer(str(key))}", "INVALID_VALUE", "holds a lone UTF-16 surrogate, which is not text"))
-        return sorted(set(problems), key=lambda p: (p.pointer, p.reason))
+        return validate_payload(payload, entity=self.name, validator=self._validator, quick_check=self._quick_check)
 
     def render(
         self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None, vc_version: str = "2.0"
@@ -364,7 +270,7 @@ class EntityType:
     def check_ids(self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: str = "2.0") -> None:
         """PayloadError when a payload value in an ``id`` slot of the template is also the id of
         another part of ``rendered`` (two nodes would merge): what :meth:`fill` checks, for a
-        credential built another way (:meth:`vccore.compiled.CompiledCredentials.render`)."""
+        credential built another way (:meth:`vccore._compiled.CompiledCredentials.render`)."""
         slots = self._payload_id_slots.get(vc_version)
         if slots is None:
             slots = self._payload_id_slots[vc_version] = [(p, n) for p, n in _id_slots(self.templates[vc_version]) if not n.startswith("$")]
@@ -423,35 +329,6 @@ class EntityType:
         return out
 
     # --- checks --------------------------------------------------------------------------------
-
-    def _explain(self, error: jsonschema.ValidationError, payload: Mapping[str, Any]) -> Iterator[PayloadProblem]:
-        pointer = "".join(f"/{_escape_pointer(str(p))}" for p in error.absolute_path)
-        keyword = error.validator
-        expected: Any = error.validator_value
-        instance: Any = error.instance
-        schema: Any = error.schema
-        if keyword == "required":
-            present = instance if isinstance(instance, Mapping) else {}
-            for missing in expected:
-                if missing not in present and f"'{missing}'" in error.message:
-                    yield PayloadProblem(f"{pointer}/{_escape_pointer(missing)}", "MISSING", f"{missing} is required")
-        elif keyword == "additionalProperties":
-            known = set(schema.get("properties", {}))
-            for extra in sorted(set(instance) - known):
-                yield PayloadProblem(f"{pointer}/{_escape_pointer(extra)}", "UNKNOWN_FIELD", f"{extra} is not a field of {self.name}")
-        elif keyword == "type":
-            yield PayloadProblem(pointer, "WRONG_TYPE", f"must be {error.validator_value}, not {_json_type(error.instance)}")
-        elif keyword == "format":
-            reason = _FORMAT_REASONS.get(str(error.validator_value), "INVALID_VALUE")
-            expected = {
-                "date": "a date (YYYY-MM-DD)",
-                "year": "a year (YYYY)",
-                "date-time": "a date-time with a time zone (YYYY-MM-DDThh:mm:ssZ)",
-                "uri": "an absolute URL or a DID",
-            }.get(str(error.validator_value), f"a {error.validator_value}")
-            yield PayloadProblem(pointer, reason, f"{_short(error.instance)} is not {expected}")
-        else:
-            yield PayloadProblem(pointer, "INVALID_VALUE", error.message)
 
     def _check_template(self, version: str, file: str, template: Any) -> None:
         def fail(message: str, **details: Any) -> EntityTypeError:
@@ -611,8 +488,8 @@ def _strings(node: Any, pointer: str) -> Iterator[tuple[str, str, bool]]:
         yield pointer, node, False
     elif isinstance(node, dict):
         for key, value in node.items():
-            yield f"{pointer}/{_escape_pointer(key)}", key, True
-            yield from _strings(value, f"{pointer}/{_escape_pointer(key)}")
+            yield f"{pointer}/{escape_pointer(key)}", key, True
+            yield from _strings(value, f"{pointer}/{escape_pointer(key)}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             yield from _strings(value, f"{pointer}/{index}")
@@ -622,7 +499,7 @@ def _id_slots(template: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
     """(JSON pointer, field) of every placeholder that fills an ``id``."""
     if isinstance(template, dict):
         for key, value in template.items():
-            here = f"{pointer}/{_escape_pointer(key)}"
+            here = f"{pointer}/{escape_pointer(key)}"
             if key in ("id", "@id") and isinstance(value, str) and (match := PLACEHOLDER.fullmatch(value)):
                 yield here, match[1]
             else:
@@ -653,81 +530,12 @@ def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], slots: lis
     for node_id in _all_ids(rendered):
         counts[node_id] = counts.get(node_id, 0) + 1
     problems = [
-        PayloadProblem(f"/{_escape_pointer(name)}", "INVALID_VALUE", f"{values[name]!r} is also the id of another part of the credential")
+        PayloadProblem(f"/{escape_pointer(name)}", "INVALID_VALUE", f"{values[name]!r} is also the id of another part of the credential")
         for pointer, name in slots
         if name in values and counts.get(values[name], 0) > 1
     ]
     if problems:
         raise PayloadError(entity, problems)
-
-
-_QUICK_KEYWORDS: Final = frozenset(
-    {"type", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum", "description", "examples", "title", "$comment", "default"}
-)
-
-
-def _quick_checker(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool] | None:
-    """A check that says True only for payloads the schema surely accepts: the common keywords
-    of flat entity schemas, compiled to plain Python. Anything else makes it None (jsonschema
-    then checks every payload). A differential test holds it to jsonschema's verdicts."""
-    if set(schema) - {"$schema", "$id", "title", "description", "type", "additionalProperties", "required", "properties", "$comment"}:
-        return None
-    properties = schema["properties"]
-    required = frozenset(schema.get("required", ()))
-    checks: dict[str, Callable[[Any], bool]] = {}
-    for name, spec in properties.items():
-        if not isinstance(spec, dict) or set(spec) - _QUICK_KEYWORDS:
-            return None
-        check = _quick_field(spec)
-        if check is None:
-            return None
-        checks[name] = check
-
-    def quick(payload: Mapping[str, Any]) -> bool:
-        if not required <= payload.keys():
-            return False
-        for key, value in payload.items():
-            check = checks.get(key)
-            if check is None or not check(value):
-                return False
-        return True
-
-    return quick
-
-
-def _quick_field(spec: Mapping[str, Any]) -> Callable[[Any], bool] | None:
-    kind = spec.get("type")
-    if kind == "string":
-        low, high = spec.get("minLength", 0), spec.get("maxLength")
-        pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
-        fmt = spec.get("format")
-        allowed = spec.get("enum")
-        if (fmt is not None and fmt not in _FORMAT_REASONS) or (allowed is not None and not all(isinstance(e, str) for e in allowed)):
-            return None
-        allowed_set = frozenset(allowed) if allowed is not None else None
-
-        search = pattern.search if pattern is not None else None
-        conforms = _FORMAT_TESTS[fmt] if fmt is not None else None
-        surrogate = _SURROGATE.search
-
-        def string(value: Any) -> bool:
-            return (
-                type(value) is str
-                and low <= len(value)
-                and (high is None or len(value) <= high)
-                and (search is None or search(value) is not None)
-                and (conforms is None or conforms(value))
-                and (allowed_set is None or value in allowed_set)
-                and surrogate(value) is None
-            )
-
-        return string
-    if kind == "integer" and not set(spec) & {"enum", "format", "pattern", "minLength", "maxLength"}:
-        minimum, maximum = spec.get("minimum"), spec.get("maximum")
-        return lambda v: type(v) is int and (minimum is None or v >= minimum) and (maximum is None or v <= maximum)
-    if kind == "boolean" and set(spec) <= {"type", "description", "examples", "title", "$comment", "default"}:
-        return lambda v: type(v) is bool
-    return None
 
 
 def _probe_value(spec: Mapping[str, Any], number: int) -> Any:
@@ -772,28 +580,3 @@ def _sample(spec: Mapping[str, Any]) -> Any:
     return {"date": "2000-01-01", "year": "2000", "date-time": "2000-01-01T00:00:00Z", "uri": "https://example.com/x"}.get(
         str(spec.get("format")), "x"
     )
-
-
-def _escape_pointer(part: str) -> str:
-    return part.replace("~", "~0").replace("/", "~1")
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."

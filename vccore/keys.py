@@ -18,35 +18,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, runtime_checkable
 
-from cryptography.exceptions import InvalidSignature, InvalidTag
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey, RSAPublicNumbers
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from . import _multibase
-from ._vocab import DID_V1, MULTIKEY_V1
+from ._key_encryption import encrypt_secret
+from ._vocab import MULTIKEY_V1
 from .errors import KeyFormatError
 
 __all__ = [
     "Ed25519Key",
+    "PublicKey",
+    "RsaPublicKey",
     "Signer",
-    "did_document",
-    "did_key_document",
-    "did_web",
-    "load_key",
-    "public_key_from_verification_method",
 ]
-
-VERIFICATION_RELATIONSHIPS: Final = (
-    "authentication",
-    "assertionMethod",
-    "capabilityDelegation",
-    "capabilityInvocation",
-    "keyAgreement",
-)
 
 
 @runtime_checkable
@@ -129,7 +117,7 @@ class Ed25519Key:
     ) -> Ed25519Key:
         """A key from Multikey ``publicKeyMultibase`` and/or ``secretKeyMultibase``."""
         if secret_key_multibase is not None:
-            secret = _decode_multicodec(secret_key_multibase, _multibase.ED25519_PRIV, "secretKeyMultibase")
+            secret = decode_multicodec(secret_key_multibase, _multibase.ED25519_PRIV, "secretKeyMultibase")
             if len(secret) not in (32, 64):
                 raise KeyFormatError(
                     f"secretKeyMultibase holds {len(secret)} bytes; an Ed25519 secret key is the "
@@ -150,7 +138,7 @@ class Ed25519Key:
             return key
         if public_key_multibase is None:
             raise KeyFormatError("a Multikey needs publicKeyMultibase or secretKeyMultibase", field="publicKeyMultibase")
-        public = _decode_multicodec(public_key_multibase, _multibase.ED25519_PUB, "publicKeyMultibase")
+        public = decode_multicodec(public_key_multibase, _multibase.ED25519_PUB, "publicKeyMultibase")
         return cls.from_public_bytes(public, id=id, controller=controller)
 
     @classmethod
@@ -301,78 +289,7 @@ class Ed25519Key:
         return self._private
 
 
-# --- encrypted key files -------------------------------------------------------------------------
-
-# scrypt at 2^15 x 8: 32 MiB and about a tenth of a second to try one passphrase
-_SCRYPT: Final = {"n": 1 << 15, "r": 8, "p": 1}
-
-
-def _bound(document: Mapping[str, Any]) -> bytes:
-    """What the ciphertext is bound to (AES-GCM associated data): the key it belongs to, so an
-    encrypted secret moved into another key's file does not open."""
-    return json.dumps([document.get("id"), document.get("controller"), document.get("publicKeyMultibase")]).encode()
-
-
-def encrypt_secret(secret: str, passphrase: str, document: Mapping[str, Any]) -> dict[str, Any]:
-    """``encryptedSecretKey`` for a Multikey document: the secret (``secretKeyMultibase``)
-    encrypted with AES-256-GCM under a key derived from ``passphrase`` by scrypt."""
-    if not passphrase:
-        raise KeyFormatError("an empty passphrase protects nothing", field="passphrase")
-    salt, nonce = os.urandom(16), os.urandom(12)
-    key = Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode("utf-8"))
-    ciphertext = AESGCM(key).encrypt(nonce, secret.encode("ascii"), _bound(document))
-    return {
-        "kdf": "scrypt", **_SCRYPT, "salt": _multibase.b64url_encode(salt),
-        "cipher": "AES-256-GCM", "nonce": _multibase.b64url_encode(nonce), "ciphertext": _multibase.b64url_encode(ciphertext),
-    }
-
-
-def decrypt_secret(document: Mapping[str, Any], passphrase: str) -> str:
-    """The ``secretKeyMultibase`` inside a document's ``encryptedSecretKey``; KeyFormatError
-    ``KEY_PASSPHRASE_WRONG`` when the passphrase does not open it."""
-    box = document.get("encryptedSecretKey")
-    try:
-        if not (isinstance(box, Mapping) and box.get("kdf") == "scrypt" and box.get("cipher") == "AES-256-GCM"):
-            raise ValueError("scrypt and AES-256-GCM expected")
-        n, r, p = int(box["n"]), int(box["r"]), int(box["p"])
-        if not (2 <= n <= 1 << 20 and 1 <= r <= 32 and 1 <= p <= 16):
-            raise ValueError("scrypt parameters out of range")
-        salt, nonce, ciphertext = (_multibase.b64url_decode(box[k]) for k in ("salt", "nonce", "ciphertext"))
-        key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise KeyFormatError(f"encryptedSecretKey is not one vccore reads ({exc})", field="encryptedSecretKey") from None
-    try:
-        return AESGCM(key).decrypt(nonce, ciphertext, _bound(document)).decode("ascii")
-    except (InvalidTag, ValueError):
-        raise KeyFormatError("the passphrase does not open this key file (or the file was changed)", code="KEY_PASSPHRASE_WRONG", field="passphrase") from None
-
-
-def load_key(path: str | os.PathLike[str], *, passphrase: str | None = None) -> Ed25519Key:
-    """Read a key file: Multikey JSON (its secret encrypted or not), a JWK, or PEM (PKCS#8 /
-    SubjectPublicKeyInfo). An encrypted secret needs ``passphrase``: without one the error's
-    code is ``KEY_PASSPHRASE_REQUIRED``."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise KeyFormatError(f"cannot read key file {path}: {exc.strerror}", field="path", path=str(path)) from exc
-    if raw.lstrip().startswith(b"-----BEGIN"):
-        return Ed25519Key.from_pem(raw)
-    try:
-        document = json.loads(raw)
-    except ValueError as exc:
-        raise KeyFormatError(f"key file {path} is neither JSON nor PEM", field="path", path=str(path)) from exc
-    if isinstance(document, dict) and document.get("kty") is not None:
-        return Ed25519Key.from_jwk(document, id=document.get("kid"))
-    if isinstance(document, dict) and "encryptedSecretKey" in document:
-        if passphrase is None:
-            raise KeyFormatError(f"key file {path} is encrypted: give its passphrase", code="KEY_PASSPHRASE_REQUIRED", field="passphrase", path=str(path))
-        opened = {k: v for k, v in document.items() if k != "encryptedSecretKey"}
-        opened["secretKeyMultibase"] = decrypt_secret(document, passphrase)
-        return Ed25519Key.from_multikey(opened)
-    return Ed25519Key.from_multikey(document)
-
-
-# --- did:key ------------------------------------------------------------------------------------
+# --- did:key and multicodec encodings -----------------------------------------------------------
 
 
 def did_key_from_public(public: bytes) -> str:
@@ -388,100 +305,20 @@ def _controller_of(key_id: str) -> str:
     return key_id.split("#", 1)[0]
 
 
-def did_key_document(did_url: str) -> dict[str, Any]:
-    """Resolve a did:key DID (or DID URL) offline to its DID document (did:key v0.7, Multikey form).
-
-    Only Ed25519 did:keys (``z6Mk...``) are supported; the X25519 key agreement key is not derived.
-    """
-    did = did_url.split("#", 1)[0]
-    if not did.startswith("did:key:"):
-        raise KeyFormatError(f"{did_url} is not a did:key DID", field="verificationMethod", url=did_url)
-    multibase = did[len("did:key:"):]
-    public = _decode_multicodec(multibase, _multibase.ED25519_PUB, "did:key")
-    key = Ed25519Key.from_public_bytes(public)
-    if "#" in did_url and did_url != key.id:
-        raise KeyFormatError(
-            f"{did_url}: a did:key's only verification method is {key.id}", field="verificationMethod", url=did_url
-        )
-    method = key.to_multikey()
-    del method["@context"]
-    document: dict[str, Any] = {
-        "@context": [DID_V1, MULTIKEY_V1],
-        "id": did,
-        "verificationMethod": [method],
-    }
-    # keyAgreement would need the X25519 key derived from this one; vccore does not derive it.
-    for relationship in VERIFICATION_RELATIONSHIPS[:4]:
-        document[relationship] = [key.id]
-    return document
-
-
-def did_web(location: str) -> str:
-    """The did:web DID for a host and optional path: ``example.com/issuers/1`` ->
-    ``did:web:example.com:issuers:1`` (a port's colon is written ``%3A``, as did:web requires)."""
-    host, _, path = location.strip("/").partition("/")
-    if not host or any(c in location for c in " #?"):
-        raise KeyFormatError(f"{location!r} is not a host name with an optional path", field="did:web")
-    parts = [host.replace(":", "%3A"), *[p for p in path.split("/") if p]]
-    return "did:web:" + ":".join(parts)
-
-
-def did_document(key: Ed25519Key, *, retired: tuple[Ed25519Key, ...] = ()) -> dict[str, Any]:
-    """A DID document for ``key``'s controller listing the key for authentication and assertion:
-    what an issuer publishes as ``did.json`` for did:web (DID Core section 5). ``retired`` keys
-    (public parts only) stay listed for assertion, so that what they signed still verifies."""
-    methods = []
-    for listed in (key, *retired):
-        if listed.controller != key.controller:
-            raise KeyFormatError(f"key {listed.id} belongs to {listed.controller}, not {key.controller}", field="controller")
-        method = listed.to_multikey()
-        del method["@context"]
-        methods.append(method)
-    return {
-        "@context": [DID_V1, MULTIKEY_V1],
-        "id": key.controller,
-        "verificationMethod": methods,
-        "authentication": [key.id],
-        "assertionMethod": [m["id"] for m in methods],
-    }
-
-
-def rotate_key(directory: str | os.PathLike[str], *, passphrase: str | None = None) -> tuple[Ed25519Key, Path]:
-    """Rotate the did:web key in ``directory`` (``key.json`` and ``did.json``, as ``vccore
-    keygen --did-web`` writes them): a new key under the same DID (``#key-N``) becomes
-    ``key.json`` and signs from now on; the old key file is kept as ``key-<n>.retired.json``
-    (delete it when nothing needs its secret); ``did.json`` lists the new key and, for assertion
-    only, every earlier one, so credentials they signed still verify once it is published.
-    Returns the new key and the did.json to publish."""
-    folder = Path(directory)
-    current = load_key(folder / "key.json", passphrase=passphrase)
-    if not current.controller.startswith("did:web:"):
-        raise KeyFormatError(
-            f"{current.controller} is a {current.controller.split(':')[1] if ':' in current.controller else 'non-DID'} issuer: a did:key is its key, so a "
-            "new key is a new issuer; rotation needs a did:web key (vccore keygen --did-web)",
-            code="KEY_NOT_ROTATABLE", field="controller",
-        )
+def decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
+    """The key bytes of the multibase multicodec key ``text`` (codec ``prefix``); a KeyFormatError
+    names ``field_name``."""
     try:
-        published = json.loads((folder / "did.json").read_text(encoding="utf-8"))
-        retired = tuple(
-            Ed25519Key.from_multikey(m) for m in published.get("verificationMethod", []) if isinstance(m, dict) and m.get("id") != current.id
-        )
-    except (OSError, ValueError) as exc:
-        raise KeyFormatError(f"cannot read {folder / 'did.json'}: {exc}", field="did.json") from None
-    fragments = [k.id.rpartition("#")[2] for k in (current, *retired)]
-    numbers = [int(f.removeprefix("key-")) for f in fragments if f.startswith("key-") and f[4:].isdigit()]
-    new = Ed25519Key.generate(id=f"{current.controller}#key-{max(numbers, default=0) + 1}", controller=current.controller)
-    # Everything new is written beside the old files first, then renamed into place: a failure
-    # before the renames leaves the old key and did.json as they were.
-    staged_key, staged_document = folder / "key.json.new", folder / "did.json.new"
-    for stale in (staged_key, staged_document):  # left by an interrupted rotation: never used
-        stale.unlink(missing_ok=True)
-    new.write(staged_key, passphrase=passphrase)
-    staged_document.write_text(json.dumps(did_document(new, retired=(current, *retired)), indent=2) + "\n", encoding="utf-8")
-    os.replace(folder / "key.json", folder / f"{fragments[0]}.retired.json")
-    os.replace(staged_key, folder / "key.json")
-    os.replace(staged_document, folder / "did.json")
-    return new, folder / "did.json"
+        raw = _multibase.decode_base58btc(text)
+    except ValueError as exc:
+        raise KeyFormatError(f"{field_name}: {exc}", field=field_name) from exc
+    if not raw.startswith(prefix):
+        expected = "ed25519-pub (0xed)" if prefix == _multibase.ED25519_PUB else "ed25519-priv (0x1300)"
+        raise KeyFormatError(f"{field_name} is not an {expected} multicodec key", field=field_name)
+    body = raw[len(prefix):]
+    if prefix == _multibase.ED25519_PUB and len(body) != 32:
+        raise KeyFormatError(f"{field_name} holds {len(body)} key bytes; Ed25519 keys are 32", field=field_name)
+    return body
 
 
 # --- RSA (verification only) ------------------------------------------------------------------
@@ -520,87 +357,3 @@ class RsaPublicKey:
 PublicKey = Ed25519Key | RsaPublicKey
 """A key a verifier checks signatures with."""
 
-
-def _rsa_from_jwk(jwk: Mapping[str, Any], key_id: str, controller: str) -> RsaPublicKey:
-    if "d" in jwk or "p" in jwk:
-        raise KeyFormatError("publicKeyJwk must not hold the private key", field="publicKeyJwk")
-    try:
-        n = int.from_bytes(_multibase.b64url_decode(jwk["n"]), "big")
-        e = int.from_bytes(_multibase.b64url_decode(jwk["e"]), "big")
-        key = RSAPublicNumbers(e, n).public_key()
-    except (KeyError, TypeError, ValueError) as exc:
-        raise KeyFormatError(f"publicKeyJwk: not an RSA public key ({exc})", field="publicKeyJwk") from None
-    return RsaPublicKey.from_public_key(key, id=key_id, controller=controller)
-
-
-def _from_pem(value: Any, key_id: str, controller: str) -> PublicKey:
-    if not isinstance(value, str):
-        raise KeyFormatError("publicKeyPem must be a string", field="publicKeyPem")
-    try:
-        key = serialization.load_pem_public_key(value.encode("ascii"))
-    except (ValueError, TypeError, UnicodeEncodeError) as exc:
-        raise KeyFormatError(f"publicKeyPem cannot be read: {exc}", field="publicKeyPem") from None
-    if isinstance(key, Ed25519PublicKey):
-        raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return Ed25519Key.from_public_bytes(raw, id=key_id, controller=controller)
-    return RsaPublicKey.from_public_key(key, id=key_id, controller=controller)
-
-
-# --- verification methods ----------------------------------------------------------------------
-
-
-def public_key_from_verification_method(method: Mapping[str, Any]) -> PublicKey:
-    """The public key of a verification method object (DID Core section 5.2).
-
-    Reads ``publicKeyMultibase`` (Multikey, Ed25519VerificationKey2020), ``publicKeyBase58``
-    (Ed25519VerificationKey2018), ``publicKeyJwk`` (JsonWebKey2020, JsonWebKey: Ed25519 or RSA)
-    and ``publicKeyPem`` (an SPKI or PKCS#1 PEM: RsaVerificationKey2018, or Ed25519).
-    """
-    if not isinstance(method, Mapping):
-        raise KeyFormatError("a verification method is a JSON object", field="verificationMethod")
-    key_id = method.get("id")
-    controller = method.get("controller")
-    if not isinstance(key_id, str) or not isinstance(controller, str):
-        raise KeyFormatError("a verification method needs string id and controller", field="verificationMethod")
-    if "publicKeyPem" in method:
-        return _from_pem(method["publicKeyPem"], key_id, controller)
-    jwk = method.get("publicKeyJwk")
-    if isinstance(jwk, Mapping) and jwk.get("kty") == "RSA":
-        return _rsa_from_jwk(jwk, key_id, controller)
-    if "publicKeyMultibase" in method:
-        value = method["publicKeyMultibase"]
-        if not isinstance(value, str):
-            raise KeyFormatError("publicKeyMultibase must be a string", field="publicKeyMultibase")
-        return Ed25519Key.from_multibase(value, id=key_id, controller=controller)
-    if "publicKeyBase58" in method:
-        value = method["publicKeyBase58"]
-        try:
-            raw = _multibase.b58decode(value) if isinstance(value, str) else b""
-        except ValueError as exc:
-            raise KeyFormatError(f"publicKeyBase58: {exc}", field="publicKeyBase58") from exc
-        return Ed25519Key.from_public_bytes(raw, id=key_id, controller=controller)
-    if "publicKeyJwk" in method:
-        jwk = method["publicKeyJwk"]
-        if isinstance(jwk, Mapping) and "d" in jwk:
-            raise KeyFormatError("publicKeyJwk must not hold the private key ('d')", field="publicKeyJwk")
-        return Ed25519Key.from_jwk(jwk, id=key_id, controller=controller)
-    raise KeyFormatError(
-        f"verification method {key_id} has no public key vccore reads "
-        "(publicKeyMultibase, publicKeyBase58, publicKeyJwk or publicKeyPem)",
-        field="verificationMethod",
-        url=key_id,
-    )
-
-
-def _decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
-    try:
-        raw = _multibase.decode_base58btc(text)
-    except ValueError as exc:
-        raise KeyFormatError(f"{field_name}: {exc}", field=field_name) from exc
-    if not raw.startswith(prefix):
-        expected = "ed25519-pub (0xed)" if prefix == _multibase.ED25519_PUB else "ed25519-priv (0x1300)"
-        raise KeyFormatError(f"{field_name} is not an {expected} multicodec key", field=field_name)
-    body = raw[len(prefix):]
-    if prefix == _multibase.ED25519_PUB and len(body) != 32:
-        raise KeyFormatError(f"{field_name} holds {len(body)} key bytes; Ed25519 keys are 32", field=field_name)
-    return body

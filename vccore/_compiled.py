@@ -248,7 +248,7 @@ class _Source:
         namespace: dict[str, Any] = {
             "K": self.texts, "S": self.names, "esc": _nquads.escape_literal, "is_iri": is_iri, "hier": _HIERARCHICAL.match, **extra,
         }
-        exec(compile("\n".join(self.lines), f"<vccore.compiled.{name}>", "exec"), namespace)  # noqa: S102 - indexes only
+        exec(compile("\n".join(self.lines), f"<vccore._compiled.{name}>", "exec"), namespace)  # noqa: S102 - indexes only
         function: Callable[..., Any] = namespace[name]
         return function
 
