@@ -577,8 +577,8 @@ def test_both_server_routes_read_what_is_signed(worlds: dict[tuple[str, str], Wo
     pytest.importorskip("starlette")
     from starlette.testclient import TestClient
 
-    from vccore.auth import StaticTokenAuthorizer
-    from vccore.server import create_app
+    from vccore.http import create_app
+    from vccore.http.auth import StaticTokenAuthorizer
 
     world = worlds[("2.0", "eddsa-rdfc-2022")]
     client = TestClient(create_app(world.issuer, authorizer=StaticTokenAuthorizer("a-token-for-the-alias-tests")))

@@ -29,9 +29,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: 
 from starlette.testclient import TestClient  # noqa: E402
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types, open_store, qr  # noqa: E402
-from vccore.auth import JwtAuthorizer, StaticTokenAuthorizer  # noqa: E402
+from vccore.http import MAX_BODY, create_app  # noqa: E402
+from vccore.http.auth import JwtAuthorizer, StaticTokenAuthorizer  # noqa: E402
 from vccore.issuer import Issuer  # noqa: E402
-from vccore.server import MAX_BODY, create_app  # noqa: E402
 
 SEED_PAGE = Path(__file__).parent / "vectors" / "divoc" / "update-certificates-api.txt"
 HP = bundled_entity_types()["HealthProfessional"]
@@ -679,7 +679,7 @@ def test_the_verify_routes_trust_the_servers_own_issuer_only(app_issuer: Issuer)
 
 def test_serve_issuer_and_trust_widen_what_the_verify_routes_trust(tmp_path: Path) -> None:
     """`vccore serve --issuer ID --trust FILE`: as `vccore verify`'s options, beside its own issuer."""
-    from vccore.keys import did_document
+    from vccore.dids import did_document
 
     by_name, unknown = Ed25519Key.generate(), Ed25519Key.generate()
     by_document = Ed25519Key.generate(id="did:web:council.example#key-1", controller="did:web:council.example")

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document of ``vccore serve`` (:mod:`vccore.server`), served at ``/openapi.json``.
+"""The OpenAPI 3.1 document of ``vccore serve`` (:mod:`vccore.http`), served at ``/openapi.json``.
 
 Written out here rather than derived: the routes take JSON whose shape is an entity type's JSON
 Schema, which the document embeds (one ``<Type>Payload`` schema per type, aliases included in
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import __version__
-from .issuer import Issuer
+from .. import __version__
+from ..issuer import Issuer
 
 __all__ = ["document"]
 

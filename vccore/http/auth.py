@@ -1,4 +1,4 @@
-"""Who may call the HTTP API (:mod:`vccore.server`): bearer tokens, checked before anything runs.
+"""Who may call the HTTP API (:mod:`vccore.http`): bearer tokens, checked before anything runs.
 
 Two modes:
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from .errors import VccoreError
+from ..errors import VccoreError
 
 __all__ = ["MAX_LIFETIME", "SCOPES", "AuthError", "Authorizer", "JwtAuthorizer", "StaticTokenAuthorizer", "bearer_token"]
 

@@ -1,0 +1,83 @@
+"""The API's answers: problem details (RFC 9457) and the refusals that become them, media types and their negotiation."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from starlette.responses import JSONResponse
+
+from ..errors import VccoreError
+from ..store import Record
+from .auth import AuthError
+
+__all__ = ["CREDENTIAL_TYPES", "STATUS_FOR", "ApiError", "negotiate", "problem", "summary"]
+
+CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json", "application/json")
+STATUS_FOR: Final = {
+    "UNKNOWN_ENTITY_TYPE": 404,
+    "UNKNOWN_CERTIFICATE": 404,
+    "INVALID_TRANSITION": 409,
+    "DUPLICATE_CERTIFICATE_ID": 409,
+    "INVALID_PAYLOAD": 422,
+    "STORE_ERROR": 503,
+}
+
+
+class ApiError(VccoreError):
+    """A request the API refuses: ``status`` (HTTP) and a stable ``code``."""
+
+    def __init__(self, status: int, message: str, *, code: str, extra: dict[str, Any] | None = None, **details: Any) -> None:
+        super().__init__(message, code=code, **details)
+        self.status = status
+        self.extra = extra or {}
+        """Structured members of the problem details (lists, objects), beside the scalar details."""
+
+
+def problem(status: int, error: VccoreError | str, detail: str | None = None, **extra: Any) -> JSONResponse:
+    """An RFC 9457 problem details answer; ``error`` a VccoreError, or a code with ``detail``."""
+    if isinstance(error, VccoreError):
+        body = {"type": f"https://vccore.dev/problems#{error.code}", "title": error.code, "status": status, **error.to_dict(), **extra}
+    else:
+        body = {"type": f"https://vccore.dev/problems#{error}", "title": error, "status": status, "code": error, "detail": detail or error, **extra}
+    headers = {}
+    if isinstance(error, AuthError):
+        headers["WWW-Authenticate"] = error.www_authenticate()
+    return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
+
+
+def summary(record: Record) -> dict[str, Any]:
+    """A record as a status change answers it: everything but its credential."""
+    return {k: v for k, v in record.to_dict().items() if k != "credential"}
+
+
+def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "application/json") -> str:
+    """The offered media type the ``Accept`` header prefers (RFC 9110 section 12.5.1: by
+    q-value, then the more specific range, then the order given); ``default`` for no header or
+    ``*/*``; 406 when it accepts none of ``offered``."""
+    if accept is None or not accept.strip():
+        return default
+    best: tuple[float, int, int, str] | None = None
+    for position, part in enumerate(accept.split(",")[:64]):
+        media, *params = [p.strip().lower() for p in part.split(";")]
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if media == "*/*":
+            matches, specificity = [default], 0
+        elif media.endswith("/*"):
+            matches, specificity = [c for c in offered if c.startswith(media[:-1])], 1
+        else:
+            matches, specificity = [c for c in offered if c == media], 2
+        if quality <= 0 or not matches:
+            continue
+        candidate = (quality, specificity, -position, matches[0])
+        if best is None or candidate[:3] > best[:3]:
+            best = candidate
+    if best is None:
+        raise ApiError(406, f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}", code="NOT_ACCEPTABLE")
+    return best[3]

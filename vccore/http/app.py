@@ -1,0 +1,136 @@
+"""The ASGI application: :func:`create_app` wires the issuer, its verifier and both APIs' routes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..issuer import Issuer, issuer_of
+from ..keys import Ed25519Key
+from ..verification_methods import VERIFICATION_RELATIONSHIPS, public_key_from_verification_method
+from ..store import LIST_SIZE
+from ..verify import Verifier
+from ._responses import CREDENTIAL_TYPES, ApiError, negotiate, problem
+from ._service import Handlers, Service
+from ._status_cache import STATUS_TTL, StatusCache
+from .auth import Authorizer
+from .divoc import DivocApi
+from .vc_api import VcApi
+
+__all__ = ["create_app", "openapi"]
+
+
+def create_app(
+    issuer: Issuer,
+    *,
+    authorizer: Authorizer,
+    verifier: Verifier | None = None,
+    trusted_issuers: Iterable[str] = (),
+    verification_methods: Iterable[Mapping[str, Any]] = (),
+    any_issuer: bool = False,
+    status_ttl: float = STATUS_TTL,
+) -> Starlette:
+    """The ASGI application. ``verifier`` answers the verify routes; by default one that
+    accepts every suite vccore knows (DIVOC's 2018 suites too), reads status from this server's
+    store, and trusts the server's own issuer only (with its signer's key, when it is an
+    :class:`~vccore.keys.Ed25519Key`), and besides it ``trusted_issuers`` and the DIDs whose keys
+    ``verification_methods`` gives (DID documents or verification methods, as
+    :meth:`Verifier.create` takes them; a did:web issuer's keys are given this way).
+    ``any_issuer``: trust every issuer that controls the key that signed, as a general VC API
+    verifier does (what the W3C test suites need); never the default."""
+    status = StatusCache(issuer, status_ttl)
+    trusted_issuers, verification_methods = list(trusted_issuers), list(verification_methods)
+    if verifier is not None and (trusted_issuers or verification_methods or any_issuer):
+        raise ValueError("give a verifier, or whom the default verifier trusts (trusted_issuers, verification_methods), not both")
+    own = [{k: v for k, v in issuer.signer.to_multikey().items() if k != "@context"}] if isinstance(issuer.signer, Ed25519Key) else []
+    checker = verifier
+    if checker is None:
+        checker = Verifier.create(
+            suites=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "Ed25519Signature2018", "RsaSignature2018"],
+            verification_methods=[*verification_methods, *own],
+            status=status.resolve,
+            store=issuer.store,
+            entity_types=issuer.entity_types,
+            contexts=issuer.contexts,
+        )
+        if not any_issuer:
+            # whom the keys name, once Verifier.create has read them (and refused what is not a key)
+            trusted = frozenset({issuer_of(issuer.signer), *trusted_issuers, *_controllers(verification_methods)})
+            checker = replace(checker, trusted_issuers=trusted)
+    service = Service(issuer, authorizer, checker, status)
+    common = _Common(service)
+    status_path = _url_path(issuer.store.status_base_url)
+    routes = [
+        Route("/health", common.health, methods=["GET"]),
+        Route("/openapi.json", common.openapi, methods=["GET"]),
+        *DivocApi(service).routes(),
+        *VcApi(service).routes(),
+        Route(status_path + "{set}/{purpose}", common.status_list, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    app.state.verifier = checker  # whom it trusts: app.state.verifier.trusted_issuers
+    return app
+
+
+def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The DIDs whose keys these DID documents or verification methods give: for a DID
+    document its id, for a verification method its controller. For what :meth:`Verifier.create`
+    has taken (it tells the two apart the same way, and refuses what is neither)."""
+    found: set[str] = set()
+    for item in verification_methods:
+        if "verificationMethod" in item or any(r in item for r in VERIFICATION_RELATIONSHIPS):
+            found.add(str(item["id"]))
+        else:
+            found.add(public_key_from_verification_method(item).controller)
+    return found
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return problem(404, "NOT_FOUND", f"no route {request.url.path}")
+
+
+async def _not_allowed(request: Request, exc: Exception) -> Response:
+    return problem(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.url.path}")
+
+
+def _url_path(url: str) -> str:
+    """The path of a URL, ending with '/'."""
+    after_scheme = url.split("://", 1)[-1]
+    path = "/" + after_scheme.split("/", 1)[1] if "/" in after_scheme else "/"
+    return path if path.endswith("/") else path + "/"
+
+
+class _Common(Handlers):
+    """The routes neither API owns: the service's health, its OpenAPI document, the status lists."""
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def openapi(self, request: Request) -> Response:
+        return JSONResponse(openapi(self.issuer))
+
+    async def status_list(self, request: Request) -> Response:
+        async def work() -> Response:
+            base = self.store.status_base_url
+            url = f"{base}{request.path_params['set']}/{request.path_params['purpose']}"
+            wanted = negotiate(request.headers.get("accept"), CREDENTIAL_TYPES)
+            credential = await run_in_threadpool(self.status.resolve, url)
+            if credential is None:
+                raise ApiError(404, f"no status list {url}", code="UNKNOWN_STATUS_LIST", url=url)
+            return JSONResponse(credential, media_type=wanted, headers={"Cache-Control": f"public, max-age={int(self.status.ttl)}"})
+
+        return await self._guard(work)
+
+
+def openapi(issuer: Issuer) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of the API, with each entity type's payload schema."""
+    from .openapi import document
+
+    return document(issuer, status_path=_url_path(issuer.store.status_base_url), list_size=LIST_SIZE)
