@@ -20,7 +20,7 @@ import pytest
 from vccore import Ed25519Key, Verifier, bundled_entity_types
 from vccore.batch import MAX_LINE_BYTES
 from vccore.cli import main
-from vccore.entities import PayloadError
+from vccore.payloads import PayloadError
 from vccore.issuer import Certified, Issuer
 from vccore.store import LifecycleError, SQLiteStore, open_store
 
@@ -165,9 +165,9 @@ def check_batch_result(folder: Path, good: list[int], bad: dict[int, str], locat
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_issue_batch_with_two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, start_method: str) -> None:
     """Both ways of starting workers (the command line forks on Linux when it can)."""
-    import vccore.cli
+    import vccore.cli._common
 
-    monkeypatch.setattr(vccore.cli, "_start_method", lambda: start_method)
+    monkeypatch.setattr(vccore.cli._common, "_start_method", lambda: start_method)
     good, bad = write_input(tmp_path / "in.jsonl", 700)
     argv = ["issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
             "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
