@@ -31,8 +31,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks.stores import STORES, machine, on_store, write_results
@@ -41,14 +41,15 @@ from vccore.batch import CHUNK_LINES
 from vccore.store import SQLiteStore, open_store
 
 
-
 def write_payloads(path: Path, count: int) -> None:
     entity = bundled_entity_types()["HealthProfessional"]
     assert entity.example is not None
     base = dict(entity.example)
     with path.open("w", encoding="utf-8") as stream:
         for i in range(count):
-            base.update(name=f"Dr. Professional {i}", registrationId=f"KMC-{i:08d}", certificateId=f"{100000000000 + i}")
+            base.update(
+                name=f"Dr. Professional {i}", registrationId=f"KMC-{i:08d}", certificateId=f"{100000000000 + i}"
+            )
             stream.write(json.dumps(base, ensure_ascii=False) + "\n")
 
 
@@ -106,8 +107,19 @@ def bare_scaling(count: int = 10_000, rounds: int = 1) -> dict[str, float]:
 def _command(folder: Path, source: Path, workers: int, store: str | None) -> list[str]:
     """`vccore issue --batch` on ``source`` into ``folder`` (its home folder there too)."""
     return [
-        sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(source),
-        "-o", str(folder / "out.jsonl"), "--home", str(folder / "home"), "--workers", str(workers),
+        sys.executable,
+        "-m",
+        "vccore",
+        "issue",
+        "HealthProfessional",
+        "--batch",
+        str(source),
+        "-o",
+        str(folder / "out.jsonl"),
+        "--home",
+        str(folder / "home"),
+        "--workers",
+        str(workers),
         *(["--store", store] if store else []),
     ]
 
@@ -156,10 +168,15 @@ def count_instructions(folder: Path, source: Path, workers: int, store: str | No
     would also count what its parent ran before the fork."""
     folder.mkdir(parents=True)
     valgrind = [
-        "valgrind", "--tool=callgrind", "--trace-children=yes", "--zero-before=PyOS_AfterFork_Child",
+        "valgrind",
+        "--tool=callgrind",
+        "--trace-children=yes",
+        "--zero-before=PyOS_AfterFork_Child",
         f"--callgrind-out-file={folder}/callgrind.%p",
     ]
-    process = subprocess.run(valgrind + _command(folder, source, workers, store), stdin=subprocess.DEVNULL, capture_output=True)
+    process = subprocess.run(
+        valgrind + _command(folder, source, workers, store), stdin=subprocess.DEVNULL, capture_output=True
+    )
     if process.returncode != 0:
         raise SystemExit(f"batch under callgrind failed ({process.returncode}): {process.stderr.decode()[-2000:]}")
     total = 0
@@ -179,16 +196,26 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="pairs of sample runs (1 worker, 2 workers)")
-    parser.add_argument("--instructions", type=int, default=0, metavar="N", help="also count instructions, under valgrind, for N payloads (0: not)")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also count instructions, under valgrind, for N payloads (0: not)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     parser.add_argument(
-        "--store", choices=STORES, default="sqlite",
+        "--store",
+        choices=STORES,
+        default="sqlite",
         help="the store: the home folder's SQLite file, or a new database on a throwaway PostgreSQL server "
         "(fsync and synchronous commit on) that the benchmark starts and stops",
     )
     args = parser.parse_args()
     if 0 < args.instructions < 2 * CHUNK_LINES:
-        parser.error(f"--instructions needs at least {2 * CHUNK_LINES} payloads: with fewer than two chunks one worker does them all")
+        parser.error(
+            f"--instructions needs at least {2 * CHUNK_LINES} payloads: with fewer than two chunks one worker does them all"
+        )
     on_store(args.store, lambda new_store: measure(args, new_store))
 
 
@@ -217,24 +244,36 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
                 one = run_batch(folder / f"one-{number}", sample, 1, new_store())
             bare = bare_scaling(rounds=1)
             speedup = round(one["seconds"] / two["seconds"], 2)
-            rounds.append({"one_worker": one, "two_workers": two, "speedup": speedup, "bare_loop": bare,
-                           "of_ceiling": round(speedup / bare["speedup"], 2)})
-            print(f"round {number}: {args.sample:,} payloads, 1 worker {one['seconds']} s ({args.sample / one['seconds']:,.0f}/s, "
-                  f"{one['cpu_seconds']} s of CPU), 2 workers {two['seconds']} s ({args.sample / two['seconds']:,.0f}/s, "
-                  f"{two['cpu_seconds']} s of CPU): {speedup}x; the bare signing loop (no store, no files) in 2 processes "
-                  f"against 1: {bare['speedup']}x; the batch got {rounds[-1]['of_ceiling']:.0%} of that")
+            rounds.append(
+                {
+                    "one_worker": one,
+                    "two_workers": two,
+                    "speedup": speedup,
+                    "bare_loop": bare,
+                    "of_ceiling": round(speedup / bare["speedup"], 2),
+                }
+            )
+            print(
+                f"round {number}: {args.sample:,} payloads, 1 worker {one['seconds']} s ({args.sample / one['seconds']:,.0f}/s, "
+                f"{one['cpu_seconds']} s of CPU), 2 workers {two['seconds']} s ({args.sample / two['seconds']:,.0f}/s, "
+                f"{two['cpu_seconds']} s of CPU): {speedup}x; the bare signing loop (no store, no files) in 2 processes "
+                f"against 1: {bare['speedup']}x; the batch got {rounds[-1]['of_ceiling']:.0%} of that"
+            )
             shutil.rmtree(folder / f"one-{number}")
             shutil.rmtree(folder / f"two-{number}")
         results["sample"] = {
-            "payloads": args.sample, "rounds": rounds,
+            "payloads": args.sample,
+            "rounds": rounds,
             "speedup": statistics.median(r["speedup"] for r in rounds),
             "bare_speedup": statistics.median(r["bare_loop"]["speedup"] for r in rounds),
             "of_ceiling": statistics.median(r["of_ceiling"] for r in rounds),
         }
         sample_result = results["sample"]
-        print(f"medians of {args.rounds} rounds: 2 workers against 1 {sample_result['speedup']}x; the bare loop "
-              f"{sample_result['bare_speedup']}x (this machine's ceiling for this work); the batch got "
-              f"{sample_result['of_ceiling']:.0%} of its ceiling")
+        print(
+            f"medians of {args.rounds} rounds: 2 workers against 1 {sample_result['speedup']}x; the bare loop "
+            f"{sample_result['bare_speedup']}x (this machine's ceiling for this work); the batch got "
+            f"{sample_result['of_ceiling']:.0%} of its ceiling"
+        )
 
         if args.instructions > 0:
             if shutil.which("valgrind") is None:
@@ -246,11 +285,16 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
                 two_count = count_instructions(folder / "instructions-2", few, 2, new_store())
                 ratio = two_count / one_count
                 results["instructions"] = {
-                    "payloads": args.instructions, "one_worker": one_count, "two_workers": two_count, "ratio": round(ratio, 4),
+                    "payloads": args.instructions,
+                    "one_worker": one_count,
+                    "two_workers": two_count,
+                    "ratio": round(ratio, 4),
                     "speedup_on_two_whole_cores": round(2 / ratio, 2),
                 }
-                print(f"instructions, {args.instructions:,} payloads: 1 worker {one_count:,}, 2 workers {two_count:,} "
-                      f"(all processes): {ratio:.3f}x the work; on two whole cores, with no waiting, at most {2 / ratio:.2f}x")
+                print(
+                    f"instructions, {args.instructions:,} payloads: 1 worker {one_count:,}, 2 workers {two_count:,} "
+                    f"(all processes): {ratio:.3f}x the work; on two whole cores, with no waiting, at most {2 / ratio:.2f}x"
+                )
 
         if args.count > 0:  # --count 0: the speed-up only
             source = folder / "payloads.jsonl"
@@ -260,12 +304,21 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
             store = open_store(location or folder / "scale" / "home" / "vccore.db", read_only=True)
             with (folder / "scale" / "out.jsonl").open("rb") as stream:
                 lines = sum(1 for _ in stream)
-            scale.update(payloads=args.count, stored=store.count(), output_lines=lines, per_second=round(args.count / scale["seconds"]))
+            scale.update(
+                payloads=args.count,
+                stored=store.count(),
+                output_lines=lines,
+                per_second=round(args.count / scale["seconds"]),
+            )
             results["scale"] = scale
-            print(f"{args.count:,} payloads, {args.workers} workers: {scale['seconds']} s ({scale['per_second']:,}/s); "
-                  f"{scale['stored']:,} in the store, {scale['output_lines']:,} output lines")
-            print(f"peak resident memory: command {scale['peak_parent_mib']} MiB, largest worker {scale['peak_worker_mib']} MiB; "
-                  f"peak per tenth of the run (MiB): {scale['peak_mib_by_tenth']}")
+            print(
+                f"{args.count:,} payloads, {args.workers} workers: {scale['seconds']} s ({scale['per_second']:,}/s); "
+                f"{scale['stored']:,} in the store, {scale['output_lines']:,} output lines"
+            )
+            print(
+                f"peak resident memory: command {scale['peak_parent_mib']} MiB, largest worker {scale['peak_worker_mib']} MiB; "
+                f"peak per tenth of the run (MiB): {scale['peak_mib_by_tenth']}"
+            )
         print(f"machine: {results['machine']}")
     finally:
         if not args.keep:

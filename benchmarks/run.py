@@ -27,8 +27,17 @@ import segno
 from pyld import jsonld
 
 import vccore
-from vccore import Ed25519Key, VccoreError, Verifier, bundled_entity_types, canonicalize, canonicalize_nquads, sign
-from vccore import _multibase, qr
+from vccore import (
+    Ed25519Key,
+    VccoreError,
+    Verifier,
+    _multibase,
+    bundled_entity_types,
+    canonicalize,
+    canonicalize_nquads,
+    qr,
+    sign,
+)
 from vccore.canon import MAX_ARRAY_LENGTH, MAX_JSON_VALUES
 from vccore.issuer import Issuer, status_list_url
 from vccore.status import PURPOSES, Bitstring, status_list_credential
@@ -43,7 +52,12 @@ def payloads(count: int) -> list[dict[str, Any]]:
     entity = bundled_entity_types()["HealthProfessional"]
     assert entity.example is not None
     return [
-        {**entity.example, "name": f"Dr. Professional {i}", "registrationId": f"KMC-{i:08d}", "certificateId": f"{100000000000 + i}"}
+        {
+            **entity.example,
+            "name": f"Dr. Professional {i}",
+            "registrationId": f"KMC-{i:08d}",
+            "certificateId": f"{100000000000 + i}",
+        }
         for i in range(count)
     ]
 
@@ -72,9 +86,10 @@ def _baseline_verify_data(document: dict[str, Any], proof: dict[str, Any]) -> by
     config = {k: v for k, v in proof.items() if k != "proofValue"}
     config["@context"] = document["@context"]
     unsecured = {k: v for k, v in document.items() if k != "proof"}
-    return hashlib.sha256(_baseline_normalize(config).encode()).digest() + hashlib.sha256(
-        _baseline_normalize(unsecured).encode()
-    ).digest()
+    return (
+        hashlib.sha256(_baseline_normalize(config).encode()).digest()
+        + hashlib.sha256(_baseline_normalize(unsecured).encode()).digest()
+    )
 
 
 def baseline_sign(document: dict[str, Any], key: Ed25519Key, created: str) -> dict[str, Any]:
@@ -120,7 +135,10 @@ def hostile_timings() -> dict[str, float]:
     widest = {
         "@context": {"@vocab": "https://vocab.example/"},
         "@id": "urn:x",
-        **{f"p{j}": [f"s{i}" for i in range(MAX_ARRAY_LENGTH)] for j in range(MAX_JSON_VALUES // (MAX_ARRAY_LENGTH + 1) - 1)},
+        **{
+            f"p{j}": [f"s{i}" for i in range(MAX_ARRAY_LENGTH)]
+            for j in range(MAX_JSON_VALUES // (MAX_ARRAY_LENGTH + 1) - 1)
+        },
     }
 
     def seconds(work: Callable[[], Any]) -> float:
@@ -171,7 +189,9 @@ def main() -> None:
     entity = bundled_entity_types()["HealthProfessional"]
     key = Ed25519Key.from_seed(bytes(range(32)))
     folder = Path(tempfile.mkdtemp(prefix="vccore-bench-"))
-    issuer = Issuer(signer=key, store=SQLiteStore(folder / "bench.db", status_base_url="https://issuer.example/status/"))
+    issuer = Issuer(
+        signer=key, store=SQLiteStore(folder / "bench.db", status_base_url="https://issuer.example/status/")
+    )
     _LOADER = entity.context_loader()
     batch = payloads(args.count)
     positions = [(0, i) for i in range(len(batch))]
@@ -188,7 +208,12 @@ def main() -> None:
     for purpose in PURPOSES:
         url = status_list_url(issuer.store, 0, purpose)
         unsigned_list = status_list_credential(
-            url, issuer=key.controller, purpose=purpose, bits=Bitstring.zeros(LIST_SIZE), valid_from=created, valid_until="2034-01-01T00:00:00Z"
+            url,
+            issuer=key.controller,
+            purpose=purpose,
+            bits=Bitstring.zeros(LIST_SIZE),
+            valid_from=created,
+            valid_until="2034-01-01T00:00:00Z",
         )
         status[url] = sign(unsigned_list, key, created=NOW)
     verifier = Verifier.create(status=status, contexts=_LOADER)
@@ -208,7 +233,13 @@ def main() -> None:
     compiled = issuer._compiled(entity, "2.0", False)
     assert compiled is not None
     values = [entity.values(p, issuer=key.controller, now=NOW) for p in batch]
-    proof = {"type": "DataIntegrityProof", "cryptosuite": "eddsa-rdfc-2022", "created": created, "verificationMethod": key.id, "proofPurpose": "assertionMethod"}
+    proof = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-rdfc-2022",
+        "created": created,
+        "verificationMethod": key.id,
+        "proofPurpose": "assertionMethod",
+    }
     slots = [{**values[i], "$list": "0", "$index": str(i), "$replaces": None} for i in indexes]
 
     def build(i: int) -> Any:
@@ -224,7 +255,9 @@ def main() -> None:
         "build_us": microseconds(build, indexes, args.repeat),
         "canonicalize_us": microseconds(lambda i: compiled.transform_present(proof, made[i][1]), indexes, args.repeat),
         "hash_and_sign_us": microseconds(lambda d: _multibase.encode(key.sign(d)), data, args.repeat),
-        "reference_canonicalize_us": microseconds(lambda d: canonicalize(d, contexts=_LOADER), documents[: max(20, args.count // 10)], args.repeat),
+        "reference_canonicalize_us": microseconds(
+            lambda d: canonicalize(d, contexts=_LOADER), documents[: max(20, args.count // 10)], args.repeat
+        ),
         # verifying: reading the slot values back out of the credential, its canonical form, the
         # signature check (what is left of a verification is its status, dates and data model)
         "verify_read_us": microseconds(compiled.slots_of, unsecured, args.repeat),
@@ -246,7 +279,9 @@ def main() -> None:
     print(f"HealthProfessional, VC 2.0, eddsa-rdfc-2022, with status; one core, median of {args.repeat} x {args.count}")
     print(f"{'':10}{'vccore/s':>12}{'pyld/s':>12}{'ratio':>8}")
     for what in ("issue", "verify"):
-        print(f"{what:10}{results[f'vccore_{what}_per_s']:12.0f}{results[f'pyld_{what}_per_s']:12.0f}{results[f'{what}_ratio']:8.2f}")
+        print(
+            f"{what:10}{results[f'vccore_{what}_per_s']:12.0f}{results[f'pyld_{what}_per_s']:12.0f}{results[f'{what}_ratio']:8.2f}"
+        )
     print(
         "issue stages (us): validate {validate_us:.0f}, build {build_us:.0f}, canonicalize {canonicalize_us:.0f} "
         "(reference path: {reference_canonicalize_us:.0f}), hash+sign {hash_and_sign_us:.0f}".format(**results)
@@ -254,7 +289,11 @@ def main() -> None:
     print(
         "verify stages (us): read back {verify_read_us:.0f}, canonicalize {verify_canonicalize_us:.0f}, "
         "Ed25519 verify {verify_signature_us:.0f}; the rest of {rest:.0f} goes to status, dates and the data model".format(
-            rest=1e6 / results["vccore_verify_per_s"] - stages["verify_read_us"] - stages["verify_canonicalize_us"] - stages["verify_signature_us"], **results
+            rest=1e6 / results["vccore_verify_per_s"]
+            - stages["verify_read_us"]
+            - stages["verify_canonicalize_us"]
+            - stages["verify_signature_us"],
+            **results,
         )
     )
     print(

@@ -51,10 +51,28 @@ def _free_port() -> int:
 
 
 def start_server(home: Path, store: str | None, port: int) -> subprocess.Popen[bytes]:
-    argv = [sys.executable, "-m", "vccore", "serve", "--port", str(port), "--home", str(home), "--log-level", "warning",
-            "--status-url", "https://issuer.example/status/", *(["--store", store] if store else [])]
-    process = subprocess.Popen(argv, env={**os.environ, "VCCORE_API_TOKEN": TOKEN}, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    argv = [
+        sys.executable,
+        "-m",
+        "vccore",
+        "serve",
+        "--port",
+        str(port),
+        "--home",
+        str(home),
+        "--log-level",
+        "warning",
+        "--status-url",
+        "https://issuer.example/status/",
+        *(["--store", store] if store else []),
+    ]
+    process = subprocess.Popen(
+        argv,
+        env={**os.environ, "VCCORE_API_TOKEN": TOKEN},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -67,7 +85,9 @@ def start_server(home: Path, store: str | None, port: int) -> subprocess.Popen[b
     raise SystemExit("vccore serve did not come up")
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes, body: bytes) -> tuple[int, bytes]:
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes, body: bytes
+) -> tuple[int, bytes]:
     """One request on a kept-alive connection: (status, body). A minimal HTTP/1.1 client: the
     server answers with Content-Length (uvicorn does), and httpx's own overhead (about 1.5 ms a
     request here) would be measured instead of the server's."""
@@ -90,8 +110,11 @@ async def load(port: int, path: str, clients: int, bodies: list[bytes], headers:
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "Content-Length: ").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "Content-Length: "
+    ).encode()
 
     async def client() -> None:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -118,10 +141,17 @@ async def load(port: int, path: str, clients: int, bodies: list[bytes], headers:
         return round(1000 * latencies[min(len(latencies) - 1, int(p * len(latencies)))], 1)
 
     return {
-        "requests": len(bodies), "clients": clients, "seconds": round(seconds, 2),
-        "per_second": round(len(bodies) / seconds), "p50_ms": percentile(0.50), "p90_ms": percentile(0.90),
-        "p99_ms": percentile(0.99), "max_ms": round(1000 * latencies[-1], 1), "mean_ms": round(1000 * statistics.mean(latencies), 1),
-        "failures": len(failures), "first_failure": failures[0] if failures else None,
+        "requests": len(bodies),
+        "clients": clients,
+        "seconds": round(seconds, 2),
+        "per_second": round(len(bodies) / seconds),
+        "p50_ms": percentile(0.50),
+        "p90_ms": percentile(0.90),
+        "p99_ms": percentile(0.99),
+        "max_ms": round(1000 * latencies[-1], 1),
+        "mean_ms": round(1000 * statistics.mean(latencies), 1),
+        "failures": len(failures),
+        "first_failure": failures[0] if failures else None,
     }
 
 
@@ -138,21 +168,43 @@ def run(args: argparse.Namespace, new_store: Callable[[], str | None]) -> dict[s
         warm = [json.dumps({**entity.example, "certificateId": f"warm-{i}"}).encode() for i in range(50)]
         asyncio.run(load(port, "/vc-certification/v1/certify/HealthProfessional_1", 4, warm, auth))
         payloads = [
-            json.dumps({**entity.example, "name": f"Dr. Load {i}", "certificateId": f"{200000000000 + i}",
-                        "validTill": "2030-09-09T21:01:01.121Z"}).encode()
+            json.dumps(
+                {
+                    **entity.example,
+                    "name": f"Dr. Load {i}",
+                    "certificateId": f"{200000000000 + i}",
+                    "validTill": "2030-09-09T21:01:01.121Z",
+                }
+            ).encode()
             for i in range(args.requests)
         ]
-        certify = asyncio.run(load(port, "/vc-certification/v1/certify/HealthProfessional_1", args.clients, payloads, auth))
-        print(f"certify: {certify['requests']:,} requests, {certify['clients']} clients: {certify['per_second']:,}/s; "
-              f"p50 {certify['p50_ms']} ms, p99 {certify['p99_ms']} ms, max {certify['max_ms']} ms; {certify['failures']} failed")
+        certify = asyncio.run(
+            load(port, "/vc-certification/v1/certify/HealthProfessional_1", args.clients, payloads, auth)
+        )
+        print(
+            f"certify: {certify['requests']:,} requests, {certify['clients']} clients: {certify['per_second']:,}/s; "
+            f"p50 {certify['p50_ms']} ms, p99 {certify['p99_ms']} ms, max {certify['max_ms']} ms; {certify['failures']} failed"
+        )
         credentials = []
         with httpx.Client(base_url=base, headers=auth, timeout=60) as http:
             for i in range(min(200, args.requests)):
-                credentials.append(http.get(f"/vc-certification/v1/certificate/HealthProfessional/{200000000000 + i}").content)
+                credentials.append(
+                    http.get(f"/vc-certification/v1/certificate/HealthProfessional/{200000000000 + i}").content
+                )
         bodies = [credentials[i % len(credentials)] for i in range(args.requests)]
-        verify = asyncio.run(load(port, "/vc-certification/v1/certificate/verify", args.clients, bodies, {"Content-Type": "application/json"}))
-        print(f"verify:  {verify['requests']:,} requests, {verify['clients']} clients: {verify['per_second']:,}/s; "
-              f"p50 {verify['p50_ms']} ms, p99 {verify['p99_ms']} ms, max {verify['max_ms']} ms; {verify['failures']} failed")
+        verify = asyncio.run(
+            load(
+                port,
+                "/vc-certification/v1/certificate/verify",
+                args.clients,
+                bodies,
+                {"Content-Type": "application/json"},
+            )
+        )
+        print(
+            f"verify:  {verify['requests']:,} requests, {verify['clients']} clients: {verify['per_second']:,}/s; "
+            f"p50 {verify['p50_ms']} ms, p99 {verify['p99_ms']} ms, max {verify['max_ms']} ms; {verify['failures']} failed"
+        )
         results = {"certify": certify, "verify": verify}
     finally:
         process.send_signal(signal.SIGTERM)

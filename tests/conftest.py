@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pgserver
 import pytest
 from hypothesis import HealthCheck, settings
-
-import pgserver
 
 VECTORS = Path(__file__).parent / "vectors"
 

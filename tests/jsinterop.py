@@ -57,9 +57,7 @@ class JsInterop:
         self._stderr: list[str] = []
         assert self._proc.stdout is not None and self._proc.stderr is not None
         threading.Thread(target=self._pump_stdout, args=(self._proc.stdout,), daemon=True).start()
-        self._stderr_thread = threading.Thread(
-            target=self._pump_stderr, args=(self._proc.stderr,), daemon=True
-        )
+        self._stderr_thread = threading.Thread(target=self._pump_stderr, args=(self._proc.stderr,), daemon=True)
         self._stderr_thread.start()
 
     def _pump_stdout(self, stream: IO[str]) -> None:

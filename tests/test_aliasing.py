@@ -30,8 +30,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyld import jsonld
 
-from vccore import Ed25519Key, VccoreError, Verifier, bundled_contexts, bundled_entity_types, canonicalize, sign
-from vccore import _multibase
+from vccore import (
+    Ed25519Key,
+    VccoreError,
+    Verifier,
+    _multibase,
+    bundled_contexts,
+    bundled_entity_types,
+    canonicalize,
+    sign,
+)
 from vccore.issuer import Issuer
 from vccore.proofs import create_verify_data
 from vccore.store import SQLiteStore
@@ -182,7 +190,11 @@ class ValueObject(Rewrite):
         if kind == "id":
             holder[key] = _coerced(value, "id")
         else:
-            holder[key] = {"@value": str(value), "@type": kind} if not isinstance(value, list) else [{"@value": str(v), "@type": kind} for v in value]
+            holder[key] = (
+                {"@value": str(value), "@type": kind}
+                if not isinstance(value, list)
+                else [{"@value": str(v), "@type": kind} for v in value]
+            )
 
 
 class Nest(Rewrite):
@@ -292,7 +304,9 @@ LIST_FIELDS: dict[str, tuple[Holders, str]] = {
 }
 
 
-def rewritten(document: dict[str, Any], changes: list[tuple[str, Rewrite]], fields: dict[str, tuple[Holders, str]] = FIELDS) -> dict[str, Any] | None:
+def rewritten(
+    document: dict[str, Any], changes: list[tuple[str, Rewrite]], fields: dict[str, tuple[Holders, str]] = FIELDS
+) -> dict[str, Any] | None:
     """``document`` with each (field, rewrite) applied; None when no change applies."""
     out = copy.deepcopy(document)
     applied = False
@@ -313,14 +327,27 @@ def sign_2018(document: dict[str, Any], key: Ed25519Key, created: str) -> dict[s
     """Ed25519Signature2018 as jsonld-signatures 6 writes it: a detached JWS over the verify data
     (vccore verifies it and never signs it; this test signs with vccore's own verify data)."""
     unsecured = {k: v for k, v in document.items() if k != "proof"}
-    proof = {"type": "Ed25519Signature2018", "created": created, "verificationMethod": key.id, "proofPurpose": "assertionMethod"}
-    header = _multibase.b64url_encode(json.dumps({"alg": "EdDSA", "b64": False, "crit": ["b64"]}, separators=(",", ":")).encode())
+    proof = {
+        "type": "Ed25519Signature2018",
+        "created": created,
+        "verificationMethod": key.id,
+        "proofPurpose": "assertionMethod",
+    }
+    header = _multibase.b64url_encode(
+        json.dumps({"alg": "EdDSA", "b64": False, "crit": ["b64"]}, separators=(",", ":")).encode()
+    )
     data = create_verify_data(ED25519_SIGNATURE_2018, unsecured, proof).data
     signature = key.sign(header.encode("ascii") + b"." + data)
     return {**unsecured, "proof": {**proof, "jws": f"{header}..{_multibase.b64url_encode(signature)}"}}
 
 
-CONFIGS = [("2.0", "eddsa-rdfc-2022"), ("1.1", "eddsa-rdfc-2022"), ("2.0", "Ed25519Signature2020"), ("1.1", "Ed25519Signature2020"), ("1.1", "Ed25519Signature2018")]
+CONFIGS = [
+    ("2.0", "eddsa-rdfc-2022"),
+    ("1.1", "eddsa-rdfc-2022"),
+    ("2.0", "Ed25519Signature2020"),
+    ("1.1", "Ed25519Signature2020"),
+    ("1.1", "Ed25519Signature2018"),
+]
 
 
 @dataclass
@@ -350,7 +377,9 @@ def _resign(credential: dict[str, Any], suite: str, **options: Any) -> dict[str,
 
 def build_world(folder: Path, version: str, suite: str) -> World:
     issuer = Issuer(
-        signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url=BASE), vc_version=version,
+        signer=KEY,
+        store=SQLiteStore(folder / "s.db", status_base_url=BASE),
+        vc_version=version,
         suite="eddsa-rdfc-2022" if suite == "Ed25519Signature2018" else suite,
     )
     suites = ["eddsa-rdfc-2022", "Ed25519Signature2020", "Ed25519Signature2018"]
@@ -365,7 +394,9 @@ def build_world(folder: Path, version: str, suite: str) -> World:
     old_id, superseded = certify(validTill="2030-01-01T00:00:00Z")
     suspended_id, suspended = certify(validTill="2030-01-01T00:00:00Z")
     _, expired = certify(validTill="2024-03-02T00:00:00Z")
-    _, not_yet = certify(validFrom="2024-06-01T00:00:00Z", issuanceDate="2024-06-01T00:00:00Z", validTill="2030-01-01T00:00:00Z")
+    _, not_yet = certify(
+        validFrom="2024-06-01T00:00:00Z", issuanceDate="2024-06-01T00:00:00Z", validTill="2030-01-01T00:00:00Z"
+    )
     stale_id, stale = certify(validTill="2030-01-01T00:00:00Z")
     stale_lists = issuer.status_list_credentials(now=T0)  # taken before stale_id is revoked: valid for 7 days
     issuer.revoke(revoked_id, now=T0)
@@ -388,12 +419,22 @@ def build_world(folder: Path, version: str, suite: str) -> World:
         "stale-list": Case(stale, stale_verifier, T0 + timedelta(days=8), "INVALID", stale_lists),
     }
     if suite != "Ed25519Signature2018":
-        cases["expired-proof"] = Case(_resign(valid, suite, expires="2024-03-01T12:00:00Z"), verifier, NOW, "INVALID", lists)
-        cases["wrong-purpose"] = Case(_resign(valid, suite, proof_purpose="authentication"), verifier, NOW, "INVALID", lists)
+        cases["expired-proof"] = Case(
+            _resign(valid, suite, expires="2024-03-01T12:00:00Z"), verifier, NOW, "INVALID", lists
+        )
+        cases["wrong-purpose"] = Case(
+            _resign(valid, suite, proof_purpose="authentication"), verifier, NOW, "INVALID", lists
+        )
     if suite == "eddsa-rdfc-2022":  # the Ed25519Signature2020 context defines no previousProof
         first = _resign(valid, suite, proof_id="urn:uuid:0d3f6c56-1f0b-4a2c-9d61-000000000001")
-        chained = sign(first, KEY, suite=suite, created="2024-03-01T00:00:01Z", proof_id="urn:uuid:0d3f6c56-1f0b-4a2c-9d61-000000000002",
-                       previous_proof="urn:uuid:0d3f6c56-1f0b-4a2c-9d61-000000000001")
+        chained = sign(
+            first,
+            KEY,
+            suite=suite,
+            created="2024-03-01T00:00:01Z",
+            proof_id="urn:uuid:0d3f6c56-1f0b-4a2c-9d61-000000000002",
+            previous_proof="urn:uuid:0d3f6c56-1f0b-4a2c-9d61-000000000001",
+        )
         cases["chained"] = Case(chained, verifier, NOW, "VALID", lists)
     return World(issuer, cases)
 
@@ -418,7 +459,9 @@ def signed_form(document: dict[str, Any]) -> list[str] | None:
         proofs = raw if isinstance(raw, list) else [raw]
         for proof in proofs:
             config = {k: v for k, v in proof.items() if k not in ("proofValue", "jws", "@context")}
-            config["@context"] = "https://w3id.org/security/v2" if proof.get("type") == "Ed25519Signature2018" else document["@context"]
+            config["@context"] = (
+                "https://w3id.org/security/v2" if proof.get("type") == "Ed25519Signature2018" else document["@context"]
+            )
             out.append(canonicalize(config))
             if len(proofs) > 1:  # in a chain (the only sets here), a proof signs the document with the others
                 out.append(canonicalize({**unsecured, "proof": [p for p in proofs if p is not proof]}))
@@ -445,9 +488,29 @@ def check(case: Case, candidate: dict[str, Any], fields: list[str]) -> str:
 # --- the corpus -----------------------------------------------------------------------------------
 
 CASE_FIELDS: dict[str, list[str]] = {
-    "valid": ["issuer", "type", "credentialStatus", "proof.verificationMethod", "proof.created", "proof.cryptosuite", "proof.type"],
-    "revoked": ["credentialStatus", "entry.type", "entry.statusPurpose", "entry.statusListIndex", "entry.statusListCredential"],
-    "superseded": ["credentialStatus", "entry.statusPurpose", "entry.statusSize", "entry.statusMessage", "entry.statusListCredential"],
+    "valid": [
+        "issuer",
+        "type",
+        "credentialStatus",
+        "proof.verificationMethod",
+        "proof.created",
+        "proof.cryptosuite",
+        "proof.type",
+    ],
+    "revoked": [
+        "credentialStatus",
+        "entry.type",
+        "entry.statusPurpose",
+        "entry.statusListIndex",
+        "entry.statusListCredential",
+    ],
+    "superseded": [
+        "credentialStatus",
+        "entry.statusPurpose",
+        "entry.statusSize",
+        "entry.statusMessage",
+        "entry.statusListCredential",
+    ],
     "suspended": ["credentialStatus", "entry.statusPurpose", "entry.statusListIndex"],
     "expired": ["validUntil", "expirationDate"],
     "not-yet-valid": ["validFrom", "issuanceDate"],
@@ -464,13 +527,21 @@ def _cases_of(config: tuple[str, str]) -> list[str]:
     of its choosing), and the Ed25519Signature2020 context defines no previousProof."""
     suite = config[1]
     return [
-        name for name in CASE_FIELDS
-        if not (suite == "Ed25519Signature2018" and name in ("expired-proof", "wrong-purpose")) and (name != "chained" or suite == "eddsa-rdfc-2022")
+        name
+        for name in CASE_FIELDS
+        if not (suite == "Ed25519Signature2018" and name in ("expired-proof", "wrong-purpose"))
+        and (name != "chained" or suite == "eddsa-rdfc-2022")
     ]
 
 
-@pytest.mark.parametrize(("config", "case_name"), [(c, n) for c in CONFIGS for n in _cases_of(c)], ids=lambda v: v if isinstance(v, str) else "-".join(v))
-def test_every_spelling_of_every_field_keeps_the_verdict(worlds: dict[tuple[str, str], World], config: tuple[str, str], case_name: str) -> None:
+@pytest.mark.parametrize(
+    ("config", "case_name"),
+    [(c, n) for c in CONFIGS for n in _cases_of(c)],
+    ids=lambda v: v if isinstance(v, str) else "-".join(v),
+)
+def test_every_spelling_of_every_field_keeps_the_verdict(
+    worlds: dict[tuple[str, str], World], config: tuple[str, str], case_name: str
+) -> None:
     case = worlds[config].cases[case_name]
     assert case.verifier.verify(case.credential, now=case.now).status == case.expected
     tried = 0
@@ -481,13 +552,19 @@ def test_every_spelling_of_every_field_keeps_the_verdict(worlds: dict[tuple[str,
                 continue
             tried += 1
             check(case, candidate, [name])
-    for label, whole in (("expanded-body", expanded_body), ("graph-wrapped", graph_wrapped), ("graph-wrapped-whole", graph_wrapped_whole)):
+    for label, whole in (
+        ("expanded-body", expanded_body),
+        ("graph-wrapped", graph_wrapped),
+        ("graph-wrapped-whole", graph_wrapped_whole),
+    ):
         check(case, whole(case.credential), [label])
     assert tried > 0
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids="-".join)
-def test_a_stale_status_list_stays_stale_whatever_its_spelling(worlds: dict[tuple[str, str], World], config: tuple[str, str]) -> None:
+def test_a_stale_status_list_stays_stale_whatever_its_spelling(
+    worlds: dict[tuple[str, str], World], config: tuple[str, str]
+) -> None:
     case = worlds[config].cases["stale-list"]
     suites = ["eddsa-rdfc-2022", "Ed25519Signature2020", "Ed25519Signature2018"]
     assert case.verifier.verify(case.credential, now=case.now).codes.count("STATUS_VERIFICATION_ERROR") == 3
@@ -505,14 +582,18 @@ def test_a_stale_status_list_stays_stale_whatever_its_spelling(worlds: dict[tupl
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids="-".join)
-def test_a_fresh_status_list_reads_alike_whatever_its_spelling(worlds: dict[tuple[str, str], World], config: tuple[str, str]) -> None:
+def test_a_fresh_status_list_reads_alike_whatever_its_spelling(
+    worlds: dict[tuple[str, str], World], config: tuple[str, str]
+) -> None:
     """The lists' own fields, rewritten: a revoked credential still reads REVOKED (or the list is
     refused), never VALID."""
     case = worlds[config].cases["revoked"]
     suites = ["eddsa-rdfc-2022", "Ed25519Signature2020", "Ed25519Signature2018"]
     for name in LIST_FIELDS:
         for rewrite in REWRITES:
-            lists = {url: rewritten(found, [(name, rewrite)], LIST_FIELDS) or found for url, found in case.lists.items()}
+            lists = {
+                url: rewritten(found, [(name, rewrite)], LIST_FIELDS) or found for url, found in case.lists.items()
+            }
             status = Verifier.create(suites=suites, status=lists).verify(case.credential, now=case.now).status
             same = all(signed_form(lists[url]) == signed_form(found) for url, found in case.lists.items())
             assert status == ("REVOKED" if same else "INVALID"), (name, rewrite.name, status)
@@ -524,7 +605,9 @@ def test_a_fresh_status_list_reads_alike_whatever_its_spelling(worlds: dict[tupl
     st.sampled_from(sorted(CASE_FIELDS)),
     st.lists(st.tuples(st.sampled_from(sorted(FIELDS)), st.sampled_from(REWRITES)), min_size=1, max_size=5),
 )
-def test_random_compositions_of_rewrites(config: tuple[str, str], case_name: str, changes: list[tuple[str, Rewrite]]) -> None:
+def test_random_compositions_of_rewrites(
+    config: tuple[str, str], case_name: str, changes: list[tuple[str, Rewrite]]
+) -> None:
     world = _WORLDS.get(config)
     if world is None:
         import tempfile
@@ -550,15 +633,29 @@ def test_the_command_line_reads_what_is_signed(worlds: dict[tuple[str, str], Wor
     stale_lists = world.cases["stale-list"].lists
     index = {}
     for number, (url, found) in enumerate(stale_lists.items()):
-        (stale_dir / f"{number}.json").write_text(json.dumps(rewritten(found, [("list.validUntil", FullIri())], LIST_FIELDS)))
+        (stale_dir / f"{number}.json").write_text(
+            json.dumps(rewritten(found, [("list.validUntil", FullIri())], LIST_FIELDS))
+        )
         index[url] = f"{number}.json"
     (stale_dir / "index.json").write_text(json.dumps(index))
     hidden = {
         "REVOKED": (rewritten(world.cases["revoked"].credential, [("credentialStatus", FullIri())]), status_dir, NOW),
-        "SUPERSEDED": (rewritten(world.cases["superseded"].credential, [("entry.statusPurpose", Alias())]), status_dir, NOW),
+        "SUPERSEDED": (
+            rewritten(world.cases["superseded"].credential, [("entry.statusPurpose", Alias())]),
+            status_dir,
+            NOW,
+        ),
         "EXPIRED": (rewritten(world.cases["expired"].credential, [("validUntil", FullIri())]), status_dir, NOW),
-        "NOT_YET_VALID": (rewritten(world.cases["not-yet-valid"].credential, [("validFrom", ValueObject())]), status_dir, NOW),
-        "SUSPENDED": (rewritten(world.cases["suspended"].credential, [("credentialStatus", Prefixed())]), status_dir, NOW),
+        "NOT_YET_VALID": (
+            rewritten(world.cases["not-yet-valid"].credential, [("validFrom", ValueObject())]),
+            status_dir,
+            NOW,
+        ),
+        "SUSPENDED": (
+            rewritten(world.cases["suspended"].credential, [("credentialStatus", Prefixed())]),
+            status_dir,
+            NOW,
+        ),
         # a list taken before the revocation, its validUntil written as an IRI: still stale
         "INVALID": (world.cases["stale-list"].credential, stale_dir, world.cases["stale-list"].now),
     }
@@ -566,8 +663,21 @@ def test_the_command_line_reads_what_is_signed(worlds: dict[tuple[str, str], Wor
         path = tmp_path / f"{expected}.json"
         path.write_text(json.dumps(credential))
         done = subprocess.run(
-            [sys.executable, "-m", "vccore", "verify", str(path), "--status-dir", str(folder), "--now", when.isoformat(), "--json"],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "vccore",
+                "verify",
+                str(path),
+                "--status-dir",
+                str(folder),
+                "--now",
+                when.isoformat(),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert done.returncode == 1, done.stdout + done.stderr
         assert json.loads(done.stdout)["status"] == expected, done.stdout
@@ -584,7 +694,9 @@ def test_both_server_routes_read_what_is_signed(worlds: dict[tuple[str, str], Wo
     client = TestClient(create_app(world.issuer, authorizer=StaticTokenAuthorizer("a-token-for-the-alias-tests")))
     hidden = {
         "REVOKED": rewritten(world.cases["revoked"].credential, [("credentialStatus", FullIri())]),
-        "SUPERSEDED": rewritten(world.cases["superseded"].credential, [("entry.statusPurpose", FullIri()), ("credentialStatus", Nest())]),
+        "SUPERSEDED": rewritten(
+            world.cases["superseded"].credential, [("entry.statusPurpose", FullIri()), ("credentialStatus", Nest())]
+        ),
         "SUSPENDED": rewritten(world.cases["suspended"].credential, [("credentialStatus", Included())]),
         "EXPIRED": rewritten(world.cases["expired"].credential, [("validUntil", Prefixed())]),  # at the server's clock
     }

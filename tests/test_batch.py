@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import raw_rows
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types
 from vccore.batch import MAX_LINE_BYTES
 from vccore.cli import main
-from vccore.payloads import PayloadError
 from vccore.issuer import Certified, Issuer
+from vccore.payloads import PayloadError
 from vccore.store import LifecycleError, SQLiteStore, open_store
-
-from conftest import raw_rows
 
 ENTITY = bundled_entity_types()["HealthProfessional"]
 NOW = "2024-01-01T00:00:00Z"
@@ -71,7 +70,14 @@ def test_certify_batch_issues_each_payload_or_says_why_not(issuer: Issuer) -> No
     payloads[3] = dict(payloads[2])  # the same certificateId twice in one batch
     payloads[4] = "not an object"
     results = issuer.certify_batch(ENTITY, payloads, now=AT)
-    assert [type(r).__name__ for r in results] == ["Certified", "PayloadError", "Certified", "LifecycleError", "PayloadError", "Certified"]
+    assert [type(r).__name__ for r in results] == [
+        "Certified",
+        "PayloadError",
+        "Certified",
+        "LifecycleError",
+        "PayloadError",
+        "Certified",
+    ]
     assert isinstance(results[3], LifecycleError) and results[3].code == "DUPLICATE_CERTIFICATE_ID"
     assert issuer.store.count() == 3
     verifier = Verifier.create()
@@ -104,7 +110,9 @@ def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
     first = issuer.certify_batch(ENTITY, payloads, keys=keys, now=AT)
     second = issuer.certify_batch(ENTITY, payloads, keys=keys, now=AT)
     assert all(isinstance(r, Certified) for r in first + second)
-    assert [r.credential for r in first if isinstance(r, Certified)] == [r.credential for r in second if isinstance(r, Certified)]
+    assert [r.credential for r in first if isinstance(r, Certified)] == [
+        r.credential for r in second if isinstance(r, Certified)
+    ]
     assert issuer.store.count() == 5
     # a key that made a certificate is taken, whatever payload comes with it next time
     third = issuer.certify_batch(ENTITY, [payload(9)], keys=keys[:1], now=AT)
@@ -117,13 +125,21 @@ def test_the_stores_batch_queries_agree_with_its_single_ones(issuer: Issuer) -> 
     """Many ids and keys in a few statements (SQLite: parts of 500; PostgreSQL: one array): the
     same answers as one question at a time, and an unused key or id is simply not found."""
     count = 1203
-    results = issuer.certify_batch(ENTITY, [payload(i) for i in range(count)], keys=[f"k{i}" for i in range(count)], now=AT)
+    results = issuer.certify_batch(
+        ENTITY, [payload(i) for i in range(count)], keys=[f"k{i}" for i in range(count)], now=AT
+    )
     made = [r for r in results if isinstance(r, Certified)]
-    assert len(made) == count and made[0].credential_json() == json.dumps(made[0].credential, ensure_ascii=False, separators=(",", ":"))
+    assert len(made) == count and made[0].credential_json() == json.dumps(
+        made[0].credential, ensure_ascii=False, separators=(",", ":")
+    )
     ids = [f"{i:012d}" for i in range(0, count + 300, 7)]
     keys = [f"k{i}" for i in range(0, count + 300, 5)]
     with issuer.store.transaction() as tx:
-        assert tx.certificate_ids_taken(ids) == {i for i in ids if tx.certificate_id_taken(i)} == {f"{i:012d}" for i in range(0, count, 7)}
+        assert (
+            tx.certificate_ids_taken(ids)
+            == {i for i in ids if tx.certificate_id_taken(i)}
+            == {f"{i:012d}" for i in range(0, count, 7)}
+        )
         found = tx.certificates_for_keys(keys)
         assert found == {k: tx.certificate_for_key(k) for k in keys if tx.certificate_for_key(k) is not None}
         assert len(found) == len(range(0, count, 5)) and found["k5"] == f"{5:012d}"
@@ -146,7 +162,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def check_batch_result(folder: Path, good: list[int], bad: dict[int, str], location: str | None = None) -> list[dict[str, Any]]:
+def check_batch_result(
+    folder: Path, good: list[int], bad: dict[int, str], location: str | None = None
+) -> list[dict[str, Any]]:
     """The output holds exactly one credential per good line, in order, each the one the store
     (by default the home folder's) holds; the errors file exactly the bad lines; the store
     nothing else."""
@@ -163,22 +181,46 @@ def check_batch_result(folder: Path, good: list[int], bad: dict[int, str], locat
 
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
-def test_issue_batch_with_two_workers(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, start_method: str) -> None:
+def test_issue_batch_with_two_workers(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, start_method: str
+) -> None:
     """Both ways of starting workers (the command line forks on Linux when it can)."""
     import vccore.cli._common
 
     monkeypatch.setattr(vccore.cli._common, "_start_method", lambda: start_method)
     good, bad = write_input(tmp_path / "in.jsonl", 700)
-    argv = ["issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
-            "--home", str(tmp_path / "home"), "--workers", "2", "--now", NOW]
+    argv = [
+        "issue",
+        "HealthProfessional",
+        "--batch",
+        str(tmp_path / "in.jsonl"),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--home",
+        str(tmp_path / "home"),
+        "--workers",
+        "2",
+        "--now",
+        NOW,
+    ]
     code, out, err = run(capsys, *argv)
     assert code == 0, err
     assert f"{len(good):,} credentials" in err and f"{len(bad)} lines rejected" in err and out == ""
     credentials = check_batch_result(tmp_path, good, bad)
     # every one verifies, through `vccore verify --batch`
     (tmp_path / "results.jsonl").unlink(missing_ok=True)
-    code, _, err = run(capsys, "verify", "--batch", str(tmp_path / "out.jsonl"), "--now", "2024-06-01T00:00:00Z",
-                       "--workers", "2", "-o", str(tmp_path / "results.jsonl"))
+    code, _, err = run(
+        capsys,
+        "verify",
+        "--batch",
+        str(tmp_path / "out.jsonl"),
+        "--now",
+        "2024-06-01T00:00:00Z",
+        "--workers",
+        "2",
+        "-o",
+        str(tmp_path / "results.jsonl"),
+    )
     results = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert code == 0 and [r["line"] for r in results] == list(range(1, len(credentials) + 1))
     assert all(r["verified"] for r in results) and f"{len(credentials):,} verified, 0 not verified" in err
@@ -197,7 +239,14 @@ def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Pa
 
     write_input(tmp_path / "in.jsonl", 3)
     with pytest.raises(BatchError, match="'forkserver' is not one of"):
-        issue_batch(Issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "out.jsonl", workers=2, start_method="forkserver")
+        issue_batch(
+            Issuer,
+            "HealthProfessional",
+            tmp_path / "in.jsonl",
+            tmp_path / "out.jsonl",
+            workers=2,
+            start_method="forkserver",
+        )
     with pytest.raises(BatchError, match="'threads' is not one of"):
         verify_batch(Verifier.create, tmp_path / "in.jsonl", open(os.devnull, "wb"), start_method="threads")
     stop = threading.Event()
@@ -205,7 +254,14 @@ def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Pa
     other.start()
     try:
         with pytest.raises(BatchError, match="no other thread"):
-            issue_batch(Issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "out.jsonl", workers=2, start_method="fork")
+            issue_batch(
+                Issuer,
+                "HealthProfessional",
+                tmp_path / "in.jsonl",
+                tmp_path / "out.jsonl",
+                workers=2,
+                start_method="fork",
+            )
     finally:
         stop.set()
         other.join()
@@ -220,11 +276,21 @@ def test_a_forked_batch_handed_an_open_store_opens_its_own_connections(tmp_path:
 
     issuer.certify("HealthProfessional", payload(900001), now=AT)  # the connection is open now
     good, bad = write_input(tmp_path / "in.jsonl", 1200)
-    report = issue_batch(lambda: issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "out.jsonl", workers=2, now=AT, start_method="fork")
+    report = issue_batch(
+        lambda: issuer,
+        "HealthProfessional",
+        tmp_path / "in.jsonl",
+        tmp_path / "out.jsonl",
+        workers=2,
+        now=AT,
+        start_method="fork",
+    )
     assert (report.done, report.rejected) == (len(good), len(bad))
     issuer.certify("HealthProfessional", payload(900002), now=AT)  # and still works here
     assert issuer.store.count() == len(good) + 2
-    names = [json.loads(line)["credentialSubject"]["name"] for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    names = [
+        json.loads(line)["credentialSubject"]["name"] for line in (tmp_path / "out.jsonl").read_text().splitlines()
+    ]
     assert names == [f"Dr. Batch {n}" for n in good]
     if isinstance(issuer.store, SQLiteStore):
         assert raw_rows(str(issuer.store.path), "PRAGMA integrity_check") == [("ok",)]
@@ -233,7 +299,16 @@ def test_a_forked_batch_handed_an_open_store_opens_its_own_connections(tmp_path:
 def test_issue_batch_refuses_to_clobber_or_to_mix_inputs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write_input(tmp_path / "in.jsonl", 30)
     (tmp_path / "out.jsonl").write_text("someone's data\n")
-    argv = ["issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home")]
+    argv = [
+        "issue",
+        "HealthProfessional",
+        "--batch",
+        str(tmp_path / "in.jsonl"),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--home",
+        str(tmp_path / "home"),
+    ]
     code, _, err = run(capsys, *argv)
     assert code == 2 and "exists and is not empty" in err
     assert (tmp_path / "out.jsonl").read_text() == "someone's data\n"
@@ -244,39 +319,76 @@ def test_issue_batch_refuses_to_clobber_or_to_mix_inputs(tmp_path: Path, capsys:
     state = json.loads(state_file.read_text())
     state_file.write_text(json.dumps({**state, "complete": False}))
     write_input(tmp_path / "in.jsonl", 31)
-    (tmp_path / "in.jsonl").write_text((tmp_path / "in.jsonl").read_text().replace("Dr. Batch 1\"", "Dr. Batch X\""))
+    (tmp_path / "in.jsonl").write_text((tmp_path / "in.jsonl").read_text().replace('Dr. Batch 1"', 'Dr. Batch X"'))
     before = (tmp_path / "out.jsonl").read_bytes()
     code, _, err = run(capsys, *argv)
     assert code == 2 and "is not the input the batch was started on" in err
     assert (tmp_path / "out.jsonl").read_bytes() == before
     # usage
     assert run(capsys, "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"))[0] == 2
-    code, _, err = run(capsys, "issue", "Nobody", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "x.jsonl"))
+    code, _, err = run(
+        capsys, "issue", "Nobody", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "x.jsonl")
+    )
     assert code == 2 and "no entity type 'Nobody'" in err
     code, _, err = run(capsys, *argv[:-2], "-o", str(tmp_path / "y.jsonl"), "--workers", "0")
     assert code == 2 and "--workers takes 1 to 256" in err
 
 
-def test_issue_batch_refuses_an_overlong_line_without_reading_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    lines = [json.dumps(payload(1)), json.dumps({**payload(2), "name": "x" * (MAX_LINE_BYTES + 10)}), json.dumps(payload(3))]
+def test_issue_batch_refuses_an_overlong_line_without_reading_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        json.dumps(payload(1)),
+        json.dumps({**payload(2), "name": "x" * (MAX_LINE_BYTES + 10)}),
+        json.dumps(payload(3)),
+    ]
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
-    code, _, err = run(capsys, "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "out.jsonl"),
-                       "--home", str(tmp_path / "home"), "--now", NOW)
+    code, _, err = run(
+        capsys,
+        "issue",
+        "HealthProfessional",
+        "--batch",
+        str(tmp_path / "in.jsonl"),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--home",
+        str(tmp_path / "home"),
+        "--now",
+        NOW,
+    )
     assert code == 0, err
     check_batch_result(tmp_path, [1, 3], {2: "INVALID_LINE"})
     assert "longer than 1048576 bytes" in (tmp_path / "out.errors.jsonl").read_text()
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(tmp_path: Path, store_location: str, seed: int) -> None:
+def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(
+    tmp_path: Path, store_location: str, seed: int
+) -> None:
     """Killed (SIGKILL) at random moments, with its workers or (seed 3) the parent alone, then
     run again until it finishes: every good line's credential exactly once, in order, and no
     status position given twice."""
     lines = 40000  # enough for two kills midway at ten thousand credentials a second (12,000 were not, 2026-12-01)
     good, bad = write_input(tmp_path / "in.jsonl", lines)
-    argv = [sys.executable, "-m", "vccore", "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl"),
-            "-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--store", store_location,
-            "--workers", "2", "--now", NOW]
+    argv = [
+        sys.executable,
+        "-m",
+        "vccore",
+        "issue",
+        "HealthProfessional",
+        "--batch",
+        str(tmp_path / "in.jsonl"),
+        "-o",
+        str(tmp_path / "out.jsonl"),
+        "--home",
+        str(tmp_path / "home"),
+        "--store",
+        store_location,
+        "--workers",
+        "2",
+        "--now",
+        NOW,
+    ]
     chance = random.Random(seed)
     progress = tmp_path / "out.jsonl.progress"
 
@@ -289,7 +401,9 @@ def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials
     kills = midway = 0
     for attempt in range(12):
         reached = line_reached()
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        )
         if attempt < 4:
             # wait for a checkpoint beyond the last one, then kill at a random moment after it
             deadline = time.monotonic() + 120
@@ -320,7 +434,14 @@ def test_verify_batch_reports_each_line(tmp_path: Path, issuer: Issuer, capsys: 
     made = [r for r in issuer.certify_batch(ENTITY, [payload(i) for i in range(4)], now=AT) if isinstance(r, Certified)]
     tampered = json.loads(json.dumps(made[1].credential))
     tampered["credentialSubject"]["name"] = "Mallory"
-    lines = [json.dumps(made[0].credential), json.dumps(tampered), "[1, 2", "", '"a string"', json.dumps(made[2].credential)]
+    lines = [
+        json.dumps(made[0].credential),
+        json.dumps(tampered),
+        "[1, 2",
+        "",
+        '"a string"',
+        json.dumps(made[2].credential),
+    ]
     (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
     code, out, err = run(capsys, "verify", "--batch", str(tmp_path / "in.jsonl"), "--now", "2024-06-01T00:00:00Z")
     results = [json.loads(line) for line in out.splitlines()]

@@ -7,12 +7,11 @@ import json
 from typing import Any
 
 import pytest
+from conftest import VECTORS, load_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import VECTORS, load_json
-from vccore import CanonicalizationError, SafeModeError, canonicalize, canonicalize_nquads
-from vccore import _nquads, _rdfc10
+from vccore import CanonicalizationError, SafeModeError, _nquads, _rdfc10, canonicalize, canonicalize_nquads
 
 SUITE = VECTORS / "rdf-canon"
 MANIFEST = list(csv.DictReader((SUITE / "manifest.csv").open(encoding="utf-8")))
@@ -125,9 +124,7 @@ def test_vc11_vector_canonical_document() -> None:
     assert canonicalize(vector["unsignedCredential"]) == vector["expected"]["canonicalDocument"]
 
 
-@pytest.mark.parametrize(
-    "name", ["ed25519-signature-2020-vc11.json", "eddsa-rdfc-2022-vc11.json"]
-)
+@pytest.mark.parametrize("name", ["ed25519-signature-2020-vc11.json", "eddsa-rdfc-2022-vc11.json"])
 def test_safe_mode_negative_cases(name: str) -> None:
     vector = load_json(f"ld-suites-digitalbazaar/{name}")
     cases = {case["name"] for case in vector["negativeCases"]}
@@ -151,7 +148,12 @@ def test_safe_mode_negative_cases(name: str) -> None:
 
 
 def _v2(**fields: Any) -> dict[str, Any]:
-    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "id": "urn:uuid:1", "type": "VerifiableCredential", **fields}
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "id": "urn:uuid:1",
+        "type": "VerifiableCredential",
+        **fields,
+    }
 
 
 @pytest.mark.parametrize(
@@ -162,7 +164,11 @@ def _v2(**fields: Any) -> dict[str, Any]:
         (_v2(issuer="not-a-url"), "RELATIVE_IRI", "issuer"),
         (_v2(credentialSubject={"@id": "urn:x", "@type": "Relative"}), "RELATIVE_IRI", "credentialSubject.@type"),
         (
-            {"@context": [{"@vocab": "https://vocab.example/"}], "@id": "urn:x", "name": {"@value": "a", "@language": "not a tag"}},
+            {
+                "@context": [{"@vocab": "https://vocab.example/"}],
+                "@id": "urn:x",
+                "name": {"@value": "a", "@language": "not a tag"},
+            },
             "DATA_LOSS",
             "name.@language",
         ),
@@ -227,25 +233,51 @@ from vccore import _jcs  # noqa: E402
 
 def test_jcs_rfc8785_examples() -> None:
     # RFC 8785 section 3.2.2 (sorting by UTF-16 code units) and Appendix B (numbers).
-    assert _jcs.canonicalize({"\u20ac": "Euro Sign", "\r": "Carriage Return", "\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\U0001f600": "Emoji: Grinning Face", "\u0080": "Control", "\u00f6": "Latin Small Letter O With Diaeresis"}) == (
+    assert _jcs.canonicalize(
+        {
+            "\u20ac": "Euro Sign",
+            "\r": "Carriage Return",
+            "\ufb33": "Hebrew Letter Dalet With Dagesh",
+            "1": "One",
+            "\U0001f600": "Emoji: Grinning Face",
+            "\u0080": "Control",
+            "\u00f6": "Latin Small Letter O With Diaeresis",
+        }
+    ) == (
         '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",'
         '"\u20ac":"Euro Sign","\U0001f600":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}'
     )
     numbers = {
-        0.0: "0", -0.0: "0", 5e-324: "5e-324", 1.7976931348623157e308: "1.7976931348623157e+308",
-        9007199254740992.0: "9007199254740992", 1e21: "1e+21", 1e20: "100000000000000000000",
-        0.000001: "0.000001", 1e-7: "1e-7", 333333333.3333333: "333333333.3333333", 4.5: "4.5",
+        0.0: "0",
+        -0.0: "0",
+        5e-324: "5e-324",
+        1.7976931348623157e308: "1.7976931348623157e+308",
+        9007199254740992.0: "9007199254740992",
+        1e21: "1e+21",
+        1e20: "100000000000000000000",
+        0.000001: "0.000001",
+        1e-7: "1e-7",
+        333333333.3333333: "333333333.3333333",
+        4.5: "4.5",
     }
     for value, text in numbers.items():
         assert _jcs.canonicalize(value) == text
-    assert _jcs.canonicalize(["\x01\x1f\u2028\"\\"]) == '["\\u0001\\u001f\u2028\\"\\\\"]'
+    assert _jcs.canonicalize(['\x01\x1f\u2028"\\']) == '["\\u0001\\u001f\u2028\\"\\\\"]'
 
 
-@given(st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-(2**60), 2**60), st.floats(allow_nan=False, allow_infinity=False), st.text()),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)),
-    max_leaves=12,
-))
+@given(
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(2**60), 2**60),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(),
+        ),
+        lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=5), inner, max_size=4)),
+        max_leaves=12,
+    )
+)
 def test_jcs_matches_the_reference_implementation(value: Any) -> None:
     # pyld ships the RFC's own Python implementation (package c14n); vccore's must agree with it.
     from c14n.Canonicalize import canonicalize as reference
@@ -275,7 +307,14 @@ V: dict[str, Any] = {"@vocab": "https://v.example/"}
         ({"@context": V, "@id": "urn:x\ufeff", "name": "a"}, "RELATIVE_IRI"),
         ({"@context": V, "@id": "urn:x>y", "name": "a"}, "RELATIVE_IRI"),
         ({"@context": [V, {"t": {"@type": "@vocab"}}], "@id": "urn:x", "t": "rel value"}, "RELATIVE_IRI"),
-        ({"@context": V, "@id": "urn:g> .\n<urn:s2> <urn:p2> <urn:o2", "@graph": [{"@id": "urn:s", "p": {"@id": "urn:o"}}]}, "RELATIVE_IRI"),
+        (
+            {
+                "@context": V,
+                "@id": "urn:g> .\n<urn:s2> <urn:p2> <urn:o2",
+                "@graph": [{"@id": "urn:s", "p": {"@id": "urn:o"}}],
+            },
+            "RELATIVE_IRI",
+        ),
         # values JSON-LD drops
         ({"@context": V, "@id": "urn:x", "name": {"@value": None}, "o": "y"}, "DATA_LOSS"),
         ({"@context": V, "@id": "urn:x", "name": {"@language": "en"}, "o": "y"}, "DATA_LOSS"),
@@ -290,15 +329,33 @@ V: dict[str, Any] = {"@vocab": "https://v.example/"}
         ({"@context": [V, {"@language": "not a tag"}], "@id": "urn:x", "n": 1}, "DATA_LOSS"),
         ({"@context": [V, {"@direction": "rtl"}], "@id": "urn:x", "n": "a"}, "DATA_LOSS"),
         # JSON that expansion keeps and RDF leaves out: @index and index maps (issue #16)
-        ({"@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index"}}], "@id": "urn:x",
-          "byIndex": {"shown but not signed": "a"}}, "DATA_LOSS"),
-        ({"@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index"}}], "@id": "urn:x",
-          "byIndex": {"shown": {"@id": "urn:y", "name": "b"}}}, "DATA_LOSS"),
+        (
+            {
+                "@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index"}}],
+                "@id": "urn:x",
+                "byIndex": {"shown but not signed": "a"},
+            },
+            "DATA_LOSS",
+        ),
+        (
+            {
+                "@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index"}}],
+                "@id": "urn:x",
+                "byIndex": {"shown": {"@id": "urn:y", "name": "b"}},
+            },
+            "DATA_LOSS",
+        ),
         ({"@context": V, "@id": "urn:x", "name": {"@value": "a", "@index": "shown but not signed"}}, "DATA_LOSS"),
         ({"@context": V, "@id": "urn:x", "knows": {"@id": "urn:y", "@index": "shown", "name": "b"}}, "DATA_LOSS"),
         ({"@context": V, "@id": "urn:x", "l": {"@list": ["a"], "@index": "shown"}}, "DATA_LOSS"),
-        ({"@context": [V, {"g": {"@id": "https://v.example/g", "@container": ["@graph", "@index"]}}], "@id": "urn:x",
-          "g": {"shown": {"@id": "urn:y", "name": "b"}}}, "DATA_LOSS"),
+        (
+            {
+                "@context": [V, {"g": {"@id": "https://v.example/g", "@container": ["@graph", "@index"]}}],
+                "@id": "urn:x",
+                "g": {"shown": {"@id": "urn:y", "name": "b"}},
+            },
+            "DATA_LOSS",
+        ),
         # numbers JavaScript reads differently
         ({"@context": V, "@id": "urn:x", "n": 2**53}, "DATA_LOSS"),
         ({"@context": V, "@id": "urn:x", "n": -(10**400)}, "DATA_LOSS"),
@@ -332,25 +389,41 @@ def test_unsafe_mode_never_writes_a_broken_iri() -> None:
     out = canonicalize(document, safe=False)
     assert _nquads.parse(out)  # vccore's own parser reads vccore's output
     assert "<urn:a\\u003Eb>" in out and "<urn:c\\u0022d>" in out
-    crafted = {"@context": V, "@id": "urn:g> .\n<urn:s2> <urn:p2> <urn:o2", "@graph": [{"@id": "urn:s", "p": {"@id": "urn:o"}}]}
+    crafted = {
+        "@context": V,
+        "@id": "urn:g> .\n<urn:s2> <urn:p2> <urn:o2",
+        "@graph": [{"@id": "urn:s", "p": {"@id": "urn:o"}}],
+    }
     assert "urn:s2" not in canonicalize(crafted, safe=False)
 
 
 def test_pyld_failures_become_canonicalization_errors() -> None:
-    for document in ({"@context": V, "@id": "urn:x", "l": {"@list": [{"@id": "urn:a b"}]}}, {"@context": V, "@graph": [{"@id": "@bar", "n": 1}, {"@id": "urn:y", "n": 2}]}):
+    for document in (
+        {"@context": V, "@id": "urn:x", "l": {"@list": [{"@id": "urn:a b"}]}},
+        {"@context": V, "@graph": [{"@id": "@bar", "n": 1}, {"@id": "urn:y", "n": 2}]},
+    ):
         with pytest.raises(CanonicalizationError):
             canonicalize(document, safe=False)
 
 
 def test_an_index_map_is_named_where_it_is() -> None:
-    document = {"@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index"}}], "@id": "urn:x",
-                "byIndex": {"shown but not signed": "a"}}
+    document = {
+        "@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index"}}],
+        "@id": "urn:x",
+        "byIndex": {"shown but not signed": "a"},
+    }
     with pytest.raises(SafeModeError) as caught:
         canonicalize(document)
     assert "shown but not signed" in caught.value.message and "not part of what RDF signs" in caught.value.message
     # a property-valued index (JSON-LD 1.1) is a property: in the RDF, and signed
-    valued = {"@context": [V, {"byIndex": {"@id": "https://v.example/p", "@container": "@index", "@index": "https://v.example/key"}}],
-              "@id": "urn:x", "byIndex": {"signed": {"@id": "urn:y", "name": "b"}}}
+    valued = {
+        "@context": [
+            V,
+            {"byIndex": {"@id": "https://v.example/p", "@container": "@index", "@index": "https://v.example/key"}},
+        ],
+        "@id": "urn:x",
+        "byIndex": {"signed": {"@id": "urn:y", "name": "b"}},
+    }
     assert '<urn:y> <https://v.example/key> "signed" .' in canonicalize(valued)
 
 
@@ -360,13 +433,22 @@ def test_values_of_one_property_are_bounded_after_merging() -> None:
     from vccore.canon import MAX_VALUES_PER_PROPERTY
 
     half = MAX_VALUES_PER_PROPERTY // 2
-    merged = {"@context": V, "@graph": [{"@id": "urn:x", "p": [f"a{i}" for i in range(half)]}, {"@id": "urn:x", "p": [f"b{i}" for i in range(half + 1)]}]}
+    merged = {
+        "@context": V,
+        "@graph": [
+            {"@id": "urn:x", "p": [f"a{i}" for i in range(half)]},
+            {"@id": "urn:x", "p": [f"b{i}" for i in range(half + 1)]},
+        ],
+    }
     with pytest.raises(CanonicalizationError) as caught:
         canonicalize(merged)
     assert caught.value.code == "INPUT_TOO_LARGE" and caught.value.details["property"] == "https://v.example/p"
     canonicalize({**merged, "@graph": [merged["@graph"][0], {"@id": "urn:x", "p": [f"b{i}" for i in range(half)]}]})
     # blank nodes are each their own node; graphs keep their nodes apart
-    apart = {"@context": V, "@graph": [{"p": [f"a{i}" for i in range(half + 1)]}, {"p": [f"b{i}" for i in range(half + 1)]}]}
+    apart = {
+        "@context": V,
+        "@graph": [{"p": [f"a{i}" for i in range(half + 1)]}, {"p": [f"b{i}" for i in range(half + 1)]}],
+    }
     canonicalize(apart)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import VECTORS, load_json, load_text
+
 from vccore import ContextLoader
 from vccore.cli import main
 
@@ -53,7 +53,19 @@ def test_keygen_writes_a_private_multikey(keyfile: Path, capsys: pytest.CaptureF
 def test_sign_then_verify(suite: str, keyfile: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     unsigned = unsigned_for(keyfile, tmp_path)
     out_file = tmp_path / "signed.json"
-    code, _, _ = run(capsys, "sign", str(unsigned), "--key", str(keyfile), "--suite", suite, "--created", "2024-05-06T07:08:09Z", "-o", str(out_file))
+    code, _, _ = run(
+        capsys,
+        "sign",
+        str(unsigned),
+        "--key",
+        str(keyfile),
+        "--suite",
+        suite,
+        "--created",
+        "2024-05-06T07:08:09Z",
+        "-o",
+        str(out_file),
+    )
     assert code == 0
     signed = json.loads(out_file.read_text())
     assert signed["proof"]["created"] == "2024-05-06T07:08:09Z"
@@ -73,8 +85,20 @@ def test_sign_then_verify(suite: str, keyfile: Path, tmp_path: Path, capsys: pyt
 def test_sign_to_stdout_reproduces_the_w3c_vector(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     pair = load_json("vc-di-eddsa/TestVectors/keyPair.json")
     keyfile = tmp_path / "key.json"
-    keyfile.write_text(json.dumps({"publicKeyMultibase": pair["publicKeyMultibase"], "secretKeyMultibase": pair["privateKeyMultibase"]}))
-    code, out, _ = run(capsys, "sign", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"), "--key", str(keyfile), "--created", "2023-02-24T23:36:38Z")
+    keyfile.write_text(
+        json.dumps(
+            {"publicKeyMultibase": pair["publicKeyMultibase"], "secretKeyMultibase": pair["privateKeyMultibase"]}
+        )
+    )
+    code, out, _ = run(
+        capsys,
+        "sign",
+        str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"),
+        "--key",
+        str(keyfile),
+        "--created",
+        "2023-02-24T23:36:38Z",
+    )
     assert code == 0
     assert json.loads(out) == load_json("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/signedDataInt.json")
 
@@ -108,13 +132,17 @@ def test_verify_with_pinned_context_and_trust(tmp_path: Path, capsys: pytest.Cap
     pair = vector["keyPair"]
     from vccore import Ed25519Key, sign
 
-    key = Ed25519Key.from_multibase(pair["publicKeyMultibase"], pair["privateKeyMultibase"], id=pair["id"], controller=pair["controller"])
+    key = Ed25519Key.from_multibase(
+        pair["publicKeyMultibase"], pair["privateKeyMultibase"], id=pair["id"], controller=pair["controller"]
+    )
     context_url = "https://contexts.example/alumni/v1"
     context_file = tmp_path / "alumni.jsonld"
     context_file.write_text(json.dumps({"@context": vector["unsignedCredential"]["@context"][1]}))
     credential = dict(vector["unsignedCredential"])
     credential["@context"] = [credential["@context"][0], context_url, credential["@context"][2]]
-    loader = ContextLoader.from_directory(Path(__file__).resolve().parent.parent / "contexts").with_contexts({context_url: context_file.read_bytes()})
+    loader = ContextLoader.from_directory(Path(__file__).resolve().parent.parent / "contexts").with_contexts(
+        {context_url: context_file.read_bytes()}
+    )
     signed_file = tmp_path / "signed.json"
     signed_file.write_text(json.dumps(sign(credential, key, suite="Ed25519Signature2020", contexts=loader)))
     trust = tmp_path / "trust.json"
@@ -130,9 +158,21 @@ def test_verify_with_pinned_context_and_trust(tmp_path: Path, capsys: pytest.Cap
     assert pair["id"] in problems[0]["detail"]
     code, out, _ = run(capsys, "verify", str(signed_file), "--trust", str(trust), "--json")
     assert code == 1 and [p["reason"] for p in json.loads(out)["problems"]] == ["UNKNOWN_CONTEXT"]
-    code, out, _ = run(capsys, "verify", str(signed_file), "--trust", str(trust), "--context", f"{context_url}={context_file}")
+    code, out, _ = run(
+        capsys, "verify", str(signed_file), "--trust", str(trust), "--context", f"{context_url}={context_file}"
+    )
     assert code == 0, out
-    code, out, _ = run(capsys, "verify", str(signed_file), "--trust", str(trust), "--context", f"{context_url}={context_file}", "--suite", "eddsa-rdfc-2022")
+    code, out, _ = run(
+        capsys,
+        "verify",
+        str(signed_file),
+        "--trust",
+        str(trust),
+        "--context",
+        f"{context_url}={context_file}",
+        "--suite",
+        "eddsa-rdfc-2022",
+    )
     assert code == 1 and "UNSUPPORTED_SUITE" in out
 
 
@@ -145,7 +185,9 @@ def test_canonicalize_nquads(name: str, capsys: pytest.CaptureFixture[str]) -> N
 def test_canonicalize_jsonld(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "canonicalize", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"))
     assert code == 0 and out == load_text("vc-di-eddsa/TestVectors/eddsa-rdfc-2022/canonDocDataInt.txt")
-    code, out, _ = run(capsys, "canonicalize", "--from", "jsonld", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json"))
+    code, out, _ = run(
+        capsys, "canonicalize", "--from", "jsonld", str(VECTORS / "vc-di-eddsa/TestVectors/unsigned.json")
+    )
     assert code == 0
 
 
@@ -154,12 +196,18 @@ def test_contexts_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0
     index = json.loads((tmp_path / "ctx" / "index.json").read_text())
     assert "https://www.w3.org/ns/credentials/v2" in index
-    assert index["https://www.w3.org/ns/credentials/v2"]["sha256"] == "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734"
+    assert (
+        index["https://www.w3.org/ns/credentials/v2"]["sha256"]
+        == "59955ced6697d61e03f2b2556febe5308ab16842846f5b586d7f1f7adec92734"
+    )
     loader = ContextLoader.from_directory(tmp_path / "ctx")
     for url in index:
         loader.read_bytes(url)
     # the entity types' contexts too, each in a file of its own
-    assert {"https://vccore.dev/credentials/health-professional/v1", "https://divoc.dev/credentials/vaccination/v1"} <= set(index)
+    assert {
+        "https://vccore.dev/credentials/health-professional/v1",
+        "https://divoc.dev/credentials/vaccination/v1",
+    } <= set(index)
     assert len({entry["file"] for entry in index.values()}) == len(index)
 
 
@@ -173,14 +221,27 @@ def test_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and err == ""
 
 
-def test_issue_and_entities(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_issue_and_entities(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vccore.entities import bundled_entity_types
 
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps(bundled_entity_types()["HealthProfessional"].example))
     monkeypatch.setenv("VCCORE_HOME", str(tmp_path / "home"))
     out_file = tmp_path / "cred.json"
-    code, _, err = run(capsys, "issue", "HealthProfessional", str(payload), "--vc", "1.1", "--suite", "Ed25519Signature2020", "-o", str(out_file))
+    code, _, err = run(
+        capsys,
+        "issue",
+        "HealthProfessional",
+        str(payload),
+        "--vc",
+        "1.1",
+        "--suite",
+        "Ed25519Signature2020",
+        "-o",
+        str(out_file),
+    )
     assert code == 0 and "made a new issuing key" in err
     assert (tmp_path / "home" / "key.json").exists()
     code, out, _ = run(capsys, "verify", str(out_file), "--now", "2024-01-01T00:00:00Z", "--json")
@@ -211,11 +272,25 @@ def test_did_web_key_and_its_document(tmp_path: Path, capsys: pytest.CaptureFixt
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps(bundled_entity_types()["HealthProfessional"].example))
     cred = tmp_path / "cred.json"
-    assert run(capsys, "issue", "HealthProfessional", str(payload), "--key", str(tmp_path / "k" / "key.json"), "-o", str(cred))[0] == 0
+    assert (
+        run(
+            capsys,
+            "issue",
+            "HealthProfessional",
+            str(payload),
+            "--key",
+            str(tmp_path / "k" / "key.json"),
+            "-o",
+            str(cred),
+        )[0]
+        == 0
+    )
     assert json.loads(cred.read_text())["issuer"]["id"] == document["id"]
     code, out, _ = run(capsys, "verify", str(cred), "--now", "2024-01-01T00:00:00Z")
     assert code == 1 and "UNKNOWN_VERIFICATION_METHOD" in out  # did:web is never fetched
-    code, out, _ = run(capsys, "verify", str(cred), "--now", "2024-01-01T00:00:00Z", "--trust", str(tmp_path / "k" / "did.json"))
+    code, out, _ = run(
+        capsys, "verify", str(cred), "--now", "2024-01-01T00:00:00Z", "--trust", str(tmp_path / "k" / "did.json")
+    )
     assert code == 0, out
 
 
@@ -226,7 +301,9 @@ def test_console_script_is_installed() -> None:
     assert done.stdout.startswith("vccore ")
 
 
-def test_certificate_lifecycle_commands(tmp_path: Path, store_location: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_certificate_lifecycle_commands(
+    tmp_path: Path, store_location: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every lifecycle command, on the store named by $VCCORE_STORE (SQLite and PostgreSQL)."""
     from vccore.entities import bundled_entity_types
 
@@ -237,7 +314,16 @@ def test_certificate_lifecycle_commands(tmp_path: Path, store_location: str, cap
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps(example))
     at = ["--now", "2024-01-01T00:00:00Z"]
-    code, out, err = run(capsys, "certify", "HealthProfessional", str(payload), "--status-url", "https://issuer.example/status/", "--json", *at)
+    code, out, err = run(
+        capsys,
+        "certify",
+        "HealthProfessional",
+        str(payload),
+        "--status-url",
+        "https://issuer.example/status/",
+        "--json",
+        *at,
+    )
     assert code == 0 and "transactionId" in err
     first = json.loads(out)
     payload.write_text(json.dumps({**example, "certificateId": first["certificateId"]}))
@@ -253,7 +339,9 @@ def test_certificate_lifecycle_commands(tmp_path: Path, store_location: str, cap
     def status_of(credential: dict[str, Any], now: str) -> dict[str, Any]:
         file = tmp_path / "c.json"
         file.write_text(json.dumps(credential))
-        return json.loads(run(capsys, "verify", str(file), "--status-dir", str(tmp_path / "status"), "--now", now, "--json")[1])
+        return json.loads(
+            run(capsys, "verify", str(file), "--status-dir", str(tmp_path / "status"), "--now", now, "--json")[1]
+        )
 
     assert status_of(first["credential"], "2024-01-01T00:00:00Z")["status"] == "SUPERSEDED"
     superseded = status_of(first["credential"], "2024-01-01T00:00:00Z")  # the store (read only) names the successor
@@ -268,7 +356,9 @@ def test_certificate_lifecycle_commands(tmp_path: Path, store_location: str, cap
     assert [c["certificateId"] for c in fetched["chain"]] == [first["certificateId"], second["certificateId"]]
     code, _, err = run(capsys, "fetch", "nope")
     assert code == 1 and "UNKNOWN_CERTIFICATE" in err
-    assert not (tmp_path / "home" / "vccore.db").exists() or "://" not in store_location  # the store named, not the home's
+    assert (
+        not (tmp_path / "home" / "vccore.db").exists() or "://" not in store_location
+    )  # the store named, not the home's
 
 
 def test_lifecycle_commands_do_not_make_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -278,7 +368,9 @@ def test_lifecycle_commands_do_not_make_keys(tmp_path: Path, capsys: pytest.Capt
     assert not (tmp_path / "typo").exists()
 
 
-def test_times_beyond_the_calendar_in_utc_are_refused_by_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_times_beyond_the_calendar_in_utc_are_refused_by_option(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """9999-12-31T23:59:59-01:00 is a year 10000 in UTC: the option is named, no traceback."""
     from vccore.entities import bundled_entity_types
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import string
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vccore import Ed25519Key, Verifier, bundled_entity_types, canonicalize, sign
-from vccore import _rdfc10
+from vccore import Ed25519Key, Verifier, _rdfc10, bundled_entity_types, canonicalize, sign
 from vccore._compiled import TIED, CompiledCredentials, CompiledShape, slot_token
 from vccore.contexts import bundled_contexts
 from vccore.issuer import Issuer
@@ -26,7 +24,12 @@ KEY = Ed25519Key.from_seed(bytes(range(32)))
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 # CI runs the differentials on thousands of payloads; a local run on a few hundred.
 SCALE = 8 if os.environ.get("CI") else 1
-CONFIGS = [("2.0", "eddsa-rdfc-2022", False), ("2.0", "eddsa-rdfc-2022", True), ("1.1", "Ed25519Signature2020", False), ("1.1", "Ed25519Signature2020", True)]
+CONFIGS = [
+    ("2.0", "eddsa-rdfc-2022", False),
+    ("2.0", "eddsa-rdfc-2022", True),
+    ("1.1", "Ed25519Signature2020", False),
+    ("1.1", "Ed25519Signature2020", True),
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +37,19 @@ def issuers(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], I
     out = {}
     for version, suite, _ in CONFIGS:
         folder = tmp_path_factory.mktemp(f"{version}-{suite}")
-        out[(version, suite)] = Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"), vc_version=version, suite=suite)
+        out[(version, suite)] = Issuer(
+            signer=KEY,
+            store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"),
+            vc_version=version,
+            suite=suite,
+        )
     return out
 
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40)
-_dates = st.dates(min_value=datetime(1000, 1, 1).date(), max_value=datetime(9999, 12, 31).date()).map(lambda d: d.isoformat())
+_dates = st.dates(min_value=datetime(1000, 1, 1).date(), max_value=datetime(9999, 12, 31).date()).map(
+    lambda d: d.isoformat()
+)
 
 
 @st.composite
@@ -52,7 +62,16 @@ def _date_times(draw: Any) -> str:
 
 
 _urls = st.one_of(
-    st.sampled_from(["http://www.india.gov.in", "https://example.org/a?b=c#d", "did:web:example.com", "urn:uuid:2c8b5a0e-0f3e-4a4a-9d6b-1f2a3b4c5d6e", "https://例え.jp/パス", "mailto:someone@example.org"]),
+    st.sampled_from(
+        [
+            "http://www.india.gov.in",
+            "https://example.org/a?b=c#d",
+            "did:web:example.com",
+            "urn:uuid:2c8b5a0e-0f3e-4a4a-9d6b-1f2a3b4c5d6e",
+            "https://例え.jp/パス",
+            "mailto:someone@example.org",
+        ]
+    ),
     st.from_regex(r"https://[a-z]{1,10}\.example/[A-Za-z0-9._~%-]{0,20}", fullmatch=True),
 )
 _FIELD_VALUES: dict[str, Any] = {
@@ -75,14 +94,27 @@ def payloads(draw: Any) -> dict[str, Any]:
         elif spec_field.format in _FIELD_VALUES:
             payload[spec_field.name] = draw(_FIELD_VALUES[spec_field.format])
         else:
-            text = draw(st.one_of(_text, st.sampled_from(['"', "\\", "{{name}}", "\x00\x07\x1b\x7f", "\u2028", "🩺💉", "a" * 256, " ", "\t\n\r"])))
+            text = draw(
+                st.one_of(
+                    _text,
+                    st.sampled_from(
+                        ['"', "\\", "{{name}}", "\x00\x07\x1b\x7f", "\u2028", "🩺💉", "a" * 256, " ", "\t\n\r"]
+                    ),
+                )
+            )
             payload[spec_field.name] = text[: spec.get("maxLength", 10**6)] or "x"
     return payload
 
 
 @settings(max_examples=300 * SCALE)
 @given(payloads(), st.sampled_from(CONFIGS), st.integers(0, 3), st.integers(0, 131071))
-def test_compiled_canonical_form_is_the_reference(issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], config: tuple[str, str, bool], status_list: int, index: int) -> None:
+def test_compiled_canonical_form_is_the_reference(
+    issuers: dict[tuple[str, str], Issuer],
+    payload: dict[str, Any],
+    config: tuple[str, str, bool],
+    status_list: int,
+    index: int,
+) -> None:
     version, suite_name, updating = config
     issuer = issuers[(version, suite_name)]
     compiled = issuer._compiled(HP, version, updating)
@@ -113,7 +145,9 @@ def test_compiled_canonical_form_is_the_reference(issuers: dict[tuple[str, str],
 
 @settings(max_examples=60)
 @given(payloads(), st.sampled_from(CONFIGS[::2]))
-def test_compiled_issuance_signs_the_same_bytes(issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], config: tuple[str, str, bool]) -> None:
+def test_compiled_issuance_signs_the_same_bytes(
+    issuers: dict[tuple[str, str], Issuer], payload: dict[str, Any], config: tuple[str, str, bool]
+) -> None:
     version, suite_name, _ = config
     issuer = issuers[(version, suite_name)]
     payload = {k: v for k, v in payload.items() if k != "certificateId"}
@@ -145,11 +179,20 @@ def test_the_compiled_path_is_taken(issuers: dict[tuple[str, str], Issuer], monk
     ("field_name", "value"),
     [("issuer", "schema:foo"), ("issuer", "hp:x"), ("issuer", "did:example:x\u00a0"), ("issuer", "relative/path")],
 )
-def test_values_the_compiled_path_cannot_vouch_for_go_the_reference_way(issuers: dict[tuple[str, str], Issuer], field_name: str, value: str) -> None:
+def test_values_the_compiled_path_cannot_vouch_for_go_the_reference_way(
+    issuers: dict[tuple[str, str], Issuer], field_name: str, value: str
+) -> None:
     compiled = issuers[("2.0", "eddsa-rdfc-2022")]._compiled(HP, "2.0", False)
     assert compiled is not None
     assert HP.example is not None
-    values = {**HP.example, field_name: value, "$issuer": KEY.controller, "$now": "2024-01-01T00:00:00Z", "$list": "0", "$index": "1"}
+    values = {
+        **HP.example,
+        field_name: value,
+        "$issuer": KEY.controller,
+        "$now": "2024-01-01T00:00:00Z",
+        "$list": "0",
+        "$index": "1",
+    }
     if value.startswith(("schema:", "hp:")):
         # a compact IRI the context would expand: the compiled form must not write it as it is
         fast = compiled.document.canonical(values)
@@ -233,7 +276,13 @@ def compiled_verifiers(issuers: dict[tuple[str, str], Issuer]) -> dict[tuple[str
 
 @settings(max_examples=120 * SCALE)
 @given(payloads(), st.data(), st.sampled_from([("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")]))
-def test_compiled_verification_agrees_with_reference(issuers: dict[tuple[str, str], Issuer], compiled_verifiers: dict[tuple[str, str], Verifier], payload: dict[str, Any], data: Any, config: tuple[str, str]) -> None:
+def test_compiled_verification_agrees_with_reference(
+    issuers: dict[tuple[str, str], Issuer],
+    compiled_verifiers: dict[tuple[str, str], Verifier],
+    payload: dict[str, Any],
+    data: Any,
+    config: tuple[str, str],
+) -> None:
     issuer = issuers[config]
     payload = {k: v for k, v in payload.items() if k != "certificateId"}
     credential = issuer.certify(HP, payload, now=NOW).credential
@@ -244,27 +293,38 @@ def test_compiled_verification_agrees_with_reference(issuers: dict[tuple[str, st
     assert [p.verified for p in compiled.proofs] == [p.verified for p in reference.proofs]
 
 
-def test_compiled_verification_takes_no_jsonld(issuers: dict[tuple[str, str], Issuer], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compiled_verification_takes_no_jsonld(
+    issuers: dict[tuple[str, str], Issuer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import importlib
 
-    from vccore import canon
     from vccore import _compiled as compiled_module
+    from vccore import canon
     from vccore.suites import _base
 
-    verify_modules = [importlib.import_module(f"vccore.verify.{name}") for name in ("verifier", "_proofs", "data_model")]
+    verify_modules = [
+        importlib.import_module(f"vccore.verify.{name}") for name in ("verifier", "_proofs", "data_model")
+    ]
     issuer = issuers[("2.0", "eddsa-rdfc-2022")]
     assert HP.example is not None
     payload = {k: v for k, v in HP.example.items() if k != "certificateId"}
     verifier = _warm(Verifier.create(), issuer)
     calls: list[Any] = []
-    for module, name in ((_base, "canonicalize"), (compiled_module, "to_quads"), *((m, "to_quads") for m in verify_modules), (canon, "to_quads")):
+    for module, name in (
+        (_base, "canonicalize"),
+        (compiled_module, "to_quads"),
+        *((m, "to_quads") for m in verify_modules),
+        (canon, "to_quads"),
+    ):
         real = getattr(module, name)
         monkeypatch.setattr(module, name, lambda *a, _real=real, **k: calls.append(a) or _real(*a, **k))
     assert verifier.verify(issuer.certify(HP, payload, now=NOW).credential, now=NOW).verified
     assert calls == []
 
 
-def test_a_status_entry_cannot_be_pointed_elsewhere(issuers: dict[tuple[str, str], Issuer], compiled_verifiers: dict[tuple[str, str], Verifier]) -> None:
+def test_a_status_entry_cannot_be_pointed_elsewhere(
+    issuers: dict[tuple[str, str], Issuer], compiled_verifiers: dict[tuple[str, str], Verifier]
+) -> None:
     """The three entries share one position: changing one of them (and the next entry's id to
     match) must break the signature, on the compiled path as on the reference one."""
     import copy
@@ -272,7 +332,9 @@ def test_a_status_entry_cannot_be_pointed_elsewhere(issuers: dict[tuple[str, str
     for config in (("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")):
         issuer = issuers[config]
         assert HP.example is not None
-        credential = issuer.certify(HP, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW).credential
+        credential = issuer.certify(
+            HP, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW
+        ).credential
         forged = copy.deepcopy(credential)
         index = str(int(forged["credentialStatus"][0]["statusListIndex"]) ^ 1)
         forged["credentialStatus"][0]["statusListIndex"] = index

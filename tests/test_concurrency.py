@@ -10,14 +10,13 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from conftest import raw_rows
 
 from vccore import Ed25519Key, bundled_entity_types
 from vccore.issuer import Issuer
 from vccore.store import open_store
-
-from conftest import raw_rows
 
 HP = bundled_entity_types()["HealthProfessional"]
 KEY = Ed25519Key.from_seed(bytes(range(32)))
@@ -47,7 +46,9 @@ def _kind(location: str) -> str:
 
 
 def _rows(location: str) -> list[tuple[Any, ...]]:
-    return raw_rows(location, "SELECT certificate_id, status_list, status_index, state, replaces, replaced_by FROM certificates")
+    return raw_rows(
+        location, "SELECT certificate_id, status_list, status_index, state, replaces, replaced_by FROM certificates"
+    )
 
 
 def test_four_processes_issue_into_one_store(store_location: str) -> None:
@@ -57,7 +58,9 @@ def test_four_processes_issue_into_one_store(store_location: str) -> None:
         issued = pool.map(_certify_many, [(store_location, worker, 2000) for worker in range(4)])
     ids = [i for batch in issued for i in batch]
     rows = _rows(store_location)
-    print(f"\n{_kind(store_location)}: 4 processes x 2,000 certify in {time.monotonic() - started:.1f} s; {len(rows)} records")
+    print(
+        f"\n{_kind(store_location)}: 4 processes x 2,000 certify in {time.monotonic() - started:.1f} s; {len(rows)} records"
+    )
     assert len(ids) == len(set(ids)) == 8000
     assert {row[0] for row in rows} == set(ids) and len(rows) == 8000  # none lost, none extra
     positions = {(row[1], row[2]) for row in rows}
@@ -113,13 +116,19 @@ def test_updates_killed_at_random_moments_are_all_or_nothing(store_location: str
     whole or absent; no status index is used twice."""
     issuer = Issuer(signer=KEY, store=open_store(store_location, status_base_url=BASE))
     assert HP.example is not None
-    current = [issuer.certify(HP, {**HP.example, "certificateId": f"c{i:03d}"}, now=NOW).certificate_id for i in range(40)]
+    current = [
+        issuer.certify(HP, {**HP.example, "certificateId": f"c{i:03d}"}, now=NOW).certificate_id for i in range(40)
+    ]
     chance = random.Random(8)
     reported: list[tuple[str, str]] = []
     kills = 0
     for trial in range(20):
         # somewhere inside the update after the first 1 to 11 written out
-        lines, killed = _kill_after([sys.executable, "-c", _UPDATER, store_location, str(trial), *current], chance.randrange(1, 12), chance.uniform(0, 0.03))
+        lines, killed = _kill_after(
+            [sys.executable, "-c", _UPDATER, store_location, str(trial), *current],
+            chance.randrange(1, 12),
+            chance.uniform(0, 0.03),
+        )
         kills += killed
         for line in lines:
             old, new = line.split()
@@ -137,7 +146,9 @@ def test_updates_killed_at_random_moments_are_all_or_nothing(store_location: str
         assert len({(row[1], row[2]) for row in rows.values()}) == len(rows)
         # the next run updates what is current now
         current = [certificate_id for certificate_id, row in rows.items() if row[5] is None][:40]
-    print(f"\n{_kind(store_location)}: {kills} of 20 update runs killed; {len(reported)} updates written out, {len(rows)} records")
+    print(
+        f"\n{_kind(store_location)}: {kills} of 20 update runs killed; {len(reported)} updates written out, {len(rows)} records"
+    )
     assert kills >= 15 and len(reported) >= 40
 
 
@@ -175,7 +186,11 @@ def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(s
     kills = 0
     for trial in range(20):
         # somewhere inside a batch past what earlier runs made
-        lines, killed = _kill_after([sys.executable, "-c", _BATCHER, store_location], chance.randrange(1, 8) * 40 + len(made), chance.uniform(0, 0.05))
+        lines, killed = _kill_after(
+            [sys.executable, "-c", _BATCHER, store_location],
+            chance.randrange(1, 8) * 40 + len(made),
+            chance.uniform(0, 0.05),
+        )
         kills += killed
         for line in lines:
             key, certificate_id, url, index = line.split()
@@ -187,5 +202,7 @@ def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(s
             assert keys[key] == certificate_id and rows[certificate_id][1:3] == (list_number, index)
         assert len(keys) == len(rows) == len(set(keys.values()))  # every record made by exactly one key
         assert len({row[1:3] for row in rows.values()}) == len(rows)
-    print(f"\n{_kind(store_location)}: {kills} of 20 batch runs killed; {len(made)} credentials written out, {len(rows)} records")
+    print(
+        f"\n{_kind(store_location)}: {kills} of 20 batch runs killed; {len(made)} credentials written out, {len(rows)} records"
+    )
     assert kills >= 15 and len(made) >= 400, (kills, len(made))

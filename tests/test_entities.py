@@ -15,14 +15,23 @@ from hypothesis import strategies as st
 
 from vccore import Ed25519Key, Verifier, canonicalize, verify
 from vccore.entities import EntityType, EntityTypeError, bundled_entity_types, load_entity_types
-from vccore.payloads import PayloadError
 from vccore.issuer import issue
+from vccore.payloads import PayloadError
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 HP = bundled_entity_types()["HealthProfessional"]
 VAX = bundled_entity_types()["VaccinationCertificate"]
-SEED = json.loads((ROOT.parent / "shared/seed/update-certificates-api.txt").read_text().split("Request Body")[1].split("Response Json")[0]) if (ROOT.parent / "shared/seed").is_dir() else None
+SEED = (
+    json.loads(
+        (ROOT.parent / "shared/seed/update-certificates-api.txt")
+        .read_text()
+        .split("Request Body")[1]
+        .split("Response Json")[0]
+    )
+    if (ROOT.parent / "shared/seed").is_dir()
+    else None
+)
 KEY = Ed25519Key.from_seed(bytes(range(32)))
 NOW = datetime(2024, 1, 1, tzinfo=UTC)  # inside the seed payload's validity
 CONFIGS = [("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")]
@@ -44,9 +53,15 @@ def test_seed_issues_and_verifies(vc: str, suite: str) -> None:
     assert credential["issuer"] == {"id": KEY.controller, "url": "http://www.india.gov.in"}
     assert credential["evidence"]["certificateId"] == "614894628867"
     if vc == "2.0":
-        assert (credential["validFrom"], credential["validUntil"]) == ("2023-09-09T21:01:01.121Z", "2025-09-09T21:01:01.121Z")
+        assert (credential["validFrom"], credential["validUntil"]) == (
+            "2023-09-09T21:01:01.121Z",
+            "2025-09-09T21:01:01.121Z",
+        )
     else:
-        assert (credential["issuanceDate"], credential["expirationDate"]) == ("2023-09-09T21:01:01.121Z", "2025-09-09T21:01:01.121Z")
+        assert (credential["issuanceDate"], credential["expirationDate"]) == (
+            "2023-09-09T21:01:01.121Z",
+            "2025-09-09T21:01:01.121Z",
+        )
     # the same inputs give the same bytes
     assert issue("HealthProfessional", HP.example, signer=KEY, vc_version=vc, suite=suite, now=NOW) == credential
 
@@ -182,17 +197,37 @@ def _shape(value: Any) -> Any:
     return None
 
 
-_FREE_TEXT = [f.name for f in HP.fields if f.type == "string" and not f.format and "pattern" not in HP.schema["properties"][f.name]]
+_FREE_TEXT = [
+    f.name
+    for f in HP.fields
+    if f.type == "string" and not f.format and "pattern" not in HP.schema["properties"][f.name]
+]
 _nasty = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40),
-    st.sampled_from(['{{name}}', '{{$issuer}}', '"}, "issuer": "did:example:evil', "\\u0000", "\x00\x07\x1b\x7f", "{}", "[]", '{"@id": "x"}', "@id", "\u202e\u2028"]),
+    st.sampled_from(
+        [
+            "{{name}}",
+            "{{$issuer}}",
+            '"}, "issuer": "did:example:evil',
+            "\\u0000",
+            "\x00\x07\x1b\x7f",
+            "{}",
+            "[]",
+            '{"@id": "x"}',
+            "@id",
+            "\u202e\u2028",
+        ]
+    ),
 )
 
 
 @given(st.dictionaries(st.sampled_from(_FREE_TEXT), _nasty, min_size=1))
 def test_payload_values_fill_slots_and_change_nothing_else(values: dict[str, str]) -> None:
     assert HP.example is not None
-    payload = {**HP.example, **{k: v for k, v in values.items() if len(v) <= HP.schema["properties"][k].get("maxLength", 10**9)}}
+    payload = {
+        **HP.example,
+        **{k: v for k, v in values.items() if len(v) <= HP.schema["properties"][k].get("maxLength", 10**9)},
+    }
     credential = issue(HP, payload, signer=KEY, now=NOW)
     reference = issue(HP, HP.example, signer=KEY, now=NOW)
     assert _shape(credential) == _shape(reference)
@@ -239,7 +274,9 @@ def test_template_errors_are_found_when_the_type_loads(tmp_path: Path, change: A
 
 def test_context_digest_is_checked(tmp_path: Path) -> None:
     folder = _copy_type(tmp_path)
-    (folder / "context.jsonld").write_text((folder / "context.jsonld").read_text().replace("hp:university", "hp:college"))
+    (folder / "context.jsonld").write_text(
+        (folder / "context.jsonld").read_text().replace("hp:university", "hp:college")
+    )
     with pytest.raises(EntityTypeError) as caught:
         EntityType.from_directory(folder)
     assert "sha256" in caught.value.message
@@ -326,7 +363,15 @@ def test_a_new_entity_type_is_a_folder(tmp_path: Path) -> None:
     assert _problems({**payload, "result": "maybe"}, types["TestResult"]) == {("/result", "INVALID_VALUE")}
 
 
-_json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8), st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+_json_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
 _FORMATS = {f.name: f.format for f in HP.fields}
 _REQUIRED = {f.name for f in HP.fields if f.required}
 
@@ -334,9 +379,13 @@ _REQUIRED = {f.name for f in HP.fields if f.required}
 @given(
     drop=st.sets(st.sampled_from([f.name for f in HP.fields])),
     retype=st.dictionaries(st.sampled_from([f.name for f in HP.fields]), _json_values, max_size=4),
-    extra=st.dictionaries(st.text(min_size=1, max_size=10).filter(lambda k: k not in _FORMATS), _json_values, max_size=2),
+    extra=st.dictionaries(
+        st.text(min_size=1, max_size=10).filter(lambda k: k not in _FORMATS), _json_values, max_size=2
+    ),
 )
-def test_generated_bad_payloads_are_each_reported(drop: set[str], retype: dict[str, Any], extra: dict[str, Any]) -> None:
+def test_generated_bad_payloads_are_each_reported(
+    drop: set[str], retype: dict[str, Any], extra: dict[str, Any]
+) -> None:
     assert HP.example is not None
     payload = {k: v for k, v in HP.example.items() if k not in drop}
     payload.update(retype)
@@ -391,10 +440,16 @@ def test_schemas_must_be_flat_and_closed(tmp_path: Path) -> None:
 
 def test_payload_ids_cannot_merge_nodes() -> None:
     assert VAX.example is not None
-    clash = {**VAX.example, "recipientIdentifier": "https://cowin.gov.in/vaccine/1", "evidenceId": "https://cowin.gov.in/vaccine/1"}
+    clash = {
+        **VAX.example,
+        "recipientIdentifier": "https://cowin.gov.in/vaccine/1",
+        "evidenceId": "https://cowin.gov.in/vaccine/1",
+    }
     problems = _problems(clash, VAX)
     assert ("/recipientIdentifier", "INVALID_VALUE") in problems and ("/evidenceId", "INVALID_VALUE") in problems
-    assert ("/recipientIdentifier", "INVALID_VALUE") in _problems({**VAX.example, "recipientIdentifier": KEY.controller}, VAX)
+    assert ("/recipientIdentifier", "INVALID_VALUE") in _problems(
+        {**VAX.example, "recipientIdentifier": KEY.controller}, VAX
+    )
 
 
 def test_objects_emptied_by_absent_fields_are_dropped() -> None:
@@ -416,9 +471,16 @@ def test_the_lifecycle_shape_is_checked_at_first_use(tmp_path: Path) -> None:
     context["@context"]["replaces"] = "https://vccore.dev/vocab/health-professional#replaces"
     data = json.dumps(context).encode()
     (folder / "context.jsonld").write_bytes(data)
-    _edit_json(folder / "entity.json", lambda m: m["contexts"][0].update(sha256=hashlib.sha256(data).hexdigest(), url="https://vccore.dev/credentials/hp-test/v1"))
+    _edit_json(
+        folder / "entity.json",
+        lambda m: m["contexts"][0].update(
+            sha256=hashlib.sha256(data).hexdigest(), url="https://vccore.dev/credentials/hp-test/v1"
+        ),
+    )
     for template in ("credential-v2.json", "credential-v1.json"):
-        _edit_json(folder / template, lambda t: t["@context"].__setitem__(1, "https://vccore.dev/credentials/hp-test/v1"))
+        _edit_json(
+            folder / template, lambda t: t["@context"].__setitem__(1, "https://vccore.dev/credentials/hp-test/v1")
+        )
     entity = EntityType.from_directory(folder)
     issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "s.db"), entity_types={entity.name: entity})
     assert HP.example is not None
@@ -427,7 +489,14 @@ def test_the_lifecycle_shape_is_checked_at_first_use(tmp_path: Path) -> None:
     assert "replaces" in caught.value.message
 
 
-_anything = st.one_of(st.none(), st.booleans(), st.integers(-3, 3000), st.floats(allow_nan=False), st.text(max_size=12), st.sampled_from(["2024-02-30", "2024-02-29", "1999", "http://x", "did:web:a", "ABC\n", "x" * 300]))
+_anything = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3000),
+    st.floats(allow_nan=False),
+    st.text(max_size=12),
+    st.sampled_from(["2024-02-30", "2024-02-29", "1999", "http://x", "did:web:a", "ABC\n", "x" * 300]),
+)
 
 
 @given(st.sampled_from([HP, VAX]), st.data())

@@ -21,7 +21,16 @@ from typing import Any
 
 import pytest
 
-from vccore import Ed25519Key, VccoreError, Verifier, bundled_contexts, bundled_entity_types, canonicalize_nquads, qr, sign
+from vccore import (
+    Ed25519Key,
+    VccoreError,
+    Verifier,
+    bundled_contexts,
+    bundled_entity_types,
+    canonicalize_nquads,
+    qr,
+    sign,
+)
 from vccore.issuer import Issuer
 from vccore.status import Bitstring, status_list_credential
 from vccore.store import LIST_SIZE, SQLiteStore
@@ -39,10 +48,14 @@ class _Setup:
     """A signed credential, a second one, their status lists, and an issuer: built once."""
 
     def __init__(self, folder: Path) -> None:
-        self.issuer = Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"))
+        self.issuer = Issuer(
+            signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/")
+        )
         assert HP.example is not None
         self.credential = self.issuer.certify(HP, HP.example, now=NOW).credential
-        self.second = self.issuer.certify(HP, {**HP.example, "certificateId": "other-1", "name": "Someone Else"}, now=NOW).credential
+        self.second = self.issuer.certify(
+            HP, {**HP.example, "certificateId": "other-1", "name": "Someone Else"}, now=NOW
+        ).credential
         self.lists = self.issuer.status_list_credentials(now=NOW)
         self.verifier = Verifier.create(status=self.lists)
 
@@ -104,15 +117,20 @@ def chain(length: int) -> list[dict[str, Any]]:
 def presented(change: Callable[[dict[str, Any]], Any], *, whole: bool = False, **options: Any) -> Callable[[], Any]:
     """Verify a presentation of the credential, changed; its own result, or its first failing
     credential's (``whole``: every credential's result must say why it failed)."""
+
     def run() -> Any:
-        vp: dict[str, Any] = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-                              "verifiableCredential": [copy.deepcopy(setup().credential)]}
+        vp: dict[str, Any] = {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiablePresentation"],
+            "verifiableCredential": [copy.deepcopy(setup().credential)],
+        }
         changed = change(vp)
         result = setup().verifier.verify_presentation(vp if changed is None else changed, now=NOW, **options)
         if whole:
             for credential in result.credentials:
                 assert credential.verified or credential.problems, credential
         return result.presentation_or_first()
+
     return run
 
 
@@ -122,16 +140,45 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     for cut in (1, 2, 10, 50, 100, 300, 500, 800, 1000, 1200, 1500, 1700, 1900, 2000, -50, -20, -10, -5, -2, -1):
         yield f"verify: truncated at {cut}", (lambda cut=cut: setup().verifier.verify(signed()[:cut], now=NOW))
     for name, text in {
-        "empty": "", "null": "null", "array": "[]", "number": "1", "string": '"x"', "open brace": "{", "extra brace": "{}}",
-        "NaN": '{"a": NaN}', "duplicate keys": '{"a": 1, "a": 2}', "BOM": "\ufeff{}", "lone surrogate": '{"a": "\\ud800"}',
-        "huge number": '{"a": ' + "9" * 5000 + "}", "nested text": "[" * 100_000 + "]" * 100_000,
+        "empty": "",
+        "null": "null",
+        "array": "[]",
+        "number": "1",
+        "string": '"x"',
+        "open brace": "{",
+        "extra brace": "{}}",
+        "NaN": '{"a": NaN}',
+        "duplicate keys": '{"a": 1, "a": 2}',
+        "BOM": "\ufeff{}",
+        "lone surrogate": '{"a": "\\ud800"}',
+        "huge number": '{"a": ' + "9" * 5000 + "}",
+        "nested text": "[" * 100_000 + "]" * 100_000,
     }.items():
         yield f"verify: {name}", verify_text(text)
     yield "verify: invalid UTF-8", verify_text(b'{"a": "\xff\xfe"}')
     yield "verify: 10 MB of spaces", verify_text(" " * TEN_MB)
     # --- verify: wrong types everywhere ---
-    wrong = {"null": None, "int": 1, "bool": True, "empty list": [], "empty object": {}, "string": "x", "list of ints": [1, 2]}
-    for field in ("@context", "type", "issuer", "validFrom", "validUntil", "credentialSubject", "credentialStatus", "proof", "id", "evidence"):
+    wrong = {
+        "null": None,
+        "int": 1,
+        "bool": True,
+        "empty list": [],
+        "empty object": {},
+        "string": "x",
+        "list of ints": [1, 2],
+    }
+    for field in (
+        "@context",
+        "type",
+        "issuer",
+        "validFrom",
+        "validUntil",
+        "credentialSubject",
+        "credentialStatus",
+        "proof",
+        "id",
+        "evidence",
+    ):
         for label, value in wrong.items():
             yield f"verify: {field} as {label}", with_field((field,), value)
     for field in ("type", "cryptosuite", "created", "verificationMethod", "proofPurpose", "proofValue"):
@@ -144,7 +191,10 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "verify: a 10 MB name", with_field(("credentialSubject", "name"), "x" * TEN_MB)
     yield "verify: a 10 MB proofValue", with_field(("proof", "proofValue"), "z" + "1" * TEN_MB)
     yield "verify: 100,000-deep object in the subject", with_field(("credentialSubject", "extra"), deep(100_000))
-    yield "verify: 100,000 keys in the subject", with_field(("credentialSubject",), {f"k{i}": "v" for i in range(100_000)})
+    yield (
+        "verify: 100,000 keys in the subject",
+        with_field(("credentialSubject",), {f"k{i}": "v" for i in range(100_000)}),
+    )
     yield "verify: 17 proofs", with_field(("proof",), [setup().credential["proof"]] * 17)
     yield "verify: proofs that are not objects", with_field(("proof",), ["x", 1])
     # --- verify: contexts ---
@@ -156,7 +206,11 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
         "a data URL": [v2, "data:application/ld+json,{}"],
         "a file URL": [v2, "file:///etc/passwd"],
         "an inline @import": [v2, {"@import": "https://evil.example/c"}],
-        "an inline redefinition": [v2, "https://vccore.dev/credentials/health-professional/v1", {"name": "https://evil.example/name"}],
+        "an inline redefinition": [
+            v2,
+            "https://vccore.dev/credentials/health-professional/v1",
+            {"name": "https://evil.example/name"},
+        ],
     }.items():
         yield f"verify: {label}", with_field(("@context",), contexts)
 
@@ -165,18 +219,59 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
 
     yield "verify: a known context URL with other bytes", other_bytes
     # --- verify: signatures ---
-    yield "verify: proofs swapped between credentials", (lambda: setup().verifier.verify({**setup().second, "proof": setup().credential["proof"]}, now=NOW))
-    yield "verify: signed by another key", (lambda: setup().verifier.verify(sign({k: v for k, v in setup().credential.items() if k != "proof"}, OTHER, created=NOW, contexts=HP.context_loader()), now=NOW))
-    yield "verify: another key's proofValue", with_field(("proof", "proofValue"), sign({k: v for k, v in setup().credential.items() if k != "proof"}, OTHER, created=NOW, contexts=HP.context_loader())["proof"]["proofValue"])
-    yield "verify: a did:key that is not Ed25519", with_field(("proof", "verificationMethod"), "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme#zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme")
+    yield (
+        "verify: proofs swapped between credentials",
+        (lambda: setup().verifier.verify({**setup().second, "proof": setup().credential["proof"]}, now=NOW)),
+    )
+    yield (
+        "verify: signed by another key",
+        (
+            lambda: setup().verifier.verify(
+                sign(
+                    {k: v for k, v in setup().credential.items() if k != "proof"},
+                    OTHER,
+                    created=NOW,
+                    contexts=HP.context_loader(),
+                ),
+                now=NOW,
+            )
+        ),
+    )
+    yield (
+        "verify: another key's proofValue",
+        with_field(
+            ("proof", "proofValue"),
+            sign(
+                {k: v for k, v in setup().credential.items() if k != "proof"},
+                OTHER,
+                created=NOW,
+                contexts=HP.context_loader(),
+            )["proof"]["proofValue"],
+        ),
+    )
+    yield (
+        "verify: a did:key that is not Ed25519",
+        with_field(
+            ("proof", "verificationMethod"),
+            "did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme#zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme",
+        ),
+    )
     yield "verify: a did:web key", with_field(("proof", "verificationMethod"), "did:web:evil.example#key-1")
-    for label, proof_type in {"RsaSignature2018": "RsaSignature2018", "BbsBlsSignature2020": "BbsBlsSignature2020", "Ed25519Signature2018": "Ed25519Signature2018"}.items():
+    for label, proof_type in {
+        "RsaSignature2018": "RsaSignature2018",
+        "BbsBlsSignature2020": "BbsBlsSignature2020",
+        "Ed25519Signature2018": "Ed25519Signature2018",
+    }.items():
         yield f"verify: a {label} proof", with_field(("proof", "type"), proof_type)
     for cryptosuite in ("ecdsa-rdfc-2019", "bbs-2023", "eddsa-jcs-2022"):
         yield f"verify: cryptosuite {cryptosuite}", with_field(("proof", "cryptosuite"), cryptosuite)
-    yield "verify: a poison graph in the subject", with_field(("credentialSubject", "knows"), [
-        {"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]} for i in range(10)
-    ])
+    yield (
+        "verify: a poison graph in the subject",
+        with_field(
+            ("credentialSubject", "knows"),
+            [{"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]} for i in range(10)],
+        ),
+    )
     # --- verify: status lists ---
     url = next(iter(setup().lists))
 
@@ -190,19 +285,48 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
         return run
 
     def short_list(purpose: str) -> dict[str, Any]:
-        unsigned = status_list_credential(url, issuer=KEY.controller, purpose=purpose, bits=Bitstring.zeros(LIST_SIZE // 2), valid_from="2023-01-01T00:00:00Z")
+        unsigned = status_list_credential(
+            url,
+            issuer=KEY.controller,
+            purpose=purpose,
+            bits=Bitstring.zeros(LIST_SIZE // 2),
+            valid_from="2023-01-01T00:00:00Z",
+        )
         return sign(unsigned, KEY, created=NOW)
 
     yield "status: a list too short", with_lists(lambda lst: short_list(lst["credentialSubject"]["statusPurpose"]))
     yield "status: an unsigned list", with_lists(lambda lst: {k: v for k, v in lst.items() if k != "proof"})
-    yield "status: another issuer's list", with_lists(lambda lst: sign({**{k: v for k, v in lst.items() if k != "proof"}, "issuer": OTHER.controller}, OTHER, created=NOW))
-    yield "status: a tampered bitstring", with_lists(lambda lst: lst["credentialSubject"].update(encodedList="u" + base64.urlsafe_b64encode(gzip.compress(b"\xff" * (LIST_SIZE // 8))).decode().rstrip("=")))
-    gzip_bomb = "u" + base64.urlsafe_b64encode(gzip.compress(b"\x00" * (64 << 20))).decode().rstrip("=")  # made once, outside the clock
+    yield (
+        "status: another issuer's list",
+        with_lists(
+            lambda lst: sign(
+                {**{k: v for k, v in lst.items() if k != "proof"}, "issuer": OTHER.controller}, OTHER, created=NOW
+            )
+        ),
+    )
+    yield (
+        "status: a tampered bitstring",
+        with_lists(
+            lambda lst: lst["credentialSubject"].update(
+                encodedList="u"
+                + base64.urlsafe_b64encode(gzip.compress(b"\xff" * (LIST_SIZE // 8))).decode().rstrip("=")
+            )
+        ),
+    )
+    gzip_bomb = "u" + base64.urlsafe_b64encode(gzip.compress(b"\x00" * (64 << 20))).decode().rstrip(
+        "="
+    )  # made once, outside the clock
     yield "status: a gzip bomb", with_lists(lambda lst: lst["credentialSubject"].update(encodedList=gzip_bomb))
     yield "status: not base64", with_lists(lambda lst: lst["credentialSubject"].update(encodedList="u!!!"))
     yield "status: a list that is a string", with_lists(lambda lst: "not a credential")
-    yield "status: a 10 MB list", with_lists(lambda lst: lst["credentialSubject"].update(encodedList="u" + "A" * TEN_MB))
-    yield "status: a list for another purpose", with_lists(lambda lst: lst["credentialSubject"].update(statusPurpose="message"))
+    yield (
+        "status: a 10 MB list",
+        with_lists(lambda lst: lst["credentialSubject"].update(encodedList="u" + "A" * TEN_MB)),
+    )
+    yield (
+        "status: a list for another purpose",
+        with_lists(lambda lst: lst["credentialSubject"].update(statusPurpose="message")),
+    )
 
     def resolver(answer: Callable[[str], Any]) -> Callable[[], Any]:
         return lambda: Verifier.create(status=answer).verify(setup().credential, now=NOW)
@@ -213,9 +337,16 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "status: a resolver that answers nothing", resolver(lambda u: None)
     # --- issue ---
     for label, payload in {
-        "None": None, "a list": [], "a string": "x", "a number": 1, "an empty object": {},
+        "None": None,
+        "a list": [],
+        "a string": "x",
+        "a number": 1,
+        "an empty object": {},
     }.items():
-        yield f"issue: a payload that is {label}", (lambda payload=payload: setup().issuer.certify(HP, payload, now=NOW))
+        yield (
+            f"issue: a payload that is {label}",
+            (lambda payload=payload: setup().issuer.certify(HP, payload, now=NOW)),
+        )
     base = dict(HP.example or {})
     for label, change in {
         "a 10 MB name": {"name": "x" * TEN_MB},
@@ -243,7 +374,10 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("certificate.json", b"{" + b" " * (50 << 20) + b"}")
     for label, payload in {
-        "empty": "", "prefix only": "VC1:", "10 MB of base45": "VC1:" + "0" * TEN_MB, "10 MB of text": "x" * TEN_MB,
+        "empty": "",
+        "prefix only": "VC1:",
+        "10 MB of base45": "VC1:" + "0" * TEN_MB,
+        "10 MB of text": "x" * TEN_MB,
         "a zlib bomb": "VC1:" + qr.b45encode(zlib.compress(b" " * (50 << 20))),
         "a zip bomb": bomb.getvalue().decode("latin-1"),
         "deep JSON inside": "VC1:" + qr.b45encode(zlib.compress(b"[" * 100_000 + b"]" * 100_000)),
@@ -259,46 +393,130 @@ def _cases() -> Iterator[tuple[str, Callable[[], Any]]]:
     yield "present: not an object", presented(lambda vp: [vp])
     yield "present: 10 MB of text", presented(lambda vp: "x" * TEN_MB)
     yield "present: 100,000-deep holder", presented(lambda vp: vp.update(holder=deep(100_000)))
-    yield "present: 65 credentials", presented(lambda vp: vp.update(verifiableCredential=vp["verifiableCredential"] * 65))
+    yield (
+        "present: 65 credentials",
+        presented(lambda vp: vp.update(verifiableCredential=vp["verifiableCredential"] * 65)),
+    )
     yield "present: a credential that is a string", presented(lambda vp: vp.update(verifiableCredential=["x"]))
-    yield "present: a forged credential inside", presented(lambda vp: vp["verifiableCredential"][0]["credentialSubject"].update(name="Mallory"))
-    yield "present: an enveloped credential", presented(lambda vp: vp.update(verifiableCredential=[{"type": "EnvelopedVerifiableCredential", "id": "data:x"}]))
+    yield (
+        "present: a forged credential inside",
+        presented(lambda vp: vp["verifiableCredential"][0]["credentialSubject"].update(name="Mallory")),
+    )
+    yield (
+        "present: an enveloped credential",
+        presented(
+            lambda vp: vp.update(verifiableCredential=[{"type": "EnvelopedVerifiableCredential", "id": "data:x"}])
+        ),
+    )
     yield "present: 17 proofs", presented(lambda vp: vp.update(proof=[setup().credential["proof"]] * 17))
-    yield "present: a credential's proof as the presentation's", presented(lambda vp: vp.update(proof=setup().credential["proof"]), challenge="c")
+    yield (
+        "present: a credential's proof as the presentation's",
+        presented(lambda vp: vp.update(proof=setup().credential["proof"]), challenge="c"),
+    )
     yield "present: no proof, a challenge asked", presented(lambda vp: None, challenge="c")
     yield "present: not a presentation", presented(lambda vp: vp.update(type=["VerifiableCredential"]))
     # --- the cost of one request (issue #16): every bound, at its worst ---
-    yield "bound: the review's 84 KB document (64 subjects and 64 evidence objects with one id, 64 values each)", with_fields({
-        "credentialSubject": [{"id": "urn:x", "name": [f"s{i}-{j}" for j in range(64)]} for i in range(64)],
-        "evidence": [{"id": "urn:y", "type": "HealthProfessionalRegistration", "registrationId": [f"e{i}-{j}" for j in range(64)]} for i in range(64)],
-    })
-    yield "bound: 65 values of one property, from two objects with one id", with_fields({
-        "credentialSubject": [{"id": "urn:x", "name": [f"a{j}" for j in range(33)]}, {"id": "urn:x", "name": [f"b{j}" for j in range(32)]}],
-    })
-    yield "bound: 10,000 values (150 properties of 64)", with_fields({
-        "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
-        "credentialSubject": {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(150)},
-    })
+    yield (
+        "bound: the review's 84 KB document (64 subjects and 64 evidence objects with one id, 64 values each)",
+        with_fields(
+            {
+                "credentialSubject": [{"id": "urn:x", "name": [f"s{i}-{j}" for j in range(64)]} for i in range(64)],
+                "evidence": [
+                    {
+                        "id": "urn:y",
+                        "type": "HealthProfessionalRegistration",
+                        "registrationId": [f"e{i}-{j}" for j in range(64)],
+                    }
+                    for i in range(64)
+                ],
+            }
+        ),
+    )
+    yield (
+        "bound: 65 values of one property, from two objects with one id",
+        with_fields(
+            {
+                "credentialSubject": [
+                    {"id": "urn:x", "name": [f"a{j}" for j in range(33)]},
+                    {"id": "urn:x", "name": [f"b{j}" for j in range(32)]},
+                ],
+            }
+        ),
+    )
+    yield (
+        "bound: 10,000 values (150 properties of 64)",
+        with_fields(
+            {
+                "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
+                "credentialSubject": {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(150)},
+            }
+        ),
+    )
     yield "bound: 16 chained proofs, each naming all before it", with_fields({"proof": chain(16)})
-    yield "bound: 16 chained proofs over 6,400 values", with_fields({
-        "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
-        "credentialSubject": {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(100)},
-        "proof": chain(16),
-    })
-    yield "bound: 16 proofs over a poison graph", with_fields({
-        "credentialSubject": {"knows": [{"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]} for i in range(10)]},
-        "proof": [setup().credential["proof"]] * 16,
-    })
-    yield "bound: 16 proof chains over a poison graph", with_fields({
-        "credentialSubject": {"knows": [{"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]} for i in range(10)]},
-        "proof": chain(16),
-    })
+    yield (
+        "bound: 16 chained proofs over 6,400 values",
+        with_fields(
+            {
+                "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
+                "credentialSubject": {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(100)},
+                "proof": chain(16),
+            }
+        ),
+    )
+    yield (
+        "bound: 16 proofs over a poison graph",
+        with_fields(
+            {
+                "credentialSubject": {
+                    "knows": [
+                        {"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]}
+                        for i in range(10)
+                    ]
+                },
+                "proof": [setup().credential["proof"]] * 16,
+            }
+        ),
+    )
+    yield (
+        "bound: 16 proof chains over a poison graph",
+        with_fields(
+            {
+                "credentialSubject": {
+                    "knows": [
+                        {"@id": f"_:n{i}", "knows": [{"@id": f"_:n{j}"} for j in range(10) if j != i]}
+                        for i in range(10)
+                    ]
+                },
+                "proof": chain(16),
+            }
+        ),
+    )
     wide = {f"p{i}": [f"v-{i}-{j}" for j in range(64)] for i in range(10)}
-    yield "bound: a presentation of 64 credentials of 640 values", presented(lambda vp: vp.update(verifiableCredential=[
-        {**copy.deepcopy(setup().credential), "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}], "credentialSubject": wide}
-    ] * 64), whole=True)
-    yield "bound: a signed presentation holding 64 credentials", presented(lambda vp: vp.update(
-        verifiableCredential=vp["verifiableCredential"] * 64, proof=setup().credential["proof"]), whole=True)
+    yield (
+        "bound: a presentation of 64 credentials of 640 values",
+        presented(
+            lambda vp: vp.update(
+                verifiableCredential=[
+                    {
+                        **copy.deepcopy(setup().credential),
+                        "@context": [*setup().credential["@context"], {"@vocab": "https://example.org/v#"}],
+                        "credentialSubject": wide,
+                    }
+                ]
+                * 64
+            ),
+            whole=True,
+        ),
+    )
+    yield (
+        "bound: a signed presentation holding 64 credentials",
+        presented(
+            lambda vp: vp.update(
+                verifiableCredential=vp["verifiableCredential"] * 64, proof=setup().credential["proof"]
+            ),
+            whole=True,
+        ),
+    )
     # --- canonicalization ---
     poison = (VECTORS / "rdf-canon/rdfc10/test074-in.nq").read_text()
     yield "canonicalize: the rdf-canon poison graph", (lambda: canonicalize_nquads(poison))
@@ -313,7 +531,7 @@ class _Hang(Exception):
 
 
 def _alarm(signum: int, frame: Any) -> None:
-    raise _Hang()
+    raise _Hang
 
 
 @pytest.mark.parametrize(("name", "run"), CASES, ids=[name for name, _ in CASES])

@@ -13,16 +13,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import load_json
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
-from conftest import load_json
 from jsinterop import JsInterop, available
+
 from vccore import CanonicalizationError, Ed25519Key, bundled_contexts, canonicalize, sign, verify
 
 _MISSING = available()
 _REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
-pytestmark = pytest.mark.skipif(_MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}")
+pytestmark = pytest.mark.skipif(
+    _MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}"
+)
 
 KEY = Ed25519Key.from_seed(bytes.fromhex("9b3e6f0c2a7d41e58c0f1b2a3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60"))
 JS_KEY = {
@@ -76,7 +78,7 @@ SUBJECT = {
     "arabic": "د. أحمد",
     "emoji": "🩺💉🌃",
     "controls": "bell\x07 nul\x00 tab\t newline\n cr\r del\x7f esc\x1b",
-    "quotes": "\"quoted\" and \\backslash\\",
+    "quotes": '"quoted" and \\backslash\\',
     "count": 3,
     "ratio": 0.25,
     "licensed": True,
@@ -93,7 +95,16 @@ def test_harness_versions(js: JsInterop) -> None:
 def test_both_ways_and_same_proof_value(js: JsInterop, suite: str, make: Any) -> None:
     unsigned = make(SUBJECT)
     ours = sign(unsigned, KEY, suite=suite, created=CREATED, contexts=CONTEXTS)
-    theirs = js.call({"op": "sign", "suite": suite, "key": JS_KEY, "created": CREATED, "credential": unsigned, "documents": DOCUMENTS})
+    theirs = js.call(
+        {
+            "op": "sign",
+            "suite": suite,
+            "key": JS_KEY,
+            "created": CREATED,
+            "credential": unsigned,
+            "documents": DOCUMENTS,
+        }
+    )
     assert "signed" in theirs, theirs
     assert ours == theirs["signed"]  # same key, same created: the same bytes, proofValue included
 
@@ -128,7 +139,9 @@ def test_documented_divergence_jcs_inline_context(js: JsInterop) -> None:
     # cannot verify its own credentials when @context holds an object. vccore compares values.
     unsigned = v2({"name": "x"})
     unsigned["@context"] = ["https://www.w3.org/ns/credentials/v2", {"@vocab": "https://vocab.example/terms#"}]
-    theirs = js.call({"op": "sign", "suite": "eddsa-jcs-2022", "key": JS_KEY, "created": CREATED, "credential": unsigned})
+    theirs = js.call(
+        {"op": "sign", "suite": "eddsa-jcs-2022", "key": JS_KEY, "created": CREATED, "credential": unsigned}
+    )
     assert theirs["signed"] == sign(unsigned, KEY, suite="eddsa-jcs-2022", created=CREATED)
     answer = js.call({"op": "verify", "credential": theirs["signed"]})
     assert answer == {"verified": False, "errors": ["document.@context does not start with proof.@context"]}
@@ -148,7 +161,9 @@ def test_documented_divergence_utf16_sort_order(js: JsInterop) -> None:
 
 _strings = st.text(st.characters(codec="utf-8"), max_size=30)
 _values = st.one_of(_strings, st.integers(-(2**53) + 1, 2**53 - 1), st.booleans(), st.lists(_strings, max_size=3))
-_subjects = st.dictionaries(st.sampled_from(["name", "note", "title", "given", "family", "tags", "n"]), _values, max_size=5)
+_subjects = st.dictionaries(
+    st.sampled_from(["name", "note", "title", "given", "family", "tags", "n"]), _values, max_size=5
+)
 
 
 @settings(max_examples=40)
@@ -157,7 +172,16 @@ def test_generated_credentials_sign_identically(js: JsInterop, subject: dict[str
     unsigned = make(subject)
     assume(_utf16_order_agrees(canonicalize(unsigned, contexts=CONTEXTS)))
     ours = sign(unsigned, KEY, suite=suite, created=CREATED, contexts=CONTEXTS)
-    theirs = js.call({"op": "sign", "suite": suite, "key": JS_KEY, "created": CREATED, "credential": unsigned, "documents": DOCUMENTS})
+    theirs = js.call(
+        {
+            "op": "sign",
+            "suite": suite,
+            "key": JS_KEY,
+            "created": CREATED,
+            "credential": unsigned,
+            "documents": DOCUMENTS,
+        }
+    )
     assert theirs.get("signed") == ours, theirs
     assert js.call({"op": "verify", "credential": ours, "documents": DOCUMENTS})["verified"] is True
 
@@ -173,11 +197,18 @@ def _jsonld_js_misreads(value: Any) -> bool:
 
 def test_documented_divergence_small_exponents(js: JsInterop) -> None:
     document = {"@context": {"@vocab": "https://vocab.example/"}, "@id": "urn:x", "p": 1e-7}
-    assert canonicalize(document) == '<urn:x> <https://vocab.example/p> "1.0E-7"^^<http://www.w3.org/2001/XMLSchema#double> .\n'
-    assert '"0"^^<http://www.w3.org/2001/XMLSchema#integer>' in js.call({"op": "canonize", "document": document})["nquads"]
+    assert (
+        canonicalize(document)
+        == '<urn:x> <https://vocab.example/p> "1.0E-7"^^<http://www.w3.org/2001/XMLSchema#double> .\n'
+    )
+    assert (
+        '"0"^^<http://www.w3.org/2001/XMLSchema#integer>' in js.call({"op": "canonize", "document": document})["nquads"]
+    )
 
 
-_scalars = st.one_of(_strings, st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False, width=64), st.booleans())
+_scalars = st.one_of(
+    _strings, st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False, width=64), st.booleans()
+)
 _tree = st.recursive(
     _scalars,
     lambda inner: st.one_of(
@@ -204,7 +235,18 @@ def test_canonical_nquads_match_jsonld_js(js: JsInterop, body: dict[str, Any]) -
 
 
 _iris = st.sampled_from(
-    ["urn:a", "https://x.example/b", "did:example:c", "_:b1", "urn:x y", "urn:é", "rel", "did:example:d\u00a0", "@bar", "urn:a>b"]
+    [
+        "urn:a",
+        "https://x.example/b",
+        "did:example:c",
+        "_:b1",
+        "urn:x y",
+        "urn:é",
+        "rel",
+        "did:example:d\u00a0",
+        "@bar",
+        "urn:a>b",
+    ]
 )
 _languages = st.sampled_from(["en", "en-US", "hi-IN", "not a tag", "x"])
 _leaf = st.one_of(
@@ -222,7 +264,14 @@ _nodes = st.recursive(
     lambda inner: st.one_of(
         st.lists(inner, max_size=3),
         st.fixed_dictionaries(
-            {}, optional={"@id": _iris, "@type": st.one_of(_iris, st.lists(_iris, max_size=2)), "a": inner, "b": inner, "@list": st.lists(inner, max_size=2)}
+            {},
+            optional={
+                "@id": _iris,
+                "@type": st.one_of(_iris, st.lists(_iris, max_size=2)),
+                "a": inner,
+                "b": inner,
+                "@list": st.lists(inner, max_size=2),
+            },
         ),
     ),
     max_leaves=6,
@@ -272,7 +321,9 @@ def test_documented_divergence_duplicate_quads(js: JsInterop) -> None:
     assert len(ours.splitlines()) == 1 and theirs.splitlines() == ours.splitlines() * 2
 
 
-@pytest.mark.parametrize(("vc", "suite"), [("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020"), ("2.0", "eddsa-jcs-2022")])
+@pytest.mark.parametrize(
+    ("vc", "suite"), [("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020"), ("2.0", "eddsa-jcs-2022")]
+)
 def test_issued_seed_credential_verifies_in_digital_bazaars_stack(js: JsInterop, vc: str, suite: str) -> None:
     """The seed payload, issued as a HealthProfessional credential, passes vc.verifyCredential's
     default checks (including: the issuer is the key's controller)."""
@@ -289,7 +340,16 @@ def test_issued_seed_credential_verifies_in_digital_bazaars_stack(js: JsInterop,
     # and Digital Bazaar's own signature over the same unsigned credential is the same
     unsigned = {k: v for k, v in credential.items() if k != "proof"}
     if suite != "eddsa-jcs-2022":
-        theirs = js.call({"op": "sign", "suite": suite, "key": JS_KEY, "created": credential["proof"]["created"], "credential": unsigned, "documents": documents})
+        theirs = js.call(
+            {
+                "op": "sign",
+                "suite": suite,
+                "key": JS_KEY,
+                "created": credential["proof"]["created"],
+                "credential": unsigned,
+                "documents": documents,
+            }
+        )
         assert theirs["signed"]["proof"]["proofValue"] == credential["proof"]["proofValue"]
 
 
@@ -306,7 +366,11 @@ def test_status_lists_read_by_digital_bazaars_status_library(js: JsInterop, tmp_
     assert entity.example is not None
     payload = {k: v for k, v in entity.example.items() if k != "certificateId"}
     # The library checks the lists against the machine's clock, not the request's: make them last.
-    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"), status_valid_for=timedelta(days=36500))
+    issuer = Issuer(
+        signer=KEY,
+        store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"),
+        status_valid_for=timedelta(days=36500),
+    )
     now = datetime(2024, 1, 1, tzinfo=UTC)
     valid, revoked, suspended = (issuer.certify(entity, payload, now=now) for _ in range(3))
     issuer.revoke(revoked.certificate_id, now=now)
@@ -315,7 +379,15 @@ def test_status_lists_read_by_digital_bazaars_status_library(js: JsInterop, tmp_
     documents.update({url: json.loads(data) for url, data in entity.contexts.items()})
 
     def bits(certified: Any) -> dict[str, bool]:
-        answer = js.call({"op": "verify", "credential": certified.credential, "documents": documents, "now": "2024-01-02T00:00:00Z", "checkStatus": True})
+        answer = js.call(
+            {
+                "op": "verify",
+                "credential": certified.credential,
+                "documents": documents,
+                "now": "2024-01-02T00:00:00Z",
+                "checkStatus": True,
+            }
+        )
         assert answer["statusResult"]["verified"] is True, answer  # every list credential verified
         return {r["credentialStatus"]["statusPurpose"]: r["status"] for r in answer["statusResult"]["results"]}
 

@@ -10,12 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import load_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import load_json
-from vccore import Ed25519Key, KeyFormatError, Signer, did_key_document, load_key, public_key_from_verification_method
-from vccore import _multibase
+from vccore import (
+    Ed25519Key,
+    KeyFormatError,
+    Signer,
+    _multibase,
+    did_key_document,
+    load_key,
+    public_key_from_verification_method,
+)
 
 ENCODINGS = load_json("keys/ed25519-key-encodings.json")
 MULTIBASE_PAIRS = [k for k in ENCODINGS["keyPairs"] if "publicKeyMultibase" in k]
@@ -53,7 +60,12 @@ def test_ed25519_2018_base58_keys(pair: dict[str, Any]) -> None:
     key = Ed25519Key.from_seed(secret[:32])
     assert _multibase.b58encode(key.public_bytes) == pair["publicKeyBase58"]
     assert secret[32:] == key.public_bytes
-    method = {"id": pair["id"], "type": "Ed25519VerificationKey2018", "controller": "https://example.edu/issuers/565049", "publicKeyBase58": pair["publicKeyBase58"]}
+    method = {
+        "id": pair["id"],
+        "type": "Ed25519VerificationKey2018",
+        "controller": "https://example.edu/issuers/565049",
+        "publicKeyBase58": pair["publicKeyBase58"],
+    }
     assert public_key_from_verification_method(method).public_bytes == key.public_bytes
 
 
@@ -72,7 +84,7 @@ def test_did_key_from_seed(did: str) -> None:
     vector = DID_KEY_VECTORS[did]
     key = Ed25519Key.from_seed(bytes.fromhex(vector["seed"]))
     assert key.did_key == did
-    assert key.id == f"{did}#{did[len('did:key:'):]}"
+    assert key.id == f"{did}#{did[len('did:key:') :]}"
     method = dict(vector["verificationKeyPair"])
     method.pop("privateKeyJwk", None)
     method["id"] = key.id
@@ -112,7 +124,10 @@ def test_jwk_vector_round_trip() -> None:
     jwk = ENCODINGS["jwk"]["publicKeyJwk"]
     key = Ed25519Key.from_jwk(jwk)
     assert key.to_jwk() == jwk
-    assert public_key_from_verification_method({"id": "urn:k", "controller": "urn:c", "publicKeyJwk": jwk}).public_bytes == key.public_bytes
+    assert (
+        public_key_from_verification_method({"id": "urn:k", "controller": "urn:c", "publicKeyJwk": jwk}).public_bytes
+        == key.public_bytes
+    )
 
 
 def test_every_encoding_round_trips() -> None:
@@ -158,7 +173,13 @@ def test_load_key_reads_jwk_and_pem(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("document", "field"),
     [
-        ({"publicKeyMultibase": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", "secretKeyMultibase": "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq"}, "publicKeyMultibase"),
+        (
+            {
+                "publicKeyMultibase": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+                "secretKeyMultibase": "z3u2en7t5LR2WtQH5PfFqMqwVHBeXouLzo6haApm8XHqvjxq",
+            },
+            "publicKeyMultibase",
+        ),
         ({"secretKeyMultibase": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}, "secretKeyMultibase"),
         ({"secretKeyMultibase": "z3u2"}, "secretKeyMultibase"),
         ({"publicKeyMultibase": 42}, "publicKeyMultibase"),
@@ -196,7 +217,7 @@ def test_base58_decode_agrees_with_the_digit_by_digit_definition(text: str, inse
     """Any text, canonical or not (leading "1"s, any length), decodes as the plain definition
     says; a character outside the alphabet anywhere is named."""
     if insert is not None and insert[1] not in _BASE58:
-        bad = text[: insert[0]] + insert[1] + text[insert[0]:]
+        bad = text[: insert[0]] + insert[1] + text[insert[0] :]
         with pytest.raises(ValueError, match=re.escape(repr(insert[1]))):
             _multibase.b58decode(bad)
         return
@@ -204,7 +225,9 @@ def test_base58_decode_agrees_with_the_digit_by_digit_definition(text: str, inse
     for char in text:
         number = number * 58 + _BASE58.index(char)
     zeros = len(text) - len(text.lstrip("1"))
-    assert _multibase.b58decode(text) == b"\0" * zeros + (number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b"")
+    assert _multibase.b58decode(text) == b"\0" * zeros + (
+        number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    )
 
 
 # --- encrypted key files -------------------------------------------------------------------------
@@ -255,7 +278,9 @@ def test_encrypted_key_files_vccore_cannot_read_are_refused(tmp_path: Path, chan
     assert caught.value.details["field"] == "encryptedSecretKey"
 
 
-def test_the_cli_takes_the_passphrase_from_the_environment(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_takes_the_passphrase_from_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vccore.cli import main
 
     monkeypatch.delenv("VCCORE_KEY_PASSPHRASE", raising=False)
@@ -267,17 +292,23 @@ def test_the_cli_takes_the_passphrase_from_the_environment(tmp_path: Path, capsy
     key_path = tmp_path / "enc" / "key.json"
     assert "encryptedSecretKey" in key_path.read_text()
     payload = tmp_path / "payload.json"
-    example = json.loads((Path(__file__).parent.parent / "templates/HealthProfessional/example-payload.json").read_text())
+    example = json.loads(
+        (Path(__file__).parent.parent / "templates/HealthProfessional/example-payload.json").read_text()
+    )
     payload.write_text(json.dumps(example))
     out = tmp_path / "cred.json"
     assert main(["issue", "HealthProfessional", str(payload), "--key", str(key_path), "-o", str(out)]) == 0
     assert json.loads(out.read_text())["issuer"]["id"] == json.loads(key_path.read_text())["controller"]
     monkeypatch.delenv("VCCORE_KEY_PASSPHRASE")
-    assert main(["issue", "HealthProfessional", str(payload), "--key", str(key_path), "-o", str(tmp_path / "x.json")]) == 2
+    assert (
+        main(["issue", "HealthProfessional", str(payload), "--key", str(key_path), "-o", str(tmp_path / "x.json")]) == 2
+    )
     assert "is encrypted: set VCCORE_KEY_PASSPHRASE" in capsys.readouterr().err
 
 
-def test_rotating_a_did_web_key_keeps_what_the_old_key_signed_verifiable(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rotating_a_did_web_key_keeps_what_the_old_key_signed_verifiable(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import UTC, datetime
 
     from vccore import Verifier, bundled_entity_types
@@ -292,11 +323,18 @@ def test_rotating_a_did_web_key_keeps_what_the_old_key_signed_verifiable(tmp_pat
     assert main(["keygen", "--out", str(folder), "--did-web", "issuer.example"]) == 0
     first = load_key(folder / "key.json")
     store_path = tmp_path / "store.db"
-    old = Issuer(signer=first, store=SQLiteStore(store_path, status_base_url="https://issuer.example/status/")).certify(hp, hp.example, now=now).credential
+    old = (
+        Issuer(signer=first, store=SQLiteStore(store_path, status_base_url="https://issuer.example/status/"))
+        .certify(hp, hp.example, now=now)
+        .credential
+    )
     assert main(["keygen", "--out", str(folder), "--rotate"]) == 0
     assert "signs from now on" in capsys.readouterr().out
     second = load_key(folder / "key.json")
-    assert second.controller == first.controller == "did:web:issuer.example" and second.id == "did:web:issuer.example#key-2"
+    assert (
+        second.controller == first.controller == "did:web:issuer.example"
+        and second.id == "did:web:issuer.example#key-2"
+    )
     assert load_key(folder / "key-1.retired.json") == first
     issuer = Issuer(signer=second, store=SQLiteStore(store_path))  # the same issuer: the store takes it
     new = issuer.certify(hp, {**hp.example, "certificateId": "after-rotation"}, now=now).credential

@@ -10,12 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import raw_rows
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types
 from vccore.issuer import Issuer
 from vccore.store import LIST_SIZE, LifecycleError, SQLiteStore, open_store, permute
-
-from conftest import raw_rows
 
 HP = bundled_entity_types()["HealthProfessional"]
 assert HP.example is not None
@@ -35,7 +34,9 @@ def issuer(store_location: str) -> Issuer:
     return Issuer(signer=KEY, store=open_store(store_location, status_base_url=BASE))
 
 
-def statuses(issuer: Issuer, chain_of: str, when: datetime, folder: Path, *, export_at: datetime | None = None) -> list[str]:
+def statuses(
+    issuer: Issuer, chain_of: str, when: datetime, folder: Path, *, export_at: datetime | None = None
+) -> list[str]:
     """What a verifier holding only the exported files says of every credential of the chain."""
     issuer.export_status(folder, now=export_at or when)
     verifier = Verifier.create(status=folder)
@@ -159,7 +160,9 @@ class _Failing:
 
 
 @pytest.mark.parametrize("where", ["signing", "storing the new record", "marking the old one"])
-def test_a_failed_update_changes_nothing(issuer: Issuer, store_location: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str) -> None:
+def test_a_failed_update_changes_nothing(
+    issuer: Issuer, store_location: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, where: str
+) -> None:
     old = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     before = _dump(store_location)
     failing = issuer
@@ -168,9 +171,13 @@ def test_a_failed_update_changes_nothing(issuer: Issuer, store_location: str, mo
     if where == "signing":
         failing = Issuer(signer=_Failing(), store=issuer.store)
     elif where == "storing the new record":
-        monkeypatch.setattr(transaction_class, "insert", lambda self, record: (_ for _ in ()).throw(OSError("disk I/O error")))
+        monkeypatch.setattr(
+            transaction_class, "insert", lambda self, record: (_ for _ in ()).throw(OSError("disk I/O error"))
+        )
     else:
-        monkeypatch.setattr(transaction_class, "save", lambda self, record: (_ for _ in ()).throw(OSError("disk I/O error")))
+        monkeypatch.setattr(
+            transaction_class, "save", lambda self, record: (_ for _ in ()).throw(OSError("disk I/O error"))
+        )
     with pytest.raises((RuntimeError, OSError)):
         failing.update("HealthProfessional", {**PAYLOAD, "certificateId": old.certificate_id}, now=day(1))
     monkeypatch.undo()
@@ -222,7 +229,9 @@ def test_a_short_list_is_refused(issuer: Issuer, tmp_path: Path) -> None:
     cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     lists = issuer.status_list_credentials(now=day(0))
     url = f"{BASE}0/revocation"
-    short = status_list_credential(url, issuer=KEY.controller, purpose="revocation", bits=Bitstring.zeros(1024), valid_from="2024-01-01T00:00:00Z")
+    short = status_list_credential(
+        url, issuer=KEY.controller, purpose="revocation", bits=Bitstring.zeros(1024), valid_from="2024-01-01T00:00:00Z"
+    )
     lists[url] = sign(short, KEY, created=day(0))
     result = Verifier.create(status=lists).verify(cert.credential, now=day(0))
     assert "STATUS_LIST_LENGTH_ERROR" in result.codes
@@ -270,7 +279,13 @@ def test_positions_in_bulk_are_the_positions_one_by_one(tmp_path: Path) -> None:
 
 def test_issued_positions_are_unique(issuer: Issuer) -> None:
     issued = [issuer.certify("HealthProfessional", PAYLOAD, now=day(0)) for _ in range(200)]
-    entries = {(c.credential["credentialStatus"][0]["statusListCredential"], c.credential["credentialStatus"][0]["statusListIndex"]) for c in issued}
+    entries = {
+        (
+            c.credential["credentialStatus"][0]["statusListCredential"],
+            c.credential["credentialStatus"][0]["statusListIndex"],
+        )
+        for c in issued
+    }
     assert len(entries) == 200
     assert len({c.certificate_id for c in issued}) == 200
 
@@ -283,7 +298,12 @@ def test_the_status_url_of_a_store_is_fixed(tmp_path: Path) -> None:
 
 
 def test_vc11_credentials_carry_status_too(tmp_path: Path) -> None:
-    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE), vc_version="1.1", suite="Ed25519Signature2020")
+    issuer = Issuer(
+        signer=KEY,
+        store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE),
+        vc_version="1.1",
+        suite="Ed25519Signature2020",
+    )
     cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     assert "https://www.w3.org/ns/credentials/status/v1" in cert.credential["@context"]
     issuer.revoke(cert.certificate_id, now=day(1))
@@ -326,7 +346,9 @@ def test_a_forged_credential_gets_no_status_lookup(issuer: Issuer) -> None:
     asked: list[str] = []
     forged = json.loads(json.dumps(cert.credential))
     forged["credentialSubject"]["name"] = "Mallory"
-    result = Verifier.create(status=lambda url: asked.append(url) or lists.get(url), store=issuer.store).verify(forged, now=day(0))
+    result = Verifier.create(status=lambda url: asked.append(url) or lists.get(url), store=issuer.store).verify(
+        forged, now=day(0)
+    )
     assert result.status == "INVALID" and asked == [] and "SUPERSEDED" not in result.codes
 
 
@@ -335,18 +357,30 @@ def test_other_issuers_messages_are_reported_not_judged(tmp_path: Path) -> None:
     from vccore.status import Bitstring, status_list_credential
 
     url = "https://issuer.example/messages/1"
-    listed = status_list_credential(url, issuer=KEY.controller, purpose="message", bits=Bitstring.zeros(LIST_SIZE).with_values({7: 1}), valid_from="2024-01-01T00:00:00Z")
+    listed = status_list_credential(
+        url,
+        issuer=KEY.controller,
+        purpose="message",
+        bits=Bitstring.zeros(LIST_SIZE).with_values({7: 1}),
+        valid_from="2024-01-01T00:00:00Z",
+    )
     credential = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential"],
         "issuer": KEY.controller,
         "credentialSubject": {"id": "did:example:s"},
         "credentialStatus": {
-            "type": "BitstringStatusListEntry", "statusPurpose": "message", "statusListIndex": "7", "statusListCredential": url,
-            "statusSize": 1, "statusMessage": [{"status": "0x0", "message": "pending"}, {"status": "0x1", "message": "accepted"}],
+            "type": "BitstringStatusListEntry",
+            "statusPurpose": "message",
+            "statusListIndex": "7",
+            "statusListCredential": url,
+            "statusSize": 1,
+            "statusMessage": [{"status": "0x0", "message": "pending"}, {"status": "0x1", "message": "accepted"}],
         },
     }
-    result = Verifier.create(status={url: sign(listed, KEY, created=day(0))}).verify(sign(credential, KEY, created=day(0)), now=day(0))
+    result = Verifier.create(status={url: sign(listed, KEY, created=day(0))}).verify(
+        sign(credential, KEY, created=day(0)), now=day(0)
+    )
     assert result.status == "VALID" and [w.code for w in result.warnings] == ["STATUS_MESSAGE"]
     assert "accepted" in result.warnings[0].detail
 
@@ -376,13 +410,22 @@ def test_each_status_problem(issuer: Issuer, change: Any, code: str) -> None:
 
 def test_resolvers_that_misbehave(issuer: Issuer) -> None:
     cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
-    for resolver in (lambda url: json.dumps(_lists(issuer, day(0))[url]), lambda url: 1 / 0, lambda url: ["not", "a", "credential"]):
+    for resolver in (
+        lambda url: json.dumps(_lists(issuer, day(0))[url]),
+        lambda url: 1 / 0,
+        lambda url: ["not", "a", "credential"],
+    ):
         result = Verifier.create(status=resolver).verify(cert.credential, now=day(0))
         assert "STATUS_RETRIEVAL_ERROR" in result.codes and "INTERNAL_ERROR" not in result.codes
 
 
 def test_clock_skew_and_suites(tmp_path: Path) -> None:
-    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE), vc_version="1.1", suite="Ed25519Signature2020")
+    issuer = Issuer(
+        signer=KEY,
+        store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE),
+        vc_version="1.1",
+        suite="Ed25519Signature2020",
+    )
     cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     lists = _lists(issuer, day(0))
     assert all(c["proof"]["type"] == "Ed25519Signature2020" for c in lists.values())

@@ -14,7 +14,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_wheel_carries_the_data_and_works_from_it(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            str(ROOT),
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+        ],
         check=True,
         capture_output=True,
     )
@@ -39,7 +50,9 @@ def test_wheel_carries_the_data_and_works_from_it(tmp_path: Path) -> None:
         "print(','.join(sorted(vccore.bundled_entity_types())))"
     )
     env = dict(os.environ, PYTHONPATH=str(unpacked))
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env, cwd=tmp_path
+    )
     module, data, size, entity_types = done.stdout.split()
     assert module.startswith(str(unpacked))
     assert data == str(unpacked / "vccore" / "_data" / "contexts")

@@ -7,24 +7,24 @@ import json
 from typing import Any
 
 import pytest
-
 from conftest import load_json, load_text
+
 from vccore import (
-    ContextError,
     ED25519_SIGNATURE_2020,
     EDDSA_JCS_2022,
     EDDSA_RDFC_2022,
+    ContextError,
     DocumentError,
     Ed25519Key,
     SafeModeError,
     SigningError,
     Suite,
     UnsupportedSuiteError,
+    _multibase,
     create_verify_data,
     sign,
     verify,
 )
-from vccore import _multibase
 from vccore.proofs import proof_configuration, verify_signature
 
 TV = "vc-di-eddsa/TestVectors"
@@ -102,7 +102,9 @@ def test_proof_sets_and_chains_reproduce() -> None:
     chain2 = add(chain1, 4, "proofChainConfig2")
     assert chain2 == load_json(f"{folder}/signedProofChain2.json")
     for n, proof in enumerate(chain2["proof"], 1):
-        signed_config = load_json(f"{folder}/{['proofSetConfigSigned1', 'proofSetConfigSigned2', 'proofChainConfigSigned1', 'proofChainConfigSigned2'][n - 1]}.json")
+        signed_config = load_json(
+            f"{folder}/{['proofSetConfigSigned1', 'proofSetConfigSigned2', 'proofChainConfigSigned1', 'proofChainConfigSigned2'][n - 1]}.json"
+        )
         assert proof == signed_config
 
     # The documents a chained proof signs: the unsecured document plus the proofs it names.

@@ -41,7 +41,12 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
     out = {}
     for version, suite in (("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")):
         folder = tmp_path_factory.mktemp(suite)
-        issuer = Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"), vc_version=version, suite=suite)
+        issuer = Issuer(
+            signer=KEY,
+            store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"),
+            vc_version=version,
+            suite=suite,
+        )
         assert HP.example is not None
         out[suite] = issuer.certify(HP, HP.example, now=NOW).credential
     return out
@@ -71,7 +76,15 @@ def test_base45_rfc9285_examples(data: bytes, text: str) -> None:
     assert qr.b45decode(text) == data
 
 
-@pytest.mark.parametrize(("text", "why"), [("GGW", "more than two bytes"), ("ZZ", "more than a byte"), ("abc", "not a base45 character"), ("ABCD", "left over")])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("GGW", "more than two bytes"),
+        ("ZZ", "more than a byte"),
+        ("abc", "not a base45 character"),
+        ("ABCD", "left over"),
+    ],
+)
 def test_base45_refuses_what_rfc9285_refuses(text: str, why: str) -> None:
     with pytest.raises(qr.QRError, match=why):
         qr.b45decode(text)
@@ -86,12 +99,16 @@ def test_base45_round_trips(data: bytes) -> None:
 # --- the seed credential -------------------------------------------------------------------------
 
 
-def test_the_seed_credential_fits_version_23_at_m(seeds: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_seed_credential_fits_version_23_at_m(
+    seeds: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     report = []
     for suite, credential in seeds.items():
         compact = qr.make(credential)
         divoc = qr.make(credential, format="divoc")
-        report.append(f"{suite}: compact v{compact.version} {compact.ecc} ({len(compact.text)} chars), divoc v{divoc.version} {divoc.ecc}")
+        report.append(
+            f"{suite}: compact v{compact.version} {compact.ecc} ({len(compact.text)} chars), divoc v{divoc.version} {divoc.ecc}"
+        )
         assert compact.ecc == "M" and compact.version <= 23
         assert divoc.version <= 40
     with capsys.disabled():
@@ -99,11 +116,18 @@ def test_the_seed_credential_fits_version_23_at_m(seeds: dict[str, dict[str, Any
 
 
 @pytest.mark.parametrize(("version", "suite"), [("2.0", "eddsa-rdfc-2022"), ("1.1", "Ed25519Signature2020")])
-def test_the_seed_credential_fits_version_23_at_m_wherever_its_status_sits(tmp_path: Path, version: str, suite: str) -> None:
+def test_the_seed_credential_fits_version_23_at_m_wherever_its_status_sits(
+    tmp_path: Path, version: str, suite: str
+) -> None:
     """The seed credential's size depends on its status position (up to 6 digits, 4 times) and
     on its signature's base58: the longest positions still fit (VC 1.1 with Ed25519Signature2020
     has only a few characters to spare: 1,245 of 1,248 at the most in 300 issued here)."""
-    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"), vc_version=version, suite=suite)
+    issuer = Issuer(
+        signer=KEY,
+        store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"),
+        vc_version=version,
+        suite=suite,
+    )
     assert HP.example is not None
     for position in [(0, 0), (0, 131071), (99, 131071), (999, 131071)]:
         symbol = qr.make(issuer.make_credential(HP, HP.example, position, NOW), ecc="M")
@@ -112,7 +136,9 @@ def test_the_seed_credential_fits_version_23_at_m_wherever_its_status_sits(tmp_p
 
 @pytest.mark.parametrize("fmt", ["compact", "divoc"])
 @pytest.mark.parametrize("ecc", ["M", "Q"])
-def test_every_symbol_reads_back_to_the_encoded_bytes(seeds: dict[str, dict[str, Any]], tmp_path: Path, fmt: str, ecc: str) -> None:
+def test_every_symbol_reads_back_to_the_encoded_bytes(
+    seeds: dict[str, dict[str, Any]], tmp_path: Path, fmt: str, ecc: str
+) -> None:
     for credential in seeds.values():
         symbol = qr.make(credential, format=fmt, ecc=ecc)
         assert symbol.ecc == ecc
@@ -142,7 +168,12 @@ def test_a_third_of_a_side_blanked_at_a_corner_still_reads(seeds: dict[str, dict
     for credential in seeds.values():
         symbol = qr.make(credential, ecc="M")
         assert read(_blanked(symbol, tmp_path, 0.3)) == symbol.text.encode("utf-8")
-        assert zxingcpp.read_barcodes(_blanked(symbol, tmp_path, 0.7), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)) == []
+        assert (
+            zxingcpp.read_barcodes(
+                _blanked(symbol, tmp_path, 0.7), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            )
+            == []
+        )
 
 
 def test_svg_renders_the_same_symbol(seeds: dict[str, dict[str, Any]], tmp_path: Path) -> None:
@@ -176,7 +207,10 @@ def test_divoc_qr_reads_the_way_divocs_verifier_reads_it(seeds: dict[str, dict[s
 
 def test_the_same_credential_makes_the_same_symbol(seeds: dict[str, dict[str, Any]]) -> None:
     for fmt in ("compact", "divoc"):
-        assert qr.make(seeds["eddsa-rdfc-2022"], format=fmt).qr.matrix == qr.make(seeds["eddsa-rdfc-2022"], format=fmt).qr.matrix
+        assert (
+            qr.make(seeds["eddsa-rdfc-2022"], format=fmt).qr.matrix
+            == qr.make(seeds["eddsa-rdfc-2022"], format=fmt).qr.matrix
+        )
 
 
 # --- what is refused -----------------------------------------------------------------------------
@@ -185,8 +219,16 @@ def test_the_same_credential_makes_the_same_symbol(seeds: dict[str, dict[str, An
 @pytest.mark.parametrize(
     ("payload", "code", "words"),
     [
-        ("HC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEMWK4MI6UOS03CR83KLBKAVD0E5", "QR_FORMAT_UNSUPPORTED", "EU Digital COVID Certificate"),
-        ("shc:/5676290952432060346029243740446031222959532654603460292540772804336028702864", "QR_FORMAT_UNSUPPORTED", "SMART Health Card"),
+        (
+            "HC1:6BFOXN*TS0BI$ZD4N9:9S6RCVN5+O30K3/XIV0W23NTDEMWK4MI6UOS03CR83KLBKAVD0E5",
+            "QR_FORMAT_UNSUPPORTED",
+            "EU Digital COVID Certificate",
+        ),
+        (
+            "shc:/5676290952432060346029243740446031222959532654603460292540772804336028702864",
+            "QR_FORMAT_UNSUPPORTED",
+            "SMART Health Card",
+        ),
         ("VC2:ABC", "QR_MALFORMED", "format version 2"),
         ("VC1:" + qr.b45encode(zlib.compress(b"\x00" * (2 << 20))), "QR_MALFORMED", "inflates to more than"),
         ("VC1:" + qr.b45encode(zlib.compress(b'{"a":1}')[:-3]), "QR_MALFORMED", "cut short"),
@@ -223,7 +265,14 @@ def test_divoc_zips_that_are_refused_say_why(payload: str, words: str) -> None:
 
 
 @settings(max_examples=300)
-@given(st.one_of(st.text(max_size=200), st.binary(max_size=200), st.text(max_size=200).map(lambda t: "VC1:" + t), st.binary(max_size=200).map(lambda b: "VC1:" + qr.b45encode(b))))
+@given(
+    st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200),
+        st.text(max_size=200).map(lambda t: "VC1:" + t),
+        st.binary(max_size=200).map(lambda b: "VC1:" + qr.b45encode(b)),
+    )
+)
 def test_decoding_anything_returns_a_credential_or_a_qr_error(payload: str | bytes) -> None:
     try:
         decoded = qr.decode_text(payload)
@@ -245,7 +294,11 @@ def test_error_correction_policy(seeds: dict[str, dict[str, Any]]) -> None:
     huge = {**seed, "noise": "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8000))}
     with pytest.raises(qr.QRError) as caught:
         qr.make(huge)
-    assert caught.value.code == "QR_TOO_LARGE" and "version 40" in caught.value.message and caught.value.details["characters"] > 4000
+    assert (
+        caught.value.code == "QR_TOO_LARGE"
+        and "version 40" in caught.value.message
+        and caught.value.details["characters"] > 4000
+    )
 
 
 # --- masks ---------------------------------------------------------------------------------------
@@ -269,7 +322,10 @@ def test_every_mask_gives_segnos_symbol(length: int, ecc: str) -> None:
         assert qr._unpack(rows, size) == tuple(reference.matrix)
         assert qr._unpack(columns, size) == tuple(bytearray(c) for c in zip(*reference.matrix))
         stride = size + 4
-        scores.append(qr._penalty(rows, layout.modules[0], stride, size * size) + qr._penalty(columns, layout.modules[1], stride, 0))
+        scores.append(
+            qr._penalty(rows, layout.modules[0], stride, size * size)
+            + qr._penalty(columns, layout.modules[1], stride, 0)
+        )
     qr._apply_best_mask(base)
     assert base.mask == scores.index(min(scores))
 
@@ -288,7 +344,9 @@ def test_the_penalty_rules_on_a_hand_made_symbol() -> None:
 # --- the commands --------------------------------------------------------------------------------
 
 
-def test_qr_commands_and_verify_read_images_and_text(seeds: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_qr_commands_and_verify_read_images_and_text(
+    seeds: dict[str, dict[str, Any]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     credential = seeds["eddsa-rdfc-2022"]
     source = tmp_path / "cred.json"
     source.write_text(json.dumps(credential, indent=2), encoding="utf-8")
@@ -339,7 +397,9 @@ def _white_png(path: Path, width: int, height: int, *, colour_type: int = 2, dep
     data = [compressor.compress(row * 64) for _ in range(height // 64)]
     data += [compressor.compress(row * (height % 64)), compressor.flush()]
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(data)) + _chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", b"".join(data)) + _chunk(b"IEND", b"")
+    )
     return path
 
 
@@ -352,7 +412,10 @@ def bombs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The issue's PNG (13,000 x 13,000 RGB: over Pillow's 89 M pixel warning) and a larger one
     (20,000 x 20,000 bilevel: over twice that, where Pillow raises)."""
     folder = tmp_path_factory.mktemp("bombs")
-    found = {"13000": _white_png(folder / "13000.png", 13000, 13000), "20000": _white_png(folder / "20000.png", 20000, 20000, colour_type=0, depth=1)}
+    found = {
+        "13000": _white_png(folder / "13000.png", 13000, 13000),
+        "20000": _white_png(folder / "20000.png", 20000, 20000, colour_type=0, depth=1),
+    }
     assert 500_000 < found["13000"].stat().st_size < 550_000  # the issue's 518 KB
     return found
 
@@ -367,14 +430,21 @@ def _run_measured(*args: str) -> tuple[int, str, float]:
         "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
         "print(json.dumps([done.returncode, done.stderr, peak / (1 << 20 if sys.platform == 'darwin' else 1 << 10)]))\n"
     )
-    done = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "vccore.cli", *args], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", measure, sys.executable, "-m", "vccore.cli", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     status, stderr, peak = json.loads(done.stdout)
     return status, stderr, peak
 
 
 @pytest.mark.parametrize(("name", "pixels"), [("13000", "169,000,000"), ("20000", "400,000,000")])
 @pytest.mark.parametrize("warnings_are_errors", [False, True])
-def test_a_huge_image_is_refused_from_its_header(bombs: dict[str, Path], name: str, pixels: str, warnings_are_errors: bool) -> None:
+def test_a_huge_image_is_refused_from_its_header(
+    bombs: dict[str, Path], name: str, pixels: str, warnings_are_errors: bool
+) -> None:
     """Refused before a pixel is decoded (in milliseconds), with an error naming the file, its
     size and the bound; Pillow's warning neither escapes nor, made an error, goes uncaught."""
     with warnings.catch_warnings(record=True) as seen:
@@ -387,19 +457,27 @@ def test_a_huge_image_is_refused_from_its_header(bombs: dict[str, Path], name: s
     assert seen == []
     error = caught.value
     assert error.code == "QR_IMAGE_TOO_LARGE" and error.details["path"] == str(bombs[name])
-    assert f"{name}.png" in error.message and pixels in error.message and f"at most {error.details['limit']:,} pixels" in error.message
+    assert (
+        f"{name}.png" in error.message
+        and pixels in error.message
+        and f"at most {error.details['limit']:,} pixels" in error.message
+    )
 
 
 @pytest.mark.parametrize("name", ["13000", "20000"])
 @pytest.mark.parametrize("command", [("qr", "decode"), ("verify",)])
-def test_the_commands_refuse_a_huge_image_with_exit_2_in_one_line_and_little_memory(bombs: dict[str, Path], name: str, command: tuple[str, ...]) -> None:
+def test_the_commands_refuse_a_huge_image_with_exit_2_in_one_line_and_little_memory(
+    bombs: dict[str, Path], name: str, command: tuple[str, ...]
+) -> None:
     status, stderr, peak = _run_measured(*command, str(bombs[name]))
     assert status == 2, stderr
     assert len(stderr.splitlines()) == 1 and stderr.startswith(f"vccore: QR_IMAGE_TOO_LARGE: {bombs[name]}: "), stderr
     assert peak < 300, f"{peak:.0f} MB"  # the pixels are never decoded: about 55 MB, the interpreter's own
 
 
-def test_a_50_megapixel_phone_photo_still_reads_within_the_memory_bound(seeds: dict[str, dict[str, Any]], tmp_path: Path) -> None:
+def test_a_50_megapixel_phone_photo_still_reads_within_the_memory_bound(
+    seeds: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
     """A photo from a 50-megapixel phone camera (8160 x 6120), the QR code a small part of it."""
     symbol = qr.make(seeds["eddsa-rdfc-2022"])
     photo = Image.new("L", (8160, 6120), 230)
@@ -444,7 +522,15 @@ def _claiming(data: bytes, fmt: str, width: int, height: int) -> bytes:
         ("WEBP", "RGB", {}, 3100, "WebP images"),  # 9.6 M; 17
     ],
 )
-def test_each_kind_of_image_has_its_own_pixel_bound(tmp_path: Path, fmt: str, mode: str, options: dict[str, Any], side: int, kind: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_each_kind_of_image_has_its_own_pixel_bound(
+    tmp_path: Path,
+    fmt: str,
+    mode: str,
+    options: dict[str, Any],
+    side: int,
+    kind: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     """The bound is on memory (MAX_IMAGE_MEMORY): what a pixel costs depends on how the image is
     stored. Each image here is just over its bound and under Pillow's own."""
     buffer = io.BytesIO()
@@ -456,15 +542,22 @@ def test_each_kind_of_image_has_its_own_pixel_bound(tmp_path: Path, fmt: str, mo
     with pytest.raises(qr.QRError) as caught:
         qr.read_image(path)
     assert caught.value.code == "QR_IMAGE_TOO_LARGE" and caught.value.details["limit"] == limit
-    assert f"{side:,} x {side:,} pixels" in caught.value.message and f"vccore reads {kind} of at most {limit:,} pixels" in caught.value.message
+    assert (
+        f"{side:,} x {side:,} pixels" in caught.value.message
+        and f"vccore reads {kind} of at most {limit:,} pixels" in caught.value.message
+    )
     assert main(["qr", "decode", str(path)]) == 2
     assert capsys.readouterr().err.startswith(f"vccore: QR_IMAGE_TOO_LARGE: {path}: ")
 
 
-def test_an_image_file_over_the_size_bound_is_refused_unread(seeds: dict[str, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_image_file_over_the_size_bound_is_refused_unread(
+    seeds: dict[str, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = qr.make(seeds["eddsa-rdfc-2022"]).save(tmp_path / "qr.png")
     monkeypatch.setattr(qr, "MAX_IMAGE_FILE_BYTES", 1000)
-    with pytest.raises(qr.QRError, match=r"qr\.png: an image file of [0-9,]+ bytes; vccore reads QR images of at most 1,000 bytes") as caught:
+    with pytest.raises(
+        qr.QRError, match=r"qr\.png: an image file of [0-9,]+ bytes; vccore reads QR images of at most 1,000 bytes"
+    ) as caught:
         qr.read_image(path)
     assert caught.value.code == "QR_IMAGE_TOO_LARGE" and caught.value.details["bytes"] == path.stat().st_size
 
@@ -472,12 +565,21 @@ def test_an_image_file_over_the_size_bound_is_refused_unread(seeds: dict[str, di
 @pytest.mark.parametrize(
     ("fmt", "mode", "options"),
     [
-        ("PNG", "L", {}), ("PNG", "1", {}), ("PNG", "RGBA", {}), ("PNG", "P", {}), ("GIF", "L", {}), ("BMP", "RGB", {}),
-        ("JPEG", "RGB", {"quality": 95}), ("JPEG", "RGB", {"quality": 95, "progressive": True}), ("JPEG", "CMYK", {"quality": 95}),
+        ("PNG", "L", {}),
+        ("PNG", "1", {}),
+        ("PNG", "RGBA", {}),
+        ("PNG", "P", {}),
+        ("GIF", "L", {}),
+        ("BMP", "RGB", {}),
+        ("JPEG", "RGB", {"quality": 95}),
+        ("JPEG", "RGB", {"quality": 95, "progressive": True}),
+        ("JPEG", "CMYK", {"quality": 95}),
         ("WEBP", "RGB", {"lossless": True}),
     ],
 )
-def test_a_qr_image_reads_in_every_format_and_mode(seeds: dict[str, dict[str, Any]], tmp_path: Path, fmt: str, mode: str, options: dict[str, Any]) -> None:
+def test_a_qr_image_reads_in_every_format_and_mode(
+    seeds: dict[str, dict[str, Any]], tmp_path: Path, fmt: str, mode: str, options: dict[str, Any]
+) -> None:
     symbol = qr.make(seeds["eddsa-rdfc-2022"])
     path = tmp_path / f"qr{IMAGE_SUFFIXES[fmt]}"
     png(symbol, tmp_path).convert(mode).save(path, fmt, **options)
@@ -512,14 +614,23 @@ def _qr_png_bytes(seeds: dict[str, dict[str, Any]]) -> bytes:
         ("text.png", lambda png: b"not an image\n", "not an image vccore reads"),
         ("empty.png", lambda png: b"", "not an image vccore reads"),
         ("half.png", lambda png: png[: len(png) // 2], "truncated"),
-        ("corrupt.png", lambda png: png.replace(png[png.index(b"IDAT") : png.index(b"IDAT") + 6], b"IDAT\0\0"), "broken data stream"),  # no zlib header
+        (
+            "corrupt.png",
+            lambda png: png.replace(png[png.index(b"IDAT") : png.index(b"IDAT") + 6], b"IDAT\0\0"),
+            "broken data stream",
+        ),  # no zlib header
         ("qr.tif", None, "not an image vccore reads"),  # TIFF: a format vccore does not read
         ("missing.png", None, "No such file"),
         ("folder.png", None, "Is a directory"),
     ],
 )
 def test_what_is_not_a_readable_image_is_unusable_input(
-    seeds: dict[str, dict[str, Any]], tmp_path: Path, name: str, make: Callable[[bytes], bytes] | None, why: str, capsys: pytest.CaptureFixture[str]
+    seeds: dict[str, dict[str, Any]],
+    tmp_path: Path,
+    name: str,
+    make: Callable[[bytes], bytes] | None,
+    why: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = tmp_path / name
     if make is not None:
@@ -535,7 +646,10 @@ def test_what_is_not_a_readable_image_is_unusable_input(
     for command in (["qr", "decode"], ["verify"]) if name in ("half.png", "corrupt.png") else (["qr", "decode"],):
         assert main([*command, str(path)]) == 2
         err = capsys.readouterr().err
-        assert err.startswith(f"vccore: QR_IMAGE_UNREADABLE: cannot read the image {path}: ") and len(err.splitlines()) == 1, err
+        assert (
+            err.startswith(f"vccore: QR_IMAGE_UNREADABLE: cannot read the image {path}: ")
+            and len(err.splitlines()) == 1
+        ), err
 
 
 _FUZZ_SEEDS: dict[str, bytes] = {}
@@ -546,10 +660,15 @@ def _fuzz_seeds() -> dict[str, bytes]:
     if not _FUZZ_SEEDS:
         symbol = Image.open(io.BytesIO(qr.make({"a": 1}).png(scale=2))).convert("L")
         for name, fmt, image, options in [
-            ("png", "PNG", symbol, {}), ("rgba", "PNG", symbol.convert("RGBA"), {}), ("gif", "GIF", symbol, {}),
+            ("png", "PNG", symbol, {}),
+            ("rgba", "PNG", symbol.convert("RGBA"), {}),
+            ("gif", "GIF", symbol, {}),
             ("animated", "GIF", symbol, {"save_all": True, "append_images": [symbol.point(lambda v: 255 - v)] * 3}),
-            ("bmp", "BMP", symbol, {}), ("jpeg", "JPEG", symbol, {}), ("progressive", "JPEG", symbol, {"progressive": True}),
-            ("webp", "WEBP", symbol, {}), ("lossless", "WEBP", symbol, {"lossless": True}),
+            ("bmp", "BMP", symbol, {}),
+            ("jpeg", "JPEG", symbol, {}),
+            ("progressive", "JPEG", symbol, {"progressive": True}),
+            ("webp", "WEBP", symbol, {}),
+            ("lossless", "WEBP", symbol, {"lossless": True}),
         ]:
             buffer = io.BytesIO()
             image.save(buffer, fmt, **options)
@@ -558,8 +677,17 @@ def _fuzz_seeds() -> dict[str, bytes]:
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(sorted(["png", "rgba", "gif", "animated", "bmp", "jpeg", "progressive", "webp", "lossless"])), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255), st.sampled_from(["set", "cut", "end"])), min_size=1, max_size=8))
-def test_a_damaged_image_reads_or_gives_a_qr_error(tmp_path_factory: pytest.TempPathFactory, name: str, damage: list[tuple[float, int, str]]) -> None:
+@given(
+    st.sampled_from(sorted(["png", "rgba", "gif", "animated", "bmp", "jpeg", "progressive", "webp", "lossless"])),
+    st.lists(
+        st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255), st.sampled_from(["set", "cut", "end"])),
+        min_size=1,
+        max_size=8,
+    ),
+)
+def test_a_damaged_image_reads_or_gives_a_qr_error(
+    tmp_path_factory: pytest.TempPathFactory, name: str, damage: list[tuple[float, int, str]]
+) -> None:
     """Whatever the damage, reading returns the text or raises QRError: never Pillow's errors."""
     data = bytearray(_fuzz_seeds()[name])
     for where, value, how in damage:

@@ -7,10 +7,10 @@ import json
 import os
 import shutil
 import subprocess
-import xml.etree.ElementTree as ElementTree
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -95,7 +95,9 @@ def test_a_malformed_certificate_layout_is_refused_when_the_type_loads(tmp_path:
         EntityType.from_directory(folder)
 
 
-def test_vccore_render_writes_html_and_svg(tmp_path: Path, credentials: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_vccore_render_writes_html_and_svg(
+    tmp_path: Path, credentials: dict[str, dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     source = tmp_path / "cred.json"
     source.write_text(json.dumps(credentials["HealthProfessional"]))
     for name in ("cert.html", "cert.svg"):
@@ -110,16 +112,32 @@ def test_vccore_render_writes_html_and_svg(tmp_path: Path, credentials: dict[str
 
 def _screenshot(page: Path, out: Path) -> None:
     subprocess.run(
-        [str(CHROMIUM), "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--force-device-scale-factor=2",
-         "--window-size=800,1131", f"--screenshot={out}", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
+        [
+            str(CHROMIUM),
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=2",
+            "--window-size=800,1131",
+            f"--screenshot={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
     )
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("VCCORE_REQUIRE_CHROMIUM"), reason="no chromium on this machine (CI installs it)")
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("VCCORE_REQUIRE_CHROMIUM"),
+    reason="no chromium on this machine (CI installs it)",
+)
 @pytest.mark.parametrize("suffix", [".html", ".svg"])
 @pytest.mark.parametrize("fmt", ["compact", "divoc"])
-def test_the_page_in_chromium_shows_a_qr_that_verifies(tmp_path: Path, credentials: dict[str, dict[str, Any]], suffix: str, fmt: str) -> None:
+def test_the_page_in_chromium_shows_a_qr_that_verifies(
+    tmp_path: Path, credentials: dict[str, dict[str, Any]], suffix: str, fmt: str
+) -> None:
     assert CHROMIUM is not None, "VCCORE_REQUIRE_CHROMIUM is set and chromium is missing"
     for name, credential in credentials.items():
         page = render.render(credential, tmp_path / f"{name}{suffix}", qr_format=fmt)

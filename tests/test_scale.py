@@ -14,7 +14,9 @@ from vccore import Ed25519Key, bundled_entity_types
 from vccore.issuer import Issuer
 from vccore.store import LIST_SIZE, SQLiteStore
 
-pytestmark = pytest.mark.skipif(not os.environ.get("VCCORE_SLOW_TESTS"), reason="slow (minutes): set VCCORE_SLOW_TESTS=1")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("VCCORE_SLOW_TESTS"), reason="slow (minutes): set VCCORE_SLOW_TESTS=1"
+)
 
 
 def test_positions_are_unique_across_100000_issued_credentials(tmp_path: Path) -> None:
@@ -39,7 +41,9 @@ def test_positions_are_unique_across_100000_issued_credentials(tmp_path: Path) -
     for _ in range(10):
         issuer.certify(entity, payload, now=now)
     with sqlite3.connect(tmp_path / "scale.db") as connection:
-        rows = connection.execute("SELECT certificate_id, status_list, status_index, credential FROM certificates").fetchall()
+        rows = connection.execute(
+            "SELECT certificate_id, status_list, status_index, credential FROM certificates"
+        ).fetchall()
     assert len(rows) == 100_010
     assert len({(row[1], row[2]) for row in rows}) == 100_010
     assert len({row[0] for row in rows}) == 100_010

@@ -47,13 +47,18 @@ def seed_request() -> tuple[str, dict[str, Any]]:
     sample_url = next(line for line in page.splitlines() if "Sample URL:" in line)
     entity = sample_url.rsplit("/", 1)[1].strip()
     start = page.index("Request Body")
-    body = page[page.index("{", start): page.index("}", start) + 1]
+    body = page[page.index("{", start) : page.index("}", start) + 1]
     return entity, json.loads(body)
 
 
 def renewed(payload: dict[str, Any], certificate_id: str) -> dict[str, Any]:
     """The update a council sends when a registration is renewed: valid until 2030."""
-    return {**payload, "certificateId": certificate_id, "registrationExpiry": "2030-09-09", "validTill": "2030-09-09T21:01:01.121Z"}
+    return {
+        **payload,
+        "certificateId": certificate_id,
+        "registrationExpiry": "2030-09-09",
+        "validTill": "2030-09-09T21:01:01.121Z",
+    }
 
 
 # --- the seed's story, over HTTP, against `vccore serve` --------------------------------------------
@@ -78,9 +83,27 @@ class Served:
     def start(self) -> None:
         env = {**os.environ, "VCCORE_API_TOKEN": TOKEN}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "vccore", "serve", "--port", str(self.port), "--home", str(self.home), "--store", self.store,
-             "--status-url", BASE, "--log-level", "warning", *self.options],
-            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "vccore",
+                "serve",
+                "--port",
+                str(self.port),
+                "--home",
+                str(self.home),
+                "--store",
+                self.store,
+                "--status-url",
+                BASE,
+                "--log-level",
+                "warning",
+                *self.options,
+            ],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -132,13 +155,21 @@ def test_the_seed_request_and_the_whole_lifecycle_over_http(served: Served, tmp_
         assert answer.status_code == 200, answer.text
         transaction_id = answer.json()["transactionId"]
         transaction = http.get(f"/vc-management/v1/transaction/{transaction_id}", headers=auth).json()
-        assert transaction == {"transactionId": transaction_id, "certificateId": "614894628867", "entityType": "HealthProfessional", "status": "SUCCESSFUL"}
+        assert transaction == {
+            "transactionId": transaction_id,
+            "certificateId": "614894628867",
+            "entityType": "HealthProfessional",
+            "status": "SUCCESSFUL",
+        }
 
         path = f"/vc-certification/v1/certificate/{entity}/614894628867"
         as_json = http.get(path, headers={**auth, "Accept": "application/vc+ld+json"})
         assert as_json.status_code == 200 and as_json.headers["content-type"].startswith("application/vc+ld+json")
         credential = as_json.json()
-        assert credential["credentialSubject"]["name"] == "Neha" and credential["evidence"]["certificateId"] == "614894628867"
+        assert (
+            credential["credentialSubject"]["name"] == "Neha"
+            and credential["evidence"]["certificateId"] == "614894628867"
+        )
         page = http.get(path, headers={**auth, "Accept": "text/html"})
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html") and "Neha" in page.text
         png = http.get(path, headers={**auth, "Accept": "image/png"})
@@ -164,13 +195,21 @@ def test_the_seed_request_and_the_whole_lifecycle_over_http(served: Served, tmp_
         assert verdict(current)["certificateStatus"] == "VALID"
 
         until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
-        suspended = http.post("/vc-certification/v1/certificate/revoke", json={"certificateId": new_id, "entityName": entity, "endDate": until}, headers=auth)
+        suspended = http.post(
+            "/vc-certification/v1/certificate/revoke",
+            json={"certificateId": new_id, "entityName": entity, "endDate": until},
+            headers=auth,
+        )
         assert suspended.status_code == 200 and suspended.json()["state"] == "SUSPENDED"
         assert verdict(current)["certificateStatus"] == "SUSPENDED"
         lifted = http.delete(f"/vc-certification/v1/certificate/revoke/{entity}/{new_id}", headers=auth)
         assert lifted.status_code == 200 and lifted.json()["state"] == "VALID"
         assert verdict(current)["certificateStatus"] == "VALID"
-        revoked = http.post("/vc-certification/v1/certificate/revoke", json={"certificateId": new_id, "entityName": entity}, headers=auth)
+        revoked = http.post(
+            "/vc-certification/v1/certificate/revoke",
+            json={"certificateId": new_id, "entityName": entity},
+            headers=auth,
+        )
         assert revoked.status_code == 200 and revoked.json()["state"] == "REVOKED"
         assert verdict(current)["certificateStatus"] == "REVOKED"
 
@@ -241,12 +280,27 @@ def test_requests_that_cannot_be_served_say_why(client: TestClient) -> None:
         (client.post(f"{CERTIFY}/HealthProfessional", content=b"{not json"), 400, "MALFORMED_REQUEST"),
         (client.post(f"{CERTIFY}/HealthProfessional", content=b"[1, 2]"), 400, "MALFORMED_REQUEST"),
         (client.post(f"{CERTIFY}/HealthProfessional", content=b'{"a": 1, "a": 2}'), 400, "MALFORMED_REQUEST"),
-        (client.post(f"{CERTIFY}/HealthProfessional", content=b'{"name": "' + b"x" * MAX_BODY + b'"}'), 413, "BODY_TOO_LARGE"),
-        (client.put(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "nope"}), 404, "UNKNOWN_CERTIFICATE"),
+        (
+            client.post(f"{CERTIFY}/HealthProfessional", content=b'{"name": "' + b"x" * MAX_BODY + b'"}'),
+            413,
+            "BODY_TOO_LARGE",
+        ),
+        (
+            client.put(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "nope"}),
+            404,
+            "UNKNOWN_CERTIFICATE",
+        ),
         (client.get("/vc-management/v1/transaction/nope"), 404, "UNKNOWN_TRANSACTION"),
         (client.get("/vc-certification/v1/certificate/HealthProfessional/nope"), 404, "UNKNOWN_CERTIFICATE"),
         (client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": 5}), 400, "MALFORMED_REQUEST"),
-        (client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "x", "entityName": "HealthProfessional", "endDate": "soon"}), 400, "MALFORMED_REQUEST"),
+        (
+            client.post(
+                "/vc-certification/v1/certificate/revoke",
+                json={"certificateId": "x", "entityName": "HealthProfessional", "endDate": "soon"},
+            ),
+            400,
+            "MALFORMED_REQUEST",
+        ),
         (client.post("/vc-certification/v1/certificate/verify", content=b"\xff\xfe"), 400, "MALFORMED_REQUEST"),
         (client.get("/nowhere"), 404, "NOT_FOUND"),
         (client.delete(f"{CERTIFY}/HealthProfessional"), 405, "METHOD_NOT_ALLOWED"),
@@ -261,11 +315,21 @@ def test_requests_that_cannot_be_served_say_why(client: TestClient) -> None:
     refused = client.get(path, headers={"Accept": "application/pdf"})
     assert refused.status_code == 406 and refused.json()["code"] == "NOT_ACCEPTABLE"
     assert client.get(path, headers={"Accept": "image/*"}).headers["content-type"] == "image/png"
-    assert client.get(path, headers={"Accept": "image/svg+xml;q=0.9, text/html;q=0.5"}).headers["content-type"].startswith("image/svg+xml")
+    assert (
+        client.get(path, headers={"Accept": "image/svg+xml;q=0.9, text/html;q=0.5"})
+        .headers["content-type"]
+        .startswith("image/svg+xml")
+    )
     assert client.get(path, headers={"Accept": "*/*"}).headers["content-type"].startswith("application/json")
-    twice = client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": issued.json()["certificateId"], "entityName": "HealthProfessional"})
+    twice = client.post(
+        "/vc-certification/v1/certificate/revoke",
+        json={"certificateId": issued.json()["certificateId"], "entityName": "HealthProfessional"},
+    )
     assert twice.status_code == 200
-    again = client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": issued.json()["certificateId"], "entityName": "HealthProfessional"})
+    again = client.post(
+        "/vc-certification/v1/certificate/revoke",
+        json={"certificateId": issued.json()["certificateId"], "entityName": "HealthProfessional"},
+    )
     assert again.status_code == 409 and again.json()["code"] == "INVALID_TRANSITION"
 
 
@@ -301,10 +365,19 @@ def test_the_vc_api_issues_and_verifies(client: TestClient) -> None:
     assert refused.status_code == 400 and refused.json()["verified"] is False and refused.json()["errors"]
     other = client.post("/credentials/issue", json={"credential": {**credential, "issuer": "did:example:someone-else"}})
     assert other.status_code == 400 and other.json()["code"] == "ISSUER_MISMATCH"
-    vc11 = {"@context": ["https://www.w3.org/2018/credentials/v1"], "type": ["VerifiableCredential"], "issuer": KEY.controller,
-            "issuanceDate": "2024-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1", "undefinedTerm": 1}}
+    vc11 = {
+        "@context": ["https://www.w3.org/2018/credentials/v1"],
+        "type": ["VerifiableCredential"],
+        "issuer": KEY.controller,
+        "issuanceDate": "2024-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:1", "undefinedTerm": 1},
+    }
     undefined = client.post("/credentials/issue", json={"credential": vc11})  # VC 1.1 has no @vocab: safe mode refuses
-    assert undefined.status_code == 400 and undefined.json()["code"] == "UNDEFINED_TERM" and undefined.json()["term"] == "undefinedTerm"
+    assert (
+        undefined.status_code == 400
+        and undefined.json()["code"] == "UNDEFINED_TERM"
+        and undefined.json()["term"] == "undefinedTerm"
+    )
 
 
 def test_the_vc_api_verifies_presentations(client: TestClient) -> None:
@@ -315,8 +388,10 @@ def test_the_vc_api_verifies_presentations(client: TestClient) -> None:
     credential = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}").json()
     holder = Ed25519Key.from_seed(bytes(range(100, 132)))
     presentation = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"],
-        "holder": holder.controller, "verifiableCredential": [credential],
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "holder": holder.controller,
+        "verifiableCredential": [credential],
     }
     signed = sign(presentation, holder, proof_purpose="authentication", challenge="c-123", domain="verifier.example")
     public = TestClient(client.app)
@@ -333,7 +408,18 @@ def test_the_vc_api_verifies_presentations(client: TestClient) -> None:
         (verify(signed, challenge="c-123", domain="evil.example"), "INVALID_DOMAIN_ERROR"),
         (verify(presentation, challenge="c-123"), "MALFORMED_PROOF_ERROR"),
         # signed by a key the holder named does not control
-        (verify(sign({**presentation, "holder": KEY.controller}, holder, proof_purpose="authentication", challenge="c-123"), challenge="c-123"), "HOLDER_MISMATCH"),
+        (
+            verify(
+                sign(
+                    {**presentation, "holder": KEY.controller},
+                    holder,
+                    proof_purpose="authentication",
+                    challenge="c-123",
+                ),
+                challenge="c-123",
+            ),
+            "HOLDER_MISMATCH",
+        ),
         (verify(sign(presentation, holder, challenge="c-123"), challenge="c-123"), "MISMATCHED_PROOF_PURPOSE_ERROR"),
     ]
     forged = json.loads(json.dumps(presentation))
@@ -349,12 +435,26 @@ def test_the_vc_api_verifies_presentations(client: TestClient) -> None:
 def test_the_openapi_document_describes_every_route(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     assert document["openapi"].startswith("3.1")
-    served = {(route.path, method) for route in client.app.routes for method in (route.methods or ()) if method != "HEAD"}  # type: ignore[attr-defined]
-    described = {(path.replace("{entityName}", "{entity}").replace("{certificateId}", "{certificate}").replace("{transactionId}", "{transaction}"), method.upper())
-                 for path, item in document["paths"].items() for method in item if method != "parameters"}
+    served = {
+        (route.path, method) for route in client.app.routes for method in (route.methods or ()) if method != "HEAD"
+    }  # type: ignore[attr-defined]
+    described = {
+        (
+            path.replace("{entityName}", "{entity}")
+            .replace("{certificateId}", "{certificate}")
+            .replace("{transactionId}", "{transaction}"),
+            method.upper(),
+        )
+        for path, item in document["paths"].items()
+        for method in item
+        if method != "parameters"
+    }
     assert served == described
     assert document["components"]["schemas"]["HealthProfessionalPayload"]["properties"]["registrationId"]
-    assert "HealthProfessional_1" in document["paths"]["/vc-certification/v1/certify/{entityName}"]["parameters"][0]["schema"]["enum"]
+    assert (
+        "HealthProfessional_1"
+        in document["paths"]["/vc-certification/v1/certify/{entityName}"]["parameters"][0]["schema"]["enum"]
+    )
 
 
 # --- authorisation ------------------------------------------------------------------------------------
@@ -374,13 +474,29 @@ RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 EC_KEY = ec.generate_private_key(ec.SECP256R1())
 ED_KEY = ed25519.Ed25519PrivateKey.generate()
 STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-JWKS = {"keys": [_jwk(RSA_KEY.public_key(), "rsa-1"), _jwk(EC_KEY.public_key(), "ec-1"), _jwk(ED_KEY.public_key(), "ed-1")]}
+JWKS = {
+    "keys": [_jwk(RSA_KEY.public_key(), "rsa-1"), _jwk(EC_KEY.public_key(), "ec-1"), _jwk(ED_KEY.public_key(), "ed-1")]
+}
 ISSUER_ID = "https://keycloak.example/realms/divoc"
 
 
-def token(scope: str | None = "certify revoke read", *, key: Any = RSA_KEY, alg: str = "RS256", kid: str | None = "rsa-1", **claims: Any) -> str:
+def token(
+    scope: str | None = "certify revoke read",
+    *,
+    key: Any = RSA_KEY,
+    alg: str = "RS256",
+    kid: str | None = "rsa-1",
+    **claims: Any,
+) -> str:
     now = int(time.time())
-    body: dict[str, Any] = {"iss": ISSUER_ID, "aud": "vccore", "sub": "facility-42", "iat": now, "exp": now + 300, **claims}
+    body: dict[str, Any] = {
+        "iss": ISSUER_ID,
+        "aud": "vccore",
+        "sub": "facility-42",
+        "iat": now,
+        "exp": now + 300,
+        **claims,
+    }
     body = {name: value for name, value in body.items() if value is not None}  # a claim given as None is left out
     if scope is not None:
         body["scope"] = scope
@@ -423,8 +539,11 @@ def _hs256_with_public_key() -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=")
 
     now = int(time.time())
-    signing_input = part({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"}) + b"." + part(
-        {"iss": ISSUER_ID, "aud": "vccore", "exp": now + 300, "scope": "certify revoke read"})
+    signing_input = (
+        part({"alg": "HS256", "typ": "JWT", "kid": "rsa-1"})
+        + b"."
+        + part({"iss": ISSUER_ID, "aud": "vccore", "exp": now + 300, "scope": "certify revoke read"})
+    )
     signature = base64.urlsafe_b64encode(hmac.new(pem, signing_input, hashlib.sha256).digest()).rstrip(b"=")
     return (signing_input + b"." + signature).decode()
 
@@ -446,7 +565,11 @@ def bad_tokens(needed: str) -> list[tuple[str, dict[str, str], int]]:
         ("not yet valid", bearer(token(nbf=now + 600)), 401),
         ("forged: another key", bearer(token(key=STRANGER)), 401),
         ("unknown kid", bearer(token(kid="rsa-9")), 401),
-        ("alg none", bearer(_unsigned({"iss": ISSUER_ID, "aud": "vccore", "exp": now + 300, "scope": "certify revoke read"})), 401),
+        (
+            "alg none",
+            bearer(_unsigned({"iss": ISSUER_ID, "aud": "vccore", "exp": now + 300, "scope": "certify revoke read"})),
+            401,
+        ),
         ("HS256 keyed with the public key", bearer(_hs256_with_public_key()), 401),
         ("RSA key, ES256 header", bearer(token(key=EC_KEY, alg="ES256", kid="rsa-1")), 401),
         ("wrong issuer", bearer(token(iss="https://evil.example")), 401),
@@ -457,7 +580,11 @@ def bad_tokens(needed: str) -> list[tuple[str, dict[str, str], int]]:
         ("a lifetime of a year", bearer(token(exp=now + 365 * 86400)), 401),
         ("a key id beyond Latin-1", bearer(token(kid="ключ")), 401),
         ("an algorithm beyond Latin-1", bearer(_with_header({"alg": "ключ", "kid": "rsa-1"})), 401),
-        ("a critical extension with a line break", bearer(_with_header({"alg": "RS256", "kid": "rsa-1", "crit": ["x\r\nX-Injected: 1"]})), 401),
+        (
+            "a critical extension with a line break",
+            bearer(_with_header({"alg": "RS256", "kid": "rsa-1", "crit": ["x\r\nX-Injected: 1"]})),
+            401,
+        ),
         ("wrong audience", bearer(token(aud="someone-else")), 401),
         ("no exp", bearer(token(exp=None)), 401),
         ("a signature cut short", bearer(token()[:-10]), 401),
@@ -489,16 +616,50 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
     good = bearer(token())
     first = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0001"}, headers=good)
     assert first.status_code == 200, first.text
-    assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0002"}, headers=good).status_code == 200
-    assert client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "a-0002", "entityName": "HealthProfessional", "endDate": "2099-01-01"}, headers=good).status_code == 200
+    assert (
+        client.post(
+            f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0002"}, headers=good
+        ).status_code
+        == 200
+    )
+    assert (
+        client.post(
+            "/vc-certification/v1/certificate/revoke",
+            json={"certificateId": "a-0002", "entityName": "HealthProfessional", "endDate": "2099-01-01"},
+            headers=good,
+        ).status_code
+        == 200
+    )
     transaction = first.json()["transactionId"]
     routes = [
         ("certify", "POST", f"{CERTIFY}/HealthProfessional", {**HP.example, "certificateId": "a-0003"}),
         ("certify", "POST", f"{CERTIFY}/HealthProfessional", {**HP.example, "certificateId": "a-0001"}),  # an update
         ("certify", "PUT", f"{CERTIFY}/HealthProfessional", {**HP.example, "certificateId": "a-0001"}),
-        ("certify", "POST", "/credentials/issue", {"credential": {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": KEY.controller, "credentialSubject": {"id": "did:example:1"}}}),
-        ("revoke", "POST", "/vc-certification/v1/certificate/revoke", {"certificateId": "a-0001", "entityName": "HealthProfessional"}),
-        ("revoke", "POST", "/vc-certification/v1/certificate/revoke", {"certificateId": "a-0001", "entityName": "HealthProfessional", "endDate": "2099-01-01"}),
+        (
+            "certify",
+            "POST",
+            "/credentials/issue",
+            {
+                "credential": {
+                    "@context": ["https://www.w3.org/ns/credentials/v2"],
+                    "type": ["VerifiableCredential"],
+                    "issuer": KEY.controller,
+                    "credentialSubject": {"id": "did:example:1"},
+                }
+            },
+        ),
+        (
+            "revoke",
+            "POST",
+            "/vc-certification/v1/certificate/revoke",
+            {"certificateId": "a-0001", "entityName": "HealthProfessional"},
+        ),
+        (
+            "revoke",
+            "POST",
+            "/vc-certification/v1/certificate/revoke",
+            {"certificateId": "a-0001", "entityName": "HealthProfessional", "endDate": "2099-01-01"},
+        ),
         ("revoke", "DELETE", "/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", None),
         ("read", "GET", f"/vc-management/v1/transaction/{transaction}", None),
         ("read", "GET", "/vc-certification/v1/certificate/HealthProfessional/a-0001", None),
@@ -511,18 +672,38 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
             assert answer.status_code == status, (method, path, case, answer.text)
             assert "credential" not in answer.text and "transactionId" not in answer.json(), (path, case)
             challenge = answer.headers["www-authenticate"]
-            assert challenge.startswith("Bearer") and ("insufficient_scope" in challenge) == (status == 403), (case, challenge)
+            assert challenge.startswith("Bearer") and ("insufficient_scope" in challenge) == (status == 403), (
+                case,
+                challenge,
+            )
             assert all(" " <= c <= "~" for c in challenge), (case, challenge)  # one printable ASCII line
             assert "x-injected" not in answer.headers, case
             refused += 1
         assert _state(issuer) == before, (method, path)
     assert refused == len(routes) * len(bad_tokens("read"))
     # the same routes with a good token do what they say (so the refusals above were the token's)
-    assert client.get("/vc-certification/v1/certificate/HealthProfessional/a-0001", headers=bearer(token('read'))).status_code == 200
+    assert (
+        client.get(
+            "/vc-certification/v1/certificate/HealthProfessional/a-0001", headers=bearer(token("read"))
+        ).status_code
+        == 200
+    )
     ec_token = token("revoke", key=EC_KEY, alg="ES256", kid="ec-1")
-    assert client.delete("/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", headers=bearer(ec_token)).status_code == 200
-    roles = token(None, key=ED_KEY, alg="EdDSA", kid="ed-1", realm_access={"roles": ["certify"]})  # Keycloak's realm roles
-    assert client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0004"}, headers=bearer(roles)).status_code == 200
+    assert (
+        client.delete(
+            "/vc-certification/v1/certificate/revoke/HealthProfessional/a-0002", headers=bearer(ec_token)
+        ).status_code
+        == 200
+    )
+    roles = token(
+        None, key=ED_KEY, alg="EdDSA", kid="ed-1", realm_access={"roles": ["certify"]}
+    )  # Keycloak's realm roles
+    assert (
+        client.post(
+            f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "a-0004"}, headers=bearer(roles)
+        ).status_code
+        == 200
+    )
     # verifying and the status lists are public
     assert client.post("/vc-certification/v1/certificate/verify", json={"verifiableCredential": {}}).status_code == 200
     assert client.get("/status/0/revocation").status_code == 200
@@ -531,15 +712,25 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
 def test_a_static_token_server_refuses_everything_else(client: TestClient) -> None:
     assert HP.example is not None
     for headers in ({}, bearer(TOKEN[:-1]), bearer(TOKEN + "x"), bearer(token())):
-        answer = client.post(f"{CERTIFY}/HealthProfessional", json=dict(HP.example), headers={**headers} if headers else {"Authorization": ""})
+        answer = client.post(
+            f"{CERTIFY}/HealthProfessional",
+            json=dict(HP.example),
+            headers={**headers} if headers else {"Authorization": ""},
+        )
         assert answer.status_code == 401
     with pytest.raises(ValueError):
         StaticTokenAuthorizer("short")
 
 
-def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(client: TestClient, app_issuer: Issuer) -> None:
-    base = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": KEY.controller,
-            "credentialSubject": {"id": "did:example:1", "name": "x"}}
+def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(
+    client: TestClient, app_issuer: Issuer
+) -> None:
+    base = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": KEY.controller,
+        "credentialSubject": {"id": "did:example:1", "name": "x"},
+    }
     refused = [
         {**base, "credentialSubject": {}},
         {**base, "credentialStatus": {"id": "https://example.org/s#1"}},
@@ -553,45 +744,86 @@ def test_the_vc_api_issue_checks_the_data_model_and_gives_status_when_asked(clie
         answer = client.post("/credentials/issue", json={"credential": credential})
         if "credentialSchema" in credential or "name" in credential:
             # not a URL, not a value object: what safe mode refuses before any data model check
-            assert answer.status_code == 400 and answer.json()["code"] in ("RELATIVE_IRI", "UNDEFINED_TERM"), answer.text
+            assert answer.status_code == 400 and answer.json()["code"] in ("RELATIVE_IRI", "UNDEFINED_TERM"), (
+                answer.text
+            )
             assert answer.json()["path"] in ("credentialSchema.id", "name.url"), answer.text
             continue
         assert answer.status_code == 400 and answer.json()["code"] == "MALFORMED_VALUE_ERROR", (credential, answer.text)
         assert answer.json()["problems"] and all(p["code"] and p["detail"] for p in answer.json()["problems"])
     # the REC's own digest of the VC 2.0 context (contexts/SOURCE.md): accepted
-    right = {**base, "relatedResource": [{"id": "https://www.w3.org/ns/credentials/v2", "digestMultibase": "uWZVc7WaX1h4D8rJVb-vlMIqxaEKEb1tYbX8fet7JJzQ"}]}
+    right = {
+        **base,
+        "relatedResource": [
+            {
+                "id": "https://www.w3.org/ns/credentials/v2",
+                "digestMultibase": "uWZVc7WaX1h4D8rJVb-vlMIqxaEKEb1tYbX8fet7JJzQ",
+            }
+        ],
+    }
     assert client.post("/credentials/issue", json={"credential": right}).status_code == 201
     # Ed25519Signature2020 on request; status entries on request, recorded in the store
-    ed = client.post("/credentials/issue", json={"credential": base, "options": {"type": "Ed25519Signature2020"}}).json()["verifiableCredential"]
+    ed = client.post(
+        "/credentials/issue", json={"credential": base, "options": {"type": "Ed25519Signature2020"}}
+    ).json()["verifiableCredential"]
     assert ed["proof"]["type"] == "Ed25519Signature2020"
-    assert client.post("/credentials/issue", json={"credential": base, "options": {"cryptosuite": "ecdsa-rdfc-2019"}}).status_code == 400
-    with_status = client.post("/credentials/issue", json={"credential": base, "options": {"credentialStatus": {"type": "BitstringStatusListEntry"}}})
+    assert (
+        client.post(
+            "/credentials/issue", json={"credential": base, "options": {"cryptosuite": "ecdsa-rdfc-2019"}}
+        ).status_code
+        == 400
+    )
+    with_status = client.post(
+        "/credentials/issue",
+        json={"credential": base, "options": {"credentialStatus": {"type": "BitstringStatusListEntry"}}},
+    )
     signed = with_status.json()["verifiableCredential"]
     assert [e["statusPurpose"] for e in signed["credentialStatus"]] == ["revocation", "suspension"]
     assert app_issuer.store.count() == 3  # every credential the VC API signs is recorded
     public = TestClient(client.app)
     assert public.post("/credentials/verify", json={"verifiableCredential": signed}).status_code == 200
     url = signed["credentialStatus"][0]["statusListCredential"]
-    assert public.get(url.replace("https://issuer.example", "")).json()["credentialSubject"]["statusPurpose"] == "revocation"
+    assert (
+        public.get(url.replace("https://issuer.example", "")).json()["credentialSubject"]["statusPurpose"]
+        == "revocation"
+    )
 
 
 def test_serve_speaks_https_with_the_certificate_given(tmp_path: Path) -> None:
     """`vccore serve --tls-cert --tls-key`: HTTPS on the port, with that certificate."""
+    import importlib.util
     import ssl
 
-    import importlib.util
-
     # the same helper the W3C suite runs use
-    spec = importlib.util.spec_from_file_location("w3c_run", Path(__file__).resolve().parent.parent / "interop" / "w3c" / "run.py")
+    spec = importlib.util.spec_from_file_location(
+        "w3c_run", Path(__file__).resolve().parent.parent / "interop" / "w3c" / "run.py"
+    )
     assert spec is not None and spec.loader is not None
     w3c_run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(w3c_run)
     cert, key = w3c_run.self_signed(tmp_path)
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "vccore", "serve", "--port", str(port), "--home", str(tmp_path / "home"),
-         "--tls-cert", str(cert), "--tls-key", str(key), "--log-level", "warning"],
-        env={**os.environ, "VCCORE_API_TOKEN": TOKEN}, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "vccore",
+            "serve",
+            "--port",
+            str(port),
+            "--home",
+            str(tmp_path / "home"),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--log-level",
+            "warning",
+        ],
+        env={**os.environ, "VCCORE_API_TOKEN": TOKEN},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         context = ssl.create_default_context(cafile=str(cert))
@@ -610,16 +842,24 @@ def test_serve_speaks_https_with_the_certificate_given(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    usage = subprocess.run([sys.executable, "-m", "vccore", "serve", "--tls-cert", str(cert), "--home", str(tmp_path / "h2")],
-                           capture_output=True, text=True, timeout=60)
+    usage = subprocess.run(
+        [sys.executable, "-m", "vccore", "serve", "--tls-cert", str(cert), "--home", str(tmp_path / "h2")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert usage.returncode == 2 and "--tls-cert and --tls-key go together" in usage.stderr
 
 
 def test_put_updates_and_post_with_a_known_id_updates_too(client: TestClient, app_issuer: Issuer) -> None:
     assert HP.example is not None
     first = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "u-1"}).json()
-    second = client.put(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "u-1", "name": "Neha R."}).json()
-    third = client.post(f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": second["certificateId"]}).json()
+    second = client.put(
+        f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": "u-1", "name": "Neha R."}
+    ).json()
+    third = client.post(
+        f"{CERTIFY}/HealthProfessional", json={**HP.example, "certificateId": second["certificateId"]}
+    ).json()
     chain = app_issuer.fetch("u-1")
     assert [r.certificate_id for r in chain] == ["u-1", second["certificateId"], third["certificateId"]]
     assert [r.state for r in chain] == ["SUPERSEDED", "SUPERSEDED", "VALID"] and first["certificateId"] == "u-1"
@@ -642,11 +882,17 @@ def _verdicts(client: TestClient, credential: dict[str, Any]) -> tuple[str, list
     presentation: the presentation's own proof is not what is asked here)."""
     divoc = client.post("/vc-certification/v1/certificate/verify", json=credential).json()
     vc_api = client.post("/credentials/verify", json={"verifiableCredential": credential}).json()
-    presentation = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiablePresentation"], "verifiableCredential": [credential]}
+    presentation = {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiablePresentation"],
+        "verifiableCredential": [credential],
+    }
     vp_api = client.post("/presentations/verify", json={"verifiablePresentation": presentation}).json()
     return (
-        divoc["certificateStatus"], [p["code"] for p in divoc["problems"]],
-        [e["code"] for e in vc_api["errors"]], [e["code"] for e in vp_api["errors"] if "credential" in e],
+        divoc["certificateStatus"],
+        [p["code"] for p in divoc["problems"]],
+        [e["code"] for e in vc_api["errors"]],
+        [e["code"] for e in vp_api["errors"] if "credential" in e],
     )
 
 
@@ -674,7 +920,12 @@ def test_the_verify_routes_trust_the_servers_own_issuer_only(app_issuer: Issuer)
     general = TestClient(create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN), any_issuer=True))
     assert _verdicts(general, forged) == ("VALID", [], [], [])
     with pytest.raises(ValueError, match="verifier"):
-        create_app(app_issuer, authorizer=StaticTokenAuthorizer(TOKEN), verifier=Verifier.create(), trusted_issuers=["did:example:1"])
+        create_app(
+            app_issuer,
+            authorizer=StaticTokenAuthorizer(TOKEN),
+            verifier=Verifier.create(),
+            trusted_issuers=["did:example:1"],
+        )
 
 
 def test_serve_issuer_and_trust_widen_what_the_verify_routes_trust(tmp_path: Path) -> None:
@@ -685,7 +936,9 @@ def test_serve_issuer_and_trust_widen_what_the_verify_routes_trust(tmp_path: Pat
     by_document = Ed25519Key.generate(id="did:web:council.example#key-1", controller="did:web:council.example")
     trust = tmp_path / "council.json"
     trust.write_text(json.dumps(did_document(by_document)))
-    server = Served(tmp_path / "home", str(tmp_path / "vccore.db"), "--issuer", by_name.controller, "--trust", str(trust))
+    server = Served(
+        tmp_path / "home", str(tmp_path / "vccore.db"), "--issuer", by_name.controller, "--trust", str(trust)
+    )
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as http:
@@ -698,11 +951,17 @@ def test_serve_issuer_and_trust_widen_what_the_verify_routes_trust(tmp_path: Pat
         said = server.stop()
     assert by_name.controller in said and "did:web:council.example" in said  # the start line names whom it trusts
     for options, words in (
-        (["--trust", str(tmp_path / "nowhere.json")], "nowhere.json"), (["--issuer", "nobody"], "--issuer"),
+        (["--trust", str(tmp_path / "nowhere.json")], "nowhere.json"),
+        (["--issuer", "nobody"], "--issuer"),
         (["--any-issuer", "--issuer", by_name.controller], "--any-issuer"),
     ):
-        refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h2"), *options],
-                                 capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
+        refused = subprocess.run(
+            [sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h2"), *options],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "VCCORE_API_TOKEN": TOKEN},
+        )
         assert refused.returncode == 2 and words in refused.stderr, refused.stderr
 
 
@@ -716,7 +975,10 @@ def test_a_did_web_server_verifies_what_its_retired_keys_signed(tmp_path: Path) 
     payload = tmp_path / "payload.json"
     payload.write_text(json.dumps(renewed(dict(HP.example or {}), "w-1")))
     old = tmp_path / "old.json"
-    assert main(["certify", "HealthProfessional", str(payload), "--home", str(home), "--status-url", BASE, "-o", str(old)]) == 0
+    assert (
+        main(["certify", "HealthProfessional", str(payload), "--home", str(home), "--status-url", BASE, "-o", str(old)])
+        == 0
+    )
     assert main(["keygen", "--out", str(home), "--rotate"]) == 0
     server = Served(home, str(home / "vccore.db"))
     server.start()
@@ -724,16 +986,29 @@ def test_a_did_web_server_verifies_what_its_retired_keys_signed(tmp_path: Path) 
         with httpx.Client(base_url=server.url, timeout=30) as http:
             answer = http.post("/vc-certification/v1/certificate/verify", json=json.loads(old.read_text())).json()
             assert answer["certificateStatus"] == "VALID", answer
-            issued = http.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "w-2"), headers=bearer(TOKEN)).json()
-            new = http.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}", headers=bearer(TOKEN)).json()
+            issued = http.post(
+                f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "w-2"), headers=bearer(TOKEN)
+            ).json()
+            new = http.get(
+                f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}", headers=bearer(TOKEN)
+            ).json()
             assert new["proof"]["verificationMethod"].endswith("#key-2")
             assert http.post("/vc-certification/v1/certificate/verify", json=new).json()["certificateStatus"] == "VALID"
     finally:
         server.stop()
-    (home / "did.json").write_text(json.dumps({**json.loads((home / "did.json").read_text()), "id": "did:web:elsewhere.example"}))
-    refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(home)],
-                             capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
-    assert refused.returncode == 2 and "did.json" in refused.stderr and "did:web:elsewhere.example" in refused.stderr, refused.stderr
+    (home / "did.json").write_text(
+        json.dumps({**json.loads((home / "did.json").read_text()), "id": "did:web:elsewhere.example"})
+    )
+    refused = subprocess.run(
+        [sys.executable, "-m", "vccore", "serve", "--home", str(home)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "VCCORE_API_TOKEN": TOKEN},
+    )
+    assert refused.returncode == 2 and "did.json" in refused.stderr and "did:web:elsewhere.example" in refused.stderr, (
+        refused.stderr
+    )
 
 
 # --- the status cache (issue #16, point 6.1) --------------------------------------------------------
@@ -768,12 +1043,17 @@ def test_a_revoke_answered_during_a_verify_is_seen_by_the_next_verify(tmp_path: 
     issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "r-1")).json()
     credential = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{issued['certificateId']}").json()
     verdicts: list[str] = []
-    racing = threading.Thread(target=lambda: verdicts.append(
-        public.post("/vc-certification/v1/certificate/verify", json=credential).json()["certificateStatus"]))
+    racing = threading.Thread(
+        target=lambda: verdicts.append(
+            public.post("/vc-certification/v1/certificate/verify", json=credential).json()["certificateStatus"]
+        )
+    )
     racing.start()
     try:
         assert issuer.read.wait(30)  # the verify has read the store: still VALID there
-        revoked = client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "r-1", "entityName": "HealthProfessional"})
+        revoked = client.post(
+            "/vc-certification/v1/certificate/revoke", json={"certificateId": "r-1", "entityName": "HealthProfessional"}
+        )
         assert revoked.status_code == 200 and revoked.json()["state"] == "REVOKED"
     finally:
         issuer.go.set()
@@ -797,11 +1077,15 @@ def test_an_update_that_carries_a_suspension_into_another_list_set_is_seen_at_on
     client, public = TestClient(app, headers=bearer(TOKEN)), TestClient(app)
 
     def certificate(certificate_id: str) -> dict[str, Any]:
-        found: dict[str, Any] = client.get(f"/vc-certification/v1/certificate/HealthProfessional/{certificate_id}").json()
+        found: dict[str, Any] = client.get(
+            f"/vc-certification/v1/certificate/HealthProfessional/{certificate_id}"
+        ).json()
         return found
 
     def verdict(credential: dict[str, Any]) -> str:
-        status: str = public.post("/vc-certification/v1/certificate/verify", json=credential).json()["certificateStatus"]
+        status: str = public.post("/vc-certification/v1/certificate/verify", json=credential).json()[
+            "certificateStatus"
+        ]
         return status
 
     assert client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "s-1")).status_code == 200
@@ -812,7 +1096,13 @@ def test_an_update_that_carries_a_suspension_into_another_list_set_is_seen_at_on
     assert second is not None and second.status_list == 1
     assert verdict(certificate("s-2")) == "VALID"  # list set 1, cached
     until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
-    assert client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "s-1", "entityName": "HealthProfessional", "endDate": until}).status_code == 200
+    assert (
+        client.post(
+            "/vc-certification/v1/certificate/revoke",
+            json={"certificateId": "s-1", "entityName": "HealthProfessional", "endDate": until},
+        ).status_code
+        == 200
+    )
     updated = client.put(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "s-1")).json()
     successor = issuer.store.get(updated["certificateId"])
     assert successor is not None and (successor.status_list, successor.state) == (1, "SUSPENDED")
@@ -843,10 +1133,18 @@ def test_a_content_length_of_other_digits_is_refused(client: TestClient) -> None
         sent.append(message)
 
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
-        "path": "/credentials/verify", "raw_path": b"/credentials/verify", "root_path": "", "query_string": b"",
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/credentials/verify",
+        "raw_path": b"/credentials/verify",
+        "root_path": "",
+        "query_string": b"",
         "headers": [(b"content-length", b"\xb2"), (b"content-type", b"application/json")],
-        "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1),
     }
     asyncio.run(client.app(scope, receive, send))  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
@@ -859,9 +1157,20 @@ def test_an_end_date_out_of_range_is_refused_by_name(client: TestClient) -> None
     assert issued.status_code == 200
     checked = TestClient(client.app, headers=bearer(TOKEN), raise_server_exceptions=False)
     for end in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00"):
-        answer = checked.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "e-1", "entityName": "HealthProfessional", "endDate": end})
-        assert answer.status_code == 400 and answer.json()["field"] == "endDate" and end in answer.json()["detail"], answer.text
-    assert client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": "e-1", "entityName": "HealthProfessional", "endDate": "9999-12-30"}).json()["state"] == "SUSPENDED"
+        answer = checked.post(
+            "/vc-certification/v1/certificate/revoke",
+            json={"certificateId": "e-1", "entityName": "HealthProfessional", "endDate": end},
+        )
+        assert answer.status_code == 400 and answer.json()["field"] == "endDate" and end in answer.json()["detail"], (
+            answer.text
+        )
+    assert (
+        client.post(
+            "/vc-certification/v1/certificate/revoke",
+            json={"certificateId": "e-1", "entityName": "HealthProfessional", "endDate": "9999-12-30"},
+        ).json()["state"]
+        == "SUSPENDED"
+    )
 
 
 # --- tokens (issue #16, points 6.3 and 6.4) -----------------------------------------------------------
@@ -887,22 +1196,41 @@ def test_a_token_needs_an_integer_exp_and_a_bounded_lifetime(tmp_path: Path) -> 
     jwks.write_text(json.dumps(JWKS))
     issuer = make_issuer(str(tmp_path / "vccore.db"))
     now = int(time.time())
-    client = TestClient(create_app(issuer, authorizer=JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore")))
+    client = TestClient(
+        create_app(issuer, authorizer=JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore"))
+    )
     refused = [
-        (token(exp=1e30), "exp"), (token(exp=str(now + 300)), "exp"), (token(exp=True), "exp"), (token(exp=now + 300.5), "exp"),
-        (token(iat=str(now)), "iat"), (token(nbf=[now]), "nbf"),
+        (token(exp=1e30), "exp"),
+        (token(exp=str(now + 300)), "exp"),
+        (token(exp=True), "exp"),
+        (token(exp=now + 300.5), "exp"),
+        (token(iat=str(now)), "iat"),
+        (token(nbf=[now]), "nbf"),
         (token(exp=now + 86400 + 60), "86400"),  # a day is the default longest lifetime
         (token(iat=None, exp=now + 86400 + 120), "86400"),  # without iat: from now
     ]
     for bad, words in refused:
         answer = client.get("/vc-management/v1/transaction/x", headers=bearer(bad))
-        assert answer.status_code == 401 and words in answer.json()["detail"], (jwt.decode(bad, options={"verify_signature": False}), answer.text)
+        assert answer.status_code == 401 and words in answer.json()["detail"], (
+            jwt.decode(bad, options={"verify_signature": False}),
+            answer.text,
+        )
     for good in (token(exp=now + 86400), token(iat=None, exp=now + 3600)):
-        assert client.get("/vc-management/v1/transaction/x", headers=bearer(good)).status_code == 404  # let in: no such transaction
-    shorter = TestClient(create_app(issuer, authorizer=JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore", max_lifetime=600)))
+        assert (
+            client.get("/vc-management/v1/transaction/x", headers=bearer(good)).status_code == 404
+        )  # let in: no such transaction
+    shorter = TestClient(
+        create_app(
+            issuer, authorizer=JwtAuthorizer.from_file(jwks, issuer=ISSUER_ID, audience="vccore", max_lifetime=600)
+        )
+    )
     assert shorter.get("/vc-management/v1/transaction/x", headers=bearer(token(exp=now + 900))).status_code == 401
     assert shorter.get("/vc-management/v1/transaction/x", headers=bearer(token(exp=now + 300))).status_code == 404
-    for expired, words in ((token(exp=now - 120), "expired"), (token(nbf=now + 600), "not yet valid"), (token(iat=now + 600), "not yet valid")):
+    for expired, words in (
+        (token(exp=now - 120), "expired"),
+        (token(nbf=now + 600), "not yet valid"),
+        (token(iat=now + 600), "not yet valid"),
+    ):
         answer = client.get("/vc-management/v1/transaction/x", headers=bearer(expired))
         assert answer.status_code == 401 and words in answer.json()["detail"], answer.text
 
@@ -915,12 +1243,22 @@ def test_jwt_mode_says_at_start_what_it_does_not_check(tmp_path: Path) -> None:
         server = Served(tmp_path / name, str(tmp_path / f"{name}.db"), "--jwks", str(jwks), *options)
         server.start()
         said[name] = server.stop()
-    assert "warning" in said["neither"] and "--jwt-audience" in said["neither"] and "--jwt-issuer" in said["neither"], said["neither"]
+    assert "warning" in said["neither"] and "--jwt-audience" in said["neither"] and "--jwt-issuer" in said["neither"], (
+        said["neither"]
+    )
     assert "warning" not in said["both"], said["both"]
     assert "tokens live at most 86400 s" in said["both"], said["both"]
-    for options in (["--jwks", str(jwks), "--jwt-max-lifetime", "0"], ["--jwt-audience", "vccore"]):  # the latter without --jwks
-        refused = subprocess.run([sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h"), *options],
-                                 capture_output=True, text=True, timeout=60, env={**os.environ, "VCCORE_API_TOKEN": TOKEN})
+    for options in (
+        ["--jwks", str(jwks), "--jwt-max-lifetime", "0"],
+        ["--jwt-audience", "vccore"],
+    ):  # the latter without --jwks
+        refused = subprocess.run(
+            [sys.executable, "-m", "vccore", "serve", "--home", str(tmp_path / "h"), *options],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "VCCORE_API_TOKEN": TOKEN},
+        )
         assert refused.returncode == 2 and options[-2] in refused.stderr, refused.stderr
 
 
@@ -936,15 +1274,22 @@ def test_serve_refuses_an_api_token_file_others_can_read(tmp_path: Path) -> None
     command = [sys.executable, "-m", "vccore", "serve", "--home", str(home), "--port", str(_free_port())]
     refused = subprocess.run(command, capture_output=True, text=True, timeout=30, env=env)  # served before: timed out
     assert refused.returncode == 2, refused.stderr
-    assert str(home / "api-token") in refused.stderr and "chmod 600" in refused.stderr and "0644" in refused.stderr, refused.stderr
+    assert str(home / "api-token") in refused.stderr and "chmod 600" in refused.stderr and "0644" in refused.stderr, (
+        refused.stderr
+    )
 
 
 # --- /credentials/issue is not a blank cheque (issue #16) ------------------------------------------
 
 
 def _vc_api_base() -> dict[str, Any]:
-    return {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"], "issuer": KEY.controller,
-            "validFrom": "2024-01-01T00:00:00Z", "credentialSubject": {"id": "did:example:1", "name": "x"}}
+    return {
+        "@context": ["https://www.w3.org/ns/credentials/v2"],
+        "type": ["VerifiableCredential"],
+        "issuer": KEY.controller,
+        "validFrom": "2024-01-01T00:00:00Z",
+        "credentialSubject": {"id": "did:example:1", "name": "x"},
+    }
 
 
 def test_the_vc_api_cannot_sign_what_the_issuers_machinery_owns(client: TestClient, app_issuer: Issuer) -> None:
@@ -958,22 +1303,53 @@ def test_the_vc_api_cannot_sign_what_the_issuers_machinery_owns(client: TestClie
     issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example), "t-owned")).json()
     record = app_issuer.store.get(issued["certificateId"])
     assert record is not None
-    client.post("/vc-certification/v1/certificate/revoke", json={"certificateId": record.certificate_id, "entityName": "HealthProfessional"})
+    client.post(
+        "/vc-certification/v1/certificate/revoke",
+        json={"certificateId": record.certificate_id, "entityName": "HealthProfessional"},
+    )
     url = record.credential["credentialStatus"][0]["statusListCredential"]
-    zeros = status_list_credential(url, issuer=KEY.controller, purpose="revocation", bits=Bitstring.zeros(131072), valid_from="2024-01-01T00:00:00Z")
-    spelled = json.loads(json.dumps(zeros).replace('"BitstringStatusListCredential"', '"https://www.w3.org/ns/credentials/status#BitstringStatusListCredential"'))
-    aliased = {**_vc_api_base(), "@context": ["https://www.w3.org/ns/credentials/v2", {"mine": "https://www.w3.org/ns/credentials/status#"}],
-               "type": ["VerifiableCredential", "mine:BitstringStatusListCredential"]}
-    hidden_status = {**_vc_api_base(), "https://www.w3.org/2018/credentials#credentialStatus": {"id": f"{url}#1", "type": "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry"}}
+    zeros = status_list_credential(
+        url,
+        issuer=KEY.controller,
+        purpose="revocation",
+        bits=Bitstring.zeros(131072),
+        valid_from="2024-01-01T00:00:00Z",
+    )
+    spelled = json.loads(
+        json.dumps(zeros).replace(
+            '"BitstringStatusListCredential"',
+            '"https://www.w3.org/ns/credentials/status#BitstringStatusListCredential"',
+        )
+    )
+    aliased = {
+        **_vc_api_base(),
+        "@context": ["https://www.w3.org/ns/credentials/v2", {"mine": "https://www.w3.org/ns/credentials/status#"}],
+        "type": ["VerifiableCredential", "mine:BitstringStatusListCredential"],
+    }
+    hidden_status = {
+        **_vc_api_base(),
+        "https://www.w3.org/2018/credentials#credentialStatus": {
+            "id": f"{url}#1",
+            "type": "https://www.w3.org/ns/credentials/status#BitstringStatusListEntry",
+        },
+    }
     refused = {
         "the real list's id, all zeros": (zeros, "RESERVED_BY_ISSUER"),
         "its type as a full IRI": (spelled, "RESERVED_BY_ISSUER"),
         "a status type by a prefix of the caller's": (aliased, "RESERVED_BY_ISSUER"),
         "an id under the status URLs": ({**_vc_api_base(), "id": f"{url}#forged"}, "RESERVED_BY_ISSUER"),
-        "an entity type's credential": ({**_vc_api_base(), "@context": record.credential["@context"], "type": record.credential["type"]}, "RESERVED_BY_ISSUER"),
+        "an entity type's credential": (
+            {**_vc_api_base(), "@context": record.credential["@context"], "type": record.credential["type"]},
+            "RESERVED_BY_ISSUER",
+        ),
         "an entry on the real list, under another name": (hidden_status, "RESERVED_BY_ISSUER"),
-        "the issuer under another name": ({**{k: v for k, v in _vc_api_base().items() if k != "issuer"},
-                                           "https://www.w3.org/2018/credentials#issuer": {"@id": "did:example:someone-else"}}, "ISSUER_MISMATCH"),
+        "the issuer under another name": (
+            {
+                **{k: v for k, v in _vc_api_base().items() if k != "issuer"},
+                "https://www.w3.org/2018/credentials#issuer": {"@id": "did:example:someone-else"},
+            },
+            "ISSUER_MISMATCH",
+        ),
     }
     for label, (credential, code) in refused.items():
         answer = client.post("/credentials/issue", json={"credential": credential})
@@ -981,10 +1357,15 @@ def test_the_vc_api_cannot_sign_what_the_issuers_machinery_owns(client: TestClie
     assert app_issuer.store.count() == 1  # nothing recorded but the certificate
     # and the revoked certificate stays REVOKED for a verifier holding the server's own lists
     public = TestClient(client.app)
-    assert public.post("/vc-certification/v1/certificate/verify", json=record.credential).json()["certificateStatus"] == "REVOKED"
+    assert (
+        public.post("/vc-certification/v1/certificate/verify", json=record.credential).json()["certificateStatus"]
+        == "REVOKED"
+    )
 
 
-def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(client: TestClient, app_issuer: Issuer) -> None:
+def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(
+    client: TestClient, app_issuer: Issuer
+) -> None:
     public = TestClient(client.app)
     signed = client.post("/credentials/issue", json={"credential": _vc_api_base()}).json()["verifiableCredential"]
     credential_id = signed["id"]
@@ -993,18 +1374,29 @@ def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(clie
     record = app_issuer.store.get(credential_id)
     assert record is not None and record.entity_type == "VerifiableCredential" and record.credential == signed
     # its own id, if it has one; once only
-    named = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "id": "https://example.org/credentials/1"}})
+    named = client.post(
+        "/credentials/issue", json={"credential": {**_vc_api_base(), "id": "https://example.org/credentials/1"}}
+    )
     assert named.status_code == 201 and app_issuer.store.get("https://example.org/credentials/1") is not None
-    again = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "id": "https://example.org/credentials/1"}})
+    again = client.post(
+        "/credentials/issue", json={"credential": {**_vc_api_base(), "id": "https://example.org/credentials/1"}}
+    )
     assert again.status_code == 409 and again.json()["code"] == "DUPLICATE_CERTIFICATE_ID"
     # without status, on request: recorded, and nothing to change
-    bare = client.post("/credentials/issue", json={"credential": _vc_api_base(), "options": {"credentialStatus": None}}).json()["verifiableCredential"]
+    bare = client.post(
+        "/credentials/issue", json={"credential": _vc_api_base(), "options": {"credentialStatus": None}}
+    ).json()["verifiableCredential"]
     assert "credentialStatus" not in bare and app_issuer.store.get(bare["id"]) is not None
 
     def status(credential: str, purpose: str, value: bool) -> Any:
-        return client.post("/credentials/status", json={
-            "credentialId": credential, "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose}, "status": value,
-        })
+        return client.post(
+            "/credentials/status",
+            json={
+                "credentialId": credential,
+                "credentialStatus": {"type": "BitstringStatusListEntry", "statusPurpose": purpose},
+                "status": value,
+            },
+        )
 
     def verdict() -> str:
         answer = public.post("/credentials/verify", json={"verifiableCredential": signed})
@@ -1017,13 +1409,22 @@ def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(clie
     assert status(credential_id, "revocation", False).status_code == 409  # a revocation is final
     assert status(bare["id"], "revocation", True).status_code == 409  # no revocation entry
     # another status service's entries, which the caller brought: not this issuer's to set
-    foreign_entry = {"id": "https://status.example.org/3#7", "type": "BitstringStatusListEntry", "statusPurpose": "revocation",
-                     "statusListIndex": "7", "statusListCredential": "https://status.example.org/3"}
-    foreign = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "credentialStatus": foreign_entry}}).json()["verifiableCredential"]
+    foreign_entry = {
+        "id": "https://status.example.org/3#7",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "revocation",
+        "statusListIndex": "7",
+        "statusListCredential": "https://status.example.org/3",
+    }
+    foreign = client.post(
+        "/credentials/issue", json={"credential": {**_vc_api_base(), "credentialStatus": foreign_entry}}
+    ).json()["verifiableCredential"]
     assert foreign["credentialStatus"] == foreign_entry
     assert status(foreign["id"], "revocation", True).status_code == 409
     blank = client.post("/credentials/issue", json={"credential": {**_vc_api_base(), "id": "_:b0"}})
     assert blank.status_code == 400 and blank.json()["field"] == "id"
     assert status("urn:uuid:00000000-0000-4000-8000-000000000000", "revocation", True).status_code == 404
     assert status(credential_id, "message", True).status_code == 400
-    assert public.post("/credentials/status", json={"credentialId": credential_id}).status_code == 401  # needs the revoke permission
+    assert (
+        public.post("/credentials/status", json={"credentialId": credential_id}).status_code == 401
+    )  # needs the revoke permission

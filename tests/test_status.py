@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
+from conftest import load_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import VECTORS, load_json
 from vccore import canonicalize
 from vccore.status import MIN_LIST_LENGTH, Bitstring, StatusError, status_entry, status_list_credential
 
@@ -45,7 +44,9 @@ def test_legacy_test_suite_fixtures() -> None:
     assert Bitstring.decode(short["credentialSubject"]["encodedList"], multibase=False).length < MIN_LIST_LENGTH
 
 
-@pytest.mark.parametrize("text", ["", "H4sIAAAA", "u!!!!", "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAA", 5, None, "u" + "A" * 40])
+@pytest.mark.parametrize(
+    "text", ["", "H4sIAAAA", "u!!!!", "uH4sIAAAAAAAAA-3BMQEAAADCoPVPbQwfoAAA", 5, None, "u" + "A" * 40]
+)
 def test_bad_encoded_lists_are_errors(text: Any) -> None:
     with pytest.raises(StatusError):
         Bitstring.decode(text)
@@ -82,18 +83,26 @@ def test_entries_and_list_credentials_are_defined_terms() -> None:
     url = "https://issuer.example/status/0/message"
     entry = status_entry(url, 42, "message")
     assert entry["statusSize"] == 1 and entry["statusListIndex"] == "42"
-    assert entry["statusMessage"] == [{"status": "0x0", "message": "not superseded"}, {"status": "0x1", "message": "superseded"}]
+    assert entry["statusMessage"] == [
+        {"status": "0x0", "message": "not superseded"},
+        {"status": "0x1", "message": "superseded"},
+    ]
     credential = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential"],
         "issuer": "did:example:issuer",
         "credentialSubject": {"id": "did:example:s"},
-        "credentialStatus": [status_entry(url.replace("message", p), 42, p) for p in ("revocation", "suspension", "message")],
+        "credentialStatus": [
+            status_entry(url.replace("message", p), 42, p) for p in ("revocation", "suspension", "message")
+        ],
     }
     assert '"42"' in canonicalize(credential)
     suspended = status_list_credential(
-        "https://issuer.example/status/0/suspension", issuer="did:example:issuer", purpose="suspension",
-        bits=Bitstring.zeros(MIN_LIST_LENGTH).with_values({42: 1}), valid_from="2026-01-01T00:00:00Z",
+        "https://issuer.example/status/0/suspension",
+        issuer="did:example:issuer",
+        purpose="suspension",
+        bits=Bitstring.zeros(MIN_LIST_LENGTH).with_values({42: 1}),
+        valid_from="2026-01-01T00:00:00Z",
         suspensions={42: "2026-02-01T00:00:00Z"},
     )
     assert '"2026-02-01T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime>' in canonicalize(suspended)

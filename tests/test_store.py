@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import raw_rows
 
 from vccore.store import LIST_SIZE, MAX_BLOCK, LifecycleError, SQLiteStore, open_store
-
-from conftest import raw_rows
 
 BASE = "https://issuer.example/status/"
 
@@ -57,10 +56,9 @@ def test_a_transaction_that_rolls_back_uses_up_no_position(store_location: str) 
     store = open_store(store_location, status_base_url=BASE)
     with store.transaction() as tx:
         tx.allocate_status_positions(5)
-    with pytest.raises(RuntimeError):
-        with store.transaction() as tx:
-            failed = tx.allocate_status_positions(3)
-            raise RuntimeError("the signer is down")
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        failed = tx.allocate_status_positions(3)
+        raise RuntimeError("the signer is down")
     with store.transaction() as tx:
         assert tx.allocate_status_positions(3) == failed
 
@@ -91,7 +89,9 @@ def _migrations(location: str) -> Any:
     return sqlite, "_SQLITE_MIGRATIONS"
 
 
-def test_an_older_store_is_migrated_once_and_a_newer_one_refused(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_older_store_is_migrated_once_and_a_newer_one_refused(
+    store_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     module, name = _migrations(store_location)
     original = list(getattr(module, name))
     now, later, broken = len(original), len(original) + 1, len(original) + 2
@@ -106,20 +106,35 @@ def test_an_older_store_is_migrated_once_and_a_newer_one_refused(store_location:
     assert _version(store_location) == later
     assert raw_rows(store_location, "SELECT count(*) FROM notes") == [(0,)]
     # a migration that fails leaves the store as it was (the same transaction)
-    monkeypatch.setattr(module, name, [*original, (later, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",)),
-                                       (broken, ("CREATE TABLE more (x INTEGER)", "THIS IS NOT SQL"))])
+    monkeypatch.setattr(
+        module,
+        name,
+        [
+            *original,
+            (later, ("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)",)),
+            (broken, ("CREATE TABLE more (x INTEGER)", "THIS IS NOT SQL")),
+        ],
+    )
     with pytest.raises(LifecycleError) as failed:
         open_store(store_location)
     assert failed.value.code == "STORE_ERROR" and f"migration to store schema {broken} failed" in failed.value.message
     assert _version(store_location) == later
-    tables = "SELECT count(*) FROM sqlite_master WHERE name = 'more'" if "://" not in store_location else "SELECT count(*) FROM pg_tables WHERE tablename = 'more'"
+    tables = (
+        "SELECT count(*) FROM sqlite_master WHERE name = 'more'"
+        if "://" not in store_location
+        else "SELECT count(*) FROM pg_tables WHERE tablename = 'more'"
+    )
     assert raw_rows(store_location, tables) == [(0,)]
     # the vccore of before refuses the store a newer one made, for writing and reading
     monkeypatch.setattr(module, name, original)
     for read_only in (False, True):
         with pytest.raises(LifecycleError) as newer:
             open_store(store_location, read_only=read_only)
-        assert newer.value.code == "STORE_ERROR" and f"schema {later}" in newer.value.message and "upgrade vccore" in newer.value.message
+        assert (
+            newer.value.code == "STORE_ERROR"
+            and f"schema {later}" in newer.value.message
+            and "upgrade vccore" in newer.value.message
+        )
 
 
 def _version(location: str) -> int:
@@ -153,8 +168,11 @@ def test_a_store_of_schema_1_is_upgraded_with_its_data(store_location: str, monk
     assert raw_rows(store_location, "SELECT key, value FROM meta WHERE key <> 'schema_version' ORDER BY key") == before
     upgraded.record_failure("t-1", "HealthProfessional", None, {"code": "INVALID_PAYLOAD"}, "2024-01-01T00:00:00Z")
     assert upgraded.get_failure("t-1") == {
-        "transactionId": "t-1", "entityType": "HealthProfessional", "certificateId": None,
-        "reason": {"code": "INVALID_PAYLOAD"}, "createdAt": "2024-01-01T00:00:00Z",
+        "transactionId": "t-1",
+        "entityType": "HealthProfessional",
+        "certificateId": None,
+        "reason": {"code": "INVALID_PAYLOAD"},
+        "createdAt": "2024-01-01T00:00:00Z",
     }
     with upgraded.transaction() as tx:
         assert not set(tx.allocate_status_positions(50)) & set(taken)
@@ -211,7 +229,7 @@ def test_threads_taking_positions_while_transactions_fail_never_share_one(store_
     def run(work: Any) -> None:
         try:
             work()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(work,)) for work in (outside, outside, inside, inside)]
@@ -220,7 +238,11 @@ def test_threads_taking_positions_while_transactions_fail_never_share_one(store_
     for thread in threads:
         thread.join()
     assert not errors
-    assert len(kept) == len(set(kept)) == 2 * sum(1 + r % 7 for r in range(150)) + 2 * sum(1 + r % 3 for r in range(0, 150, 2))
+    assert (
+        len(kept)
+        == len(set(kept))
+        == 2 * sum(1 + r % 7 for r in range(150)) + 2 * sum(1 + r % 3 for r in range(0, 150, 2))
+    )
 
 
 def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -244,13 +266,22 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
             for round_ in range(120):
                 with store.transaction() as tx:
                     records = []
-                    for n, (status_list, index) in enumerate(tx.allocate_status_positions(20)):  # ~20 pages a transaction
+                    for n, (status_list, index) in enumerate(
+                        tx.allocate_status_positions(20)
+                    ):  # ~20 pages a transaction
                         number = f"{worker}-{round_}-{n}"
-                        records.append((Record(number, f"t-{number}", "Test", body, status_list, index, "VALID", "2026", "2026"), None))
+                        records.append(
+                            (
+                                Record(
+                                    number, f"t-{number}", "Test", body, status_list, index, "VALID", "2026", "2026"
+                                ),
+                                None,
+                            )
+                        )
                     tx.insert_many(records)
                 wal = path.with_name(path.name + "-wal")
                 wal_pages.append(wal.stat().st_size // 16384 if wal.exists() else 0)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
         finally:
             store.close()
@@ -271,20 +302,37 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
 def _record(number: str, position: tuple[int, int], credential: dict[str, Any]) -> Any:
     from vccore.store import Record
 
-    return Record(number, f"t-{number}", "Test", credential, position[0], position[1], "VALID", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    return Record(
+        number,
+        f"t-{number}",
+        "Test",
+        credential,
+        position[0],
+        position[1],
+        "VALID",
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:00:00Z",
+    )
 
 
 def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> None:
     """insert_many (PostgreSQL: COPY) keeps every character: tabs, newlines, backslashes, quotes,
     text from every plane; absent fields stay absent."""
     store = open_store(store_location, status_base_url=BASE)
-    odd = {"name": "a\tb\nc\\d\"e\\N\r\u0085\u2028\U0001F600 \\\\t", "empty": "", "none": None}
+    odd = {"name": 'a\tb\nc\\d"e\\N\r\u0085\u2028\U0001f600 \\\\t', "empty": "", "none": None}
     with store.transaction() as tx:
         positions = tx.allocate_status_positions(3)
-        tx.insert_many([(_record(f"odd-{i}", p, {**odd, "i": i}), f"key\t{i}\\N" if i else None) for i, p in enumerate(positions)])
+        tx.insert_many(
+            [(_record(f"odd-{i}", p, {**odd, "i": i}), f"key\t{i}\\N" if i else None) for i, p in enumerate(positions)]
+        )
     for i in range(3):
         record = store.get(f"odd-{i}")
-        assert record is not None and record.credential == {**odd, "i": i} and record.replaces is None and record.reason is None
+        assert (
+            record is not None
+            and record.credential == {**odd, "i": i}
+            and record.replaces is None
+            and record.reason is None
+        )
     assert set(store.get_by_keys(["key\t1\\N", "key\t2\\N", "key\t0\\N"])) == {"key\t1\\N", "key\t2\\N"}
 
 
@@ -298,9 +346,13 @@ def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location
         with pytest.raises(LifecycleError) as caught:
             with store.transaction() as tx:
                 first, second = tx.allocate_status_positions(2)
-                tx.insert_many([(_record("new-1", first, {}), "key-new"), (_record(clash["number"], second, {}), clash["key"])])
+                tx.insert_many(
+                    [(_record("new-1", first, {}), "key-new"), (_record(clash["number"], second, {}), clash["key"])]
+                )
         assert caught.value.code == "STORE_ERROR" and "cannot be stored" in caught.value.message
-        assert store.get("new-1") is None and store.get("fresh") is None and store.get_by_keys(["key-new", "fresh"]) == {}
+        assert (
+            store.get("new-1") is None and store.get("fresh") is None and store.get_by_keys(["key-new", "fresh"]) == {}
+        )
     assert store.count() == 1
 
 
@@ -348,4 +400,4 @@ def test_a_new_sqlite_store_and_its_folder_are_its_owners_alone(tmp_path: Path) 
     finally:
         os.umask(previous)
     assert {"vccore.db", "vccore.db-wal", "vccore.db-shm"} <= made.keys(), made
-    assert made == {**{name: 0o600 for name in made}, "home": 0o700}, {name: oct(mode) for name, mode in made.items()}
+    assert made == {**dict.fromkeys(made, 384), "home": 0o700}, {name: oct(mode) for name, mode in made.items()}

@@ -13,7 +13,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import load_json
 from vccore import (
     EDDSA_RDFC_2022,
     Ed25519Key,
@@ -43,7 +42,7 @@ def credential_v2(issuer: str = KEY.controller) -> dict[str, Any]:
         "credentialSubject": {
             "id": "did:example:subject",
             "name": "Zoë Ångström-Nakamura 山田 🌃",
-            "note": "tab\there, bell\x07, quote \" and backslash \\",
+            "note": 'tab\there, bell\x07, quote " and backslash \\',
             "age": 42,
             "score": 1.5,
             "active": True,
@@ -59,7 +58,10 @@ def credential_v11(issuer: str = KEY.controller) -> dict[str, Any]:
         "issuer": {"id": issuer, "name": "Example University"},
         "issuanceDate": "2026-01-01T00:00:00Z",
         "expirationDate": "2027-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:ebfeb1f712ebc6f1c276e12ec21", "degree": {"type": "BachelorDegree", "name": "Bachelor of Science and Arts"}},
+        "credentialSubject": {
+            "id": "did:example:ebfeb1f712ebc6f1c276e12ec21",
+            "degree": {"type": "BachelorDegree", "name": "Bachelor of Science and Arts"},
+        },
     }
 
 
@@ -135,7 +137,9 @@ def test_malformed_proof_error(mutate: Any) -> None:
 
 
 def test_unsupported_suite() -> None:
-    problem = _problem(verify(SIGNED[("2.0", "Ed25519Signature2020")], suites=["eddsa-rdfc-2022"], now=NOW), "UNSUPPORTED_SUITE")
+    problem = _problem(
+        verify(SIGNED[("2.0", "Ed25519Signature2020")], suites=["eddsa-rdfc-2022"], now=NOW), "UNSUPPORTED_SUITE"
+    )
     assert "Ed25519Signature2020" in problem.detail
     other = copy.deepcopy(GOOD)
     other["proof"]["cryptosuite"] = "ecdsa-rdfc-2019"
@@ -172,7 +176,10 @@ def test_unknown_verification_method_is_named() -> None:
     assert verify(signed, now=NOW, verification_methods=[key.to_multikey()]).verified
     # trusted through a DID document: only for the relationships it lists
     document = {"id": "https://issuer.example", "verificationMethod": [key.to_multikey()], "authentication": [key.id]}
-    assert "not authorized" in _problem(verify(signed, now=NOW, verification_methods=[document]), "INVALID_VERIFICATION_METHOD").detail
+    assert (
+        "not authorized"
+        in _problem(verify(signed, now=NOW, verification_methods=[document]), "INVALID_VERIFICATION_METHOD").detail
+    )
     document["assertionMethod"] = [key.id]
     assert verify(signed, now=NOW, verification_methods=[document]).verified
 
@@ -199,7 +206,11 @@ def test_issuer_mismatch() -> None:
     [
         (lambda c: c["credentialSubject"].update(nickname="x"), "UNDEFINED_TERM", None),
         (lambda c: c["type"].append("Relative"), "RELATIVE_IRI", "Relative"),
-        (lambda c: c["@context"].append("https://contexts.example/unknown"), "UNKNOWN_CONTEXT", "https://contexts.example/unknown"),
+        (
+            lambda c: c["@context"].append("https://contexts.example/unknown"),
+            "UNKNOWN_CONTEXT",
+            "https://contexts.example/unknown",
+        ),
     ],
 )
 def test_proof_transformation_error(mutate: Any, reason: str, named: str | None) -> None:
@@ -262,7 +273,9 @@ def test_internal_error_is_reported_not_raised() -> None:
     def broken(document: Any, contexts: Any) -> str:
         raise RuntimeError("suite bug")
 
-    buggy = Suite(**{**{f: getattr(EDDSA_RDFC_2022, f) for f in EDDSA_RDFC_2022.__dataclass_fields__}, "transform": broken})
+    buggy = Suite(
+        **{**{f: getattr(EDDSA_RDFC_2022, f) for f in EDDSA_RDFC_2022.__dataclass_fields__}, "transform": broken}
+    )
     problem = _problem(verify(GOOD, suites=[buggy], now=NOW), "INTERNAL_ERROR")
     assert "suite bug" in problem.detail
 
@@ -333,7 +346,9 @@ MUTATIONS = 2000 if os.environ.get("CI") else 100
 
 @settings(max_examples=MUTATIONS)
 @given(st.sampled_from(CASES), st.data(), st.integers(min_value=0), st.characters(codec="utf-8"))
-def test_any_change_to_signed_content_fails(case: tuple[str, str], data: st.DataObject, position: int, replacement: str) -> None:
+def test_any_change_to_signed_content_fails(
+    case: tuple[str, str], data: st.DataObject, position: int, replacement: str
+) -> None:
     signed = copy.deepcopy(SIGNED[case])
     path = data.draw(st.sampled_from(_leaves(signed)))
     *parents, last = path
@@ -386,7 +401,12 @@ _added_values = st.one_of(
 
 
 @settings(max_examples=MUTATIONS)
-@given(st.sampled_from(CASES), st.data(), st.sampled_from(["name", "id", "type", "extra", "alumniOf", "@id", "@type"]), _added_values)
+@given(
+    st.sampled_from(CASES),
+    st.data(),
+    st.sampled_from(["name", "id", "type", "extra", "alumniOf", "@id", "@type"]),
+    _added_values,
+)
 def test_any_addition_to_signed_content_fails(case: tuple[str, str], data: st.DataObject, key: str, value: Any) -> None:
     signed = copy.deepcopy(SIGNED[case])
     path = data.draw(st.sampled_from([p for p in _containers(signed) if "proof" not in p[:1]]))
@@ -526,7 +546,11 @@ def test_a_second_proof_by_someone_else_is_an_endorsement_not_a_forgery() -> Non
     # only others' proofs: refused, whoever they are
     by_others = sign(sign(credential_v2(issuer=KEY.controller), OTHER, created=CREATED), OTHER, created=CREATED)
     result = verify(by_others, now=NOW)
-    assert not result.verified and result.codes == ("ISSUER_MISMATCH",) and "nor of any of the other 1" in result.problems[0].detail
+    assert (
+        not result.verified
+        and result.codes == ("ISSUER_MISMATCH",)
+        and "nor of any of the other 1" in result.problems[0].detail
+    )
     # an endorsement that does not verify spoils the credential
     broken = json.loads(json.dumps(endorsed))
     broken["proof"][1]["proofValue"] = broken["proof"][0]["proofValue"]
@@ -544,9 +568,11 @@ def _credentials_by_many_issuers(count: int, folder: Any) -> list[dict[str, Any]
 
     hp = bundled_entity_types()["HealthProfessional"]
     assert hp.example is not None
-    issued = Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/")).certify(
-        hp, {**hp.example, "validTill": "2030-01-01T00:00:00Z"}, now=NOW
-    ).credential
+    issued = (
+        Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"))
+        .certify(hp, {**hp.example, "validTill": "2030-01-01T00:00:00Z"}, now=NOW)
+        .credential
+    )
     out = []
     for i in range(1, count + 1):
         key = Ed25519Key.from_seed(i.to_bytes(32, "big"))
@@ -569,7 +595,12 @@ def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
 
     credentials = _credentials_by_many_issuers(120, tmp_path)
     verifier = dataclasses.replace(
-        Verifier.create(), _did_keys=_Cache(3), _shapes=_Cache(2), _shapes_seen=_Cache(5), _lists=_Cache(2), _list_seen=_Cache(2)
+        Verifier.create(),
+        _did_keys=_Cache(3),
+        _shapes=_Cache(2),
+        _shapes_seen=_Cache(5),
+        _lists=_Cache(2),
+        _list_seen=_Cache(2),
     )
     failures: list[tuple[str, ...]] = []
 
@@ -618,10 +649,15 @@ def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:
             if isinstance(node, ast.ClassDef) and node.name == "_StatusCheck":
                 for item in node.body:
                     if isinstance(item, ast.FunctionDef):
-                        found[f"_StatusCheck.{item.name}"] = [ast.unparse(a.annotation) for a in item.args.args[1:] if a.annotation is not None]
+                        found[f"_StatusCheck.{item.name}"] = [
+                            ast.unparse(a.annotation) for a in item.args.args[1:] if a.annotation is not None
+                        ]
             elif isinstance(node, ast.FunctionDef) and node.name in checks:
                 found[node.name] = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
     assert checks <= found.keys() and "_StatusCheck.__init__" in found
     for name, annotations in found.items():
         for annotation in annotations:
-            assert "Mapping" not in annotation and "Any" not in annotation and "dict" not in annotation, (name, annotation)
+            assert "Mapping" not in annotation and "Any" not in annotation and "dict" not in annotation, (
+                name,
+                annotation,
+            )

@@ -26,24 +26,25 @@ from .payloads import PayloadError, PayloadProblem
 from .proofs import VerifyData, create_verify_data, sign
 from .status import Bitstring
 from .store import LifecycleError, Record, SQLiteStore, Store, open_store
-from .suites import EDDSA_JCS_2022, ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_RDFC_2022, SUITES, Suite
+from .suites import ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_JCS_2022, EDDSA_RDFC_2022, SUITES, Suite
 from .verification_methods import public_key_from_verification_method
 from .verify import DEFAULT_SUITES, Problem, ProofResult, VerificationResult, Verifier, verify
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_SUITES",
+    "ED25519_SIGNATURE_2018",
+    "ED25519_SIGNATURE_2020",
+    "EDDSA_JCS_2022",
+    "EDDSA_RDFC_2022",
+    "SUITES",
     "Bitstring",
     "CanonicalizationError",
     "Certified",
     "ContextError",
     "ContextLoader",
-    "DEFAULT_SUITES",
     "DocumentError",
-    "ED25519_SIGNATURE_2018",
-    "ED25519_SIGNATURE_2020",
-    "EDDSA_JCS_2022",
-    "EDDSA_RDFC_2022",
     "Ed25519Key",
     "EntityType",
     "EntityTypeError",
@@ -56,7 +57,6 @@ __all__ = [
     "ProofResult",
     "Record",
     "SQLiteStore",
-    "SUITES",
     "SafeModeError",
     "Signer",
     "SigningError",

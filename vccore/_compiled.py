@@ -36,7 +36,10 @@ __all__ = ["CompiledCredentials", "CompiledShape", "add_lifecycle", "slot_token"
 # A token that JSON-LD passes through untouched as a literal and as an IRI, and that no real
 # value contains (private-use characters around a number).
 _TOKEN: Final = re.compile("urn:vccore-slot:\ue000([0-9]+)\ue001")
-_DATATYPES_REWRITTEN: Final = ("<http://www.w3.org/2001/XMLSchema#double>", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>")
+_DATATYPES_REWRITTEN: Final = (
+    "<http://www.w3.org/2001/XMLSchema#double>",
+    "<http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON>",
+)
 _RDF_FIRST: Final = "<http://www.w3.org/1999/02/22-rdf-syntax-ns#first>"
 _HIERARCHICAL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 
@@ -115,13 +118,18 @@ class CompiledShape:
         # give them a blank node instead. Such an absence is the reference path's to handle.
         groups = (*emptiable, *(frozenset({slot}) for slot in sorted(naming)))
         return cls(
-            tuple(constant), tuple(slotted), tuple(groups), frozenset(tokens.values()),
-            _generate(constant, slotted), _generate_canonical(constant, slotted),
+            tuple(constant),
+            tuple(slotted),
+            tuple(groups),
+            frozenset(tokens.values()),
+            _generate(constant, slotted),
+            _generate_canonical(constant, slotted),
         )
 
     def quads_for(self, values: Mapping[str, Any]) -> list[_nquads.Quad] | None:
         """The RDF quads for slot ``values`` (a missing or None value: the slot is absent), or
-        None when only the reference path can say."""
+        None when only the reference path can say.
+        """
         present = self._present(values)
         return None if present is None else self._emit(present)
 
@@ -132,7 +140,8 @@ class CompiledShape:
 
     def transform(self, values: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str] | None:
         """The quads (what a verifier reads, see :mod:`vccore._signed`) and the canonical N-Quads
-        for slot ``values``, or None (use the reference path)."""
+        for slot ``values``, or None (use the reference path).
+        """
         present = self._present(values)
         if present is None:
             return None
@@ -152,7 +161,8 @@ class CompiledShape:
 
     def _present(self, values: Mapping[str, Any]) -> dict[str, str] | None:
         """The slots present in ``values``, or None when a value or an absence is the reference
-        path's to judge."""
+        path's to judge.
+        """
         present: dict[str, str] = {}
         for slot in self.slots:
             value = values.get(slot)
@@ -175,7 +185,8 @@ class _Code(str):
 class _Source:
     """Python source for a shape's quads. The source holds only indexes into the lists it keeps
     (``K`` constant texts, ``S`` slot names), never a value or a name from a template, so nothing
-    in a template can change the code it becomes."""
+    in a template can change the code it becomes.
+    """
 
     def __init__(self) -> None:
         self.texts: list[object] = []
@@ -202,7 +213,8 @@ class _Source:
         """A slotted quad's four terms: constant text, or a :class:`_Code` variable
         ``{prefix}{position}`` set by lines added here (which return None for an IRI that only
         the reference path may judge). ``known``: terms already in variables, and where to
-        note the new ones."""
+        note the new ones.
+        """
         out: list[str] = []
         for position, term in enumerate(quad):
             if isinstance(term, str):
@@ -234,11 +246,14 @@ class _Source:
                 merged[-1] += part
             elif part or isinstance(part, _Code):
                 merged.append(part)
-        return 'f"' + "".join("{" + (part if isinstance(part, _Code) else self.text(part)) + "}" for part in merged) + '"'
+        return (
+            'f"' + "".join("{" + (part if isinstance(part, _Code) else self.text(part)) + "}" for part in merged) + '"'
+        )
 
     def line(self, terms: list[str]) -> str:
         """An f-string expression for the N-Quads line of four terms (the last "" when the quad
-        is in the default graph)."""
+        is in the default graph).
+        """
         parts = [terms[0], " ", terms[1], " ", terms[2]]
         if terms[3]:
             parts += [" ", terms[3]]
@@ -246,14 +261,21 @@ class _Source:
 
     def function(self, name: str, **extra: Any) -> Callable[..., Any]:
         namespace: dict[str, Any] = {
-            "K": self.texts, "S": self.names, "esc": _nquads.escape_literal, "is_iri": is_iri, "hier": _HIERARCHICAL.match, **extra,
+            "K": self.texts,
+            "S": self.names,
+            "esc": _nquads.escape_literal,
+            "is_iri": is_iri,
+            "hier": _HIERARCHICAL.match,
+            **extra,
         }
         exec(compile("\n".join(self.lines), f"<vccore._compiled.{name}>", "exec"), namespace)  # noqa: S102 - indexes only
         function: Callable[..., Any] = namespace[name]
         return function
 
 
-def _generate(constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]) -> Callable[[Mapping[str, str]], list[_nquads.Quad] | None]:
+def _generate(
+    constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]
+) -> Callable[[Mapping[str, str]], list[_nquads.Quad] | None]:
     """Straight-line code for the slotted quads: one ``if`` per quad, one expression per term.
 
     Interpreting the quad structure for every credential costs more than all the rest of the
@@ -307,7 +329,9 @@ def _may_equal(one: str | _Term, other: str | _Term) -> bool:
     return True
 
 
-def _generate_canonical(constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]) -> Callable[[Mapping[str, str]], Any] | None:
+def _generate_canonical(
+    constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]
+) -> Callable[[Mapping[str, str]], Any] | None:
     """RDFC-1.0 for one shape as straight-line code. The function returns the canonical N-Quads,
     None (the reference path decides, as for :func:`_generate`), or :data:`TIED`.
 
@@ -359,7 +383,9 @@ def _generate_canonical(constant: list[_nquads.Quad], slotted: list[tuple[tuple[
                 source.lines.append(f"        a{nodes.index(node)}.append({line})")
             if here:
                 source.lines.append(f"        q{j} = True")
-                late.append(f"    if q{j}: out.append({source.line([t if isinstance(t, _Code) else labels.get(t, t) for t in terms])})")
+                late.append(
+                    f"    if q{j}: out.append({source.line([t if isinstance(t, _Code) else labels.get(t, t) for t in terms])})"
+                )
             else:
                 source.lines.append(f"        out.append({source.line(terms)})")
     lists = "".join(f"a{i}, " for i in range(len(nodes)))
@@ -375,7 +401,12 @@ def _generate_canonical(constant: list[_nquads.Quad], slotted: list[tuple[tuple[
         "    return ''.join(out)",
     ]
     canon: Callable[[Mapping[str, str]], Any] = source.function(
-        "canon", F=[tuple(first[n]) for n in nodes], P=tuple(plain), H=hashlib.sha256, TIED=TIED, C14N=[f"_:c14n{i}" for i in range(len(nodes))]
+        "canon",
+        F=[tuple(first[n]) for n in nodes],
+        P=tuple(plain),
+        H=hashlib.sha256,
+        TIED=TIED,
+        C14N=[f"_:c14n{i}" for i in range(len(nodes))],
     )
     return canon
 
@@ -387,13 +418,16 @@ def _first_degree(term: str, node: str) -> str:
     return term
 
 
-def _generate_render(probe: Mapping[str, Any], tokens: Mapping[int, str]) -> Callable[[Mapping[str, str]], dict[str, Any]]:
+def _generate_render(
+    probe: Mapping[str, Any], tokens: Mapping[int, str]
+) -> Callable[[Mapping[str, str]], dict[str, Any]]:
     """Straight-line code that builds the probe's JSON with the slots' values in place of its
     tokens, as :meth:`EntityType.fill` and :func:`add_lifecycle` would: an absent slot's member
     or item is left out. Given the slots present (:meth:`CompiledShape._present`, so no object
     is left empty), the result is the document whose canonical form the compiled shape gives.
     Slots inside a text (a status entry's id) must all be present: the code returns None when one
-    is not."""
+    is not.
+    """
     source = _Source()
     inside: set[str] = set()
     count = 0
@@ -457,12 +491,18 @@ def _generate_render(probe: Mapping[str, Any], tokens: Mapping[int, str]) -> Cal
 
 
 def add_lifecycle(
-    credential: dict[str, Any], version: str, status_base: str, status_list: int | str, status_index: int | str, replaces: str | None,
+    credential: dict[str, Any],
+    version: str,
+    status_base: str,
+    status_list: int | str,
+    status_index: int | str,
+    replaces: str | None,
     purposes: tuple[str, ...] = PURPOSES,
 ) -> None:
     """What the lifecycle adds to a rendered credential: its status entries (see
     :mod:`vccore.status`; ``purposes``: which of the list set's lists) and, for a re-issue, the
-    certificateId it replaces."""
+    certificateId it replaces.
+    """
     context = credential["@context"]
     contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
     if version == "1.1":
@@ -484,7 +524,8 @@ class CompiledCredentials:
     """The compiled transformations of one issuer's credentials of one entity type (one VC
     version, certified or updated, one RDF suite and key): the document and the proof
     configuration. Used to sign (:class:`vccore.issuer.Issuer`) and to verify
-    (:class:`vccore.verify.Verifier`, which reads the slot values back out of a credential)."""
+    (:class:`vccore.verify.Verifier`, which reads the slot values back out of a credential).
+    """
 
     document: CompiledShape
     proof: CompiledShape
@@ -515,36 +556,51 @@ class CompiledCredentials:
         """Compile, or None when the suite or the shape has nothing to compile. ``reading``: for
         a verifier, which reads the quads of a JCS-signed credential too (what its JSON means);
         an issuer signing with JCS has nothing to compile (JCS signs the JSON itself), and
-        :meth:`transform` gives RDFC-1.0 forms only."""
+        :meth:`transform` gives RDFC-1.0 forms only.
+        """
         if (suite.transform is not transform_rdfc and not reading) or version not in entity_type.templates:
             return None
         tokens = dict(enumerate([f.name for f in entity_type.fields] + list(_SLOTS_AROUND)))
         # The issuer is fixed for an issuer: part of the shape, not a slot.
         values = {"$issuer": issuer, **{name: slot_token(number) for number, name in tokens.items()}}
         probe = entity_type.fill(values, vc_version=version)
-        add_lifecycle(probe, version, status_base, values["$list"], values["$index"], values["$replaces"] if updating else None)
+        add_lifecycle(
+            probe, version, status_base, values["$list"], values["$index"], values["$replaces"] if updating else None
+        )
         if not suite.terms_defined_by(probe["@context"]):
             probe["@context"] = [*probe["@context"], suite.context]
         loader = entity_type.context_loader(contexts)
-        document = CompiledShape.compile(probe, tokens, contexts=loader, emptiable=entity_type.emptiable_groups(version))
-        constants: dict[str, Any] = {"type": suite.proof_type, "verificationMethod": verification_method, "proofPurpose": "assertionMethod"}
+        document = CompiledShape.compile(
+            probe, tokens, contexts=loader, emptiable=entity_type.emptiable_groups(version)
+        )
+        constants: dict[str, Any] = {
+            "type": suite.proof_type,
+            "verificationMethod": verification_method,
+            "proofPurpose": "assertionMethod",
+        }
         if suite.cryptosuite is not None:
             constants["cryptosuite"] = suite.cryptosuite
         proof_context = suite.proof_context if suite.proof_context is not None else probe["@context"]
-        proof = CompiledShape.compile({**constants, "created": slot_token(0), "@context": proof_context}, {0: "created"}, contexts=loader)
+        proof = CompiledShape.compile(
+            {**constants, "created": slot_token(0), "@context": proof_context}, {0: "created"}, contexts=loader
+        )
         if document is None or proof is None:
             return None
         reader = _reader(probe, tokens)
         placed: dict[str, Any] = {}
         reader(probe, placed)
-        return cls(document, proof, probe, tokens, constants, frozenset(placed), reader, _generate_render(probe, tokens))
+        return cls(
+            document, proof, probe, tokens, constants, frozenset(placed), reader, _generate_render(probe, tokens)
+        )
 
     @property
     def context(self) -> list[Any]:
         """The signed document's ``@context``."""
         return list(self.probe["@context"])
 
-    def transform(self, document: Mapping[str, Any], proof: Mapping[str, Any], slots: Mapping[str, Any]) -> tuple[str, str] | None:
+    def transform(
+        self, document: Mapping[str, Any], proof: Mapping[str, Any], slots: Mapping[str, Any]
+    ) -> tuple[str, str] | None:
         """(canonical document, canonical proof configuration), or None: the reference path."""
         if document.get("@context") != self.probe["@context"]:
             return None
@@ -560,7 +616,8 @@ class CompiledCredentials:
         """The unsigned credential for slot values, built straight from the compiled shape (what
         ``fill`` and :func:`add_lifecycle` make, without reading the template again), and the
         slots present in it (for :meth:`transform_present`); None when the values are the
-        reference path's to judge."""
+        reference path's to judge.
+        """
         present = self.document._present(slots)
         if present is None or any(slots.get(slot, "") is None for slot in self.placed):
             return None
@@ -569,7 +626,8 @@ class CompiledCredentials:
 
     def transform_present(self, proof: Mapping[str, Any], present: dict[str, str]) -> tuple[str, str] | None:
         """:meth:`transform` for a document known to be this shape with the slots ``present``
-        (what :meth:`render` made, or what :meth:`transform` read back)."""
+        (what :meth:`render` made, or what :meth:`transform` read back).
+        """
         canonical_proof = self.proof_configuration(proof)
         canonical_document = self.document._canonical(present)
         if canonical_document is None or canonical_proof is None:
@@ -597,7 +655,8 @@ class CompiledCredentials:
 
     def is_plain_proof(self, proof: Mapping[str, Any]) -> bool:
         """Whether ``proof`` is exactly this shape's proof: its constants, ``created`` and the
-        signature (and the document's ``@context``, which a JCS proof repeats)."""
+        signature (and the document's ``@context``, which a JCS proof repeats).
+        """
         keys = proof.keys() - {"proofValue", "@context"}
         return (
             keys == {*self.proof_constants, "created"}
@@ -607,7 +666,8 @@ class CompiledCredentials:
 
     def slots_of(self, credential: Mapping[str, Any]) -> dict[str, Any] | None:
         """The slot values of a credential of this shape (its ``proof`` aside), or None when it
-        is not exactly of this shape."""
+        is not exactly of this shape.
+        """
         out: dict[str, Any] = {}
         unsecured = {k: v for k, v in credential.items() if k != "proof"}
         if not self.reader(unsecured, out):
@@ -627,7 +687,8 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
     """A reader for the values shaped like ``probe``, as straight-line code: the probe is
     analysed once, so reading a credential is a walk over its JSON with no parsing of the
     probe's tokens. A slot placed twice must hold one value (the three status entries share
-    $index); a slot may be absent (noted under ``_ABSENT_SLOTS``), nothing else may."""
+    $index); a slot may be absent (noted under ``_ABSENT_SLOTS``), nothing else may.
+    """
     source = _Source()
     patterns: list[tuple[re.Pattern[str], list[str]]] = []
     key_sets: list[frozenset[str]] = []
@@ -642,29 +703,46 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
                 source.lines += [f"{indent}if {variable} != {source.text(value)}:", f"  {fail}"]
             elif value == slot_token(int(numbers[0])):
                 slot = source.slot(tokens[int(numbers[0])])
-                source.lines += [f"{indent}if type({variable}) is not str or out.setdefault({slot}, {variable}) != {variable}:", f"  {fail}"]
+                source.lines += [
+                    f"{indent}if type({variable}) is not str or out.setdefault({slot}, {variable}) != {variable}:",
+                    f"  {fail}",
+                ]
             else:  # tokens inside a constant text (a status entry's id): a pattern reads them
-                pattern = re.compile("".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(value))))
+                pattern = re.compile(
+                    "".join(re.escape(piece) if i % 2 == 0 else "(.+?)" for i, piece in enumerate(_TOKEN.split(value)))
+                )
                 patterns.append((pattern, [tokens[int(number)] for number in numbers]))
                 source.lines += [
-                    f"{indent}if type({variable}) is not str or not groups(P[{len(patterns) - 1}], {variable}, out):", f"  {fail}"
+                    f"{indent}if type({variable}) is not str or not groups(P[{len(patterns) - 1}], {variable}, out):",
+                    f"  {fail}",
                 ]
         elif isinstance(value, dict):
             key_sets.append(frozenset(value))
-            source.lines += [f"{indent}if type({variable}) is not dict or not {variable}.keys() <= D[{len(key_sets) - 1}]:", f"  {fail}"]
+            source.lines += [
+                f"{indent}if type({variable}) is not dict or not {variable}.keys() <= D[{len(key_sets) - 1}]:",
+                f"  {fail}",
+            ]
             for key, item in value.items():
                 count += 1
                 inner = f"x{count}"
                 token = _TOKEN.fullmatch(item) if isinstance(item, str) else None
-                source.lines += [f"{indent}{inner} = {variable}.get({source.text(key)}, MISSING)", f"{indent}if {inner} is MISSING:"]
+                source.lines += [
+                    f"{indent}{inner} = {variable}.get({source.text(key)}, MISSING)",
+                    f"{indent}if {inner} is MISSING:",
+                ]
                 if token is not None:
-                    source.lines.append(f"{indent}    out.setdefault(ABSENT, set()).add({source.slot(tokens[int(token[1])])})")
+                    source.lines.append(
+                        f"{indent}    out.setdefault(ABSENT, set()).add({source.slot(tokens[int(token[1])])})"
+                    )
                 else:
                     source.lines.append(f"  {fail}")  # only a slot may be absent (an absent object: the reference path)
                 source.lines.append(f"{indent}else:")
                 read(item, inner, indent + "    ")
         elif isinstance(value, list):
-            source.lines += [f"{indent}if type({variable}) is not list or len({variable}) != {len(value)}:", f"  {fail}"]
+            source.lines += [
+                f"{indent}if type({variable}) is not list or len({variable}) != {len(value)}:",
+                f"  {fail}",
+            ]
             for index, item in enumerate(value):
                 count += 1
                 inner = f"x{count}"
@@ -672,7 +750,10 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
                 read(item, inner, indent)
         else:
             constant = source.constant(value)
-            source.lines += [f"{indent}if type({variable}) is not type({constant}) or {variable} != {constant}:", f"  {fail}"]
+            source.lines += [
+                f"{indent}if type({variable}) is not type({constant}) or {variable} != {constant}:",
+                f"  {fail}",
+            ]
 
     source.lines.append("def read(x0, out):")
     read(probe, "x0", "    ")
@@ -683,5 +764,7 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
         match = pattern.fullmatch(text)
         return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups()))
 
-    reader: Reader = source.function("read", P=patterns, D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups)
+    reader: Reader = source.function(
+        "read", P=patterns, D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups
+    )
     return reader

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Final
 
-_DATETIME: Final = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", re.ASCII
-)
+_DATETIME: Final = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", re.ASCII)
 
 
 def parse(text: object, *, require_zone: bool = True) -> datetime:
     """An aware datetime from XML Schema ``dateTimeStamp`` text (``dateTime`` when
-    ``require_zone`` is false, read as UTC); ValueError names what is wrong."""
+    ``require_zone`` is false, read as UTC); ValueError names what is wrong.
+    """
     if not isinstance(text, str):
         raise ValueError(f"{text!r} is not a date-time string")
     return _parse(text, require_zone)

@@ -45,7 +45,9 @@ def _write(value: Any, out: list[str]) -> None:
         out.append("{")
         for i, key in enumerate(sorted(value, key=_utf16_key)):
             if not isinstance(key, str):
-                raise CanonicalizationError(f"JSON object keys are strings, not {type(key).__name__}", code="JSONLD_ERROR")
+                raise CanonicalizationError(
+                    f"JSON object keys are strings, not {type(key).__name__}", code="JSONLD_ERROR"
+                )
             if i:
                 out.append(",")
             out.append(_string(key))
@@ -75,7 +77,7 @@ def _string(text: str) -> str:
     return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES.get(m[0], f"\\u{ord(m[0]):04x}"), text) + '"'
 
 
-def _number(value: int | float) -> str:
+def _number(value: float) -> str:
     """ECMAScript Number::toString (ECMA-262 section 6.1.6.1.20)."""
     if isinstance(value, int) and abs(value) < _EXACT_INTEGER:
         return str(value)

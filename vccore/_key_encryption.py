@@ -22,27 +22,34 @@ _SCRYPT: Final = {"n": 1 << 15, "r": 8, "p": 1}
 
 def _bound(document: Mapping[str, Any]) -> bytes:
     """What the ciphertext is bound to (AES-GCM associated data): the key it belongs to, so an
-    encrypted secret moved into another key's file does not open."""
+    encrypted secret moved into another key's file does not open.
+    """
     return json.dumps([document.get("id"), document.get("controller"), document.get("publicKeyMultibase")]).encode()
 
 
 def encrypt_secret(secret: str, passphrase: str, document: Mapping[str, Any]) -> dict[str, Any]:
     """``encryptedSecretKey`` for a Multikey document: the secret (``secretKeyMultibase``)
-    encrypted with AES-256-GCM under a key derived from ``passphrase`` by scrypt."""
+    encrypted with AES-256-GCM under a key derived from ``passphrase`` by scrypt.
+    """
     if not passphrase:
         raise KeyFormatError("an empty passphrase protects nothing", field="passphrase")
     salt, nonce = os.urandom(16), os.urandom(12)
     key = Scrypt(salt=salt, length=32, **_SCRYPT).derive(passphrase.encode("utf-8"))
     ciphertext = AESGCM(key).encrypt(nonce, secret.encode("ascii"), _bound(document))
     return {
-        "kdf": "scrypt", **_SCRYPT, "salt": _multibase.b64url_encode(salt),
-        "cipher": "AES-256-GCM", "nonce": _multibase.b64url_encode(nonce), "ciphertext": _multibase.b64url_encode(ciphertext),
+        "kdf": "scrypt",
+        **_SCRYPT,
+        "salt": _multibase.b64url_encode(salt),
+        "cipher": "AES-256-GCM",
+        "nonce": _multibase.b64url_encode(nonce),
+        "ciphertext": _multibase.b64url_encode(ciphertext),
     }
 
 
 def decrypt_secret(document: Mapping[str, Any], passphrase: str) -> str:
     """The ``secretKeyMultibase`` inside a document's ``encryptedSecretKey``; KeyFormatError
-    ``KEY_PASSPHRASE_WRONG`` when the passphrase does not open it."""
+    ``KEY_PASSPHRASE_WRONG`` when the passphrase does not open it.
+    """
     box = document.get("encryptedSecretKey")
     try:
         if not (isinstance(box, Mapping) and box.get("kdf") == "scrypt" and box.get("cipher") == "AES-256-GCM"):
@@ -53,8 +60,14 @@ def decrypt_secret(document: Mapping[str, Any], passphrase: str) -> str:
         salt, nonce, ciphertext = (_multibase.b64url_decode(box[k]) for k in ("salt", "nonce", "ciphertext"))
         key = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
     except (KeyError, TypeError, ValueError) as exc:
-        raise KeyFormatError(f"encryptedSecretKey is not one vccore reads ({exc})", field="encryptedSecretKey") from None
+        raise KeyFormatError(
+            f"encryptedSecretKey is not one vccore reads ({exc})", field="encryptedSecretKey"
+        ) from None
     try:
         return AESGCM(key).decrypt(nonce, ciphertext, _bound(document)).decode("ascii")
     except (InvalidTag, ValueError):
-        raise KeyFormatError("the passphrase does not open this key file (or the file was changed)", code="KEY_PASSPHRASE_WRONG", field="passphrase") from None
+        raise KeyFormatError(
+            "the passphrase does not open this key file (or the file was changed)",
+            code="KEY_PASSPHRASE_WRONG",
+            field="passphrase",
+        ) from None

@@ -63,7 +63,8 @@ def b64url_encode(data: bytes) -> str:
 
 def b64url_decode(text: str) -> bytes:
     """Inverse of :func:`b64url_encode`, strict: no padding, no other characters, and only the
-    canonical encoding (unused trailing bits zero), so that one value has one text."""
+    canonical encoding (unused trailing bits zero), so that one value has one text.
+    """
     if not isinstance(text, str) or not _B64URL.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url text")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

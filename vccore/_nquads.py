@@ -24,9 +24,7 @@ RDF_LANGSTRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
 # RDFC-1.0 section 4.2 (canonical N-Quads): in literals, escape \ and " and every character in
 # U+0000-U+001F and U+007F; \b \t \n \f \r use their short forms, the others \u00XX in upper case.
 _LITERAL_ESCAPES: Final = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]}
-_LITERAL_ESCAPES.update(
-    {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
-)
+_LITERAL_ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"})
 _NEEDS_ESCAPE: Final = re.compile('[\x00-\x1f\x7f"\\\\]')
 
 
@@ -85,7 +83,8 @@ def literal_value(term: str) -> tuple[str, str, str | None]:
     """A literal term's lexical form, datatype IRI and language tag (None when it has none).
 
     The closing quote is the term's last ``"``: the body escapes its own quotes, and neither a
-    language tag nor a datatype IRI (written by :func:`iri`) holds one."""
+    language tag nor a datatype IRI (written by :func:`iri`) holds one.
+    """
     return _literal_value(term) if len(term) <= _CACHED_TERM else _read_literal(term)
 
 
@@ -188,7 +187,7 @@ def parse(text: str) -> list[Quad]:
             match = _TOKEN.match(line, pos)
             if match is None or match.end() == pos:
                 raise CanonicalizationError(
-                    f"N-Quads line {line_no}: cannot read {line[pos:pos + 40]!r}",
+                    f"N-Quads line {line_no}: cannot read {line[pos : pos + 40]!r}",
                     code="INVALID_NQUADS",
                     line=line_no,
                 )
@@ -225,8 +224,7 @@ def parse(text: str) -> list[Quad]:
             continue
         if not ended or len(terms) not in (3, 4):
             raise CanonicalizationError(
-                f"N-Quads line {line_no}: a statement is subject, predicate, object, "
-                "an optional graph, and '.'",
+                f"N-Quads line {line_no}: a statement is subject, predicate, object, an optional graph, and '.'",
                 code="INVALID_NQUADS",
                 line=line_no,
             )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from itertools import permutations
 from typing import TYPE_CHECKING, Final
 
-from ._nquads import Quad, is_blank, serialize
+from ._nquads import Quad, is_blank
 from .errors import CanonicalizationError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ HashName = str  # "sha256" | "sha384"
 class _Issuer:
     """Identifier issuer (section 4.5): issues prefix + counter, remembering the order."""
 
-    __slots__ = ("prefix", "counter", "issued")
+    __slots__ = ("counter", "issued", "prefix")
 
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
@@ -59,8 +59,10 @@ class _Issuer:
 class _State:
     """Canonicalization state (section 4.4.2) plus the work counter."""
 
-    def __init__(self, quads: Iterable[Quad], hash_name: HashName, max_work: int, budget: WorkBudget | None = None) -> None:
-        self.hasher: Callable[[bytes], "hashlib._Hash"] = getattr(hashlib, hash_name)
+    def __init__(
+        self, quads: Iterable[Quad], hash_name: HashName, max_work: int, budget: WorkBudget | None = None
+    ) -> None:
+        self.hasher: Callable[[bytes], hashlib._Hash] = getattr(hashlib, hash_name)
         # A request's budget (see vccore.canon.WorkBudget) may have less left than one graph's limit.
         self.budget = budget
         self.max_work = max_work
@@ -188,7 +190,11 @@ class _State:
 
 
 def canonicalize(
-    quads: Iterable[Quad], *, hash_name: HashName = "sha256", max_work: int = DEFAULT_MAX_WORK, budget: WorkBudget | None = None
+    quads: Iterable[Quad],
+    *,
+    hash_name: HashName = "sha256",
+    max_work: int = DEFAULT_MAX_WORK,
+    budget: WorkBudget | None = None,
 ) -> tuple[list[str], dict[str, str]]:
     """RDFC-1.0 (section 4.4.3): the sorted canonical N-Quads lines and the issued identifiers map.
 

@@ -57,7 +57,9 @@ RDF_TYPE: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 XSD_DATETIME: Final = "http://www.w3.org/2001/XMLSchema#dateTime"
 # The published credentials/v2 and bitstring status list contexts type statusSize with the https
 # form of XML Schema's namespace (see the README); the http form is the real one.
-XSD_INTEGERS: Final = frozenset(("http://www.w3.org/2001/XMLSchema#integer", "https://www.w3.org/2001/XMLSchema#integer"))
+XSD_INTEGERS: Final = frozenset(
+    ("http://www.w3.org/2001/XMLSchema#integer", "https://www.w3.org/2001/XMLSchema#integer")
+)
 TEXT_DATATYPES: Final = frozenset((XSD_STRING, RDF_LANGSTRING))
 _STRINGS: Final = frozenset((XSD_STRING,))
 _DATETIMES: Final = frozenset((XSD_DATETIME,))
@@ -90,7 +92,8 @@ def purpose_name(iri: str) -> str:
 
 class Unreadable(VccoreError):
     """A signed fact that cannot be read as one value of its kind. Code
-    ``MALFORMED_VALUE_ERROR`` (``field``: the term the specs name it by)."""
+    ``MALFORMED_VALUE_ERROR`` (``field``: the term the specs name it by).
+    """
 
     code = "MALFORMED_VALUE_ERROR"
 
@@ -106,7 +109,8 @@ class Literal:
 
 class Dataset:
     """An RDF dataset indexed by graph and subject: ``(graph, subject) -> predicate -> objects``,
-    every term in its N-Quads form (``<iri>``, ``_:b0``, ``"literal"^^<datatype>``)."""
+    every term in its N-Quads form (``<iri>``, ``_:b0``, ``"literal"^^<datatype>``).
+    """
 
     __slots__ = ("_index",)
 
@@ -201,7 +205,9 @@ class Node:
                 raise Unreadable(f"{name} must be a value, not the node {_shown(term)}", field=name)
             value, datatype, language = literal_value(term)
             if datatypes is not None and datatype not in datatypes:
-                raise Unreadable(f"{name} must be a value of type {' or '.join(sorted(datatypes))}, not {datatype}", field=name)
+                raise Unreadable(
+                    f"{name} must be a value of type {' or '.join(sorted(datatypes))}, not {datatype}", field=name
+                )
             out.append(Literal(value, datatype, language))
         return out
 
@@ -241,7 +247,8 @@ def _shown(term: str) -> str:
 def root_of(dataset: Dataset, type_iri: str, what: str) -> Node:
     """The one node of the default graph typed ``type_iri``: the credential (or presentation, or
     proof) itself. Unreadable when there is none, or more than one (then which one the JSON's
-    outer object is depends on how it is spelled, and the quads cannot say)."""
+    outer object is depends on how it is spelled, and the quads cannot say).
+    """
     found = dataset.typed(type_iri)
     if len(found) != 1:
         raise Unreadable(
@@ -311,7 +318,9 @@ class StatusListFacts:
     def read(cls, root: Node) -> StatusListFacts:
         subjects = root.nodes(VC + "credentialSubject", "credentialSubject")
         if len(subjects) != 1:
-            raise Unreadable(f"a status list credential has one credentialSubject, not {len(subjects)}", field="credentialSubject")
+            raise Unreadable(
+                f"a status list credential has one credentialSubject, not {len(subjects)}", field="credentialSubject"
+            )
         subject = subjects[0]
         encoded = subject.one_literal(STATUS + "encodedList", "encodedList", _MULTIBASE)
         suspensions = []
@@ -335,7 +344,8 @@ class StatusListFacts:
 @dataclass(frozen=True, slots=True)
 class SignedProof:
     """A proof configuration as signed (Data Integrity section 2.1): everything of the proof but
-    its signature."""
+    its signature.
+    """
 
     types: frozenset[str]
     cryptosuite: str | None
@@ -351,7 +361,8 @@ class SignedProof:
 
 def read_proof(dataset: Dataset, type_iri: str) -> SignedProof:
     """The proof configuration whose quads are ``dataset``; its node is the one of ``type_iri``
-    (the suite's proof type)."""
+    (the suite's proof type).
+    """
     root = root_of(dataset, type_iri, "proof")
     cryptosuite = root.one_literal(SEC + "cryptosuite", "cryptosuite")
     return SignedProof(

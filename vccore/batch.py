@@ -70,7 +70,8 @@ class BatchError(VccoreError):
 class BatchReport:
     """What a batch did. ``done``: credentials written (issued, or given back from the store on a
     re-run) or credentials verified; ``rejected``: lines refused (or not verified);
-    ``resumed_at``: the first line this run read (1 for a fresh run)."""
+    ``resumed_at``: the first line this run read (1 for a fresh run).
+    """
 
     lines: int
     done: int
@@ -80,7 +81,13 @@ class BatchReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"lines": self.lines, "done": self.done, "rejected": self.rejected, "resumedAt": self.resumed_at, "seconds": self.seconds}
+        return {
+            "lines": self.lines,
+            "done": self.done,
+            "rejected": self.rejected,
+            "resumedAt": self.resumed_at,
+            "seconds": self.seconds,
+        }
 
 
 # --- reading -------------------------------------------------------------------------------------
@@ -91,7 +98,8 @@ Line = tuple[int, bytes | str]
 
 def _chunks(stream: IO[bytes], first_line: int, digest: Any) -> Iterator[tuple[list[Line], int, int, str]]:
     """Chunks of the non-blank lines of ``stream``: (lines, offset after them, line number after
-    them, hex digest of the input up to there). ``digest`` takes in every byte read."""
+    them, hex digest of the input up to there). ``digest`` takes in every byte read.
+    """
     number = first_line
     offset = stream.tell()
     chunk: list[Line] = []
@@ -172,11 +180,16 @@ START_METHODS = ("spawn", "fork")
 
 
 def _ordered(
-    work: Callable[[Any, Any], T], tasks: Iterator[tuple[Any, Any]], factory: Callable[[], Any], workers: int, start_method: str
+    work: Callable[[Any, Any], T],
+    tasks: Iterator[tuple[Any, Any]],
+    factory: Callable[[], Any],
+    workers: int,
+    start_method: str,
 ) -> Iterator[tuple[Any, T]]:
     """(context, work(task, None)) for each (context, task), in order; ``workers`` processes
     (1: this one, with its own issuer or verifier passed to ``work``, so that batches in several
-    threads do not share one), at most two tasks per worker in flight."""
+    threads do not share one), at most two tasks per worker in flight.
+    """
     if workers <= 1:
         worker = factory()
         try:
@@ -192,7 +205,9 @@ def _ordered(
     # workers then start without importing vccore again (0.6 s each, in series after this
     # process's own import, which was 3% of a 100,000-line run with two workers).
     mp_context = multiprocessing.get_context(start_method)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp_context, initializer=_init_worker, initargs=(factory, os.getpid())) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=mp_context, initializer=_init_worker, initargs=(factory, os.getpid())
+    ) as pool:
         pending: deque[tuple[Any, Future[T]]] = deque()
         # A forked worker must never collect (and so close) an object it inherited, such as a
         # connection its parent left to the garbage collector: what is frozen at the fork is never
@@ -223,15 +238,22 @@ def _ordered(
 def _check_start_method(start_method: str, workers: int) -> None:
     if start_method not in START_METHODS or start_method not in multiprocessing.get_all_start_methods():
         available = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
-        raise BatchError(f"start_method {start_method!r} is not one of {available} on this system", code="INVALID_ARGUMENT")
+        raise BatchError(
+            f"start_method {start_method!r} is not one of {available} on this system", code="INVALID_ARGUMENT"
+        )
     if start_method == "fork" and workers > 1 and threading.active_count() > 1:
         # A thread holding a lock at the fork leaves that lock held forever in the copy.
-        raise BatchError("start_method 'fork' needs a process with no other thread running: use 'spawn'", code="INVALID_ARGUMENT")
+        raise BatchError(
+            "start_method 'fork' needs a process with no other thread running: use 'spawn'", code="INVALID_ARGUMENT"
+        )
 
 
-def _issue_chunk(task: tuple[str, str, str | None, list[Line]], issuer: Issuer | None = None) -> tuple[bytes, bytes, int, int]:
+def _issue_chunk(
+    task: tuple[str, str, str | None, list[Line]], issuer: Issuer | None = None
+) -> tuple[bytes, bytes, int, int]:
     """Issue one chunk (with ``issuer``, else this worker process's): (the credential lines, the
-    error lines, how many of each), in line order (joined here, so that the parent only writes)."""
+    error lines, how many of each), in line order (joined here, so that the parent only writes).
+    """
     batch_id, entity, now_text, lines = task
     issuer = issuer if issuer is not None else _WORKER
     assert issuer is not None
@@ -245,7 +267,9 @@ def _issue_chunk(task: tuple[str, str, str | None, list[Line]], issuer: Issuer |
         except BatchError as exc:
             texts[number] = (_error_line(number, exc), False)
     now = _datetime.parse(now_text) if now_text else None
-    results = issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now) if payloads else []
+    results = (
+        issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now) if payloads else []
+    )
     for number, result in zip(numbers, results):
         if isinstance(result, Certified):
             texts[number] = (result.credential_json(), True)
@@ -258,7 +282,8 @@ def _issue_chunk(task: tuple[str, str, str | None, list[Line]], issuer: Issuer |
 
 def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None = None) -> tuple[bytes, int, int]:
     """Verify one chunk (with ``verifier``, else this worker process's): (the result lines, how
-    many verified, how many not)."""
+    many verified, how many not).
+    """
     now_text, lines = task
     verifier = verifier if verifier is not None else _WORKER
     assert verifier is not None
@@ -267,7 +292,11 @@ def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None
     verified = 0
     for number, raw in lines:
         if isinstance(raw, str):
-            result: dict[str, Any] = {"verified": False, "status": "INVALID", "problems": [{"code": "PARSING_ERROR", "detail": raw}]}
+            result: dict[str, Any] = {
+                "verified": False,
+                "status": "INVALID",
+                "problems": [{"code": "PARSING_ERROR", "detail": raw}],
+            }
         else:
             result = verifier.verify(raw, now=now).to_dict()
         verified += bool(result["verified"])
@@ -306,7 +335,8 @@ def issue_batch(
     error (default: when it is a terminal). ``start_method``: how ``workers`` > 1 start,
     ``"spawn"`` (a new interpreter each) or ``"fork"`` (a copy of this process, which starts
     sooner; only from a process with no store or database connection open and no other thread
-    running; the command line forks)."""
+    running; the command line forks).
+    """
     _check_start_method(start_method, workers)
     source_path, output_path = Path(source), Path(output)
     errors_path = Path(errors) if errors is not None else output_path.with_name(output_path.stem + ".errors.jsonl")
@@ -348,13 +378,18 @@ def issue_batch(
 
 def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: str) -> dict[str, Any]:
     """The progress of an interrupted run, or a new one (written before any work is done, so that
-    a kill at any moment leaves a run that can be resumed)."""
+    a kill at any moment leaves a run that can be resumed).
+    """
     if state_path.exists():
         try:
             state: dict[str, Any] = json.loads(state_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BatchError(f"cannot read the progress file {state_path}: {exc}", path=str(state_path)) from None
-        for key, expected in (("source", str(source.resolve())), ("entity", entity), ("errorsFile", str(errors.resolve()))):
+        for key, expected in (
+            ("source", str(source.resolve())),
+            ("entity", entity),
+            ("errorsFile", str(errors.resolve())),
+        ):
             if state.get(key) != expected:
                 raise BatchError(
                     f"{output} belongs to a batch with {key} {state.get(key)!r}, not {expected!r}: "
@@ -363,16 +398,30 @@ def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: s
                 )
         for path, length in ((output, state["output"]), (errors, state["errors"])):
             if not path.exists() or path.stat().st_size < length:
-                raise BatchError(f"{path} is shorter than when the batch stopped: it was changed; delete {state_path} to start over", path=str(path))
+                raise BatchError(
+                    f"{path} is shorter than when the batch stopped: it was changed; delete {state_path} to start over",
+                    path=str(path),
+                )
         return state
     for path in (output, errors):
         if path.exists() and path.stat().st_size > 0:
-            raise BatchError(f"{path} exists and is not empty (and there is no {state_path.name} to resume from)", path=str(path))
+            raise BatchError(
+                f"{path} exists and is not empty (and there is no {state_path.name} to resume from)", path=str(path)
+            )
     if not source.is_file():
         raise BatchError(f"cannot read {source}", path=str(source))
     state = {
-        "batch": uuid.uuid4().hex, "source": str(source.resolve()), "entity": entity, "errorsFile": str(errors.resolve()),
-        "line": 1, "input": 0, "sha256": hashlib.sha256().hexdigest(), "output": 0, "errors": 0, "done": 0, "rejected": 0,
+        "batch": uuid.uuid4().hex,
+        "source": str(source.resolve()),
+        "entity": entity,
+        "errorsFile": str(errors.resolve()),
+        "line": 1,
+        "input": 0,
+        "sha256": hashlib.sha256().hexdigest(),
+        "output": 0,
+        "errors": 0,
+        "done": 0,
+        "rejected": 0,
     }
     for path in (output, errors):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -383,7 +432,8 @@ def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: s
 
 def _check_input(stream: IO[bytes], state: dict[str, Any], source: Path) -> Any:
     """Read the input up to where the batch stopped; refuse if those bytes changed. Returns the
-    running digest, positioned there."""
+    running digest, positioned there.
+    """
     digest = hashlib.sha256()
     remaining = state["input"]
     while remaining:
@@ -393,7 +443,10 @@ def _check_input(stream: IO[bytes], state: dict[str, Any], source: Path) -> Any:
         digest.update(block)
         remaining -= len(block)
     if digest.hexdigest() != state["sha256"]:
-        raise BatchError(f"{source} is not the input the batch was started on (its first {state['input']} bytes differ)", path=str(source))
+        raise BatchError(
+            f"{source} is not the input the batch was started on (its first {state['input']} bytes differ)",
+            path=str(source),
+        )
     return digest
 
 
@@ -430,7 +483,8 @@ def verify_batch(
 ) -> BatchReport:
     """Verify every credential line of ``source``; one result line (``{"line", "verified",
     "status", "problems", ...}``) per credential to ``output``, in input order. ``start_method``:
-    as for :func:`issue_batch` (a verifier with a store counts as a connection)."""
+    as for :func:`issue_batch` (a verifier with a store counts as a connection).
+    """
     _check_start_method(start_method, workers)
     source_path = Path(source)
     if not source_path.is_file():
@@ -439,7 +493,10 @@ def verify_batch(
     done = rejected = lines = 0
     meter = _Meter(progress, source_path, "verified")
     with open(source_path, "rb") as stream:
-        tasks = (((offset, next_line), (now_text, chunk)) for chunk, offset, next_line, _ in _chunks(stream, 1, hashlib.sha256()))
+        tasks = (
+            ((offset, next_line), (now_text, chunk))
+            for chunk, offset, next_line, _ in _chunks(stream, 1, hashlib.sha256())
+        )
         for (offset, next_line), results in _ordered(_verify_chunk, tasks, make_verifier, workers, start_method):
             text, verified, not_verified = results
             output.write(text)
@@ -480,10 +537,14 @@ class _Meter:
         fraction = min(offset / self.size, 1.0)
         bar = "#" * int(fraction * 30)
         rate = (done - self.first_done) / max(now - self.started, 1e-9)
-        sys.stderr.write(f"\r[{bar:<30}] {fraction:4.0%}  line {line - 1:,}  {done:,} {self.verb}  {rejected:,} rejected  {rate:,.0f}/s ")
+        sys.stderr.write(
+            f"\r[{bar:<30}] {fraction:4.0%}  line {line - 1:,}  {done:,} {self.verb}  {rejected:,} rejected  {rate:,.0f}/s "
+        )
         sys.stderr.flush()
 
     def close(self, done: int, rejected: int) -> None:
         if self.enabled:
-            sys.stderr.write(f"\r[{'#' * 30}] 100%  {done:,} {self.verb}  {rejected:,} rejected  in {self.seconds():.1f} s\n")
+            sys.stderr.write(
+                f"\r[{'#' * 30}] 100%  {done:,} {self.verb}  {rejected:,} rejected  in {self.seconds():.1f} s\n"
+            )
             sys.stderr.flush()

@@ -32,13 +32,12 @@ import json
 import math
 import re
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Final
 
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
-
-from decimal import ROUND_HALF_UP, Decimal
 
 from . import _nquads, _rdfc10
 from ._nquads import Quad
@@ -66,7 +65,8 @@ class WorkBudget:
     credential of a presentation, each status list) draws on it, and past it the work stops with
     ``WORK_LIMIT``. Measured here (2 cores, 2026-12): a document at :data:`MAX_JSON_VALUES`
     takes 0.25-0.4 s to turn into quads, and :data:`DEFAULT_MAX_WORK` units of RDFC-1.0 about
-    0.3 s, so the defaults keep the worst request near a second."""
+    0.3 s, so the defaults keep the worst request near a second.
+    """
 
     __slots__ = ("json_limit", "json_values", "rdfc_work")
 
@@ -89,7 +89,8 @@ class WorkBudget:
                 limit=self.json_limit,
             )
 
-_FORBIDDEN_IN_IRI: Final = "\\s\\x00-\\x20<>\"{}|^`\\\\\\ufeff"
+
+_FORBIDDEN_IN_IRI: Final = '\\s\\x00-\\x20<>"{}|^`\\\\\\ufeff'
 _ABSOLUTE_IRI: Final = re.compile(f"[A-Za-z][A-Za-z0-9+.\\-]*:[^{_FORBIDDEN_IN_IRI}]*")
 _BLANK_NODE: Final = re.compile(f"_:[^{_FORBIDDEN_IN_IRI}]+")
 # BCP 47 as jsonld.js checks it (well-formedness only).
@@ -114,9 +115,7 @@ def canonical_nquads(quads: list[Quad], *, max_work: int = DEFAULT_MAX_WORK, bud
     return "".join(_rdfc10.canonicalize(quads, max_work=max_work, budget=budget)[0])
 
 
-def canonicalize_nquads(
-    text: str, *, hash_algorithm: str = "sha256", max_work: int = DEFAULT_MAX_WORK
-) -> str:
+def canonicalize_nquads(text: str, *, hash_algorithm: str = "sha256", max_work: int = DEFAULT_MAX_WORK) -> str:
     """The RDFC-1.0 canonical form of an N-Quads dataset; ``hash_algorithm`` sha256 or sha384."""
     if hash_algorithm not in ("sha256", "sha384"):
         raise CanonicalizationError(
@@ -193,9 +192,7 @@ def to_quads(
     except jsonld.JsonLdError as exc:
         raise _from_jsonld_error(exc) from exc
     except RecursionError:
-        raise CanonicalizationError(
-            "the document is nested too deeply to process", code="INPUT_TOO_DEEP"
-        ) from None
+        raise CanonicalizationError("the document is nested too deeply to process", code="INPUT_TOO_DEEP") from None
     except Exception as exc:  # pyld fails on some malformed input with TypeError, KeyError, ...
         raise CanonicalizationError(
             f"the document cannot be processed as JSON-LD ({type(exc).__name__}: {exc})", code="JSONLD_ERROR"
@@ -204,7 +201,8 @@ def to_quads(
 
 class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     """pyld's processor, refusing in safe mode whatever pyld would drop, and writing xsd:double
-    values the way jsonld.js does."""
+    values the way jsonld.js does.
+    """
 
     def __init__(self, safe: bool, document: Any) -> None:
         self.dropped: list[str | None] = []
@@ -223,8 +221,13 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         type_scoped_ctx: Any = None,
     ) -> Any:
         result = super()._expand(
-            active_ctx, active_property, element, options,
-            inside_list=inside_list, inside_index=inside_index, type_scoped_ctx=type_scoped_ctx,
+            active_ctx,
+            active_property,
+            element,
+            options,
+            inside_list=inside_list,
+            inside_index=inside_index,
+            type_scoped_ctx=type_scoped_ctx,
         )
         # JSON-LD drops a null @value, an object with only @language, and a scalar standing alone
         # in a graph, all without a word (jsonld.js: "null @value value", "object with only
@@ -267,7 +270,7 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return result
 
 
-def _double(value: int | float) -> str:
+def _double(value: float) -> str:
     """JavaScript's ``value.toExponential(15)``, trailing zeros trimmed: ``1.5E0``, ``1.0E21``."""
     number = float(value)
     if number == 0:
@@ -296,7 +299,8 @@ def _term(term: dict[str, Any]) -> str:
 def is_iri(value: str) -> bool:
     """An absolute IRI that every implementation reads the same way: a scheme, then no space,
     control or other character that N-Quads forbids in an IRI (pyld and jsonld.js disagree on
-    what counts as whitespace, and drop what they do not like without a word)."""
+    what counts as whitespace, and drop what they do not like without a word).
+    """
     return _ABSOLUTE_IRI.fullmatch(value) is not None
 
 
@@ -317,9 +321,7 @@ def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
     url = details.get("url") if isinstance(details, dict) else None
     if url and code in ("loading remote context failed", "loading document failed"):
         return ContextError(f"context {url} could not be loaded", code="UNKNOWN_CONTEXT", url=url)
-    return CanonicalizationError(
-        f"invalid JSON-LD ({code}): {message}", code="JSONLD_ERROR", jsonld_code=str(code)
-    )
+    return CanonicalizationError(f"invalid JSON-LD ({code}): {message}", code="JSONLD_ERROR", jsonld_code=str(code))
 
 
 # --- safe mode -------------------------------------------------------------------------------
@@ -328,7 +330,8 @@ def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
 class _Tally:
     """The values each property of each node will hold once JSON-LD merges the node objects that
     share an id (pyld compares each new value with every one already there: quadratic in the
-    values of one property). Counted on the expanded form, before pyld merges anything."""
+    values of one property). Counted on the expanded form, before pyld merges anything.
+    """
 
     __slots__ = ("counts",)
 
@@ -353,7 +356,8 @@ class _Tally:
 
 def _node_key(node: dict[str, Any]) -> Any:
     """What identifies a node object's node across the document: its @id, or (no @id: a blank
-    node of its own) the object itself."""
+    node of its own) the object itself.
+    """
     node_id = node.get("@id")
     return node_id if isinstance(node_id, str) else id(node)
 
@@ -373,8 +377,7 @@ def _check_graph(nodes: list[Any], document: Any, safe: bool, tally: _Tally, gra
                 what = "an object with only an id" if node.keys() == {"@id"} else "an empty object or a bare value"
                 path = _locate_value(document, node["@id"]) if node.keys() == {"@id"} else None
                 raise SafeModeError(
-                    f"{what}{_at(path)} stands alone in a graph, where JSON-LD drops it; "
-                    "it would not be signed",
+                    f"{what}{_at(path)} stands alone in a graph, where JSON-LD drops it; it would not be signed",
                     code="DATA_LOSS",
                     path=path,
                 )
@@ -487,9 +490,38 @@ def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
 
 # JSON-LD 1.1 keywords; any other "@" + letters is reserved and ignored (with a warning) by pyld.
 _KEYWORDS: Final = frozenset(
-    "@base @container @context @direction @graph @id @import @included @index @json @language @list "
-    "@nest @none @prefix @propagate @protected @reverse @set @type @value @version @vocab @default "
-    "@embed @explicit @omitDefault @requireAll @null @any".split()
+    [
+        "@base",
+        "@container",
+        "@context",
+        "@direction",
+        "@graph",
+        "@id",
+        "@import",
+        "@included",
+        "@index",
+        "@json",
+        "@language",
+        "@list",
+        "@nest",
+        "@none",
+        "@prefix",
+        "@propagate",
+        "@protected",
+        "@reverse",
+        "@set",
+        "@type",
+        "@value",
+        "@version",
+        "@vocab",
+        "@default",
+        "@embed",
+        "@explicit",
+        "@omitDefault",
+        "@requireAll",
+        "@null",
+        "@any",
+    ]
 )
 _KEYWORD_LIKE: Final = re.compile(r"@[A-Za-z]+")
 # Keys whose values JSON-LD reads as IRIs: the keywords and the aliases every VC context uses.
@@ -521,13 +553,19 @@ def _check_json(document: Any, safe: bool) -> int:
         count += 1
         if count > MAX_JSON_VALUES:
             raise CanonicalizationError(
-                f"the document holds more than {MAX_JSON_VALUES} JSON values", code="INPUT_TOO_LARGE", limit=MAX_JSON_VALUES
+                f"the document holds more than {MAX_JSON_VALUES} JSON values",
+                code="INPUT_TOO_LARGE",
+                limit=MAX_JSON_VALUES,
             )
         if isinstance(value, str):
             if _SURROGATE.search(value):
-                raise CanonicalizationError(f"{path or 'a string'}: holds a lone UTF-16 surrogate", code="INVALID_JSON", path=path)
+                raise CanonicalizationError(
+                    f"{path or 'a string'}: holds a lone UTF-16 surrogate", code="INVALID_JSON", path=path
+                )
             if safe and in_context and _KEYWORD_LIKE.fullmatch(value) and value not in _KEYWORDS:
-                raise SafeModeError(f"{path}: {value!r} is a reserved keyword form, which JSON-LD ignores", code="DATA_LOSS", path=path)
+                raise SafeModeError(
+                    f"{path}: {value!r} is a reserved keyword form, which JSON-LD ignores", code="DATA_LOSS", path=path
+                )
         elif isinstance(value, bool) or value is None:
             continue
         elif isinstance(value, int):
@@ -543,20 +581,38 @@ def _check_json(document: Any, safe: bool) -> int:
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str) or _SURROGATE.search(key):
-                    raise CanonicalizationError(f"{path}: an object key is not a valid string", code="INVALID_JSON", path=path)
+                    raise CanonicalizationError(
+                        f"{path}: an object key is not a valid string", code="INVALID_JSON", path=path
+                    )
                 here = f"{path}.{key}" if path else key
                 if safe and not in_context and key in _ID_AND_TYPE_KEYS:
                     for name in item if isinstance(item, list) else [item]:
                         if isinstance(name, str) and _KEYWORD_LIKE.fullmatch(name) and name not in _KEYWORDS:
                             # pyld drops such an id or type (a value's @type, without a trace)
-                            raise SafeModeError(f"{here}: {name!r} is a reserved keyword form, which JSON-LD ignores", code="DATA_LOSS", path=here)
+                            raise SafeModeError(
+                                f"{here}: {name!r} is a reserved keyword form, which JSON-LD ignores",
+                                code="DATA_LOSS",
+                                path=here,
+                            )
                 if safe and in_context:
                     if _KEYWORD_LIKE.fullmatch(key) and key not in _KEYWORDS:
-                        raise SafeModeError(f"{here}: {key!r} is a reserved term form, which JSON-LD ignores", code="DATA_LOSS", path=here)
-                    if key == "@language" and item is not None and not (isinstance(item, str) and _LANGUAGE_TAG.match(item)):
-                        raise SafeModeError(f"{here}: {item!r} is not a well-formed language tag", code="DATA_LOSS", path=here)
+                        raise SafeModeError(
+                            f"{here}: {key!r} is a reserved term form, which JSON-LD ignores",
+                            code="DATA_LOSS",
+                            path=here,
+                        )
+                    if (
+                        key == "@language"
+                        and item is not None
+                        and not (isinstance(item, str) and _LANGUAGE_TAG.match(item))
+                    ):
+                        raise SafeModeError(
+                            f"{here}: {item!r} is not a well-formed language tag", code="DATA_LOSS", path=here
+                        )
                     if key == "@direction":
-                        raise SafeModeError(f"{here}: a base direction is not part of what RDFC-1.0 signs", code="DATA_LOSS", path=here)
+                        raise SafeModeError(
+                            f"{here}: a base direction is not part of what RDFC-1.0 signs", code="DATA_LOSS", path=here
+                        )
                 stack.append((here, item, in_context or key == "@context"))
         elif isinstance(value, (list, tuple)):
             if len(value) > MAX_ARRAY_LENGTH and not in_context:
@@ -569,7 +625,9 @@ def _check_json(document: Any, safe: bool) -> int:
             for index, item in enumerate(value):
                 stack.append((f"{path}[{index}]", item, in_context))
         else:
-            raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value", code="INVALID_JSON", path=path)
+            raise CanonicalizationError(
+                f"{path}: {type(value).__name__} is not a JSON value", code="INVALID_JSON", path=path
+            )
     return count
 
 

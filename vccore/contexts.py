@@ -49,7 +49,7 @@ class ContextLoader:
     so a verifier can pin its own contexts without touching anyone else's.
     """
 
-    __slots__ = ("_pins", "_aliases", "_extra", "_documents", "_lock", "_local")
+    __slots__ = ("_aliases", "_documents", "_extra", "_local", "_lock", "_pins")
 
     def __init__(
         self,
@@ -66,8 +66,9 @@ class ContextLoader:
         self._local = threading.local()
 
     def pyld_cache(self) -> Any:
-        """pyld's cache of processed contexts for this loader, one per thread: pyld mutates it
-        (and the LRU caches inside it) without locks."""
+        """Pyld's cache of processed contexts for this loader, one per thread: pyld mutates it
+        (and the LRU caches inside it) without locks.
+        """
         cache = getattr(self._local, "cache", None)
         if cache is None:
             cache = self._local.cache = LRUCache(maxsize=_PROCESSED_CACHE_SIZE)
@@ -119,16 +120,13 @@ class ContextLoader:
         extra = dict(self._extra)
         for url, data in contexts.items():
             if not isinstance(url, str) or not isinstance(data, (bytes, bytearray)):
-                raise ContextError(
-                    "pinned contexts are given as URL -> bytes", code="INVALID_CONTEXT", url=str(url)
-                )
+                raise ContextError("pinned contexts are given as URL -> bytes", code="INVALID_CONTEXT", url=str(url))
             data = bytes(data)
             actual = hashlib.sha256(data).hexdigest()
             known = self._pin_digest(url)
             if known is not None and known != actual:
                 raise ContextError(
-                    f"context {url} is already pinned with sha256 {known}; "
-                    f"the bytes given for it have sha256 {actual}",
+                    f"context {url} is already pinned with sha256 {known}; the bytes given for it have sha256 {actual}",
                     code="CONTEXT_DIGEST_MISMATCH",
                     url=url,
                     expected=known,
@@ -137,9 +135,7 @@ class ContextLoader:
             try:
                 document = json.loads(data)
             except ValueError as exc:
-                raise ContextError(
-                    f"context {url} is not valid JSON: {exc}", code="INVALID_CONTEXT", url=url
-                ) from exc
+                raise ContextError(f"context {url} is not valid JSON: {exc}", code="INVALID_CONTEXT", url=url) from exc
             if not isinstance(document, dict) or "@context" not in document:
                 raise ContextError(
                     f"context {url} is not a JSON object with an @context",
@@ -204,9 +200,7 @@ class ContextLoader:
             try:
                 cached = json.loads(self.read_bytes(url))
             except ValueError as exc:
-                raise ContextError(
-                    f"context {url} is not valid JSON: {exc}", code="INVALID_CONTEXT", url=url
-                ) from exc
+                raise ContextError(f"context {url} is not valid JSON: {exc}", code="INVALID_CONTEXT", url=url) from exc
             with self._lock:
                 self._documents[canonical] = cached
         return cached
@@ -255,7 +249,8 @@ def _file_name_for(url: str, used: set[str]) -> str:
 @cache
 def bundled_contexts() -> ContextLoader:
     """The loader over the contexts that ship with vccore: ``contexts/index.json``, and the
-    contexts pinned by the bundled entity types (``templates/*/entity.json``)."""
+    contexts pinned by the bundled entity types (``templates/*/entity.json``).
+    """
     return ContextLoader.from_directory(data_dir("contexts")).with_pins(template_pins(data_dir("templates")))
 
 
@@ -270,7 +265,11 @@ def template_pins(templates: Traversable) -> list[PinnedContext]:
             continue
         try:
             specs = json.loads(manifest.read_bytes()).get("contexts", [])
-            pins.extend(PinnedContext(s["url"], s["sha256"], folder / s["file"], f"entity type {folder.name}") for s in specs)
+            pins.extend(
+                PinnedContext(s["url"], s["sha256"], folder / s["file"], f"entity type {folder.name}") for s in specs
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ContextError(f"{folder.name}/entity.json: unreadable contexts: {exc}", code="INVALID_CONTEXT", url=str(manifest)) from exc
+            raise ContextError(
+                f"{folder.name}/entity.json: unreadable contexts: {exc}", code="INVALID_CONTEXT", url=str(manifest)
+            ) from exc
     return pins

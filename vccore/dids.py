@@ -21,7 +21,7 @@ def did_key_document(did_url: str) -> dict[str, Any]:
     did = did_url.split("#", 1)[0]
     if not did.startswith("did:key:"):
         raise KeyFormatError(f"{did_url} is not a did:key DID", field="verificationMethod", url=did_url)
-    multibase = did[len("did:key:"):]
+    multibase = did[len("did:key:") :]
     public = decode_multicodec(multibase, _multibase.ED25519_PUB, "did:key")
     key = Ed25519Key.from_public_bytes(public)
     if "#" in did_url and did_url != key.id:
@@ -43,7 +43,8 @@ def did_key_document(did_url: str) -> dict[str, Any]:
 
 def did_web(location: str) -> str:
     """The did:web DID for a host and optional path: ``example.com/issuers/1`` ->
-    ``did:web:example.com:issuers:1`` (a port's colon is written ``%3A``, as did:web requires)."""
+    ``did:web:example.com:issuers:1`` (a port's colon is written ``%3A``, as did:web requires).
+    """
     host, _, path = location.strip("/").partition("/")
     if not host or any(c in location for c in " #?"):
         raise KeyFormatError(f"{location!r} is not a host name with an optional path", field="did:web")
@@ -54,11 +55,14 @@ def did_web(location: str) -> str:
 def did_document(key: Ed25519Key, *, retired: tuple[Ed25519Key, ...] = ()) -> dict[str, Any]:
     """A DID document for ``key``'s controller listing the key for authentication and assertion:
     what an issuer publishes as ``did.json`` for did:web (DID Core section 5). ``retired`` keys
-    (public parts only) stay listed for assertion, so that what they signed still verifies."""
+    (public parts only) stay listed for assertion, so that what they signed still verifies.
+    """
     methods = []
     for listed in (key, *retired):
         if listed.controller != key.controller:
-            raise KeyFormatError(f"key {listed.id} belongs to {listed.controller}, not {key.controller}", field="controller")
+            raise KeyFormatError(
+                f"key {listed.id} belongs to {listed.controller}, not {key.controller}", field="controller"
+            )
         method = listed.to_multikey()
         del method["@context"]
         methods.append(method)

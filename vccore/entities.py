@@ -28,18 +28,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from types import MappingProxyType
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Final
 
 import jsonschema
 from jsonschema import Draft202012Validator
 
-from . import _datetime
+from . import _datetime, _nquads
 from ._resources import data_dir
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
-from . import _nquads
 from .canon import canonicalize
 from .contexts import ContextLoader, bundled_contexts
 from .errors import VccoreError
@@ -86,7 +85,8 @@ class CertificateSpec:
     """How a credential of the type prints (``certificate`` in entity.json): a title, the fields
     people read (a label, and a path into the credential: dotted keys, list indexes as numbers,
     alternatives after ``|`` for what VC 1.1 and 2.0 call differently), and optionally an HTML
-    page of the type's own instead of the bundled ``templates/certificate.html``."""
+    page of the type's own instead of the bundled ``templates/certificate.html``.
+    """
 
     title: str
     fields: tuple[tuple[str, str], ...]
@@ -99,19 +99,29 @@ def _certificate_spec(root: Traversable, manifest: Mapping[str, Any], name: str)
         return None
     fields = spec.get("fields") if isinstance(spec, dict) else None
     if not (
-        isinstance(spec, dict) and isinstance(spec.get("title"), str) and isinstance(fields, list)
+        isinstance(spec, dict)
+        and isinstance(spec.get("title"), str)
+        and isinstance(fields, list)
         and all(isinstance(f, list) and len(f) == 2 and all(isinstance(x, str) for x in f) for f in fields)
     ):
-        raise EntityTypeError(f"{name}: entity.json certificate has a title and fields: [[label, path], ...]", entity=name, file="entity.json")
+        raise EntityTypeError(
+            f"{name}: entity.json certificate has a title and fields: [[label, path], ...]",
+            entity=name,
+            file="entity.json",
+        )
     for label, path in fields:
         if not _PATH.fullmatch(path):
-            raise EntityTypeError(f"{name}: certificate field {label!r} has a malformed path {path!r}", entity=name, file="entity.json")
+            raise EntityTypeError(
+                f"{name}: certificate field {label!r} has a malformed path {path!r}", entity=name, file="entity.json"
+            )
     page = None
     if "page" in spec:
         try:
             page = (root / _string(spec, "page", name)).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise EntityTypeError(f"{name}: cannot read the certificate page {spec['page']}: {exc}", entity=name, file=str(spec["page"])) from None
+            raise EntityTypeError(
+                f"{name}: cannot read the certificate page {spec['page']}: {exc}", entity=name, file=str(spec["page"])
+            ) from None
     return CertificateSpec(spec["title"], tuple((label, path) for label, path in fields), page)
 
 
@@ -150,43 +160,66 @@ class EntityType:
         manifest = _read_json(root, "entity.json", root.name)
         name = manifest.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", name):
-            raise EntityTypeError(f"{root.name}/entity.json: name must be an identifier", entity=root.name, file="entity.json")
+            raise EntityTypeError(
+                f"{root.name}/entity.json: name must be an identifier", entity=root.name, file="entity.json"
+            )
         schema = _read_json(root, _string(manifest, "schema", name), name)
         try:
             Draft202012Validator.check_schema(schema)
         except jsonschema.SchemaError as exc:
-            raise EntityTypeError(f"{name}: the schema is not valid JSON Schema: {exc.message}", entity=name, file=manifest["schema"]) from None
+            raise EntityTypeError(
+                f"{name}: the schema is not valid JSON Schema: {exc.message}", entity=name, file=manifest["schema"]
+            ) from None
         if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
-            raise EntityTypeError(f"{name}: the schema must describe a flat object with properties", entity=name, file=manifest["schema"])
+            raise EntityTypeError(
+                f"{name}: the schema must describe a flat object with properties", entity=name, file=manifest["schema"]
+            )
         if schema.get("additionalProperties") is not False:
             raise EntityTypeError(
                 f"{name}: the schema must say additionalProperties: false (an unknown field must be refused, not dropped)",
-                entity=name, file=manifest["schema"],
+                entity=name,
+                file=manifest["schema"],
             )
         for key, spec in schema["properties"].items():
             kinds = spec.get("type") if isinstance(spec, dict) else None
             enum = spec.get("enum") if isinstance(spec, dict) else None
-            scalar = kinds in SCALAR_TYPES or (isinstance(enum, list) and enum and all(isinstance(v, (str, int, float, bool)) for v in enum))
+            scalar = kinds in SCALAR_TYPES or (
+                isinstance(enum, list) and enum and all(isinstance(v, (str, int, float, bool)) for v in enum)
+            )
             if not scalar:
                 raise EntityTypeError(
                     f"{name}: field {key} must be a string, integer, number or boolean (or an enum of them): a payload "
                     "value fills one slot, it never brings structure of its own",
-                    entity=name, file=manifest["schema"],
+                    entity=name,
+                    file=manifest["schema"],
                 )
         suites = manifest.get("suites")
         if suites is not None and not (isinstance(suites, list) and all(isinstance(x, str) for x in suites)):
             raise EntityTypeError(f"{name}: entity.json suites lists suite names", entity=name, file="entity.json")
         aliases = manifest.get("aliases", [])
-        if not (isinstance(aliases, list) and all(isinstance(a, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", a) for a in aliases)):
-            raise EntityTypeError(f"{name}: entity.json aliases lists other names (identifiers) of the type", entity=name, file="entity.json")
+        if not (
+            isinstance(aliases, list)
+            and all(isinstance(a, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", a) for a in aliases)
+        ):
+            raise EntityTypeError(
+                f"{name}: entity.json aliases lists other names (identifiers) of the type",
+                entity=name,
+                file="entity.json",
+            )
         contexts = _read_contexts(root, manifest, name)
         templates_spec = manifest.get("templates")
         if not isinstance(templates_spec, dict) or not templates_spec or not set(templates_spec) <= set(VC_VERSIONS):
-            raise EntityTypeError(f"{name}: entity.json templates maps VC versions {VC_VERSIONS} to files", entity=name, file="entity.json")
+            raise EntityTypeError(
+                f"{name}: entity.json templates maps VC versions {VC_VERSIONS} to files",
+                entity=name,
+                file="entity.json",
+            )
         templates = {version: _read_json(root, file, name) for version, file in templates_spec.items()}
         defaults = manifest.get("defaults", {})
         if not isinstance(defaults, dict) or not all(v in BUILT_INS for v in defaults.values()):
-            raise EntityTypeError(f"{name}: defaults map payload fields to built-ins {sorted(BUILT_INS)}", entity=name, file="entity.json")
+            raise EntityTypeError(
+                f"{name}: defaults map payload fields to built-ins {sorted(BUILT_INS)}", entity=name, file="entity.json"
+            )
         required = set(schema.get("required", ()))
         fields = tuple(
             Field(
@@ -240,7 +273,8 @@ class EntityType:
 
     def values(self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None) -> dict[str, Any]:
         """The slot values for ``payload``: validated (PayloadError lists every problem), with the
-        defaults applied and the built-ins (``$issuer``, ``$now``) added."""
+        defaults applied and the built-ins (``$issuer``, ``$now``) added.
+        """
         moment = now if now is not None else _datetime.now()
         builtins = {"$issuer": issuer, "$now": _datetime.format(moment)}
         values = dict(payload) if isinstance(payload, Mapping) else payload
@@ -270,10 +304,13 @@ class EntityType:
     def check_ids(self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: str = "2.0") -> None:
         """PayloadError when a payload value in an ``id`` slot of the template is also the id of
         another part of ``rendered`` (two nodes would merge): what :meth:`fill` checks, for a
-        credential built another way (:meth:`vccore._compiled.CompiledCredentials.render`)."""
+        credential built another way (:meth:`vccore._compiled.CompiledCredentials.render`).
+        """
         slots = self._payload_id_slots.get(vc_version)
         if slots is None:
-            slots = self._payload_id_slots[vc_version] = [(p, n) for p, n in _id_slots(self.templates[vc_version]) if not n.startswith("$")]
+            slots = self._payload_id_slots[vc_version] = [
+                (p, n) for p, n in _id_slots(self.templates[vc_version]) if not n.startswith("$")
+            ]
         if slots:
             _check_ids(rendered, self.name, values, slots)
 
@@ -312,10 +349,13 @@ class EntityType:
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
         """``base`` (default: the bundled contexts) plus this type's pinned contexts (one loader
-        per base, reused)."""
+        per base, reused).
+        """
         loader = self._loaders.get(base)
         if loader is None:
-            loader = self._loaders[base] = (base if base is not None else bundled_contexts()).with_contexts(self.contexts)
+            loader = self._loaders[base] = (base if base is not None else bundled_contexts()).with_contexts(
+                self.contexts
+            )
         return loader
 
     def sample_payload(self, *, required_only: bool = False) -> dict[str, Any]:
@@ -349,10 +389,16 @@ class EntityType:
                 raise fail(f"{pointer}: a placeholder cannot be a key; it fills a value", pointer=pointer)
             match = PLACEHOLDER.fullmatch(text)
             if match is None:
-                raise fail(f"{pointer}: {text!r} mixes a placeholder with other text; a placeholder is a whole value", pointer=pointer)
+                raise fail(
+                    f"{pointer}: {text!r} mixes a placeholder with other text; a placeholder is a whole value",
+                    pointer=pointer,
+                )
             name = match[1]
             if name not in BUILT_INS and name not in self.schema["properties"]:
-                raise fail(f"{pointer}: placeholder {{{{{name}}}}} is neither a schema field nor a built-in ({', '.join(sorted(BUILT_INS))})", pointer=pointer)
+                raise fail(
+                    f"{pointer}: placeholder {{{{{name}}}}} is neither a schema field nor a built-in ({', '.join(sorted(BUILT_INS))})",
+                    pointer=pointer,
+                )
             used.add(name)
         unused = [f.name for f in self.fields if f.name not in used]
         if unused:
@@ -361,14 +407,20 @@ class EntityType:
         for required_only in (False, True):
             try:
                 credential = self.render(
-                    self.sample_payload(required_only=required_only), issuer=_SAMPLE_ISSUER, now=_SAMPLE_NOW, vc_version=version
+                    self.sample_payload(required_only=required_only),
+                    issuer=_SAMPLE_ISSUER,
+                    now=_SAMPLE_NOW,
+                    vc_version=version,
                 )
             except PayloadError as exc:
                 raise fail(f"the schema's own examples do not validate: {exc.message}") from None
             try:
                 canonicalize(credential, contexts=loader)
             except VccoreError as exc:
-                raise fail(f"a credential rendered from the schema's examples does not canonicalize: {exc.message}", reason=exc.code) from None
+                raise fail(
+                    f"a credential rendered from the schema's examples does not canonicalize: {exc.message}",
+                    reason=exc.code,
+                ) from None
         shared = self._shared_statements(template, loader)
         if shared and not (self.suites and all(suite == "eddsa-jcs-2022" for suite in self.suites)):
             raise fail(
@@ -398,19 +450,26 @@ class EntityType:
 
 def load_entity_types(*directories: Traversable | str | Path, bundled: bool = True) -> dict[str, EntityType]:
     """Entity types from the bundled ``templates/`` (unless ``bundled=False``) and from each folder
-    in ``directories``: a folder holding ``entity.json``, or a folder of such folders."""
+    in ``directories``: a folder holding ``entity.json``, or a folder of such folders.
+    """
     roots: list[Traversable] = [data_dir("templates")] if bundled else []
     roots += [Path(d) if isinstance(d, (str, Path)) else d for d in directories]
     found: dict[str, EntityType] = {}
     for root in roots:
-        folders = [root] if (root / "entity.json").is_file() else sorted(
-            (child for child in root.iterdir() if child.is_dir() and (child / "entity.json").is_file()),
-            key=lambda child: child.name,
+        folders = (
+            [root]
+            if (root / "entity.json").is_file()
+            else sorted(
+                (child for child in root.iterdir() if child.is_dir() and (child / "entity.json").is_file()),
+                key=lambda child: child.name,
+            )
         )
         for folder in folders:
             entity = EntityType.from_directory(folder)
             if entity.name in found:
-                raise EntityTypeError(f"entity type {entity.name} is defined twice", entity=entity.name, file=str(folder))
+                raise EntityTypeError(
+                    f"entity type {entity.name} is defined twice", entity=entity.name, file=str(folder)
+                )
             found[entity.name] = entity
     return found
 
@@ -442,11 +501,15 @@ def _read_contexts(root: Traversable, manifest: Mapping[str, Any], entity: str) 
     contexts: dict[str, bytes] = {}
     for spec in manifest.get("contexts", ()):
         if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) for k in ("url", "file", "sha256")):
-            raise EntityTypeError(f"{entity}: each context in entity.json has url, file and sha256", entity=entity, file="entity.json")
+            raise EntityTypeError(
+                f"{entity}: each context in entity.json has url, file and sha256", entity=entity, file="entity.json"
+            )
         try:
             data = (root / spec["file"]).read_bytes()
         except OSError as exc:
-            raise EntityTypeError(f"{entity}: cannot read {spec['file']}: {exc}", entity=entity, file=spec["file"]) from None
+            raise EntityTypeError(
+                f"{entity}: cannot read {spec['file']}: {exc}", entity=entity, file=spec["file"]
+            ) from None
         actual = hashlib.sha256(data).hexdigest()
         if actual != spec["sha256"]:
             raise EntityTypeError(
@@ -512,9 +575,7 @@ def _id_slots(template: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
 def _all_ids(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("id", "@id") and isinstance(value, str):
-                yield value
-            elif key == "issuer" and isinstance(value, str):
+            if (key in ("id", "@id") and isinstance(value, str)) or (key == "issuer" and isinstance(value, str)):
                 yield value
             else:
                 yield from _all_ids(value)
@@ -525,12 +586,17 @@ def _all_ids(node: Any) -> Iterator[str]:
 
 def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], slots: list[tuple[str, str]]) -> None:
     """A payload value in an ``id`` slot names a node: two equal ids would merge two nodes (the
-    subject and the evidence, or the subject and the issuer) in what is signed."""
+    subject and the evidence, or the subject and the issuer) in what is signed.
+    """
     counts: dict[str, int] = {}
     for node_id in _all_ids(rendered):
         counts[node_id] = counts.get(node_id, 0) + 1
     problems = [
-        PayloadProblem(f"/{escape_pointer(name)}", "INVALID_VALUE", f"{values[name]!r} is also the id of another part of the credential")
+        PayloadProblem(
+            f"/{escape_pointer(name)}",
+            "INVALID_VALUE",
+            f"{values[name]!r} is also the id of another part of the credential",
+        )
         for pointer, name in slots
         if name in values and counts.get(values[name], 0) > 1
     ]
@@ -568,7 +634,7 @@ def _sample(spec: Mapping[str, Any]) -> Any:
     examples = spec.get("examples")
     if isinstance(examples, list) and examples:
         return examples[0]
-    if "enum" in spec and spec["enum"]:
+    if spec.get("enum"):
         return spec["enum"][0]
     kind = spec.get("type")
     if kind == "integer":
@@ -577,6 +643,9 @@ def _sample(spec: Mapping[str, Any]) -> Any:
         return 1.5
     if kind == "boolean":
         return True
-    return {"date": "2000-01-01", "year": "2000", "date-time": "2000-01-01T00:00:00Z", "uri": "https://example.com/x"}.get(
-        str(spec.get("format")), "x"
-    )
+    return {
+        "date": "2000-01-01",
+        "year": "2000",
+        "date-time": "2000-01-01T00:00:00Z",
+        "uri": "https://example.com/x",
+    }.get(str(spec.get("format")), "x")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import _datetime
+from ._compiled import CompiledCredentials, add_lifecycle
 from .canon import canonicalize
 from .contexts import ContextLoader
 from .entities import EntityType, EntityTypeError, bundled_entity_types
@@ -28,7 +29,6 @@ from .keys import Signer
 from .proofs import sign
 from .status import list_set_credentials, list_url, write_status_lists
 from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction, credential_json
-from ._compiled import CompiledCredentials, add_lifecycle
 from .suites import Suite, get_suite
 
 __all__ = ["Certified", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
@@ -121,7 +121,8 @@ class Certified:
 
 class Issuer:
     """Issues, updates, revokes and suspends certificates, keeping their records in a store and
-    their status in Bitstring Status Lists (see :mod:`vccore.status`)."""
+    their status in Bitstring Status Lists (see :mod:`vccore.status`).
+    """
 
     def __init__(
         self,
@@ -137,7 +138,8 @@ class Issuer:
         """``vc_version``: None picks each entity type's own (2.0 when it has a 2.0 template).
         ``status_valid_for``: how long exported status lists stay valid (``validUntil``): a
         verifier refuses a copy older than that, so a stale copy cannot hide a revocation for
-        longer; the issuer must export again within it."""
+        longer; the issuer must export again within it.
+        """
         self.signer = signer
         self.store = store
         self.entity_types = entity_types if entity_types is not None else bundled_entity_types()
@@ -151,9 +153,12 @@ class Issuer:
 
     # --- issuing ---------------------------------------------------------------------------------
 
-    def certify(self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None) -> Certified:
+    def certify(
+        self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None
+    ) -> Certified:
         """A new certificate. Its certificateId is the payload's, or 12 random digits (DIVOC's
-        form) when the payload has none; a certificateId already in the store is an error."""
+        form) when the payload has none; a certificateId already in the store is an error.
+        """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
         with self.store.transaction() as tx:
@@ -167,18 +172,23 @@ class Issuer:
     def update(self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None) -> Certified:
         """Re-issue: the payload's certificateId names the certificate to replace. The new one gets
         a new certificateId and says which it replaces (``replaces``); the old one becomes
-        SUPERSEDED. All in one transaction: if anything fails, nothing changes."""
+        SUPERSEDED. All in one transaction: if anything fails, nothing changes.
+        """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
         old_id = payload.get("certificateId") if isinstance(payload, Mapping) else None
         if not isinstance(old_id, str):
-            raise LifecycleError("update needs the payload's certificateId: the certificate to replace", code="MISSING_CERTIFICATE_ID")
+            raise LifecycleError(
+                "update needs the payload's certificateId: the certificate to replace", code="MISSING_CERTIFICATE_ID"
+            )
         with self.store.transaction() as tx:
             old = _require(tx.get(old_id), old_id)
             state = old.effective_state(moment)
             if state not in ("VALID", "SUSPENDED"):
                 raise LifecycleError(
-                    f"certificate {old_id} is {state}" + (f" (by {old.replaced_by})" if old.replaced_by else "") + ": only a valid or suspended certificate can be updated",
+                    f"certificate {old_id} is {state}"
+                    + (f" (by {old.replaced_by})" if old.replaced_by else "")
+                    + ": only a valid or suspended certificate can be updated",
                     code="INVALID_TRANSITION",
                     certificate_id=old_id,
                     state=state,
@@ -193,11 +203,25 @@ class Issuer:
             # A suspension in force carries over to the successor: an update does not lift it.
             carried = old.suspended_until if state == "SUSPENDED" else None
             certified = self._issue(
-                tx, entity_type, payload, _new_certificate_id(tx), moment, replaces=old_id,
-                state=state, suspended_until=carried,
+                tx,
+                entity_type,
+                payload,
+                _new_certificate_id(tx),
+                moment,
+                replaces=old_id,
+                state=state,
+                suspended_until=carried,
             )
             stamp = _datetime.format(moment)
-            tx.save(replace(old, state="SUPERSEDED", replaced_by=certified.certificate_id, suspended_until=None, updated_at=stamp))
+            tx.save(
+                replace(
+                    old,
+                    state="SUPERSEDED",
+                    replaced_by=certified.certificate_id,
+                    suspended_until=None,
+                    updated_at=stamp,
+                )
+            )
             return certified
 
     def certify_batch(
@@ -238,7 +262,11 @@ class Issuer:
             try:
                 # refuse before taking a position; a payload without a certificateId is checked as
                 # it will be issued, with one of the generated form (the real one comes in step 1)
-                if isinstance(payload, Mapping) and "certificateId" not in payload and "certificateId" in entity_type.schema["properties"]:
+                if (
+                    isinstance(payload, Mapping)
+                    and "certificateId" not in payload
+                    and "certificateId" in entity_type.schema["properties"]
+                ):
                     entity_type.values({**payload, "certificateId": "0" * 12}, issuer=issuer, now=moment)
                     todo[i] = {}
                 else:
@@ -265,7 +293,9 @@ class Issuer:
         #    positions (from this store object's reserved block; a reservation when it runs short)
         named: list[tuple[int, str, dict[str, Any] | None]] = []
         claimed: set[str] = set()
-        taken = self.store.certificate_ids_taken([g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)])
+        taken = self.store.certificate_ids_taken(
+            [g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)]
+        )
         for i in todo:
             given = payloads[i].get("certificateId")
             if isinstance(given, str) and (given in claimed or given in taken):
@@ -289,11 +319,23 @@ class Issuer:
             except VccoreError as exc:
                 results[i] = exc
                 continue
-            made.append((i, Record(
-                certificate_id=certificate_id, transaction_id=new_transaction_id(), entity_type=entity_type.name,
-                credential=signed, status_list=position[0], status_index=position[1], state="VALID",
-                created_at=stamp, updated_at=stamp, credential_json=credential_json(signed),
-            )))
+            made.append(
+                (
+                    i,
+                    Record(
+                        certificate_id=certificate_id,
+                        transaction_id=new_transaction_id(),
+                        entity_type=entity_type.name,
+                        credential=signed,
+                        status_list=position[0],
+                        status_index=position[1],
+                        state="VALID",
+                        created_at=stamp,
+                        updated_at=stamp,
+                        credential_json=credential_json(signed),
+                    ),
+                )
+            )
         if not made:
             return
         # 3. the records, in a second transaction
@@ -305,12 +347,16 @@ class Issuer:
                 earlier_id = made_before.get(keys[i]) if keys is not None else None
                 if earlier_id is not None:  # another process issued this one meanwhile: that stands
                     stored = _require(tx.get(earlier_id), earlier_id)
-                    results[i] = Certified(stored.certificate_id, stored.transaction_id, stored.credential, stored.replaces)
+                    results[i] = Certified(
+                        stored.certificate_id, stored.transaction_id, stored.credential, stored.replaces
+                    )
                 elif record.certificate_id in taken:  # taken by another process meanwhile
                     results[i] = _duplicate(record.certificate_id)
                 else:
                     rows.append((record, keys[i] if keys is not None else None))
-                    results[i] = Certified(record.certificate_id, record.transaction_id, record.credential, json=record.credential_json)
+                    results[i] = Certified(
+                        record.certificate_id, record.transaction_id, record.credential, json=record.credential_json
+                    )
             tx.insert_many(rows)
 
     def _issue(
@@ -326,10 +372,16 @@ class Issuer:
         suspended_until: str | None = None,
     ) -> Certified:
         payload_values = dict(payload) if isinstance(payload, Mapping) else payload
-        if isinstance(payload_values, dict) and "certificateId" in entity_type.schema["properties"] and isinstance(payload_values.get("certificateId", certificate_id), str):
+        if (
+            isinstance(payload_values, dict)
+            and "certificateId" in entity_type.schema["properties"]
+            and isinstance(payload_values.get("certificateId", certificate_id), str)
+        ):
             payload_values["certificateId"] = certificate_id
         status_list, status_index = tx.allocate_status_position()
-        signed = self.make_credential(entity_type, payload_values, (status_list, status_index), moment, replaces=replaces)
+        signed = self.make_credential(
+            entity_type, payload_values, (status_list, status_index), moment, replaces=replaces
+        )
         stamp = _datetime.format(moment)
         transaction_id = new_transaction_id()
         tx.insert(
@@ -360,7 +412,8 @@ class Issuer:
     ) -> dict[str, Any]:
         """The signed credential for ``payload`` at a status ``position`` (list set, index),
         without recording it: what :meth:`certify` and :meth:`update` store, and what a benchmark
-        times (validate, build, canonicalize, sign)."""
+        times (validate, build, canonicalize, sign).
+        """
         entity_type = resolve_entity_type(entity, self.entity_types)
         version = self._version(entity_type)
         _check_suite(entity_type, self.suite)
@@ -369,7 +422,13 @@ class Issuer:
         return self._credential(entity_type, version, values, position, moment, replaces)
 
     def _credential(
-        self, entity_type: EntityType, version: str, values: dict[str, Any], position: tuple[int, int], moment: datetime, replaces: str | None
+        self,
+        entity_type: EntityType,
+        version: str,
+        values: dict[str, Any],
+        position: tuple[int, int],
+        moment: datetime,
+        replaces: str | None,
     ) -> dict[str, Any]:
         compiled = self._compiled(entity_type, version, replaces is not None)
         slots = {**values, "$list": str(position[0]), "$index": str(position[1]), "$replaces": replaces}
@@ -407,24 +466,42 @@ class Issuer:
         found = self._compiled_shapes.get(key)
         if found is None or found[0] is not entity_type:  # another type of the same name: compile anew
             compiled = CompiledCredentials.build(
-                entity_type, version, updating,
-                issuer=issuer_of(self.signer), status_base=self.store.status_base_url,
-                suite=get_suite(self.suite), verification_method=self.signer.id, contexts=self.contexts,
+                entity_type,
+                version,
+                updating,
+                issuer=issuer_of(self.signer),
+                status_base=self.store.status_base_url,
+                suite=get_suite(self.suite),
+                verification_method=self.signer.id,
+                contexts=self.contexts,
             )
             found = self._compiled_shapes[key] = (entity_type, compiled)
         return found[1]
 
-    def _add_status(self, credential: dict[str, Any], version: str, status_list: int | str, status_index: int | str, replaces: str | None) -> None:
+    def _add_status(
+        self,
+        credential: dict[str, Any],
+        version: str,
+        status_list: int | str,
+        status_index: int | str,
+        replaces: str | None,
+    ) -> None:
         """What the lifecycle adds to a rendered credential: status entries, the replaced id."""
         add_lifecycle(credential, version, self.store.status_base_url, status_list, status_index, replaces)
 
     def _check_shape(self, entity_type: EntityType, version: str) -> None:
         """Once per entity type and version: a certified and an updated credential (with what the
         lifecycle adds) canonicalize in safe mode, so a clash between a type's context and the
-        status or lifecycle terms shows at the first use, not at the first update."""
+        status or lifecycle terms shows at the first use, not at the first update.
+        """
         if self._checked_shapes.get((entity_type.name, version)) is entity_type:
             return
-        sample = entity_type.render(entity_type.sample_payload(), issuer=issuer_of(self.signer), now=datetime(2000, 1, 1, tzinfo=UTC), vc_version=version)
+        sample = entity_type.render(
+            entity_type.sample_payload(),
+            issuer=issuer_of(self.signer),
+            now=datetime(2000, 1, 1, tzinfo=UTC),
+            vc_version=version,
+        )
         self._add_status(sample, version, 0, 0, replaces="000000000000")
         try:
             canonicalize(sample, contexts=entity_type.context_loader(self.contexts))
@@ -442,9 +519,12 @@ class Issuer:
         """Revoke for good. A superseded certificate cannot be revoked (revoke its successor)."""
         return self._change(certificate_id, ("VALID", "SUSPENDED"), "REVOKED", now, reason=reason)
 
-    def suspend(self, certificate_id: str, until: datetime | str | None = None, *, now: datetime | None = None) -> Record:
+    def suspend(
+        self, certificate_id: str, until: datetime | str | None = None, *, now: datetime | None = None
+    ) -> Record:
         """Suspend, until a date-time (it then lapses by itself) or until unsuspended. Suspending a
-        suspended certificate sets its new end."""
+        suspended certificate sets its new end.
+        """
         end = _datetime.format(until) if isinstance(until, datetime) else until
         if end is not None:
             _datetime.parse(end)
@@ -466,7 +546,12 @@ class Issuer:
     ) -> Record:
         moment = now if now is not None else _datetime.now()
         if until is not None and _datetime.parse(until) <= moment:
-            raise LifecycleError(f"suspension end {until} is not in the future", code="INVALID_TRANSITION", certificate_id=certificate_id, state="VALID")
+            raise LifecycleError(
+                f"suspension end {until} is not in the future",
+                code="INVALID_TRANSITION",
+                certificate_id=certificate_id,
+                state="VALID",
+            )
         with self.store.transaction() as tx:
             record = _require(tx.get(certificate_id), certificate_id)
             state = record.effective_state(moment)
@@ -492,7 +577,9 @@ class Issuer:
 
     def fetch(self, certificate_or_transaction_id: str) -> list[Record]:
         """The chain of a certificate, oldest first; found by certificateId or transactionId."""
-        record = self.store.get(certificate_or_transaction_id) or self.store.get_by_transaction(certificate_or_transaction_id)
+        record = self.store.get(certificate_or_transaction_id) or self.store.get_by_transaction(
+            certificate_or_transaction_id
+        )
         record = _require(record, certificate_or_transaction_id)
         chain = [record]
         while chain[0].replaces is not None:
@@ -504,7 +591,8 @@ class Issuer:
     def status_list_credentials(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """Every status list credential, signed now (``now``, default the clock) with the
         issuer's suite, valid for ``status_valid_for``: URL -> credential. States are the
-        store's current ones; a suspension whose end has passed at ``now`` is left out."""
+        store's current ones; a suspension whose end has passed at ``now`` is left out.
+        """
         moment = now if now is not None else _datetime.now()
         out: dict[str, dict[str, Any]] = {}
         for list_number in self.store.list_sets():
@@ -513,12 +601,20 @@ class Issuer:
 
     def status_list_set(self, list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """The three status list credentials (revocation, suspension, message) of one list set,
-        as :meth:`status_list_credentials` makes them: URL -> credential."""
+        as :meth:`status_list_credentials` makes them: URL -> credential.
+        """
         moment = now if now is not None else _datetime.now()
         return list_set_credentials(
-            self.store.status_rows(list_number), list_number, base_url=self.store.status_base_url, list_size=LIST_SIZE,
-            issuer=issuer_of(self.signer), signer=self.signer, suite=self.suite, contexts=self.contexts,
-            now=moment, valid_for=self.status_valid_for,
+            self.store.status_rows(list_number),
+            list_number,
+            base_url=self.store.status_base_url,
+            list_size=LIST_SIZE,
+            issuer=issuer_of(self.signer),
+            signer=self.signer,
+            suite=self.suite,
+            contexts=self.contexts,
+            now=moment,
+            valid_for=self.status_valid_for,
         )
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:
@@ -541,15 +637,23 @@ def new_transaction_id() -> str:
     after another sort one after another, so each lands beside the last in the store's index.
     Random ids each dirtied a page of that index of their own (16 KiB to write per credential):
     a 200-row commit took 11.3 ms with them and 5.0 ms with these, in a store of 60,000 rows,
-    and the gap grows with the store."""
+    and the gap grows with the store.
+    """
     random_bits = int.from_bytes(os.urandom(10), "big")
-    value = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | (random_bits >> 62 & 0xFFF) << 64 | 0b10 << 62 | random_bits & (1 << 62) - 1
+    value = (
+        (time.time_ns() // 1_000_000) << 80
+        | 0x7 << 76
+        | (random_bits >> 62 & 0xFFF) << 64
+        | 0b10 << 62
+        | random_bits & (1 << 62) - 1
+    )
     return str(uuid.UUID(int=value))
 
 
 def _new_certificate_id(tx: StoreTransaction | Store, claimed: set[str] | frozenset[str] = frozenset()) -> str:
     """12 random digits, as DIVOC makes them; drawn again on a collision (with the store or with
-    the ``claimed`` ones of a batch)."""
+    the ``claimed`` ones of a batch).
+    """
     for _ in range(100):
         candidate = f"{secrets.randbelow(10**12):012d}"
         if candidate not in claimed and not tx.certificate_ids_taken([candidate]):
@@ -567,5 +671,7 @@ def _duplicate(certificate_id: str) -> LifecycleError:
 
 def _require(record: Record | None, certificate_id: str) -> Record:
     if record is None:
-        raise LifecycleError(f"no certificate {certificate_id} in the store", code="UNKNOWN_CERTIFICATE", certificate_id=certificate_id)
+        raise LifecycleError(
+            f"no certificate {certificate_id} in the store", code="UNKNOWN_CERTIFICATE", certificate_id=certificate_id
+        )
     return record

@@ -84,9 +84,7 @@ class Ed25519Key:
         return cls._from_private(Ed25519PrivateKey.from_private_bytes(seed), id=id, controller=controller)
 
     @classmethod
-    def from_public_bytes(
-        cls, public: bytes, *, id: str | None = None, controller: str | None = None
-    ) -> Ed25519Key:
+    def from_public_bytes(cls, public: bytes, *, id: str | None = None, controller: str | None = None) -> Ed25519Key:
         """A public key alone (it can verify, not sign)."""
         if len(public) != 32:
             raise KeyFormatError(f"an Ed25519 public key is 32 bytes, not {len(public)}", field="publicKey")
@@ -98,9 +96,7 @@ class Ed25519Key:
         return cls(public, id or _did_key_vm(did), controller or (did if id is None else _controller_of(id)))
 
     @classmethod
-    def _from_private(
-        cls, private: Ed25519PrivateKey, *, id: str | None, controller: str | None
-    ) -> Ed25519Key:
+    def _from_private(cls, private: Ed25519PrivateKey, *, id: str | None, controller: str | None) -> Ed25519Key:
         public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         did = did_key_from_public(public)
         key_id = id or _did_key_vm(did)
@@ -137,7 +133,9 @@ class Ed25519Key:
                 )
             return key
         if public_key_multibase is None:
-            raise KeyFormatError("a Multikey needs publicKeyMultibase or secretKeyMultibase", field="publicKeyMultibase")
+            raise KeyFormatError(
+                "a Multikey needs publicKeyMultibase or secretKeyMultibase", field="publicKeyMultibase"
+            )
         public = decode_multicodec(public_key_multibase, _multibase.ED25519_PUB, "publicKeyMultibase")
         return cls.from_public_bytes(public, id=id, controller=controller)
 
@@ -239,7 +237,9 @@ class Ed25519Key:
             return self._require_private().private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
             )
-        return self.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        return self.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
     def public_key(self) -> Ed25519PublicKey:
         """The ``cryptography`` public key object."""
@@ -252,7 +252,8 @@ class Ed25519Key:
     def write(self, path: str | os.PathLike[str], *, passphrase: str | None = None) -> Path:
         """Write the key as Multikey JSON with its secret, readable by the owner only (0600).
         With a ``passphrase`` the secret is stored encrypted (``encryptedSecretKey``: scrypt and
-        AES-256-GCM, see :func:`encrypt_secret`)."""
+        AES-256-GCM, see :func:`encrypt_secret`).
+        """
         target = Path(path)
         document = self.to_multikey(include_secret=passphrase is None)
         if passphrase is not None:
@@ -285,7 +286,9 @@ class Ed25519Key:
 
     def _require_private(self) -> Ed25519PrivateKey:
         if self._private is None:
-            raise KeyFormatError(f"key {self.id} has no secret key: it can verify, not sign", field="secretKeyMultibase")
+            raise KeyFormatError(
+                f"key {self.id} has no secret key: it can verify, not sign", field="secretKeyMultibase"
+            )
         return self._private
 
 
@@ -298,7 +301,7 @@ def did_key_from_public(public: bytes) -> str:
 
 
 def _did_key_vm(did: str) -> str:
-    return f"{did}#{did[len('did:key:'):]}"
+    return f"{did}#{did[len('did:key:') :]}"
 
 
 def _controller_of(key_id: str) -> str:
@@ -307,7 +310,8 @@ def _controller_of(key_id: str) -> str:
 
 def decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
     """The key bytes of the multibase multicodec key ``text`` (codec ``prefix``); a KeyFormatError
-    names ``field_name``."""
+    names ``field_name``.
+    """
     try:
         raw = _multibase.decode_base58btc(text)
     except ValueError as exc:
@@ -315,7 +319,7 @@ def decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
     if not raw.startswith(prefix):
         expected = "ed25519-pub (0xed)" if prefix == _multibase.ED25519_PUB else "ed25519-priv (0x1300)"
         raise KeyFormatError(f"{field_name} is not an {expected} multicodec key", field=field_name)
-    body = raw[len(prefix):]
+    body = raw[len(prefix) :]
     if prefix == _multibase.ED25519_PUB and len(body) != 32:
         raise KeyFormatError(f"{field_name} holds {len(body)} key bytes; Ed25519 keys are 32", field=field_name)
     return body
@@ -330,7 +334,8 @@ MIN_RSA_BITS: Final = 2048
 class RsaPublicKey:
     """An RSA public key that verifies RsaSignature2018 proofs (PS256: RSASSA-PSS, SHA-256,
     MGF1 with SHA-256, a 32-byte salt, as RFC 7518 section 3.5 fixes it). vccore never signs
-    with RSA; DIVOC 2.x and 3.x certificates were."""
+    with RSA; DIVOC 2.x and 3.x certificates were.
+    """
 
     id: str
     controller: str
@@ -340,15 +345,23 @@ class RsaPublicKey:
     @classmethod
     def from_public_key(cls, key: Any, *, id: str, controller: str) -> RsaPublicKey:
         if not isinstance(key, RSAPublicKey):
-            raise KeyFormatError(f"verification method {id} does not hold an RSA public key", field="verificationMethod", url=id)
+            raise KeyFormatError(
+                f"verification method {id} does not hold an RSA public key", field="verificationMethod", url=id
+            )
         if key.key_size < MIN_RSA_BITS:
-            raise KeyFormatError(f"verification method {id}: an RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})", field="verificationMethod", url=id)
+            raise KeyFormatError(
+                f"verification method {id}: an RSA key of {key.key_size} bits is too weak (at least {MIN_RSA_BITS})",
+                field="verificationMethod",
+                url=id,
+            )
         return cls(id, controller, key)
 
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether ``signature`` is a PS256 signature of ``data`` by this key."""
         try:
-            self.key.verify(signature, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256())
+            self.key.verify(
+                signature, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
+            )
         except InvalidSignature:
             return False
         return True
@@ -356,4 +369,3 @@ class RsaPublicKey:
 
 PublicKey = Ed25519Key | RsaPublicKey
 """A key a verifier checks signatures with."""
-

@@ -95,7 +95,8 @@ _FORMAT_TESTS: Final[dict[str, Callable[[str], bool]]] = {
 
 def _format_checker() -> FormatChecker:
     """The :data:`_FORMAT_TESTS` as a jsonschema format checker (they pass non-strings: the
-    schema's ``type`` speaks for those)."""
+    schema's ``type`` speaks for those).
+    """
     checker = FormatChecker(formats=())
     for name, test in _FORMAT_TESTS.items():
         checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
@@ -107,7 +108,7 @@ _FORMAT_REASONS: Final = {"date": "BAD_DATE", "year": "BAD_DATE", "date-time": "
 
 
 def schema_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
-    """jsonschema's validator of ``schema`` with the entity formats: the validator of record."""
+    """Jsonschema's validator of ``schema`` with the entity formats: the validator of record."""
     return Draft202012Validator(schema, format_checker=_FORMATS)
 
 
@@ -118,7 +119,8 @@ def validate_payload(
     payload: Any, *, entity: str, validator: Any, quick_check: Callable[[Mapping[str, Any]], bool] | None
 ) -> list[PayloadProblem]:
     """Every problem with ``payload`` against an entity type's ``validator`` (empty when it is
-    valid); defaults are not applied. ``quick_check`` (:func:`quick_checker`) answers first."""
+    valid); defaults are not applied. ``quick_check`` (:func:`quick_checker`) answers first.
+    """
     if not isinstance(payload, Mapping):
         return [PayloadProblem("", "WRONG_TYPE", f"the payload must be a JSON object, not {_json_type(payload)}")]
     if quick_check is not None and quick_check(payload):
@@ -128,7 +130,11 @@ def validate_payload(
         problems.extend(_explain(error, payload, entity))
     for key, value in payload.items():
         if isinstance(value, str) and _SURROGATE.search(value):
-            problems.append(PayloadProblem(f"/{escape_pointer(str(key))}", "INVALID_VALUE", "holds a lone UTF-16 surrogate, which is not text"))
+            problems.append(
+                PayloadProblem(
+                    f"/{escape_pointer(str(key))}", "INVALID_VALUE", "holds a lone UTF-16 surrogate, which is not text"
+                )
+            )
     return sorted(set(problems), key=lambda p: (p.pointer, p.reason))
 
 
@@ -146,9 +152,13 @@ def _explain(error: jsonschema.ValidationError, payload: Mapping[str, Any], enti
     elif keyword == "additionalProperties":
         known = set(schema.get("properties", {}))
         for extra in sorted(set(instance) - known):
-            yield PayloadProblem(f"{pointer}/{escape_pointer(extra)}", "UNKNOWN_FIELD", f"{extra} is not a field of {entity}")
+            yield PayloadProblem(
+                f"{pointer}/{escape_pointer(extra)}", "UNKNOWN_FIELD", f"{extra} is not a field of {entity}"
+            )
     elif keyword == "type":
-        yield PayloadProblem(pointer, "WRONG_TYPE", f"must be {error.validator_value}, not {_json_type(error.instance)}")
+        yield PayloadProblem(
+            pointer, "WRONG_TYPE", f"must be {error.validator_value}, not {_json_type(error.instance)}"
+        )
     elif keyword == "format":
         reason = _FORMAT_REASONS.get(str(error.validator_value), "INVALID_VALUE")
         expected = {
@@ -166,15 +176,40 @@ def _explain(error: jsonschema.ValidationError, payload: Mapping[str, Any], enti
 
 
 _QUICK_KEYWORDS: Final = frozenset(
-    {"type", "minLength", "maxLength", "pattern", "format", "enum", "minimum", "maximum", "description", "examples", "title", "$comment", "default"}
+    {
+        "type",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "format",
+        "enum",
+        "minimum",
+        "maximum",
+        "description",
+        "examples",
+        "title",
+        "$comment",
+        "default",
+    }
 )
 
 
 def quick_checker(schema: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool] | None:
     """A check that says True only for payloads the schema surely accepts: the common keywords
     of flat entity schemas, compiled to plain Python. Anything else makes it None (jsonschema
-    then checks every payload). A differential test holds it to jsonschema's verdicts."""
-    if set(schema) - {"$schema", "$id", "title", "description", "type", "additionalProperties", "required", "properties", "$comment"}:
+    then checks every payload). A differential test holds it to jsonschema's verdicts.
+    """
+    if set(schema) - {
+        "$schema",
+        "$id",
+        "title",
+        "description",
+        "type",
+        "additionalProperties",
+        "required",
+        "properties",
+        "$comment",
+    }:
         return None
     properties = schema["properties"]
     required = frozenset(schema.get("required", ()))
@@ -206,7 +241,9 @@ def _quick_field(spec: Mapping[str, Any]) -> Callable[[Any], bool] | None:
         pattern = re.compile(spec["pattern"]) if "pattern" in spec else None
         fmt = spec.get("format")
         allowed = spec.get("enum")
-        if (fmt is not None and fmt not in _FORMAT_REASONS) or (allowed is not None and not all(isinstance(e, str) for e in allowed)):
+        if (fmt is not None and fmt not in _FORMAT_REASONS) or (
+            allowed is not None and not all(isinstance(e, str) for e in allowed)
+        ):
             return None
         allowed_set = frozenset(allowed) if allowed is not None else None
 

@@ -21,6 +21,7 @@ from .suites import Suite, get_suite
 
 __all__ = ["VerifyData", "create_verify_data", "hash_document", "proof_configuration", "sign", "verify_signature"]
 
+
 @dataclass(frozen=True, slots=True)
 class VerifyData:
     """Every intermediate value of the verify data, for tests and debugging."""
@@ -38,7 +39,8 @@ class VerifyData:
 
 def proof_configuration(suite: Suite, proof: Mapping[str, Any], document: Mapping[str, Any]) -> dict[str, Any]:
     """The proof without its signature, in the document's ``@context`` (eddsa section 3.3.5), or
-    in the suite's own proof context (the 2018 suites)."""
+    in the suite's own proof context (the 2018 suites).
+    """
     config = {k: v for k, v in proof.items() if k != suite.signature_field and k != "@context"}
     config["@context"] = suite.proof_context if suite.proof_context is not None else document["@context"]
     return config

@@ -116,12 +116,16 @@ def b45decode(text: str) -> bytes:
     except KeyError as exc:
         raise QRError(f"base45: {exc.args[0]!r} is not a base45 character", code="QR_MALFORMED") from None
     if len(values) % 3 == 1:
-        raise QRError(f"base45: {len(values)} characters cannot be base45 (a group of one is left over)", code="QR_MALFORMED")
+        raise QRError(
+            f"base45: {len(values)} characters cannot be base45 (a group of one is left over)", code="QR_MALFORMED"
+        )
     out = bytearray()
     for i in range(0, len(values) - 2, 3):
         value = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
         if value > 0xFFFF:
-            raise QRError(f"base45: the group at character {i} is {value}, more than two bytes hold", code="QR_MALFORMED")
+            raise QRError(
+                f"base45: the group at character {i} is {value}, more than two bytes hold", code="QR_MALFORMED"
+            )
         out += value.to_bytes(2, "big")
     if len(values) % 3 == 2:
         value = values[-2] + values[-1] * 45
@@ -166,7 +170,8 @@ def encode_text(credential: Mapping[str, Any] | str, format: str = "compact") ->
 @dataclass(frozen=True, slots=True)
 class Decoded:
     """What a QR payload held: its format (``compact``, ``divoc`` or ``json``), the JSON text
-    exactly as it was put in, and that JSON parsed."""
+    exactly as it was put in, and that JSON parsed.
+    """
 
     format: str
     text: str
@@ -179,32 +184,44 @@ _OTHER_PREFIX: Final = re.compile(r"VC([0-9]+):")
 def decode_text(payload: str | bytes) -> Decoded:
     """Read a QR payload: the text a QR decoder gives (or its raw bytes, read as UTF-8, as
     DIVOC's verifier does). QRError says what is wrong, and what the payload is when it is a
-    health certificate of another kind."""
+    health certificate of another kind.
+    """
     if len(payload) > MAX_PAYLOAD_CHARS:
-        raise QRError(f"a QR payload of {len(payload):,} characters: no QR code holds more than 7,089", code="QR_TOO_LARGE", characters=len(payload))
+        raise QRError(
+            f"a QR payload of {len(payload):,} characters: no QR code holds more than 7,089",
+            code="QR_TOO_LARGE",
+            characters=len(payload),
+        )
     if isinstance(payload, bytes):
         try:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise QRError(f"the QR bytes are not UTF-8 text (byte {exc.start}): not a payload vccore reads", code="QR_MALFORMED") from None
+            raise QRError(
+                f"the QR bytes are not UTF-8 text (byte {exc.start}): not a payload vccore reads", code="QR_MALFORMED"
+            ) from None
     if payload.startswith("HC1:"):
         raise QRError(
             "this QR holds an EU Digital COVID Certificate (HC1: base45 of a COSE-signed CBOR "
             "document), not a W3C Verifiable Credential: vccore does not read it",
-            code="QR_FORMAT_UNSUPPORTED", format="HC1",
+            code="QR_FORMAT_UNSUPPORTED",
+            format="HC1",
         )
     if payload.startswith("shc:/"):
         raise QRError(
             "this QR holds a SMART Health Card (shc:/ digits of a compact JWS), not a W3C "
             "Verifiable Credential: vccore does not read it",
-            code="QR_FORMAT_UNSUPPORTED", format="SHC",
+            code="QR_FORMAT_UNSUPPORTED",
+            format="SHC",
         )
     if payload.startswith(COMPACT_PREFIX):
-        data = _inflate(b45decode(payload[len(COMPACT_PREFIX):]))
+        data = _inflate(b45decode(payload[len(COMPACT_PREFIX) :]))
         return _decoded("compact", data)
     other = _OTHER_PREFIX.match(payload)
     if other is not None:
-        raise QRError(f"this QR holds a vccore payload of format version {other[1]}; this vccore reads version 1", code="QR_MALFORMED")
+        raise QRError(
+            f"this QR holds a vccore payload of format version {other[1]}; this vccore reads version 1",
+            code="QR_MALFORMED",
+        )
     try:
         raw = payload.encode("latin-1")
     except UnicodeEncodeError:
@@ -232,9 +249,13 @@ def _unzip(raw: bytes) -> bytes:
         with zipfile.ZipFile(io.BytesIO(raw)) as archive:
             names = archive.namelist()
             if DIVOC_FILE not in names:
-                raise QRError(f"the QR's ZIP holds {', '.join(names) or 'nothing'}, not {DIVOC_FILE}", code="QR_MALFORMED")
+                raise QRError(
+                    f"the QR's ZIP holds {', '.join(names) or 'nothing'}, not {DIVOC_FILE}", code="QR_MALFORMED"
+                )
             if archive.getinfo(DIVOC_FILE).file_size > MAX_JSON_BYTES:
-                raise QRError(f"{DIVOC_FILE} in the QR's ZIP is larger than {MAX_JSON_BYTES} bytes", code="QR_MALFORMED")
+                raise QRError(
+                    f"{DIVOC_FILE} in the QR's ZIP is larger than {MAX_JSON_BYTES} bytes", code="QR_MALFORMED"
+                )
             with archive.open(DIVOC_FILE) as member:
                 data = member.read(MAX_JSON_BYTES + 1)  # the size in the header may lie
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
@@ -279,13 +300,16 @@ class Symbol:
         """Write PNG or SVG (by the file's suffix), with the four-module quiet zone the standard
         asks for. The PNG has 6 px modules (0.5 mm at 300 dpi); the SVG is sized in millimetres,
         0.5 mm a module by default (``scale``: millimetres a module), with a viewBox, so that it
-        prints at that size and scales cleanly."""
+        prints at that size and scales cleanly.
+        """
         target = Path(path)
         suffix = target.suffix.lower()
         if suffix == ".png":
             self.qr.save(str(target), kind="png", scale=scale or 6, border=4)
         elif suffix == ".svg":
-            self.qr.save(str(target), kind="svg", scale=scale or 0.5, unit="mm", border=4, xmldecl=False, svgns=True, nl=False)
+            self.qr.save(
+                str(target), kind="svg", scale=scale or 0.5, unit="mm", border=4, xmldecl=False, svgns=True, nl=False
+            )
         else:
             raise QRError(f"{target.name}: write .png or .svg", code="QR_MALFORMED", path=str(target))
         return target
@@ -311,31 +335,54 @@ class Symbol:
 
 def make(credential: Mapping[str, Any] | str, *, format: str = "compact", ecc: str | None = None) -> Symbol:
     """The QR symbol of a credential. ``ecc``: ``M`` or ``Q``; by default Q when the symbol fits
-    in version 25, else M. QRError ``QR_TOO_LARGE`` when it does not fit at all."""
+    in version 25, else M. QRError ``QR_TOO_LARGE`` when it does not fit at all.
+    """
     text = encode_text(credential, format)
     mode = "alphanumeric" if format == "compact" else "byte"
     if ecc is None:
         ecc = "Q" if _fits(text, mode, "Q", Q_UP_TO_VERSION) else "M"
     ecc = ecc.upper()
     if ecc not in ("M", "Q"):
-        raise QRError(f"error correction {ecc!r}: vccore makes M or Q (L is too weak for a printed credential)", code="QR_MALFORMED", ecc=ecc)
+        raise QRError(
+            f"error correction {ecc!r}: vccore makes M or Q (L is too weak for a printed credential)",
+            code="QR_MALFORMED",
+            ecc=ecc,
+        )
     if not _fits(text, mode, ecc, 40):
         size = len(text.encode("utf-8")) if mode == "byte" else len(text)
         raise QRError(
             f"the credential does not fit in a QR code at ECC {ecc}: its {format} payload is {size:,} "
             f"{'bytes' if mode == 'byte' else 'characters'} (the largest symbol, version 40, holds "
             f"{_capacity(mode, ecc):,}); use the compact format, M, or a smaller credential",
-            code="QR_TOO_LARGE", characters=size, ecc=ecc, format=format,
+            code="QR_TOO_LARGE",
+            characters=size,
+            ecc=ecc,
+            format=format,
         )
-    qr = segno.make(text, error=ecc.lower(), mode=mode, encoding="utf-8" if mode == "byte" else None, mask=0, boost_error=False, micro=False)
+    qr = segno.make(
+        text,
+        error=ecc.lower(),
+        mode=mode,
+        encoding="utf-8" if mode == "byte" else None,
+        mask=0,
+        boost_error=False,
+        micro=False,
+    )
     _apply_best_mask(qr)
     return Symbol(qr, format, text)
 
 
-_ERROR_LEVEL: Final = {"L": _segno_consts.ERROR_LEVEL_L, "M": _segno_consts.ERROR_LEVEL_M, "Q": _segno_consts.ERROR_LEVEL_Q, "H": _segno_consts.ERROR_LEVEL_H}
+_ERROR_LEVEL: Final = {
+    "L": _segno_consts.ERROR_LEVEL_L,
+    "M": _segno_consts.ERROR_LEVEL_M,
+    "Q": _segno_consts.ERROR_LEVEL_Q,
+    "H": _segno_consts.ERROR_LEVEL_H,
+}
 # ISO/IEC 18004 table 7: the data bits of each version (1-40) at each error level, from segno
 _CAPACITY: Any = _segno_consts.SYMBOL_CAPACITY
-_DATA_BITS: Final[dict[int, dict[int, int]]] = {v: {int(k): int(b) for k, b in _CAPACITY[v].items()} for v in range(1, 41)}
+_DATA_BITS: Final[dict[int, dict[int, int]]] = {
+    v: {int(k): int(b) for k, b in _CAPACITY[v].items()} for v in range(1, 41)
+}
 
 # The length of the character count field (ISO/IEC 18004 table 3), by mode and version range.
 _COUNT_BITS: Final = {"alphanumeric": (9, 11, 13), "byte": (8, 16, 16)}
@@ -353,11 +400,10 @@ def _capacity(mode: str, ecc: str) -> int:
     return bits // 8 if mode == "byte" else bits // 11 * 2
 
 
-
-
 def _fits(text: str, mode: str, ecc: str, version: int) -> bool:
     """Whether the text fits in a symbol of at most ``version`` at ``ecc`` (a version's data
-    capacity from segno's table of ISO/IEC 18004 table 7)."""
+    capacity from segno's table of ISO/IEC 18004 table 7).
+    """
     level = _ERROR_LEVEL[ecc]
     return any(_bits(text, mode, v) <= _DATA_BITS[v][level] for v in range(1, version + 1))
 
@@ -481,7 +527,8 @@ def _penalty(packed: int, modules: int, stride: int, area: int) -> int:
     N1 (runs of five or more: 3, and one more for each module beyond), N2 (3 for each 2 x 2
     block of one colour, counted once, on rows only), N3 (40 for each 1:1:3:1:1 pattern with
     four light modules on a side; outside the symbol is light) and N4 (10 for each 5% away from
-    half dark, on rows only): ``area`` is the number of modules, 0 for the column direction."""
+    half dark, on rows only): ``area`` is the number of modules, 0 for the column direction.
+    """
     score = 0
     light = ~packed & modules
     for colour in (packed, light):
@@ -504,7 +551,8 @@ def _penalty(packed: int, modules: int, stride: int, area: int) -> int:
 
 def _apply_best_mask(qr: segno.QRCode) -> None:
     """Give a symbol made with mask 0 the mask with the lowest penalty (ties: the lower number),
-    and that mask's format information."""
+    and that mask's format information.
+    """
     size = len(qr.matrix)
     layout = _layout(int(qr.version))
     stride = size + len(_GAP)
@@ -583,19 +631,23 @@ def read_image(path: str | Path) -> str:
     text is its bytes read as UTF-8 (what DIVOC's QR library wrote), whatever character set the
     decoder would have guessed. QRError ``QR_IMAGE_TOO_LARGE`` when the file or its pixels are
     over vccore's bounds (checked before the pixels are decoded), ``QR_IMAGE_UNREADABLE`` when it
-    is not an image vccore reads, ``QR_NOT_FOUND`` when no QR code can be read in it."""
+    is not an image vccore reads, ``QR_NOT_FOUND`` when no QR code can be read in it.
+    """
     try:
         import PIL.Image  # what _grey_pixels uses
         import zxingcpp
     except ImportError:
-        raise QRError("reading a QR image needs zxing-cpp and Pillow: pip install 'vccore[images]'", code="QR_READER_MISSING") from None
+        raise QRError(
+            "reading a QR image needs zxing-cpp and Pillow: pip install 'vccore[images]'", code="QR_READER_MISSING"
+        ) from None
     pixels, width, height = _grey_pixels(Path(path))
     try:
         # QR codes only: asked for every format, zxing-cpp now and then also "finds" a
         # DataBar Stacked code inside a large QR symbol (seen in 2 of 200 version-37 symbols).
         # The grey bytes, not a Pillow image: zxing-cpp would copy that one first.
         barcodes = zxingcpp.read_barcodes(
-            memoryview(pixels).cast("B", (height, width)), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+            memoryview(pixels).cast("B", (height, width)),
+            formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
         )
     except (OSError, ValueError) as exc:
         raise QRError(f"cannot read the image {path}: {exc}", code="QR_IMAGE_UNREADABLE", path=str(path)) from None
@@ -611,7 +663,8 @@ def read_image(path: str | Path) -> str:
 
 def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
     """An image's pixels as 8-bit grey, row by row, with its width and height; QRError when the
-    image is too large (by its header) or cannot be decoded."""
+    image is too large (by its header) or cannot be decoded.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -623,7 +676,10 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
         if size > MAX_IMAGE_FILE_BYTES:
             raise QRError(
                 f"{path}: an image file of {size:,} bytes; vccore reads QR images of at most {MAX_IMAGE_FILE_BYTES:,} bytes",
-                code="QR_IMAGE_TOO_LARGE", path=str(path), bytes=size, limit=MAX_IMAGE_FILE_BYTES,
+                code="QR_IMAGE_TOO_LARGE",
+                path=str(path),
+                bytes=size,
+                limit=MAX_IMAGE_FILE_BYTES,
             )
         try:
             # Pillow warns above 89 million pixels and raises above twice that, from the header;
@@ -634,12 +690,16 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(file, formats=IMAGE_FORMATS)
         except UnidentifiedImageError:
-            raise _unreadable(path, "not an image vccore reads (PNG, JPEG, GIF, BMP or WebP), or a broken one") from None
+            raise _unreadable(
+                path, "not an image vccore reads (PNG, JPEG, GIF, BMP or WebP), or a broken one"
+            ) from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             limit = MAX_IMAGE_MEMORY // min(_BYTES_PER_PIXEL.values())
             raise QRError(
                 f"{path}: {_pillow_size(exc)}; vccore reads QR images of at most {limit:,} pixels",
-                code="QR_IMAGE_TOO_LARGE", path=str(path), limit=limit,
+                code="QR_IMAGE_TOO_LARGE",
+                path=str(path),
+                limit=limit,
             ) from None
         except _IMAGE_ERRORS as exc:
             raise _unreadable(path, exc) from None
@@ -651,7 +711,12 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
                 raise QRError(
                     f"{path}: a {image.format} image of {width:,} x {height:,} pixels ({width * height:,}); "
                     f"vccore reads {kind} of at most {limit:,} pixels",
-                    code="QR_IMAGE_TOO_LARGE", path=str(path), width=width, height=height, pixels=width * height, limit=limit,
+                    code="QR_IMAGE_TOO_LARGE",
+                    path=str(path),
+                    width=width,
+                    height=height,
+                    pixels=width * height,
+                    limit=limit,
                 )
             if width * height == 0:
                 raise _unreadable(path, "it has no pixels")

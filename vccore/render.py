@@ -27,7 +27,8 @@ __all__ = ["RenderError", "certificate_html", "certificate_svg", "entity_type_of
 
 class RenderError(VccoreError):
     """A credential cannot be printed. Codes: ``UNKNOWN_ENTITY_TYPE`` (``types``),
-    ``NO_CERTIFICATE_LAYOUT`` (``entity``), ``RENDER_ERROR``."""
+    ``NO_CERTIFICATE_LAYOUT`` (``entity``), ``RENDER_ERROR``.
+    """
 
     code = "RENDER_ERROR"
 
@@ -37,9 +38,16 @@ _PLACEHOLDER: Final = re.compile(r"\{\{(title|fields|qr|value:[^}]+)\}\}")
 
 def entity_type_of(credential: Mapping[str, Any], entity_types: Mapping[str, EntityType] | None = None) -> EntityType:
     """The entity type whose credentials have this credential's types (its template's
-    ``type`` values other than ``VerifiableCredential``)."""
+    ``type`` values other than ``VerifiableCredential``).
+    """
     types = credential.get("type")
-    held = {types} if isinstance(types, str) else {t for t in types if isinstance(t, str)} if isinstance(types, list) else set()
+    held = (
+        {types}
+        if isinstance(types, str)
+        else {t for t in types if isinstance(t, str)}
+        if isinstance(types, list)
+        else set()
+    )
     for entity in (entity_types if entity_types is not None else bundled_entity_types()).values():
         for template in entity.templates.values():
             wanted = template.get("type")
@@ -49,13 +57,18 @@ def entity_type_of(credential: Mapping[str, Any], entity_types: Mapping[str, Ent
                 return entity
     raise RenderError(
         f"no entity type makes credentials of type {', '.join(sorted(held)) or '(none)'}: nothing says how to print it",
-        code="UNKNOWN_ENTITY_TYPE", types=", ".join(sorted(held)),
+        code="UNKNOWN_ENTITY_TYPE",
+        types=", ".join(sorted(held)),
     )
 
 
 def _spec(entity: EntityType) -> CertificateSpec:
     if entity.certificate is None:
-        raise RenderError(f"{entity.name} has no certificate layout (certificate in its entity.json)", code="NO_CERTIFICATE_LAYOUT", entity=entity.name)
+        raise RenderError(
+            f"{entity.name} has no certificate layout (certificate in its entity.json)",
+            code="NO_CERTIFICATE_LAYOUT",
+            entity=entity.name,
+        )
     return entity.certificate
 
 
@@ -78,14 +91,19 @@ def value_at(credential: Any, path: str) -> str:
     return ""
 
 
-def certificate_html(credential: Mapping[str, Any], *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact") -> str:
+def certificate_html(
+    credential: Mapping[str, Any], *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact"
+) -> str:
     """The printable page of a credential, as HTML."""
     entity = entity_type_of(credential, entity_types)
     spec = _spec(entity)
-    page = spec.page if spec.page is not None else (data_dir("templates") / "certificate.html").read_text(encoding="utf-8")
+    page = (
+        spec.page if spec.page is not None else (data_dir("templates") / "certificate.html").read_text(encoding="utf-8")
+    )
     symbol = qr.make(credential, format=qr_format)
     rows = "\n".join(
-        f"    <tr><th>{html.escape(label)}</th><td>{html.escape(value_at(credential, path))}</td></tr>" for label, path in spec.fields
+        f"    <tr><th>{html.escape(label)}</th><td>{html.escape(value_at(credential, path))}</td></tr>"
+        for label, path in spec.fields
     )
 
     def fill(match: re.Match[str]) -> str:
@@ -96,12 +114,14 @@ def certificate_html(credential: Mapping[str, Any], *, entity_types: Mapping[str
             return rows
         if name == "qr":
             return f'<svg role="img" aria-label="QR code of the credential"{symbol.svg()[4:]}'
-        return html.escape(value_at(credential, name[len("value:"):]))
+        return html.escape(value_at(credential, name[len("value:") :]))
 
     return _PLACEHOLDER.sub(fill, page)
 
 
-def certificate_svg(credential: Mapping[str, Any], *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact") -> str:
+def certificate_svg(
+    credential: Mapping[str, Any], *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact"
+) -> str:
     """The printable page of a credential, as an A4 SVG (sizes in millimetres)."""
     entity = entity_type_of(credential, entity_types)
     spec = _spec(entity)
@@ -125,8 +145,12 @@ def certificate_svg(credential: Mapping[str, Any], *, entity_types: Mapping[str,
     top = max(y + 4, 297 - 15 - size - 8)
     modules = len(symbol.qr.matrix) + 8
     lines.append("</g>")
-    lines.append(f'<g transform="translate({(210 - size) / 2:.2f} {top:.2f}) scale({size / modules:.5f})">{_symbol_body(symbol)}</g>')
-    lines.append(f'<text x="105" y="{top + size + 5:.1f}" font-size="3" text-anchor="middle" fill="#555" font-family="DejaVu Sans, Arial, sans-serif">Scan to verify this certificate.</text>')
+    lines.append(
+        f'<g transform="translate({(210 - size) / 2:.2f} {top:.2f}) scale({size / modules:.5f})">{_symbol_body(symbol)}</g>'
+    )
+    lines.append(
+        f'<text x="105" y="{top + size + 5:.1f}" font-size="3" text-anchor="middle" fill="#555" font-family="DejaVu Sans, Arial, sans-serif">Scan to verify this certificate.</text>'
+    )
     lines.append("</svg>")
     return "\n".join(lines) + "\n"
 
@@ -159,7 +183,13 @@ def _wrapped(text: str, width: int) -> list[str]:
     return lines
 
 
-def render(credential: Mapping[str, Any], path: str | Path, *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact") -> Path:
+def render(
+    credential: Mapping[str, Any],
+    path: str | Path,
+    *,
+    entity_types: Mapping[str, EntityType] | None = None,
+    qr_format: str = "compact",
+) -> Path:
     """Write a credential's printable page: ``.html`` or ``.svg``, by the file's suffix."""
     target = Path(path)
     suffix = target.suffix.lower()

@@ -76,7 +76,8 @@ class VerificationResult:
     @property
     def status(self) -> str:
         """One word for people and APIs: VALID, or the first of REVOKED, SUPERSEDED, SUSPENDED,
-        EXPIRED, NOT_YET_VALID found among the problems, else INVALID."""
+        EXPIRED, NOT_YET_VALID found among the problems, else INVALID.
+        """
         if self.verified:
             return "VALID"
         codes = set(self.codes)
@@ -96,7 +97,8 @@ class VerificationResult:
 @dataclass(frozen=True, slots=True)
 class PresentationResult:
     """A presentation's verdict: its own (data model, proofs, challenge and domain) and each
-    credential's, in order. ``verified`` only when all of them are."""
+    credential's, in order. ``verified`` only when all of them are.
+    """
 
     presentation: VerificationResult
     credentials: tuple[VerificationResult, ...]
@@ -107,7 +109,8 @@ class PresentationResult:
 
     def presentation_or_first(self) -> VerificationResult:
         """The presentation's own result when it failed, else the first failing credential's
-        (else the presentation's): one result with the reason the whole is not verified."""
+        (else the presentation's): one result with the reason the whole is not verified.
+        """
         if not self.presentation.verified:
             return self.presentation
         return next((c for c in self.credentials if not c.verified), self.presentation)

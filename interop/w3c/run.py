@@ -56,12 +56,22 @@ def implementations(suite: str, did: str, base: str) -> dict[str, Any]:
         return {"id": f"{base}/verifier", "endpoint": f"{base}{path}", "tags": tags}
 
     if suite == "eddsa":
-        issuers = [issuer(["eddsa-rdfc-2022"], {"cryptosuite": "eddsa-rdfc-2022"}), issuer(["eddsa-jcs-2022"], {"cryptosuite": "eddsa-jcs-2022"})]
+        issuers = [
+            issuer(["eddsa-rdfc-2022"], {"cryptosuite": "eddsa-rdfc-2022"}),
+            issuer(["eddsa-jcs-2022"], {"cryptosuite": "eddsa-jcs-2022"}),
+        ]
         return {"issuers": issuers, "verifiers": [verifier(["eddsa-rdfc-2022", "eddsa-jcs-2022"])]}
     if suite == "ed25519signature2020":
-        return {"issuers": [issuer(["Ed25519Signature2020"], {"type": "Ed25519Signature2020"})], "verifiers": [verifier(["Ed25519Signature2020"])]}
+        return {
+            "issuers": [issuer(["Ed25519Signature2020"], {"type": "Ed25519Signature2020"})],
+            "verifiers": [verifier(["Ed25519Signature2020"])],
+        }
     if suite == "data-model-2.0":
-        return {"issuers": [issuer(["vc2.0"])], "verifiers": [verifier(["vc2.0"])], "vpVerifiers": [verifier(["vc2.0"], "/presentations/verify")]}
+        return {
+            "issuers": [issuer(["vc2.0"])],
+            "verifiers": [verifier(["vc2.0"])],
+            "vpVerifiers": [verifier(["vc2.0"], "/presentations/verify")],
+        }
     return {
         "issuers": [issuer(["BitstringStatusList"], {"credentialStatus": {"type": "BitstringStatusListEntry"}})],
         "verifiers": [verifier(["BitstringStatusList"])],
@@ -87,15 +97,21 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = datetime.datetime.now(datetime.UTC)
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .sign(key, hashes.SHA256())
     )
     cert_path, key_path = folder / "tls.crt", folder / "tls.key"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_path, key_path
 
 
@@ -112,7 +128,9 @@ def count(report: Path) -> dict[str, Any]:
                 totals[state if state in totals else "pending"] += 1
                 if state == "failed":
                     message = (node.get("err") or {}).get("message", "") if isinstance(node.get("err"), dict) else ""
-                    failures.append(" / ".join([*path, node.get("title", "?")]) + (f"  [{message[:300]}]" if message else ""))
+                    failures.append(
+                        " / ".join([*path, node.get("title", "?")]) + (f"  [{message[:300]}]" if message else "")
+                    )
                 return
             title = node.get("title")
             for key in ("matrices", "tables", "suites", "tests"):
@@ -137,11 +155,29 @@ def main() -> None:
     cert, key = self_signed(work)
     base = f"https://127.0.0.1:{args.port}"
     server = subprocess.Popen(
-        [sys.executable, "-m", "vccore", "serve", "--port", str(args.port), "--home", str(home), "--tls-cert", str(cert),
-         "--tls-key", str(key), "--status-url", f"{base}/status/", "--log-level", "warning",
-         # the suites' verifier tests sign with keys of their own: a general verifier trusts any issuer
-         "--any-issuer"],
-        env={**os.environ, "VCCORE_API_TOKEN": TOKEN}, stdin=subprocess.DEVNULL, stderr=open(work / "server.log", "wb"),
+        [
+            sys.executable,
+            "-m",
+            "vccore",
+            "serve",
+            "--port",
+            str(args.port),
+            "--home",
+            str(home),
+            "--tls-cert",
+            str(cert),
+            "--tls-key",
+            str(key),
+            "--status-url",
+            f"{base}/status/",
+            "--log-level",
+            "warning",
+            # the suites' verifier tests sign with keys of their own: a general verifier trusts any issuer
+            "--any-issuer",
+        ],
+        env={**os.environ, "VCCORE_API_TOKEN": TOKEN},
+        stdin=subprocess.DEVNULL,
+        stderr=open(work / "server.log", "wb"),
     )
     results: dict[str, Any] = {"issuer": did, "vccore_server": base}
     try:
@@ -157,8 +193,14 @@ def main() -> None:
             shutil.rmtree(folder / "reports", ignore_errors=True)
             (folder / "reports").mkdir()
             started = time.monotonic()
-            done = subprocess.run(["npm", "test"], cwd=folder, env={**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0"},
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=1800)
+            done = subprocess.run(
+                ["npm", "test"],
+                cwd=folder,
+                env={**os.environ, "NODE_TLS_REJECT_UNAUTHORIZED": "0"},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                timeout=1800,
+            )
             (work / f"{name}.log").write_bytes(done.stdout)
             report = folder / "reports" / "index.json"
             if not report.exists():
@@ -167,7 +209,9 @@ def main() -> None:
             counted = count(report)
             counted["seconds"] = round(time.monotonic() - started, 1)
             results[name] = counted
-            print(f"\n{name}: {counted['passed']} passed, {counted['failed']} failed, {counted['pending']} pending ({counted['seconds']} s)")
+            print(
+                f"\n{name}: {counted['passed']} passed, {counted['failed']} failed, {counted['pending']} pending ({counted['seconds']} s)"
+            )
             for failure in counted["failures"]:
                 print(f"  FAILED {failure}")
     finally:

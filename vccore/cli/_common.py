@@ -16,7 +16,6 @@ from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType, bundled_entity_types, load_entity_types
 from ..errors import VccoreError
 
-
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 
 
@@ -29,7 +28,8 @@ _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
 def _credential_bytes(path: Path) -> bytes:
     """A credential file's JSON: the file itself, or the credential in the QR code of an image
-    (PNG, JPEG, GIF, BMP, WebP), or in QR text (``VC1:...``, DIVOC's ZIP text)."""
+    (PNG, JPEG, GIF, BMP, WebP), or in QR text (``VC1:...``, DIVOC's ZIP text).
+    """
     raw = _read_bytes(path)
     if raw.startswith(_IMAGE_MAGIC):
         return qr.decode_text(_read_qr_image(path)).text.encode("utf-8")
@@ -69,7 +69,8 @@ def _read_json(path: Path) -> Any:
 
 def _read_trust(path: Path) -> list[Any]:
     """A trust file: one DID document or verification method, a list of them, or
-    ``{"verificationMethods": [...], "didDocuments": [...]}``."""
+    ``{"verificationMethods": [...], "didDocuments": [...]}``.
+    """
     data = _read_json(path)
     if isinstance(data, dict) and ("verificationMethods" in data or "didDocuments" in data):
         methods, documents = data.get("verificationMethods", []), data.get("didDocuments", [])
@@ -145,5 +146,6 @@ def _check_workers(workers: int) -> None:
 def _start_method() -> str:
     """Batch workers are forked on Linux when this process runs no other thread (the command line
     closes its store before the batch starts), else spawned (macOS's system libraries are not
-    fork-safe): a forked worker starts without importing vccore again."""
+    fork-safe): a forked worker starts without importing vccore again.
+    """
     return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"

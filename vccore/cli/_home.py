@@ -18,7 +18,8 @@ from ._common import _entity_types, _Unusable
 def _issuer_options(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--home", type=Path, help="working folder: key and store (default: $VCCORE_HOME or .vccore)")
     cmd.add_argument(
-        "--store", metavar="URL|FILE",
+        "--store",
+        metavar="URL|FILE",
         help="the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)",
     )
     cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
@@ -38,7 +39,9 @@ def _issuer(args: argparse.Namespace, *, make_key: bool = False) -> Issuer:
         location = str(home / "vccore.db")
         if not make_key and not (home / "vccore.db").exists():
             raise _Unusable(f"no store in {home} (vccore.db): give --home of the issuer's folder, or --store")
-    store = open_store(location, status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None)
+    store = open_store(
+        location, status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None
+    )
     return Issuer(
         signer=key,
         store=store,
@@ -62,7 +65,8 @@ PASSPHRASE_ENV = "VCCORE_KEY_PASSPHRASE"
 
 def _passphrase(path: Path, *, new: bool = False) -> str | None:
     """The passphrase of a key file: ``$VCCORE_KEY_PASSPHRASE``, or asked for on a terminal,
-    never a command-line argument (those show in process lists and shell histories)."""
+    never a command-line argument (those show in process lists and shell histories).
+    """
     value = os.environ.get(PASSPHRASE_ENV)
     if value:
         return value
@@ -91,7 +95,8 @@ def _load_key(path: Path) -> Ed25519Key:
 
 def _home_key(home: Path) -> Ed25519Key:
     """The issuing key in a working folder, made (did:key, mode 0600) on first use; encrypted
-    when ``$VCCORE_KEY_PASSPHRASE`` is set."""
+    when ``$VCCORE_KEY_PASSPHRASE`` is set.
+    """
     path = home / "key.json"
     if path.exists():
         return _load_key(path)

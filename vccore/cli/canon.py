@@ -15,7 +15,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """``canonicalize`` and ``contexts``."""
     canon = commands.add_parser("canonicalize", help="print canonical N-Quads (RDFC-1.0)")
     canon.add_argument("file", type=Path)
-    canon.add_argument("--from", dest="source", choices=("jsonld", "nquads"), help="input format (default: by extension)")
+    canon.add_argument(
+        "--from", dest="source", choices=("jsonld", "nquads"), help="input format (default: by extension)"
+    )
     canon.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
     canon.set_defaults(run=_canonicalize)
 

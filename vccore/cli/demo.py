@@ -28,7 +28,7 @@ def _demo(args: argparse.Namespace) -> int:
     payload = entity.example
     assert payload is not None
     print(f"issuer   {key.controller} (key {home / 'key.json'})")
-    print(f"payload  templates/HealthProfessional/example-payload.json (the seed's Update Certificate sample)\n")
+    print("payload  templates/HealthProfessional/example-payload.json (the seed's Update Certificate sample)\n")
     # The seed payload's validity ended on its validTill; verify as of its validFrom, then today.
     valid_from = _datetime.parse(payload["validFrom"])
     verifier = Verifier.create()
@@ -41,8 +41,10 @@ def _demo(args: argparse.Namespace) -> int:
         print(json.dumps(credential, indent=2, ensure_ascii=False))
         for moment, label in ((valid_from, f"as of {payload['validFrom']} (validFrom)"), (None, "today")):
             result = verifier.verify(credential, now=moment)
-            verdict = "verified" if result.verified else "not verified: " + "; ".join(
-                f"{p.code} ({p.detail})" for p in result.problems
+            verdict = (
+                "verified"
+                if result.verified
+                else "not verified: " + "; ".join(f"{p.code} ({p.detail})" for p in result.problems)
             )
             print(f"VC {vc_version} + {suite}, {label}: {verdict}")
             if moment is not None and not result.verified:

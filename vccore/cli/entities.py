@@ -13,7 +13,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     """``entities``."""
     entities_cmd = commands.add_parser("entities", help="list the entity types and their fields")
     entities_cmd.add_argument("--json", action="store_true", help="print JSON")
-    entities_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
+    entities_cmd.add_argument(
+        "--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types"
+    )
     entities_cmd.set_defaults(run=_entities)
 
 
@@ -26,7 +28,13 @@ def _entities(args: argparse.Namespace) -> int:
                 "vcVersions": sorted(e.templates),
                 "contexts": sorted(e.contexts),
                 "fields": [
-                    {"name": f.name, "type": f.type, "required": f.required, "format": f.format, "description": f.description}
+                    {
+                        "name": f.name,
+                        "type": f.type,
+                        "required": f.required,
+                        "format": f.format,
+                        "description": f.description,
+                    }
                     for f in e.fields
                 ],
             }

@@ -13,46 +13,78 @@ from ..issuer import issue
 from ..payloads import PayloadError
 from ..suites import SUITES
 from . import _common
-from ._common import EXIT_OK, EXIT_REFUSED, _check_workers, _entity_types, _now, _parse_time, _read_json, _Unusable, _write_json
+from ._common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    _check_workers,
+    _entity_types,
+    _now,
+    _parse_time,
+    _read_json,
+    _Unusable,
+    _write_json,
+)
 from ._home import _home, _home_key, _issuer, _issuer_options, _load_key
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``issue``, ``certify`` and ``update``."""
     issue_cmd = commands.add_parser(
-        "issue", help="issue a credential from an entity type's payload; with --batch, a certificate for every line of a file"
+        "issue",
+        help="issue a credential from an entity type's payload; with --batch, a certificate for every line of a file",
     )
     issue_cmd.add_argument("entity", help="entity type (see: vccore entities)")
     issue_cmd.add_argument("payload", type=Path, nargs="?", help="the payload (JSON)")
     issue_cmd.add_argument(
-        "--batch", type=Path, metavar="IN.jsonl",
+        "--batch",
+        type=Path,
+        metavar="IN.jsonl",
         help="certify one payload per line, recording each in the home folder's store; needs -o; "
         "run again after an interruption to continue",
     )
-    issue_cmd.add_argument("--errors", type=Path, metavar="FILE", help="with --batch: rejected lines (default OUT.errors.jsonl)")
+    issue_cmd.add_argument(
+        "--errors", type=Path, metavar="FILE", help="with --batch: rejected lines (default OUT.errors.jsonl)"
+    )
     issue_cmd.add_argument("--workers", type=int, default=1, metavar="N", help="with --batch: processes (default 1)")
-    issue_cmd.add_argument("--status-url", help="with --batch: base URL of the status lists (set once, when the store is made)")
-    issue_cmd.add_argument("--key", type=Path, help="key file (default: key.json in the home folder, made on first use)")
+    issue_cmd.add_argument(
+        "--status-url", help="with --batch: base URL of the status lists (set once, when the store is made)"
+    )
+    issue_cmd.add_argument(
+        "--key", type=Path, help="key file (default: key.json in the home folder, made on first use)"
+    )
     issue_cmd.add_argument("--home", type=Path, help="working folder (default: $VCCORE_HOME or .vccore)")
-    issue_cmd.add_argument("--store", metavar="URL|FILE", help=f"with --batch: the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)")
+    issue_cmd.add_argument(
+        "--store",
+        metavar="URL|FILE",
+        help="with --batch: the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)",
+    )
     issue_cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
     issue_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
     issue_cmd.add_argument("--now", help="issuance time, ISO 8601 with zone (default: now)")
-    issue_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
+    issue_cmd.add_argument(
+        "--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types"
+    )
     issue_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     issue_cmd.set_defaults(run=_issue)
 
-    for name, helptext in (("certify", "issue a new certificate and record it"), ("update", "re-issue a certificate (the payload's certificateId) and supersede the old one")):
+    for name, helptext in (
+        ("certify", "issue a new certificate and record it"),
+        ("update", "re-issue a certificate (the payload's certificateId) and supersede the old one"),
+    ):
         cmd = commands.add_parser(name, help=helptext)
         cmd.add_argument("entity", help="entity type (see: vccore entities)")
         cmd.add_argument("payload", type=Path, help="the payload (JSON)")
         _issuer_options(cmd)
-        cmd.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)")
+        cmd.add_argument(
+            "--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)"
+        )
         cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
         cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
         cmd.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
         cmd.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")
-        cmd.add_argument("--json", action="store_true", help="print {certificateId, transactionId, replaces, credential}")
+        cmd.add_argument(
+            "--json", action="store_true", help="print {certificateId, transactionId, replaces, credential}"
+        )
         cmd.set_defaults(run=_certify if name == "certify" else _update)
 
 
@@ -96,7 +128,13 @@ def _issue_batch(args: argparse.Namespace) -> int:
     make_issuer().store.close()
     try:
         report = issue_batch(
-            make_issuer, args.entity, args.batch, args.output, errors=args.errors, workers=args.workers, now=_now(args),
+            make_issuer,
+            args.entity,
+            args.batch,
+            args.output,
+            errors=args.errors,
+            workers=args.workers,
+            now=_now(args),
             start_method=_common._start_method(),
         )
     except BatchError as exc:
@@ -126,8 +164,11 @@ def _issue_recorded(args: argparse.Namespace, action: Any) -> int:
     except PayloadError as exc:
         _print_payload_problems(args, exc)
         return EXIT_REFUSED
-    print(f"certificateId {certified.certificate_id}  transactionId {certified.transaction_id}"
-          + (f"  replaces {certified.replaces}" if certified.replaces else ""), file=sys.stderr)
+    print(
+        f"certificateId {certified.certificate_id}  transactionId {certified.transaction_id}"
+        + (f"  replaces {certified.replaces}" if certified.replaces else ""),
+        file=sys.stderr,
+    )
     _write_json(certified.to_dict() if args.json else certified.credential, args.output)
     return EXIT_OK
 

@@ -18,15 +18,19 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     keygen = commands.add_parser("keygen", help="write a new Ed25519 key (Multikey JSON, mode 0600)")
     keygen.add_argument("--out", required=True, type=Path, help="folder to write key.json into")
     keygen.add_argument(
-        "--rotate", action="store_true",
+        "--rotate",
+        action="store_true",
         help="a new did:web key in the folder's key.json; the old one retired (kept listed in did.json for what it signed)",
     )
     keygen.add_argument(
-        "--encrypt", action="store_true",
+        "--encrypt",
+        action="store_true",
         help=f"encrypt the secret with a passphrase (from ${PASSPHRASE_ENV}, or asked for on a terminal)",
     )
     keygen.add_argument(
-        "--did-web", metavar="HOST[/PATH]", help="make it a did:web key and write the did.json to publish (default: did:key)"
+        "--did-web",
+        metavar="HOST[/PATH]",
+        help="make it a did:web key and write the did.json to publish (default: did:key)",
     )
     keygen.set_defaults(run=_keygen)
 
@@ -53,7 +57,9 @@ def _keygen(args: argparse.Namespace) -> int:
         key = Ed25519Key.generate(id=f"{did}#key-1", controller=did)
         document = args.out / "did.json"
         document.write_text(json.dumps(did_document(key), indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {document}: publish it at https://{args.did_web.strip('/')}{'' if '/' in args.did_web.strip('/') else '/.well-known'}/did.json")
+        print(
+            f"wrote {document}: publish it at https://{args.did_web.strip('/')}{'' if '/' in args.did_web.strip('/') else '/.well-known'}/did.json"
+        )
     else:
         key = Ed25519Key.generate()
     passphrase = _passphrase(path, new=True) if args.encrypt else None

@@ -30,16 +30,26 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     _issuer_options(unsuspend_cmd)
     unsuspend_cmd.set_defaults(run=lambda a: _change(a, "unsuspend"))
 
-    fetch_cmd = commands.add_parser("fetch", help="a certificate (by certificate or transaction id): its current credential and chain")
+    fetch_cmd = commands.add_parser(
+        "fetch", help="a certificate (by certificate or transaction id): its current credential and chain"
+    )
     fetch_cmd.add_argument("id")
     _issuer_options(fetch_cmd)
     fetch_cmd.set_defaults(run=_fetch)
 
     status_cmd = commands.add_parser("status", help="the status lists")
     status_commands = status_cmd.add_subparsers(required=True, metavar="ACTION")
-    status_export = status_commands.add_parser("export", help="write the signed status list credentials and an index.json")
+    status_export = status_commands.add_parser(
+        "export", help="write the signed status list credentials and an index.json"
+    )
     status_export.add_argument("directory", type=Path)
-    status_export.add_argument("--valid-for", type=float, default=7.0, metavar="DAYS", help="how long verifiers may rely on this export (default 7)")
+    status_export.add_argument(
+        "--valid-for",
+        type=float,
+        default=7.0,
+        metavar="DAYS",
+        help="how long verifiers may rely on this export (default 7)",
+    )
     _issuer_options(status_export)
     status_export.set_defaults(run=_status_export)
 
@@ -61,12 +71,18 @@ def _change(args: argparse.Namespace, action: str) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     chain = _issuer(args).fetch(args.id)
     current = chain[-1]
-    print(json.dumps({
-        "certificateId": current.certificate_id,
-        "state": current.state,
-        "credential": current.credential,
-        "chain": [{k: v for k, v in r.to_dict().items() if k != "credential"} for r in chain],
-    }, indent=2, ensure_ascii=False))
+    print(
+        json.dumps(
+            {
+                "certificateId": current.certificate_id,
+                "state": current.state,
+                "credential": current.credential,
+                "chain": [{k: v for k, v in r.to_dict().items() if k != "credential"} for r in chain],
+            },
+            indent=2,
+            ensure_ascii=False,
+        )
+    )
     return EXIT_OK
 
 

@@ -17,8 +17,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     qr_encode = qr_commands.add_parser("encode", help="write a credential's QR code as PNG or SVG")
     qr_encode.add_argument("credential", type=Path)
     qr_encode.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.png|OUT.svg")
-    qr_encode.add_argument("--format", choices=("compact", "divoc"), default="compact", help="payload format (default compact)")
-    qr_encode.add_argument("--ecc", choices=("M", "Q"), help="error correction (default: Q when the symbol fits in version 25, else M)")
+    qr_encode.add_argument(
+        "--format", choices=("compact", "divoc"), default="compact", help="payload format (default compact)"
+    )
+    qr_encode.add_argument(
+        "--ecc", choices=("M", "Q"), help="error correction (default: Q when the symbol fits in version 25, else M)"
+    )
     qr_encode.set_defaults(run=_qr_encode)
     qr_decode = qr_commands.add_parser("decode", help="the credential in a QR code (an image, or the QR's text)")
     qr_decode.add_argument("image", type=Path, nargs="?")
@@ -40,7 +44,10 @@ def _qr_encode(args: argparse.Namespace) -> int:
     # minified: the same JSON values (what both the RDF and the JCS suites sign), fewer bytes
     symbol = qr.make(credential, format=args.format, ecc=args.ecc)
     symbol.save(args.output)
-    print(f"vccore: {args.output}: QR version {symbol.version}, ECC {symbol.ecc}, {args.format} format ({len(symbol.text):,} characters)", file=sys.stderr)
+    print(
+        f"vccore: {args.output}: QR version {symbol.version}, ECC {symbol.ecc}, {args.format} format ({len(symbol.text):,} characters)",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

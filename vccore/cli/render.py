@@ -12,11 +12,25 @@ from ._common import EXIT_OK, _credential_bytes, _entity_types, _Unusable
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``render``."""
-    render_cmd = commands.add_parser("render", help="a credential as a printable certificate (A4 HTML or SVG, with its QR code)")
+    render_cmd = commands.add_parser(
+        "render", help="a credential as a printable certificate (A4 HTML or SVG, with its QR code)"
+    )
     render_cmd.add_argument("credential", type=Path)
     render_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.html|OUT.svg")
-    render_cmd.add_argument("--format", choices=("compact", "divoc"), default="compact", help="the QR code's payload format (default compact)")
-    render_cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="entity types beyond the bundled ones")
+    render_cmd.add_argument(
+        "--format",
+        choices=("compact", "divoc"),
+        default="compact",
+        help="the QR code's payload format (default compact)",
+    )
+    render_cmd.add_argument(
+        "--templates",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="entity types beyond the bundled ones",
+    )
     render_cmd.set_defaults(run=_render)
 
 

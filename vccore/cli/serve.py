@@ -17,7 +17,6 @@ from ..suites import SUITES
 from ._common import EXIT_OK, _read_json, _read_trust, _Unusable
 from ._home import _home, _issuer, _issuer_options
 
-
 API_TOKEN_ENV = "VCCORE_API_TOKEN"
 
 
@@ -31,26 +30,42 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
     serve.add_argument(
-        "--jwks", type=Path, metavar="FILE",
+        "--jwks",
+        type=Path,
+        metavar="FILE",
         help="accept JWTs signed by these keys (the token issuer's JWKS) with the scope or role certify, revoke or read; "
         f"without it, one static token (${API_TOKEN_ENV}, else api-token in the home folder, made on first start)",
     )
-    serve.add_argument("--jwt-issuer", metavar="ISS", help="with --jwks: the tokens' iss (without it, any; a warning says so)")
-    serve.add_argument("--jwt-audience", metavar="AUD", help="with --jwks: the tokens' aud (without it, any; a warning says so)")
     serve.add_argument(
-        "--jwt-max-lifetime", type=int, metavar="SECONDS",
+        "--jwt-issuer", metavar="ISS", help="with --jwks: the tokens' iss (without it, any; a warning says so)"
+    )
+    serve.add_argument(
+        "--jwt-audience", metavar="AUD", help="with --jwks: the tokens' aud (without it, any; a warning says so)"
+    )
+    serve.add_argument(
+        "--jwt-max-lifetime",
+        type=int,
+        metavar="SECONDS",
         help=f"with --jwks: refuse tokens that live longer (exp - iat, or exp - now without iat; default {MAX_LIFETIME}, a day)",
     )
     serve.add_argument(
-        "--issuer", action="append", default=[], metavar="ID",
+        "--issuer",
+        action="append",
+        default=[],
+        metavar="ID",
         help="the verify routes trust credentials from this issuer too (repeatable; by default only the server's own)",
     )
     serve.add_argument(
-        "--trust", action="append", default=[], type=Path, metavar="FILE",
+        "--trust",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
         help="trusted verification methods / DID documents (JSON), as for vccore verify: the verify routes trust their DIDs too",
     )
     serve.add_argument(
-        "--any-issuer", action="store_true",
+        "--any-issuer",
+        action="store_true",
         help="the verify routes trust any issuer that controls the key that signed (a general VC API verifier, as the W3C suites test one)",
     )
     _issuer_options(serve)
@@ -78,7 +93,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise _Unusable(f"--port takes 1 to 65535, not {args.port}")
     if args.any_issuer and args.issuer:
-        raise _Unusable("--any-issuer trusts every issuer that controls its key: --issuer adds nothing to it (give one or the other)")
+        raise _Unusable(
+            "--any-issuer trusts every issuer that controls its key: --issuer adds nothing to it (give one or the other)"
+        )
     for value in args.issuer:
         if ":" not in value:
             raise _Unusable(f"--issuer takes an issuer's id (a DID or a URL), not {value!r}")
@@ -88,9 +105,13 @@ def _serve(args: argparse.Namespace) -> int:
         lifetime = MAX_LIFETIME if args.jwt_max_lifetime is None else args.jwt_max_lifetime
         if lifetime <= 0:
             raise _Unusable(f"--jwt-max-lifetime takes a number of seconds above 0, not {lifetime}")
-        authorizer = JwtAuthorizer.from_file(args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime)
-        how = (f"JWTs signed by the keys in {args.jwks} (iss {args.jwt_issuer or 'not checked'}, aud {args.jwt_audience or 'not checked'}; "
-               f"tokens live at most {lifetime} s)")
+        authorizer = JwtAuthorizer.from_file(
+            args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime
+        )
+        how = (
+            f"JWTs signed by the keys in {args.jwks} (iss {args.jwt_issuer or 'not checked'}, aud {args.jwt_audience or 'not checked'}; "
+            f"tokens live at most {lifetime} s)"
+        )
         _warn_unchecked_claims(args)
     elif args.jwt_issuer is not None or args.jwt_audience is not None or args.jwt_max_lifetime is not None:
         raise _Unusable("--jwt-issuer, --jwt-audience and --jwt-max-lifetime go with --jwks")
@@ -101,7 +122,10 @@ def _serve(args: argparse.Namespace) -> int:
     issuer = _issuer(args, make_key=True)
     try:
         app = create_app(
-            issuer, authorizer=authorizer, trusted_issuers=args.issuer, verification_methods=[*trust, *_own_keys(args, issuer)],
+            issuer,
+            authorizer=authorizer,
+            trusted_issuers=args.issuer,
+            verification_methods=[*trust, *_own_keys(args, issuer)],
             any_issuer=args.any_issuer,
         )
     except VccoreError as exc:  # a trusted key that cannot be read
@@ -114,8 +138,12 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level=args.log_level,
-        ssl_certfile=str(args.tls_cert) if args.tls_cert else None, ssl_keyfile=str(args.tls_key) if args.tls_key else None,
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
     )
     return EXIT_OK
 
@@ -128,16 +156,21 @@ def _warn_unchecked_claims(args: argparse.Namespace) -> None:
     """A warning, at start, for each claim of the tokens that JWT mode is not told to check."""
     unchecked = []
     if args.jwt_issuer is None:
-        unchecked.append("no --jwt-issuer: a token's iss is not checked (any token signed by a key of the JWKS is taken)")
+        unchecked.append(
+            "no --jwt-issuer: a token's iss is not checked (any token signed by a key of the JWKS is taken)"
+        )
     if args.jwt_audience is None:
-        unchecked.append("no --jwt-audience: a token's aud is not checked (a token made for another service is taken here)")
+        unchecked.append(
+            "no --jwt-audience: a token's aud is not checked (a token made for another service is taken here)"
+        )
     for line in unchecked:
         print(f"vccore: warning: {line}", file=sys.stderr)
 
 
 def _own_keys(args: argparse.Namespace, issuer: Issuer) -> list[Any]:
     """The did.json beside a did:web issuing key (as keygen --did-web and --rotate write it): the
-    keys the issuer signed with before a rotation, which the verify routes must know."""
+    keys the issuer signed with before a rotation, which the verify routes must know.
+    """
     controller = issuer_of(issuer.signer)
     path = (args.key if args.key else _home(args) / "key.json").parent / "did.json"
     if not controller.startswith("did:web:") or not path.exists():
@@ -145,13 +178,16 @@ def _own_keys(args: argparse.Namespace, issuer: Issuer) -> list[Any]:
     document = _read_json(path)
     named = document.get("id") if isinstance(document, dict) else None
     if named != controller:
-        raise _Unusable(f"{path} is the DID document of {named!r}, not of this server's issuer {controller}: move it away or write it anew")
+        raise _Unusable(
+            f"{path} is the DID document of {named!r}, not of this server's issuer {controller}: move it away or write it anew"
+        )
     return [document]
 
 
 def _api_token(home: Path) -> tuple[str, str]:
     """The static API token: $VCCORE_API_TOKEN, else the home folder's api-token (made, 0600;
-    refused, as ssh refuses a key file, when others than its owner may read it)."""
+    refused, as ssh refuses a key file, when others than its owner may read it).
+    """
     given = os.environ.get(API_TOKEN_ENV)
     if given:
         if len(given) < 16:
@@ -169,7 +205,9 @@ def _api_token(home: Path) -> tuple[str, str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise _Unusable(f"cannot read {path}: {exc}") from None
     if os.name == "posix" and mode & 0o077:
-        raise _Unusable(f"{path} has mode {mode:04o}: others than its owner may read the API token; chmod 600 {path} (and make a new token if it was read)")
+        raise _Unusable(
+            f"{path} has mode {mode:04o}: others than its owner may read the API token; chmod 600 {path} (and make a new token if it was read)"
+        )
     if len(token) < 16:
         raise _Unusable(f"{path} holds a token shorter than 16 characters")
     return token, str(path)

@@ -14,7 +14,16 @@ from ..store import Store, open_store
 from ..suites import SUITES
 from ..verify import Verifier
 from . import _common
-from ._common import EXIT_OK, EXIT_REFUSED, _check_workers, _contexts, _credential_bytes, _parse_time, _read_trust, _Unusable
+from ._common import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    _check_workers,
+    _contexts,
+    _credential_bytes,
+    _parse_time,
+    _read_trust,
+    _Unusable,
+)
 from ._home import _store_location
 
 
@@ -23,9 +32,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     verify_cmd = commands.add_parser("verify", help="verify a credential (exit 0 verified, 1 not, 2 unusable)")
     verify_cmd.add_argument("credential", type=Path, nargs="?")
     verify_cmd.add_argument(
-        "--batch", type=Path, metavar="IN.jsonl", help="verify one credential per line; one JSON result per line (exit 0: all verified)"
+        "--batch",
+        type=Path,
+        metavar="IN.jsonl",
+        help="verify one credential per line; one JSON result per line (exit 0: all verified)",
     )
-    verify_cmd.add_argument("-o", "--output", type=Path, help="with --batch: write the results here instead of standard output")
+    verify_cmd.add_argument(
+        "-o", "--output", type=Path, help="with --batch: write the results here instead of standard output"
+    )
     verify_cmd.add_argument("--workers", type=int, default=1, metavar="N", help="with --batch: processes (default 1)")
     verify_cmd.add_argument("--json", action="store_true", help="print the result as JSON")
     verify_cmd.add_argument("--now", help="verify as of this time, ISO 8601 with zone (default: now)")
@@ -34,18 +48,35 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     verify_cmd.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
     verify_cmd.add_argument(
-        "--trust", action="append", default=[], type=Path, metavar="FILE",
+        "--trust",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
         help="trusted verification methods / DID documents (JSON)",
     )
     verify_cmd.add_argument(
         "--issuer", action="append", metavar="ID", help="trust only credentials from this issuer (repeatable)"
     )
     verify_cmd.add_argument(
-        "--templates", action="append", default=[], type=Path, metavar="DIR", help="know the contexts of these entity types"
+        "--templates",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="know the contexts of these entity types",
     )
-    verify_cmd.add_argument("--status-dir", type=Path, metavar="DIR", help="status list credentials (from vccore status export)")
-    verify_cmd.add_argument("--home", type=Path, help="the issuer's working folder: its store names the successor of a superseded credential")
-    verify_cmd.add_argument("--store", metavar="URL|FILE", help="the issuer's store, read only (default: $VCCORE_STORE, else --home's)")
+    verify_cmd.add_argument(
+        "--status-dir", type=Path, metavar="DIR", help="status list credentials (from vccore status export)"
+    )
+    verify_cmd.add_argument(
+        "--home",
+        type=Path,
+        help="the issuer's working folder: its store names the successor of a superseded credential",
+    )
+    verify_cmd.add_argument(
+        "--store", metavar="URL|FILE", help="the issuer's store, read only (default: $VCCORE_STORE, else --home's)"
+    )
     verify_cmd.set_defaults(run=_verify)
 
 
@@ -86,7 +117,9 @@ def _verify_batch(args: argparse.Namespace) -> int:
     if store is not None:
         store.close()  # before the workers are forked, as in _issue_batch
     now = _parse_time(args.now, "--now") if args.now else None
-    run = functools.partial(verify_batch, make_verifier, args.batch, workers=args.workers, now=now, start_method=_common._start_method())
+    run = functools.partial(
+        verify_batch, make_verifier, args.batch, workers=args.workers, now=now, start_method=_common._start_method()
+    )
     try:
         if args.output is None:
             report = run(sys.stdout.buffer)
@@ -97,7 +130,9 @@ def _verify_batch(args: argparse.Namespace) -> int:
         raise _Unusable(exc.message) from None
     except OSError as exc:
         raise _Unusable(f"cannot write {args.output}: {exc.strerror}") from None
-    print(f"vccore: {report.done:,} verified, {report.rejected:,} not verified; {report.seconds:.1f} s", file=sys.stderr)
+    print(
+        f"vccore: {report.done:,} verified, {report.rejected:,} not verified; {report.seconds:.1f} s", file=sys.stderr
+    )
     return EXIT_OK if report.rejected == 0 else EXIT_REFUSED
 
 

@@ -26,7 +26,9 @@ STATUS_FOR: Final = {
 class ApiError(VccoreError):
     """A request the API refuses: ``status`` (HTTP) and a stable ``code``."""
 
-    def __init__(self, status: int, message: str, *, code: str, extra: dict[str, Any] | None = None, **details: Any) -> None:
+    def __init__(
+        self, status: int, message: str, *, code: str, extra: dict[str, Any] | None = None, **details: Any
+    ) -> None:
         super().__init__(message, code=code, **details)
         self.status = status
         self.extra = extra or {}
@@ -36,9 +38,22 @@ class ApiError(VccoreError):
 def problem(status: int, error: VccoreError | str, detail: str | None = None, **extra: Any) -> JSONResponse:
     """An RFC 9457 problem details answer; ``error`` a VccoreError, or a code with ``detail``."""
     if isinstance(error, VccoreError):
-        body = {"type": f"https://vccore.dev/problems#{error.code}", "title": error.code, "status": status, **error.to_dict(), **extra}
+        body = {
+            "type": f"https://vccore.dev/problems#{error.code}",
+            "title": error.code,
+            "status": status,
+            **error.to_dict(),
+            **extra,
+        }
     else:
-        body = {"type": f"https://vccore.dev/problems#{error}", "title": error, "status": status, "code": error, "detail": detail or error, **extra}
+        body = {
+            "type": f"https://vccore.dev/problems#{error}",
+            "title": error,
+            "status": status,
+            "code": error,
+            "detail": detail or error,
+            **extra,
+        }
     headers = {}
     if isinstance(error, AuthError):
         headers["WWW-Authenticate"] = error.www_authenticate()
@@ -53,7 +68,8 @@ def summary(record: Record) -> dict[str, Any]:
 def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "application/json") -> str:
     """The offered media type the ``Accept`` header prefers (RFC 9110 section 12.5.1: by
     q-value, then the more specific range, then the order given); ``default`` for no header or
-    ``*/*``; 406 when it accepts none of ``offered``."""
+    ``*/*``; 406 when it accepts none of ``offered``.
+    """
     if accept is None or not accept.strip():
         return default
     best: tuple[float, int, int, str] | None = None
@@ -79,5 +95,7 @@ def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "a
         if best is None or candidate[:3] > best[:3]:
             best = candidate
     if best is None:
-        raise ApiError(406, f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}", code="NOT_ACCEPTABLE")
+        raise ApiError(
+            406, f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}", code="NOT_ACCEPTABLE"
+        )
     return best[3]

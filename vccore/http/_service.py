@@ -27,7 +27,8 @@ MAX_BODY: Final = 1 << 20
 @dataclass(frozen=True)
 class Service:
     """The state the routes of both APIs share, made once by :func:`~vccore.http.create_app`: the
-    issuer (and its store), who may call, the verifier of the verify routes, the status lists."""
+    issuer (and its store), who may call, the verifier of the verify routes, the status lists.
+    """
 
     issuer: Issuer
     authorizer: Authorizer
@@ -54,7 +55,12 @@ class Handlers:
         declared = request.headers.get("content-length")
         if declared is not None:
             if not ascii_digits(declared, 20):
-                raise ApiError(400, f"Content-Length {declared!r} is not a number of bytes", code="MALFORMED_REQUEST", field="Content-Length")
+                raise ApiError(
+                    400,
+                    f"Content-Length {declared!r} is not a number of bytes",
+                    code="MALFORMED_REQUEST",
+                    field="Content-Length",
+                )
             if int(declared) > MAX_BODY:
                 raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
         body = bytearray()
@@ -76,7 +82,12 @@ class Handlers:
     def _record_of(self, entity: EntityType, certificate_id: str) -> Record:
         record = self.store.get(certificate_id)
         if record is None or record.entity_type != entity.name:
-            raise ApiError(404, f"no {entity.name} certificate {certificate_id}", code="UNKNOWN_CERTIFICATE", certificate_id=certificate_id)
+            raise ApiError(
+                404,
+                f"no {entity.name} certificate {certificate_id}",
+                code="UNKNOWN_CERTIFICATE",
+                certificate_id=certificate_id,
+            )
         return record
 
     @staticmethod

@@ -24,7 +24,8 @@ class StatusCache:
     Each set has a generation, moved on by :meth:`invalidate`. A set is kept only if its
     generation did not move while it was made: one read from the store before a change
     committed, and finished after the change invalidated the set, would otherwise be kept and
-    served, stale, for ``ttl`` seconds after the change was answered."""
+    served, stale, for ``ttl`` seconds after the change was answered.
+    """
 
     issuer: Issuer
     ttl: float = STATUS_TTL
@@ -38,7 +39,8 @@ class StatusCache:
 
     def invalidate(self, list_number: int | None = None) -> None:
         """Forget a set (every set: None), and any making of it under way; call it after the
-        change is committed."""
+        change is committed.
+        """
         with self._lock:
             if list_number is None:
                 self._sets.clear()
@@ -84,7 +86,7 @@ class StatusCache:
         base = self.issuer.store.status_base_url
         if not url.startswith(base):
             return None  # another issuer's list: never fetched
-        set_part, _, purpose = url[len(base):].partition("/")
+        set_part, _, purpose = url[len(base) :].partition("/")
         if not ascii_digits(set_part, _MAX_LIST_DIGITS) or purpose not in ("revocation", "suspension", "message"):
             return None
         list_number = int(set_part)

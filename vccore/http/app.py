@@ -14,8 +14,8 @@ from starlette.routing import Route
 
 from ..issuer import Issuer, issuer_of
 from ..keys import Ed25519Key
-from ..verification_methods import VERIFICATION_RELATIONSHIPS, public_key_from_verification_method
 from ..store import LIST_SIZE
+from ..verification_methods import VERIFICATION_RELATIONSHIPS, public_key_from_verification_method
 from ..verify import Verifier
 from ._responses import CREDENTIAL_TYPES, ApiError, negotiate, problem
 from ._service import Handlers, Service
@@ -44,16 +44,29 @@ def create_app(
     ``verification_methods`` gives (DID documents or verification methods, as
     :meth:`Verifier.create` takes them; a did:web issuer's keys are given this way).
     ``any_issuer``: trust every issuer that controls the key that signed, as a general VC API
-    verifier does (what the W3C test suites need); never the default."""
+    verifier does (what the W3C test suites need); never the default.
+    """
     status = StatusCache(issuer, status_ttl)
     trusted_issuers, verification_methods = list(trusted_issuers), list(verification_methods)
     if verifier is not None and (trusted_issuers or verification_methods or any_issuer):
-        raise ValueError("give a verifier, or whom the default verifier trusts (trusted_issuers, verification_methods), not both")
-    own = [{k: v for k, v in issuer.signer.to_multikey().items() if k != "@context"}] if isinstance(issuer.signer, Ed25519Key) else []
+        raise ValueError(
+            "give a verifier, or whom the default verifier trusts (trusted_issuers, verification_methods), not both"
+        )
+    own = (
+        [{k: v for k, v in issuer.signer.to_multikey().items() if k != "@context"}]
+        if isinstance(issuer.signer, Ed25519Key)
+        else []
+    )
     checker = verifier
     if checker is None:
         checker = Verifier.create(
-            suites=["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020", "Ed25519Signature2018", "RsaSignature2018"],
+            suites=[
+                "eddsa-rdfc-2022",
+                "eddsa-jcs-2022",
+                "Ed25519Signature2020",
+                "Ed25519Signature2018",
+                "RsaSignature2018",
+            ],
             verification_methods=[*verification_methods, *own],
             status=status.resolve,
             store=issuer.store,
@@ -82,7 +95,8 @@ def create_app(
 def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:
     """The DIDs whose keys these DID documents or verification methods give: for a DID
     document its id, for a verification method its controller. For what :meth:`Verifier.create`
-    has taken (it tells the two apart the same way, and refuses what is neither)."""
+    has taken (it tells the two apart the same way, and refuses what is neither).
+    """
     found: set[str] = set()
     for item in verification_methods:
         if "verificationMethod" in item or any(r in item for r in VERIFICATION_RELATIONSHIPS):
@@ -124,7 +138,9 @@ class _Common(Handlers):
             credential = await run_in_threadpool(self.status.resolve, url)
             if credential is None:
                 raise ApiError(404, f"no status list {url}", code="UNKNOWN_STATUS_LIST", url=url)
-            return JSONResponse(credential, media_type=wanted, headers={"Cache-Control": f"public, max-age={int(self.status.ttl)}"})
+            return JSONResponse(
+                credential, media_type=wanted, headers={"Cache-Control": f"public, max-age={int(self.status.ttl)}"}
+            )
 
         return await self._guard(work)
 

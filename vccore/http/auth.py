@@ -33,10 +33,22 @@ from typing import Any, Final, Protocol
 
 from ..errors import VccoreError
 
-__all__ = ["MAX_LIFETIME", "SCOPES", "AuthError", "Authorizer", "JwtAuthorizer", "StaticTokenAuthorizer", "bearer_token"]
+__all__ = [
+    "MAX_LIFETIME",
+    "SCOPES",
+    "AuthError",
+    "Authorizer",
+    "JwtAuthorizer",
+    "StaticTokenAuthorizer",
+    "bearer_token",
+]
 
 SCOPES: Final = ("certify", "revoke", "read")
-_ALGORITHMS: Final = {"RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"), "EC": ("ES256", "ES384", "ES512"), "OKP": ("EdDSA",)}
+_ALGORITHMS: Final = {
+    "RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
+    "EC": ("ES256", "ES384", "ES512"),
+    "OKP": ("EdDSA",),
+}
 MAX_TOKEN_CHARS: Final = 16_384
 MAX_LIFETIME: Final = 86_400
 """The longest a JWT may live by default, in seconds (``exp`` - ``iat``): a day. Keycloak's access
@@ -47,7 +59,8 @@ _MAX_DESCRIPTION: Final = 200
 
 class AuthError(VccoreError):
     """A request without the right to do what it asks. ``status`` 401 (``UNAUTHENTICATED``:
-    no token, or one that does not verify) or 403 (``FORBIDDEN``: ``scope`` missing)."""
+    no token, or one that does not verify) or 403 (``FORBIDDEN``: ``scope`` missing).
+    """
 
     code = "UNAUTHENTICATED"
 
@@ -69,7 +82,8 @@ def _auth_param(text: str) -> str:
     but '"' and '\\'), at most :data:`_MAX_DESCRIPTION` of them. A message can quote the token (a
     kid, a critical extension): a CR or LF there would end the header and start another, and a
     character beyond Latin-1 cannot be sent at all. A '"' becomes "'", anything else '?'; the
-    problem details in the body keep the message whole."""
+    problem details in the body keep the message whole.
+    """
     safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" if c == '"' else "?" for c in text)
     return safe if len(safe) <= _MAX_DESCRIPTION else safe[: _MAX_DESCRIPTION - 3] + "..."
 
@@ -82,7 +96,8 @@ class Authorizer(Protocol):
 
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an ``Authorization: Bearer <token>`` header (the scheme in any case, as
-    RFC 7235 has it); None when there is no header; AuthError when it is not a bearer token."""
+    RFC 7235 has it); None when there is no header; AuthError when it is not a bearer token.
+    """
     if authorization is None:
         return None
     scheme, _, token = authorization.strip().partition(" ")
@@ -137,7 +152,10 @@ class JwtAuthorizer:
         for key in key_set.keys:
             kty = key._jwk_data.get("kty")
             if kty not in _ALGORITHMS:
-                raise AuthError(f"the JWKS key {key.key_id or '(no kid)'} is a {kty} key: only RSA, EC and OKP keys sign tokens", code="AUTH_CONFIG")
+                raise AuthError(
+                    f"the JWKS key {key.key_id or '(no kid)'} is a {kty} key: only RSA, EC and OKP keys sign tokens",
+                    code="AUTH_CONFIG",
+                )
             if key._jwk_data.get("use", "sig") != "sig":
                 continue
             self._keys.append(key)
@@ -147,7 +165,9 @@ class JwtAuthorizer:
         self.audience = [audience] if isinstance(audience, str) else list(audience) if audience is not None else None
         self.leeway = leeway
         if max_lifetime is not None and not max_lifetime > 0:
-            raise AuthError(f"the longest token lifetime is a number of seconds above 0, not {max_lifetime!r}", code="AUTH_CONFIG")
+            raise AuthError(
+                f"the longest token lifetime is a number of seconds above 0, not {max_lifetime!r}", code="AUTH_CONFIG"
+            )
         self.max_lifetime = max_lifetime
 
     @classmethod
@@ -184,12 +204,25 @@ class JwtAuthorizer:
             kty = key._jwk_data["kty"]
             allowed = [key._jwk_data["alg"]] if "alg" in key._jwk_data else list(_ALGORITHMS[kty])
             if header.get("alg") not in allowed:
-                raise AuthError(f"the token's algorithm {header.get('alg')!r} is not one its key signs with ({', '.join(allowed)})", token="invalid")
+                raise AuthError(
+                    f"the token's algorithm {header.get('alg')!r} is not one its key signs with ({', '.join(allowed)})",
+                    token="invalid",
+                )
             # The times are checked below, once they are known to be integers: PyJWT reads them
             # with int(), which takes "1800000000", 1e30 and true alike.
             claims = jwt.decode(
-                token, key.key, algorithms=allowed, audience=self.audience, issuer=self.issuer,
-                options={"require": ["exp"], "verify_aud": self.audience is not None, "verify_exp": False, "verify_nbf": False, "verify_iat": False},
+                token,
+                key.key,
+                algorithms=allowed,
+                audience=self.audience,
+                issuer=self.issuer,
+                options={
+                    "require": ["exp"],
+                    "verify_aud": self.audience is not None,
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except AuthError:
             raise
@@ -201,14 +234,17 @@ class JwtAuthorizer:
         granted = _permissions(claims)
         if scope not in granted:
             raise AuthError(
-                f"the token does not allow {scope!r} (it allows: {', '.join(sorted(granted)) or 'nothing'})", code="FORBIDDEN", scope=scope
+                f"the token does not allow {scope!r} (it allows: {', '.join(sorted(granted)) or 'nothing'})",
+                code="FORBIDDEN",
+                scope=scope,
             )
         subject = claims.get("sub")
         return str(subject) if isinstance(subject, str) else "(no sub)"
 
     def _check_times(self, claims: Mapping[str, Any]) -> None:
         """``exp``, ``nbf`` and ``iat`` (RFC 7519 section 4.1): integers, the token within its
-        window (with the leeway) and no longer-lived than ``max_lifetime``."""
+        window (with the leeway) and no longer-lived than ``max_lifetime``.
+        """
         times: dict[str, int] = {}
         for name in ("exp", "nbf", "iat"):
             if name not in claims:
@@ -217,7 +253,8 @@ class JwtAuthorizer:
             if type(value) is not int:  # not isinstance: a bool is an int to it
                 raise AuthError(
                     f"the token's {name} is {json.dumps(value)[:40]}: a time here is an integer number of seconds since 1970",
-                    token="invalid", claim=name,
+                    token="invalid",
+                    claim=name,
                 )
             times[name] = value
         now = time.time()
@@ -225,7 +262,9 @@ class JwtAuthorizer:
             raise AuthError("the bearer token has expired", token="expired", claim="exp")
         for name in ("nbf", "iat"):
             if name in times and times[name] > now + self.leeway:
-                raise AuthError(f"the bearer token is not yet valid ({name} is in the future)", token="invalid", claim=name)
+                raise AuthError(
+                    f"the bearer token is not yet valid ({name} is in the future)", token="invalid", claim=name
+                )
         if self.max_lifetime is not None:
             start = times.get("iat")
             lifetime = times["exp"] - (start if start is not None else now)
@@ -233,7 +272,10 @@ class JwtAuthorizer:
                 since = "iat" if start is not None else "now"
                 raise AuthError(
                     f"the bearer token lives {int(lifetime)} s (exp - {since}); this server takes tokens that live at most "
-                    f"{int(self.max_lifetime)} s", token="invalid", claim="exp", max_lifetime=self.max_lifetime,
+                    f"{int(self.max_lifetime)} s",
+                    token="invalid",
+                    claim="exp",
+                    max_lifetime=self.max_lifetime,
                 )
 
 

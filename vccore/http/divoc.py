@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time as day_start, timezone
+from datetime import UTC, datetime
+from datetime import time as day_start
 from typing import Any, Final
 
 from starlette.concurrency import run_in_threadpool
@@ -45,7 +46,9 @@ class DivocApi(Handlers):
             entity = self._entity(request.path_params["entity"])
             payload = await self._json(request)
             if not isinstance(payload, dict):
-                raise ApiError(400, f"a payload is a JSON object, not {type(payload).__name__}", code="MALFORMED_REQUEST")
+                raise ApiError(
+                    400, f"a payload is a JSON object, not {type(payload).__name__}", code="MALFORMED_REQUEST"
+                )
             return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT")
 
         return await self._guard(work)
@@ -70,10 +73,15 @@ class DivocApi(Handlers):
                     self._changed(record)
         return JSONResponse({"transactionId": certified.transaction_id, "certificateId": certified.certificate_id})
 
-    def _certify_or_update(self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool) -> Certified:
+    def _certify_or_update(
+        self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool
+    ) -> Certified:
         if update_only:
             if not isinstance(given, str):
-                raise LifecycleError("an update (PUT) needs the payload's certificateId: the certificate to replace", code="MISSING_CERTIFICATE_ID")
+                raise LifecycleError(
+                    "an update (PUT) needs the payload's certificateId: the certificate to replace",
+                    code="MISSING_CERTIFICATE_ID",
+                )
             return self.issuer.update(entity, payload)
         if isinstance(given, str) and self.store.get(given) is not None:
             return self.issuer.update(entity, payload)
@@ -87,7 +95,13 @@ class DivocApi(Handlers):
     def _failed(self, entity: EntityType, given: Any, exc: VccoreError) -> Response:
         """Record the refused request under a transactionId, and say why."""
         transaction_id = new_transaction_id()
-        self.store.record_failure(transaction_id, entity.name, given if isinstance(given, str) else None, exc.to_dict(), _datetime.format(_datetime.now()))
+        self.store.record_failure(
+            transaction_id,
+            entity.name,
+            given if isinstance(given, str) else None,
+            exc.to_dict(),
+            _datetime.format(_datetime.now()),
+        )
         extra: dict[str, Any] = {"transactionId": transaction_id}
         if isinstance(exc, PayloadError):
             extra["problems"] = [p.to_dict() for p in exc.problems]
@@ -104,17 +118,28 @@ class DivocApi(Handlers):
     def _transaction(self, transaction_id: str) -> Response:
         record = self.store.get_by_transaction(transaction_id)
         if record is not None:
-            return JSONResponse({
-                "transactionId": transaction_id, "certificateId": record.certificate_id,
-                "entityType": record.entity_type, "status": "SUCCESSFUL",
-            })
+            return JSONResponse(
+                {
+                    "transactionId": transaction_id,
+                    "certificateId": record.certificate_id,
+                    "entityType": record.entity_type,
+                    "status": "SUCCESSFUL",
+                }
+            )
         failure = self.store.get_failure(transaction_id)
         if failure is not None:
-            return JSONResponse({
-                "transactionId": transaction_id, "certificateId": failure["certificateId"],
-                "entityType": failure["entityType"], "status": "UNSUCCESSFUL", "reason": failure["reason"],
-            })
-        raise ApiError(404, f"no transaction {transaction_id}", code="UNKNOWN_TRANSACTION", transaction_id=transaction_id)
+            return JSONResponse(
+                {
+                    "transactionId": transaction_id,
+                    "certificateId": failure["certificateId"],
+                    "entityType": failure["entityType"],
+                    "status": "UNSUCCESSFUL",
+                    "reason": failure["reason"],
+                }
+            )
+        raise ApiError(
+            404, f"no transaction {transaction_id}", code="UNKNOWN_TRANSACTION", transaction_id=transaction_id
+        )
 
     async def certificate(self, request: Request) -> Response:
         async def work() -> Response:
@@ -131,7 +156,9 @@ class DivocApi(Handlers):
             self._authorize(request, "revoke")
             body = await self._json(request)
             if not isinstance(body, dict):
-                raise ApiError(400, "the body is {certificateId, entityName, endDate?, reason?}", code="MALFORMED_REQUEST")
+                raise ApiError(
+                    400, "the body is {certificateId, entityName, endDate?, reason?}", code="MALFORMED_REQUEST"
+                )
             certificate_id, entity_name = body.get("certificateId"), body.get("entityName")
             for name, value in (("certificateId", certificate_id), ("entityName", entity_name)):
                 if not isinstance(value, str) or not value:
@@ -176,7 +203,14 @@ class DivocApi(Handlers):
             out = result.to_dict()
             word = result.status
             out["certificateStatus"] = word if word in _DIVOC_STATUS else "INVALID"
-            successor = next((p.data.get("successor") for p in result.problems if p.code == "SUPERSEDED" and p.data.get("successor")), None)
+            successor = next(
+                (
+                    p.data.get("successor")
+                    for p in result.problems
+                    if p.code == "SUPERSEDED" and p.data.get("successor")
+                ),
+                None,
+            )
             if successor is not None:
                 out["successor"] = successor
             return JSONResponse(out)
@@ -194,7 +228,9 @@ def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:
                     try:
                         inner = _json.loads(inner)
                     except ValueError as exc:
-                        raise ApiError(400, f"{name} is not JSON: {exc}", code="MALFORMED_REQUEST", field=name) from None
+                        raise ApiError(
+                            400, f"{name} is not JSON: {exc}", code="MALFORMED_REQUEST", field=name
+                        ) from None
                 if isinstance(inner, dict):
                     return inner
                 raise ApiError(400, f"{name} is a credential (a JSON object)", code="MALFORMED_REQUEST", field=name)
@@ -207,17 +243,26 @@ def _end_date(value: Any) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ApiError(400, "endDate is a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate")
+        raise ApiError(
+            400, "endDate is a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate"
+        )
     try:
         if len(value) == 10:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=timezone.utc)
+            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=UTC)
         moment = _datetime.parse(value)
     except (ValueError, VccoreError):
-        raise ApiError(400, f"endDate {value!r} is not a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate") from None
+        raise ApiError(
+            400,
+            f"endDate {value!r} is not a date (YYYY-MM-DD) or a time with a zone",
+            code="MALFORMED_REQUEST",
+            field="endDate",
+        ) from None
     try:
-        moment.astimezone(timezone.utc)  # the store keeps it in UTC
+        moment.astimezone(UTC)  # the store keeps it in UTC
     except OverflowError:
-        raise ApiError(400, f"endDate {value!r} is outside the years 1 to 9999 in UTC", code="MALFORMED_REQUEST", field="endDate") from None
+        raise ApiError(
+            400, f"endDate {value!r} is outside the years 1 to 9999 in UTC", code="MALFORMED_REQUEST", field="endDate"
+        ) from None
     return moment
 
 

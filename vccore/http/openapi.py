@@ -26,9 +26,15 @@ def _answer(description: str, schema: dict[str, Any] | None = None, media: str =
 
 def _problems(*statuses: int) -> dict[str, Any]:
     words = {
-        400: "Malformed request", 401: "No bearer token, or one that does not verify", 403: "The token lacks the permission",
-        404: "Not found", 406: "None of the accepted media types", 409: "Not possible in the certificate's state",
-        413: "Body too large", 422: "The payload is invalid for the entity type", 503: "The store is unavailable",
+        400: "Malformed request",
+        401: "No bearer token, or one that does not verify",
+        403: "The token lacks the permission",
+        404: "Not found",
+        406: "None of the accepted media types",
+        409: "Not possible in the certificate's state",
+        413: "Body too large",
+        422: "The payload is invalid for the entity type",
+        503: "The store is unavailable",
     }
     return {str(s): _answer(words[s], _PROBLEM, "application/problem+json") for s in statuses}
 
@@ -41,12 +47,23 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
     """The document for this issuer's entity types and status URL."""
     types = issuer.entity_types
     names = sorted({name for entity in types.values() for name in (entity.name, *entity.aliases)})
-    entity_param = {"name": "entityName", "in": "path", "required": True, "schema": {"type": "string", "enum": names},
-                    "description": "An entity type (or an alias, such as DIVOC 3.x's HealthProfessional_1)."}
+    entity_param = {
+        "name": "entityName",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": names},
+        "description": "An entity type (or an alias, such as DIVOC 3.x's HealthProfessional_1).",
+    }
     certificate_param = {"name": "certificateId", "in": "path", "required": True, "schema": {"type": "string"}}
-    payloads = {f"{entity.name}Payload": {**entity.schema, "description": entity.description} for entity in types.values()}
+    payloads = {
+        f"{entity.name}Payload": {**entity.schema, "description": entity.description} for entity in types.values()
+    }
     payload_ref = {"oneOf": [{"$ref": f"#/components/schemas/{name}"} for name in sorted(payloads)]}
-    credential = {"type": "object", "description": "A W3C Verifiable Credential (JSON-LD)", "additionalProperties": True}
+    credential = {
+        "type": "object",
+        "description": "A W3C Verifiable Credential (JSON-LD)",
+        "additionalProperties": True,
+    }
     verification = {"$ref": "#/components/schemas/Verification"}
     paths: dict[str, Any] = {
         "/vc-certification/v1/certify/{entityName}": {
@@ -55,13 +72,19 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "summary": "Certify a payload; a certificateId already in the store updates that certificate",
                 "security": _secured("certify"),
                 "requestBody": {"required": True, "content": {"application/json": {"schema": payload_ref}}},
-                "responses": {"200": _answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}), **_problems(400, 401, 403, 404, 409, 413, 422, 503)},
+                "responses": {
+                    "200": _answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}),
+                    **_problems(400, 401, 403, 404, 409, 413, 422, 503),
+                },
             },
             "put": {
                 "summary": "Update: re-issue the payload's certificateId and supersede it",
                 "security": _secured("certify"),
                 "requestBody": {"required": True, "content": {"application/json": {"schema": payload_ref}}},
-                "responses": {"200": _answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}), **_problems(400, 401, 403, 404, 409, 413, 422, 503)},
+                "responses": {
+                    "200": _answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}),
+                    **_problems(400, 401, 403, 404, 409, 413, 422, 503),
+                },
             },
         },
         "/vc-management/v1/transaction/{transactionId}": {
@@ -69,7 +92,10 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "summary": "What became of a certify request",
                 "security": _secured("read"),
                 "parameters": [{"name": "transactionId", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": _answer("The transaction", {"$ref": "#/components/schemas/Transaction"}), **_problems(401, 403, 404)},
+                "responses": {
+                    "200": _answer("The transaction", {"$ref": "#/components/schemas/Transaction"}),
+                    **_problems(401, 403, 404),
+                },
             },
         },
         "/vc-certification/v1/certificate/{entityName}/{certificateId}": {
@@ -81,7 +107,8 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                     "200": {
                         "description": "The certificate",
                         "content": {
-                            "application/vc+ld+json": {"schema": credential}, "application/json": {"schema": credential},
+                            "application/vc+ld+json": {"schema": credential},
+                            "application/json": {"schema": credential},
                             "text/html": {"schema": {"type": "string"}},
                             "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
                             "image/svg+xml": {"schema": {"type": "string"}},
@@ -95,8 +122,14 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
             "post": {
                 "summary": "Revoke a certificate; with endDate, suspend it until then",
                 "security": _secured("revoke"),
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevokeRequest"}}}},
-                "responses": {"200": _answer("The certificate's record", {"$ref": "#/components/schemas/Record"}), **_problems(400, 401, 403, 404, 409, 413)},
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevokeRequest"}}},
+                },
+                "responses": {
+                    "200": _answer("The certificate's record", {"$ref": "#/components/schemas/Record"}),
+                    **_problems(400, 401, 403, 404, 409, 413),
+                },
             },
         },
         "/vc-certification/v1/certificate/revoke/{entityName}/{certificateId}": {
@@ -104,7 +137,10 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "summary": "Lift a suspension",
                 "security": _secured("revoke"),
                 "parameters": [entity_param, certificate_param],
-                "responses": {"200": _answer("The certificate's record", {"$ref": "#/components/schemas/Record"}), **_problems(401, 403, 404, 409)},
+                "responses": {
+                    "200": _answer("The certificate's record", {"$ref": "#/components/schemas/Record"}),
+                    **_problems(401, 403, 404, 409),
+                },
             },
         },
         "/vc-certification/v1/certificate/verify": {
@@ -118,8 +154,18 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
             "get": {
                 "summary": f"A status list credential (W3C Bitstring Status List, {list_size:,} entries; public)",
                 "parameters": [
-                    {"name": "set", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"}},
-                    {"name": "purpose", "in": "path", "required": True, "schema": {"type": "string", "enum": ["revocation", "suspension", "message"]}},
+                    {
+                        "name": "set",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"},
+                    },
+                    {
+                        "name": "purpose",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["revocation", "suspension", "message"]},
+                    },
                 ],
                 "responses": {"200": _answer("The signed list", credential), **_problems(404, 406)},
             },
@@ -128,56 +174,115 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
             "post": {
                 "summary": "W3C VC API: sign a credential as this issuer",
                 "security": _secured("certify"),
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["credential"],
-                    "properties": {"credential": credential, "options": {"type": "object"}},
-                }}}},
-                "responses": {"201": _answer("Signed", {"type": "object", "properties": {"verifiableCredential": credential}}), **_problems(400, 401, 403, 413)},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["credential"],
+                                "properties": {"credential": credential, "options": {"type": "object"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _answer("Signed", {"type": "object", "properties": {"verifiableCredential": credential}}),
+                    **_problems(400, 401, 403, 413),
+                },
             },
         },
         "/credentials/status": {
             "post": {
                 "summary": "W3C VC API: set or clear a recorded credential's revocation or suspension",
                 "security": _secured("revoke"),
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["credentialId", "credentialStatus", "status"],
-                    "properties": {
-                        "credentialId": {"type": "string"},
-                        "credentialStatus": {"type": "object", "required": ["type", "statusPurpose"], "properties": {
-                            "type": {"type": "string", "enum": ["BitstringStatusListEntry", "BitstringStatusList"]},
-                            "statusPurpose": {"type": "string", "enum": ["revocation", "suspension"]},
-                        }},
-                        "status": {"type": "boolean"},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["credentialId", "credentialStatus", "status"],
+                                "properties": {
+                                    "credentialId": {"type": "string"},
+                                    "credentialStatus": {
+                                        "type": "object",
+                                        "required": ["type", "statusPurpose"],
+                                        "properties": {
+                                            "type": {
+                                                "type": "string",
+                                                "enum": ["BitstringStatusListEntry", "BitstringStatusList"],
+                                            },
+                                            "statusPurpose": {"type": "string", "enum": ["revocation", "suspension"]},
+                                        },
+                                    },
+                                    "status": {"type": "boolean"},
+                                },
+                            }
+                        }
                     },
-                }}}},
-                "responses": {"200": _answer("The record, changed", {"type": "object"}), **_problems(400, 401, 403, 404, 409, 413)},
+                },
+                "responses": {
+                    "200": _answer("The record, changed", {"type": "object"}),
+                    **_problems(400, 401, 403, 404, 409, 413),
+                },
             },
         },
         "/credentials/verify": {
             "post": {
                 "summary": "W3C VC API: verify a credential (public)",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["verifiableCredential"],
-                    "properties": {"verifiableCredential": credential, "options": {"type": "object"}},
-                }}}},
-                "responses": {"200": _answer("Verified", {"$ref": "#/components/schemas/VcApiVerification"}), **_problems(400, 413)},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["verifiableCredential"],
+                                "properties": {"verifiableCredential": credential, "options": {"type": "object"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _answer("Verified", {"$ref": "#/components/schemas/VcApiVerification"}),
+                    **_problems(400, 413),
+                },
             },
         },
         "/presentations/verify": {
             "post": {
                 "summary": "W3C VC API: verify a presentation and its credentials (public)",
-                "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                    "type": "object", "required": ["verifiablePresentation"],
-                    "properties": {
-                        "verifiablePresentation": {"type": "object", "description": "A W3C Verifiable Presentation"},
-                        "options": {"type": "object", "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}}},
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["verifiablePresentation"],
+                                "properties": {
+                                    "verifiablePresentation": {
+                                        "type": "object",
+                                        "description": "A W3C Verifiable Presentation",
+                                    },
+                                    "options": {
+                                        "type": "object",
+                                        "properties": {"challenge": {"type": "string"}, "domain": {"type": "string"}},
+                                    },
+                                },
+                            }
+                        }
                     },
-                }}}},
-                "responses": {"200": _answer("Verified", {"$ref": "#/components/schemas/VcApiVerification"}), **_problems(400, 413)},
+                },
+                "responses": {
+                    "200": _answer("Verified", {"$ref": "#/components/schemas/VcApiVerification"}),
+                    **_problems(400, 413),
+                },
             },
         },
         "/health": {"get": {"summary": "Liveness", "responses": {"200": _answer("Up", {"type": "object"})}}},
-        "/openapi.json": {"get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1", {"type": "object"})}}},
+        "/openapi.json": {
+            "get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1", {"type": "object"})}}
+        },
     }
     return {
         "openapi": "3.1.0",
@@ -190,38 +295,93 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
         "components": {
             "securitySchemes": {
                 "bearer": {
-                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
                     "description": "A JWT from the configured token issuer with the scope or role certify, revoke or read; or the server's static token.",
                 },
             },
             "schemas": {
                 **payloads,
-                "Certified": {"type": "object", "required": ["transactionId"], "properties": {
-                    "transactionId": {"type": "string"}, "certificateId": {"type": "string"}}},
-                "Transaction": {"type": "object", "required": ["transactionId", "status"], "properties": {
-                    "transactionId": {"type": "string"}, "certificateId": {"type": ["string", "null"]},
-                    "entityType": {"type": "string"}, "status": {"enum": ["SUCCESSFUL", "UNSUCCESSFUL"]},
-                    "reason": {"type": "object"}}},
-                "RevokeRequest": {"type": "object", "required": ["certificateId", "entityName"], "properties": {
-                    "certificateId": {"type": "string"}, "entityName": {"type": "string"},
-                    "endDate": {"type": "string", "description": "YYYY-MM-DD, or an ISO 8601 time with a zone: suspend until then"},
-                    "reason": {"type": "string"}}},
-                "Record": {"type": "object", "properties": {
-                    "certificateId": {"type": "string"}, "transactionId": {"type": "string"}, "entityType": {"type": "string"},
-                    "state": {"enum": ["VALID", "SUPERSEDED", "REVOKED", "SUSPENDED"]}, "statusList": {"type": "integer"},
-                    "statusListIndex": {"type": "integer"}, "replaces": {"type": ["string", "null"]},
-                    "replacedBy": {"type": ["string", "null"]}, "suspendedUntil": {"type": ["string", "null"]},
-                    "reason": {"type": ["string", "null"]}, "createdAt": {"type": "string"}, "updatedAt": {"type": "string"}}},
-                "Verification": {"type": "object", "required": ["certificateStatus", "verified"], "properties": {
-                    "certificateStatus": {"enum": ["VALID", "SUPERSEDED", "REVOKED", "SUSPENDED", "INVALID"]},
-                    "verified": {"type": "boolean"}, "status": {"type": "string"}, "successor": {"type": "string"},
-                    "problems": {"type": "array", "items": {"type": "object"}}, "warnings": {"type": "array", "items": {"type": "object"}}}},
-                "VcApiVerification": {"type": "object", "properties": {
-                    "verified": {"type": "boolean"}, "checks": {"type": "array", "items": {"type": "string"}},
-                    "warnings": {"type": "array"}, "errors": {"type": "array"}}},
-                "Problem": {"type": "object", "description": "RFC 9457 problem details, with vccore's stable code", "properties": {
-                    "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                    "detail": {"type": "string"}, "code": {"type": "string"}, "transactionId": {"type": "string"}}},
+                "Certified": {
+                    "type": "object",
+                    "required": ["transactionId"],
+                    "properties": {"transactionId": {"type": "string"}, "certificateId": {"type": "string"}},
+                },
+                "Transaction": {
+                    "type": "object",
+                    "required": ["transactionId", "status"],
+                    "properties": {
+                        "transactionId": {"type": "string"},
+                        "certificateId": {"type": ["string", "null"]},
+                        "entityType": {"type": "string"},
+                        "status": {"enum": ["SUCCESSFUL", "UNSUCCESSFUL"]},
+                        "reason": {"type": "object"},
+                    },
+                },
+                "RevokeRequest": {
+                    "type": "object",
+                    "required": ["certificateId", "entityName"],
+                    "properties": {
+                        "certificateId": {"type": "string"},
+                        "entityName": {"type": "string"},
+                        "endDate": {
+                            "type": "string",
+                            "description": "YYYY-MM-DD, or an ISO 8601 time with a zone: suspend until then",
+                        },
+                        "reason": {"type": "string"},
+                    },
+                },
+                "Record": {
+                    "type": "object",
+                    "properties": {
+                        "certificateId": {"type": "string"},
+                        "transactionId": {"type": "string"},
+                        "entityType": {"type": "string"},
+                        "state": {"enum": ["VALID", "SUPERSEDED", "REVOKED", "SUSPENDED"]},
+                        "statusList": {"type": "integer"},
+                        "statusListIndex": {"type": "integer"},
+                        "replaces": {"type": ["string", "null"]},
+                        "replacedBy": {"type": ["string", "null"]},
+                        "suspendedUntil": {"type": ["string", "null"]},
+                        "reason": {"type": ["string", "null"]},
+                        "createdAt": {"type": "string"},
+                        "updatedAt": {"type": "string"},
+                    },
+                },
+                "Verification": {
+                    "type": "object",
+                    "required": ["certificateStatus", "verified"],
+                    "properties": {
+                        "certificateStatus": {"enum": ["VALID", "SUPERSEDED", "REVOKED", "SUSPENDED", "INVALID"]},
+                        "verified": {"type": "boolean"},
+                        "status": {"type": "string"},
+                        "successor": {"type": "string"},
+                        "problems": {"type": "array", "items": {"type": "object"}},
+                        "warnings": {"type": "array", "items": {"type": "object"}},
+                    },
+                },
+                "VcApiVerification": {
+                    "type": "object",
+                    "properties": {
+                        "verified": {"type": "boolean"},
+                        "checks": {"type": "array", "items": {"type": "string"}},
+                        "warnings": {"type": "array"},
+                        "errors": {"type": "array"},
+                    },
+                },
+                "Problem": {
+                    "type": "object",
+                    "description": "RFC 9457 problem details, with vccore's stable code",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "code": {"type": "string"},
+                        "transactionId": {"type": "string"},
+                    },
+                },
             },
         },
     }

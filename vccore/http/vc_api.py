@@ -66,18 +66,39 @@ class VcApi(Handlers):
         1.1 one when asked: see :func:`_status_purposes`). Options: the suite (``cryptosuite``:
         eddsa-rdfc-2022 or eddsa-jcs-2022; ``type``: Ed25519Signature2020; default the
         server's), and ``credentialStatus``: ``{type: "BitstringStatusListEntry",
-        statusPurpose?: "revocation" | "suspension"}`` for one purpose only, or null for none."""
+        statusPurpose?: "revocation" | "suspension"}`` for one purpose only, or null for none.
+        """
         ours = issuer_of(self.issuer.signer)
         if "proof" in credential:
-            raise ApiError(400, "the credential has a proof already: /credentials/issue signs unsecured credentials", code="MALFORMED_REQUEST", field="proof")
+            raise ApiError(
+                400,
+                "the credential has a proof already: /credentials/issue signs unsecured credentials",
+                code="MALFORMED_REQUEST",
+                field="proof",
+            )
         unsigned = check_unsigned(credential, self.verifier.contexts)
         if unsigned.issuer is None:
-            raise ApiError(400, f"the credential names no issuer (this service issues as {ours})", code="MALFORMED_REQUEST", field="issuer")
+            raise ApiError(
+                400,
+                f"the credential names no issuer (this service issues as {ours})",
+                code="MALFORMED_REQUEST",
+                field="issuer",
+            )
         if unsigned.issuer != ours:
-            raise ApiError(400, f"the credential's issuer {unsigned.issuer!r} is not this service's ({ours})", code="ISSUER_MISMATCH", field="issuer")
+            raise ApiError(
+                400,
+                f"the credential's issuer {unsigned.issuer!r} is not this service's ({ours})",
+                code="ISSUER_MISMATCH",
+                field="issuer",
+            )
         if unsigned.problems or unsigned.version is None:
             problems = unsigned.problems
-            raise ApiError(400, "; ".join(p.detail for p in problems), code="MALFORMED_VALUE_ERROR", extra={"problems": [p.to_dict() for p in problems]})
+            raise ApiError(
+                400,
+                "; ".join(p.detail for p in problems),
+                code="MALFORMED_VALUE_ERROR",
+                extra={"problems": [p.to_dict() for p in problems]},
+            )
         self._refuse_owned(unsigned)
         suite = _suite_option(options, self.issuer.suite)
         purposes = _status_purposes(options, unsigned.version)
@@ -85,26 +106,50 @@ class VcApi(Handlers):
             # Another status service's entries (none may name this issuer's lists: see
             # _refuse_owned) are the caller's to keep; this issuer's own come on request only.
             if "credentialStatus" in options and options["credentialStatus"] is not None:
-                raise ApiError(400, "the credential has a credentialStatus already", code="MALFORMED_REQUEST", field="credentialStatus")
+                raise ApiError(
+                    400,
+                    "the credential has a credentialStatus already",
+                    code="MALFORMED_REQUEST",
+                    field="credentialStatus",
+                )
             purposes = ()
         document = json.loads(json.dumps(credential))
         certificate_id = unsigned.id if unsigned.id is not None else f"urn:uuid:{uuid.uuid4()}"
         if unsigned.id is None:
             if "id" in document or "@id" in document:  # a blank node's label: nothing to record it under
-                raise ApiError(400, "the credential's id must be a URL (or be left out, and one is given)", code="MALFORMED_REQUEST", field="id")
+                raise ApiError(
+                    400,
+                    "the credential's id must be a URL (or be left out, and one is given)",
+                    code="MALFORMED_REQUEST",
+                    field="id",
+                )
             document = {**{k: v for k, v in document.items() if k == "@context"}, "id": certificate_id, **document}
         if self.store.get(certificate_id) is not None:
-            raise ApiError(409, f"a credential with id {certificate_id} is recorded already", code="DUPLICATE_CERTIFICATE_ID", certificate_id=certificate_id)
+            raise ApiError(
+                409,
+                f"a credential with id {certificate_id} is recorded already",
+                code="DUPLICATE_CERTIFICATE_ID",
+                certificate_id=certificate_id,
+            )
         status_list, status_index = self.store.allocate_status_positions(1)[0]
         if purposes:
             # Revocation and suspension (or the purpose asked for); not the "message" list, which
             # tells a superseded certificate from a revoked one, and these are never superseded.
-            add_lifecycle(document, unsigned.version, self.store.status_base_url, status_list, status_index, None, purposes)
+            add_lifecycle(
+                document, unsigned.version, self.store.status_base_url, status_list, status_index, None, purposes
+            )
         signed = sign(document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False)
         stamp = _datetime.format(_datetime.now())
         record = Record(
-            certificate_id=certificate_id, transaction_id=new_transaction_id(), entity_type="VerifiableCredential",
-            credential=signed, status_list=status_list, status_index=status_index, state="VALID", created_at=stamp, updated_at=stamp,
+            certificate_id=certificate_id,
+            transaction_id=new_transaction_id(),
+            entity_type="VerifiableCredential",
+            credential=signed,
+            status_list=status_list,
+            status_index=status_index,
+            state="VALID",
+            created_at=stamp,
+            updated_at=stamp,
         )
         with self.store.transaction() as tx:
             tx.insert(record)
@@ -114,24 +159,32 @@ class VcApi(Handlers):
     def _refuse_owned(self, unsigned: UnsignedCredential) -> None:
         """What only this issuer's own machinery may sign (issue #16: a token that could certify
         signed a status list credential with the real list's id and an all-zero list, which
-        turned a revoked credential VALID for a verifier holding it)."""
+        turned a revoked credential VALID for a verifier holding it).
+        """
         status_types = sorted(unsigned.types & _STATUS_LIST_TYPES)
         if status_types:
             raise ApiError(
-                400, f"the credential holds {status_types[0]}: status lists are this issuer's own, signed from its store",
-                code="RESERVED_BY_ISSUER", field="type",
+                400,
+                f"the credential holds {status_types[0]}: status lists are this issuer's own, signed from its store",
+                code="RESERVED_BY_ISSUER",
+                field="type",
             )
         base = self.store.status_base_url
         inside = sorted(iri for iri in unsigned.iris if iri.startswith(base))
         if inside:
             raise ApiError(
-                400, f"the credential names {inside[0]}, under this issuer's status lists ({base})", code="RESERVED_BY_ISSUER", field="id",
+                400,
+                f"the credential names {inside[0]}, under this issuer's status lists ({base})",
+                code="RESERVED_BY_ISSUER",
+                field="id",
             )
         entity = next((name for kind, name in self._entity_credential_types.items() if kind in unsigned.types), None)
         if entity is not None:
             raise ApiError(
-                400, f"{entity} credentials are issued from a payload its schema checks: POST /vc-certification/v1/certify/{entity}",
-                code="RESERVED_BY_ISSUER", field="type",
+                400,
+                f"{entity} credentials are issued from a payload its schema checks: POST /vc-certification/v1/certify/{entity}",
+                code="RESERVED_BY_ISSUER",
+                field="type",
             )
 
     async def vc_status(self, request: Request) -> Response:
@@ -139,15 +192,34 @@ class VcApi(Handlers):
             self._authorize(request, "revoke")
             body = await self._json(request)
             if not isinstance(body, dict):
-                raise ApiError(400, "the body is {credentialId, credentialStatus: {type, statusPurpose}, status}", code="MALFORMED_REQUEST")
+                raise ApiError(
+                    400,
+                    "the body is {credentialId, credentialStatus: {type, statusPurpose}, status}",
+                    code="MALFORMED_REQUEST",
+                )
             credential_id, entry, status = body.get("credentialId"), body.get("credentialStatus"), body.get("status")
             if not isinstance(credential_id, str) or not credential_id:
-                raise ApiError(400, "credentialId is required (a string)", code="MALFORMED_REQUEST", field="credentialId")
-            if not isinstance(entry, dict) or entry.get("type") not in ("BitstringStatusListEntry", "BitstringStatusList"):
-                raise ApiError(400, 'credentialStatus is {"type": "BitstringStatusListEntry", "statusPurpose": ...}', code="MALFORMED_REQUEST", field="credentialStatus")
+                raise ApiError(
+                    400, "credentialId is required (a string)", code="MALFORMED_REQUEST", field="credentialId"
+                )
+            if not isinstance(entry, dict) or entry.get("type") not in (
+                "BitstringStatusListEntry",
+                "BitstringStatusList",
+            ):
+                raise ApiError(
+                    400,
+                    'credentialStatus is {"type": "BitstringStatusListEntry", "statusPurpose": ...}',
+                    code="MALFORMED_REQUEST",
+                    field="credentialStatus",
+                )
             purpose = entry.get("statusPurpose")
             if purpose not in ("revocation", "suspension"):
-                raise ApiError(400, f"credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}", code="MALFORMED_REQUEST", field="credentialStatus.statusPurpose")
+                raise ApiError(
+                    400,
+                    f"credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}",
+                    code="MALFORMED_REQUEST",
+                    field="credentialStatus.statusPurpose",
+                )
             if not isinstance(status, bool):
                 raise ApiError(400, "status is true (set) or false (clear)", code="MALFORMED_REQUEST", field="status")
             return await run_in_threadpool(self._vc_status, credential_id, str(purpose), status)
@@ -157,20 +229,36 @@ class VcApi(Handlers):
     def _vc_status(self, credential_id: str, purpose: str, status: bool) -> Response:
         record = self.store.get(credential_id)
         if record is None:
-            raise ApiError(404, f"no credential {credential_id} is recorded", code="UNKNOWN_CERTIFICATE", certificate_id=credential_id)
+            raise ApiError(
+                404,
+                f"no credential {credential_id} is recorded",
+                code="UNKNOWN_CERTIFICATE",
+                certificate_id=credential_id,
+            )
         # The record's credential is this issuer's own, as it signed it: which of its lists it is
         # on (entries of another status service, which a caller may bring, are not this issuer's
         # to set: setting its own bit would say REVOKED here and change nothing for verifiers).
         entries = record.credential.get("credentialStatus", [])
         base = self.store.status_base_url
         purposes = {
-            e.get("statusPurpose") for e in (entries if isinstance(entries, list) else [entries])
+            e.get("statusPurpose")
+            for e in (entries if isinstance(entries, list) else [entries])
             if isinstance(e, dict) and str(e.get("statusListCredential", "")).startswith(base)
         }
         if purpose not in purposes:
-            raise ApiError(409, f"credential {credential_id} has no {purpose} entry", code="INVALID_TRANSITION", certificate_id=credential_id)
+            raise ApiError(
+                409,
+                f"credential {credential_id} has no {purpose} entry",
+                code="INVALID_TRANSITION",
+                certificate_id=credential_id,
+            )
         if purpose == "revocation" and not status:
-            raise ApiError(409, "a revocation is final: it cannot be cleared", code="INVALID_TRANSITION", certificate_id=credential_id)
+            raise ApiError(
+                409,
+                "a revocation is final: it cannot be cleared",
+                code="INVALID_TRANSITION",
+                certificate_id=credential_id,
+            )
         if purpose == "revocation":
             changed = self.issuer.revoke(credential_id)
         elif status:
@@ -194,20 +282,26 @@ class VcApi(Handlers):
                 return JSONResponse(report)
             first = result.problems[0] if result.problems else None
             return problem(
-                400, result.status, f"the credential does not verify: {first.detail if first else 'no accepted proof'}", **report
+                400,
+                result.status,
+                f"the credential does not verify: {first.detail if first else 'no accepted proof'}",
+                **report,
             )
 
         return await self._guard(work)
-
 
     async def vp_verify(self, request: Request) -> Response:
         async def work() -> Response:
             presentation, options = _vc_api_body(await self._json(request), "verifiablePresentation")
             for name in ("challenge", "domain"):
                 if options.get(name) is not None and not isinstance(options[name], str):
-                    raise ApiError(400, f"options.{name} is a string", code="MALFORMED_REQUEST", field=f"options.{name}")
+                    raise ApiError(
+                        400, f"options.{name} is a string", code="MALFORMED_REQUEST", field=f"options.{name}"
+                    )
             result = await run_in_threadpool(
-                lambda: self.verifier.verify_presentation(presentation, challenge=options.get("challenge"), domain=options.get("domain"))
+                lambda: self.verifier.verify_presentation(
+                    presentation, challenge=options.get("challenge"), domain=options.get("domain")
+                )
             )
             errors = [p.to_dict() for p in result.presentation.problems]
             for index, credential in enumerate(result.credentials):
@@ -215,7 +309,8 @@ class VcApi(Handlers):
             report = {
                 "verified": result.verified,
                 "checks": ["proof"] if "proof" in presentation else [],
-                "warnings": [p.to_dict() for p in result.presentation.warnings] + [w.to_dict() for c in result.credentials for w in c.warnings],
+                "warnings": [p.to_dict() for p in result.presentation.warnings]
+                + [w.to_dict() for c in result.credentials for w in c.warnings],
                 "errors": errors,
                 "credentialResults": [c.to_dict() for c in result.credentials],
             }
@@ -229,7 +324,8 @@ class VcApi(Handlers):
 
 def _entity_credential_types(issuer: Issuer) -> dict[str, str]:
     """The type IRIs of the credentials each entity type issues (other than VerifiableCredential),
-    as its templates' contexts expand them: IRI -> entity type name."""
+    as its templates' contexts expand them: IRI -> entity type name.
+    """
     out: dict[str, str] = {}
     for name, entity_type in issuer.entity_types.items():
         for template in entity_type.templates.values():
@@ -239,7 +335,10 @@ def _entity_credential_types(issuer: Issuer) -> dict[str, str]:
             except VccoreError:
                 continue  # a type vccore cannot read is one it cannot issue either
             for _, predicate, obj, _ in quads:
-                if predicate == "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>" and obj != "<https://www.w3.org/2018/credentials#VerifiableCredential>":
+                if (
+                    predicate == "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+                    and obj != "<https://www.w3.org/2018/credentials#VerifiableCredential>"
+                ):
                     out[obj[1:-1]] = name
     return out
 
@@ -247,7 +346,9 @@ def _entity_credential_types(issuer: Issuer) -> dict[str, str]:
 def _vc_api_body(body: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A VC API request's ``{<name>: object, options?: object}``: the object and the options."""
     if not isinstance(body, dict) or not isinstance(body.get(name), dict):
-        raise ApiError(400, f"the body is {{{name}, options?}}, the {name} a JSON object", code="MALFORMED_REQUEST", field=name)
+        raise ApiError(
+            400, f"the body is {{{name}, options?}}, the {name} a JSON object", code="MALFORMED_REQUEST", field=name
+        )
     options = body.get("options", {})
     if not isinstance(options, dict):
         raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
@@ -271,17 +372,28 @@ def _status_purposes(options: dict[str, Any], version: str) -> tuple[str, ...]:
     """The status entries a VC API issue request asks for: revocation and suspension unless
     ``options.credentialStatus`` names one purpose, or is null (none). A VC 1.1 credential has
     them on request only: its entries need the status list context added to its ``@context``,
-    which its verifiers must then hold (the W3C suites' verifiers do not)."""
+    which its verifiers must then hold (the W3C suites' verifiers do not).
+    """
     if "credentialStatus" not in options:
         return ("revocation", "suspension") if version == "2.0" else ()
     wanted = options["credentialStatus"]
     if wanted is None:
         return ()
     if not isinstance(wanted, dict) or wanted.get("type") != "BitstringStatusListEntry":
-        raise ApiError(400, 'options.credentialStatus is {"type": "BitstringStatusListEntry"}, the one status vccore gives', code="MALFORMED_REQUEST", field="options.credentialStatus")
+        raise ApiError(
+            400,
+            'options.credentialStatus is {"type": "BitstringStatusListEntry"}, the one status vccore gives',
+            code="MALFORMED_REQUEST",
+            field="options.credentialStatus",
+        )
     purpose = wanted.get("statusPurpose")
     if purpose not in (None, "revocation", "suspension"):
-        raise ApiError(400, f"options.credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}", code="MALFORMED_REQUEST", field="options.credentialStatus.statusPurpose")
+        raise ApiError(
+            400,
+            f"options.credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}",
+            code="MALFORMED_REQUEST",
+            field="options.credentialStatus.statusPurpose",
+        )
     return ("revocation", "suspension") if purpose is None else (str(purpose),)
 
 
@@ -291,9 +403,13 @@ def _suite_option(options: dict[str, Any], default: str | Suite) -> str | Suite:
     if cryptosuite is None and kind in (None, "DataIntegrityProof"):
         return default
     name = cryptosuite if cryptosuite is not None else kind
-    if name not in ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020") or (cryptosuite is not None and kind not in (None, "DataIntegrityProof")):
+    if name not in ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020") or (
+        cryptosuite is not None and kind not in (None, "DataIntegrityProof")
+    ):
         raise ApiError(
-            400, f"this service signs with eddsa-rdfc-2022, eddsa-jcs-2022 or Ed25519Signature2020, not {name!r}",
-            code="UNSUPPORTED_SUITE", field="options",
+            400,
+            f"this service signs with eddsa-rdfc-2022, eddsa-jcs-2022 or Ed25519Signature2020, not {name!r}",
+            code="UNSUPPORTED_SUITE",
+            field="options",
         )
     return str(name)

@@ -28,13 +28,13 @@ from .publish import list_set_credentials, write_status_lists
 from .resolve import StatusResolver, StatusSource, status_resolver
 
 __all__ = [
-    "Bitstring",
     "LIFECYCLE_CONTEXT",
     "MAX_LIST_BYTES",
     "MESSAGES",
     "MIN_LIST_LENGTH",
     "PURPOSES",
     "STATUS_CONTEXT",
+    "Bitstring",
     "StatusError",
     "StatusResolver",
     "StatusSource",

@@ -26,9 +26,9 @@ from .. import _multibase
 from ..errors import VccoreError
 
 __all__ = [
-    "Bitstring",
     "MESSAGES",
     "MIN_LIST_LENGTH",
+    "Bitstring",
     "StatusError",
     "status_entry",
     "status_list_credential",
@@ -68,7 +68,8 @@ class Bitstring:
     @classmethod
     def decode(cls, encoded: object, *, multibase: bool = True) -> Bitstring:
         """Decode ``encodedList``: ``u`` + base64url(GZIP(bits)) (Bitstring Status List section
-        3.4, Bitstring Expansion), or bare base64url when ``multibase`` is False (StatusList2021)."""
+        3.4, Bitstring Expansion), or bare base64url when ``multibase`` is False (StatusList2021).
+        """
         if not isinstance(encoded, str) or not encoded:
             raise StatusError("encodedList must be a non-empty string")
         if multibase:

@@ -48,7 +48,8 @@ class _StatusLists:
     """The status lists a verifier reads: where they come from (``resolve``), how one is verified
     as a credential (``verify``), who replaced a superseded credential (``successor``: URL, index
     -> certificateId, when the issuer's store is known), and the verdicts already reached. The
-    verdicts are the verifier's caches, shared by its threads."""
+    verdicts are the verifier's caches, shared by its threads.
+    """
 
     resolve: StatusResolver
     verify: ListVerifier
@@ -78,7 +79,10 @@ class _StatusLists:
             self.seen.put(url, (found, verdict))
         # The verdict above holds for everyone; whose list it is, is checked for each credential.
         if not isinstance(verdict, tuple) and verdict.issuer != check.issuer:
-            verdict = ("STATUS_VERIFICATION_ERROR", f"{url} is issued by {verdict.issuer}, not by the credential's issuer {check.issuer}")
+            verdict = (
+                "STATUS_VERIFICATION_ERROR",
+                f"{url} is issued by {verdict.issuer}, not by the credential's issuer {check.issuer}",
+            )
         if isinstance(verdict, tuple):
             check.fail(verdict[0], verdict[1], statusListCredential=url)
             return None
@@ -90,7 +94,10 @@ class _StatusLists:
             check.problems.append(_work_limit())
             return None
         if not result.verified or root is None:
-            return "STATUS_VERIFICATION_ERROR", f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
+            return (
+                "STATUS_VERIFICATION_ERROR",
+                f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})",
+            )
         try:
             facts = StatusListFacts.read(root)
         except Unreadable as exc:
@@ -104,18 +111,27 @@ class _StatusLists:
         try:
             bits = Bitstring.decode(facts.encoded_list)
         except StatusError as exc:
-            return "STATUS_LIST_LENGTH_ERROR" if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR", f"{url}: {exc.code}: {exc.message}"
+            return (
+                "STATUS_LIST_LENGTH_ERROR" if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR",
+                f"{url}: {exc.code}: {exc.message}",
+            )
         return _StatusList(facts, bits, issuer)
-
 
 
 class _StatusCheck:
     """Bitstring Status List section 3.2, for the entries of one credential whose proof verified,
-    each read as signed."""
+    each read as signed.
+    """
 
     def __init__(
-        self, source: _StatusLists, entries: tuple[Node, ...], issuer: str | None, now: datetime,
-        problems: list[Problem], warnings: list[Problem], budget: WorkBudget,
+        self,
+        source: _StatusLists,
+        entries: tuple[Node, ...],
+        issuer: str | None,
+        now: datetime,
+        problems: list[Problem],
+        warnings: list[Problem],
+        budget: WorkBudget,
     ) -> None:
         self.source = source
         self.entries = entries
@@ -131,7 +147,10 @@ class _StatusCheck:
 
     def run(self) -> None:
         if len(self.entries) > MAX_STATUS_ENTRIES:
-            self.fail("MALFORMED_VALUE_ERROR", f"{len(self.entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}")
+            self.fail(
+                "MALFORMED_VALUE_ERROR",
+                f"{len(self.entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}",
+            )
             return
         revoked: tuple[str, int] | None = None
         superseded: tuple[str, int] | None = None
@@ -152,14 +171,22 @@ class _StatusCheck:
                     superseded = (url, index)
                 else:  # another issuer's message: reported, not judged (section 3.2 returns it)
                     text = next((message for status, message in entry.messages if status == hex(value)), None)
-                    self.warnings.append(Problem("STATUS_MESSAGE", f"status message {hex(value)}: {text}", data={"statusListCredential": url}))
+                    self.warnings.append(
+                        Problem(
+                            "STATUS_MESSAGE", f"status message {hex(value)}: {text}", data={"statusListCredential": url}
+                        )
+                    )
         if revoked is not None:
             if superseded is not None:
                 data = {"statusListCredential": revoked[0]}
                 successor = self.source.successor(*superseded)
                 if successor:
                     data["successor"] = successor
-                self.fail("SUPERSEDED", "the issuer has replaced this credential" + (f" with {successor}" if successor else ""), **data)
+                self.fail(
+                    "SUPERSEDED",
+                    "the issuer has replaced this credential" + (f" with {successor}" if successor else ""),
+                    **data,
+                )
             else:
                 self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[0])
         if suspended is not None:
@@ -169,7 +196,11 @@ class _StatusCheck:
             data = {"statusListCredential": suspended[0]}
             if until is not None:
                 data["until"] = until[0]
-            self.fail("SUSPENDED", "the issuer has suspended this credential" + (f" until {until[0]}" if until else ""), **data)
+            self.fail(
+                "SUSPENDED",
+                "the issuer has suspended this credential" + (f" until {until[0]}" if until else ""),
+                **data,
+            )
 
     def _read(self, node: Node) -> tuple[str, int, int, StatusEntry] | None:
         try:
@@ -179,11 +210,17 @@ class _StatusCheck:
             return None
         if STATUS + "BitstringStatusListEntry" not in entry.types:
             kinds = ", ".join(sorted(t.rsplit("#", 1)[-1] for t in entry.types)) or "none"
-            self.fail("STATUS_VERIFICATION_ERROR", f"credentialStatus entry of type {kinds}: vccore checks BitstringStatusListEntry only")
+            self.fail(
+                "STATUS_VERIFICATION_ERROR",
+                f"credentialStatus entry of type {kinds}: vccore checks BitstringStatusListEntry only",
+            )
             return None
         purpose, url, index_text, size = entry.purpose, entry.list_url, entry.index, entry.size
         if purpose is None or url is None or index_text is None or not _INDEX_TEXT.fullmatch(index_text):
-            self.fail("MALFORMED_VALUE_ERROR", "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex")
+            self.fail(
+                "MALFORMED_VALUE_ERROR",
+                "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex",
+            )
             return None
         if size > 1 and len(entry.messages) != 2**size:
             self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size} needs {2**size} statusMessage entries")
@@ -192,15 +229,27 @@ class _StatusCheck:
         if status_list is None:
             return None
         if purpose not in status_list.facts.purposes:
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is a {'/'.join(sorted(status_list.facts.purposes))} list, not {purpose}", statusListCredential=url)
+            self.fail(
+                "STATUS_VERIFICATION_ERROR",
+                f"{url} is a {'/'.join(sorted(status_list.facts.purposes))} list, not {purpose}",
+                statusListCredential=url,
+            )
             return None
         entries_in_list = status_list.bits.length // size
         if entries_in_list < MIN_LIST_LENGTH:
-            self.fail("STATUS_LIST_LENGTH_ERROR", f"{url} holds {entries_in_list} entries; the minimum is {MIN_LIST_LENGTH}", statusListCredential=url)
+            self.fail(
+                "STATUS_LIST_LENGTH_ERROR",
+                f"{url} holds {entries_in_list} entries; the minimum is {MIN_LIST_LENGTH}",
+                statusListCredential=url,
+            )
             return None
         index = int(index_text)
         if index >= entries_in_list:
-            self.fail("RANGE_ERROR", f"statusListIndex {index} is outside {url} ({entries_in_list} entries)", statusListCredential=url)
+            self.fail(
+                "RANGE_ERROR",
+                f"statusListIndex {index} is outside {url} ({entries_in_list} entries)",
+                statusListCredential=url,
+            )
             return None
         return url, index, status_list.bits.get(index, size), entry
 
@@ -211,10 +260,18 @@ class _StatusCheck:
         try:
             found = self.source.resolve(url)
         except Exception as exc:  # a resolver is the caller's code; whatever it raises, say so
-            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved: {type(exc).__name__}: {exc}", statusListCredential=url)
+            self.fail(
+                "STATUS_RETRIEVAL_ERROR",
+                f"{url} could not be retrieved: {type(exc).__name__}: {exc}",
+                statusListCredential=url,
+            )
             return None
         if not isinstance(found, Mapping):
-            self.fail("STATUS_RETRIEVAL_ERROR", f"{url} could not be retrieved" + ("" if found is None else " as a JSON object"), statusListCredential=url)
+            self.fail(
+                "STATUS_RETRIEVAL_ERROR",
+                f"{url} could not be retrieved" + ("" if found is None else " as a JSON object"),
+                statusListCredential=url,
+            )
             return None
         status_list = self.source.verified(url, found, self)
         if status_list is None:
@@ -225,7 +282,11 @@ class _StatusCheck:
             self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not valid before {start[0]}", statusListCredential=url)
             return None
         if end is not None and self.now > end[1]:
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} expired at {end[0]}: a newer copy is needed", statusListCredential=url)
+            self.fail(
+                "STATUS_VERIFICATION_ERROR",
+                f"{url} expired at {end[0]}: a newer copy is needed",
+                statusListCredential=url,
+            )
             return None
         self._lists[url] = status_list
         return status_list

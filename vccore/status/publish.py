@@ -36,7 +36,8 @@ def list_set_credentials(
     """The three status list credentials (revocation, suspension, message) of list set
     ``list_number``, from its rows as a store gives them (index, state, suspended until), each
     ``list_size`` entries, signed at ``now`` and valid for ``valid_for``: URL -> credential. A
-    suspension whose end has passed at ``now`` is left out."""
+    suspension whose end has passed at ``now`` is left out.
+    """
     out: dict[str, dict[str, Any]] = {}
     revoked: dict[int, int] = {}
     superseded: dict[int, int] = {}
@@ -59,15 +60,21 @@ def list_set_credentials(
     for purpose, (values, suspensions) in lists.items():
         url = list_url(base_url, list_number, purpose)
         unsigned = status_list_credential(
-            url, issuer=issuer, purpose=purpose, bits=Bitstring.zeros(list_size).with_values(values),
-            valid_from=_datetime.format(now), valid_until=_datetime.format(now + valid_for),
+            url,
+            issuer=issuer,
+            purpose=purpose,
+            bits=Bitstring.zeros(list_size).with_values(values),
+            valid_from=_datetime.format(now),
+            valid_until=_datetime.format(now + valid_for),
             suspensions=suspensions,
         )
         out[url] = sign(unsigned, signer, suite=suite, created=now, contexts=contexts)
     return out
 
 
-def write_status_lists(directory: str | Path, credentials: Mapping[str, Mapping[str, Any]], base_url: str) -> list[Path]:
+def write_status_lists(
+    directory: str | Path, credentials: Mapping[str, Mapping[str, Any]], base_url: str
+) -> list[Path]:
     """Write status list credentials (URL -> credential, each URL under ``base_url``), and an
     ``index.json`` (URL -> file), for verifiers.
 
@@ -79,7 +86,7 @@ def write_status_lists(directory: str | Path, credentials: Mapping[str, Mapping[
     written: list[Path] = []
     index: dict[str, str] = {}
     for url, credential in credentials.items():
-        name = url[len(base_url):].replace("/", "-") + ".json"
+        name = url[len(base_url) :].replace("/", "-") + ".json"
         written.append(_write_atomically(target / name, json.dumps(credential, indent=2) + "\n"))
         index[url] = name
     _write_atomically(target / "index.json", json.dumps(index, indent=2) + "\n")
@@ -91,4 +98,3 @@ def _write_atomically(path: Path, text: str) -> Path:
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
     return path
-

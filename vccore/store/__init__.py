@@ -28,15 +28,29 @@ from ._schema import Migration, check_version, credential_json, migrate
 from .sqlite import SQLiteStore
 
 __all__ = [
-    "LIST_SIZE", "MAX_BLOCK", "LifecycleError", "Migration", "Record", "SQLiteStore", "Store", "StoreTransaction",
-    "check_version", "credential_json", "migrate", "open_store", "permute",
+    "LIST_SIZE",
+    "MAX_BLOCK",
+    "LifecycleError",
+    "Migration",
+    "Record",
+    "SQLiteStore",
+    "Store",
+    "StoreTransaction",
+    "check_version",
+    "credential_json",
+    "migrate",
+    "open_store",
+    "permute",
 ]
 
 
-def open_store(location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False) -> Store:
+def open_store(
+    location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False
+) -> Store:
     """The store at ``location``: a ``postgresql://`` (or ``postgres://``) URL opens a
     :class:`vccore.store.postgres.PostgresStore` (the ``vccore[postgresql]`` extra), anything else is
-    the path of a :class:`SQLiteStore` file."""
+    the path of a :class:`SQLiteStore` file.
+    """
     text = os.fspath(location)
     scheme, sep, _ = text.partition("://")
     if sep and scheme.lower() in ("postgresql", "postgres"):
@@ -49,6 +63,7 @@ def open_store(location: str | os.PathLike[str], *, status_base_url: str | None 
         return PostgresStore(text, status_base_url=status_base_url, read_only=read_only)
     if sep:
         raise LifecycleError(
-            f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file", code="STORE_ERROR"
+            f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file",
+            code="STORE_ERROR",
         )
     return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)

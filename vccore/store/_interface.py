@@ -15,7 +15,8 @@ from ..errors import VccoreError
 class LifecycleError(VccoreError):
     """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
     ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
-    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``."""
+    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``.
+    """
 
     code = "INVALID_TRANSITION"
 
@@ -94,7 +95,7 @@ class StoreTransaction(Protocol):
         return {c for c in certificate_ids if self.certificate_id_taken(c)}
 
     def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
-        """key -> the certificateId its issue made, for those of ``keys`` that made one."""
+        """Key -> the certificateId its issue made, for those of ``keys`` that made one."""
         found = {key: self.certificate_for_key(key) for key in keys}
         return {key: made for key, made in found.items() if made is not None}
 
@@ -129,7 +130,8 @@ class Store(Protocol):
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         """``count`` positions for credentials to come, outside any transaction: taken from this
         store object's reserved block, reserving more (a short transaction of its own) when it
-        runs short. Not to be called inside :meth:`transaction` (use the transaction's own)."""
+        runs short. Not to be called inside :meth:`transaction` (use the transaction's own).
+        """
 
     def list_sets(self) -> list[int]: ...
 
@@ -141,7 +143,9 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+    def record_failure(
+        self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str
+    ) -> None:
         """Remember a request that made no certificate (``reason``: the error, JSON-ready)."""
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:

@@ -71,7 +71,8 @@ _HALF_MASK: Final = (1 << _HALF_BITS) - 1
 
 def permute(counter: int, secret: bytes) -> int:
     """A keyed permutation of range(LIST_SIZE): 4 Feistel rounds over 18 bits (round function
-    keyed BLAKE2b), cycle-walked until the result falls inside the range."""
+    keyed BLAKE2b), cycle-walked until the result falls inside the range.
+    """
     if not 0 <= counter < LIST_SIZE:
         raise ValueError(f"position counter {counter} is outside a list of {LIST_SIZE}")
     rounds = _round_tables(secret)
@@ -88,13 +89,16 @@ def permute(counter: int, secret: bytes) -> int:
 @functools.lru_cache(maxsize=16)
 def _round_tables(secret: bytes) -> tuple[tuple[int, ...], ...]:
     """The Feistel round function of each round for every half-block value: computed once per
-    list set's secret (4 x 512 BLAKE2b), so that a position costs table lookups."""
+    list set's secret (4 x 512 BLAKE2b), so that a position costs table lookups.
+    """
     return tuple(
         tuple(
-            int.from_bytes(hashlib.blake2b(bytes((round_number,)) + right.to_bytes(2, "big"), key=secret, digest_size=2).digest(), "big")
+            int.from_bytes(
+                hashlib.blake2b(bytes((round_number,)) + right.to_bytes(2, "big"), key=secret, digest_size=2).digest(),
+                "big",
+            )
             & _HALF_MASK
             for right in range(1 << _HALF_BITS)
         )
         for round_number in range(4)
     )
-

@@ -8,7 +8,6 @@ from typing import Any, Final
 
 from ._interface import LifecycleError, Record
 
-
 # --- schema versions -----------------------------------------------------------------------------
 
 Migration = tuple[int, tuple[str, ...]]
@@ -19,7 +18,8 @@ def migrate(version: int, migrations: Sequence[Migration], execute: Callable[[st
     """Bring a store at schema ``version`` (0: empty) to the last of ``migrations`` by running
     those after ``version`` in order, inside the caller's transaction (so that a failing one
     leaves the store as it was). Returns the new version; a store newer than this vccore, or one
-    whose version is not in the list, is refused (STORE_ERROR)."""
+    whose version is not in the list, is refused (STORE_ERROR).
+    """
     known = [number for number, _ in migrations]
     if known != list(range(1, len(known) + 1)):
         raise ValueError(f"migrations must be numbered 1, 2, 3, ... not {known}")
@@ -59,7 +59,9 @@ def _version(meta: dict[str, Any], where: str) -> int:
     try:
         return int(meta.get("schema_version", 0))
     except ValueError:
-        raise LifecycleError(f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR") from None
+        raise LifecycleError(
+            f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR"
+        ) from None
 
 
 # --- what both stores share: tables, statements, rows --------------------------------------------
@@ -103,19 +105,22 @@ TABLE_FAILED_TRANSACTIONS: Final = """CREATE TABLE failed_transactions (
 
 # The statements both stores run, with SQLite's "?" parameters (PostgreSQL's store swaps in "%s").
 INSERT_CERTIFICATE: Final = f"INSERT INTO certificates ({_COLUMNS}) VALUES ({', '.join('?' * 13)})"
-SAVE_CERTIFICATE: Final = (
-    "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? WHERE certificate_id = ?"
-)
+SAVE_CERTIFICATE: Final = "UPDATE certificates SET state = ?, replaced_by = ?, suspended_until = ?, reason = ?, updated_at = ? WHERE certificate_id = ?"
 INSERT_ISSUE_KEY: Final = "INSERT INTO issue_keys VALUES (?, ?)"
 INSERT_FAILURE: Final = "INSERT INTO failed_transactions VALUES (?, ?, ?, ?, ?)"
-SELECT_FAILURE: Final = (
-    "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?"
-)
+SELECT_FAILURE: Final = "SELECT transaction_id, entity_type, certificate_id, reason, created_at FROM failed_transactions WHERE transaction_id = ?"
 
 
 def save_args(record: Record) -> tuple[Any, ...]:
     """The parameters of :data:`SAVE_CERTIFICATE`."""
-    return (record.state, record.replaced_by, record.suspended_until, record.reason, record.updated_at, record.certificate_id)
+    return (
+        record.state,
+        record.replaced_by,
+        record.suspended_until,
+        record.reason,
+        record.updated_at,
+        record.certificate_id,
+    )
 
 
 def _reason_json(reason: Mapping[str, Any]) -> str:
@@ -123,7 +128,13 @@ def _reason_json(reason: Mapping[str, Any]) -> str:
 
 
 def _failure(row: Sequence[Any]) -> dict[str, Any]:
-    return {"transactionId": row[0], "entityType": row[1], "certificateId": row[2], "reason": json.loads(row[3]), "createdAt": row[4]}
+    return {
+        "transactionId": row[0],
+        "entityType": row[1],
+        "certificateId": row[2],
+        "reason": json.loads(row[3]),
+        "createdAt": row[4],
+    }
 
 
 def credential_json(credential: dict[str, Any]) -> str:
@@ -165,4 +176,3 @@ def _record(row: tuple[Any, ...]) -> Record:
         suspended_until=row[11],
         reason=row[12],
     )
-

@@ -64,7 +64,15 @@ from ._schema import (
 __all__ = ["PostgresStore"]
 
 _MIGRATIONS: list[Migration] = [
-    (1, (TABLE_META, "CREATE SEQUENCE status_counter AS bigint MINVALUE 0 START WITH 0", TABLE_CERTIFICATES, TABLE_ISSUE_KEYS)),
+    (
+        1,
+        (
+            TABLE_META,
+            "CREATE SEQUENCE status_counter AS bigint MINVALUE 0 START WITH 0",
+            TABLE_CERTIFICATES,
+            TABLE_ISSUE_KEYS,
+        ),
+    ),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
 ]
 
@@ -99,9 +107,12 @@ def describe(url: str) -> str:
 
 class PostgresStore:
     """A store in a PostgreSQL database, shared by any number of processes. One connection per
-    thread (made on first use, made again after a ``fork()``)."""
+    thread (made on first use, made again after a ``fork()``).
+    """
 
-    def __init__(self, url: str, *, status_base_url: str | None = None, read_only: bool = False, connect_timeout: int = 10) -> None:
+    def __init__(
+        self, url: str, *, status_base_url: str | None = None, read_only: bool = False, connect_timeout: int = 10
+    ) -> None:
         self.url = url
         self._where = describe(url)
         self._timeout = connect_timeout
@@ -139,7 +150,9 @@ class PostgresStore:
                 if self._read_only:
                     connection.execute("SET default_transaction_read_only = on")
             except psycopg.Error as exc:
-                raise LifecycleError(f"cannot connect to the store {self._where}: {_message(exc)}", code="STORE_ERROR") from None
+                raise LifecycleError(
+                    f"cannot connect to the store {self._where}: {_message(exc)}", code="STORE_ERROR"
+                ) from None
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 
@@ -169,12 +182,15 @@ class PostgresStore:
         with self._write() as connection:
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             has_meta = connection.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
-            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if has_meta and has_meta[0] else {}
+            meta = (
+                dict(connection.execute("SELECT key, value FROM meta").fetchall()) if has_meta and has_meta[0] else {}
+            )
             version = _version(meta, self._where)
             latest = migrate(version, _MIGRATIONS, connection.execute, self._where)
             if latest != version:
                 connection.execute(
-                    "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value", (str(latest),)
+                    "INSERT INTO meta VALUES ('schema_version', %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (str(latest),),
                 )
             if "position_secret" not in meta:
                 meta["position_secret"] = secrets.token_hex(32)
@@ -218,7 +234,9 @@ class PostgresStore:
         return [(n // LIST_SIZE, permute(n % LIST_SIZE, self._list_secret(n // LIST_SIZE))) for (n,) in rows]
 
     def _list_secret(self, list_number: int) -> bytes:
-        return hashlib.blake2b(list_number.to_bytes(8, "big"), key=self._secret, person=b"vccore-list-set", digest_size=32).digest()
+        return hashlib.blake2b(
+            list_number.to_bytes(8, "big"), key=self._secret, person=b"vccore-list-set", digest_size=32
+        ).digest()
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -263,7 +281,8 @@ class PostgresStore:
     def list_sets(self) -> list[int]:
         """The list sets in use, in order: every set the sequence has reached (a set whose
         positions were all reserved by workers that stopped before using them is published,
-        empty)."""
+        empty).
+        """
         last, called = self._query("SELECT last_value, is_called FROM status_counter")[0]
         return list(range(last // LIST_SIZE + 1)) if called else []
 
@@ -289,9 +308,14 @@ class PostgresStore:
         """How many certificates the store holds."""
         return int(self._query("SELECT count(*) FROM certificates")[0][0])
 
-    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+    def record_failure(
+        self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str
+    ) -> None:
         """Remember a request that made no certificate."""
-        self._query(_pg(INSERT_FAILURE) + " RETURNING 1", (transaction_id, entity_type, certificate_id, _reason_json(reason), at))
+        self._query(
+            _pg(INSERT_FAILURE) + " RETURNING 1",
+            (transaction_id, entity_type, certificate_id, _reason_json(reason), at),
+        )
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """A failed request, by its transactionId."""
@@ -315,14 +339,25 @@ class _PostgresTransaction:
     def get(self, certificate_id: str) -> Record | None:
         # FOR UPDATE: a transaction that reads a certificate may change it; another that wants
         # to change it too waits, then reads what this one left.
-        row = self._connection.execute(f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = %s FOR UPDATE", (certificate_id,)).fetchone()
+        row = self._connection.execute(
+            f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = %s FOR UPDATE", (certificate_id,)
+        ).fetchone()
         return None if row is None else _record(row)
 
     def certificate_id_taken(self, certificate_id: str) -> bool:
-        return self._connection.execute("SELECT 1 FROM certificates WHERE certificate_id = %s", (certificate_id,)).fetchone() is not None
+        return (
+            self._connection.execute(
+                "SELECT 1 FROM certificates WHERE certificate_id = %s", (certificate_id,)
+            ).fetchone()
+            is not None
+        )
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        return {row[0] for row in self._connection.execute(_IDS_TAKEN, (list(certificate_ids),))} if certificate_ids else set()
+        return (
+            {row[0] for row in self._connection.execute(_IDS_TAKEN, (list(certificate_ids),))}
+            if certificate_ids
+            else set()
+        )
 
     def allocate_status_position(self) -> tuple[int, int]:
         return self.allocate_status_positions(1)[0]
@@ -357,7 +392,9 @@ class _PostgresTransaction:
                         if key is not None:
                             copy.write_row((key, record.certificate_id))
         except pg_errors.IntegrityError as exc:  # the caller checked ids and keys in this transaction
-            raise LifecycleError(f"{len(records)} certificates cannot be stored: {_message(exc)}", code="STORE_ERROR") from None
+            raise LifecycleError(
+                f"{len(records)} certificates cannot be stored: {_message(exc)}", code="STORE_ERROR"
+            ) from None
 
     def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
         if not keys:
@@ -373,13 +410,14 @@ class _PostgresTransaction:
         try:
             self._connection.execute(_pg(INSERT_ISSUE_KEY), (key, certificate_id))
         except pg_errors.UniqueViolation:
-            raise LifecycleError(f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key) from None
+            raise LifecycleError(
+                f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key
+            ) from None
 
     def save(self, record: Record) -> None:
         self._connection.execute(_pg(SAVE_CERTIFICATE), save_args(record))
 
 
 def _message(exc: BaseException) -> str:
-    """psycopg's message, on one line."""
+    """Psycopg's message, on one line."""
     return " ".join(str(exc).split()) or type(exc).__name__
-

@@ -48,12 +48,15 @@ WAL_RESTART_FRAMES: Final = 1024
 """A WAL this long (in pages: 16 MiB) is checkpointed under the writers' lock, so that it restarts."""
 
 _SQLITE_MIGRATIONS: list[Migration] = [
-    (1, (
-        TABLE_META,
-        "CREATE TABLE status_lists (list INTEGER PRIMARY KEY, next INTEGER NOT NULL, secret BLOB NOT NULL)",
-        TABLE_CERTIFICATES,
-        TABLE_ISSUE_KEYS,
-    )),
+    (
+        1,
+        (
+            TABLE_META,
+            "CREATE TABLE status_lists (list INTEGER PRIMARY KEY, next INTEGER NOT NULL, secret BLOB NOT NULL)",
+            TABLE_CERTIFICATES,
+            TABLE_ISSUE_KEYS,
+        ),
+    ),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
 ]
 
@@ -65,11 +68,13 @@ class SQLiteStore:
     """The embedded store: one SQLite file, written one transaction at a time (by any number of
     threads and processes). Across ``fork()``, a connection inherited from the parent is never
     used or closed in the child (SQLite's rule; broken, it corrupts the file): the child sets it
-    aside and opens its own."""
+    aside and opens its own.
+    """
 
     def __init__(self, path: str | Path, *, status_base_url: str | None = None, read_only: bool = False) -> None:
         """Open (or make) the store at ``path``. ``read_only`` opens an existing store without
-        taking its write lock: what a verifier that wants successors needs."""
+        taking its write lock: what a verifier that wants successors needs.
+        """
         self.path = Path(path)
         self._local = threading.local()
         self._read_only = read_only
@@ -84,7 +89,9 @@ class SQLiteStore:
             return
         _make_private(self.path)  # before its lock file is made beside it, and SQLite opens it
         with self._write() as connection:
-            has_meta = connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+            has_meta = connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+            ).fetchone()
             rows = dict(connection.execute("SELECT key, value FROM meta").fetchall()) if has_meta else {}
             version = _version(rows, self.location)
             latest = migrate(version, _SQLITE_MIGRATIONS, connection.execute, self.location)
@@ -119,7 +126,8 @@ class SQLiteStore:
         """This thread's connection and lock file, made afresh in a forked process: SQLite forbids
         using (or closing) a connection there that the parent opened, so an inherited one is set
         aside, referenced, and this process opens its own (and its own lock file descriptor,
-        whose flock would otherwise be the parent's)."""
+        whose flock would otherwise be the parent's).
+        """
         local = self._local
         if getattr(local, "pid", None) != os.getpid():
             inherited = getattr(local, "connection", None)
@@ -268,7 +276,8 @@ class SQLiteStore:
         """``count`` positions outside any transaction. Taken under the write lock all the same:
         a transaction that rolls back puts the pool back as it found it, so nothing may take from
         the pool meanwhile (when the pool has enough, the transaction writes nothing and its
-        commit costs no sync)."""
+        commit costs no sync).
+        """
         with self.transaction() as tx:
             return tx.allocate_status_positions(count)
 
@@ -284,7 +293,8 @@ class SQLiteStore:
 
     def bind_issuer(self, issuer: str) -> None:
         """Tie the store to one issuer: its records, status lists and their URLs are that
-        issuer's. A store made for another issuer refuses (STORE_ERROR)."""
+        issuer's. A store made for another issuer refuses (STORE_ERROR).
+        """
         with self._write() as connection:
             row = connection.execute("SELECT value FROM meta WHERE key = 'issuer'").fetchone()
             if row is None:
@@ -299,7 +309,9 @@ class SQLiteStore:
         """How many certificates the store holds."""
         return int(self._connection().execute("SELECT count(*) FROM certificates").fetchone()[0])
 
-    def record_failure(self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str) -> None:
+    def record_failure(
+        self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str
+    ) -> None:
         """Remember a request that made no certificate."""
         with self._write() as connection:
             connection.execute(INSERT_FAILURE, (transaction_id, entity_type, certificate_id, _reason_json(reason), at))
@@ -311,7 +323,8 @@ class SQLiteStore:
 
     def close(self) -> None:
         """Close this thread's connection (and its lock file); one inherited across a fork is
-        set aside, not closed."""
+        set aside, not closed.
+        """
         local = self._mine()
         if local.connection is not None:
             local.connection.close()
@@ -329,7 +342,12 @@ class _SQLiteTransaction:
         return _one(self._connection, "certificate_id = ?", (certificate_id,))
 
     def certificate_id_taken(self, certificate_id: str) -> bool:
-        return self._connection.execute("SELECT 1 FROM certificates WHERE certificate_id = ?", (certificate_id,)).fetchone() is not None
+        return (
+            self._connection.execute(
+                "SELECT 1 FROM certificates WHERE certificate_id = ?", (certificate_id,)
+            ).fetchone()
+            is not None
+        )
 
     def allocate_status_position(self) -> tuple[int, int]:
         return self.allocate_status_positions(1)[0]
@@ -339,10 +357,13 @@ class _SQLiteTransaction:
 
     def _reserve(self, count: int) -> list[Position]:
         """Move the counter of the current list set on by ``count`` (into new sets when it fills):
-        the one shared row, written once per block."""
+        the one shared row, written once per block.
+        """
         positions: list[Position] = []
         while len(positions) < count:
-            row = self._connection.execute("SELECT list, next, secret FROM status_lists ORDER BY list DESC LIMIT 1").fetchone()
+            row = self._connection.execute(
+                "SELECT list, next, secret FROM status_lists ORDER BY list DESC LIMIT 1"
+            ).fetchone()
             if row is None or row[1] >= LIST_SIZE:
                 list_number = 0 if row is None else row[0] + 1
                 row = (list_number, 0, secrets.token_bytes(32))
@@ -388,7 +409,9 @@ class _SQLiteTransaction:
         try:
             self._connection.execute(INSERT_ISSUE_KEY, (key, certificate_id))
         except sqlite3.IntegrityError:
-            raise LifecycleError(f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key) from None
+            raise LifecycleError(
+                f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key
+            ) from None
 
     def save(self, record: Record) -> None:
         self._connection.execute(SAVE_CERTIFICATE, save_args(record))
@@ -398,7 +421,8 @@ def _make_private(path: Path) -> None:
     """The folder (mode 0700, when it is made here) and the empty file (0600) of a new SQLite
     store: it holds personal data and the secrets that place status positions. SQLite gives the
     WAL and shared-memory files it makes beside it the file's own mode (and sqlite3.connect
-    would make the file with the umask's, 0644 as a rule)."""
+    would make the file with the umask's, 0644 as a rule).
+    """
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600))
@@ -426,4 +450,3 @@ def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
 def _one(connection: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Record | None:
     row = connection.execute(f"SELECT {_COLUMNS} FROM certificates WHERE {where}", args).fetchone()
     return None if row is None else _record(row)
-

@@ -7,15 +7,35 @@ from types import MappingProxyType
 
 from ..errors import UnsupportedSuiteError
 from ._base import MalformedProofError, Suite
-from .eddsa_jcs_2022 import EDDSA_JCS_2022
 from .ed25519_signature_2018 import ED25519_SIGNATURE_2018, RSA_SIGNATURE_2018
 from .ed25519_signature_2020 import ED25519_SIGNATURE_2020
+from .eddsa_jcs_2022 import EDDSA_JCS_2022
 from .eddsa_rdfc_2022 import EDDSA_RDFC_2022
 
-__all__ = ["EDDSA_JCS_2022", "ED25519_SIGNATURE_2018", "ED25519_SIGNATURE_2020", "EDDSA_RDFC_2022", "MalformedProofError", "RSA_SIGNATURE_2018", "SUITES", "Suite", "get_suite", "resolve_suites"]
+__all__ = [
+    "ED25519_SIGNATURE_2018",
+    "ED25519_SIGNATURE_2020",
+    "EDDSA_JCS_2022",
+    "EDDSA_RDFC_2022",
+    "RSA_SIGNATURE_2018",
+    "SUITES",
+    "MalformedProofError",
+    "Suite",
+    "get_suite",
+    "resolve_suites",
+]
 
 SUITES = MappingProxyType(
-    {suite.name: suite for suite in (EDDSA_RDFC_2022, EDDSA_JCS_2022, ED25519_SIGNATURE_2020, ED25519_SIGNATURE_2018, RSA_SIGNATURE_2018)}
+    {
+        suite.name: suite
+        for suite in (
+            EDDSA_RDFC_2022,
+            EDDSA_JCS_2022,
+            ED25519_SIGNATURE_2020,
+            ED25519_SIGNATURE_2018,
+            RSA_SIGNATURE_2018,
+        )
+    }
 )
 """Every suite vccore knows, by name; those whose ``sign`` is None verify only."""
 

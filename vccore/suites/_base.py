@@ -83,7 +83,9 @@ def sign_proof_value(signer: Signer, data: bytes) -> dict[str, str]:
     """``proofValue``: multibase base58btc of the raw Ed25519 signature."""
     signature = signer.sign(data)
     if not isinstance(signature, bytes) or len(signature) != 64:
-        raise SigningError(f"signer {signer.id} returned {len(signature) if isinstance(signature, bytes) else type(signature).__name__} bytes; an Ed25519 signature is 64")
+        raise SigningError(
+            f"signer {signer.id} returned {len(signature) if isinstance(signature, bytes) else type(signature).__name__} bytes; an Ed25519 signature is 64"
+        )
     return {"proofValue": _multibase.encode(signature)}
 
 

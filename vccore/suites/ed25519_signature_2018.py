@@ -19,9 +19,12 @@ from ..keys import PublicKey
 from ._base import MalformedProofError, Suite, sha256, transform_rdfc
 
 
-def detached_jws_verifier(alg: str, signature_bytes: Callable[[PublicKey], int]) -> Callable[[PublicKey, bytes, Mapping[str, Any]], bool]:
+def detached_jws_verifier(
+    alg: str, signature_bytes: Callable[[PublicKey], int]
+) -> Callable[[PublicKey, bytes, Mapping[str, Any]], bool]:
     """A check of ``jws`` = base64url(header) + ".." + base64url(signature), the header being
-    exactly ``{"alg": alg, "b64": false, "crit": ["b64"]}``, over header "." data."""
+    exactly ``{"alg": alg, "b64": false, "crit": ["b64"]}``, over header "." data.
+    """
     expected = {"alg": alg, "b64": False, "crit": ["b64"]}
 
     def verify(key: PublicKey, data: bytes, proof: Mapping[str, Any]) -> bool:
@@ -39,7 +42,9 @@ def detached_jws_verifier(alg: str, signature_bytes: Callable[[PublicKey], int])
         if header != expected:
             raise MalformedProofError(f"jws header must be {json.dumps(expected)}, not {json.dumps(header)}")
         if len(signature) != signature_bytes(key):
-            raise MalformedProofError(f"jws signature holds {len(signature)} bytes; this key's signatures hold {signature_bytes(key)}")
+            raise MalformedProofError(
+                f"jws signature holds {len(signature)} bytes; this key's signatures hold {signature_bytes(key)}"
+            )
         return key.verify(signature, encoded_header.encode("ascii") + b"." + data)
 
     return verify

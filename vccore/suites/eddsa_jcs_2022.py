@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from .._jcs import canonicalize
+from .._vocab import CREDENTIALS_V2, DATA_INTEGRITY_V2
 from ..contexts import ContextLoader
 from ..errors import ContextError
 from ._base import Suite, sha256, sign_proof_value, verify_proof_value
-from .._vocab import CREDENTIALS_V2, DATA_INTEGRITY_V2
 
 
 def transform_jcs(document: Any, contexts: ContextLoader) -> str:

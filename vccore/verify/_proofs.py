@@ -28,9 +28,10 @@ MAX_PROOFS: Final = 16
 class _Document:
     """A credential or presentation as its proofs cover it: its JSON (for the proofs' selection
     and signatures only), its unsecured part's quads (worked out once, through a compiled shape
-    when one vouches for it), and their canonical forms by transformation."""
+    when one vouches for it), and their canonical forms by transformation.
+    """
 
-    __slots__ = ("json", "unsecured", "proofs", "by_id", "dataset", "quads", "canonical", "compiled", "failure")
+    __slots__ = ("by_id", "canonical", "compiled", "dataset", "failure", "json", "proofs", "quads", "unsecured")
 
     def __init__(self, json_document: Mapping[str, Any], proofs: list[Any]) -> None:
         self.json = json_document
@@ -58,13 +59,18 @@ def _transformation_problem(exc: VccoreError, index: int | None = None) -> Probl
 def _proof_list(document: Mapping[str, Any], problems: list[Problem]) -> list[Any]:
     """The document's proofs (its ``proof`` member): which proofs there are is read from the
     JSON, what each says from its signed configuration (a proof written under another name is
-    refused by the data model check, which finds it in the signed form)."""
+    refused by the data model check, which finds it in the signed form).
+    """
     raw = document.get("proof")
     proofs = as_list(raw)
     if not proofs:
         problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential has no proof"))
     elif len(proofs) > MAX_PROOFS:
-        problems.append(Problem("MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"))
+        problems.append(
+            Problem(
+                "MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"
+            )
+        )
         return []
     return proofs
 
@@ -73,7 +79,8 @@ def _proof_list(document: Mapping[str, Any], problems: list[Problem]) -> list[An
 class _ProofTools:
     """What proof checks use of the verifier that runs them: the suites it accepts, its contexts,
     its key resolution (verification method id, purpose -> key; KeyFormatError when there is
-    none) and its proof configurations already read, by suite and transformed form."""
+    none) and its proof configurations already read, by suite and transformed form.
+    """
 
     suites: tuple[Suite, ...]
     contexts: ContextLoader
@@ -83,7 +90,8 @@ class _ProofTools:
 
 class _ProofCheck:
     """The checks of one document's proofs (Data Integrity section 4.4), sharing its transformed
-    forms between them. Each proof is read from its signed configuration."""
+    forms between them. Each proof is read from its signed configuration.
+    """
 
     def __init__(
         self,
@@ -141,37 +149,56 @@ class _ProofCheck:
         try:
             configuration, signed = self._configuration(suite, proof)
         except (MalformedProofError, DocumentError, Unreadable) as exc:
-            return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code if exc.code != "MALFORMED_PROOF_ERROR" else None)
+            return fail(
+                "MALFORMED_PROOF_ERROR", exc.message, reason=exc.code if exc.code != "MALFORMED_PROOF_ERROR" else None
+            )
         except (CanonicalizationError, ContextError) as exc:
             return self._failed_transformation(exc, index, suite_name)
         self.signed[index] = signed
         if suite.cryptosuite is not None and signed.cryptosuite != suite.cryptosuite:
-            return fail("MALFORMED_PROOF_ERROR", f"its signed cryptosuite is {signed.cryptosuite!r}, not {suite.cryptosuite!r}")
+            return fail(
+                "MALFORMED_PROOF_ERROR", f"its signed cryptosuite is {signed.cryptosuite!r}, not {suite.cryptosuite!r}"
+            )
         if signed.verification_method is None:
             return fail("MALFORMED_PROOF_ERROR", "verificationMethod must be a URL")
         vm_id = signed.verification_method
         if signed.purpose is None:
             return fail("MALFORMED_PROOF_ERROR", "proofPurpose must be a purpose (such as assertionMethod)")
         if signed.purpose != purpose_iri(self.purpose):
-            return fail("MISMATCHED_PROOF_PURPOSE_ERROR", f"purpose is {purpose_name(signed.purpose)!r}; expected {self.purpose!r}")
+            return fail(
+                "MISMATCHED_PROOF_PURPOSE_ERROR",
+                f"purpose is {purpose_name(signed.purpose)!r}; expected {self.purpose!r}",
+            )
         if signed.expires is not None and self.now > signed.expires[1]:
             return fail("PROOF_EXPIRED", f"expired at {signed.expires[0]}")
         try:
             key = self.tools.resolve(vm_id, self.purpose)
         except KeyFormatError as exc:
-            code = "UNKNOWN_VERIFICATION_METHOD" if exc.code == "UNKNOWN_VERIFICATION_METHOD" else "INVALID_VERIFICATION_METHOD"
+            code = (
+                "UNKNOWN_VERIFICATION_METHOD"
+                if exc.code == "UNKNOWN_VERIFICATION_METHOD"
+                else "INVALID_VERIFICATION_METHOD"
+            )
             return fail(code, exc.message)
         if key.algorithm != suite.algorithm:
-            return fail("INVALID_VERIFICATION_METHOD", f"verification method {vm_id} is an {key.algorithm} key; {suite.name} signs with {suite.algorithm}")
+            return fail(
+                "INVALID_VERIFICATION_METHOD",
+                f"verification method {vm_id} is an {key.algorithm} key; {suite.name} signs with {suite.algorithm}",
+            )
         by_id = self.document.by_id
         if not all(w in by_id and by_id[w] is not proof for w in signed.previous):
-            return fail("MALFORMED_PROOF_ERROR", f"previousProof {list(signed.previous)!r} does not name other proofs of this credential")
+            return fail(
+                "MALFORMED_PROOF_ERROR",
+                f"previousProof {list(signed.previous)!r} does not name other proofs of this credential",
+            )
         try:
             document = self._transformed_document(suite, signed.previous)
             data = suite.hash(configuration.encode("utf-8")) + suite.hash(document.encode("utf-8"))
             ok = suite.verify(key, data, proof)
         except UnicodeEncodeError:
-            return fail("PROOF_TRANSFORMATION_ERROR", "the document holds a lone UTF-16 surrogate", reason="INVALID_JSON")
+            return fail(
+                "PROOF_TRANSFORMATION_ERROR", "the document holds a lone UTF-16 surrogate", reason="INVALID_JSON"
+            )
         except MalformedProofError as exc:
             return fail("MALFORMED_PROOF_ERROR", exc.message)
         except (CanonicalizationError, ContextError) as exc:
@@ -191,9 +218,12 @@ class _ProofCheck:
     def _configuration(self, suite: Suite, proof: Mapping[str, Any]) -> tuple[str, SignedProof]:
         """The proof configuration's transformed form (what its hash signs) and what it says.
         What it says is a function of that form (canonical N-Quads, or JCS text read under the
-        verifier's own contexts), so it is read once per form: a batch's proofs share a few."""
+        verifier's own contexts), so it is read once per form: a batch's proofs share a few.
+        """
         compiled = self.document.compiled
-        shape = compiled[0] if compiled is not None and compiled[1] is suite and compiled[0].is_plain_proof(proof) else None
+        shape = (
+            compiled[0] if compiled is not None and compiled[1] is suite and compiled[0].is_plain_proof(proof) else None
+        )
         quads: list[Quad] | None = None
         canonical = shape.proof_configuration(proof) if shape is not None and suite.canonicalizes_rdf else None
         configuration: dict[str, Any] | None = None
@@ -218,7 +248,8 @@ class _ProofCheck:
 
     def _transformed_document(self, suite: Suite, previous: tuple[str, ...]) -> str:
         """The document a proof signs (with the proofs its previousProof names), transformed as
-        its suite does; each form worked out once for all the proofs that need it."""
+        its suite does; each form worked out once for all the proofs that need it.
+        """
         kind = "rdf" if suite.canonicalizes_rdf else suite.name
         found = self.document.canonical.get((kind, previous))
         if found is not None:
@@ -230,7 +261,9 @@ class _ProofCheck:
             if previous:
                 signed["proof"] = [self.document.by_id[w] for w in previous]
             if suite.canonicalizes_rdf:
-                canonical = canonical_nquads(to_quads(signed, contexts=self.tools.contexts, safe=True, budget=self.budget), budget=self.budget)
+                canonical = canonical_nquads(
+                    to_quads(signed, contexts=self.tools.contexts, safe=True, budget=self.budget), budget=self.budget
+                )
             else:
                 canonical = suite.transform(signed, self.tools.contexts)
         self.document.canonical[(kind, previous)] = canonical
@@ -238,11 +271,21 @@ class _ProofCheck:
 
 
 def _check_proofs(
-    tools: _ProofTools, document: _Document, issuer: str | None, purpose: str, now: datetime, problems: list[Problem], budget: WorkBudget,
-    *, role: str = "issuer", challenge: str | None = None, domain: str | None = None,
+    tools: _ProofTools,
+    document: _Document,
+    issuer: str | None,
+    purpose: str,
+    now: datetime,
+    problems: list[Problem],
+    budget: WorkBudget,
+    *,
+    role: str = "issuer",
+    challenge: str | None = None,
+    domain: str | None = None,
 ) -> list[ProofResult]:
     """Checks a document's proofs: each proof, then what is weighed over all of them (the
-    challenge and domain asked for, whose key signed, whether any suite was accepted)."""
+    challenge and domain asked for, whose key signed, whether any suite was accepted).
+    """
     check = _ProofCheck(tools, document, issuer, purpose, now, problems, role, budget)
     results: list[ProofResult] = []
     for index, proof in enumerate(document.proofs):
@@ -255,22 +298,37 @@ def _check_proofs(
     # signed, what was asked (a proof that could not be read has failed already).
     for index, signed in sorted(check.signed.items()):
         if challenge is not None and signed.challenge != challenge:
-            problems.append(Problem("INVALID_CHALLENGE_ERROR", f"proof {index}: challenge {signed.challenge!r} is not the one asked for", index))
+            problems.append(
+                Problem(
+                    "INVALID_CHALLENGE_ERROR",
+                    f"proof {index}: challenge {signed.challenge!r} is not the one asked for",
+                    index,
+                )
+            )
         if domain is not None and domain not in signed.domains:
             stated = list(signed.domains) if len(signed.domains) != 1 else signed.domains[0]
-            problems.append(Problem("INVALID_DOMAIN_ERROR", f"proof {index}: domain {stated if signed.domains else None!r} is not {domain!r}", index))
+            problems.append(
+                Problem(
+                    "INVALID_DOMAIN_ERROR",
+                    f"proof {index}: domain {stated if signed.domains else None!r} is not {domain!r}",
+                    index,
+                )
+            )
     # The issuer (a presentation's holder) must have made one of the proofs that verified.
     # Other proofs may be anyone's (an endorsement, a notary's proof in a chain: the W3C
     # suites' proof-chain fixtures are signed by two keys), as long as each verifies.
     good = [r for r in results if r.verified]
     if issuer is not None and good and not any(check.controllers.get(r.index) == issuer for r in good):
         first = good[0]
-        problems.append(Problem(
-            f"{role.upper()}_MISMATCH",
-            f"proof {first.index}: {role} {issuer} is not the controller ({check.controllers[first.index]}) of verification method "
-            f"{first.verification_method}" + (f" (nor of any of the other {len(good) - 1} proofs' keys)" if len(good) > 1 else ""),
-            first.index,
-        ))
+        problems.append(
+            Problem(
+                f"{role.upper()}_MISMATCH",
+                f"proof {first.index}: {role} {issuer} is not the controller ({check.controllers[first.index]}) of verification method "
+                f"{first.verification_method}"
+                + (f" (nor of any of the other {len(good) - 1} proofs' keys)" if len(good) > 1 else ""),
+                first.index,
+            )
+        )
     if results and all(r.skipped for r in results):
         found = sorted({r.suite or "unknown" for r in results})
         problems.append(

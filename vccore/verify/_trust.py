@@ -35,7 +35,8 @@ def _index_trusted(items: Iterable[Mapping[str, Any]]) -> dict[str, _TrustedKey]
 
 def _index_did_document(document: Mapping[str, Any], index: dict[str, _TrustedKey]) -> None:
     """Keys of a DID document, each trusted for the relationships that list it. A document speaks
-    only for itself: every method must be controlled by the document's DID and live under it."""
+    only for itself: every method must be controlled by the document's DID and live under it.
+    """
     did = document.get("id")
     if not isinstance(did, str) or ":" not in did:
         raise KeyFormatError("a trusted DID document needs its id (the DID)", field="id")
@@ -72,9 +73,12 @@ def _index_did_document(document: Mapping[str, Any], index: dict[str, _TrustedKe
         index[key_id] = _TrustedKey(key, frozenset(listed.get(key_id, ())))
 
 
-def _resolve_key(trusted_keys: Mapping[str, _TrustedKey], did_keys: _Cache[str, Ed25519Key], vm_id: str, purpose: str) -> PublicKey:
+def _resolve_key(
+    trusted_keys: Mapping[str, _TrustedKey], did_keys: _Cache[str, Ed25519Key], vm_id: str, purpose: str
+) -> PublicKey:
     """The key of verification method ``vm_id`` for ``purpose``: a trusted one, or a did:key
-    (resolved offline, once: ``did_keys``); KeyFormatError says why there is none."""
+    (resolved offline, once: ``did_keys``); KeyFormatError says why there is none.
+    """
     trusted = trusted_keys.get(vm_id)
     if trusted is not None:
         if trusted.relationships is not None and purpose not in trusted.relationships:
@@ -104,4 +108,3 @@ def _resolve_key(trusted_keys: Mapping[str, _TrustedKey], did_keys: _Cache[str, 
         field="verificationMethod",
         url=vm_id,
     )
-

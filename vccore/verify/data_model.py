@@ -41,11 +41,17 @@ class _Credential:
 
 def _context_version(context: Any, problems: list[Problem]) -> str | None:
     """The data model version ("1.1" or "2.0") its first context says. ``@context`` is read from
-    the JSON: it is a keyword, which no context can alias."""
+    the JSON: it is a keyword, which no context can alias.
+    """
     first = context[0] if isinstance(context, list) and context else context
     version = {CREDENTIALS_V1: "1.1", CREDENTIALS_V2: "2.0"}.get(first) if isinstance(first, str) else None
     if version is None:
-        problems.append(Problem("MALFORMED_VALUE_ERROR", f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)"))
+        problems.append(
+            Problem(
+                "MALFORMED_VALUE_ERROR",
+                f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)",
+            )
+        )
     return version
 
 
@@ -56,7 +62,8 @@ _DATES: Final = ("validFrom", "validUntil", "issuanceDate", "expirationDate")
 
 def _check_data_model(dataset: Dataset, version: str | None, problems: list[Problem]) -> _Credential | None:
     """VC Data Model checks on the signed form; what the other checks read of the credential (None
-    when there is no one credential to read)."""
+    when there is no one credential to read).
+    """
 
     def bad(detail: str) -> None:
         problems.append(Problem("MALFORMED_VALUE_ERROR", detail))
@@ -67,7 +74,12 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
         bad('type must include "VerifiableCredential"' if not dataset.typed(VERIFIABLE_CREDENTIAL) else exc.message)
         return None
     if root.terms(SEC + "proof"):
-        problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential holds a proof under another name than proof; proofs are found under proof"))
+        problems.append(
+            Problem(
+                "MALFORMED_PROOF_ERROR",
+                "the credential holds a proof under another name than proof; proofs are found under proof",
+            )
+        )
     issuer = _read(lambda: _issuer(root), problems)
     subjects = _read(lambda: root.nodes(VC + "credentialSubject", "credentialSubject"), problems)
     if subjects is not None and not subjects:
@@ -120,11 +132,14 @@ def _issuer(root: Node) -> Node:
 
 def _check_presentation(dataset: Dataset, credentials: int, problems: list[Problem]) -> str | None:
     """A presentation's data model, as signed: its type, its holder (returned), and that the
-    credentials its JSON shows are all it holds."""
+    credentials its JSON shows are all it holds.
+    """
     try:
         root = root_of(dataset, VERIFIABLE_PRESENTATION, "presentation")
     except Unreadable as exc:
-        message = 'type must include "VerifiablePresentation"' if not dataset.typed(VERIFIABLE_PRESENTATION) else exc.message
+        message = (
+            'type must include "VerifiablePresentation"' if not dataset.typed(VERIFIABLE_PRESENTATION) else exc.message
+        )
         problems.append(Problem("MALFORMED_VALUE_ERROR", message))
         return None
     holder: str | None = None
@@ -136,27 +151,34 @@ def _check_presentation(dataset: Dataset, credentials: int, problems: list[Probl
             holder = holders[0].iri
     signed = len(root.terms(VC + "verifiableCredential"))
     if signed != credentials:
-        problems.append(Problem(
-            "MALFORMED_VALUE_ERROR",
-            f"the presentation holds {signed} credentials as signed and {credentials} under verifiableCredential; "
-            "vccore verifies those under verifiableCredential only",
-        ))
+        problems.append(
+            Problem(
+                "MALFORMED_VALUE_ERROR",
+                f"the presentation holds {signed} credentials as signed and {credentials} under verifiableCredential; "
+                "vccore verifies those under verifiableCredential only",
+            )
+        )
     return holder
 
 
 def _check_related_resources(root: Node, contexts: ContextLoader, problems: list[Problem]) -> None:
     """VC 2.0 section 5.3: each relatedResource is an object with a URL id and a digest
     (digestSRI or digestMultibase). A resource vccore holds (a pinned context) is hashed and
-    compared; others cannot be retrieved here (vccore fetches nothing) and are not compared."""
+    compared; others cannot be retrieved here (vccore fetches nothing) and are not compared.
+    """
     for item in _read(lambda: root.nodes(VC + "relatedResource", "relatedResource"), problems) or ():
         ident = item.iri
         if ident is None:
             problems.append(Problem("MALFORMED_VALUE_ERROR", "each relatedResource must have an id that is a URL"))
             continue
         sri = _read(lambda: item.one_literal(VC + "digestSRI", f"relatedResource {ident}: digestSRI"), problems)
-        multibase = _read(lambda: item.one_literal(SEC + "digestMultibase", f"relatedResource {ident}: digestMultibase"), problems)
+        multibase = _read(
+            lambda: item.one_literal(SEC + "digestMultibase", f"relatedResource {ident}: digestMultibase"), problems
+        )
         if sri is None and multibase is None:
-            problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} has neither digestSRI nor digestMultibase"))
+            problems.append(
+                Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} has neither digestSRI nor digestMultibase")
+            )
             continue
         if ident not in contexts:
             continue
@@ -164,19 +186,39 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
         if sri is not None:
             algorithm, _, given = sri.value.partition("-")
             if algorithm not in ("sha256", "sha384", "sha512"):
-                problems.append(Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident}: digestSRI algorithm {algorithm!r} is not sha256, sha384 or sha512"))
+                problems.append(
+                    Problem(
+                        "MALFORMED_VALUE_ERROR",
+                        f"relatedResource {ident}: digestSRI algorithm {algorithm!r} is not sha256, sha384 or sha512",
+                    )
+                )
             elif base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != given:
-                problems.append(Problem("RELATED_RESOURCE_DIGEST_MISMATCH", f"relatedResource {ident}: digestSRI does not match the resource"))
+                problems.append(
+                    Problem(
+                        "RELATED_RESOURCE_DIGEST_MISMATCH",
+                        f"relatedResource {ident}: digestSRI does not match the resource",
+                    )
+                )
         if multibase is not None:
             expected = "u" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).decode().rstrip("=")
             if multibase.value != expected:
-                problems.append(Problem("RELATED_RESOURCE_DIGEST_MISMATCH", f"relatedResource {ident}: digestMultibase does not match the resource (sha256)"))
+                problems.append(
+                    Problem(
+                        "RELATED_RESOURCE_DIGEST_MISMATCH",
+                        f"relatedResource {ident}: digestMultibase does not match the resource (sha256)",
+                    )
+                )
 
 
 def _check_validity(credential: _Credential, now: datetime, problems: list[Problem]) -> None:
     # VC 1.1 has issuanceDate/expirationDate; its context also defines validFrom/validUntil, and
     # a credential that states them means them, so they are honoured there too.
-    for name, later_is_bad in (("validFrom", False), ("validUntil", True), ("issuanceDate", False), ("expirationDate", True)):
+    for name, later_is_bad in (
+        ("validFrom", False),
+        ("validUntil", True),
+        ("issuanceDate", False),
+        ("expirationDate", True),
+    ):
         found = credential.dates.get(name)
         if found is None:
             continue
@@ -190,7 +232,8 @@ def _check_validity(credential: _Credential, now: datetime, problems: list[Probl
 @dataclass(frozen=True, slots=True)
 class UnsignedCredential:
     """A credential about to be signed, read as a verifier will read it once signed: what an
-    issuer decides from it (see ``vccore serve``'s /credentials/issue)."""
+    issuer decides from it (see ``vccore serve``'s /credentials/issue).
+    """
 
     version: str | None
     problems: tuple[Problem, ...]
@@ -207,7 +250,8 @@ class UnsignedCredential:
 def check_unsigned(credential: Mapping[str, Any], contexts: ContextLoader) -> UnsignedCredential:
     """The data model checks of a credential about to be signed (what a verifier would refuse is
     not signed), on the same signed form a verifier reads. Raises the canonicalization's own
-    error (safe mode's UNDEFINED_TERM, ...) when it has no signed form."""
+    error (safe mode's UNDEFINED_TERM, ...) when it has no signed form.
+    """
     problems: list[Problem] = []
     version = _context_version(credential.get("@context"), problems)
     quads = to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=contexts, safe=True)
@@ -219,6 +263,11 @@ def check_unsigned(credential: Mapping[str, Any], contexts: ContextLoader) -> Un
     types = frozenset(iri_value(o) for _, p, o, _ in quads if p == rdf_type and o.startswith("<"))
     iris = frozenset(iri_value(t) for s, _, o, g in quads for t in (s, o, g) if t.startswith("<"))
     return UnsignedCredential(
-        version, tuple(problems), read.root.iri if read is not None else None, read.issuer if read is not None else None,
-        types, iris, bool(read is not None and read.status),
+        version,
+        tuple(problems),
+        read.root.iri if read is not None else None,
+        read.issuer if read is not None else None,
+        types,
+        iris,
+        bool(read is not None and read.status),
     )

@@ -23,7 +23,14 @@ from ..status.resolve import StatusResolver, StatusSource, status_resolver
 from ..suites import Suite, resolve_suites
 from ._proofs import _check_proofs, _Document, _proof_list, _ProofTools, _spent, _transformation_problem
 from ._trust import _index_trusted, _resolve_key, _TrustedKey
-from .data_model import _check_data_model, _check_presentation, _check_related_resources, _check_validity, _context_version, _Credential
+from .data_model import (
+    _check_data_model,
+    _check_presentation,
+    _check_related_resources,
+    _check_validity,
+    _context_version,
+    _Credential,
+)
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -140,7 +147,8 @@ class Verifier:
         presentation must carry a proof that states them (what stops a replayed presentation);
         without them a presentation without a proof is accepted, and only its credentials vouch
         for anything. Enveloped credentials are refused (``UNSUPPORTED_CREDENTIAL``). The
-        presentation and its credentials share one request's WorkBudget."""
+        presentation and its credentials share one request's WorkBudget.
+        """
         moment = now if now is not None else _datetime.now()
         if moment.tzinfo is None:
             raise ValueError("now must be an aware datetime (with a time zone)")
@@ -157,7 +165,9 @@ class Verifier:
             try:
                 presentation = _json.loads(presentation)
             except ValueError as exc:
-                return PresentationResult(VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), ())
+                return PresentationResult(
+                    VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), ()
+                )
         if not isinstance(presentation, Mapping):
             problem = Problem("PARSING_ERROR", f"a presentation is a JSON object, not {type(presentation).__name__}")
             return PresentationResult(VerificationResult(False, (problem,)), ())
@@ -166,7 +176,12 @@ class Verifier:
         raw = presentation.get("verifiableCredential", [])
         credentials = raw if isinstance(raw, list) else [raw]
         if len(credentials) > MAX_PRESENTED:
-            problems.append(Problem("MALFORMED_VALUE_ERROR", f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation"))
+            problems.append(
+                Problem(
+                    "MALFORMED_VALUE_ERROR",
+                    f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation",
+                )
+            )
             return PresentationResult(VerificationResult(False, tuple(problems)), ())
         proof_results: list[ProofResult] = []
         if "proof" in presentation:
@@ -181,10 +196,23 @@ class Verifier:
                 holder = _check_presentation(document.dataset, len(credentials), problems)
             if proofs and document.failure is None:
                 proof_results = _check_proofs(
-                    self._proof_tools(), document, holder, "authentication", now, problems, budget, role="holder", challenge=challenge, domain=domain
+                    self._proof_tools(),
+                    document,
+                    holder,
+                    "authentication",
+                    now,
+                    problems,
+                    budget,
+                    role="holder",
+                    challenge=challenge,
+                    domain=domain,
                 )
         elif challenge is not None or domain is not None:
-            problems.append(Problem("MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"))
+            problems.append(
+                Problem(
+                    "MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"
+                )
+            )
         else:
             # Unsigned, the presentation vouches for nothing of its own, and there is no signed
             # form to read: its JSON is checked for shape only, and no verdict rests on it.
@@ -194,18 +222,25 @@ class Verifier:
             holder_value = presentation.get("holder")
             holder_id = holder_value.get("id") if isinstance(holder_value, Mapping) else holder_value
             if holder_value is not None and not (isinstance(holder_id, str) and ":" in holder_id):
-                problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
+                problems.append(
+                    Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL")
+                )
         results: list[VerificationResult] = []
         for index, credential in enumerate(credentials):
             if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
-                refused = Problem("UNSUPPORTED_CREDENTIAL", f"credential {index} is enveloped; vccore verifies Data Integrity credentials")
+                refused = Problem(
+                    "UNSUPPORTED_CREDENTIAL",
+                    f"credential {index} is enveloped; vccore verifies Data Integrity credentials",
+                )
                 results.append(VerificationResult(False, (refused,)))
             elif _spent(budget):
                 results.append(VerificationResult(False, (_work_limit(),)))
             else:
                 results.append(self._verify(credential, now, "assertionMethod", budget)[0])
         proven = "proof" not in presentation or any(r.verified for r in proof_results)
-        own = VerificationResult(not problems and proven, tuple(problems), tuple(proof_results))  # the presentation's own checks
+        own = VerificationResult(
+            not problems and proven, tuple(problems), tuple(proof_results)
+        )  # the presentation's own checks
         return PresentationResult(own, tuple(results))
 
     def _verify(
@@ -213,14 +248,17 @@ class Verifier:
     ) -> tuple[VerificationResult, _Credential | None]:
         """The verdict, and the credential as signed (None when it cannot be read). A status list
         (``status_list``) is checked for its proof and data model only: its validity window is
-        judged for each use, and it has no status of its own."""
+        judged for each use, and it has no status of its own.
+        """
         if isinstance(credential, (str, bytes)):
             try:
                 credential = _json.loads(credential)
             except ValueError as exc:
                 return VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), None
         if not isinstance(credential, Mapping):
-            return VerificationResult(False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)), None
+            return VerificationResult(
+                False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)
+            ), None
         if _spent(budget):
             return VerificationResult(False, (_work_limit(),)), None
         problems: list[Problem] = []
@@ -237,13 +275,17 @@ class Verifier:
         issuer = read.issuer if read is not None else None
         if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
             problems.append(Problem("UNTRUSTED_ISSUER", f"issuer {issuer} is not one this verifier trusts"))
-        proof_results = _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
+        proof_results = (
+            _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
+        )
         warnings: list[Problem] = []
         if read is not None and not status_list:
             _check_validity(read, now, problems)
             if read.status:
                 if self.status is None:
-                    warnings.append(Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given"))
+                    warnings.append(
+                        Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given")
+                    )
                 elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
                     # Only a credential that verified is worth a status lookup: a forged one gets no
                     # fetches, and learns nothing about the positions it names. One that is genuine
@@ -254,10 +296,13 @@ class Verifier:
         verified = not problems and any(r.verified for r in proof_results)
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings)), read
 
-    def _document(self, json_document: Mapping[str, Any], proofs: list[Any], budget: WorkBudget, *, compiled: bool = True) -> _Document:
+    def _document(
+        self, json_document: Mapping[str, Any], proofs: list[Any], budget: WorkBudget, *, compiled: bool = True
+    ) -> _Document:
         """The document's unsecured part as signed: through a compiled shape when one vouches
         for it (the JSON is exactly the shape, so its quads are the shape's with these values),
-        else through the reference path, in safe mode."""
+        else through the reference path, in safe mode.
+        """
         document = _Document(json_document, proofs)
         try:
             found = self._compiled_for(json_document, proofs) if compiled else None
@@ -283,20 +328,32 @@ class Verifier:
         """What this verifier lends the checks of a document's proofs."""
         return _ProofTools(self.suites, self.contexts, self._resolve, self._signed_proofs)
 
-    def _verify_list(self, found: Mapping[str, Any], now: datetime, budget: WorkBudget) -> tuple[VerificationResult, Node | None, str | None]:
+    def _verify_list(
+        self, found: Mapping[str, Any], now: datetime, budget: WorkBudget
+    ) -> tuple[VerificationResult, Node | None, str | None]:
         """A status list credential checked for its proof and data model (see :meth:`_verify`):
-        the verdict, and the list as signed (its root and issuer; None when it cannot be read)."""
+        the verdict, and the list as signed (its root and issuer; None when it cannot be read).
+        """
         result, read = self._verify(found, now, "assertionMethod", budget, status_list=True)
         return result, read.root if read is not None else None, read.issuer if read is not None else None
 
-    def _compiled_for(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
+    def _compiled_for(
+        self, credential: Mapping[str, Any], proofs: list[Any]
+    ) -> tuple[CompiledCredentials, Suite] | None:
         """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
-        shape then checks the JSON is exactly its own, value for value: see _document); None."""
+        shape then checks the JSON is exactly its own, value for value: see _document); None.
+        """
         context, types = credential.get("@context"), credential.get("type")
         status = credential.get("credentialStatus")
         issuer = credential.get("issuer")
         issuer = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-        if not (isinstance(context, list) and isinstance(types, list) and isinstance(status, list) and status and isinstance(issuer, str)):
+        if not (
+            isinstance(context, list)
+            and isinstance(types, list)
+            and isinstance(status, list)
+            and status
+            and isinstance(issuer, str)
+        ):
             return None
         first = status[0]
         url = first.get("statusListCredential") if isinstance(first, Mapping) else None
@@ -310,7 +367,14 @@ class Verifier:
             if suite is None:
                 continue
             try:
-                key = (tuple(map(json.dumps, context)), tuple(map(str, types)), issuer, base, suite.name, proof["verificationMethod"])
+                key = (
+                    tuple(map(json.dumps, context)),
+                    tuple(map(str, types)),
+                    issuer,
+                    base,
+                    suite.name,
+                    proof["verificationMethod"],
+                )
             except TypeError:
                 return None
             compiled = self._shapes.get(key)
@@ -325,7 +389,9 @@ class Verifier:
             return (compiled[0], suite) if compiled[0] is not None else None
         return None
 
-    def _compile_for(self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str) -> CompiledCredentials | None:
+    def _compile_for(
+        self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str
+    ) -> CompiledCredentials | None:
         entity_types = self.entity_types if self.entity_types is not None else bundled_entity_types()
         for entity_type in entity_types.values():
             if not all(url in self.contexts for url in entity_type.contexts):
@@ -336,8 +402,15 @@ class Verifier:
                 for updating in (False, True):
                     try:
                         compiled = CompiledCredentials.build(
-                            entity_type, version, updating, issuer=issuer, status_base=base, suite=suite,
-                            verification_method=vm_id, contexts=self.contexts, reading=True,
+                            entity_type,
+                            version,
+                            updating,
+                            issuer=issuer,
+                            status_base=base,
+                            suite=suite,
+                            verification_method=vm_id,
+                            contexts=self.contexts,
+                            reading=True,
                         )
                     except VccoreError:
                         compiled = None
@@ -350,11 +423,12 @@ class Verifier:
 
     def _successor(self, url: str, index: int) -> str | None:
         """The certificateId that replaced the credential at ``index`` of the list at ``url``,
-        when the list is one of this verifier's ``store`` (None: not known)."""
+        when the list is one of this verifier's ``store`` (None: not known).
+        """
         store = self.store
         if store is None or not url.startswith(store.status_base_url):
             return None
-        list_part = url[len(store.status_base_url):].split("/", 1)[0]
+        list_part = url[len(store.status_base_url) :].split("/", 1)[0]
         if not (list_part.isascii() and list_part.isdigit()):
             return None
         record = store.get_by_position(int(list_part), index)
@@ -373,7 +447,8 @@ def verify(
     proof_purpose: str = "assertionMethod",
 ) -> VerificationResult:
     """Verify a credential (VC Data Model 1.1 or 2.0; Data Integrity section 4.4; Bitstring
-    Status List section 3.2 when ``status`` is given)."""
+    Status List section 3.2 when ``status`` is given).
+    """
     verifier = Verifier.create(
         suites=suites,
         contexts=contexts,
