@@ -11,6 +11,7 @@ long the worst inputs take. Prints a table and writes benchmarks/results/latest.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -67,7 +68,7 @@ def payloads(count: int) -> list[dict[str, Any]]:
 _LOADER = None
 
 
-def _baseline_loader(url: str, options: Any = None) -> dict[str, Any]:
+def _baseline_loader(url: str, options: Any = None) -> dict[str, Any]:  # noqa: ARG001 (pyld calls loaders so)
     # An offline loader at its best: tagged "static", so pyld keeps each processed context in
     # its process-wide cache instead of processing it again on every call (untagged, the
     # baseline runs about 1.5x slower on these machines).
@@ -145,10 +146,8 @@ def hostile_timings() -> dict[str, float]:
         times = []
         for _ in range(3):
             started = time.perf_counter()
-            try:
+            with contextlib.suppress(VccoreError):
                 work()
-            except VccoreError:
-                pass
             times.append(time.perf_counter() - started)
         return statistics.median(times)
 

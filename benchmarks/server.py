@@ -187,10 +187,10 @@ def run(args: argparse.Namespace, new_store: Callable[[], str | None]) -> dict[s
         )
         credentials = []
         with httpx.Client(base_url=base, headers=auth, timeout=60) as http:
-            for i in range(min(200, args.requests)):
-                credentials.append(
-                    http.get(f"/vc-certification/v1/certificate/HealthProfessional/{200000000000 + i}").content
-                )
+            credentials.extend(
+                http.get(f"/vc-certification/v1/certificate/HealthProfessional/{200000000000 + i}").content
+                for i in range(min(200, args.requests))
+            )
         bodies = [credentials[i % len(credentials)] for i in range(args.requests)]
         verify = asyncio.run(
             load(

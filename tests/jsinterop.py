@@ -6,6 +6,7 @@ stdin/stdout, so tests can sign in one implementation and verify in the other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import shutil
@@ -13,7 +14,7 @@ import subprocess
 import threading
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 JS_DIR = REPO_ROOT / "interop" / "js"
@@ -70,10 +71,8 @@ class JsInterop:
             self._stderr.append(line)
 
     def _failure(self, what: str) -> JsInteropError:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self._proc.wait(timeout=1)
-        except subprocess.TimeoutExpired:
-            pass
         self._stderr_thread.join(timeout=1)  # let it collect node's last words
         stderr = "".join(self._stderr).strip() or "(empty)"
         return JsInteropError(f"{what} (exit code {self._proc.returncode}); node stderr:\n{stderr}")
@@ -106,17 +105,15 @@ class JsInterop:
     def close(self) -> None:
         """Close stdin (the harness then exits) and reap the process."""
         if self._proc.stdin is not None and not self._proc.stdin.closed:
-            try:
+            with contextlib.suppress(OSError):
                 self._proc.stdin.close()
-            except OSError:
-                pass
         try:
             self._proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self._proc.kill()
             self._proc.wait()
 
-    def __enter__(self) -> JsInterop:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -389,7 +389,7 @@ def build_world(folder: Path, version: str, suite: str) -> World:
         credential = done.credential if suite != "Ed25519Signature2018" else _resign(done.credential, suite)
         return done.certificate_id, credential
 
-    valid_id, valid = certify(validTill="2030-01-01T00:00:00Z")
+    _valid_id, valid = certify(validTill="2030-01-01T00:00:00Z")
     revoked_id, revoked = certify(validTill="2030-01-01T00:00:00Z")
     old_id, superseded = certify(validTill="2030-01-01T00:00:00Z")
     suspended_id, suspended = certify(validTill="2030-01-01T00:00:00Z")

@@ -174,7 +174,7 @@ def check_batch_result(
     assert {e["line"]: e["code"] for e in errors} == bad and [e["line"] for e in errors] == sorted(bad)
     store = open_store(location or folder / "home" / "vccore.db", read_only=True)
     assert store.count() == len(good)
-    for number, credential in zip(good, credentials):
+    for number, credential in zip(good, credentials, strict=True):
         record = store.get(f"{number:012d}")
         assert record is not None and record.credential == credential
     return credentials
@@ -247,8 +247,8 @@ def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Pa
             workers=2,
             start_method="forkserver",
         )
-    with pytest.raises(BatchError, match="'threads' is not one of"):
-        verify_batch(Verifier.create, tmp_path / "in.jsonl", open(os.devnull, "wb"), start_method="threads")
+    with open(os.devnull, "wb") as sink, pytest.raises(BatchError, match="'threads' is not one of"):
+        verify_batch(Verifier.create, tmp_path / "in.jsonl", sink, start_method="threads")
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()
@@ -361,6 +361,7 @@ def test_issue_batch_refuses_an_overlong_line_without_reading_it(
     assert "longer than 1048576 bytes" in (tmp_path / "out.errors.jsonl").read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials(
     tmp_path: Path, store_location: str, seed: int

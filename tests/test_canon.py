@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from typing import Any
 
 import pytest
@@ -247,20 +248,22 @@ def test_jcs_rfc8785_examples() -> None:
         '{"\\r":"Carriage Return","1":"One","\u0080":"Control","\u00f6":"Latin Small Letter O With Diaeresis",'
         '"\u20ac":"Euro Sign","\U0001f600":"Emoji: Grinning Face","\ufb33":"Hebrew Letter Dalet With Dagesh"}'
     )
-    numbers = {
-        0.0: "0",
-        -0.0: "0",
-        5e-324: "5e-324",
-        1.7976931348623157e308: "1.7976931348623157e+308",
-        9007199254740992.0: "9007199254740992",
-        1e21: "1e+21",
-        1e20: "100000000000000000000",
-        0.000001: "0.000001",
-        1e-7: "1e-7",
-        333333333.3333333: "333333333.3333333",
-        4.5: "4.5",
-    }
-    for value, text in numbers.items():
+    # Pairs, not a dict: 0.0 and -0.0 are one dict key, and -0's case would never run.
+    numbers = [
+        (0.0, "0"),
+        (-0.0, "0"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (9007199254740992.0, "9007199254740992"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (0.000001, "0.000001"),
+        (1e-7, "1e-7"),
+        (333333333.3333333, "333333333.3333333"),
+        (4.5, "4.5"),
+    ]
+    assert math.copysign(1.0, numbers[1][0]) == -1.0
+    for value, text in numbers:
         assert _jcs.canonicalize(value) == text
     assert _jcs.canonicalize(['\x01\x1f\u2028"\\']) == '["\\u0001\\u001f\u2028\\"\\\\"]'
 

@@ -192,7 +192,7 @@ def test_canonicalize_jsonld(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_contexts_export(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "contexts", "export", str(tmp_path / "ctx"))
+    code, _, _ = run(capsys, "contexts", "export", str(tmp_path / "ctx"))
     assert code == 0
     index = json.loads((tmp_path / "ctx" / "index.json").read_text())
     assert "https://www.w3.org/ns/credentials/v2" in index

@@ -212,7 +212,7 @@ def test_blank_nodes_that_hash_alike_go_to_the_general_algorithm(values: list[st
     probe = {"@context": _VOCAB, "title": slot_token(2), "knows": [{"name": slot_token(0)}, {"name": slot_token(1)}]}
     shape = CompiledShape.compile(probe, {0: "x", 1: "y", 2: "z"}, contexts=bundled_contexts())
     assert shape is not None and shape._canon is not None
-    slots = dict(zip("xyz", values))
+    slots = dict(zip("xyz", values, strict=True))
     assert (shape._canon(slots) is TIED) == (slots["x"] == slots["y"])
     document = {"@context": _VOCAB, "title": slots["z"], "knows": [{"name": slots["x"]}, {"name": slots["y"]}]}
     assert shape.canonical(slots) == canonicalize(document)

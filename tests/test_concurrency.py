@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from conftest import raw_rows
 
 from vccore import Ed25519Key, bundled_entity_types
@@ -22,6 +23,9 @@ HP = bundled_entity_types()["HealthProfessional"]
 KEY = Ed25519Key.from_seed(bytes(range(32)))
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 BASE = "https://issuer.example/status/"
+
+# Processes killed at random moments and racing on one store: minutes, not seconds (make test-fast leaves them out).
+pytestmark = pytest.mark.slow
 
 
 def _certify_many(task: tuple[str, int, int]) -> list[str]:
@@ -184,7 +188,7 @@ def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(s
     chance = random.Random(20)
     made: dict[str, tuple[str, int, int]] = {}  # key -> (certificateId, list, index), from every run
     kills = 0
-    for trial in range(20):
+    for _ in range(20):
         # somewhere inside a batch past what earlier runs made
         lines, killed = _kill_after(
             [sys.executable, "-c", _BATCHER, store_location],

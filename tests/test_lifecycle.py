@@ -572,7 +572,7 @@ def test_transaction_ids_are_version_7_uuids_in_the_order_they_were_made() -> No
             time.sleep(0.002)  # into the next millisecond: the order holds across them
     after = time.time_ns() // 1_000_000
     parsed = [uuid.UUID(i) for i in ids]
-    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids))
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 and str(u) == i for u, i in zip(parsed, ids, strict=True))
     assert len(set(ids)) == len(ids)
     stamps = [u.int >> 80 for u in parsed]
     assert all(before <= stamp <= after for stamp in stamps) and stamps == sorted(stamps)

@@ -320,7 +320,7 @@ def test_every_mask_gives_segnos_symbol(length: int, ecc: str) -> None:
         reference = segno.make(text, error=ecc, mode="alphanumeric", mask=mask, boost_error=False, micro=False)
         rows, columns = qr._masked(base, unmasked, mask)
         assert qr._unpack(rows, size) == tuple(reference.matrix)
-        assert qr._unpack(columns, size) == tuple(bytearray(c) for c in zip(*reference.matrix))
+        assert qr._unpack(columns, size) == tuple(bytearray(c) for c in zip(*reference.matrix, strict=True))
         stride = size + 4
         scores.append(
             qr._penalty(rows, layout.modules[0], stride, size * size)

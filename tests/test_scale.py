@@ -14,9 +14,10 @@ from vccore import Ed25519Key, bundled_entity_types
 from vccore.issuer import Issuer
 from vccore.store import LIST_SIZE, SQLiteStore
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("VCCORE_SLOW_TESTS"), reason="slow (minutes): set VCCORE_SLOW_TESTS=1"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.environ.get("VCCORE_SLOW_TESTS"), reason="slow (minutes): set VCCORE_SLOW_TESTS=1"),
+]
 
 
 def test_positions_are_unique_across_100000_issued_credentials(tmp_path: Path) -> None:
@@ -49,7 +50,7 @@ def test_positions_are_unique_across_100000_issued_credentials(tmp_path: Path) -
     assert len({row[0] for row in rows}) == 100_010
     assert {row[1] for row in rows} == {0, 1}
     # and each credential carries the position the store recorded
-    for certificate_id, status_list, status_index, credential in rows[::997]:
+    for _, status_list, status_index, credential in rows[::997]:
         assert f'"statusListIndex":"{status_index}"' in credential
         assert f"/status/{status_list}/revocation" in credential
     print(f"100,000 credentials certified in {elapsed:.0f} s ({100_000 / elapsed:.0f}/s, eddsa-jcs-2022, SQLite)")

@@ -224,6 +224,7 @@ def test_the_seed_request_and_the_whole_lifecycle_over_http(served: Served, tmp_
         assert Verifier.create(status=lists).verify(current).status == "REVOKED"
 
 
+@pytest.mark.slow
 def test_a_server_killed_after_answering_has_lost_nothing(tmp_path: Path, store_location: str) -> None:
     """Durability: every transactionId answered names a stored certificate after a SIGKILL."""
     server = Served(tmp_path / "home", store_location)

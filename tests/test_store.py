@@ -67,6 +67,7 @@ def _open_at_once(location: str) -> str:
     return open_store(location, status_base_url=BASE).status_base_url
 
 
+@pytest.mark.slow
 def test_workers_started_together_create_one_schema(store_location: str) -> None:
     """Eight processes open a store that does not exist yet, at once: one schema, one set of
     settings, no error."""
@@ -343,12 +344,11 @@ def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location
     with store.transaction() as tx:
         tx.insert_many([(_record("taken", tx.allocate_status_position(), {}), "key-taken")])
     for clash in ({"number": "taken", "key": "fresh"}, {"number": "fresh", "key": "key-taken"}):
-        with pytest.raises(LifecycleError) as caught:
-            with store.transaction() as tx:
-                first, second = tx.allocate_status_positions(2)
-                tx.insert_many(
-                    [(_record("new-1", first, {}), "key-new"), (_record(clash["number"], second, {}), clash["key"])]
-                )
+        with pytest.raises(LifecycleError) as caught, store.transaction() as tx:
+            first, second = tx.allocate_status_positions(2)
+            tx.insert_many(
+                [(_record("new-1", first, {}), "key-new"), (_record(clash["number"], second, {}), clash["key"])]
+            )
         assert caught.value.code == "STORE_ERROR" and "cannot be stored" in caught.value.message
         assert (
             store.get("new-1") is None and store.get("fresh") is None and store.get_by_keys(["key-new", "fresh"]) == {}

@@ -422,6 +422,7 @@ def test_any_addition_to_signed_content_fails(case: tuple[str, str], data: st.Da
     assert not verify(signed, now=NOW).verified, (path, key, value)
 
 
+@pytest.mark.slow
 def test_one_verifier_many_threads() -> None:
     import threading
 
@@ -582,26 +583,24 @@ def _credentials_by_many_issuers(count: int, folder: Any) -> list[dict[str, Any]
     return out
 
 
+@pytest.mark.slow
 def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
     """Eight threads, one Verifier, credentials of more issuers than its caches hold: every
     eviction races with the others. Before the caches held locks, 26 of 10,400 verifications (8
     threads, 1,300 issuers, the default cache sizes) ended in INTERNAL_ERROR: KeyError. Here the
     caches are made small, so that evictions come at every call."""
-    import dataclasses
     import sys
     import threading
 
     from vccore._cache import _Cache
 
     credentials = _credentials_by_many_issuers(120, tmp_path)
-    verifier = dataclasses.replace(
-        Verifier.create(),
-        _did_keys=_Cache(3),
-        _shapes=_Cache(2),
-        _shapes_seen=_Cache(5),
-        _lists=_Cache(2),
-        _list_seen=_Cache(2),
-    )
+    verifier = Verifier.create()
+    verifier._did_keys = _Cache(3)
+    verifier._shapes = _Cache(2)
+    verifier._shapes_seen = _Cache(5)
+    verifier._lists = _Cache(2)
+    verifier._list_seen = _Cache(2)
     failures: list[tuple[str, ...]] = []
 
     def work(offset: int) -> None:
@@ -655,8 +654,8 @@ def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:
             elif isinstance(node, ast.FunctionDef) and node.name in checks:
                 found[node.name] = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
     assert checks <= found.keys() and "_StatusCheck.__init__" in found
-    for name, annotations in found.items():
-        for annotation in annotations:
+    for name, written in found.items():
+        for annotation in written:
             assert "Mapping" not in annotation and "Any" not in annotation and "dict" not in annotation, (
                 name,
                 annotation,
