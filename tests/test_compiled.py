@@ -265,7 +265,7 @@ def _warm(verifier: Verifier, issuer: Issuer) -> Verifier:
     credential = issuer.certify(HP, {k: v for k, v in HP.example.items() if k != "certificateId"}, now=NOW).credential
     for _ in range(2):
         assert verifier.verify(credential, now=NOW).proofs[0].verified
-    assert any(isinstance(v[0], CompiledCredentials) for v in verifier._shapes.values())
+    assert any(isinstance(v[0], CompiledCredentials) for v in verifier._shapes.compiled.values())
     return verifier
 
 

@@ -111,6 +111,38 @@ def test_vaccination_certificate_in_divoc_shape() -> None:
         issue(VAX, VAX.example, signer=KEY, vc_version="2.0", suite="eddsa-jcs-2022")
 
 
+def test_a_vc_version_is_a_vcversion_or_its_value(tmp_path: Path) -> None:
+    """issue, Issuer and EntityType take a VCVersion or its value, to the same credential; the
+    templates are keyed by VCVersion, and a verifier reads one back; an unknown version is
+    refused by name before anything is signed."""
+    from vccore import SQLiteStore, VCVersion
+    from vccore.issuer import Issuer
+    from vccore.verify import check_unsigned
+
+    assert HP.example is not None
+    assert set(HP.templates) == set(VCVersion) and all(type(version) is VCVersion for version in HP.templates)
+    for vc, suite in CONFIGS:
+        version = VCVersion(vc)
+        by_member = issue(HP, HP.example, signer=KEY, vc_version=version, suite=suite, now=NOW)
+        assert by_member == issue(HP, HP.example, signer=KEY, vc_version=vc, suite=suite, now=NOW)
+        assert by_member["@context"][0] == version.context
+        assert HP.render(HP.example, issuer=KEY.controller, now=NOW, vc_version=version) == HP.render(
+            HP.example, issuer=KEY.controller, now=NOW, vc_version=vc
+        )
+        unsigned = check_unsigned({k: v for k, v in by_member.items() if k != "proof"}, HP.context_loader())
+        assert unsigned.version is version
+    store = SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/")
+    assert Issuer(signer=KEY, store=store, vc_version="1.1").vc_version is VCVersion.V1_1
+    for call in (
+        lambda: issue(HP, HP.example, signer=KEY, vc_version="3.0"),
+        lambda: Issuer(signer=KEY, store=store, vc_version="3.0"),
+        lambda: HP.fill({}, vc_version="3.0"),
+    ):
+        with pytest.raises(ValueError, match=r"^unknown VC version '3\.0' \(known: 2\.0, 1\.1\)$"):
+            call()
+    assert store.count() == 0
+
+
 def test_fields_sharing_a_predicate_are_found_at_load(tmp_path: Path) -> None:
     folder = _copy_type(tmp_path, "VaccinationCertificate")
     _edit_json(folder / "entity.json", lambda m: m.pop("suites"))

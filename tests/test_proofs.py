@@ -172,6 +172,31 @@ def test_suite_context_is_added_when_missing() -> None:
     assert sign(v2, KEY)["@context"] == v2["@context"]  # credentials/v2 defines DataIntegrityProof
 
 
+def test_sign_takes_what_a_caller_needs_and_leaves_the_document_alone() -> None:
+    """vccore's own hooks (a transformation worked out another way, skipping the copy) are on
+    proofs._sign, not on the public sign(); sign() never shares an object with its input."""
+    import inspect
+
+    assert list(inspect.signature(sign).parameters) == [
+        "document",
+        "signer",
+        "suite",
+        "created",
+        "proof_purpose",
+        "proof_id",
+        "previous_proof",
+        "expires",
+        "domain",
+        "challenge",
+        "contexts",
+    ]
+    document = load_json(f"{TV}/unsigned.json")
+    before = copy.deepcopy(document)
+    signed = sign(document, KEY, created="2024-01-01T00:00:00Z")
+    signed["credentialSubject"]["touched"] = True
+    assert document == before
+
+
 def test_signing_refusals() -> None:
     document = load_json(f"{TV}/unsigned.json")
     with pytest.raises(UnsupportedSuiteError) as unsupported:

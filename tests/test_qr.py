@@ -301,6 +301,29 @@ def test_error_correction_policy(seeds: dict[str, dict[str, Any]]) -> None:
     )
 
 
+def test_formats_and_levels_are_enums_that_take_their_values() -> None:
+    """make and encode_text take a QRFormat or QRErrorCorrection, or its value; what they give
+    back is the enum member, equal to the value; an unknown one is refused by name."""
+    small = {"@context": ["https://www.w3.org/ns/credentials/v2"], "type": ["VerifiableCredential"]}
+    for fmt in qr.QRFormat.COMPACT, qr.QRFormat.DIVOC:
+        assert qr.encode_text(small, fmt) == qr.encode_text(small, fmt.value)
+        by_member = qr.make(small, format=fmt, ecc=qr.QRErrorCorrection.M)
+        by_value = qr.make(small, format=fmt.value, ecc="m")
+        assert by_member.text == by_value.text and by_member.qr.matrix == by_value.qr.matrix
+        assert by_member.format is fmt and by_member.ecc is qr.QRErrorCorrection.M and by_member.ecc == "M"
+        assert qr.decode_text(by_member.text).format is fmt
+    assert qr.decode_text(json.dumps(small)).format is qr.QRFormat.JSON
+    for unknown in ("qr", qr.QRFormat.JSON):
+        with pytest.raises(qr.QRError) as caught:
+            qr.make(small, format=unknown)
+        assert caught.value.message == f"unknown QR format {str(unknown)!r} (known: compact, divoc)"
+        assert caught.value.code == "QR_MALFORMED" and caught.value.details == {"format": str(unknown)}
+    for refused in (qr.QRErrorCorrection.L, qr.QRErrorCorrection.H, "x"):
+        with pytest.raises(qr.QRError) as caught:
+            qr.make(small, ecc=refused)
+        assert caught.value.message.startswith(f"error correction {str(refused).upper()!r}: vccore makes M or Q")
+
+
 # --- masks ---------------------------------------------------------------------------------------
 
 

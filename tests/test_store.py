@@ -337,6 +337,32 @@ def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> 
     assert set(store.get_by_keys(["key\t1\\N", "key\t2\\N", "key\t0\\N"])) == {"key\t1\\N", "key\t2\\N"}
 
 
+def test_a_records_state_is_a_record_state_stored_as_its_value(store_location: str) -> None:
+    """Record takes a RecordState or its value, and reads back a RecordState; the store holds
+    the value's text (insert, insert_many and save alike); an unknown state is refused by name."""
+    from dataclasses import replace
+
+    from vccore.store import Record, RecordState
+
+    store = open_store(store_location, status_base_url=BASE)
+    with store.transaction() as tx:
+        one, two = tx.allocate_status_positions(2)
+        tx.insert(replace(_record("by-value", one, {}), state="SUSPENDED"))
+        tx.insert_many([(replace(_record("by-member", two, {}), state=RecordState.REVOKED), None)])
+        tx.save(replace(_record("by-value", one, {}), state=RecordState.SUPERSEDED, replaced_by="by-member"))
+    by_value, by_member = store.get("by-value"), store.get("by-member")
+    assert by_value is not None and by_value.state is RecordState.SUPERSEDED
+    assert by_member is not None and by_member.state is RecordState.REVOKED and by_member.state == "REVOKED"
+    assert by_member.to_dict()["state"] == "REVOKED" and by_member.summary() == {
+        k: v for k, v in by_member.to_dict().items() if k != "credential"
+    }
+    rows = raw_rows(store_location, "SELECT certificate_id, state FROM certificates ORDER BY certificate_id")
+    assert [tuple(row) for row in rows] == [("by-member", "REVOKED"), ("by-value", "SUPERSEDED")]
+    assert all(type(row[1]) is str for row in rows)
+    with pytest.raises(ValueError, match=r"unknown certificate state 'EXPIRED' \(known: VALID, SUPERSEDED"):
+        Record("x", "t-x", "Test", {}, 0, 0, "EXPIRED", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+
+
 def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location: str) -> None:
     """A certificateId or idempotency key already taken: STORE_ERROR, and none of the
     transaction's records is stored."""

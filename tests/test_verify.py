@@ -195,6 +195,32 @@ def test_untrusted_keys_raise_before_any_credential() -> None:
         Verifier.create(verification_methods=[{"id": "urn:k", "controller": "urn:c", "publicKeyMultibase": "zBAD"}])
 
 
+def test_a_verifier_shows_its_settings_and_hides_its_state() -> None:
+    """Verifier.create and Verifier(...) take the same keywords and nothing else; help(), the
+    signature and repr name no private field (keys, caches); the settings are read-only."""
+    import inspect
+    import pydoc
+
+    create = inspect.signature(Verifier.create).parameters
+    init = inspect.signature(Verifier).parameters
+    options = ["suites", "contexts", "verification_methods", "trusted_issuers", "status", "store", "entity_types"]
+    assert list(create) == options and list(init) == options
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in init.values())
+    assert all(create[name].default == init[name].default for name in create)
+    text = pydoc.render_doc(Verifier, renderer=pydoc.plaintext)
+    assert "_trusted" not in text and "_Cache" not in text and "_did_keys" not in text
+    verifier = Verifier.create(trusted_issuers=[KEY.controller])
+    shown = repr(verifier)
+    assert shown.startswith("Verifier(suites=(") and "_trusted=" not in shown and "_Cache" not in shown
+    assert verifier.trusted_issuers == frozenset({KEY.controller})
+    with pytest.raises(AttributeError):
+        verifier.trusted_issuers = None  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        verifier.anything = 1  # type: ignore[attr-defined]
+    assert Verifier(trusted_issuers=[KEY.controller]).verify(GOOD, now=NOW).verified
+    assert not Verifier(trusted_issuers=[OTHER.controller]).verify(GOOD, now=NOW).verified
+
+
 def test_issuer_mismatch() -> None:
     signed = sign(credential_v2(issuer=OTHER.controller), KEY, created=CREATED)
     problem = _problem(verify(signed, now=NOW), "ISSUER_MISMATCH")
@@ -597,8 +623,8 @@ def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
     credentials = _credentials_by_many_issuers(120, tmp_path)
     verifier = Verifier.create()
     verifier._did_keys = _Cache(3)
-    verifier._shapes = _Cache(2)
-    verifier._shapes_seen = _Cache(5)
+    verifier._shapes.compiled = _Cache(2)
+    verifier._shapes.seen = _Cache(5)
     verifier._lists = _Cache(2)
     verifier._list_seen = _Cache(2)
     failures: list[tuple[str, ...]] = []
@@ -629,8 +655,8 @@ def test_compiled_shapes_are_bounded_whoever_sends_them(tmp_path: Any) -> None:
     for credential in _credentials_by_many_issuers(80, tmp_path):
         for _ in range(2):  # compiled on second sight
             assert verifier.verify(credential, now=NOW).verified
-    assert len(verifier._shapes) == 64
-    assert sum(1 for (compiled,) in verifier._shapes.values() if compiled is not None) == 64
+    assert len(verifier._shapes.compiled) == 64
+    assert sum(1 for (compiled,) in verifier._shapes.compiled.values() if compiled is not None) == 64
 
 
 def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:

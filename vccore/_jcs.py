@@ -11,6 +11,7 @@ import re
 from decimal import Decimal
 from typing import Any, Final
 
+from .codes import ErrorCode
 from .errors import CanonicalizationError
 
 _ESCAPES: Final = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
@@ -26,7 +27,9 @@ def canonicalize(value: Any) -> str:
     try:
         _write(value, out)
     except RecursionError:
-        raise CanonicalizationError("the document is nested too deeply to process", code="INPUT_TOO_DEEP") from None
+        raise CanonicalizationError(
+            "the document is nested too deeply to process", code=ErrorCode.INPUT_TOO_DEEP
+        ) from None
     return "".join(out)
 
 
@@ -46,7 +49,7 @@ def _write(value: Any, out: list[str]) -> None:
         for i, key in enumerate(sorted(value, key=_utf16_key)):
             if not isinstance(key, str):
                 raise CanonicalizationError(
-                    f"JSON object keys are strings, not {type(key).__name__}", code="JSONLD_ERROR"
+                    f"JSON object keys are strings, not {type(key).__name__}", code=ErrorCode.JSONLD_ERROR
                 )
             if i:
                 out.append(",")
@@ -62,7 +65,7 @@ def _write(value: Any, out: list[str]) -> None:
             _write(item, out)
         out.append("]")
     else:
-        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value", code="JSONLD_ERROR")
+        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value", code=ErrorCode.JSONLD_ERROR)
 
 
 def _utf16_key(key: Any) -> bytes:
@@ -71,7 +74,9 @@ def _utf16_key(key: Any) -> bytes:
 
 def _string(text: str) -> str:
     if _LONE_SURROGATE.search(text):
-        raise CanonicalizationError("a string holds a lone UTF-16 surrogate, which JCS refuses", code="JSONLD_ERROR")
+        raise CanonicalizationError(
+            "a string holds a lone UTF-16 surrogate, which JCS refuses", code=ErrorCode.JSONLD_ERROR
+        )
     if _NEEDS_ESCAPE.search(text) is None:
         return f'"{text}"'
     return '"' + _NEEDS_ESCAPE.sub(lambda m: _ESCAPES.get(m[0], f"\\u{ord(m[0]):04x}"), text) + '"'
@@ -83,7 +88,7 @@ def _number(value: float) -> str:
         return str(value)
     number = float(value)
     if not math.isfinite(number):
-        raise CanonicalizationError(f"{value} is not a JSON number", code="JSONLD_ERROR")
+        raise CanonicalizationError(f"{value} is not a JSON number", code=ErrorCode.JSONLD_ERROR)
     if number == 0:
         return "0"
     sign = "-" if number < 0 else ""

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from . import _multibase
+from .codes import ErrorCode
 from .errors import KeyFormatError
 
 __all__ = ["decrypt_secret", "encrypt_secret"]
@@ -68,6 +69,6 @@ def decrypt_secret(document: Mapping[str, Any], passphrase: str) -> str:
     except (InvalidTag, ValueError):
         raise KeyFormatError(
             "the passphrase does not open this key file (or the file was changed)",
-            code="KEY_PASSPHRASE_WRONG",
+            code=ErrorCode.KEY_PASSPHRASE_WRONG,
             field="passphrase",
         ) from None

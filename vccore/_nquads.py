@@ -14,6 +14,7 @@ import re
 from functools import lru_cache
 from typing import Final
 
+from .codes import ErrorCode
 from .errors import CanonicalizationError
 
 Quad = tuple[str, str, str, str]
@@ -142,7 +143,7 @@ def _unescape(text: str, line_no: int, *, in_iri: bool) -> str:
             if in_iri:
                 raise CanonicalizationError(
                     f"N-Quads line {line_no}: escape \\{echar} is not allowed in an IRI",
-                    code="INVALID_NQUADS",
+                    code=ErrorCode.INVALID_NQUADS,
                     line=line_no,
                 )
             return _ECHARS[echar]
@@ -150,7 +151,7 @@ def _unescape(text: str, line_no: int, *, in_iri: bool) -> str:
         if code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
             raise CanonicalizationError(
                 f"N-Quads line {line_no}: \\u escape {hex4 or hex8} is not a Unicode scalar value",
-                code="INVALID_NQUADS",
+                code=ErrorCode.INVALID_NQUADS,
                 line=line_no,
             )
         return chr(code)
@@ -168,7 +169,7 @@ def _iri_term(raw: str, line_no: int) -> str:
     if ":" not in value:
         raise CanonicalizationError(
             f"N-Quads line {line_no}: {raw} is not an absolute IRI",
-            code="INVALID_NQUADS",
+            code=ErrorCode.INVALID_NQUADS,
             line=line_no,
         )
     return iri(value)
@@ -188,7 +189,7 @@ def parse(text: str) -> list[Quad]:
             if match is None or match.end() == pos:
                 raise CanonicalizationError(
                     f"N-Quads line {line_no}: cannot read {line[pos : pos + 40]!r}",
-                    code="INVALID_NQUADS",
+                    code=ErrorCode.INVALID_NQUADS,
                     line=line_no,
                 )
             pos = match.end()
@@ -197,7 +198,7 @@ def parse(text: str) -> list[Quad]:
             if ended:
                 raise CanonicalizationError(
                     f"N-Quads line {line_no}: text after the final '.'",
-                    code="INVALID_NQUADS",
+                    code=ErrorCode.INVALID_NQUADS,
                     line=line_no,
                 )
             if match["dot"] is not None:
@@ -210,7 +211,7 @@ def parse(text: str) -> list[Quad]:
                 if len(terms) != 2:
                     raise CanonicalizationError(
                         f"N-Quads line {line_no}: a literal may only be the object",
-                        code="INVALID_NQUADS",
+                        code=ErrorCode.INVALID_NQUADS,
                         line=line_no,
                     )
                 value = _unescape(match["literal"][1:-1], line_no, in_iri=False)
@@ -225,7 +226,7 @@ def parse(text: str) -> list[Quad]:
         if not ended or len(terms) not in (3, 4):
             raise CanonicalizationError(
                 f"N-Quads line {line_no}: a statement is subject, predicate, object, an optional graph, and '.'",
-                code="INVALID_NQUADS",
+                code=ErrorCode.INVALID_NQUADS,
                 line=line_no,
             )
         s, p, o = terms[0], terms[1], terms[2]
@@ -234,7 +235,7 @@ def parse(text: str) -> list[Quad]:
             raise CanonicalizationError(
                 f"N-Quads line {line_no}: subject must be an IRI or blank node, "
                 "predicate an IRI, graph an IRI or blank node",
-                code="INVALID_NQUADS",
+                code=ErrorCode.INVALID_NQUADS,
                 line=line_no,
             )
         quads[(s, p, o, g)] = None

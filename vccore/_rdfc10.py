@@ -20,6 +20,7 @@ from itertools import permutations
 from typing import TYPE_CHECKING, Final
 
 from ._nquads import Quad, is_blank
+from .codes import ErrorCode
 from .errors import CanonicalizationError
 
 if TYPE_CHECKING:
@@ -90,14 +91,14 @@ class _State:
             if self.budget.rdfc_work < 0 and self.work <= self.max_work:
                 raise CanonicalizationError(
                     "RDFC-1.0 stopped: this request has spent the canonicalization work vccore gives one request",
-                    code="WORK_LIMIT",
+                    code=ErrorCode.WORK_LIMIT,
                 )
         if self.work > self.max_work:
             raise CanonicalizationError(
                 f"RDFC-1.0 stopped after {self.max_work} units of work: the graph has blank "
                 "nodes that cannot be told apart without trying too many permutations "
                 "(a poison graph)",
-                code="CANONICALIZATION_LIMIT",
+                code=ErrorCode.CANONICALIZATION_LIMIT,
                 limit=self.max_work,
             )
 
@@ -227,7 +228,7 @@ def canonicalize(
     except RecursionError:
         raise CanonicalizationError(
             "RDFC-1.0 stopped: blank nodes nested too deep to tell apart",
-            code="CANONICALIZATION_LIMIT",
+            code=ErrorCode.CANONICALIZATION_LIMIT,
             limit=max_work,
         ) from None
 

@@ -33,7 +33,7 @@ from typing import Final
 
 from . import _datetime
 from ._nquads import RDF_LANGSTRING, XSD_STRING, Quad, iri_value, literal_value
-from .errors import VccoreError
+from .errors import Unreadable
 
 __all__ = [
     "Dataset",
@@ -88,14 +88,6 @@ def purpose_iri(name: str) -> str:
 def purpose_name(iri: str) -> str:
     """The name of a proof purpose IRI, as a proof writes it."""
     return next((name for name, known in _PURPOSE_IRIS.items() if known == iri), iri)
-
-
-class Unreadable(VccoreError):
-    """A signed fact that cannot be read as one value of its kind. Code
-    ``MALFORMED_VALUE_ERROR`` (``field``: the term the specs name it by).
-    """
-
-    code = "MALFORMED_VALUE_ERROR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from . import _datetime, _json
-from .errors import VccoreError
+from .codes import CredentialStatus, ErrorCode, ProblemCode
+from .errors import BatchError, VccoreError
 from .issuer import Certified, Issuer
 from .verify import Verifier
 
@@ -58,12 +59,6 @@ CHUNK_BYTES = 2 << 20
 """A chunk ends early once its lines hold this many bytes, so that the chunks in flight (two
 per worker) stay small whatever the lines' length."""
 CHECKPOINT_SECONDS = 0.5
-
-
-class BatchError(VccoreError):
-    """A batch cannot start or go on: ``BATCH_ERROR`` (``path``)."""
-
-    code = "BATCH_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,13 +126,13 @@ def _chunks(stream: IO[bytes], first_line: int, digest: Any) -> Iterator[tuple[l
 def _parse_object(raw: bytes | str, what: str) -> dict[str, Any]:
     """A line's JSON object; BatchError says why not."""
     if isinstance(raw, str):
-        raise BatchError(raw, code="INVALID_LINE")
+        raise BatchError(raw, code=ErrorCode.INVALID_LINE)
     try:
         value = _json.loads(raw)
     except ValueError as exc:
-        raise BatchError(f"not JSON: {exc}", code="INVALID_LINE") from None
+        raise BatchError(f"not JSON: {exc}", code=ErrorCode.INVALID_LINE) from None
     if not isinstance(value, dict):
-        raise BatchError(f"a {what} is a JSON object, not {type(value).__name__}", code="INVALID_LINE")
+        raise BatchError(f"a {what} is a JSON object, not {type(value).__name__}", code=ErrorCode.INVALID_LINE)
     return value
 
 
@@ -239,12 +234,13 @@ def _check_start_method(start_method: str, workers: int) -> None:
     if start_method not in START_METHODS or start_method not in multiprocessing.get_all_start_methods():
         available = [m for m in START_METHODS if m in multiprocessing.get_all_start_methods()]
         raise BatchError(
-            f"start_method {start_method!r} is not one of {available} on this system", code="INVALID_ARGUMENT"
+            f"start_method {start_method!r} is not one of {available} on this system", code=ErrorCode.INVALID_ARGUMENT
         )
     if start_method == "fork" and workers > 1 and threading.active_count() > 1:
         # A thread holding a lock at the fork leaves that lock held forever in the copy.
         raise BatchError(
-            "start_method 'fork' needs a process with no other thread running: use 'spawn'", code="INVALID_ARGUMENT"
+            "start_method 'fork' needs a process with no other thread running: use 'spawn'",
+            code=ErrorCode.INVALID_ARGUMENT,
         )
 
 
@@ -294,8 +290,8 @@ def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None
         if isinstance(raw, str):
             result: dict[str, Any] = {
                 "verified": False,
-                "status": "INVALID",
-                "problems": [{"code": "PARSING_ERROR", "detail": raw}],
+                "status": CredentialStatus.INVALID,
+                "problems": [{"code": ProblemCode.PARSING_ERROR, "detail": raw}],
             }
         else:
             result = verifier.verify(raw, now=now).to_dict()

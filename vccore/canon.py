@@ -41,6 +41,7 @@ from pyld.identifier_issuer import IdentifierIssuer
 
 from . import _nquads, _rdfc10
 from ._nquads import Quad
+from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
 from .errors import CanonicalizationError, ContextError, SafeModeError, VccoreError
 
@@ -85,7 +86,7 @@ class WorkBudget:
             raise CanonicalizationError(
                 "this request holds more JSON-LD than vccore processes for one request "
                 f"({self.json_limit} JSON values over all its documents and proofs)",
-                code="WORK_LIMIT",
+                code=ErrorCode.WORK_LIMIT,
                 limit=self.json_limit,
             )
 
@@ -120,7 +121,7 @@ def canonicalize_nquads(text: str, *, hash_algorithm: str = "sha256", max_work: 
     if hash_algorithm not in ("sha256", "sha384"):
         raise CanonicalizationError(
             f"hash algorithm {hash_algorithm!r}: RDFC-1.0 here supports sha256 and sha384",
-            code="JSONLD_ERROR",
+            code=ErrorCode.JSONLD_ERROR,
             hash_algorithm=hash_algorithm,
         )
     lines, _ = _rdfc10.canonicalize(_nquads.parse(text), hash_name=hash_algorithm, max_work=max_work)
@@ -134,7 +135,7 @@ def to_quads(
     if not isinstance(document, (dict, list)):
         raise CanonicalizationError(
             f"a JSON-LD document is an object or an array, not {type(document).__name__}",
-            code="JSONLD_ERROR",
+            code=ErrorCode.JSONLD_ERROR,
         )
     values = _check_json(document, safe)
     if budget is not None:
@@ -159,7 +160,7 @@ def to_quads(
             raise SafeModeError(
                 f"term {term!r}{_at(path)} is not defined by the document's contexts, so it "
                 "would not be signed; define it in a context or remove it",
-                code="UNDEFINED_TERM",
+                code=ErrorCode.UNDEFINED_TERM,
                 term=term,
                 path=path,
             )
@@ -192,10 +193,12 @@ def to_quads(
     except jsonld.JsonLdError as exc:
         raise _from_jsonld_error(exc) from exc
     except RecursionError:
-        raise CanonicalizationError("the document is nested too deeply to process", code="INPUT_TOO_DEEP") from None
+        raise CanonicalizationError(
+            "the document is nested too deeply to process", code=ErrorCode.INPUT_TOO_DEEP
+        ) from None
     except Exception as exc:  # pyld fails on some malformed input with TypeError, KeyError, ...
         raise CanonicalizationError(
-            f"the document cannot be processed as JSON-LD ({type(exc).__name__}: {exc})", code="JSONLD_ERROR"
+            f"the document cannot be processed as JSON-LD ({type(exc).__name__}: {exc})", code=ErrorCode.JSONLD_ERROR
         ) from exc
 
 
@@ -237,7 +240,7 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             raise SafeModeError(
                 f"{_short(element)}{_at(path)} would be dropped by JSON-LD (a null @value, an "
                 "object with only @language, or a value standing alone in a graph)",
-                code="DATA_LOSS",
+                code=ErrorCode.DATA_LOSS,
                 path=path,
             )
         return result
@@ -320,8 +323,10 @@ def _from_jsonld_error(exc: jsonld.JsonLdError) -> VccoreError:
     message = exc.args[0] if exc.args else str(exc)
     url = details.get("url") if isinstance(details, dict) else None
     if url and code in ("loading remote context failed", "loading document failed"):
-        return ContextError(f"context {url} could not be loaded", code="UNKNOWN_CONTEXT", url=url)
-    return CanonicalizationError(f"invalid JSON-LD ({code}): {message}", code="JSONLD_ERROR", jsonld_code=str(code))
+        return ContextError(f"context {url} could not be loaded", code=ErrorCode.UNKNOWN_CONTEXT, url=url)
+    return CanonicalizationError(
+        f"invalid JSON-LD ({code}): {message}", code=ErrorCode.JSONLD_ERROR, jsonld_code=str(code)
+    )
 
 
 # --- safe mode -------------------------------------------------------------------------------
@@ -347,7 +352,7 @@ class _Tally:
             raise CanonicalizationError(
                 f"{shown} has more than {MAX_VALUES_PER_PROPERTY} values of {prop} (node objects that share an "
                 "id are merged); vccore takes at most that many",
-                code="INPUT_TOO_LARGE",
+                code=ErrorCode.INPUT_TOO_LARGE,
                 property=prop,
                 limit=MAX_VALUES_PER_PROPERTY,
             )
@@ -378,7 +383,7 @@ def _check_graph(nodes: list[Any], document: Any, safe: bool, tally: _Tally, gra
                 path = _locate_value(document, node["@id"]) if node.keys() == {"@id"} else None
                 raise SafeModeError(
                     f"{what}{_at(path)} stands alone in a graph, where JSON-LD drops it; it would not be signed",
-                    code="DATA_LOSS",
+                    code=ErrorCode.DATA_LOSS,
                     path=path,
                 )
             continue
@@ -397,7 +402,7 @@ def _check_node(node: Any, document: Any, safe: bool, tally: _Tally, graph: Any)
         raise SafeModeError(
             f"index {node['@index']!r}{_at(path)} (an @index, or a key of an index map) is not part of what RDF "
             "signs; write it as a property",
-            code="DATA_LOSS",
+            code=ErrorCode.DATA_LOSS,
             path=path,
         )
     if "@value" in node:
@@ -408,7 +413,7 @@ def _check_node(node: Any, document: Any, safe: bool, tally: _Tally, graph: Any)
             # pyld keeps (and then ignores) what JSON-LD says is a syntax error here
             raise CanonicalizationError(
                 f"a list object may hold only @list and @index, not {', '.join(sorted(node.keys() - {'@list', '@index'}))}",
-                code="JSONLD_ERROR",
+                code=ErrorCode.JSONLD_ERROR,
             )
         for item in node["@list"]:
             _check_node(item, document, safe, tally, graph)
@@ -418,7 +423,7 @@ def _check_node(node: Any, document: Any, safe: bool, tally: _Tally, graph: Any)
         if "@id" in node:
             node_id = node["@id"]
             if not isinstance(node_id, str):  # pyld makes "@id": "@foo" None (jsonld.js: reserved @id value)
-                raise SafeModeError("an @id that looks like a keyword would be dropped", code="DATA_LOSS")
+                raise SafeModeError("an @id that looks like a keyword would be dropped", code=ErrorCode.DATA_LOSS)
             if not _is_node_id(node_id):
                 _relative(node_id, "id", document)
         for type_iri in node.get("@type", ()):
@@ -445,7 +450,7 @@ def _check_node(node: Any, document: Any, safe: bool, tally: _Tally, graph: Any)
                 if name.startswith("_:"):
                     raise SafeModeError(
                         f"property {name!r} is a blank node, which RDF does not allow as a predicate",
-                        code="DATA_LOSS",
+                        code=ErrorCode.DATA_LOSS,
                         path=_locate_key(document, name),
                         term=name,
                     )
@@ -468,7 +473,7 @@ def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
         path = _locate_value(document, language)
         raise SafeModeError(
             f"language tag {language!r}{_at(path)} is not well-formed BCP 47",
-            code="DATA_LOSS",
+            code=ErrorCode.DATA_LOSS,
             path=path,
         )
     if "@direction" in value:
@@ -477,13 +482,13 @@ def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
         path = _locate_value(document, value["@direction"])
         raise SafeModeError(
             f"base direction {value['@direction']!r}{_at(path)} is not part of what RDFC-1.0 signs",
-            code="DATA_LOSS",
+            code=ErrorCode.DATA_LOSS,
             path=path,
         )
     if "@type" in value:
         datatype = value["@type"]
         if not isinstance(datatype, str):  # "@type": "@foo" expands to None in pyld
-            raise SafeModeError("a value's @type that looks like a keyword would be dropped", code="DATA_LOSS")
+            raise SafeModeError("a value's @type that looks like a keyword would be dropped", code=ErrorCode.DATA_LOSS)
         if datatype != "@json" and not is_iri(datatype):
             _relative(datatype, "datatype", document)
 
@@ -554,17 +559,19 @@ def _check_json(document: Any, safe: bool) -> int:
         if count > MAX_JSON_VALUES:
             raise CanonicalizationError(
                 f"the document holds more than {MAX_JSON_VALUES} JSON values",
-                code="INPUT_TOO_LARGE",
+                code=ErrorCode.INPUT_TOO_LARGE,
                 limit=MAX_JSON_VALUES,
             )
         if isinstance(value, str):
             if _SURROGATE.search(value):
                 raise CanonicalizationError(
-                    f"{path or 'a string'}: holds a lone UTF-16 surrogate", code="INVALID_JSON", path=path
+                    f"{path or 'a string'}: holds a lone UTF-16 surrogate", code=ErrorCode.INVALID_JSON, path=path
                 )
             if safe and in_context and _KEYWORD_LIKE.fullmatch(value) and value not in _KEYWORDS:
                 raise SafeModeError(
-                    f"{path}: {value!r} is a reserved keyword form, which JSON-LD ignores", code="DATA_LOSS", path=path
+                    f"{path}: {value!r} is a reserved keyword form, which JSON-LD ignores",
+                    code=ErrorCode.DATA_LOSS,
+                    path=path,
                 )
         elif isinstance(value, bool) or value is None:
             continue
@@ -572,17 +579,19 @@ def _check_json(document: Any, safe: bool) -> int:
             if safe and abs(value) >= _SAFE_INTEGER:
                 raise SafeModeError(
                     f"{path}: the integer {value} is beyond 2**53, where JavaScript implementations read another number",
-                    code="DATA_LOSS",
+                    code=ErrorCode.DATA_LOSS,
                     path=path,
                 )
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise CanonicalizationError(f"{path}: {value} is not a JSON number", code="INVALID_JSON", path=path)
+                raise CanonicalizationError(
+                    f"{path}: {value} is not a JSON number", code=ErrorCode.INVALID_JSON, path=path
+                )
         elif isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str) or _SURROGATE.search(key):
                     raise CanonicalizationError(
-                        f"{path}: an object key is not a valid string", code="INVALID_JSON", path=path
+                        f"{path}: an object key is not a valid string", code=ErrorCode.INVALID_JSON, path=path
                     )
                 here = f"{path}.{key}" if path else key
                 if safe and not in_context and key in _ID_AND_TYPE_KEYS:
@@ -591,14 +600,14 @@ def _check_json(document: Any, safe: bool) -> int:
                             # pyld drops such an id or type (a value's @type, without a trace)
                             raise SafeModeError(
                                 f"{here}: {name!r} is a reserved keyword form, which JSON-LD ignores",
-                                code="DATA_LOSS",
+                                code=ErrorCode.DATA_LOSS,
                                 path=here,
                             )
                 if safe and in_context:
                     if _KEYWORD_LIKE.fullmatch(key) and key not in _KEYWORDS:
                         raise SafeModeError(
                             f"{here}: {key!r} is a reserved term form, which JSON-LD ignores",
-                            code="DATA_LOSS",
+                            code=ErrorCode.DATA_LOSS,
                             path=here,
                         )
                     if (
@@ -607,18 +616,20 @@ def _check_json(document: Any, safe: bool) -> int:
                         and not (isinstance(item, str) and _LANGUAGE_TAG.match(item))
                     ):
                         raise SafeModeError(
-                            f"{here}: {item!r} is not a well-formed language tag", code="DATA_LOSS", path=here
+                            f"{here}: {item!r} is not a well-formed language tag", code=ErrorCode.DATA_LOSS, path=here
                         )
                     if key == "@direction":
                         raise SafeModeError(
-                            f"{here}: a base direction is not part of what RDFC-1.0 signs", code="DATA_LOSS", path=here
+                            f"{here}: a base direction is not part of what RDFC-1.0 signs",
+                            code=ErrorCode.DATA_LOSS,
+                            path=here,
                         )
                 stack.append((here, item, in_context or key == "@context"))
         elif isinstance(value, (list, tuple)):
             if len(value) > MAX_ARRAY_LENGTH and not in_context:
                 raise CanonicalizationError(
                     f"{path}: an array of {len(value)} values; vccore takes at most {MAX_ARRAY_LENGTH}",
-                    code="INPUT_TOO_LARGE",
+                    code=ErrorCode.INPUT_TOO_LARGE,
                     path=path,
                     limit=MAX_ARRAY_LENGTH,
                 )
@@ -626,7 +637,7 @@ def _check_json(document: Any, safe: bool) -> int:
                 stack.append((f"{path}[{index}]", item, in_context))
         else:
             raise CanonicalizationError(
-                f"{path}: {type(value).__name__} is not a JSON value", code="INVALID_JSON", path=path
+                f"{path}: {type(value).__name__} is not a JSON value", code=ErrorCode.INVALID_JSON, path=path
             )
     return count
 
@@ -639,7 +650,7 @@ def _relative(iri: str, what: str, document: Any) -> None:
     raise SafeModeError(
         f"{what} {iri!r}{_at(path)} is not an absolute IRI and no context maps it to one, so it "
         "would be dropped from what is signed",
-        code="RELATIVE_IRI",
+        code=ErrorCode.RELATIVE_IRI,
         iri=iri,
         path=path,
     )

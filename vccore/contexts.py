@@ -23,6 +23,7 @@ from typing import Any
 from cachetools import LRUCache
 
 from ._resources import data_dir
+from .codes import ErrorCode
 from .errors import ContextError
 
 __all__ = ["ContextLoader", "PinnedContext", "bundled_contexts"]
@@ -84,7 +85,7 @@ class ContextLoader:
         except (OSError, ValueError) as exc:
             raise ContextError(
                 f"cannot read the context index {index_file}: {exc}",
-                code="INVALID_CONTEXT",
+                code=ErrorCode.INVALID_CONTEXT,
                 url=str(index_file),
             ) from exc
         pins: dict[str, PinnedContext] = {}
@@ -103,7 +104,7 @@ class ContextLoader:
             if known is not None and known != pin.sha256:
                 raise ContextError(
                     f"context {pin.url} is already pinned with sha256 {known}, not {pin.sha256}",
-                    code="CONTEXT_DIGEST_MISMATCH",
+                    code=ErrorCode.CONTEXT_DIGEST_MISMATCH,
                     url=pin.url,
                     expected=known,
                     actual=pin.sha256,
@@ -120,14 +121,16 @@ class ContextLoader:
         extra = dict(self._extra)
         for url, data in contexts.items():
             if not isinstance(url, str) or not isinstance(data, (bytes, bytearray)):
-                raise ContextError("pinned contexts are given as URL -> bytes", code="INVALID_CONTEXT", url=str(url))
+                raise ContextError(
+                    "pinned contexts are given as URL -> bytes", code=ErrorCode.INVALID_CONTEXT, url=str(url)
+                )
             data = bytes(data)
             actual = hashlib.sha256(data).hexdigest()
             known = self._pin_digest(url)
             if known is not None and known != actual:
                 raise ContextError(
                     f"context {url} is already pinned with sha256 {known}; the bytes given for it have sha256 {actual}",
-                    code="CONTEXT_DIGEST_MISMATCH",
+                    code=ErrorCode.CONTEXT_DIGEST_MISMATCH,
                     url=url,
                     expected=known,
                     actual=actual,
@@ -135,11 +138,13 @@ class ContextLoader:
             try:
                 document = json.loads(data)
             except ValueError as exc:
-                raise ContextError(f"context {url} is not valid JSON: {exc}", code="INVALID_CONTEXT", url=url) from exc
+                raise ContextError(
+                    f"context {url} is not valid JSON: {exc}", code=ErrorCode.INVALID_CONTEXT, url=url
+                ) from exc
             if not isinstance(document, dict) or "@context" not in document:
                 raise ContextError(
                     f"context {url} is not a JSON object with an @context",
-                    code="INVALID_CONTEXT",
+                    code=ErrorCode.INVALID_CONTEXT,
                     url=url,
                 )
             extra[url] = data
@@ -171,20 +176,20 @@ class ContextLoader:
             raise ContextError(
                 f"context {url} is not pinned: vccore loads no context from the network; "
                 "pin it with ContextLoader.with_contexts() or the CLI's --context URL=FILE",
-                code="UNKNOWN_CONTEXT",
+                code=ErrorCode.UNKNOWN_CONTEXT,
                 url=url,
             )
         try:
             data = pin.location.read_bytes()
         except OSError as exc:
             raise ContextError(
-                f"context {url}: cannot read {pin.location.name}: {exc}", code="INVALID_CONTEXT", url=url
+                f"context {url}: cannot read {pin.location.name}: {exc}", code=ErrorCode.INVALID_CONTEXT, url=url
             ) from exc
         actual = hashlib.sha256(data).hexdigest()
         if actual != pin.sha256:
             raise ContextError(
                 f"context {url}: {pin.location.name} has sha256 {actual}, pinned {pin.sha256}",
-                code="CONTEXT_DIGEST_MISMATCH",
+                code=ErrorCode.CONTEXT_DIGEST_MISMATCH,
                 url=url,
                 expected=pin.sha256,
                 actual=actual,
@@ -200,7 +205,9 @@ class ContextLoader:
             try:
                 cached = json.loads(self.read_bytes(url))
             except ValueError as exc:
-                raise ContextError(f"context {url} is not valid JSON: {exc}", code="INVALID_CONTEXT", url=url) from exc
+                raise ContextError(
+                    f"context {url} is not valid JSON: {exc}", code=ErrorCode.INVALID_CONTEXT, url=url
+                ) from exc
             with self._lock:
                 self._documents[canonical] = cached
         return cached
@@ -270,6 +277,8 @@ def template_pins(templates: Traversable) -> list[PinnedContext]:
             )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ContextError(
-                f"{folder.name}/entity.json: unreadable contexts: {exc}", code="INVALID_CONTEXT", url=str(manifest)
+                f"{folder.name}/entity.json: unreadable contexts: {exc}",
+                code=ErrorCode.INVALID_CONTEXT,
+                url=str(manifest),
             ) from exc
     return pins

@@ -2,18 +2,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from . import _multibase
 from ._vocab import DID_V1, MULTIKEY_V1
 from .errors import KeyFormatError
 from .keys import Ed25519Key, decode_multicodec
-from .verification_methods import VERIFICATION_RELATIONSHIPS
 
-__all__ = ["did_document", "did_key_document", "did_web"]
+__all__ = ["DIDDocument", "Multikey", "did_document", "did_key_document", "did_web"]
 
 
-def did_key_document(did_url: str) -> dict[str, Any]:
+class Multikey(TypedDict):
+    """A Multikey verification method (Controlled Identifiers 1.0), as a DID document lists it."""
+
+    id: str
+    type: str
+    controller: str
+    publicKeyMultibase: str
+
+
+DIDDocument = TypedDict(
+    "DIDDocument",
+    {
+        "@context": list[str],
+        "id": str,
+        "verificationMethod": list[Multikey],
+        "authentication": list[str],
+        "assertionMethod": list[str],
+        "capabilityDelegation": NotRequired[list[str]],
+        "capabilityInvocation": NotRequired[list[str]],
+    },
+)
+"""A DID document (DID Core section 5) of Multikey verification methods, as vccore makes them."""
+
+
+def _method(key: Ed25519Key) -> Multikey:
+    """``key`` as its DID document lists it (:meth:`Ed25519Key.to_multikey` without ``@context``)."""
+    return {
+        "id": key.id,
+        "type": "Multikey",
+        "controller": key.controller,
+        "publicKeyMultibase": key.public_key_multibase,
+    }
+
+
+def did_key_document(did_url: str) -> DIDDocument:
     """Resolve a did:key DID (or DID URL) offline to its DID document (did:key v0.7, Multikey form).
 
     Only Ed25519 did:keys (``z6Mk...``) are supported; the X25519 key agreement key is not derived.
@@ -28,17 +61,16 @@ def did_key_document(did_url: str) -> dict[str, Any]:
         raise KeyFormatError(
             f"{did_url}: a did:key's only verification method is {key.id}", field="verificationMethod", url=did_url
         )
-    method = key.to_multikey()
-    del method["@context"]
-    document: dict[str, Any] = {
+    # keyAgreement would need the X25519 key derived from this one; vccore does not derive it.
+    return {
         "@context": [DID_V1, MULTIKEY_V1],
         "id": did,
-        "verificationMethod": [method],
+        "verificationMethod": [_method(key)],
+        "authentication": [key.id],
+        "assertionMethod": [key.id],
+        "capabilityDelegation": [key.id],
+        "capabilityInvocation": [key.id],
     }
-    # keyAgreement would need the X25519 key derived from this one; vccore does not derive it.
-    for relationship in VERIFICATION_RELATIONSHIPS[:4]:
-        document[relationship] = [key.id]
-    return document
 
 
 def did_web(location: str) -> str:
@@ -52,7 +84,7 @@ def did_web(location: str) -> str:
     return "did:web:" + ":".join(parts)
 
 
-def did_document(key: Ed25519Key, *, retired: tuple[Ed25519Key, ...] = ()) -> dict[str, Any]:
+def did_document(key: Ed25519Key, *, retired: tuple[Ed25519Key, ...] = ()) -> DIDDocument:
     """A DID document for ``key``'s controller listing the key for authentication and assertion:
     what an issuer publishes as ``did.json`` for did:web (DID Core section 5). ``retired`` keys
     (public parts only) stay listed for assertion, so that what they signed still verifies.
@@ -63,9 +95,7 @@ def did_document(key: Ed25519Key, *, retired: tuple[Ed25519Key, ...] = ()) -> di
             raise KeyFormatError(
                 f"key {listed.id} belongs to {listed.controller}, not {key.controller}", field="controller"
             )
-        method = listed.to_multikey()
-        del method["@context"]
-        methods.append(method)
+        methods.append(_method(listed))
     return {
         "@context": [DID_V1, MULTIKEY_V1],
         "id": key.controller,

@@ -38,11 +38,12 @@ from jsonschema import Draft202012Validator
 
 from . import _datetime, _nquads
 from ._resources import data_dir
-from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2
+from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2, VCVersion
 from .canon import canonicalize
+from .codes import PayloadReason
 from .contexts import ContextLoader, bundled_contexts
-from .errors import VccoreError
-from .payloads import PayloadError, PayloadProblem, escape_pointer, quick_checker, schema_validator, validate_payload
+from .errors import EntityTypeError, PayloadError, PayloadProblem, VccoreError
+from .payloads import escape_pointer, quick_checker, schema_validator, validate_payload
 
 __all__ = [
     "EntityType",
@@ -58,12 +59,6 @@ VC_VERSIONS: Final = ("2.0", "1.1")
 SCALAR_TYPES: Final = frozenset({"string", "integer", "number", "boolean"})
 _SAMPLE_ISSUER: Final = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _SAMPLE_NOW: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
-
-
-class EntityTypeError(VccoreError):
-    """An entity type folder is unusable. Code ``INVALID_ENTITY_TYPE`` (``entity``, ``file``)."""
-
-    code = "INVALID_ENTITY_TYPE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +127,8 @@ class EntityType:
     name: str
     description: str
     schema: Mapping[str, Any] = field(repr=False)
-    templates: Mapping[str, Any] = field(repr=False)
-    """VC version ("2.0", "1.1") -> credential template (JSON)."""
+    templates: Mapping[VCVersion, Any] = field(repr=False)
+    """VC version (:class:`vccore.VCVersion`: "2.0", "1.1") -> credential template (JSON)."""
     contexts: Mapping[str, bytes] = field(repr=False)
     """Context URL -> exact bytes, as pinned in entity.json."""
     defaults: Mapping[str, str]
@@ -141,12 +136,19 @@ class EntityType:
     example: Mapping[str, Any] | None = field(repr=False)
     suites: tuple[str, ...] | None
     """The only suites this type may be signed with, when entity.json restricts them."""
-    _validator: Any = field(repr=False, compare=False)
-    _quick_check: Callable[[Mapping[str, Any]], bool] | None = field(default=None, repr=False, compare=False)
-    _payload_id_slots: dict[str, list[tuple[str, str]]] = field(default_factory=dict, repr=False, compare=False)
+    # the schema's validator and its quick check (vccore.payloads), set by from_directory
+    _validator: Any = field(default=None, init=False, repr=False, compare=False)
+    _quick_check: Callable[[Mapping[str, Any]], bool] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+    _payload_id_slots: dict[str, list[tuple[str, str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     # Loaders by base loader: each keeps pyld's processed contexts, which are what make signing
     # fast; a new loader per credential would process every context again.
-    _loaders: dict[ContextLoader | None, ContextLoader] = field(default_factory=dict, repr=False, compare=False)
+    _loaders: dict[ContextLoader | None, ContextLoader] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
     certificate: CertificateSpec | None = field(default=None, repr=False, compare=False)
     """How its credentials print (:mod:`vccore.render`), if the type says."""
     aliases: tuple[str, ...] = ()
@@ -214,7 +216,7 @@ class EntityType:
                 entity=name,
                 file="entity.json",
             )
-        templates = {version: _read_json(root, file, name) for version, file in templates_spec.items()}
+        templates = {VCVersion(version): _read_json(root, file, name) for version, file in templates_spec.items()}
         defaults = manifest.get("defaults", {})
         if not isinstance(defaults, dict) or not all(v in BUILT_INS for v in defaults.values()):
             raise EntityTypeError(
@@ -242,11 +244,11 @@ class EntityType:
             fields,
             example,
             tuple(suites) if suites is not None else None,
-            schema_validator(schema),
-            quick_checker(schema),
             certificate=_certificate_spec(root, manifest, name),
             aliases=tuple(aliases),
         )
+        object.__setattr__(entity, "_validator", schema_validator(schema))
+        object.__setattr__(entity, "_quick_check", quick_checker(schema))
         if example is not None:
             problems = entity.validate(example)
             if problems:
@@ -266,7 +268,12 @@ class EntityType:
         return validate_payload(payload, entity=self.name, validator=self._validator, quick_check=self._quick_check)
 
     def render(
-        self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None, vc_version: str = "2.0"
+        self,
+        payload: Mapping[str, Any],
+        *,
+        issuer: str,
+        now: datetime | None = None,
+        vc_version: VCVersion | str = VCVersion.V2_0,
     ) -> dict[str, Any]:
         """The unsigned credential for ``payload``; PayloadError lists every problem."""
         return self.fill(self.values(payload, issuer=issuer, now=now), vc_version=vc_version)
@@ -287,34 +294,38 @@ class EntityType:
         values.update(builtins)
         return values
 
-    def fill(self, values: Mapping[str, Any], *, vc_version: str = "2.0") -> dict[str, Any]:
+    def fill(self, values: Mapping[str, Any], *, vc_version: VCVersion | str = VCVersion.V2_0) -> dict[str, Any]:
         """The template of ``vc_version`` filled with slot ``values`` (as :meth:`values` gives)."""
-        template = self.templates.get(vc_version)
+        version = VCVersion(vc_version)
+        template = self.templates.get(version)
         if template is None:
             raise EntityTypeError(
-                f"{self.name} has no VC {vc_version} template (it has {', '.join(sorted(self.templates))})",
+                f"{self.name} has no VC {version} template (it has {', '.join(sorted(self.templates))})",
                 entity=self.name,
-                vc_version=vc_version,
+                vc_version=version,
             )
         rendered = _fill(template, values)
         assert isinstance(rendered, dict)
-        self.check_ids(rendered, values, vc_version=vc_version)
+        self.check_ids(rendered, values, vc_version=version)
         return rendered
 
-    def check_ids(self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: str = "2.0") -> None:
+    def check_ids(
+        self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: VCVersion | str = VCVersion.V2_0
+    ) -> None:
         """PayloadError when a payload value in an ``id`` slot of the template is also the id of
         another part of ``rendered`` (two nodes would merge): what :meth:`fill` checks, for a
         credential built another way (:meth:`vccore._compiled.CompiledCredentials.render`).
         """
         slots = self._payload_id_slots.get(vc_version)
         if slots is None:
-            slots = self._payload_id_slots[vc_version] = [
-                (p, n) for p, n in _id_slots(self.templates[vc_version]) if not n.startswith("$")
+            version = VCVersion(vc_version)
+            slots = self._payload_id_slots[version] = [
+                (p, n) for p, n in _id_slots(self.templates[version]) if not n.startswith("$")
             ]
         if slots:
             _check_ids(rendered, self.name, values, slots)
 
-    def emptiable_groups(self, vc_version: str) -> list[frozenset[str]]:
+    def emptiable_groups(self, vc_version: VCVersion | str) -> list[frozenset[str]]:
         """Groups of fields that, all absent, leave an object of the template empty (so it goes)."""
         groups: list[frozenset[str]] = []
 
@@ -344,7 +355,7 @@ class EntityType:
                 return fields, constant
             return set(), True
 
-        walk(self.templates[vc_version])
+        walk(self.templates[VCVersion(vc_version)])
         return groups
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
@@ -594,7 +605,7 @@ def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], slots: lis
     problems = [
         PayloadProblem(
             f"/{escape_pointer(name)}",
-            "INVALID_VALUE",
+            PayloadReason.INVALID_VALUE,
             f"{values[name]!r} is also the id of another part of the credential",
         )
         for pointer, name in slots

@@ -4,23 +4,32 @@ Every error has a stable machine ``code`` (callers and the CLI switch on it, nev
 message) and keyword ``details`` naming the field, URL or value at fault. ``verify()`` does not
 raise these for anything that comes from the credential: it turns them into problems with the
 same codes (see ``vccore.verify``).
+
+Every exception class of vccore is here, whichever room raises it (the rooms re-export theirs:
+``vccore.qr.QRError``, ``vccore.store.LifecycleError``, ...); the codes are
+:class:`vccore.codes.ErrorCode` members. :class:`PayloadProblem`, the value a
+:class:`PayloadError` carries, is here beside it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from .codes import ErrorCode, PayloadReason
 
 
 class VccoreError(Exception):
     """Base class of every error vccore raises on purpose."""
 
-    code: str = "VCCORE_ERROR"
+    code: ErrorCode = ErrorCode.VCCORE_ERROR
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
-            self.code = code
+            self.code = ErrorCode(code)
         self.details: dict[str, Any] = details
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -49,7 +58,7 @@ class ContextError(VccoreError):
     ``actual``), ``INVALID_CONTEXT`` (``url``).
     """
 
-    code = "UNKNOWN_CONTEXT"
+    code = ErrorCode.UNKNOWN_CONTEXT
 
 
 class CanonicalizationError(VccoreError):
@@ -57,10 +66,11 @@ class CanonicalizationError(VccoreError):
 
     Codes: ``JSONLD_ERROR``, ``INVALID_JSON`` (``path``: a lone surrogate, a non-finite number),
     ``INVALID_NQUADS`` (``line``), ``CANONICALIZATION_LIMIT`` (``limit``), ``INPUT_TOO_DEEP``,
-    ``INPUT_TOO_LARGE`` (``limit``).
+    ``INPUT_TOO_LARGE`` (``limit``), ``WORK_LIMIT`` (``limit``: the request's
+    :class:`vccore.canon.WorkBudget` is spent).
     """
 
-    code = "JSONLD_ERROR"
+    code = ErrorCode.JSONLD_ERROR
 
 
 class SafeModeError(CanonicalizationError):
@@ -71,28 +81,188 @@ class SafeModeError(CanonicalizationError):
     ``DATA_LOSS`` (``path``) for any other value that JSON-LD processing would drop.
     """
 
-    code = "UNDEFINED_TERM"
+    code = ErrorCode.UNDEFINED_TERM
 
 
 class KeyFormatError(VccoreError):
-    """A key cannot be read: wrong encoding, multicodec, length or type. Code ``INVALID_KEY``."""
+    """A key cannot be read: wrong encoding, multicodec, length or type. Code ``INVALID_KEY``;
+    ``KEY_PASSPHRASE_REQUIRED``, ``KEY_PASSPHRASE_WRONG`` (an encrypted key file),
+    ``KEY_NOT_ROTATABLE`` (a did:key issuer), ``UNKNOWN_VERIFICATION_METHOD`` (a verifier's key
+    resolution).
+    """
 
-    code = "INVALID_KEY"
+    code = ErrorCode.INVALID_KEY
 
 
 class DocumentError(VccoreError):
     """A document to sign is not a usable JSON-LD object. Code ``INVALID_DOCUMENT`` (``field``)."""
 
-    code = "INVALID_DOCUMENT"
+    code = ErrorCode.INVALID_DOCUMENT
 
 
 class SigningError(VccoreError):
     """A proof cannot be created with this signer. Code ``SIGNING_ERROR``."""
 
-    code = "SIGNING_ERROR"
+    code = ErrorCode.SIGNING_ERROR
 
 
 class UnsupportedSuiteError(VccoreError):
     """A suite name vccore does not know. Code ``UNSUPPORTED_SUITE`` (``suite``)."""
 
-    code = "UNSUPPORTED_SUITE"
+    code = ErrorCode.UNSUPPORTED_SUITE
+
+
+class MalformedProofError(VccoreError):
+    """A proof's value cannot be decoded. Code ``MALFORMED_PROOF_ERROR``."""
+
+    code = ErrorCode.MALFORMED_PROOF_ERROR
+
+
+class Unreadable(VccoreError):  # noqa: N818 (read where raised: "raise Unreadable(f'{name} must be a URL')")
+    """A signed fact that cannot be read as one value of its kind. Code
+    ``MALFORMED_VALUE_ERROR`` (``field``: the term the specs name it by).
+    """
+
+    code = ErrorCode.MALFORMED_VALUE_ERROR
+
+
+class StatusError(VccoreError):
+    """A status list cannot be read. Codes ``STATUS_LIST_ERROR``, ``STATUS_LIST_LENGTH_ERROR``."""
+
+    code = ErrorCode.STATUS_LIST_ERROR
+
+
+class LifecycleError(VccoreError):
+    """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
+    ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
+    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``.
+    """
+
+    code = ErrorCode.INVALID_TRANSITION
+
+
+class EntityTypeError(VccoreError):
+    """An entity type folder is unusable. Code ``INVALID_ENTITY_TYPE`` (``entity``, ``file``)."""
+
+    code = ErrorCode.INVALID_ENTITY_TYPE
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadProblem:
+    """One thing wrong with a payload: where (a JSON pointer), a stable reason, and a message.
+
+    Reasons: ``MISSING``, ``WRONG_TYPE``, ``BAD_DATE``, ``NOT_A_URL`` (URL or DID),
+    ``UNKNOWN_FIELD``, ``INVALID_VALUE``.
+    """
+
+    pointer: str
+    reason: PayloadReason
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return {"pointer": self.pointer, "reason": self.reason, "detail": self.detail}
+
+
+class PayloadError(VccoreError):
+    """A payload does not match its entity type's schema. Code ``INVALID_PAYLOAD``.
+
+    ``problems`` lists every problem found, not only the first.
+    """
+
+    code = ErrorCode.INVALID_PAYLOAD
+
+    def __init__(self, entity: str, problems: Iterable[PayloadProblem]) -> None:
+        self.problems = tuple(problems)
+        summary = "; ".join(f"{p.pointer or '/'}: {p.detail}" for p in self.problems)
+        super().__init__(f"{entity} payload: {summary}", entity=entity)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, with the problems."""
+        out = super().to_dict()
+        out["problems"] = [p.to_dict() for p in self.problems]
+        return out
+
+
+class RenderError(VccoreError):
+    """A credential cannot be printed. Codes: ``UNKNOWN_ENTITY_TYPE`` (``types``),
+    ``NO_CERTIFICATE_LAYOUT`` (``entity``), ``RENDER_ERROR``.
+    """
+
+    code = ErrorCode.RENDER_ERROR
+
+
+class QRError(VccoreError):
+    """A QR payload cannot be made or read.
+
+    Codes: ``QR_TOO_LARGE`` (``bytes``, ``characters``, ``ecc``), ``QR_FORMAT_UNSUPPORTED``
+    (``format``: ``HC1`` or ``SHC``), ``QR_MALFORMED`` (what is wrong), ``QR_NOT_FOUND`` (an
+    image with no readable QR code), ``QR_READER_MISSING``, ``QR_IMAGE_TOO_LARGE`` (``path``,
+    ``limit``; ``width``, ``height`` and ``pixels``, or ``bytes``: an image over vccore's bounds),
+    ``QR_IMAGE_UNREADABLE`` (``path``: not an image vccore reads, or a broken one).
+    """
+
+    code = ErrorCode.QR_MALFORMED
+
+
+class BatchError(VccoreError):
+    """A batch cannot start or go on: ``BATCH_ERROR`` (``path``)."""
+
+    code = ErrorCode.BATCH_ERROR
+
+
+# --- the HTTP API's refusals ---------------------------------------------------------------------
+
+
+class ApiError(VccoreError):
+    """A request the API refuses: ``status`` (HTTP) and a stable ``code``."""
+
+    def __init__(
+        self, status: int, message: str, *, code: ErrorCode, extra: dict[str, Any] | None = None, **details: Any
+    ) -> None:
+        super().__init__(message, code=code, **details)
+        self.status = status
+        self.extra = extra or {}
+        """Structured members of the problem details (lists, objects), beside the scalar details."""
+
+
+_MAX_DESCRIPTION: Final = 200
+
+
+class AuthError(VccoreError):
+    """A request without the right to do what it asks. ``status`` 401 (``UNAUTHENTICATED``:
+    no token, or one that does not verify) or 403 (``FORBIDDEN``: ``scope`` missing).
+    """
+
+    code = ErrorCode.UNAUTHENTICATED
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the refusal: 403 for ``FORBIDDEN``, else 401."""
+        return 403 if self.code == ErrorCode.FORBIDDEN else 401
+
+    def www_authenticate(self) -> str:
+        """The ``WWW-Authenticate`` header of the refusal (RFC 6750 section 3)."""
+        if self.code == ErrorCode.FORBIDDEN:
+            return f'Bearer error="insufficient_scope", scope="{_auth_param(str(self.details.get("scope", "")))}"'
+        if self.details.get("token") == "missing":
+            return 'Bearer realm="vccore"'
+        return f'Bearer error="invalid_token", error_description="{_auth_param(self.message)}"'
+
+
+def _auth_param(text: str) -> str:
+    r"""``text`` as an RFC 6750 auth-param value: the characters section 3 allows (printable ASCII
+    but '"' and '\'), at most :data:`_MAX_DESCRIPTION` of them. A message can quote the token (a
+    kid, a critical extension): a CR or LF there would end the header and start another, and a
+    character beyond Latin-1 cannot be sent at all. A '"' becomes "'", anything else '?'; the
+    problem details in the body keep the message whole.
+    """
+    safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" if c == '"' else "?" for c in text)
+    return safe if len(safe) <= _MAX_DESCRIPTION else safe[: _MAX_DESCRIPTION - 3] + "..."
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+class _Unusable(Exception):  # noqa: N818 (the CLI's own signal, not a VccoreError: it carries no code)
+    """Input the command cannot use at all (exit status 2)."""

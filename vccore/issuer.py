@@ -17,21 +17,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final, TypedDict
 
 from . import _datetime
 from ._compiled import CompiledCredentials, add_lifecycle
+from ._vocab import VCVersion
 from .canon import canonicalize
+from .codes import ErrorCode
 from .contexts import ContextLoader
 from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .errors import VccoreError
 from .keys import Signer
-from .proofs import sign
+from .proofs import _sign, sign
 from .status import list_set_credentials, list_url, write_status_lists
-from .store import LIST_SIZE, LifecycleError, Record, Store, StoreTransaction, credential_json
+from .store import LIST_SIZE, LifecycleError, Record, RecordState, Store, StoreTransaction, credential_json
 from .suites import Suite, get_suite
 
-__all__ = ["Certified", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
+__all__ = ["Certified", "CertifiedDict", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
 
 
 def issue(
@@ -39,7 +41,7 @@ def issue(
     payload: Mapping[str, Any],
     *,
     signer: Signer,
-    vc_version: str = "2.0",
+    vc_version: VCVersion | str = VCVersion.V2_0,
     suite: str | Suite = "eddsa-rdfc-2022",
     now: datetime | None = None,
     contexts: ContextLoader | None = None,
@@ -48,13 +50,15 @@ def issue(
     """The signed credential for ``payload`` (PayloadError lists every problem; nothing is signed).
 
     ``entity`` is an :class:`EntityType` or the name of one in ``entity_types`` (default: the
-    bundled ones). ``now`` (default: the clock) is the proof's ``created`` and the ``$now``
-    built-in, so a fixed ``now`` reproduces a credential byte for byte.
+    bundled ones). ``vc_version``: a :class:`VCVersion` or its value (ValueError for another).
+    ``now`` (default: the clock) is the proof's ``created`` and the ``$now`` built-in, so a
+    fixed ``now`` reproduces a credential byte for byte.
     """
+    version = VCVersion(vc_version)
     entity_type = resolve_entity_type(entity, entity_types)
     _check_suite(entity_type, suite)
     moment = now if now is not None else _datetime.now()
-    credential = entity_type.render(payload, issuer=issuer_of(signer), now=moment, vc_version=vc_version)
+    credential = entity_type.render(payload, issuer=issuer_of(signer), now=moment, vc_version=version)
     return sign(credential, signer, suite=suite, created=moment, contexts=entity_type.context_loader(contexts))
 
 
@@ -69,7 +73,7 @@ def _check_suite(entity_type: EntityType, suite: str | Suite) -> None:
     if entity_type.suites is not None and name not in entity_type.suites:
         raise EntityTypeError(
             f"{entity_type.name} may only be signed with {', '.join(entity_type.suites)}, not {name}",
-            code="UNSUPPORTED_SUITE",
+            code=ErrorCode.UNSUPPORTED_SUITE,
             entity=entity_type.name,
             suite=name,
         )
@@ -84,13 +88,16 @@ def resolve_entity_type(entity: EntityType | str, entity_types: Mapping[str, Ent
     if found is None:
         raise EntityTypeError(
             f"unknown entity type {entity!r}; known: {', '.join(sorted(known)) or 'none'}",
-            code="UNKNOWN_ENTITY_TYPE",
+            code=ErrorCode.UNKNOWN_ENTITY_TYPE,
             entity=entity,
         )
     return found
 
 
 # --- lifecycle ------------------------------------------------------------------------------------
+
+_LIVE: Final = (RecordState.VALID, RecordState.SUSPENDED)
+"""The states a certificate can be revoked, suspended or updated from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,15 +108,22 @@ class Certified:
     transaction_id: str
     credential: dict[str, Any]
     replaces: str | None = None
-    json: str | None = field(default=None, compare=False, repr=False)
-    """The credential as compact JSON (:func:`vccore.store.credential_json`), when it was written
-    for the store already."""
+    # The credential as compact JSON (vccore.store.credential_json), when it was written for the
+    # store already (see _of).
+    _json: str | None = field(default=None, init=False, compare=False, repr=False)
+
+    @classmethod
+    def _of(cls, record: Record) -> Certified:
+        """The certificate a record holds, with the JSON written for the store, if it was."""
+        certified = cls(record.certificate_id, record.transaction_id, record.credential, record.replaces)
+        object.__setattr__(certified, "_json", record.credential_json)
+        return certified
 
     def credential_json(self) -> str:
         """The credential as the store writes it: compact JSON, UTF-8 as is."""
-        return self.json if self.json is not None else credential_json(self.credential)
+        return self._json if self._json is not None else credential_json(self.credential)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> CertifiedDict:
         """JSON-ready form."""
         return {
             "certificateId": self.certificate_id,
@@ -117,6 +131,15 @@ class Certified:
             "replaces": self.replaces,
             "credential": self.credential,
         }
+
+
+class CertifiedDict(TypedDict):
+    """A :class:`Certified` as JSON (:meth:`Certified.to_dict`)."""
+
+    certificateId: str
+    transactionId: str
+    replaces: str | None
+    credential: dict[str, Any]
 
 
 class Issuer:
@@ -130,12 +153,13 @@ class Issuer:
         signer: Signer,
         store: Store,
         entity_types: Mapping[str, EntityType] | None = None,
-        vc_version: str | None = None,
+        vc_version: VCVersion | str | None = None,
         suite: str | Suite = "eddsa-rdfc-2022",
         contexts: ContextLoader | None = None,
         status_valid_for: timedelta = timedelta(days=7),
     ) -> None:
-        """``vc_version``: None picks each entity type's own (2.0 when it has a 2.0 template).
+        """``vc_version``: a :class:`VCVersion` or its value (ValueError for another); None picks
+        each entity type's own (2.0 when it has a 2.0 template).
         ``status_valid_for``: how long exported status lists stay valid (``validUntil``): a
         verifier refuses a copy older than that, so a stale copy cannot hide a revocation for
         longer; the issuer must export again within it.
@@ -143,7 +167,7 @@ class Issuer:
         self.signer = signer
         self.store = store
         self.entity_types = entity_types if entity_types is not None else bundled_entity_types()
-        self.vc_version = vc_version
+        self.vc_version = VCVersion(vc_version) if vc_version is not None else None
         self.suite = suite
         self.contexts = contexts
         self.status_valid_for = status_valid_for
@@ -179,29 +203,30 @@ class Issuer:
         old_id = payload.get("certificateId") if isinstance(payload, Mapping) else None
         if not isinstance(old_id, str):
             raise LifecycleError(
-                "update needs the payload's certificateId: the certificate to replace", code="MISSING_CERTIFICATE_ID"
+                "update needs the payload's certificateId: the certificate to replace",
+                code=ErrorCode.MISSING_CERTIFICATE_ID,
             )
         with self.store.transaction() as tx:
             old = _require(tx.get(old_id), old_id)
             state = old.effective_state(moment)
-            if state not in ("VALID", "SUSPENDED"):
+            if state not in _LIVE:
                 raise LifecycleError(
                     f"certificate {old_id} is {state}"
                     + (f" (by {old.replaced_by})" if old.replaced_by else "")
                     + ": only a valid or suspended certificate can be updated",
-                    code="INVALID_TRANSITION",
+                    code=ErrorCode.INVALID_TRANSITION,
                     certificate_id=old_id,
                     state=state,
                 )
             if old.entity_type != entity_type.name:
                 raise LifecycleError(
                     f"certificate {old_id} is a {old.entity_type}, not a {entity_type.name}",
-                    code="INVALID_TRANSITION",
+                    code=ErrorCode.INVALID_TRANSITION,
                     certificate_id=old_id,
                     state=state,
                 )
             # A suspension in force carries over to the successor: an update does not lift it.
-            carried = old.suspended_until if state == "SUSPENDED" else None
+            carried = old.suspended_until if state is RecordState.SUSPENDED else None
             certified = self._issue(
                 tx,
                 entity_type,
@@ -216,7 +241,7 @@ class Issuer:
             tx.save(
                 replace(
                     old,
-                    state="SUPERSEDED",
+                    state=RecordState.SUPERSEDED,
                     replaced_by=certified.certificate_id,
                     suspended_until=None,
                     updated_at=stamp,
@@ -257,7 +282,7 @@ class Issuer:
         for i, payload in enumerate(payloads):
             record = earlier.get(keys[i]) if keys is not None else None
             if record is not None:
-                results[i] = Certified(record.certificate_id, record.transaction_id, record.credential, record.replaces)
+                results[i] = Certified._of(record)
                 continue
             try:
                 # refuse before taking a position; a payload without a certificateId is checked as
@@ -329,7 +354,7 @@ class Issuer:
                         credential=signed,
                         status_list=position[0],
                         status_index=position[1],
-                        state="VALID",
+                        state=RecordState.VALID,
                         created_at=stamp,
                         updated_at=stamp,
                         credential_json=credential_json(signed),
@@ -346,17 +371,12 @@ class Issuer:
             for i, record in made:
                 earlier_id = made_before.get(keys[i]) if keys is not None else None
                 if earlier_id is not None:  # another process issued this one meanwhile: that stands
-                    stored = _require(tx.get(earlier_id), earlier_id)
-                    results[i] = Certified(
-                        stored.certificate_id, stored.transaction_id, stored.credential, stored.replaces
-                    )
+                    results[i] = Certified._of(_require(tx.get(earlier_id), earlier_id))
                 elif record.certificate_id in taken:  # taken by another process meanwhile
                     results[i] = _duplicate(record.certificate_id)
                 else:
                     rows.append((record, keys[i] if keys is not None else None))
-                    results[i] = Certified(
-                        record.certificate_id, record.transaction_id, record.credential, json=record.credential_json
-                    )
+                    results[i] = Certified._of(record)
             tx.insert_many(rows)
 
     def _issue(
@@ -368,7 +388,7 @@ class Issuer:
         moment: datetime,
         *,
         replaces: str | None = None,
-        state: str = "VALID",
+        state: RecordState = RecordState.VALID,
         suspended_until: str | None = None,
     ) -> Certified:
         payload_values = dict(payload) if isinstance(payload, Mapping) else payload
@@ -445,7 +465,7 @@ class Issuer:
                 transformed = lambda document, proof: compiled.transform(document, proof, slots)  # noqa: E731
         # a payload id may not be another node's id, the status entries' included, on both paths
         entity_type.check_ids(credential, values, vc_version=version)
-        return sign(
+        return _sign(
             credential,
             self.signer,
             suite=self.suite,
@@ -455,10 +475,12 @@ class Issuer:
             copy_document=False,  # made here, handed over
         )
 
-    def _version(self, entity_type: EntityType) -> str:
+    def _version(self, entity_type: EntityType) -> VCVersion:
         if self.vc_version is not None:
             return self.vc_version
-        return "2.0" if "2.0" in entity_type.templates else next(iter(entity_type.templates))
+        if VCVersion.V2_0 in entity_type.templates:
+            return VCVersion.V2_0
+        return next(iter(entity_type.templates))
 
     def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> CompiledCredentials | None:
         """The compiled transformation of this type's credentials (None: the reference path)."""
@@ -517,7 +539,7 @@ class Issuer:
 
     def revoke(self, certificate_id: str, reason: str | None = None, *, now: datetime | None = None) -> Record:
         """Revoke for good. A superseded certificate cannot be revoked (revoke its successor)."""
-        return self._change(certificate_id, ("VALID", "SUSPENDED"), "REVOKED", now, reason=reason)
+        return self._change(certificate_id, _LIVE, RecordState.REVOKED, now, reason=reason)
 
     def suspend(
         self, certificate_id: str, until: datetime | str | None = None, *, now: datetime | None = None
@@ -528,17 +550,17 @@ class Issuer:
         end = _datetime.format(until) if isinstance(until, datetime) else until
         if end is not None:
             _datetime.parse(end)
-        return self._change(certificate_id, ("VALID", "SUSPENDED"), "SUSPENDED", now, until=end)
+        return self._change(certificate_id, _LIVE, RecordState.SUSPENDED, now, until=end)
 
     def unsuspend(self, certificate_id: str, *, now: datetime | None = None) -> Record:
         """Lift a suspension that is in force."""
-        return self._change(certificate_id, ("SUSPENDED",), "VALID", now)
+        return self._change(certificate_id, (RecordState.SUSPENDED,), RecordState.VALID, now)
 
     def _change(
         self,
         certificate_id: str,
-        allowed: tuple[str, ...],
-        new_state: str,
+        allowed: tuple[RecordState, ...],
+        new_state: RecordState,
         now: datetime | None,
         *,
         reason: str | None = None,
@@ -548,9 +570,9 @@ class Issuer:
         if until is not None and _datetime.parse(until) <= moment:
             raise LifecycleError(
                 f"suspension end {until} is not in the future",
-                code="INVALID_TRANSITION",
+                code=ErrorCode.INVALID_TRANSITION,
                 certificate_id=certificate_id,
-                state="VALID",
+                state=RecordState.VALID,
             )
         with self.store.transaction() as tx:
             record = _require(tx.get(certificate_id), certificate_id)
@@ -559,14 +581,14 @@ class Issuer:
                 raise LifecycleError(
                     f"certificate {certificate_id} is {state}; it cannot become {new_state}"
                     + (f" (it was replaced by {record.replaced_by})" if record.replaced_by else ""),
-                    code="INVALID_TRANSITION",
+                    code=ErrorCode.INVALID_TRANSITION,
                     certificate_id=certificate_id,
                     state=state,
                 )
             changed = replace(
                 record,
                 state=new_state,
-                suspended_until=until if new_state == "SUSPENDED" else None,
+                suspended_until=until if new_state is RecordState.SUSPENDED else None,
                 reason=reason if reason is not None else record.reason,
                 updated_at=_datetime.format(moment),
             )
@@ -658,13 +680,13 @@ def _new_certificate_id(tx: StoreTransaction | Store, claimed: set[str] | frozen
         candidate = f"{secrets.randbelow(10**12):012d}"
         if candidate not in claimed and not tx.certificate_ids_taken([candidate]):
             return candidate
-    raise LifecycleError("no free certificateId after 100 draws", code="STORE_ERROR")
+    raise LifecycleError("no free certificateId after 100 draws", code=ErrorCode.STORE_ERROR)
 
 
 def _duplicate(certificate_id: str) -> LifecycleError:
     return LifecycleError(
         f"certificate {certificate_id} exists; to replace it, use update",
-        code="DUPLICATE_CERTIFICATE_ID",
+        code=ErrorCode.DUPLICATE_CERTIFICATE_ID,
         certificate_id=certificate_id,
     )
 
@@ -672,6 +694,8 @@ def _duplicate(certificate_id: str) -> LifecycleError:
 def _require(record: Record | None, certificate_id: str) -> Record:
     if record is None:
         raise LifecycleError(
-            f"no certificate {certificate_id} in the store", code="UNKNOWN_CERTIFICATE", certificate_id=certificate_id
+            f"no certificate {certificate_id} in the store",
+            code=ErrorCode.UNKNOWN_CERTIFICATE,
+            certificate_id=certificate_id,
         )
     return record

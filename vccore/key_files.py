@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ._key_encryption import decrypt_secret
+from .codes import ErrorCode
 from .dids import did_document
 from .errors import KeyFormatError
 from .keys import Ed25519Key
@@ -35,7 +36,7 @@ def load_key(path: str | os.PathLike[str], *, passphrase: str | None = None) -> 
         if passphrase is None:
             raise KeyFormatError(
                 f"key file {path} is encrypted: give its passphrase",
-                code="KEY_PASSPHRASE_REQUIRED",
+                code=ErrorCode.KEY_PASSPHRASE_REQUIRED,
                 field="passphrase",
                 path=str(path),
             )
@@ -59,7 +60,7 @@ def rotate_key(directory: str | os.PathLike[str], *, passphrase: str | None = No
         raise KeyFormatError(
             f"{current.controller} is a {current.controller.split(':')[1] if ':' in current.controller else 'non-DID'} issuer: a did:key is its key, so a "
             "new key is a new issuer; rotation needs a did:web key (vccore keygen --did-web)",
-            code="KEY_NOT_ROTATABLE",
+            code=ErrorCode.KEY_NOT_ROTATABLE,
             field="controller",
         )
     try:

@@ -58,16 +58,18 @@ class Signer(Protocol):
 class Ed25519Key:
     """An Ed25519 key pair (or a public key alone) with its verification method id and controller.
 
-    It is a :class:`Signer` when it holds the secret key.
+    It is a :class:`Signer` when it holds the secret key. Make one with the class methods
+    (:meth:`generate`, :meth:`from_seed`, :meth:`from_public_bytes`, ...), which check the key.
     """
 
     public_bytes: bytes
     id: str
     controller: str
-    _private: Ed25519PrivateKey | None = field(default=None, repr=False, compare=False)
+    # the secret key, set by _from_private only
+    _private: Ed25519PrivateKey | None = field(default=None, init=False, repr=False, compare=False)
     algorithm: str = "Ed25519"
     # the cryptography object, made on first use (making it checks the point: ~10 us a time)
-    _public: Ed25519PublicKey | None = field(default=None, repr=False, compare=False)
+    _public: Ed25519PublicKey | None = field(default=None, init=False, repr=False, compare=False)
 
     # --- construction -------------------------------------------------------------------
 
@@ -100,7 +102,9 @@ class Ed25519Key:
         public = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         did = did_key_from_public(public)
         key_id = id or _did_key_vm(did)
-        return cls(public, key_id, controller or (did if id is None else _controller_of(key_id)), private)
+        key = cls(public, key_id, controller or (did if id is None else _controller_of(key_id)))
+        object.__setattr__(key, "_private", private)
+        return key
 
     @classmethod
     def from_multibase(

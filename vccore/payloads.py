@@ -1,11 +1,14 @@
-"""Payload validation: the problems a payload can have, and the checks that find them."""
+"""Payload validation: the checks that find what is wrong with a payload, as PayloadProblems.
+
+The problems are :class:`vccore.errors.PayloadProblem` values (with a :class:`vccore.codes.PayloadReason`),
+and :class:`vccore.errors.PayloadError` carries them; both are re-exported here.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date
 from typing import Any, Final
 
@@ -14,50 +17,15 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from . import _datetime
 from .canon import is_iri
-from .errors import VccoreError
+from .codes import PayloadReason
+from .errors import PayloadError, PayloadProblem
 
+# PayloadProblem and PayloadError live in vccore.errors (every exception, and the value one carries).
 __all__ = ["PayloadError", "PayloadProblem"]
 
 _DATE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _YEAR: Final = re.compile(r"[0-9]{4}")
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
-
-
-@dataclass(frozen=True, slots=True)
-class PayloadProblem:
-    """One thing wrong with a payload: where (a JSON pointer), a stable reason, and a message.
-
-    Reasons: ``MISSING``, ``WRONG_TYPE``, ``BAD_DATE``, ``NOT_A_URL`` (URL or DID),
-    ``UNKNOWN_FIELD``, ``INVALID_VALUE``.
-    """
-
-    pointer: str
-    reason: str
-    detail: str
-
-    def to_dict(self) -> dict[str, str]:
-        """JSON-ready form."""
-        return {"pointer": self.pointer, "reason": self.reason, "detail": self.detail}
-
-
-class PayloadError(VccoreError):
-    """A payload does not match its entity type's schema. Code ``INVALID_PAYLOAD``.
-
-    ``problems`` lists every problem found, not only the first.
-    """
-
-    code = "INVALID_PAYLOAD"
-
-    def __init__(self, entity: str, problems: Iterable[PayloadProblem]) -> None:
-        self.problems = tuple(problems)
-        summary = "; ".join(f"{p.pointer or '/'}: {p.detail}" for p in self.problems)
-        super().__init__(f"{entity} payload: {summary}", entity=entity)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form, with the problems."""
-        out = super().to_dict()
-        out["problems"] = [p.to_dict() for p in self.problems]
-        return out
 
 
 # --- formats ------------------------------------------------------------------------------------
@@ -104,7 +72,12 @@ def _format_checker() -> FormatChecker:
 
 
 _FORMATS: Final = _format_checker()
-_FORMAT_REASONS: Final = {"date": "BAD_DATE", "year": "BAD_DATE", "date-time": "BAD_DATE", "uri": "NOT_A_URL"}
+_FORMAT_REASONS: Final = {
+    "date": PayloadReason.BAD_DATE,
+    "year": PayloadReason.BAD_DATE,
+    "date-time": PayloadReason.BAD_DATE,
+    "uri": PayloadReason.NOT_A_URL,
+}
 
 
 def schema_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
@@ -122,7 +95,11 @@ def validate_payload(
     valid); defaults are not applied. ``quick_check`` (:func:`quick_checker`) answers first.
     """
     if not isinstance(payload, Mapping):
-        return [PayloadProblem("", "WRONG_TYPE", f"the payload must be a JSON object, not {_json_type(payload)}")]
+        return [
+            PayloadProblem(
+                "", PayloadReason.WRONG_TYPE, f"the payload must be a JSON object, not {_json_type(payload)}"
+            )
+        ]
     if quick_check is not None and quick_check(payload):
         return []  # surely valid: jsonschema, the validator of record, is asked only otherwise
     problems: list[PayloadProblem] = []
@@ -132,7 +109,9 @@ def validate_payload(
         if isinstance(value, str) and _SURROGATE.search(value):
             problems.append(
                 PayloadProblem(
-                    f"/{escape_pointer(str(key))}", "INVALID_VALUE", "holds a lone UTF-16 surrogate, which is not text"
+                    f"/{escape_pointer(str(key))}",
+                    PayloadReason.INVALID_VALUE,
+                    "holds a lone UTF-16 surrogate, which is not text",
                 )
             )
     return sorted(set(problems), key=lambda p: (p.pointer, p.reason))
@@ -148,19 +127,21 @@ def _explain(error: jsonschema.ValidationError, payload: Mapping[str, Any], enti
         present = instance if isinstance(instance, Mapping) else {}
         for missing in expected:
             if missing not in present and f"'{missing}'" in error.message:
-                yield PayloadProblem(f"{pointer}/{escape_pointer(missing)}", "MISSING", f"{missing} is required")
+                yield PayloadProblem(
+                    f"{pointer}/{escape_pointer(missing)}", PayloadReason.MISSING, f"{missing} is required"
+                )
     elif keyword == "additionalProperties":
         known = set(schema.get("properties", {}))
         for extra in sorted(set(instance) - known):
             yield PayloadProblem(
-                f"{pointer}/{escape_pointer(extra)}", "UNKNOWN_FIELD", f"{extra} is not a field of {entity}"
+                f"{pointer}/{escape_pointer(extra)}", PayloadReason.UNKNOWN_FIELD, f"{extra} is not a field of {entity}"
             )
     elif keyword == "type":
         yield PayloadProblem(
-            pointer, "WRONG_TYPE", f"must be {error.validator_value}, not {_json_type(error.instance)}"
+            pointer, PayloadReason.WRONG_TYPE, f"must be {error.validator_value}, not {_json_type(error.instance)}"
         )
     elif keyword == "format":
-        reason = _FORMAT_REASONS.get(str(error.validator_value), "INVALID_VALUE")
+        reason = _FORMAT_REASONS.get(str(error.validator_value), PayloadReason.INVALID_VALUE)
         expected = {
             "date": "a date (YYYY-MM-DD)",
             "year": "a year (YYYY)",
@@ -169,7 +150,7 @@ def _explain(error: jsonschema.ValidationError, payload: Mapping[str, Any], enti
         }.get(str(error.validator_value), f"a {error.validator_value}")
         yield PayloadProblem(pointer, reason, f"{_short(error.instance)} is not {expected}")
     else:
-        yield PayloadProblem(pointer, "INVALID_VALUE", error.message)
+        yield PayloadProblem(pointer, PayloadReason.INVALID_VALUE, error.message)
 
 
 # --- the quick check ----------------------------------------------------------------------------

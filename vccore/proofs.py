@@ -14,6 +14,7 @@ from typing import Any
 
 from . import _datetime
 from ._json import as_list
+from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
 from .errors import DocumentError, SigningError, UnsupportedSuiteError
 from .keys import PublicKey, Signer
@@ -79,18 +80,53 @@ def sign(
     domain: str | None = None,
     challenge: str | None = None,
     contexts: ContextLoader | None = None,
-    transformed: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str] | None] | None = None,
-    copy_document: bool = True,
 ) -> dict[str, Any]:
     """A copy of ``document`` with one more proof by ``signer`` (Data Integrity 4.2, Add Proof).
 
     ``created`` defaults to the current time. The suite's context is appended to ``@context`` when
-    no context there defines the suite's terms, as Digital Bazaar's signers do. ``transformed``,
-    given the document to sign and the proof configuration, may return their transformed forms
-    (canonical document, canonical proof configuration) worked out another way (the compiled
-    path of :mod:`vccore.compiled`), or None to have them transformed here. ``copy_document``
-    False lets a caller that hands over a document it made itself, and will not touch again,
-    save the deep copy that otherwise keeps the caller's objects apart from the result.
+    no context there defines the suite's terms, as Digital Bazaar's signers do. ``previous_proof``
+    (the id of a proof ``document`` has, or several) chains the new proof to those proofs.
+    ``contexts`` (default: the bundled ones) are the contexts the document may name.
+    """
+    return _sign(
+        document,
+        signer,
+        suite=suite,
+        created=created,
+        proof_purpose=proof_purpose,
+        proof_id=proof_id,
+        previous_proof=previous_proof,
+        expires=expires,
+        domain=domain,
+        challenge=challenge,
+        contexts=contexts,
+    )
+
+
+def _sign(
+    document: Mapping[str, Any],
+    signer: Signer,
+    *,
+    suite: str | Suite = "eddsa-rdfc-2022",
+    created: str | datetime | None = None,
+    proof_purpose: str = "assertionMethod",
+    proof_id: str | None = None,
+    previous_proof: str | Sequence[str] | None = None,
+    expires: str | datetime | None = None,
+    domain: str | None = None,
+    challenge: str | None = None,
+    contexts: ContextLoader | None = None,
+    transformed: Callable[[dict[str, Any], dict[str, Any]], tuple[str, str] | None] | None = None,
+    copy_document: bool = True,
+) -> dict[str, Any]:
+    """:func:`sign`, with the two hooks vccore's own callers use.
+
+    ``transformed``, given the document to sign and the proof configuration, may return their
+    transformed forms (canonical document, canonical proof configuration) worked out another way
+    (the compiled path of :mod:`vccore._compiled`, which the issuer takes), or None to have them
+    transformed here. ``copy_document`` False lets a caller that hands over a document it made
+    itself, and will not touch again, save the deep copy that otherwise keeps the caller's
+    objects apart from the result.
     """
     chosen = get_suite(suite)
     if chosen.sign is None:
@@ -101,7 +137,7 @@ def sign(
     if signer.algorithm != chosen.algorithm:
         raise SigningError(
             f"suite {chosen.name} signs with {chosen.algorithm}; the signer {signer.id} uses {signer.algorithm}",
-            code="SIGNING_ERROR",
+            code=ErrorCode.SIGNING_ERROR,
             suite=chosen.name,
         )
     unsecured = _unsecured_copy(document, deep=copy_document)

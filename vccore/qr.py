@@ -38,6 +38,7 @@ import zipfile
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
@@ -46,7 +47,8 @@ import segno
 from segno import consts as _segno_consts
 
 from . import _json
-from .errors import VccoreError
+from .codes import ErrorCode
+from .errors import QRError
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -55,6 +57,8 @@ __all__ = [
     "COMPACT_PREFIX",
     "Decoded",
     "QRError",
+    "QRErrorCorrection",
+    "QRFormat",
     "Symbol",
     "b45decode",
     "b45encode",
@@ -64,8 +68,37 @@ __all__ = [
     "read_image",
 ]
 
+
+class QRFormat(StrEnum):
+    """A QR payload format: what :func:`make` writes, and what :func:`decode_text` found."""
+
+    COMPACT = "compact"
+    """``VC1:`` + base45 of the zlib-compressed JSON (the default)."""
+    DIVOC = "divoc"
+    """A ZIP holding ``certificate.json``, as DIVOC's QR library wrote it."""
+    JSON = "json"
+    """Plain JSON text: read (as DIVOC's verifier reads it), never written."""
+
+
+class QRErrorCorrection(StrEnum):
+    """A QR error correction level (ISO/IEC 18004): how much of a symbol may be lost and still read.
+
+    The standard has four; vccore makes symbols at M and Q only (see :func:`make`).
+    """
+
+    L = "L"
+    """About 7% of the symbol."""
+    M = "M"
+    """About 15%."""
+    Q = "Q"
+    """About 25%."""
+    H = "H"
+    """About 30%."""
+
+
 COMPACT_PREFIX: Final = "VC1:"
-FORMATS: Final = ("compact", "divoc")
+FORMATS: Final = (QRFormat.COMPACT, QRFormat.DIVOC)
+"""The formats :func:`encode_text` and :func:`make` write."""
 MAX_JSON_BYTES: Final = 1 << 20
 """The most a QR payload may inflate to (a QR holds under 3 KB; a zlib or ZIP bomb stops here)."""
 MAX_PAYLOAD_CHARS: Final = 1 << 16
@@ -73,19 +106,6 @@ MAX_PAYLOAD_CHARS: Final = 1 << 16
 anything much longer did not come from a QR code."""
 DIVOC_FILE: Final = "certificate.json"
 Q_UP_TO_VERSION: Final = 25
-
-
-class QRError(VccoreError):
-    """A QR payload cannot be made or read.
-
-    Codes: ``QR_TOO_LARGE`` (``bytes``, ``characters``, ``ecc``), ``QR_FORMAT_UNSUPPORTED``
-    (``format``: ``HC1`` or ``SHC``), ``QR_MALFORMED`` (what is wrong), ``QR_NOT_FOUND`` (an
-    image with no readable QR code), ``QR_READER_MISSING``, ``QR_IMAGE_TOO_LARGE`` (``path``,
-    ``limit``; ``width``, ``height`` and ``pixels``, or ``bytes``: an image over vccore's bounds),
-    ``QR_IMAGE_UNREADABLE`` (``path``: not an image vccore reads, or a broken one).
-    """
-
-    code = "QR_MALFORMED"
 
 
 # --- base45 (RFC 9285) ---------------------------------------------------------------------------
@@ -114,23 +134,24 @@ def b45decode(text: str) -> bytes:
     try:
         values = [_B45_VALUE[c] for c in text]
     except KeyError as exc:
-        raise QRError(f"base45: {exc.args[0]!r} is not a base45 character", code="QR_MALFORMED") from None
+        raise QRError(f"base45: {exc.args[0]!r} is not a base45 character", code=ErrorCode.QR_MALFORMED) from None
     if len(values) % 3 == 1:
         raise QRError(
-            f"base45: {len(values)} characters cannot be base45 (a group of one is left over)", code="QR_MALFORMED"
+            f"base45: {len(values)} characters cannot be base45 (a group of one is left over)",
+            code=ErrorCode.QR_MALFORMED,
         )
     out = bytearray()
     for i in range(0, len(values) - 2, 3):
         value = values[i] + values[i + 1] * 45 + values[i + 2] * 2025
         if value > 0xFFFF:
             raise QRError(
-                f"base45: the group at character {i} is {value}, more than two bytes hold", code="QR_MALFORMED"
+                f"base45: the group at character {i} is {value}, more than two bytes hold", code=ErrorCode.QR_MALFORMED
             )
         out += value.to_bytes(2, "big")
     if len(values) % 3 == 2:
         value = values[-2] + values[-1] * 45
         if value > 0xFF:
-            raise QRError(f"base45: the last group is {value}, more than a byte holds", code="QR_MALFORMED")
+            raise QRError(f"base45: the last group is {value}, more than a byte holds", code=ErrorCode.QR_MALFORMED)
         out.append(value)
     return bytes(out)
 
@@ -147,24 +168,33 @@ def _minified(credential: Mapping[str, Any] | str) -> str:
     return json.dumps(credential, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def encode_text(credential: Mapping[str, Any] | str, format: str = "compact") -> str:
+def encode_text(credential: Mapping[str, Any] | str, format: QRFormat | str = QRFormat.COMPACT) -> str:
     """The QR text of a credential (a JSON object, or its JSON text, kept as it is).
 
-    compact: ``VC1:`` + base45(zlib(JSON)), every character in the QR alphanumeric set. divoc:
-    the ZIP's bytes as characters U+0000-U+00FF (to be written in byte mode as UTF-8, as DIVOC did).
+    ``format``, a :class:`QRFormat` or its value: compact: ``VC1:`` + base45(zlib(JSON)), every
+    character in the QR alphanumeric set. divoc: the ZIP's bytes as characters U+0000-U+00FF (to
+    be written in byte mode as UTF-8, as DIVOC did).
     """
     text = _minified(credential)
-    if format == "compact":
+    if _written_format(format) is QRFormat.COMPACT:
         return COMPACT_PREFIX + b45encode(zlib.compress(text.encode("utf-8"), 9))
-    if format == "divoc":
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-            # a fixed date: the same credential makes the same symbol
-            info = zipfile.ZipInfo(DIVOC_FILE, date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, text.encode("utf-8"))
-        return buffer.getvalue().decode("latin-1")
-    raise QRError(f"unknown QR format {format!r} (known: {', '.join(FORMATS)})", code="QR_MALFORMED", format=format)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        # a fixed date: the same credential makes the same symbol
+        info = zipfile.ZipInfo(DIVOC_FILE, date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, text.encode("utf-8"))
+    return buffer.getvalue().decode("latin-1")
+
+
+def _written_format(format: QRFormat | str) -> QRFormat:
+    """``format`` as one of the :data:`FORMATS` vccore writes; QRError ``QR_MALFORMED`` for another."""
+    if format in FORMATS:
+        return QRFormat(format)
+    given = format.value if isinstance(format, QRFormat) else format
+    raise QRError(
+        f"unknown QR format {given!r} (known: {', '.join(FORMATS)})", code=ErrorCode.QR_MALFORMED, format=given
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,7 +203,7 @@ class Decoded:
     exactly as it was put in, and that JSON parsed.
     """
 
-    format: str
+    format: QRFormat
     text: str
     credential: dict[str, Any]
 
@@ -189,7 +219,7 @@ def decode_text(payload: str | bytes) -> Decoded:
     if len(payload) > MAX_PAYLOAD_CHARS:
         raise QRError(
             f"a QR payload of {len(payload):,} characters: no QR code holds more than 7,089",
-            code="QR_TOO_LARGE",
+            code=ErrorCode.QR_TOO_LARGE,
             characters=len(payload),
         )
     if isinstance(payload, bytes):
@@ -197,38 +227,39 @@ def decode_text(payload: str | bytes) -> Decoded:
             payload = payload.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise QRError(
-                f"the QR bytes are not UTF-8 text (byte {exc.start}): not a payload vccore reads", code="QR_MALFORMED"
+                f"the QR bytes are not UTF-8 text (byte {exc.start}): not a payload vccore reads",
+                code=ErrorCode.QR_MALFORMED,
             ) from None
     if payload.startswith("HC1:"):
         raise QRError(
             "this QR holds an EU Digital COVID Certificate (HC1: base45 of a COSE-signed CBOR "
             "document), not a W3C Verifiable Credential: vccore does not read it",
-            code="QR_FORMAT_UNSUPPORTED",
+            code=ErrorCode.QR_FORMAT_UNSUPPORTED,
             format="HC1",
         )
     if payload.startswith("shc:/"):
         raise QRError(
             "this QR holds a SMART Health Card (shc:/ digits of a compact JWS), not a W3C "
             "Verifiable Credential: vccore does not read it",
-            code="QR_FORMAT_UNSUPPORTED",
+            code=ErrorCode.QR_FORMAT_UNSUPPORTED,
             format="SHC",
         )
     if payload.startswith(COMPACT_PREFIX):
         data = _inflate(b45decode(payload[len(COMPACT_PREFIX) :]))
-        return _decoded("compact", data)
+        return _decoded(QRFormat.COMPACT, data)
     other = _OTHER_PREFIX.match(payload)
     if other is not None:
         raise QRError(
             f"this QR holds a vccore payload of format version {other[1]}; this vccore reads version 1",
-            code="QR_MALFORMED",
+            code=ErrorCode.QR_MALFORMED,
         )
     try:
         raw = payload.encode("latin-1")
     except UnicodeEncodeError:
         raw = b""
     if raw.startswith(b"PK\x03\x04"):
-        return _decoded("divoc", _unzip(raw))
-    return _decoded("json", payload.encode("utf-8"))
+        return _decoded(QRFormat.DIVOC, _unzip(raw))
+    return _decoded(QRFormat.JSON, payload.encode("utf-8"))
 
 
 def _inflate(data: bytes) -> bytes:
@@ -236,11 +267,13 @@ def _inflate(data: bytes) -> bytes:
     try:
         out = inflater.decompress(data, MAX_JSON_BYTES + 1)
     except zlib.error as exc:
-        raise QRError(f"the compact payload is not zlib data: {exc}", code="QR_MALFORMED") from None
+        raise QRError(f"the compact payload is not zlib data: {exc}", code=ErrorCode.QR_MALFORMED) from None
     if len(out) > MAX_JSON_BYTES:
-        raise QRError(f"the compact payload inflates to more than {MAX_JSON_BYTES} bytes", code="QR_MALFORMED")
+        raise QRError(f"the compact payload inflates to more than {MAX_JSON_BYTES} bytes", code=ErrorCode.QR_MALFORMED)
     if not inflater.eof or inflater.unused_data:
-        raise QRError("the compact payload's zlib data is cut short or followed by other bytes", code="QR_MALFORMED")
+        raise QRError(
+            "the compact payload's zlib data is cut short or followed by other bytes", code=ErrorCode.QR_MALFORMED
+        )
     return out
 
 
@@ -250,29 +283,31 @@ def _unzip(raw: bytes) -> bytes:
             names = archive.namelist()
             if DIVOC_FILE not in names:
                 raise QRError(
-                    f"the QR's ZIP holds {', '.join(names) or 'nothing'}, not {DIVOC_FILE}", code="QR_MALFORMED"
+                    f"the QR's ZIP holds {', '.join(names) or 'nothing'}, not {DIVOC_FILE}", code=ErrorCode.QR_MALFORMED
                 )
             if archive.getinfo(DIVOC_FILE).file_size > MAX_JSON_BYTES:
                 raise QRError(
-                    f"{DIVOC_FILE} in the QR's ZIP is larger than {MAX_JSON_BYTES} bytes", code="QR_MALFORMED"
+                    f"{DIVOC_FILE} in the QR's ZIP is larger than {MAX_JSON_BYTES} bytes", code=ErrorCode.QR_MALFORMED
                 )
             with archive.open(DIVOC_FILE) as member:
                 data = member.read(MAX_JSON_BYTES + 1)  # the size in the header may lie
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError) as exc:
-        raise QRError(f"the QR's ZIP cannot be read: {exc}", code="QR_MALFORMED") from None
+        raise QRError(f"the QR's ZIP cannot be read: {exc}", code=ErrorCode.QR_MALFORMED) from None
     if len(data) > MAX_JSON_BYTES:
-        raise QRError(f"{DIVOC_FILE} in the QR's ZIP is larger than {MAX_JSON_BYTES} bytes", code="QR_MALFORMED")
+        raise QRError(
+            f"{DIVOC_FILE} in the QR's ZIP is larger than {MAX_JSON_BYTES} bytes", code=ErrorCode.QR_MALFORMED
+        )
     return data
 
 
-def _decoded(format: str, data: bytes) -> Decoded:
+def _decoded(format: QRFormat, data: bytes) -> Decoded:
     try:
         text = data.decode("utf-8")
         value = _json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
-        raise QRError(f"the QR's {format} payload is not JSON text: {exc}", code="QR_MALFORMED") from None
+        raise QRError(f"the QR's {format} payload is not JSON text: {exc}", code=ErrorCode.QR_MALFORMED) from None
     if not isinstance(value, dict):
-        raise QRError(f"the QR's {format} payload is JSON, but not an object", code="QR_MALFORMED")
+        raise QRError(f"the QR's {format} payload is JSON, but not an object", code=ErrorCode.QR_MALFORMED)
     return Decoded(format, text, value)
 
 
@@ -284,7 +319,7 @@ class Symbol:
     """A QR symbol for a credential, and how it was made."""
 
     qr: segno.QRCode
-    format: str
+    format: QRFormat
     text: str
     """The payload (what :func:`decode_text` reads back)."""
 
@@ -293,8 +328,9 @@ class Symbol:
         return int(self.qr.version)
 
     @property
-    def ecc(self) -> str:
-        return str(self.qr.error).upper()
+    def ecc(self) -> QRErrorCorrection:
+        """The error correction level the symbol was made at."""
+        return QRErrorCorrection(str(self.qr.error).upper())
 
     def save(self, path: str | Path, *, scale: float | None = None) -> Path:
         """Write PNG or SVG (by the file's suffix), with the four-module quiet zone the standard
@@ -311,7 +347,7 @@ class Symbol:
                 str(target), kind="svg", scale=scale or 0.5, unit="mm", border=4, xmldecl=False, svgns=True, nl=False
             )
         else:
-            raise QRError(f"{target.name}: write .png or .svg", code="QR_MALFORMED", path=str(target))
+            raise QRError(f"{target.name}: write .png or .svg", code=ErrorCode.QR_MALFORMED, path=str(target))
         return target
 
     def png(self, *, scale: int = 6) -> bytes:
@@ -333,35 +369,44 @@ class Symbol:
         return out.getvalue().decode("utf-8")
 
 
-def make(credential: Mapping[str, Any] | str, *, format: str = "compact", ecc: str | None = None) -> Symbol:
-    """The QR symbol of a credential. ``ecc``: ``M`` or ``Q``; by default Q when the symbol fits
-    in version 25, else M. QRError ``QR_TOO_LARGE`` when it does not fit at all.
+def make(
+    credential: Mapping[str, Any] | str,
+    *,
+    format: QRFormat | str = QRFormat.COMPACT,
+    ecc: QRErrorCorrection | str | None = None,
+) -> Symbol:
+    """The QR symbol of a credential. ``format``: a :class:`QRFormat` it writes, or its value.
+    ``ecc``: :attr:`~QRErrorCorrection.M` or :attr:`~QRErrorCorrection.Q` (or ``"M"``, ``"Q"``,
+    in either case); by default Q when the symbol fits in version 25, else M. QRError
+    ``QR_TOO_LARGE`` when it does not fit at all.
     """
     text = encode_text(credential, format)
-    mode = "alphanumeric" if format == "compact" else "byte"
+    kind = QRFormat(format)
+    mode = "alphanumeric" if kind is QRFormat.COMPACT else "byte"
     if ecc is None:
-        ecc = "Q" if _fits(text, mode, "Q", Q_UP_TO_VERSION) else "M"
-    ecc = ecc.upper()
-    if ecc not in ("M", "Q"):
+        ecc = QRErrorCorrection.Q if _fits(text, mode, QRErrorCorrection.Q, Q_UP_TO_VERSION) else QRErrorCorrection.M
+    wanted = ecc.upper()  # a plain str, from a member too
+    if wanted not in (QRErrorCorrection.M, QRErrorCorrection.Q):
         raise QRError(
-            f"error correction {ecc!r}: vccore makes M or Q (L is too weak for a printed credential)",
-            code="QR_MALFORMED",
-            ecc=ecc,
+            f"error correction {wanted!r}: vccore makes M or Q (L is too weak for a printed credential)",
+            code=ErrorCode.QR_MALFORMED,
+            ecc=wanted,
         )
-    if not _fits(text, mode, ecc, 40):
+    level = QRErrorCorrection(wanted)
+    if not _fits(text, mode, level, 40):
         size = len(text.encode("utf-8")) if mode == "byte" else len(text)
         raise QRError(
-            f"the credential does not fit in a QR code at ECC {ecc}: its {format} payload is {size:,} "
+            f"the credential does not fit in a QR code at ECC {level}: its {kind} payload is {size:,} "
             f"{'bytes' if mode == 'byte' else 'characters'} (the largest symbol, version 40, holds "
-            f"{_capacity(mode, ecc):,}); use the compact format, M, or a smaller credential",
-            code="QR_TOO_LARGE",
+            f"{_capacity(mode, level):,}); use the compact format, M, or a smaller credential",
+            code=ErrorCode.QR_TOO_LARGE,
             characters=size,
-            ecc=ecc,
-            format=format,
+            ecc=level,
+            format=kind,
         )
     qr = segno.make(
         text,
-        error=ecc.lower(),
+        error=level.lower(),
         mode=mode,
         encoding="utf-8" if mode == "byte" else None,
         mask=0,
@@ -369,14 +414,14 @@ def make(credential: Mapping[str, Any] | str, *, format: str = "compact", ecc: s
         micro=False,
     )
     _apply_best_mask(qr)
-    return Symbol(qr, format, text)
+    return Symbol(qr, kind, text)
 
 
-_ERROR_LEVEL: Final = {
-    "L": _segno_consts.ERROR_LEVEL_L,
-    "M": _segno_consts.ERROR_LEVEL_M,
-    "Q": _segno_consts.ERROR_LEVEL_Q,
-    "H": _segno_consts.ERROR_LEVEL_H,
+_ERROR_LEVEL: Final[dict[str, int]] = {
+    QRErrorCorrection.L: _segno_consts.ERROR_LEVEL_L,
+    QRErrorCorrection.M: _segno_consts.ERROR_LEVEL_M,
+    QRErrorCorrection.Q: _segno_consts.ERROR_LEVEL_Q,
+    QRErrorCorrection.H: _segno_consts.ERROR_LEVEL_H,
 }
 # ISO/IEC 18004 table 7: the data bits of each version (1-40) at each error level, from segno
 _CAPACITY: Any = _segno_consts.SYMBOL_CAPACITY
@@ -638,7 +683,8 @@ def read_image(path: str | Path) -> str:
         import zxingcpp
     except ImportError:
         raise QRError(
-            "reading a QR image needs zxing-cpp and Pillow: pip install 'vccore[images]'", code="QR_READER_MISSING"
+            "reading a QR image needs zxing-cpp and Pillow: pip install 'vccore[images]'",
+            code=ErrorCode.QR_READER_MISSING,
         ) from None
     pixels, width, height = _grey_pixels(Path(path))
     try:
@@ -650,9 +696,11 @@ def read_image(path: str | Path) -> str:
             formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode),
         )
     except (OSError, ValueError) as exc:
-        raise QRError(f"cannot read the image {path}: {exc}", code="QR_IMAGE_UNREADABLE", path=str(path)) from None
+        raise QRError(
+            f"cannot read the image {path}: {exc}", code=ErrorCode.QR_IMAGE_UNREADABLE, path=str(path)
+        ) from None
     if not barcodes:
-        raise QRError(f"no QR code could be read in {path}", code="QR_NOT_FOUND", path=str(path))
+        raise QRError(f"no QR code could be read in {path}", code=ErrorCode.QR_NOT_FOUND, path=str(path))
     found = barcodes[0]
     raw = bytes(found.bytes)
     try:
@@ -676,7 +724,7 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
         if size > MAX_IMAGE_FILE_BYTES:
             raise QRError(
                 f"{path}: an image file of {size:,} bytes; vccore reads QR images of at most {MAX_IMAGE_FILE_BYTES:,} bytes",
-                code="QR_IMAGE_TOO_LARGE",
+                code=ErrorCode.QR_IMAGE_TOO_LARGE,
                 path=str(path),
                 bytes=size,
                 limit=MAX_IMAGE_FILE_BYTES,
@@ -697,7 +745,7 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
             limit = MAX_IMAGE_MEMORY // min(_BYTES_PER_PIXEL.values())
             raise QRError(
                 f"{path}: {_pillow_size(exc)}; vccore reads QR images of at most {limit:,} pixels",
-                code="QR_IMAGE_TOO_LARGE",
+                code=ErrorCode.QR_IMAGE_TOO_LARGE,
                 path=str(path),
                 limit=limit,
             ) from None
@@ -711,7 +759,7 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
                 raise QRError(
                     f"{path}: a {image.format} image of {width:,} x {height:,} pixels ({width * height:,}); "
                     f"vccore reads {kind} of at most {limit:,} pixels",
-                    code="QR_IMAGE_TOO_LARGE",
+                    code=ErrorCode.QR_IMAGE_TOO_LARGE,
                     path=str(path),
                     width=width,
                     height=height,
@@ -767,4 +815,4 @@ def _pillow_size(exc: Exception) -> str:
 
 
 def _unreadable(path: Path, why: object) -> QRError:
-    return QRError(f"cannot read the image {path}: {why}", code="QR_IMAGE_UNREADABLE", path=str(path))
+    return QRError(f"cannot read the image {path}: {why}", code=ErrorCode.QR_IMAGE_UNREADABLE, path=str(path))

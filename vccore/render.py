@@ -19,18 +19,11 @@ from typing import Any, Final
 
 from . import qr
 from ._resources import data_dir
+from .codes import ErrorCode
 from .entities import CertificateSpec, EntityType, bundled_entity_types
-from .errors import VccoreError
+from .errors import RenderError
 
 __all__ = ["RenderError", "certificate_html", "certificate_svg", "entity_type_of", "render", "value_at"]
-
-
-class RenderError(VccoreError):
-    """A credential cannot be printed. Codes: ``UNKNOWN_ENTITY_TYPE`` (``types``),
-    ``NO_CERTIFICATE_LAYOUT`` (``entity``), ``RENDER_ERROR``.
-    """
-
-    code = "RENDER_ERROR"
 
 
 _PLACEHOLDER: Final = re.compile(r"\{\{(title|fields|qr|value:[^}]+)\}\}")
@@ -57,7 +50,7 @@ def entity_type_of(credential: Mapping[str, Any], entity_types: Mapping[str, Ent
                 return entity
     raise RenderError(
         f"no entity type makes credentials of type {', '.join(sorted(held)) or '(none)'}: nothing says how to print it",
-        code="UNKNOWN_ENTITY_TYPE",
+        code=ErrorCode.UNKNOWN_ENTITY_TYPE,
         types=", ".join(sorted(held)),
     )
 
@@ -66,7 +59,7 @@ def _spec(entity: EntityType) -> CertificateSpec:
     if entity.certificate is None:
         raise RenderError(
             f"{entity.name} has no certificate layout (certificate in its entity.json)",
-            code="NO_CERTIFICATE_LAYOUT",
+            code=ErrorCode.NO_CERTIFICATE_LAYOUT,
             entity=entity.name,
         )
     return entity.certificate
@@ -92,7 +85,10 @@ def value_at(credential: Any, path: str) -> str:
 
 
 def certificate_html(
-    credential: Mapping[str, Any], *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact"
+    credential: Mapping[str, Any],
+    *,
+    entity_types: Mapping[str, EntityType] | None = None,
+    qr_format: qr.QRFormat | str = qr.QRFormat.COMPACT,
 ) -> str:
     """The printable page of a credential, as HTML."""
     entity = entity_type_of(credential, entity_types)
@@ -120,7 +116,10 @@ def certificate_html(
 
 
 def certificate_svg(
-    credential: Mapping[str, Any], *, entity_types: Mapping[str, EntityType] | None = None, qr_format: str = "compact"
+    credential: Mapping[str, Any],
+    *,
+    entity_types: Mapping[str, EntityType] | None = None,
+    qr_format: qr.QRFormat | str = qr.QRFormat.COMPACT,
 ) -> str:
     """The printable page of a credential, as an A4 SVG (sizes in millimetres)."""
     entity = entity_type_of(credential, entity_types)
@@ -188,9 +187,11 @@ def render(
     path: str | Path,
     *,
     entity_types: Mapping[str, EntityType] | None = None,
-    qr_format: str = "compact",
+    qr_format: qr.QRFormat | str = qr.QRFormat.COMPACT,
 ) -> Path:
-    """Write a credential's printable page: ``.html`` or ``.svg``, by the file's suffix."""
+    """Write a credential's printable page: ``.html`` or ``.svg``, by the file's suffix.
+    ``qr_format``: the :class:`vccore.qr.QRFormat` of its QR code, or its value.
+    """
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix in (".html", ".htm"):

@@ -1,6 +1,7 @@
 """What a verification finds: problems, proof results, a credential's and a presentation's verdict.
 
-Values only: this module imports nothing of vccore, so that every check (the status checks of
+Values only: this module imports nothing of vccore but its registry of codes
+(:mod:`vccore.codes`, which imports nothing), so that every check (the status checks of
 :mod:`vccore.status` among them) may make them.
 """
 
@@ -10,16 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from .codes import CredentialStatus, ErrorCode, ProblemCode
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """Why a credential is not verified: a stable ``code`` and a ``detail`` for people."""
 
-    code: str
+    code: ProblemCode
     detail: str
     proof: int | None = None
     """Index of the proof concerned, if any."""
-    reason: str | None = None
+    reason: ErrorCode | None = None
     """The underlying error's code, when ``code`` is a general one."""
     data: Mapping[str, str] = field(default_factory=dict)
     """Facts that go with the code: ``until`` (SUSPENDED), ``successor`` (SUPERSEDED),
@@ -69,19 +72,19 @@ class VerificationResult:
     """What was not checked (``STATUS_NOT_CHECKED``: no status resolver was given)."""
 
     @property
-    def codes(self) -> tuple[str, ...]:
+    def codes(self) -> tuple[ProblemCode, ...]:
         """The problems' codes, in order."""
         return tuple(p.code for p in self.problems)
 
     @property
-    def status(self) -> str:
+    def status(self) -> CredentialStatus:
         """One word for people and APIs: VALID, or the first of REVOKED, SUPERSEDED, SUSPENDED,
         EXPIRED, NOT_YET_VALID found among the problems, else INVALID.
         """
         if self.verified:
-            return "VALID"
+            return CredentialStatus.VALID
         codes = set(self.codes)
-        return next((c for c in _STATUS_WORDS if c in codes), "INVALID")
+        return next((word for code, word in _STATUS_WORDS.items() if code in codes), CredentialStatus.INVALID)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"verified", "status", "problems", "warnings", "proofs"}``."""
@@ -124,13 +127,20 @@ class PresentationResult:
         }
 
 
-_STATUS_WORDS: Final = ("REVOKED", "SUPERSEDED", "SUSPENDED", "EXPIRED", "NOT_YET_VALID")
-_TIME_ONLY: Final = frozenset(("EXPIRED", "NOT_YET_VALID"))
+_STATUS_WORDS: Final = {
+    ProblemCode.REVOKED: CredentialStatus.REVOKED,
+    ProblemCode.SUPERSEDED: CredentialStatus.SUPERSEDED,
+    ProblemCode.SUSPENDED: CredentialStatus.SUSPENDED,
+    ProblemCode.EXPIRED: CredentialStatus.EXPIRED,
+    ProblemCode.NOT_YET_VALID: CredentialStatus.NOT_YET_VALID,
+}
+"""The problems that have a status word of their own, in the order they are preferred."""
+_TIME_ONLY: Final = frozenset((ProblemCode.EXPIRED, ProblemCode.NOT_YET_VALID))
 
 
 def _work_limit() -> Problem:
     return Problem(
-        "WORK_LIMIT",
+        ProblemCode.WORK_LIMIT,
         "verifying this needs more JSON-LD work than vccore gives one request (a long proof chain, "
         "many credentials, or a very large document); nothing further was checked",
     )

@@ -18,9 +18,9 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import VccoreError
+from ..errors import VccoreError, _Unusable
 from . import canon, demo, entities, issue, keys, lifecycle, qr, render, serve, sign, verify
-from ._common import EXIT_REFUSED, EXIT_UNUSABLE, _Unusable
+from ._common import EXIT_REFUSED, EXIT_UNUSABLE
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,16 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import _datetime, qr
+from ..codes import ErrorCode
 from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType, bundled_entity_types, load_entity_types
-from ..errors import VccoreError
+from ..errors import VccoreError, _Unusable
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
-
-
-class _Unusable(Exception):
-    """Input the command cannot use at all (exit status 2)."""
-
 
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
 
@@ -48,7 +44,7 @@ def _read_qr_image(path: Path) -> str:
     try:
         return qr.read_image(path)
     except qr.QRError as exc:
-        if exc.code in ("QR_IMAGE_TOO_LARGE", "QR_IMAGE_UNREADABLE"):
+        if exc.code in (ErrorCode.QR_IMAGE_TOO_LARGE, ErrorCode.QR_IMAGE_UNREADABLE):
             raise _Unusable(f"{exc.code}: {exc.message}") from None
         raise
 

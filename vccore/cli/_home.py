@@ -7,12 +7,13 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import VccoreError
+from ..codes import ErrorCode
+from ..errors import VccoreError, _Unusable
 from ..issuer import Issuer
 from ..key_files import load_key
 from ..keys import Ed25519Key
 from ..store import open_store
-from ._common import _entity_types, _Unusable
+from ._common import _entity_types
 
 
 def _issuer_options(cmd: argparse.ArgumentParser) -> None:
@@ -85,7 +86,7 @@ def _load_key(path: Path) -> Ed25519Key:
     try:
         return load_key(path)
     except VccoreError as exc:
-        if exc.code != "KEY_PASSPHRASE_REQUIRED":
+        if exc.code != ErrorCode.KEY_PASSPHRASE_REQUIRED:
             raise
     passphrase = _passphrase(path)
     if passphrase is None:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from ..canon import canonicalize, canonicalize_nquads
 from ..contexts import bundled_contexts
-from ._common import EXIT_OK, _contexts, _read_json, _Unusable
+from ..errors import _Unusable
+from ._common import EXIT_OK, _contexts, _read_json
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

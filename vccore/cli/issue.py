@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import BatchError, issue_batch
+from ..errors import _Unusable
 from ..issuer import issue
 from ..payloads import PayloadError
 from ..suites import SUITES
@@ -21,7 +22,6 @@ from ._common import (
     _now,
     _parse_time,
     _read_json,
-    _Unusable,
     _write_json,
 )
 from ._home import _home, _home_key, _issuer, _issuer_options, _load_key

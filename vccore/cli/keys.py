@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 from ..dids import did_document, did_web
+from ..errors import _Unusable
 from ..key_files import rotate_key
 from ..keys import Ed25519Key
-from ._common import EXIT_OK, _Unusable
+from ._common import EXIT_OK
 from ._home import PASSPHRASE_ENV, _passphrase
 
 

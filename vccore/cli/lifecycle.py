@@ -63,8 +63,7 @@ def _change(args: argparse.Namespace, action: str) -> int:
         record = issuer.suspend(args.certificate_id, until, now=_now(args))
     else:
         record = issuer.unsuspend(args.certificate_id, now=_now(args))
-    summary = {k: v for k, v in record.to_dict().items() if k != "credential"}
-    print(json.dumps(summary, indent=2))
+    print(json.dumps(record.summary(), indent=2))
     return EXIT_OK
 
 
@@ -77,7 +76,7 @@ def _fetch(args: argparse.Namespace) -> int:
                 "certificateId": current.certificate_id,
                 "state": current.state,
                 "credential": current.credential,
-                "chain": [{k: v for k, v in r.to_dict().items() if k != "credential"} for r in chain],
+                "chain": [r.summary() for r in chain],
             },
             indent=2,
             ensure_ascii=False,

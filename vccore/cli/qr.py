@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from .. import _json, qr
-from ._common import EXIT_OK, _read_bytes, _read_qr_image, _Unusable
+from ..errors import _Unusable
+from ._common import EXIT_OK, _read_bytes, _read_qr_image
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from .. import _json, render
-from ._common import EXIT_OK, _credential_bytes, _entity_types, _Unusable
+from ..errors import _Unusable
+from ._common import EXIT_OK, _credential_bytes, _entity_types
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

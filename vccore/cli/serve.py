@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import VccoreError
+from ..errors import VccoreError, _Unusable
 from ..http.auth import MAX_LIFETIME
 from ..issuer import Issuer, issuer_of
 from ..suites import SUITES
-from ._common import EXIT_OK, _read_json, _read_trust, _Unusable
+from ._common import EXIT_OK, _read_json, _read_trust
 from ._home import _home, _issuer, _issuer_options
 
 API_TOKEN_ENV = "VCCORE_API_TOKEN"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..batch import BatchError, verify_batch
-from ..errors import VccoreError
+from ..errors import VccoreError, _Unusable
 from ..store import Store, open_store
 from ..suites import SUITES
 from ..verify import Verifier
@@ -22,7 +22,6 @@ from ._common import (
     _credential_bytes,
     _parse_time,
     _read_trust,
-    _Unusable,
 )
 from ._home import _store_location
 

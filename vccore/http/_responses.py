@@ -6,37 +6,29 @@ from typing import Any, Final
 
 from starlette.responses import JSONResponse
 
-from ..errors import VccoreError
-from ..store import Record
-from .auth import AuthError
+from ..codes import CredentialStatus, ErrorCode
+from ..errors import ApiError, AuthError, VccoreError
+from ..store import Record, RecordSummary
 
 __all__ = ["CREDENTIAL_TYPES", "STATUS_FOR", "ApiError", "negotiate", "problem", "summary"]
 
 CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json", "application/json")
 STATUS_FOR: Final = {
-    "UNKNOWN_ENTITY_TYPE": 404,
-    "UNKNOWN_CERTIFICATE": 404,
-    "INVALID_TRANSITION": 409,
-    "DUPLICATE_CERTIFICATE_ID": 409,
-    "INVALID_PAYLOAD": 422,
-    "STORE_ERROR": 503,
+    ErrorCode.UNKNOWN_ENTITY_TYPE: 404,
+    ErrorCode.UNKNOWN_CERTIFICATE: 404,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.DUPLICATE_CERTIFICATE_ID: 409,
+    ErrorCode.INVALID_PAYLOAD: 422,
+    ErrorCode.STORE_ERROR: 503,
 }
 
 
-class ApiError(VccoreError):
-    """A request the API refuses: ``status`` (HTTP) and a stable ``code``."""
-
-    def __init__(
-        self, status: int, message: str, *, code: str, extra: dict[str, Any] | None = None, **details: Any
-    ) -> None:
-        super().__init__(message, code=code, **details)
-        self.status = status
-        self.extra = extra or {}
-        """Structured members of the problem details (lists, objects), beside the scalar details."""
-
-
-def problem(status: int, error: VccoreError | str, detail: str | None = None, **extra: Any) -> JSONResponse:
-    """An RFC 9457 problem details answer; ``error`` a VccoreError, or a code with ``detail``."""
+def problem(
+    status: int, error: VccoreError | ErrorCode | CredentialStatus, detail: str | None = None, **extra: Any
+) -> JSONResponse:
+    """An RFC 9457 problem details answer; ``error`` a VccoreError, or a code with ``detail`` (an
+    error code, or the status word of a credential that does not verify).
+    """
     if isinstance(error, VccoreError):
         body = {
             "type": f"https://vccore.dev/problems#{error.code}",
@@ -60,9 +52,9 @@ def problem(status: int, error: VccoreError | str, detail: str | None = None, **
     return JSONResponse(body, status_code=status, media_type="application/problem+json", headers=headers)
 
 
-def summary(record: Record) -> dict[str, Any]:
+def summary(record: Record) -> RecordSummary:
     """A record as a status change answers it: everything but its credential."""
-    return {k: v for k, v in record.to_dict().items() if k != "credential"}
+    return record.summary()
 
 
 def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "application/json") -> str:
@@ -96,6 +88,8 @@ def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "a
             best = candidate
     if best is None:
         raise ApiError(
-            406, f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}", code="NOT_ACCEPTABLE"
+            406,
+            f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}",
+            code=ErrorCode.NOT_ACCEPTABLE,
         )
     return best[3]

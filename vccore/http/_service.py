@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .. import _json
+from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..issuer import Issuer, resolve_entity_type
@@ -58,26 +59,30 @@ class Handlers:
                 raise ApiError(
                     400,
                     f"Content-Length {declared!r} is not a number of bytes",
-                    code="MALFORMED_REQUEST",
+                    code=ErrorCode.MALFORMED_REQUEST,
                     field="Content-Length",
                 )
             if int(declared) > MAX_BODY:
-                raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
+                raise ApiError(
+                    413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
+                )
         body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_BODY:
-                raise ApiError(413, f"the body is larger than {MAX_BODY} bytes", code="BODY_TOO_LARGE", limit=MAX_BODY)
+                raise ApiError(
+                    413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
+                )
         try:
             return _json.loads(bytes(body))
         except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"the body is not JSON: {exc}", code="MALFORMED_REQUEST") from None
+            raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
 
     def _entity(self, name: str) -> EntityType:
         try:
             return resolve_entity_type(name, self.issuer.entity_types)
         except VccoreError as exc:
-            raise ApiError(404, exc.message, code="UNKNOWN_ENTITY_TYPE", entity=name) from None
+            raise ApiError(404, exc.message, code=ErrorCode.UNKNOWN_ENTITY_TYPE, entity=name) from None
 
     def _record_of(self, entity: EntityType, certificate_id: str) -> Record:
         record = self.store.get(certificate_id)
@@ -85,7 +90,7 @@ class Handlers:
             raise ApiError(
                 404,
                 f"no {entity.name} certificate {certificate_id}",
-                code="UNKNOWN_CERTIFICATE",
+                code=ErrorCode.UNKNOWN_CERTIFICATE,
                 certificate_id=certificate_id,
             )
         return record

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from starlette.applications import Starlette
@@ -12,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..codes import ErrorCode
 from ..issuer import Issuer, issuer_of
 from ..keys import Ed25519Key
 from ..store import LIST_SIZE
@@ -59,24 +59,29 @@ def create_app(
     )
     checker = verifier
     if checker is None:
-        checker = Verifier.create(
-            suites=[
-                "eddsa-rdfc-2022",
-                "eddsa-jcs-2022",
-                "Ed25519Signature2020",
-                "Ed25519Signature2018",
-                "RsaSignature2018",
-            ],
-            verification_methods=[*verification_methods, *own],
-            status=status.resolve,
-            store=issuer.store,
-            entity_types=issuer.entity_types,
-            contexts=issuer.contexts,
-        )
+
+        def default_verifier(trusted: frozenset[str] | None) -> Verifier:
+            return Verifier.create(
+                suites=[
+                    "eddsa-rdfc-2022",
+                    "eddsa-jcs-2022",
+                    "Ed25519Signature2020",
+                    "Ed25519Signature2018",
+                    "RsaSignature2018",
+                ],
+                verification_methods=[*verification_methods, *own],
+                trusted_issuers=trusted,
+                status=status.resolve,
+                store=issuer.store,
+                entity_types=issuer.entity_types,
+                contexts=issuer.contexts,
+            )
+
+        checker = default_verifier(None)
         if not any_issuer:
             # whom the keys name, once Verifier.create has read them (and refused what is not a key)
             trusted = frozenset({issuer_of(issuer.signer), *trusted_issuers, *_controllers(verification_methods)})
-            checker = replace(checker, trusted_issuers=trusted)
+            checker = default_verifier(trusted)
     service = Service(issuer, authorizer, checker, status)
     common = _Common(service)
     status_path = _url_path(issuer.store.status_base_url)
@@ -107,11 +112,11 @@ def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
-    return problem(404, "NOT_FOUND", f"no route {request.url.path}")
+    return problem(404, ErrorCode.NOT_FOUND, f"no route {request.url.path}")
 
 
 async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return problem(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed on {request.url.path}")
+    return problem(405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.url.path}")
 
 
 def _url_path(url: str) -> str:
@@ -137,7 +142,7 @@ class _Common(Handlers):
             wanted = negotiate(request.headers.get("accept"), CREDENTIAL_TYPES)
             credential = await run_in_threadpool(self.status.resolve, url)
             if credential is None:
-                raise ApiError(404, f"no status list {url}", code="UNKNOWN_STATUS_LIST", url=url)
+                raise ApiError(404, f"no status list {url}", code=ErrorCode.UNKNOWN_STATUS_LIST, url=url)
             return JSONResponse(
                 credential, media_type=wanted, headers={"Cache-Control": f"public, max-age={int(self.status.ttl)}"}
             )

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from ..errors import VccoreError
+from ..codes import ErrorCode
+from ..errors import AuthError
 
 __all__ = [
     "MAX_LIFETIME",
@@ -54,38 +55,6 @@ MAX_LIFETIME: Final = 86_400
 """The longest a JWT may live by default, in seconds (``exp`` - ``iat``): a day. Keycloak's access
 tokens live 5 minutes unless a realm says otherwise; a token that lives for years is a password
 that cannot be changed."""
-_MAX_DESCRIPTION: Final = 200
-
-
-class AuthError(VccoreError):
-    """A request without the right to do what it asks. ``status`` 401 (``UNAUTHENTICATED``:
-    no token, or one that does not verify) or 403 (``FORBIDDEN``: ``scope`` missing).
-    """
-
-    code = "UNAUTHENTICATED"
-
-    @property
-    def status(self) -> int:
-        return 403 if self.code == "FORBIDDEN" else 401
-
-    def www_authenticate(self) -> str:
-        """The ``WWW-Authenticate`` header of the refusal (RFC 6750 section 3)."""
-        if self.code == "FORBIDDEN":
-            return f'Bearer error="insufficient_scope", scope="{_auth_param(str(self.details.get("scope", "")))}"'
-        if self.details.get("token") == "missing":
-            return 'Bearer realm="vccore"'
-        return f'Bearer error="invalid_token", error_description="{_auth_param(self.message)}"'
-
-
-def _auth_param(text: str) -> str:
-    """``text`` as an RFC 6750 auth-param value: the characters section 3 allows (printable ASCII
-    but '"' and '\\'), at most :data:`_MAX_DESCRIPTION` of them. A message can quote the token (a
-    kid, a critical extension): a CR or LF there would end the header and start another, and a
-    character beyond Latin-1 cannot be sent at all. A '"' becomes "'", anything else '?'; the
-    problem details in the body keep the message whole.
-    """
-    safe = "".join(c if " " <= c <= "~" and c not in '"\\' else "'" if c == '"' else "?" for c in text)
-    return safe if len(safe) <= _MAX_DESCRIPTION else safe[: _MAX_DESCRIPTION - 3] + "..."
 
 
 class Authorizer(Protocol):
@@ -147,26 +116,27 @@ class JwtAuthorizer:
         try:
             key_set = jwt.PyJWKSet.from_dict(dict(jwks))
         except (jwt.PyJWKSetError, jwt.InvalidKeyError, TypeError, ValueError) as exc:
-            raise AuthError(f"the JWKS cannot be used: {exc}", code="AUTH_CONFIG") from None
+            raise AuthError(f"the JWKS cannot be used: {exc}", code=ErrorCode.AUTH_CONFIG) from None
         self._keys: list[Any] = []
         for key in key_set.keys:
             kty = key._jwk_data.get("kty")
             if kty not in _ALGORITHMS:
                 raise AuthError(
                     f"the JWKS key {key.key_id or '(no kid)'} is a {kty} key: only RSA, EC and OKP keys sign tokens",
-                    code="AUTH_CONFIG",
+                    code=ErrorCode.AUTH_CONFIG,
                 )
             if key._jwk_data.get("use", "sig") != "sig":
                 continue
             self._keys.append(key)
         if not self._keys:
-            raise AuthError("the JWKS holds no signing key", code="AUTH_CONFIG")
+            raise AuthError("the JWKS holds no signing key", code=ErrorCode.AUTH_CONFIG)
         self.issuer = issuer
         self.audience = [audience] if isinstance(audience, str) else list(audience) if audience is not None else None
         self.leeway = leeway
         if max_lifetime is not None and not max_lifetime > 0:
             raise AuthError(
-                f"the longest token lifetime is a number of seconds above 0, not {max_lifetime!r}", code="AUTH_CONFIG"
+                f"the longest token lifetime is a number of seconds above 0, not {max_lifetime!r}",
+                code=ErrorCode.AUTH_CONFIG,
             )
         self.max_lifetime = max_lifetime
 
@@ -176,9 +146,9 @@ class JwtAuthorizer:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise AuthError(f"cannot read the JWKS {path}: {exc}", code="AUTH_CONFIG") from None
+            raise AuthError(f"cannot read the JWKS {path}: {exc}", code=ErrorCode.AUTH_CONFIG) from None
         if not isinstance(data, dict):
-            raise AuthError(f"{path} is not a JWKS object", code="AUTH_CONFIG")
+            raise AuthError(f"{path} is not a JWKS object", code=ErrorCode.AUTH_CONFIG)
         return cls(data, **options)
 
     def _key_for(self, header: Mapping[str, Any]) -> Any:
@@ -235,7 +205,7 @@ class JwtAuthorizer:
         if scope not in granted:
             raise AuthError(
                 f"the token does not allow {scope!r} (it allows: {', '.join(sorted(granted)) or 'nothing'})",
-                code="FORBIDDEN",
+                code=ErrorCode.FORBIDDEN,
                 scope=scope,
             )
         subject = claims.get("sub")

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import _datetime, _json, qr, render
+from ..codes import CredentialStatus, ErrorCode, ProblemCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..issuer import Certified, Issuer, new_transaction_id
@@ -23,7 +24,12 @@ from ._service import Handlers
 __all__ = ["DivocApi"]
 
 _CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "image/png", "image/svg+xml")
-_DIVOC_STATUS: Final = ("VALID", "SUPERSEDED", "REVOKED", "SUSPENDED")
+_DIVOC_STATUS: Final = (
+    CredentialStatus.VALID,
+    CredentialStatus.SUPERSEDED,
+    CredentialStatus.REVOKED,
+    CredentialStatus.SUSPENDED,
+)
 
 
 class DivocApi(Handlers):
@@ -47,7 +53,7 @@ class DivocApi(Handlers):
             payload = await self._json(request)
             if not isinstance(payload, dict):
                 raise ApiError(
-                    400, f"a payload is a JSON object, not {type(payload).__name__}", code="MALFORMED_REQUEST"
+                    400, f"a payload is a JSON object, not {type(payload).__name__}", code=ErrorCode.MALFORMED_REQUEST
                 )
             return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT")
 
@@ -58,7 +64,7 @@ class DivocApi(Handlers):
         try:
             certified = self._certify_or_update(entity, payload, given, update_only)
         except LifecycleError as exc:
-            if exc.code == "STORE_ERROR":
+            if exc.code == ErrorCode.STORE_ERROR:
                 raise
             return self._failed(entity, given, exc)
         except PayloadError as exc:
@@ -80,7 +86,7 @@ class DivocApi(Handlers):
             if not isinstance(given, str):
                 raise LifecycleError(
                     "an update (PUT) needs the payload's certificateId: the certificate to replace",
-                    code="MISSING_CERTIFICATE_ID",
+                    code=ErrorCode.MISSING_CERTIFICATE_ID,
                 )
             return self.issuer.update(entity, payload)
         if isinstance(given, str) and self.store.get(given) is not None:
@@ -88,7 +94,7 @@ class DivocApi(Handlers):
         try:
             return self.issuer.certify(entity, payload)
         except LifecycleError as exc:
-            if exc.code == "DUPLICATE_CERTIFICATE_ID":  # certified by another request meanwhile
+            if exc.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
                 return self.issuer.update(entity, payload)
             raise
 
@@ -138,7 +144,10 @@ class DivocApi(Handlers):
                 }
             )
         raise ApiError(
-            404, f"no transaction {transaction_id}", code="UNKNOWN_TRANSACTION", transaction_id=transaction_id
+            404,
+            f"no transaction {transaction_id}",
+            code=ErrorCode.UNKNOWN_TRANSACTION,
+            transaction_id=transaction_id,
         )
 
     async def certificate(self, request: Request) -> Response:
@@ -157,15 +166,17 @@ class DivocApi(Handlers):
             body = await self._json(request)
             if not isinstance(body, dict):
                 raise ApiError(
-                    400, "the body is {certificateId, entityName, endDate?, reason?}", code="MALFORMED_REQUEST"
+                    400,
+                    "the body is {certificateId, entityName, endDate?, reason?}",
+                    code=ErrorCode.MALFORMED_REQUEST,
                 )
             certificate_id, entity_name = body.get("certificateId"), body.get("entityName")
             for name, value in (("certificateId", certificate_id), ("entityName", entity_name)):
                 if not isinstance(value, str) or not value:
-                    raise ApiError(400, f"{name} is required (a string)", code="MALFORMED_REQUEST", field=name)
+                    raise ApiError(400, f"{name} is required (a string)", code=ErrorCode.MALFORMED_REQUEST, field=name)
             reason = body.get("reason")
             if reason is not None and not isinstance(reason, str):
-                raise ApiError(400, "reason is a string", code="MALFORMED_REQUEST", field="reason")
+                raise ApiError(400, "reason is a string", code=ErrorCode.MALFORMED_REQUEST, field="reason")
             until = _end_date(body.get("endDate"))
             entity = self._entity(str(entity_name))
             return await run_in_threadpool(self._revoke, entity, str(certificate_id), until, reason)
@@ -202,12 +213,12 @@ class DivocApi(Handlers):
             result = await run_in_threadpool(self.verifier.verify, credential)
             out = result.to_dict()
             word = result.status
-            out["certificateStatus"] = word if word in _DIVOC_STATUS else "INVALID"
+            out["certificateStatus"] = word if word in _DIVOC_STATUS else CredentialStatus.INVALID
             successor = next(
                 (
                     p.data.get("successor")
                     for p in result.problems
-                    if p.code == "SUPERSEDED" and p.data.get("successor")
+                    if p.code == ProblemCode.SUPERSEDED and p.data.get("successor")
                 ),
                 None,
             )
@@ -229,13 +240,15 @@ def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:
                         inner = _json.loads(inner)
                     except ValueError as exc:
                         raise ApiError(
-                            400, f"{name} is not JSON: {exc}", code="MALFORMED_REQUEST", field=name
+                            400, f"{name} is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST, field=name
                         ) from None
                 if isinstance(inner, dict):
                     return inner
-                raise ApiError(400, f"{name} is a credential (a JSON object)", code="MALFORMED_REQUEST", field=name)
+                raise ApiError(
+                    400, f"{name} is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST, field=name
+                )
         return body
-    raise ApiError(400, "the body is a credential (a JSON object)", code="MALFORMED_REQUEST")
+    raise ApiError(400, "the body is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST)
 
 
 def _end_date(value: Any) -> datetime | None:
@@ -244,7 +257,10 @@ def _end_date(value: Any) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ApiError(
-            400, "endDate is a date (YYYY-MM-DD) or a time with a zone", code="MALFORMED_REQUEST", field="endDate"
+            400,
+            "endDate is a date (YYYY-MM-DD) or a time with a zone",
+            code=ErrorCode.MALFORMED_REQUEST,
+            field="endDate",
         )
     try:
         if len(value) == 10:
@@ -254,14 +270,17 @@ def _end_date(value: Any) -> datetime | None:
         raise ApiError(
             400,
             f"endDate {value!r} is not a date (YYYY-MM-DD) or a time with a zone",
-            code="MALFORMED_REQUEST",
+            code=ErrorCode.MALFORMED_REQUEST,
             field="endDate",
         ) from None
     try:
         moment.astimezone(UTC)  # the store keeps it in UTC
     except OverflowError:
         raise ApiError(
-            400, f"endDate {value!r} is outside the years 1 to 9999 in UTC", code="MALFORMED_REQUEST", field="endDate"
+            400,
+            f"endDate {value!r} is outside the years 1 to 9999 in UTC",
+            code=ErrorCode.MALFORMED_REQUEST,
+            field="endDate",
         ) from None
     return moment
 

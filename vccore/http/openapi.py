@@ -10,11 +10,18 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..codes import CredentialStatus, ErrorCode
 from ..issuer import Issuer
+from ..store import RecordState
 
-__all__ = ["document"]
+__all__ = ["PROBLEM_CODES", "document"]
 
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
+PROBLEM_CODES: tuple[str, ...] = tuple(
+    sorted({code.value for code in ErrorCode} | {word.value for word in CredentialStatus if word != "VALID"})
+)
+"""The ``code`` of the API's problem details: an error's code, or the status word of a credential or
+presentation that does not verify (the VC API's verify routes)."""
 
 
 def _answer(description: str, schema: dict[str, Any] | None = None, media: str = "application/json") -> dict[str, Any]:
@@ -338,7 +345,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                         "certificateId": {"type": "string"},
                         "transactionId": {"type": "string"},
                         "entityType": {"type": "string"},
-                        "state": {"enum": ["VALID", "SUPERSEDED", "REVOKED", "SUSPENDED"]},
+                        "state": {"enum": [str(state) for state in RecordState]},
                         "statusList": {"type": "integer"},
                         "statusListIndex": {"type": "integer"},
                         "replaces": {"type": ["string", "null"]},
@@ -378,7 +385,11 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                         "title": {"type": "string"},
                         "status": {"type": "integer"},
                         "detail": {"type": "string"},
-                        "code": {"type": "string"},
+                        "code": {
+                            "type": "string",
+                            "enum": list(PROBLEM_CODES),
+                            "description": "vccore's stable code (docs/codes.md)",
+                        },
                         "transactionId": {"type": "string"},
                     },
                 },

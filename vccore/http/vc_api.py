@@ -14,10 +14,11 @@ from starlette.routing import Route
 from .. import _datetime
 from .._compiled import add_lifecycle
 from ..canon import to_quads
+from ..codes import CredentialStatus, ErrorCode
 from ..errors import VccoreError
 from ..issuer import Issuer, issuer_of, new_transaction_id
-from ..proofs import sign
-from ..store import Record
+from ..proofs import _sign
+from ..store import Record, RecordState
 from ..suites import Suite
 from ..verify import UnsignedCredential, check_unsigned
 from ._responses import ApiError, problem, summary
@@ -73,7 +74,7 @@ class VcApi(Handlers):
             raise ApiError(
                 400,
                 "the credential has a proof already: /credentials/issue signs unsecured credentials",
-                code="MALFORMED_REQUEST",
+                code=ErrorCode.MALFORMED_REQUEST,
                 field="proof",
             )
         unsigned = check_unsigned(credential, self.verifier.contexts)
@@ -81,14 +82,14 @@ class VcApi(Handlers):
             raise ApiError(
                 400,
                 f"the credential names no issuer (this service issues as {ours})",
-                code="MALFORMED_REQUEST",
+                code=ErrorCode.MALFORMED_REQUEST,
                 field="issuer",
             )
         if unsigned.issuer != ours:
             raise ApiError(
                 400,
                 f"the credential's issuer {unsigned.issuer!r} is not this service's ({ours})",
-                code="ISSUER_MISMATCH",
+                code=ErrorCode.ISSUER_MISMATCH,
                 field="issuer",
             )
         if unsigned.problems or unsigned.version is None:
@@ -96,7 +97,7 @@ class VcApi(Handlers):
             raise ApiError(
                 400,
                 "; ".join(p.detail for p in problems),
-                code="MALFORMED_VALUE_ERROR",
+                code=ErrorCode.MALFORMED_VALUE_ERROR,
                 extra={"problems": [p.to_dict() for p in problems]},
             )
         self._refuse_owned(unsigned)
@@ -109,7 +110,7 @@ class VcApi(Handlers):
                 raise ApiError(
                     400,
                     "the credential has a credentialStatus already",
-                    code="MALFORMED_REQUEST",
+                    code=ErrorCode.MALFORMED_REQUEST,
                     field="credentialStatus",
                 )
             purposes = ()
@@ -120,7 +121,7 @@ class VcApi(Handlers):
                 raise ApiError(
                     400,
                     "the credential's id must be a URL (or be left out, and one is given)",
-                    code="MALFORMED_REQUEST",
+                    code=ErrorCode.MALFORMED_REQUEST,
                     field="id",
                 )
             document = {**{k: v for k, v in document.items() if k == "@context"}, "id": certificate_id, **document}
@@ -128,7 +129,7 @@ class VcApi(Handlers):
             raise ApiError(
                 409,
                 f"a credential with id {certificate_id} is recorded already",
-                code="DUPLICATE_CERTIFICATE_ID",
+                code=ErrorCode.DUPLICATE_CERTIFICATE_ID,
                 certificate_id=certificate_id,
             )
         status_list, status_index = self.store.allocate_status_positions(1)[0]
@@ -138,7 +139,7 @@ class VcApi(Handlers):
             add_lifecycle(
                 document, unsigned.version, self.store.status_base_url, status_list, status_index, None, purposes
             )
-        signed = sign(document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False)
+        signed = _sign(document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False)
         stamp = _datetime.format(_datetime.now())
         record = Record(
             certificate_id=certificate_id,
@@ -147,7 +148,7 @@ class VcApi(Handlers):
             credential=signed,
             status_list=status_list,
             status_index=status_index,
-            state="VALID",
+            state=RecordState.VALID,
             created_at=stamp,
             updated_at=stamp,
         )
@@ -166,7 +167,7 @@ class VcApi(Handlers):
             raise ApiError(
                 400,
                 f"the credential holds {status_types[0]}: status lists are this issuer's own, signed from its store",
-                code="RESERVED_BY_ISSUER",
+                code=ErrorCode.RESERVED_BY_ISSUER,
                 field="type",
             )
         base = self.store.status_base_url
@@ -175,7 +176,7 @@ class VcApi(Handlers):
             raise ApiError(
                 400,
                 f"the credential names {inside[0]}, under this issuer's status lists ({base})",
-                code="RESERVED_BY_ISSUER",
+                code=ErrorCode.RESERVED_BY_ISSUER,
                 field="id",
             )
         entity = next((name for kind, name in self._entity_credential_types.items() if kind in unsigned.types), None)
@@ -183,7 +184,7 @@ class VcApi(Handlers):
             raise ApiError(
                 400,
                 f"{entity} credentials are issued from a payload its schema checks: POST /vc-certification/v1/certify/{entity}",
-                code="RESERVED_BY_ISSUER",
+                code=ErrorCode.RESERVED_BY_ISSUER,
                 field="type",
             )
 
@@ -195,12 +196,12 @@ class VcApi(Handlers):
                 raise ApiError(
                     400,
                     "the body is {credentialId, credentialStatus: {type, statusPurpose}, status}",
-                    code="MALFORMED_REQUEST",
+                    code=ErrorCode.MALFORMED_REQUEST,
                 )
             credential_id, entry, status = body.get("credentialId"), body.get("credentialStatus"), body.get("status")
             if not isinstance(credential_id, str) or not credential_id:
                 raise ApiError(
-                    400, "credentialId is required (a string)", code="MALFORMED_REQUEST", field="credentialId"
+                    400, "credentialId is required (a string)", code=ErrorCode.MALFORMED_REQUEST, field="credentialId"
                 )
             if not isinstance(entry, dict) or entry.get("type") not in (
                 "BitstringStatusListEntry",
@@ -209,7 +210,7 @@ class VcApi(Handlers):
                 raise ApiError(
                     400,
                     'credentialStatus is {"type": "BitstringStatusListEntry", "statusPurpose": ...}',
-                    code="MALFORMED_REQUEST",
+                    code=ErrorCode.MALFORMED_REQUEST,
                     field="credentialStatus",
                 )
             purpose = entry.get("statusPurpose")
@@ -217,11 +218,13 @@ class VcApi(Handlers):
                 raise ApiError(
                     400,
                     f"credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}",
-                    code="MALFORMED_REQUEST",
+                    code=ErrorCode.MALFORMED_REQUEST,
                     field="credentialStatus.statusPurpose",
                 )
             if not isinstance(status, bool):
-                raise ApiError(400, "status is true (set) or false (clear)", code="MALFORMED_REQUEST", field="status")
+                raise ApiError(
+                    400, "status is true (set) or false (clear)", code=ErrorCode.MALFORMED_REQUEST, field="status"
+                )
             return await run_in_threadpool(self._vc_status, credential_id, str(purpose), status)
 
         return await self._guard(work)
@@ -232,7 +235,7 @@ class VcApi(Handlers):
             raise ApiError(
                 404,
                 f"no credential {credential_id} is recorded",
-                code="UNKNOWN_CERTIFICATE",
+                code=ErrorCode.UNKNOWN_CERTIFICATE,
                 certificate_id=credential_id,
             )
         # The record's credential is this issuer's own, as it signed it: which of its lists it is
@@ -249,14 +252,14 @@ class VcApi(Handlers):
             raise ApiError(
                 409,
                 f"credential {credential_id} has no {purpose} entry",
-                code="INVALID_TRANSITION",
+                code=ErrorCode.INVALID_TRANSITION,
                 certificate_id=credential_id,
             )
         if purpose == "revocation" and not status:
             raise ApiError(
                 409,
                 "a revocation is final: it cannot be cleared",
-                code="INVALID_TRANSITION",
+                code=ErrorCode.INVALID_TRANSITION,
                 certificate_id=credential_id,
             )
         if purpose == "revocation":
@@ -296,7 +299,7 @@ class VcApi(Handlers):
             for name in ("challenge", "domain"):
                 if options.get(name) is not None and not isinstance(options[name], str):
                     raise ApiError(
-                        400, f"options.{name} is a string", code="MALFORMED_REQUEST", field=f"options.{name}"
+                        400, f"options.{name} is a string", code=ErrorCode.MALFORMED_REQUEST, field=f"options.{name}"
                     )
             result = await run_in_threadpool(
                 lambda: self.verifier.verify_presentation(
@@ -317,7 +320,7 @@ class VcApi(Handlers):
             if result.verified:
                 return JSONResponse(report)
             first = errors[0]["detail"] if errors else "no accepted proof"
-            return problem(400, "INVALID", f"the presentation does not verify: {first}", **report)
+            return problem(400, CredentialStatus.INVALID, f"the presentation does not verify: {first}", **report)
 
         return await self._guard(work)
 
@@ -347,11 +350,14 @@ def _vc_api_body(body: Any, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """A VC API request's ``{<name>: object, options?: object}``: the object and the options."""
     if not isinstance(body, dict) or not isinstance(body.get(name), dict):
         raise ApiError(
-            400, f"the body is {{{name}, options?}}, the {name} a JSON object", code="MALFORMED_REQUEST", field=name
+            400,
+            f"the body is {{{name}, options?}}, the {name} a JSON object",
+            code=ErrorCode.MALFORMED_REQUEST,
+            field=name,
         )
     options = body.get("options", {})
     if not isinstance(options, dict):
-        raise ApiError(400, "options is a JSON object", code="MALFORMED_REQUEST", field="options")
+        raise ApiError(400, "options is a JSON object", code=ErrorCode.MALFORMED_REQUEST, field="options")
     return body[name], options
 
 
@@ -383,7 +389,7 @@ def _status_purposes(options: dict[str, Any], version: str) -> tuple[str, ...]:
         raise ApiError(
             400,
             'options.credentialStatus is {"type": "BitstringStatusListEntry"}, the one status vccore gives',
-            code="MALFORMED_REQUEST",
+            code=ErrorCode.MALFORMED_REQUEST,
             field="options.credentialStatus",
         )
     purpose = wanted.get("statusPurpose")
@@ -391,7 +397,7 @@ def _status_purposes(options: dict[str, Any], version: str) -> tuple[str, ...]:
         raise ApiError(
             400,
             f"options.credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}",
-            code="MALFORMED_REQUEST",
+            code=ErrorCode.MALFORMED_REQUEST,
             field="options.credentialStatus.statusPurpose",
         )
     return ("revocation", "suspension") if purpose is None else (str(purpose),)
@@ -409,7 +415,7 @@ def _suite_option(options: dict[str, Any], default: str | Suite) -> str | Suite:
         raise ApiError(
             400,
             f"this service signs with eddsa-rdfc-2022, eddsa-jcs-2022 or Ed25519Signature2020, not {name!r}",
-            code="UNSUPPORTED_SUITE",
+            code=ErrorCode.UNSUPPORTED_SUITE,
             field="options",
         )
     return str(name)

@@ -20,16 +20,19 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NotRequired, TypedDict
 
 from .. import _multibase
-from ..errors import VccoreError
+from ..codes import ErrorCode
+from ..errors import StatusError
 
 __all__ = [
     "MESSAGES",
     "MIN_LIST_LENGTH",
     "Bitstring",
+    "StatusEntry",
     "StatusError",
+    "StatusMessage",
     "status_entry",
     "status_list_credential",
 ]
@@ -43,12 +46,6 @@ LIFECYCLE_CONTEXT: Final = "https://vccore.dev/credentials/lifecycle/v1"
 MESSAGES: Final = (("0x0", "not superseded"), ("0x1", "superseded"))
 PURPOSES: Final = ("revocation", "suspension", "message")
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
-
-
-class StatusError(VccoreError):
-    """A status list cannot be read. Codes ``STATUS_LIST_ERROR``, ``STATUS_LIST_LENGTH_ERROR``."""
-
-    code = "STATUS_LIST_ERROR"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +83,13 @@ class Bitstring:
         except zlib.error as exc:
             raise StatusError(f"encodedList is not GZIP: {exc}") from None
         if len(data) > MAX_LIST_BYTES:
-            raise StatusError(f"the status list is larger than {MAX_LIST_BYTES} bytes", code="STATUS_LIST_LENGTH_ERROR")
+            raise StatusError(
+                f"the status list is larger than {MAX_LIST_BYTES} bytes", code=ErrorCode.STATUS_LIST_LENGTH_ERROR
+            )
         if not inflater.eof or inflater.unused_data:
             raise StatusError("encodedList is not one whole GZIP stream (truncated, or followed by other bytes)")
         if not data:
-            raise StatusError("the status list is empty", code="STATUS_LIST_LENGTH_ERROR")
+            raise StatusError("the status list is empty", code=ErrorCode.STATUS_LIST_LENGTH_ERROR)
         return cls(data, len(data) * 8)
 
     def encode(self) -> str:
@@ -103,7 +102,7 @@ class Bitstring:
         if index < 0 or start + size > self.length:
             raise StatusError(
                 f"status index {index} (size {size}) is outside a list of {self.length} bits",
-                code="STATUS_LIST_LENGTH_ERROR",
+                code=ErrorCode.STATUS_LIST_LENGTH_ERROR,
             )
         value = 0
         for bit in range(start, start + size):
@@ -145,9 +144,28 @@ def list_url(base: str, list_number: int | str, purpose: str) -> str:
     return f"{base}{list_number}/{purpose}"
 
 
-def status_entry(list_url: str, index: int | str, purpose: str) -> dict[str, Any]:
+class StatusMessage(TypedDict):
+    """One of a message list's ``statusMessage`` values (section 2.1)."""
+
+    status: str
+    message: str
+
+
+class StatusEntry(TypedDict):
+    """A ``BitstringStatusListEntry`` (section 2.1), as :func:`status_entry` makes it."""
+
+    id: str
+    type: str
+    statusPurpose: str
+    statusListIndex: str
+    statusListCredential: str
+    statusSize: NotRequired[int]
+    statusMessage: NotRequired[list[StatusMessage]]
+
+
+def status_entry(list_url: str, index: int | str, purpose: str) -> StatusEntry:
     """A ``BitstringStatusListEntry`` (section 2.1) for entry ``index`` of the list at ``list_url``."""
-    entry: dict[str, Any] = {
+    entry: StatusEntry = {
         "id": f"{list_url}#{index}",
         "type": "BitstringStatusListEntry",
         "statusPurpose": purpose,

@@ -18,6 +18,7 @@ from .. import _datetime
 from .._cache import _Cache
 from .._signed import STATUS, Node, StatusEntry, StatusListFacts, Unreadable
 from ..canon import WorkBudget
+from ..codes import ErrorCode, ProblemCode
 from ..results import Problem, VerificationResult, _work_limit
 from .bitstring import MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
 from .resolve import StatusResolver
@@ -26,6 +27,14 @@ MAX_STATUS_ENTRIES: Final = 16
 _INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
 # How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
 _CLOCK_SKEW: Final = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why a status list credential is not used: the problem each credential that names it gets."""
+
+    code: ProblemCode
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +64,10 @@ class _StatusLists:
     verify: ListVerifier
     successor: Callable[[str, int], str | None]
     # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
-    # (code, detail) that refused it.
-    verdicts: _Cache[tuple[str, str], _StatusList | tuple[str, str]]
+    # refusal (code, detail) that every credential naming it gets.
+    verdicts: _Cache[tuple[str, str], _StatusList | _Refusal]
     # The same list object seen again (what mapping and folder resolvers return): its verdict.
-    seen: _Cache[str, tuple[Any, _StatusList | tuple[str, str]]]
+    seen: _Cache[str, tuple[Any, _StatusList | _Refusal]]
 
     def verified(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | None:
         """A status list credential checked once per content: proof, issuer, shape, bitstring."""
@@ -78,41 +87,41 @@ class _StatusLists:
                 verdict = known
             self.seen.put(url, (found, verdict))
         # The verdict above holds for everyone; whose list it is, is checked for each credential.
-        if not isinstance(verdict, tuple) and verdict.issuer != check.issuer:
-            verdict = (
-                "STATUS_VERIFICATION_ERROR",
+        if isinstance(verdict, _StatusList) and verdict.issuer != check.issuer:
+            verdict = _Refusal(
+                ProblemCode.STATUS_VERIFICATION_ERROR,
                 f"{url} is issued by {verdict.issuer}, not by the credential's issuer {check.issuer}",
             )
-        if isinstance(verdict, tuple):
-            check.fail(verdict[0], verdict[1], statusListCredential=url)
+        if isinstance(verdict, _Refusal):
+            check.fail(verdict.code, verdict.detail, statusListCredential=url)
             return None
         return verdict
 
-    def _check(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | tuple[str, str] | None:
+    def _check(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | _Refusal | None:
         result, root, issuer = self.verify(found, check.now, check.budget)
-        if "WORK_LIMIT" in result.codes:
+        if ProblemCode.WORK_LIMIT in result.codes:
             check.problems.append(_work_limit())
             return None
+        refused = ProblemCode.STATUS_VERIFICATION_ERROR
         if not result.verified or root is None:
-            return (
-                "STATUS_VERIFICATION_ERROR",
-                f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})",
+            return _Refusal(
+                refused, f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
             )
         try:
             facts = StatusListFacts.read(root)
         except Unreadable as exc:
-            return "STATUS_VERIFICATION_ERROR", f"{url}: {exc.message}"
+            return _Refusal(refused, f"{url}: {exc.message}")
         if facts.id != url:
-            return "STATUS_VERIFICATION_ERROR", f"the credential found for {url} is {facts.id!r}"
+            return _Refusal(refused, f"the credential found for {url} is {facts.id!r}")
         if STATUS + "BitstringStatusListCredential" not in facts.types:
-            return "STATUS_VERIFICATION_ERROR", f"{url} is not a BitstringStatusListCredential"
+            return _Refusal(refused, f"{url} is not a BitstringStatusListCredential")
         if STATUS + "BitstringStatusList" not in facts.subject_types:
-            return "STATUS_VERIFICATION_ERROR", f"{url}: its credentialSubject is not a BitstringStatusList"
+            return _Refusal(refused, f"{url}: its credentialSubject is not a BitstringStatusList")
         try:
             bits = Bitstring.decode(facts.encoded_list)
         except StatusError as exc:
-            return (
-                "STATUS_LIST_LENGTH_ERROR" if exc.code == "STATUS_LIST_LENGTH_ERROR" else "STATUS_VERIFICATION_ERROR",
+            return _Refusal(
+                ProblemCode.STATUS_LIST_LENGTH_ERROR if exc.code == ErrorCode.STATUS_LIST_LENGTH_ERROR else refused,
                 f"{url}: {exc.code}: {exc.message}",
             )
         return _StatusList(facts, bits, issuer)
@@ -142,13 +151,13 @@ class _StatusCheck:
         self.budget = budget
         self._lists: dict[str, _StatusList | None] = {}
 
-    def fail(self, code: str, detail: str, **data: str) -> None:
+    def fail(self, code: ProblemCode, detail: str, **data: str) -> None:
         self.problems.append(Problem(code, detail, data=data))
 
     def run(self) -> None:
         if len(self.entries) > MAX_STATUS_ENTRIES:
             self.fail(
-                "MALFORMED_VALUE_ERROR",
+                ProblemCode.MALFORMED_VALUE_ERROR,
                 f"{len(self.entries)} credentialStatus entries; vccore checks at most {MAX_STATUS_ENTRIES}",
             )
             return
@@ -173,7 +182,9 @@ class _StatusCheck:
                     text = next((message for status, message in entry.messages if status == hex(value)), None)
                     self.warnings.append(
                         Problem(
-                            "STATUS_MESSAGE", f"status message {hex(value)}: {text}", data={"statusListCredential": url}
+                            ProblemCode.STATUS_MESSAGE,
+                            f"status message {hex(value)}: {text}",
+                            data={"statusListCredential": url},
                         )
                     )
         if revoked is not None:
@@ -183,12 +194,14 @@ class _StatusCheck:
                 if successor:
                     data["successor"] = successor
                 self.fail(
-                    "SUPERSEDED",
+                    ProblemCode.SUPERSEDED,
                     "the issuer has replaced this credential" + (f" with {successor}" if successor else ""),
                     **data,
                 )
             else:
-                self.fail("REVOKED", "the issuer has revoked this credential", statusListCredential=revoked[0])
+                self.fail(
+                    ProblemCode.REVOKED, "the issuer has revoked this credential", statusListCredential=revoked[0]
+                )
         if suspended is not None:
             until = self._suspended_until(*suspended)
             if until is not None and until[1] <= self.now:
@@ -197,7 +210,7 @@ class _StatusCheck:
             if until is not None:
                 data["until"] = until[0]
             self.fail(
-                "SUSPENDED",
+                ProblemCode.SUSPENDED,
                 "the issuer has suspended this credential" + (f" until {until[0]}" if until else ""),
                 **data,
             )
@@ -206,31 +219,31 @@ class _StatusCheck:
         try:
             entry = StatusEntry.read(node)
         except Unreadable as exc:
-            self.fail("MALFORMED_VALUE_ERROR", f"credentialStatus: {exc.message}")
+            self.fail(ProblemCode.MALFORMED_VALUE_ERROR, f"credentialStatus: {exc.message}")
             return None
         if STATUS + "BitstringStatusListEntry" not in entry.types:
             kinds = ", ".join(sorted(t.rsplit("#", 1)[-1] for t in entry.types)) or "none"
             self.fail(
-                "STATUS_VERIFICATION_ERROR",
+                ProblemCode.STATUS_VERIFICATION_ERROR,
                 f"credentialStatus entry of type {kinds}: vccore checks BitstringStatusListEntry only",
             )
             return None
         purpose, url, index_text, size = entry.purpose, entry.list_url, entry.index, entry.size
         if purpose is None or url is None or index_text is None or not _INDEX_TEXT.fullmatch(index_text):
             self.fail(
-                "MALFORMED_VALUE_ERROR",
+                ProblemCode.MALFORMED_VALUE_ERROR,
                 "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex",
             )
             return None
         if size > 1 and len(entry.messages) != 2**size:
-            self.fail("MALFORMED_VALUE_ERROR", f"statusSize {size} needs {2**size} statusMessage entries")
+            self.fail(ProblemCode.MALFORMED_VALUE_ERROR, f"statusSize {size} needs {2**size} statusMessage entries")
             return None
         status_list = self._list(url)
         if status_list is None:
             return None
         if purpose not in status_list.facts.purposes:
             self.fail(
-                "STATUS_VERIFICATION_ERROR",
+                ProblemCode.STATUS_VERIFICATION_ERROR,
                 f"{url} is a {'/'.join(sorted(status_list.facts.purposes))} list, not {purpose}",
                 statusListCredential=url,
             )
@@ -238,7 +251,7 @@ class _StatusCheck:
         entries_in_list = status_list.bits.length // size
         if entries_in_list < MIN_LIST_LENGTH:
             self.fail(
-                "STATUS_LIST_LENGTH_ERROR",
+                ProblemCode.STATUS_LIST_LENGTH_ERROR,
                 f"{url} holds {entries_in_list} entries; the minimum is {MIN_LIST_LENGTH}",
                 statusListCredential=url,
             )
@@ -246,7 +259,7 @@ class _StatusCheck:
         index = int(index_text)
         if index >= entries_in_list:
             self.fail(
-                "RANGE_ERROR",
+                ProblemCode.RANGE_ERROR,
                 f"statusListIndex {index} is outside {url} ({entries_in_list} entries)",
                 statusListCredential=url,
             )
@@ -261,14 +274,14 @@ class _StatusCheck:
             found = self.source.resolve(url)
         except Exception as exc:  # a resolver is the caller's code; whatever it raises, say so
             self.fail(
-                "STATUS_RETRIEVAL_ERROR",
+                ProblemCode.STATUS_RETRIEVAL_ERROR,
                 f"{url} could not be retrieved: {type(exc).__name__}: {exc}",
                 statusListCredential=url,
             )
             return None
         if not isinstance(found, Mapping):
             self.fail(
-                "STATUS_RETRIEVAL_ERROR",
+                ProblemCode.STATUS_RETRIEVAL_ERROR,
                 f"{url} could not be retrieved" + ("" if found is None else " as a JSON object"),
                 statusListCredential=url,
             )
@@ -279,11 +292,15 @@ class _StatusCheck:
         # the validity window, as signed, at this verification's clock (the rest is cached)
         start, end = status_list.facts.valid_from, status_list.facts.valid_until
         if start is not None and self.now + _CLOCK_SKEW < start[1]:
-            self.fail("STATUS_VERIFICATION_ERROR", f"{url} is not valid before {start[0]}", statusListCredential=url)
+            self.fail(
+                ProblemCode.STATUS_VERIFICATION_ERROR,
+                f"{url} is not valid before {start[0]}",
+                statusListCredential=url,
+            )
             return None
         if end is not None and self.now > end[1]:
             self.fail(
-                "STATUS_VERIFICATION_ERROR",
+                ProblemCode.STATUS_VERIFICATION_ERROR,
                 f"{url} expired at {end[0]}: a newer copy is needed",
                 statusListCredential=url,
             )

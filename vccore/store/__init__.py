@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import os
 
-from ._interface import LifecycleError, Record, Store, StoreTransaction
+from ..codes import ErrorCode
+from ..errors import LifecycleError
+from ._interface import Record, RecordDict, RecordState, RecordSummary, Store, StoreTransaction
 from ._positions import LIST_SIZE, MAX_BLOCK, permute
 from ._schema import Migration, check_version, credential_json, migrate
 from .sqlite import SQLiteStore
@@ -33,6 +35,9 @@ __all__ = [
     "LifecycleError",
     "Migration",
     "Record",
+    "RecordDict",
+    "RecordState",
+    "RecordSummary",
     "SQLiteStore",
     "Store",
     "StoreTransaction",
@@ -58,12 +63,13 @@ def open_store(
             from .postgres import PostgresStore
         except ImportError as exc:
             raise LifecycleError(
-                f"a PostgreSQL store needs psycopg: pip install 'vccore[postgresql]' ({exc})", code="STORE_ERROR"
+                f"a PostgreSQL store needs psycopg: pip install 'vccore[postgresql]' ({exc})",
+                code=ErrorCode.STORE_ERROR,
             ) from None
         return PostgresStore(text, status_base_url=status_base_url, read_only=read_only)
     if sep:
         raise LifecycleError(
             f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file",
-            code="STORE_ERROR",
+            code=ErrorCode.STORE_ERROR,
         )
     return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)

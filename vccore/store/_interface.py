@@ -1,4 +1,4 @@
-"""The store interface: a certificate's :class:`Record`, the :class:`Store` protocols and :class:`LifecycleError`."""
+"""The store interface: a certificate's :class:`Record` and its :class:`RecordState` and the :class:`Store` protocols."""
 
 from __future__ import annotations
 
@@ -6,24 +6,30 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from enum import StrEnum
+from typing import Any, Protocol, TypedDict
 
 from .. import _datetime
-from ..errors import VccoreError
 
 
-class LifecycleError(VccoreError):
-    """A certificate cannot make this change. Codes ``UNKNOWN_CERTIFICATE`` (``certificate_id``),
-    ``INVALID_TRANSITION`` (``certificate_id``, ``state``), ``DUPLICATE_CERTIFICATE_ID``,
-    ``DUPLICATE_ISSUE_KEY`` (``key``), ``STORE_ERROR``.
-    """
+class RecordState(StrEnum):
+    """A certificate's state in the store (its JSON is the value: ``"VALID"``, ...)."""
 
-    code = "INVALID_TRANSITION"
+    VALID = "VALID"
+    SUPERSEDED = "SUPERSEDED"
+    """Replaced by an update: the record's ``replaced_by`` names the successor."""
+    REVOKED = "REVOKED"
+    SUSPENDED = "SUSPENDED"
+    """Until unsuspended, or until ``suspended_until`` (then it has lapsed: VALID again)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> None:
+        raise ValueError(f"unknown certificate state {value!r} (known: {', '.join(cls)})")
 
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """What the store knows of one certificate."""
+    """What the store knows of one certificate. ``state`` may be given as its string value."""
 
     certificate_id: str
     transaction_id: str
@@ -31,7 +37,7 @@ class Record:
     credential: dict[str, Any]
     status_list: int
     status_index: int
-    state: str
+    state: RecordState
     created_at: str
     updated_at: str
     replaces: str | None = None
@@ -42,15 +48,26 @@ class Record:
     """The credential as the store writes it (compact JSON), when made beforehand: a batch
     serializes outside the transaction, so that the write lock is held for less time."""
 
-    def effective_state(self, now: datetime) -> str:
+    def __post_init__(self) -> None:
+        if type(self.state) is not RecordState:  # its string value (as a store row holds it)
+            object.__setattr__(self, "state", RecordState(self.state))
+
+    def effective_state(self, now: datetime) -> RecordState:
         """The state at ``now``: a suspension whose end has passed has lapsed (VALID)."""
-        if self.state == "SUSPENDED" and self.suspended_until is not None:
-            if _datetime.parse(self.suspended_until) <= now:
-                return "VALID"
+        if (
+            self.state is RecordState.SUSPENDED
+            and self.suspended_until is not None
+            and _datetime.parse(self.suspended_until) <= now
+        ):
+            return RecordState.VALID
         return self.state
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> RecordDict:
         """JSON-ready form (camelCase, as DIVOC's API spells it)."""
+        return {**self.summary(), "credential": self.credential}
+
+    def summary(self) -> RecordSummary:
+        """JSON-ready form without the credential (what a status change answers)."""
         return {
             "certificateId": self.certificate_id,
             "transactionId": self.transaction_id,
@@ -64,8 +81,30 @@ class Record:
             "reason": self.reason,
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
-            "credential": self.credential,
         }
+
+
+class RecordSummary(TypedDict):
+    """A :class:`Record` as JSON, without its credential (:meth:`Record.summary`)."""
+
+    certificateId: str
+    transactionId: str
+    entityType: str
+    state: RecordState
+    statusList: int
+    statusListIndex: int
+    replaces: str | None
+    replacedBy: str | None
+    suspendedUntil: str | None
+    reason: str | None
+    createdAt: str
+    updatedAt: str
+
+
+class RecordDict(RecordSummary):
+    """A :class:`Record` as JSON (:meth:`Record.to_dict`)."""
+
+    credential: dict[str, Any]
 
 
 class StoreTransaction(Protocol):

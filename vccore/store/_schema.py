@@ -6,7 +6,9 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from ._interface import LifecycleError, Record
+from ..codes import ErrorCode
+from ..errors import LifecycleError
+from ._interface import Record
 
 # --- schema versions -----------------------------------------------------------------------------
 
@@ -27,10 +29,10 @@ def migrate(version: int, migrations: Sequence[Migration], execute: Callable[[st
     if version > latest:
         raise LifecycleError(
             f"{where} has store schema {version}; this vccore knows schema versions up to {latest}: upgrade vccore",
-            code="STORE_ERROR",
+            code=ErrorCode.STORE_ERROR,
         )
     if version < 0:
-        raise LifecycleError(f"{where} has an unreadable store schema version {version}", code="STORE_ERROR")
+        raise LifecycleError(f"{where} has an unreadable store schema version {version}", code=ErrorCode.STORE_ERROR)
     for number, statements in migrations[version:]:
         for statement in statements:
             try:
@@ -38,7 +40,7 @@ def migrate(version: int, migrations: Sequence[Migration], execute: Callable[[st
             except Exception as exc:  # the driver's own error, whichever store
                 raise LifecycleError(
                     f"{where}: the migration to store schema {number} failed (nothing was changed): {' '.join(str(exc).split())}",
-                    code="STORE_ERROR",
+                    code=ErrorCode.STORE_ERROR,
                 ) from exc
     return latest
 
@@ -50,7 +52,7 @@ def check_version(version: int, migrations: Sequence[Migration], where: str) -> 
         raise LifecycleError(
             f"{where} has store schema {version}; this vccore reads schema {len(migrations)}: "
             + ("upgrade vccore" if newer else "open it once for writing to upgrade it"),
-            code="STORE_ERROR",
+            code=ErrorCode.STORE_ERROR,
         )
 
 
@@ -60,7 +62,7 @@ def _version(meta: dict[str, Any], where: str) -> int:
         return int(meta.get("schema_version", 0))
     except ValueError:
         raise LifecycleError(
-            f"{where} records an unreadable schema version {meta['schema_version']!r}", code="STORE_ERROR"
+            f"{where} records an unreadable schema version {meta['schema_version']!r}", code=ErrorCode.STORE_ERROR
         ) from None
 
 

@@ -37,7 +37,9 @@ from typing import Any, Final
 import psycopg
 from psycopg import errors as pg_errors
 
-from ._interface import LifecycleError, Record
+from ..codes import ErrorCode
+from ..errors import LifecycleError
+from ._interface import Record
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
 from ._schema import (
     _COLUMNS,
@@ -151,7 +153,7 @@ class PostgresStore:
                     connection.execute("SET default_transaction_read_only = on")
             except psycopg.Error as exc:
                 raise LifecycleError(
-                    f"cannot connect to the store {self._where}: {_message(exc)}", code="STORE_ERROR"
+                    f"cannot connect to the store {self._where}: {_message(exc)}", code=ErrorCode.STORE_ERROR
                 ) from None
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
@@ -161,7 +163,9 @@ class PostgresStore:
         try:
             return self._connection().execute(sql, args).fetchall()
         except psycopg.Error as exc:
-            raise LifecycleError(f"the store {self._where} failed: {_message(exc)}", code="STORE_ERROR") from exc
+            raise LifecycleError(
+                f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
+            ) from exc
 
     def _has_meta(self) -> bool:
         return self._query("SELECT to_regclass('meta') IS NOT NULL")[0][0] is True
@@ -175,7 +179,9 @@ class PostgresStore:
         except psycopg.Error as exc:
             if connection.broken:
                 connection.close()
-            raise LifecycleError(f"the store {self._where} failed: {_message(exc)}", code="STORE_ERROR") from exc
+            raise LifecycleError(
+                f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
+            ) from exc
 
     def _open(self, status_base_url: str | None) -> dict[str, str]:
         """Create or migrate the schema (under the advisory lock) and read the store's settings."""
@@ -205,7 +211,7 @@ class PostgresStore:
                 raise LifecycleError(
                     f"{self._where} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
                     "(every credential issued names its list's URL)",
-                    code="STORE_ERROR",
+                    code=ErrorCode.STORE_ERROR,
                 )
         return meta
 
@@ -276,7 +282,9 @@ class PostgresStore:
         try:
             return self._pool.take(count, lambda n: self._reserve(self._connection(), n))
         except psycopg.Error as exc:
-            raise LifecycleError(f"the store {self._where} failed: {_message(exc)}", code="STORE_ERROR") from exc
+            raise LifecycleError(
+                f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
+            ) from exc
 
     def list_sets(self) -> list[int]:
         """The list sets in use, in order: every set the sequence has reached (a set whose
@@ -301,7 +309,7 @@ class PostgresStore:
             if row is None or row[0] != issuer:
                 raise LifecycleError(
                     f"{self._where} is the store of issuer {row[0] if row else None}; the key given speaks for {issuer}",
-                    code="STORE_ERROR",
+                    code=ErrorCode.STORE_ERROR,
                 )
 
     def count(self) -> int:
@@ -374,7 +382,7 @@ class _PostgresTransaction:
             duplicate = exc.diag.constraint_name == "certificates_pkey"
             raise LifecycleError(
                 f"certificate {record.certificate_id} cannot be stored: {_message(exc)}",
-                code="DUPLICATE_CERTIFICATE_ID" if duplicate else "STORE_ERROR",
+                code=ErrorCode.DUPLICATE_CERTIFICATE_ID if duplicate else ErrorCode.STORE_ERROR,
                 certificate_id=record.certificate_id,
             ) from None
 
@@ -393,7 +401,7 @@ class _PostgresTransaction:
                             copy.write_row((key, record.certificate_id))
         except pg_errors.IntegrityError as exc:  # the caller checked ids and keys in this transaction
             raise LifecycleError(
-                f"{len(records)} certificates cannot be stored: {_message(exc)}", code="STORE_ERROR"
+                f"{len(records)} certificates cannot be stored: {_message(exc)}", code=ErrorCode.STORE_ERROR
             ) from None
 
     def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
@@ -411,7 +419,7 @@ class _PostgresTransaction:
             self._connection.execute(_pg(INSERT_ISSUE_KEY), (key, certificate_id))
         except pg_errors.UniqueViolation:
             raise LifecycleError(
-                f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key
+                f"issue key {key!r} has made a certificate already", code=ErrorCode.DUPLICATE_ISSUE_KEY, key=key
             ) from None
 
     def save(self, record: Record) -> None:

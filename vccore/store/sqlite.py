@@ -16,7 +16,9 @@ try:
 except ImportError:  # not POSIX: SQLite's own busy handler alone orders the writers
     fcntl = None  # type: ignore[assignment]
 
-from ._interface import LifecycleError, Record
+from ..codes import ErrorCode
+from ..errors import LifecycleError
+from ._interface import Record
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
 from ._schema import (
     _COLUMNS,
@@ -83,7 +85,9 @@ class SQLiteStore:
             try:
                 rows = dict(self._connection().execute("SELECT key, value FROM meta").fetchall())
             except sqlite3.Error as exc:
-                raise LifecycleError(f"{self.location} is not a vccore store: {exc}", code="STORE_ERROR") from None
+                raise LifecycleError(
+                    f"{self.location} is not a vccore store: {exc}", code=ErrorCode.STORE_ERROR
+                ) from None
             check_version(_version(rows, self.location), _SQLITE_MIGRATIONS, self.location)
             self._status_base_url = str(rows["status_base_url"])
             return
@@ -108,7 +112,7 @@ class SQLiteStore:
                 raise LifecycleError(
                     f"{self.location} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
                     "(every credential issued names its list's URL)",
-                    code="STORE_ERROR",
+                    code=ErrorCode.STORE_ERROR,
                 )
         self._status_base_url = stored_url
 
@@ -220,7 +224,9 @@ class SQLiteStore:
         try:
             connection.execute("BEGIN IMMEDIATE")  # the write lock now: no two issuers interleave
         except sqlite3.Error as exc:
-            raise LifecycleError(f"cannot write to the store {self.location}: {exc}", code="STORE_ERROR") from exc
+            raise LifecycleError(
+                f"cannot write to the store {self.location}: {exc}", code=ErrorCode.STORE_ERROR
+            ) from exc
         # The counter of reserved positions is rolled back with the transaction, and so are the
         # blocks reserved in it: the pool goes back to what it was when the transaction began.
         pool = self._pool.state()
@@ -232,7 +238,7 @@ class SQLiteStore:
             if connection.in_transaction:  # also when COMMIT itself failed: never keep the lock
                 connection.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise LifecycleError(f"the store {self.location} failed: {exc}", code="STORE_ERROR") from exc
+                raise LifecycleError(f"the store {self.location} failed: {exc}", code=ErrorCode.STORE_ERROR) from exc
             raise
 
     @contextmanager
@@ -302,7 +308,7 @@ class SQLiteStore:
             elif row[0] != issuer:
                 raise LifecycleError(
                     f"{self.location} is the store of issuer {row[0]}; the key given speaks for {issuer}",
-                    code="STORE_ERROR",
+                    code=ErrorCode.STORE_ERROR,
                 )
 
     def count(self) -> int:
@@ -378,9 +384,11 @@ class _SQLiteTransaction:
         try:
             self._connection.execute(INSERT_CERTIFICATE, _row(record))
         except sqlite3.IntegrityError as exc:
+            # certificate_id is the table's primary key (as PostgreSQL's branch reads the constraint's name)
+            duplicate = exc.sqlite_errorname == "SQLITE_CONSTRAINT_PRIMARYKEY"
             raise LifecycleError(
                 f"certificate {record.certificate_id} cannot be stored: {exc}",
-                code="DUPLICATE_CERTIFICATE_ID" if "certificate_id" in str(exc) else "STORE_ERROR",
+                code=ErrorCode.DUPLICATE_CERTIFICATE_ID if duplicate else ErrorCode.STORE_ERROR,
                 certificate_id=record.certificate_id,
             ) from None
 
@@ -399,7 +407,9 @@ class _SQLiteTransaction:
             self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in records])
             self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, k in records if k is not None])
         except sqlite3.IntegrityError as exc:  # the caller checked ids and keys in this transaction
-            raise LifecycleError(f"{len(records)} certificates cannot be stored: {exc}", code="STORE_ERROR") from None
+            raise LifecycleError(
+                f"{len(records)} certificates cannot be stored: {exc}", code=ErrorCode.STORE_ERROR
+            ) from None
 
     def certificate_for_key(self, key: str) -> str | None:
         row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = ?", (key,)).fetchone()
@@ -410,7 +420,7 @@ class _SQLiteTransaction:
             self._connection.execute(INSERT_ISSUE_KEY, (key, certificate_id))
         except sqlite3.IntegrityError:
             raise LifecycleError(
-                f"issue key {key!r} has made a certificate already", code="DUPLICATE_ISSUE_KEY", key=key
+                f"issue key {key!r} has made a certificate already", code=ErrorCode.DUPLICATE_ISSUE_KEY, key=key
             ) from None
 
     def save(self, record: Record) -> None:
@@ -429,7 +439,7 @@ def _make_private(path: Path) -> None:
     except FileExistsError:
         pass  # a store already, or made meanwhile by another process: as it is
     except OSError as exc:
-        raise LifecycleError(f"cannot make the store {path}: {exc.strerror}", code="STORE_ERROR") from None
+        raise LifecycleError(f"cannot make the store {path}: {exc.strerror}", code=ErrorCode.STORE_ERROR) from None
 
 
 def _ids_taken(connection: sqlite3.Connection, certificate_ids: Sequence[str]) -> set[str]:

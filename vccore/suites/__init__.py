@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from types import MappingProxyType
 
-from ..errors import UnsupportedSuiteError
-from ._base import MalformedProofError, Suite
+from ..codes import ErrorCode
+from ..errors import MalformedProofError, UnsupportedSuiteError
+from ._base import Suite
 from .ed25519_signature_2018 import ED25519_SIGNATURE_2018, RSA_SIGNATURE_2018
 from .ed25519_signature_2020 import ED25519_SIGNATURE_2020
 from .eddsa_jcs_2022 import EDDSA_JCS_2022
@@ -48,7 +49,7 @@ def get_suite(suite: str | Suite) -> Suite:
     if found is None:
         raise UnsupportedSuiteError(
             f"suite {suite!r} is not supported; known suites: {', '.join(SUITES)}",
-            code="UNSUPPORTED_SUITE",
+            code=ErrorCode.UNSUPPORTED_SUITE,
             suite=suite,
         )
     return found

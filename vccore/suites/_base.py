@@ -10,14 +10,8 @@ from typing import Any
 from .. import _multibase
 from ..canon import canonicalize
 from ..contexts import ContextLoader
-from ..errors import SigningError, VccoreError
+from ..errors import MalformedProofError, SigningError
 from ..keys import PublicKey, Signer
-
-
-class MalformedProofError(VccoreError):
-    """A proof's value cannot be decoded. Code ``MALFORMED_PROOF_ERROR``."""
-
-    code = "MALFORMED_PROOF_ERROR"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,9 @@ from typing import Any
 
 from .. import _multibase
 from .._vocab import CREDENTIALS_V1, ED25519_2018, SECURITY_V2
+from ..errors import MalformedProofError
 from ..keys import PublicKey
-from ._base import MalformedProofError, Suite, sha256, transform_rdfc
+from ._base import Suite, sha256, transform_rdfc
 
 
 def detached_jws_verifier(

@@ -12,6 +12,7 @@ from typing import Any
 
 from .._jcs import canonicalize
 from .._vocab import CREDENTIALS_V2, DATA_INTEGRITY_V2
+from ..codes import ErrorCode
 from ..contexts import ContextLoader
 from ..errors import ContextError
 from ._base import Suite, sha256, sign_proof_value, verify_proof_value
@@ -24,7 +25,7 @@ def transform_jcs(document: Any, contexts: ContextLoader) -> str:
         if isinstance(url, str) and url not in contexts:
             raise ContextError(
                 f"context {url} is not pinned: vccore loads no context from the network",
-                code="UNKNOWN_CONTEXT",
+                code=ErrorCode.UNKNOWN_CONTEXT,
                 url=url,
             )
     return canonicalize(document)

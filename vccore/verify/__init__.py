@@ -26,7 +26,8 @@ see :class:`vccore.canon.WorkBudget`), ``INTERNAL_ERROR``; with a status resolve
 
 The rooms: :mod:`.verifier` (the :class:`Verifier` and ``verify()``: a credential's walk through
 the checks), :mod:`.data_model` (the VC Data Model checks), :mod:`._proofs` (proof checks),
-:mod:`._trust` (trusted keys). What the checks find is :mod:`vccore.results` (values that import
+:mod:`._trust` (trusted keys), :mod:`._shapes` (the compiled shapes of entity types'
+credentials, which spare the JSON-LD work). What the checks find is :mod:`vccore.results` (values that import
 nothing of vccore, on the lowest floor, so that the status checks of :mod:`vccore.status.check`
 make them too); the verifier hands each check what it needs, never itself.
 """

@@ -13,16 +13,27 @@ from .._json import as_list
 from .._nquads import Quad
 from .._signed import SEC, Dataset, SignedProof, Unreadable, purpose_iri, purpose_name, read_proof
 from ..canon import WorkBudget, canonical_nquads, to_quads
+from ..codes import ErrorCode, ProblemCode
 from ..contexts import ContextLoader
-from ..errors import CanonicalizationError, ContextError, DocumentError, KeyFormatError, VccoreError
+from ..errors import (
+    CanonicalizationError,
+    ContextError,
+    DocumentError,
+    KeyFormatError,
+    MalformedProofError,
+    VccoreError,
+)
 from ..keys import PublicKey
 from ..proofs import proof_configuration
 from ..results import Problem, ProofResult, _work_limit
-from ..suites import MalformedProofError, Suite
+from ..suites import Suite
 
 # More proofs than any real credential carries; each one costs a canonicalization (and a chain
 # of them one of the whole document each: the request's WorkBudget bounds that sum).
 MAX_PROOFS: Final = 16
+# Whose key must have signed (a credential's issuer, a presentation's holder) -> the problem
+# when none of the proofs that verified is theirs.
+_MISMATCH: Final = {"issuer": ProblemCode.ISSUER_MISMATCH, "holder": ProblemCode.HOLDER_MISMATCH}
 
 
 class _Document:
@@ -50,10 +61,10 @@ def _spent(budget: WorkBudget) -> bool:
 
 
 def _transformation_problem(exc: VccoreError, index: int | None = None) -> Problem:
-    if exc.code == "WORK_LIMIT":
+    if exc.code == ErrorCode.WORK_LIMIT:
         return _work_limit()
     where = f"proof {index}: " if index is not None else ""
-    return Problem("PROOF_TRANSFORMATION_ERROR", f"{where}{exc.message}", index, exc.code)
+    return Problem(ProblemCode.PROOF_TRANSFORMATION_ERROR, f"{where}{exc.message}", index, exc.code)
 
 
 def _proof_list(document: Mapping[str, Any], problems: list[Problem]) -> list[Any]:
@@ -64,11 +75,12 @@ def _proof_list(document: Mapping[str, Any], problems: list[Problem]) -> list[An
     raw = document.get("proof")
     proofs = as_list(raw)
     if not proofs:
-        problems.append(Problem("MALFORMED_PROOF_ERROR", "the credential has no proof"))
+        problems.append(Problem(ProblemCode.MALFORMED_PROOF_ERROR, "the credential has no proof"))
     elif len(proofs) > MAX_PROOFS:
         problems.append(
             Problem(
-                "MALFORMED_PROOF_ERROR", f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}"
+                ProblemCode.MALFORMED_PROOF_ERROR,
+                f"the credential has {len(proofs)} proofs; vccore checks at most {MAX_PROOFS}",
             )
         )
         return []
@@ -119,12 +131,12 @@ class _ProofCheck:
         suite_name: str | None = None
         vm_id: str | None = None
 
-        def fail(code: str, detail: str, reason: str | None = None) -> ProofResult:
+        def fail(code: ProblemCode, detail: str, reason: ErrorCode | None = None) -> ProofResult:
             self.problems.append(Problem(code, f"proof {index}: {detail}", index, reason))
             return ProofResult(index, suite_name, vm_id, False)
 
         if not isinstance(proof, Mapping):
-            return fail("MALFORMED_PROOF_ERROR", "not a JSON object")
+            return fail(ProblemCode.MALFORMED_PROOF_ERROR, "not a JSON object")
         # Which suite the proof names selects the transformation; its signed form must then say
         # the same (a proof whose JSON and signed type differ is refused below).
         named = proof.get("cryptosuite") if proof.get("type") == "DataIntegrityProof" else proof.get("type")
@@ -136,59 +148,62 @@ class _ProofCheck:
         context = self.document.json.get("@context")
         if not suite.terms_defined_by(context):
             return fail(
-                "PROOF_VERIFICATION_ERROR",
+                ProblemCode.PROOF_VERIFICATION_ERROR,
                 f"the credential's @context lacks {suite.context}, which defines the terms of {suite.name}",
-                reason="SUITE_CONTEXT_MISSING",
+                reason=ErrorCode.SUITE_CONTEXT_MISSING,
             )
         if suite.proof_keeps_context and "@context" in proof and proof["@context"] != context:
             return fail(
-                "PROOF_VERIFICATION_ERROR",
+                ProblemCode.PROOF_VERIFICATION_ERROR,
                 "its @context is not the credential's @context, which has changed since signing",
-                reason="CONTEXT_MISMATCH",
+                reason=ErrorCode.CONTEXT_MISMATCH,
             )
         try:
             configuration, signed = self._configuration(suite, proof)
         except (MalformedProofError, DocumentError, Unreadable) as exc:
             return fail(
-                "MALFORMED_PROOF_ERROR", exc.message, reason=exc.code if exc.code != "MALFORMED_PROOF_ERROR" else None
+                ProblemCode.MALFORMED_PROOF_ERROR,
+                exc.message,
+                reason=exc.code if exc.code != ErrorCode.MALFORMED_PROOF_ERROR else None,
             )
         except (CanonicalizationError, ContextError) as exc:
             return self._failed_transformation(exc, index, suite_name)
         self.signed[index] = signed
         if suite.cryptosuite is not None and signed.cryptosuite != suite.cryptosuite:
             return fail(
-                "MALFORMED_PROOF_ERROR", f"its signed cryptosuite is {signed.cryptosuite!r}, not {suite.cryptosuite!r}"
+                ProblemCode.MALFORMED_PROOF_ERROR,
+                f"its signed cryptosuite is {signed.cryptosuite!r}, not {suite.cryptosuite!r}",
             )
         if signed.verification_method is None:
-            return fail("MALFORMED_PROOF_ERROR", "verificationMethod must be a URL")
+            return fail(ProblemCode.MALFORMED_PROOF_ERROR, "verificationMethod must be a URL")
         vm_id = signed.verification_method
         if signed.purpose is None:
-            return fail("MALFORMED_PROOF_ERROR", "proofPurpose must be a purpose (such as assertionMethod)")
+            return fail(ProblemCode.MALFORMED_PROOF_ERROR, "proofPurpose must be a purpose (such as assertionMethod)")
         if signed.purpose != purpose_iri(self.purpose):
             return fail(
-                "MISMATCHED_PROOF_PURPOSE_ERROR",
+                ProblemCode.MISMATCHED_PROOF_PURPOSE_ERROR,
                 f"purpose is {purpose_name(signed.purpose)!r}; expected {self.purpose!r}",
             )
         if signed.expires is not None and self.now > signed.expires[1]:
-            return fail("PROOF_EXPIRED", f"expired at {signed.expires[0]}")
+            return fail(ProblemCode.PROOF_EXPIRED, f"expired at {signed.expires[0]}")
         try:
             key = self.tools.resolve(vm_id, self.purpose)
         except KeyFormatError as exc:
             code = (
-                "UNKNOWN_VERIFICATION_METHOD"
-                if exc.code == "UNKNOWN_VERIFICATION_METHOD"
-                else "INVALID_VERIFICATION_METHOD"
+                ProblemCode.UNKNOWN_VERIFICATION_METHOD
+                if exc.code == ErrorCode.UNKNOWN_VERIFICATION_METHOD
+                else ProblemCode.INVALID_VERIFICATION_METHOD
             )
             return fail(code, exc.message)
         if key.algorithm != suite.algorithm:
             return fail(
-                "INVALID_VERIFICATION_METHOD",
+                ProblemCode.INVALID_VERIFICATION_METHOD,
                 f"verification method {vm_id} is an {key.algorithm} key; {suite.name} signs with {suite.algorithm}",
             )
         by_id = self.document.by_id
         if not all(w in by_id and by_id[w] is not proof for w in signed.previous):
             return fail(
-                "MALFORMED_PROOF_ERROR",
+                ProblemCode.MALFORMED_PROOF_ERROR,
                 f"previousProof {list(signed.previous)!r} does not name other proofs of this credential",
             )
         try:
@@ -197,16 +212,21 @@ class _ProofCheck:
             ok = suite.verify(key, data, proof)
         except UnicodeEncodeError:
             return fail(
-                "PROOF_TRANSFORMATION_ERROR", "the document holds a lone UTF-16 surrogate", reason="INVALID_JSON"
+                ProblemCode.PROOF_TRANSFORMATION_ERROR,
+                "the document holds a lone UTF-16 surrogate",
+                reason=ErrorCode.INVALID_JSON,
             )
         except MalformedProofError as exc:
-            return fail("MALFORMED_PROOF_ERROR", exc.message)
+            return fail(ProblemCode.MALFORMED_PROOF_ERROR, exc.message)
         except (CanonicalizationError, ContextError) as exc:
             return self._failed_transformation(exc, index, suite_name)
         except VccoreError as exc:
-            return fail("MALFORMED_PROOF_ERROR", exc.message, reason=exc.code)
+            return fail(ProblemCode.MALFORMED_PROOF_ERROR, exc.message, reason=exc.code)
         if not ok:
-            return fail("PROOF_VERIFICATION_ERROR", f"the signature does not match the credential (signed by {vm_id})")
+            return fail(
+                ProblemCode.PROOF_VERIFICATION_ERROR,
+                f"the signature does not match the credential (signed by {vm_id})",
+            )
         # Whose key it is, is weighed over all proofs (see _check_proofs).
         self.controllers[index] = key.controller
         return ProofResult(index, suite.name, vm_id, True)
@@ -290,7 +310,7 @@ def _check_proofs(
     results: list[ProofResult] = []
     for index, proof in enumerate(document.proofs):
         if _spent(budget):
-            if not any(p.code == "WORK_LIMIT" for p in problems):
+            if not any(p.code == ProblemCode.WORK_LIMIT for p in problems):
                 problems.append(_work_limit())
             break
         results.append(check.run(index, proof))
@@ -300,7 +320,7 @@ def _check_proofs(
         if challenge is not None and signed.challenge != challenge:
             problems.append(
                 Problem(
-                    "INVALID_CHALLENGE_ERROR",
+                    ProblemCode.INVALID_CHALLENGE_ERROR,
                     f"proof {index}: challenge {signed.challenge!r} is not the one asked for",
                     index,
                 )
@@ -309,7 +329,7 @@ def _check_proofs(
             stated = list(signed.domains) if len(signed.domains) != 1 else signed.domains[0]
             problems.append(
                 Problem(
-                    "INVALID_DOMAIN_ERROR",
+                    ProblemCode.INVALID_DOMAIN_ERROR,
                     f"proof {index}: domain {stated if signed.domains else None!r} is not {domain!r}",
                     index,
                 )
@@ -322,7 +342,7 @@ def _check_proofs(
         first = good[0]
         problems.append(
             Problem(
-                f"{role.upper()}_MISMATCH",
+                _MISMATCH[role],
                 f"proof {first.index}: {role} {issuer} is not the controller ({check.controllers[first.index]}) of verification method "
                 f"{first.verification_method}"
                 + (f" (nor of any of the other {len(good) - 1} proofs' keys)" if len(good) > 1 else ""),
@@ -333,7 +353,7 @@ def _check_proofs(
         found = sorted({r.suite or "unknown" for r in results})
         problems.append(
             Problem(
-                "UNSUPPORTED_SUITE",
+                ProblemCode.UNSUPPORTED_SUITE,
                 f"no proof uses a suite this verifier accepts ({', '.join(s.name for s in tools.suites)}); "
                 f"found: {', '.join(found)}",
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._cache import _Cache
 from .._json import as_list
+from ..codes import ErrorCode
 from ..dids import did_key_document
 from ..errors import KeyFormatError
 from ..keys import Ed25519Key, PublicKey
@@ -104,7 +105,7 @@ def _resolve_key(
     raise KeyFormatError(
         f"verification method {vm_id} is unknown: it is not a did:key and not among the trusted "
         "verification methods given to the verifier",
-        code="UNKNOWN_VERIFICATION_METHOD",
+        code=ErrorCode.UNKNOWN_VERIFICATION_METHOD,
         field="verificationMethod",
         url=vm_id,
     )

@@ -23,8 +23,9 @@ from .._signed import (
     Unreadable,
     root_of,
 )
-from .._vocab import CREDENTIALS_V1, CREDENTIALS_V2
+from .._vocab import CREDENTIALS_V1, CREDENTIALS_V2, VCVersion
 from ..canon import to_quads
+from ..codes import ProblemCode
 from ..contexts import ContextLoader
 from ..results import Problem
 
@@ -39,21 +40,23 @@ class _Credential:
     status: tuple[Node, ...]
 
 
-def _context_version(context: Any, problems: list[Problem]) -> str | None:
+def _context_version(context: Any, problems: list[Problem]) -> VCVersion | None:
     """The data model version ("1.1" or "2.0") its first context says. ``@context`` is read from
     the JSON: it is a keyword, which no context can alias.
     """
     first = context[0] if isinstance(context, list) and context else context
-    version = {CREDENTIALS_V1: "1.1", CREDENTIALS_V2: "2.0"}.get(first) if isinstance(first, str) else None
+    version = _VERSION_OF.get(first) if isinstance(first, str) else None
     if version is None:
         problems.append(
             Problem(
-                "MALFORMED_VALUE_ERROR",
+                ProblemCode.MALFORMED_VALUE_ERROR,
                 f"@context must start with {CREDENTIALS_V2} (VC 2.0) or {CREDENTIALS_V1} (VC 1.1)",
             )
         )
     return version
 
+
+_VERSION_OF: Final = {version.context: version for version in VCVersion}
 
 # Section 4.5 and the sections of each property: these objects say what kind they are.
 _TYPED_OBJECTS: Final = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
@@ -66,7 +69,7 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
     """
 
     def bad(detail: str) -> None:
-        problems.append(Problem("MALFORMED_VALUE_ERROR", detail))
+        problems.append(Problem(ProblemCode.MALFORMED_VALUE_ERROR, detail))
 
     try:
         root = root_of(dataset, VERIFIABLE_CREDENTIAL, "credential")
@@ -76,7 +79,7 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
     if root.terms(SEC + "proof"):
         problems.append(
             Problem(
-                "MALFORMED_PROOF_ERROR",
+                ProblemCode.MALFORMED_PROOF_ERROR,
                 "the credential holds a proof under another name than proof; proofs are found under proof",
             )
         )
@@ -117,7 +120,7 @@ def _read(reader: Callable[[], R], problems: list[Problem]) -> R | None:
     try:
         return reader()
     except Unreadable as exc:
-        problems.append(Problem("MALFORMED_VALUE_ERROR", exc.message))
+        problems.append(Problem(ProblemCode.MALFORMED_VALUE_ERROR, exc.message))
         return None
 
 
@@ -140,20 +143,22 @@ def _check_presentation(dataset: Dataset, credentials: int, problems: list[Probl
         message = (
             'type must include "VerifiablePresentation"' if not dataset.typed(VERIFIABLE_PRESENTATION) else exc.message
         )
-        problems.append(Problem("MALFORMED_VALUE_ERROR", message))
+        problems.append(Problem(ProblemCode.MALFORMED_VALUE_ERROR, message))
         return None
     holder: str | None = None
     holders = _read(lambda: root.nodes(VC + "holder", "holder"), problems)
     if holders:
         if len(holders) > 1 or holders[0].iri is None:
-            problems.append(Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL"))
+            problems.append(
+                Problem(ProblemCode.MALFORMED_VALUE_ERROR, "holder must be a URL, or an object whose id is a URL")
+            )
         else:
             holder = holders[0].iri
     signed = len(root.terms(VC + "verifiableCredential"))
     if signed != credentials:
         problems.append(
             Problem(
-                "MALFORMED_VALUE_ERROR",
+                ProblemCode.MALFORMED_VALUE_ERROR,
                 f"the presentation holds {signed} credentials as signed and {credentials} under verifiableCredential; "
                 "vccore verifies those under verifiableCredential only",
             )
@@ -169,7 +174,9 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
     for item in _read(lambda: root.nodes(VC + "relatedResource", "relatedResource"), problems) or ():
         ident = item.iri
         if ident is None:
-            problems.append(Problem("MALFORMED_VALUE_ERROR", "each relatedResource must have an id that is a URL"))
+            problems.append(
+                Problem(ProblemCode.MALFORMED_VALUE_ERROR, "each relatedResource must have an id that is a URL")
+            )
             continue
         sri = _read(lambda: item.one_literal(VC + "digestSRI", f"relatedResource {ident}: digestSRI"), problems)
         multibase = _read(
@@ -177,7 +184,10 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
         )
         if sri is None and multibase is None:
             problems.append(
-                Problem("MALFORMED_VALUE_ERROR", f"relatedResource {ident} has neither digestSRI nor digestMultibase")
+                Problem(
+                    ProblemCode.MALFORMED_VALUE_ERROR,
+                    f"relatedResource {ident} has neither digestSRI nor digestMultibase",
+                )
             )
             continue
         if ident not in contexts:
@@ -188,14 +198,14 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
             if algorithm not in ("sha256", "sha384", "sha512"):
                 problems.append(
                     Problem(
-                        "MALFORMED_VALUE_ERROR",
+                        ProblemCode.MALFORMED_VALUE_ERROR,
                         f"relatedResource {ident}: digestSRI algorithm {algorithm!r} is not sha256, sha384 or sha512",
                     )
                 )
             elif base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != given:
                 problems.append(
                     Problem(
-                        "RELATED_RESOURCE_DIGEST_MISMATCH",
+                        ProblemCode.RELATED_RESOURCE_DIGEST_MISMATCH,
                         f"relatedResource {ident}: digestSRI does not match the resource",
                     )
                 )
@@ -204,7 +214,7 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
             if multibase.value != expected:
                 problems.append(
                     Problem(
-                        "RELATED_RESOURCE_DIGEST_MISMATCH",
+                        ProblemCode.RELATED_RESOURCE_DIGEST_MISMATCH,
                         f"relatedResource {ident}: digestMultibase does not match the resource (sha256)",
                     )
                 )
@@ -224,9 +234,9 @@ def _check_validity(credential: _Credential, now: datetime, problems: list[Probl
             continue
         text, moment = found
         if not later_is_bad and now < moment:
-            problems.append(Problem("NOT_YET_VALID", f"{name} is {text}; now is {_datetime.format(now)}"))
+            problems.append(Problem(ProblemCode.NOT_YET_VALID, f"{name} is {text}; now is {_datetime.format(now)}"))
         if later_is_bad and now > moment:
-            problems.append(Problem("EXPIRED", f"{name} was {text}; now is {_datetime.format(now)}"))
+            problems.append(Problem(ProblemCode.EXPIRED, f"{name} was {text}; now is {_datetime.format(now)}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +245,7 @@ class UnsignedCredential:
     issuer decides from it (see ``vccore serve``'s /credentials/issue).
     """
 
-    version: str | None
+    version: VCVersion | None
     problems: tuple[Problem, ...]
     """The data model's problems (a verifier would refuse the credential)."""
     id: str | None

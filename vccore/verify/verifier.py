@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import _datetime, _json
 from .._cache import _Cache
-from .._compiled import CompiledCredentials
 from .._signed import Dataset, Node, SignedProof
 from ..canon import WorkBudget, to_quads
+from ..codes import ProblemCode
 from ..contexts import ContextLoader, bundled_contexts
-from ..entities import EntityType, bundled_entity_types
-from ..errors import CanonicalizationError, ContextError, VccoreError
+from ..entities import EntityType
+from ..errors import CanonicalizationError, ContextError
 from ..keys import Ed25519Key, PublicKey
 from ..results import _TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, _work_limit
-from ..status.check import _StatusCheck, _StatusList, _StatusLists
+from ..status.check import _Refusal, _StatusCheck, _StatusList, _StatusLists
 from ..status.resolve import StatusResolver, StatusSource, status_resolver
 from ..suites import Suite, resolve_suites
 from ._proofs import _check_proofs, _Document, _proof_list, _ProofTools, _spent, _transformation_problem
+from ._shapes import _Shapes
 from ._trust import _index_trusted, _resolve_key, _TrustedKey
 from .data_model import (
     _check_data_model,
@@ -41,11 +40,6 @@ DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2
 MAX_PRESENTED: Final = 64
 
 
-def _cache(size: int) -> Any:
-    return field(default_factory=lambda: _Cache(size), repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
 class Verifier:
     """A reusable verifier: the suites it accepts, the keys and issuers it trusts, its contexts.
 
@@ -55,33 +49,57 @@ class Verifier:
     ``trusted_issuers`` only credentials from those issuers verify (``UNTRUSTED_ISSUER``);
     without it any issuer does, as long as it controls the key that signed.
 
-    A Verifier may be shared by threads: its caches hold their own locks.
+    Build one with :meth:`create` (``Verifier(...)`` takes the same keywords). Its settings are
+    read-only. A Verifier may be shared by threads: its caches hold their own locks.
     """
 
-    suites: tuple[Suite, ...]
-    contexts: ContextLoader
-    trusted_issuers: frozenset[str] | None
-    _trusted: Mapping[str, _TrustedKey] = field(repr=False)
-    status: StatusResolver | None = field(default=None, repr=False)
-    store: Store | None = field(default=None, repr=False)
-    entity_types: Mapping[str, EntityType] | None = field(default=None, repr=False)
-    # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
-    # (code, detail) that refused it. Verifying a list costs as much as a credential, and every
-    # credential of a list set names the same three.
-    _lists: _Cache[tuple[str, str], _StatusList | tuple[str, str]] = _cache(256)
-    # The same list object seen again (what mapping and folder resolvers return): its verdict.
-    _list_seen: _Cache[str, tuple[Any, _StatusList | tuple[str, str]]] = _cache(256)
-    # Compiled shapes of the entity types' credentials (vccore._compiled), by what a credential
-    # shows of its shape, so that the JSON-LD work of verifying them is done once per shape.
-    # Senders choose the keys (any did:key is an issuer): a shape is compiled on its second
-    # sight only, and at most 64 are kept (each holds about 100 KB of generated code).
-    _shapes_seen: _Cache[tuple[Any, ...], bool] = _cache(1024)
-    _shapes: _Cache[tuple[Any, ...], tuple[CompiledCredentials | None]] = _cache(64)
-    # did:key verification methods already resolved (resolving one decodes and checks the key,
-    # which costs about half an Ed25519 verification); a did:key always resolves the same way.
-    _did_keys: _Cache[str, Ed25519Key] = _cache(1024)
-    # Proof configurations already read, by suite and transformed form (see vccore.verify._proofs).
-    _signed_proofs: _Cache[tuple[str, str], SignedProof] = _cache(256)
+    __slots__ = (
+        "_contexts",
+        "_did_keys",
+        "_entity_types",
+        "_list_seen",
+        "_lists",
+        "_shapes",
+        "_signed_proofs",
+        "_status",
+        "_store",
+        "_suites",
+        "_trusted",
+        "_trusted_issuers",
+    )
+
+    def __init__(
+        self,
+        *,
+        suites: Iterable[str | Suite] = DEFAULT_SUITES,
+        contexts: ContextLoader | None = None,
+        verification_methods: Iterable[Mapping[str, Any]] = (),
+        trusted_issuers: Iterable[str] | None = None,
+        status: StatusSource | None = None,
+        store: Store | None = None,
+        entity_types: Mapping[str, EntityType] | None = None,
+    ) -> None:
+        self._suites = resolve_suites(suites)
+        self._contexts = contexts if contexts is not None else bundled_contexts()
+        self._trusted_issuers = frozenset(trusted_issuers) if trusted_issuers is not None else None
+        self._trusted: Mapping[str, _TrustedKey] = _index_trusted(verification_methods)
+        self._status = status_resolver(status) if status is not None else None
+        self._store = store
+        self._entity_types = entity_types
+        # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
+        # refusal (code, detail) that refused it. Verifying a list costs as much as a credential, and
+        # every credential of a list set names the same three.
+        self._lists: _Cache[tuple[str, str], _StatusList | _Refusal] = _Cache(256)
+        # The same list object seen again (what mapping and folder resolvers return): its verdict.
+        self._list_seen: _Cache[str, tuple[Any, _StatusList | _Refusal]] = _Cache(256)
+        # Compiled shapes of the entity types' credentials, so that the JSON-LD work of verifying
+        # them is done once per shape.
+        self._shapes = _Shapes(self._suites, self._contexts, entity_types)
+        # did:key verification methods already resolved (resolving one decodes and checks the key,
+        # which costs about half an Ed25519 verification); a did:key always resolves the same way.
+        self._did_keys: _Cache[str, Ed25519Key] = _Cache(1024)
+        # Proof configurations already read, by suite and transformed form (see vccore.verify._proofs).
+        self._signed_proofs: _Cache[tuple[str, str], SignedProof] = _Cache(256)
 
     @classmethod
     def create(
@@ -105,13 +123,48 @@ class Verifier:
         bundled ones): credentials of these types verify through their compiled shapes.
         """
         return cls(
-            resolve_suites(suites),
-            contexts if contexts is not None else bundled_contexts(),
-            frozenset(trusted_issuers) if trusted_issuers is not None else None,
-            _index_trusted(verification_methods),
-            status_resolver(status) if status is not None else None,
-            store,
-            entity_types,
+            suites=suites,
+            contexts=contexts,
+            verification_methods=verification_methods,
+            trusted_issuers=trusted_issuers,
+            status=status,
+            store=store,
+            entity_types=entity_types,
+        )
+
+    @property
+    def suites(self) -> tuple[Suite, ...]:
+        """The suites whose proofs this verifier checks."""
+        return self._suites
+
+    @property
+    def contexts(self) -> ContextLoader:
+        """The JSON-LD contexts a credential may name."""
+        return self._contexts
+
+    @property
+    def trusted_issuers(self) -> frozenset[str] | None:
+        """The only issuers whose credentials verify (None: any that controls the key that signed)."""
+        return self._trusted_issuers
+
+    @property
+    def status(self) -> StatusResolver | None:
+        """Where status list credentials come from (None: status is not checked)."""
+        return self._status
+
+    @property
+    def store(self) -> Store | None:
+        """The issuer's store, which names the successor of a superseded credential."""
+        return self._store
+
+    @property
+    def entity_types(self) -> Mapping[str, EntityType] | None:
+        """The entity types whose credentials verify through compiled shapes (None: the bundled ones)."""
+        return self._entity_types
+
+    def __repr__(self) -> str:
+        return (
+            f"Verifier(suites={self._suites!r}, contexts={self._contexts!r}, trusted_issuers={self._trusted_issuers!r})"
         )
 
     def verify(
@@ -129,7 +182,8 @@ class Verifier:
             return self._verify(credential, moment, proof_purpose, WorkBudget())[0]
         except Exception as exc:  # the promise: nothing from the credential escapes as an exception
             return VerificationResult(
-                False, (Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}"),)
+                False,
+                (Problem(ProblemCode.INTERNAL_ERROR, f"vccore failed while verifying: {type(exc).__name__}: {exc}"),),
             )
 
     def verify_presentation(
@@ -155,7 +209,7 @@ class Verifier:
         try:
             return self._verify_presentation(presentation, challenge, domain, moment, WorkBudget())
         except Exception as exc:  # as verify(): nothing from the input escapes as an exception
-            failure = Problem("INTERNAL_ERROR", f"vccore failed while verifying: {type(exc).__name__}: {exc}")
+            failure = Problem(ProblemCode.INTERNAL_ERROR, f"vccore failed while verifying: {type(exc).__name__}: {exc}")
             return PresentationResult(VerificationResult(False, (failure,)), ())
 
     def _verify_presentation(
@@ -166,10 +220,12 @@ class Verifier:
                 presentation = _json.loads(presentation)
             except ValueError as exc:
                 return PresentationResult(
-                    VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), ()
+                    VerificationResult(False, (Problem(ProblemCode.PARSING_ERROR, f"not JSON: {exc}"),)), ()
                 )
         if not isinstance(presentation, Mapping):
-            problem = Problem("PARSING_ERROR", f"a presentation is a JSON object, not {type(presentation).__name__}")
+            problem = Problem(
+                ProblemCode.PARSING_ERROR, f"a presentation is a JSON object, not {type(presentation).__name__}"
+            )
             return PresentationResult(VerificationResult(False, (problem,)), ())
         problems: list[Problem] = []
         _context_version(presentation.get("@context"), problems)
@@ -178,7 +234,7 @@ class Verifier:
         if len(credentials) > MAX_PRESENTED:
             problems.append(
                 Problem(
-                    "MALFORMED_VALUE_ERROR",
+                    ProblemCode.MALFORMED_VALUE_ERROR,
                     f"{len(credentials)} credentials; vccore verifies at most {MAX_PRESENTED} in a presentation",
                 )
             )
@@ -210,7 +266,8 @@ class Verifier:
         elif challenge is not None or domain is not None:
             problems.append(
                 Problem(
-                    "MALFORMED_PROOF_ERROR", "the presentation has no proof, and a challenge or domain was asked for"
+                    ProblemCode.MALFORMED_PROOF_ERROR,
+                    "the presentation has no proof, and a challenge or domain was asked for",
                 )
             )
         else:
@@ -218,18 +275,20 @@ class Verifier:
             # form to read: its JSON is checked for shape only, and no verdict rests on it.
             types = presentation.get("type")
             if "VerifiablePresentation" not in _json.as_list(types):
-                problems.append(Problem("MALFORMED_VALUE_ERROR", 'type must include "VerifiablePresentation"'))
+                problems.append(
+                    Problem(ProblemCode.MALFORMED_VALUE_ERROR, 'type must include "VerifiablePresentation"')
+                )
             holder_value = presentation.get("holder")
             holder_id = holder_value.get("id") if isinstance(holder_value, Mapping) else holder_value
             if holder_value is not None and not (isinstance(holder_id, str) and ":" in holder_id):
                 problems.append(
-                    Problem("MALFORMED_VALUE_ERROR", "holder must be a URL, or an object whose id is a URL")
+                    Problem(ProblemCode.MALFORMED_VALUE_ERROR, "holder must be a URL, or an object whose id is a URL")
                 )
         results: list[VerificationResult] = []
         for index, credential in enumerate(credentials):
             if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
                 refused = Problem(
-                    "UNSUPPORTED_CREDENTIAL",
+                    ProblemCode.UNSUPPORTED_CREDENTIAL,
                     f"credential {index} is enveloped; vccore verifies Data Integrity credentials",
                 )
                 results.append(VerificationResult(False, (refused,)))
@@ -254,10 +313,15 @@ class Verifier:
             try:
                 credential = _json.loads(credential)
             except ValueError as exc:
-                return VerificationResult(False, (Problem("PARSING_ERROR", f"not JSON: {exc}"),)), None
+                return VerificationResult(False, (Problem(ProblemCode.PARSING_ERROR, f"not JSON: {exc}"),)), None
         if not isinstance(credential, Mapping):
             return VerificationResult(
-                False, (Problem("PARSING_ERROR", f"a credential is a JSON object, not {type(credential).__name__}"),)
+                False,
+                (
+                    Problem(
+                        ProblemCode.PARSING_ERROR, f"a credential is a JSON object, not {type(credential).__name__}"
+                    ),
+                ),
             ), None
         if _spent(budget):
             return VerificationResult(False, (_work_limit(),)), None
@@ -274,7 +338,7 @@ class Verifier:
             _check_related_resources(read.root, self.contexts, problems)
         issuer = read.issuer if read is not None else None
         if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
-            problems.append(Problem("UNTRUSTED_ISSUER", f"issuer {issuer} is not one this verifier trusts"))
+            problems.append(Problem(ProblemCode.UNTRUSTED_ISSUER, f"issuer {issuer} is not one this verifier trusts"))
         proof_results = (
             _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
         )
@@ -284,7 +348,10 @@ class Verifier:
             if read.status:
                 if self.status is None:
                     warnings.append(
-                        Problem("STATUS_NOT_CHECKED", "the credential has a status, and no status resolver was given")
+                        Problem(
+                            ProblemCode.STATUS_NOT_CHECKED,
+                            "the credential has a status, and no status resolver was given",
+                        )
                     )
                 elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
                     # Only a credential that verified is worth a status lookup: a forged one gets no
@@ -305,7 +372,7 @@ class Verifier:
         """
         document = _Document(json_document, proofs)
         try:
-            found = self._compiled_for(json_document, proofs) if compiled else None
+            found = self._shapes.find(json_document, proofs) if compiled else None
             if found is not None:
                 slots = found[0].slots_of(json_document)
                 if slots is not None and found[1].canonicalizes_rdf:
@@ -336,87 +403,6 @@ class Verifier:
         """
         result, read = self._verify(found, now, "assertionMethod", budget, status_list=True)
         return result, read.root if read is not None else None, read.issuer if read is not None else None
-
-    def _compiled_for(
-        self, credential: Mapping[str, Any], proofs: list[Any]
-    ) -> tuple[CompiledCredentials, Suite] | None:
-        """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
-        shape then checks the JSON is exactly its own, value for value: see _document); None.
-        """
-        context, types = credential.get("@context"), credential.get("type")
-        status = credential.get("credentialStatus")
-        issuer = credential.get("issuer")
-        issuer = issuer.get("id") if isinstance(issuer, Mapping) else issuer
-        if not (
-            isinstance(context, list)
-            and isinstance(types, list)
-            and isinstance(status, list)
-            and status
-            and isinstance(issuer, str)
-        ):
-            return None
-        first = status[0]
-        url = first.get("statusListCredential") if isinstance(first, Mapping) else None
-        if not isinstance(url, str) or url.count("/") < 3:
-            return None
-        base = url.rsplit("/", 2)[0] + "/"
-        for proof in proofs:
-            if not isinstance(proof, Mapping) or not isinstance(proof.get("verificationMethod"), str):
-                continue
-            suite = next((s for s in self.suites if s.matches(proof)), None)
-            if suite is None:
-                continue
-            try:
-                key = (
-                    tuple(map(json.dumps, context)),
-                    tuple(map(str, types)),
-                    issuer,
-                    base,
-                    suite.name,
-                    proof["verificationMethod"],
-                )
-            except TypeError:
-                return None
-            compiled = self._shapes.get(key)
-            if compiled is None:
-                # Compiled on second sight only, so that a stream of one-off made-up shapes costs no
-                # more than the reference path.
-                if self._shapes_seen.get(key) is None:
-                    self._shapes_seen.put(key, True)
-                    return None
-                compiled = (self._compile_for(context, types, issuer, base, suite, proof["verificationMethod"]),)
-                self._shapes.put(key, compiled)
-            return (compiled[0], suite) if compiled[0] is not None else None
-        return None
-
-    def _compile_for(
-        self, context: list[Any], types: list[Any], issuer: str, base: str, suite: Suite, vm_id: str
-    ) -> CompiledCredentials | None:
-        entity_types = self.entity_types if self.entity_types is not None else bundled_entity_types()
-        for entity_type in entity_types.values():
-            if not all(url in self.contexts for url in entity_type.contexts):
-                continue  # a verifier that does not know the type's contexts must not verify it
-            for version, template in entity_type.templates.items():
-                if template.get("type") != types or context[: len(template["@context"])] != template["@context"]:
-                    continue
-                for updating in (False, True):
-                    try:
-                        compiled = CompiledCredentials.build(
-                            entity_type,
-                            version,
-                            updating,
-                            issuer=issuer,
-                            status_base=base,
-                            suite=suite,
-                            verification_method=vm_id,
-                            contexts=self.contexts,
-                            reading=True,
-                        )
-                    except VccoreError:
-                        compiled = None
-                    if compiled is not None and compiled.context == context:
-                        return compiled
-        return None
 
     def _resolve(self, vm_id: str, purpose: str) -> PublicKey:
         return _resolve_key(self._trusted, self._did_keys, vm_id, purpose)
