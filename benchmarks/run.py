@@ -68,7 +68,7 @@ def payloads(count: int) -> list[dict[str, Any]]:
 _LOADER = None
 
 
-def _baseline_loader(url: str, options: Any = None) -> dict[str, Any]:  # noqa: ARG001 (pyld calls loaders so)
+def _baseline_loader(url: str, options: Any = None) -> dict[str, Any]:
     # An offline loader at its best: tagged "static", so pyld keeps each processed context in
     # its process-wide cache instead of processing it again on every call (untagged, the
     # baseline runs about 1.5x slower on these machines).

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
+from ._json import one_or_many
 from .canon import is_iri, to_quads
 from .contexts import ContextLoader
 from .entities import EntityType
@@ -181,6 +182,8 @@ class CompiledShape:
 class _Code(str):
     """A Python expression in generated source (a plain ``str`` there is constant text)."""
 
+    __slots__ = ()
+
 
 class _Source:
     """Python source for a shape's quads. The source holds only indexes into the lists it keeps
@@ -224,7 +227,7 @@ class _Source:
                 out.append(known[term])
                 continue
             parts: list[str] = [term.pieces[0]]
-            for slot, piece in zip(term.slots, term.pieces[1:]):
+            for slot, piece in zip(term.slots, term.pieces[1:], strict=True):
                 value = f"v[{self.slot(slot)}]"
                 parts += [_Code(value if term.iri else f"esc({value})"), piece]
             variable = _Code(f"{prefix}{position}")
@@ -321,7 +324,7 @@ def _may_equal(one: str | _Term, other: str | _Term) -> bool:
     last, other_last = one.pieces[-1], other.pieces[-1]
     if not (last.endswith(other_last) or other_last.endswith(last)):
         return False
-    for index, (a, b) in enumerate(zip(one.pieces, other.pieces)):
+    for index, (a, b) in enumerate(zip(one.pieces, other.pieces, strict=False)):  # the common prefix
         if not (a.startswith(b) or b.startswith(a)):
             return False
         if a != b or index >= min(len(one.slots), len(other.slots)) or one.slots[index] != other.slots[index]:
@@ -348,7 +351,7 @@ def _generate_canonical(
     templates: list[Quad] = [*constant, *(quad for _, quad in slotted)]
     for i, one in enumerate(templates):
         for other in templates[i + 1 :]:
-            if all(_may_equal(a, b) for a, b in zip(one, other)):
+            if all(_may_equal(a, b) for a, b in zip(one, other, strict=True)):
                 return None
     nodes: list[str] = []
     for quad in templates:
@@ -504,7 +507,7 @@ def add_lifecycle(
     certificateId it replaces.
     """
     context = credential["@context"]
-    contexts = credential["@context"] = list(context) if isinstance(context, list) else [context]
+    contexts = credential["@context"] = list(one_or_many(context))  # a copy: it is added to
     if version == "1.1":
         contexts.append(STATUS_CONTEXT)
     credential["credentialStatus"] = [
@@ -762,7 +765,7 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
     def groups(entry: tuple[re.Pattern[str], list[str]], text: str, out: dict[str, Any]) -> bool:
         pattern, names = entry
         match = pattern.fullmatch(text)
-        return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups()))
+        return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups(), strict=True))
 
     reader: Reader = source.function(
         "read", P=patterns, D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups

@@ -38,7 +38,7 @@ def _parse(text: str, require_zone: bool) -> datetime:
         raise ValueError(f"{text!r} is not a valid date-time") from None
 
 
-def format(moment: datetime) -> str:
+def format(moment: datetime) -> str:  # noqa: A001 (read as _datetime.format, never imported by name)
     """``YYYY-MM-DDThh:mm:ssZ`` in UTC, whole seconds: the form proofs carry."""
     if moment.tzinfo is None:
         raise ValueError("a naive datetime has no time zone; pass an aware one")

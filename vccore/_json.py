@@ -34,3 +34,12 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def one_or_many(value: Any) -> list[Any]:
+    """A JSON value that may be one value or a list of them, as a list (None stays a value: ``[None]``).
+
+    For ``@context`` and the like, where a null is itself something to refuse, not an absence.
+    The list given is returned as it is, not copied.
+    """
+    return value if isinstance(value, list) else [value]

@@ -1,11 +1,11 @@
-"""N-Quads (RDF 1.1) parsing and the canonical N-Quads form of RDFC-1.0.
+r"""N-Quads (RDF 1.1) parsing and the canonical N-Quads form of RDFC-1.0.
 
 Terms are kept as their canonical N-Quads text, so that serializing a quad is a string join and
 a blank node is recognised by its ``_:`` prefix (IRIs start with ``<``, literals with ``"``).
 A quad is ``(subject, predicate, object, graph)`` with ``graph == ""`` for the default graph.
 
-pyld is not used for N-Quads: it writes control characters raw (RDFC-1.0 requires ``\\b``,
-``\\f`` and ``\\u00XX``) and its parser ignores ``\\u``/``\\U`` escapes (W3C rdf-canon test060).
+pyld is not used for N-Quads: it writes control characters raw (RDFC-1.0 requires ``\b``,
+``\f`` and ``\u00XX``) and its parser ignores ``\u``/``\U`` escapes (W3C rdf-canon test060).
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ _TOKEN: Final = re.compile(
       | (?P<literal>"(?:[^"\\\n\r]|\\.)*")(?:\^\^(?P<datatype><[^>]*>)|@(?P<lang>[a-zA-Z]+(?:-[a-zA-Z0-9]+)*))?
       | (?P<dot>\.)
       | (?P<comment>\#.*)
-    )"""
+    )"""  # noqa: UP031 (format() would need every brace of the pattern doubled)
     % (_PN_START, _PN_CHARS, _PN_CHARS),
     re.VERBOSE,
 )
@@ -158,8 +158,7 @@ def _unescape(text: str, line_no: int, *, in_iri: bool) -> str:
 
     if "\\" not in text:
         return text
-    out = _UCHAR_OR_ECHAR.sub(replace, text)
-    return out
+    return _UCHAR_OR_ECHAR.sub(replace, text)
 
 
 def _iri_term(raw: str, line_no: int) -> str:

@@ -128,10 +128,7 @@ class _State:
     # 4.7 Hash Related Blank Node
     def hash_related(self, related: str, quad: Quad, issuer: _Issuer, position: str) -> str:
         identifier = self.canonical.issued.get(related) or issuer.issued.get(related)
-        if identifier is not None:
-            identifier = f"_:{identifier}"
-        else:
-            identifier = self.hash_first_degree(related)
+        identifier = f"_:{identifier}" if identifier is not None else self.hash_first_degree(related)
         data = position
         if position != "g":
             data += quad[1]

@@ -143,7 +143,7 @@ _WORKER: Any = None  # what the worker initializer built: an Issuer or a Verifie
 
 
 def _init_worker(factory: Callable[[], Any], parent: int | None = None) -> None:
-    global _WORKER
+    global _WORKER  # noqa: PLW0603 (a pool initializer's one way to hand its worker what it built)
     _WORKER = factory()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -220,8 +220,8 @@ def _ordered(
                     if not caller_froze:
                         gc.unfreeze()
                 if len(pending) >= 2 * workers:
-                    context, future = pending.popleft()
-                    yield context, future.result()
+                    done, future = pending.popleft()
+                    yield done, future.result()
         finally:
             if frozen and not caller_froze:
                 gc.unfreeze()
@@ -266,7 +266,7 @@ def _issue_chunk(
     results = (
         issuer.certify_batch(entity, payloads, keys=[f"{batch_id}:{n}" for n in numbers], now=now) if payloads else []
     )
-    for number, result in zip(numbers, results):
+    for number, result in zip(numbers, results, strict=True):
         if isinstance(result, Certified):
             texts[number] = (result.credential_json(), True)
         else:

@@ -40,6 +40,7 @@ from pyld.context_resolver import ContextResolver
 from pyld.identifier_issuer import IdentifierIssuer
 
 from . import _nquads, _rdfc10
+from ._json import one_or_many
 from ._nquads import Quad
 from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
@@ -178,15 +179,10 @@ def to_quads(
                 _relative(graph_name, "graph name", document)
             else:
                 continue
-            for triple in processor._graph_to_rdf(graph, issuer, options):
-                quads.append(
-                    (
-                        _term(triple["subject"]),
-                        _term(triple["predicate"]),
-                        _term(triple["object"]),
-                        graph_term,
-                    )
-                )
+            quads.extend(
+                (_term(triple["subject"]), _term(triple["predicate"]), _term(triple["object"]), graph_term)
+                for triple in processor._graph_to_rdf(graph, issuer, options)
+            )
         return quads
     except VccoreError:
         raise
@@ -595,7 +591,7 @@ def _check_json(document: Any, safe: bool) -> int:
                     )
                 here = f"{path}.{key}" if path else key
                 if safe and not in_context and key in _ID_AND_TYPE_KEYS:
-                    for name in item if isinstance(item, list) else [item]:
+                    for name in one_or_many(item):
                         if isinstance(name, str) and _KEYWORD_LIKE.fullmatch(name) and name not in _KEYWORDS:
                             # pyld drops such an id or type (a value's @type, without a trace)
                             raise SafeModeError(
@@ -676,8 +672,7 @@ def _walk(value: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
                 if k != "@context":
                     stack.append((f"{here}.{k}" if here else k, k, v))
         elif isinstance(item, list):
-            for i in range(len(item) - 1, -1, -1):
-                stack.append((f"{here}[{i}]", None, item[i]))
+            stack.extend((f"{here}[{i}]", None, item[i]) for i in range(len(item) - 1, -1, -1))
 
 
 def _locate_key(document: Any, term: str) -> str | None:

@@ -124,7 +124,7 @@ class ContextLoader:
                 raise ContextError(
                     "pinned contexts are given as URL -> bytes", code=ErrorCode.INVALID_CONTEXT, url=str(url)
                 )
-            data = bytes(data)
+            data = bytes(data)  # noqa: PLW2901 (the caller's bytearray, copied: a pin must not change under us)
             actual = hashlib.sha256(data).hexdigest()
             known = self._pin_digest(url)
             if known is not None and known != actual:

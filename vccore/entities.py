@@ -37,6 +37,7 @@ import jsonschema
 from jsonschema import Draft202012Validator
 
 from . import _datetime, _nquads
+from ._json import one_or_many
 from ._resources import data_dir
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2, VCVersion
 from .canon import canonicalize
@@ -388,7 +389,7 @@ class EntityType:
         if not isinstance(template, dict):
             raise fail("a credential template is a JSON object")
         context = template.get("@context")
-        context_list = context if isinstance(context, list) else [context]
+        context_list = one_or_many(context)
         expected_first = CREDENTIALS_V2 if version == "2.0" else CREDENTIALS_V1
         if not context_list or context_list[0] != expected_first:
             raise fail(f"a VC {version} template's @context starts with {expected_first}")

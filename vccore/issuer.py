@@ -333,7 +333,7 @@ class Issuer:
                 payload = {**payloads[i], "certificateId": certificate_id}
             named.append((i, certificate_id, payload))
         positions = self.store.allocate_status_positions(len(named))
-        planned = [(*entry, position) for entry, position in zip(named, positions)]
+        planned = [(*entry, position) for entry, position in zip(named, positions, strict=True)]
         # 2. signing, outside any transaction
         stamp = _datetime.format(moment)
         made: list[tuple[int, Record]] = []

@@ -46,12 +46,15 @@ class Signer(Protocol):
     """
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The verification method's id (a DID URL), written into the proof."""
 
     @property
-    def algorithm(self) -> str: ...
+    def algorithm(self) -> str:
+        """The signature algorithm (``"Ed25519"``), checked against the suite's."""
 
-    def sign(self, data: bytes) -> bytes: ...
+    def sign(self, data: bytes) -> bytes:
+        """The signature over ``data`` (the suite's hash data)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,6 +351,7 @@ class RsaPublicKey:
 
     @classmethod
     def from_public_key(cls, key: Any, *, id: str, controller: str) -> RsaPublicKey:
+        """A verification key from a ``cryptography`` RSA public key (at least MIN_RSA_BITS)."""
         if not isinstance(key, RSAPublicKey):
             raise KeyFormatError(
                 f"verification method {id} does not hold an RSA public key", field="verificationMethod", url=id

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from . import _datetime
-from ._json import as_list
+from ._json import as_list, one_or_many
 from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
 from .errors import DocumentError, SigningError, UnsupportedSuiteError
@@ -42,7 +42,7 @@ def proof_configuration(suite: Suite, proof: Mapping[str, Any], document: Mappin
     """The proof without its signature, in the document's ``@context`` (eddsa section 3.3.5), or
     in the suite's own proof context (the 2018 suites).
     """
-    config = {k: v for k, v in proof.items() if k != suite.signature_field and k != "@context"}
+    config = {k: v for k, v in proof.items() if k not in (suite.signature_field, "@context")}
     config["@context"] = suite.proof_context if suite.proof_context is not None else document["@context"]
     return config
 
@@ -144,7 +144,7 @@ def _sign(
     existing = _proof_list(document)
     if not chosen.terms_defined_by(unsecured["@context"]):
         context = unsecured["@context"]
-        unsecured["@context"] = [*(context if isinstance(context, list) else [context]), chosen.context]
+        unsecured["@context"] = [*one_or_many(context), chosen.context]
 
     proof: dict[str, Any] = {"type": chosen.proof_type}
     if proof_id is not None:

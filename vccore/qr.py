@@ -325,6 +325,7 @@ class Symbol:
 
     @property
     def version(self) -> int:
+        """The QR version (1-40): the symbol is 17 + 4 x version modules a side."""
         return int(self.qr.version)
 
     @property
@@ -482,7 +483,7 @@ def _pack(lines: list[str]) -> int:
 def _lines(grid: list[list[bool]]) -> tuple[int, int]:
     """A grid of flags packed by rows and by columns."""
     rows = ["".join("1" if flag else "0" for flag in row) for row in grid]
-    return _pack(rows), _pack(["".join(column) for column in zip(*rows)])
+    return _pack(rows), _pack(["".join(column) for column in zip(*rows, strict=True)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -560,7 +561,7 @@ def _format_positions(size: int) -> list[tuple[tuple[int, int], tuple[int, int]]
     """Where format bit ``k`` goes, twice: [(row, column) of the first copy, of the second]."""
     first = [(i, 8) for i in range(6)] + [(7, 8), (8, 8), (8, 7)] + [(8, 14 - k) for k in range(9, 15)]
     second = [(8, size - 1 - k) for k in range(8)] + [(size - 15 + k, 8) for k in range(8, 15)]
-    return list(zip(first, second))
+    return list(zip(first, second, strict=True))
 
 
 _TO_DIGITS: Final = bytes.maketrans(b"\x00\x01", b"01")
@@ -617,7 +618,7 @@ def _unmasked(qr: segno.QRCode) -> tuple[int, int]:
     """A symbol made with mask 0, packed, with mask 0 undone (its format information stays)."""
     layout = _layout(int(qr.version))
     rows = [bytes(row).translate(_TO_DIGITS).decode("ascii") for row in qr.matrix]
-    packed = (_pack(rows), _pack(["".join(column) for column in zip(*rows)]))
+    packed = (_pack(rows), _pack(["".join(column) for column in zip(*rows, strict=True)]))
     return packed[0] ^ layout.masks[0][0], packed[1] ^ layout.masks[0][1]
 
 
@@ -679,7 +680,7 @@ def read_image(path: str | Path) -> str:
     is not an image vccore reads, ``QR_NOT_FOUND`` when no QR code can be read in it.
     """
     try:
-        import PIL.Image  # what _grey_pixels uses
+        import PIL.Image  # noqa: F401 (what _grey_pixels uses: its absence is said here, once)
         import zxingcpp
     except ImportError:
         raise QRError(

@@ -170,7 +170,7 @@ def _wrapped(text: str, width: int) -> list[str]:
                 lines.append(line)
                 line = ""
             lines.append(word[:width])
-            word = word[width:]
+            word = word[width:]  # noqa: PLW2901 (the rest of the word is what the loop goes on with)
         candidate = f"{line} {word}" if line else word
         if len(candidate) > width:
             lines.append(line)

@@ -108,6 +108,7 @@ class PresentationResult:
 
     @property
     def verified(self) -> bool:
+        """True when the presentation and every credential in it verified."""
         return self.presentation.verified and all(c.verified for c in self.credentials)
 
     def presentation_or_first(self) -> VerificationResult:

@@ -60,7 +60,8 @@ that cannot be changed."""
 class Authorizer(Protocol):
     """Checks a request's bearer token for one permission; returns who it is (for the log)."""
 
-    def check(self, token: str | None, scope: str) -> str: ...
+    def check(self, token: str | None, scope: str) -> str:
+        """Who holds ``token``, if it grants ``scope``; AuthError (401 or 403) otherwise."""
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -90,6 +91,7 @@ class StaticTokenAuthorizer:
             raise ValueError("a static API token needs at least 16 characters")
 
     def check(self, token: str | None, scope: str) -> str:
+        """The one token, compared in constant time; it grants every scope."""
         if token is None:
             raise _missing()
         if not hmac.compare_digest(token.encode(), self.token.encode()):
@@ -163,6 +165,7 @@ class JwtAuthorizer:
         raise AuthError("the token names no key (kid) and the key set has several", token="invalid")
 
     def check(self, token: str | None, scope: str) -> str:
+        """A JWT verified against the key set, with its claims and scopes checked."""
         jwt = self._jwt
         if token is None:
             raise _missing()

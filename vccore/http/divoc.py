@@ -47,6 +47,8 @@ class DivocApi(Handlers):
         ]
 
     async def certify(self, request: Request) -> Response:
+        """``POST|PUT /vc-certification/v1/certify/{entity}``: certify or update a payload."""
+
         async def work() -> Response:
             self._authorize(request, "certify")
             entity = self._entity(request.path_params["entity"])
@@ -114,6 +116,8 @@ class DivocApi(Handlers):
         return problem(STATUS_FOR.get(exc.code, 400), exc, **extra)
 
     async def transaction(self, request: Request) -> Response:
+        """``GET /vc-management/v1/transaction/{transaction}``: what became of a request."""
+
         async def work() -> Response:
             self._authorize(request, "read")
             transaction_id = request.path_params["transaction"]
@@ -151,6 +155,8 @@ class DivocApi(Handlers):
         )
 
     async def certificate(self, request: Request) -> Response:
+        """``GET /vc-certification/v1/certificate/{entity}/{certificate}``: by the Accept header."""
+
         async def work() -> Response:
             self._authorize(request, "read")
             entity = self._entity(request.path_params["entity"])
@@ -161,6 +167,8 @@ class DivocApi(Handlers):
         return await self._guard(work)
 
     async def revoke(self, request: Request) -> Response:
+        """``POST /vc-certification/v1/certificate/revoke``: revoke or suspend."""
+
         async def work() -> Response:
             self._authorize(request, "revoke")
             body = await self._json(request)
@@ -193,6 +201,8 @@ class DivocApi(Handlers):
         return JSONResponse(summary(record))
 
     async def unsuspend(self, request: Request) -> Response:
+        """``DELETE /vc-certification/v1/certificate/revoke/{entity}/{certificate}``: lift a suspension."""
+
         async def work() -> Response:
             self._authorize(request, "revoke")
             entity = self._entity(request.path_params["entity"])
@@ -207,6 +217,8 @@ class DivocApi(Handlers):
         return JSONResponse(summary(record))
 
     async def verify_divoc(self, request: Request) -> Response:
+        """``POST /vc-certification/v1/certificate/verify``: DIVOC's verify answer."""
+
         async def work() -> Response:
             body = await self._json(request)
             credential = _credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
@@ -264,7 +276,7 @@ def _end_date(value: Any) -> datetime | None:
         )
     try:
         if len(value) == 10:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=UTC)
+            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=UTC)  # noqa: DTZ007 (only its date is kept)
         moment = _datetime.parse(value)
     except (ValueError, VccoreError):
         raise ApiError(

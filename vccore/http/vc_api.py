@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from .. import _datetime
 from .._compiled import add_lifecycle
+from .._json import one_or_many
 from ..canon import to_quads
 from ..codes import CredentialStatus, ErrorCode
 from ..errors import VccoreError
@@ -44,6 +45,8 @@ class VcApi(Handlers):
         ]
 
     async def vc_issue(self, request: Request) -> Response:
+        """``POST /credentials/issue`` (VC API): sign a credential, with status entries."""
+
         async def work() -> Response:
             self._authorize(request, "certify")
             credential, options = _vc_api_body(await self._json(request), "credential")
@@ -189,6 +192,8 @@ class VcApi(Handlers):
             )
 
     async def vc_status(self, request: Request) -> Response:
+        """``POST /credentials/status`` (VC API): set a status bit of this issuer's own lists."""
+
         async def work() -> Response:
             self._authorize(request, "revoke")
             body = await self._json(request)
@@ -245,7 +250,7 @@ class VcApi(Handlers):
         base = self.store.status_base_url
         purposes = {
             e.get("statusPurpose")
-            for e in (entries if isinstance(entries, list) else [entries])
+            for e in one_or_many(entries)
             if isinstance(e, dict) and str(e.get("statusListCredential", "")).startswith(base)
         }
         if purpose not in purposes:
@@ -272,6 +277,8 @@ class VcApi(Handlers):
         return JSONResponse(summary(changed))
 
     async def vc_verify(self, request: Request) -> Response:
+        """``POST /credentials/verify`` (VC API): verify a credential."""
+
         async def work() -> Response:
             credential, _ = _vc_api_body(await self._json(request), "verifiableCredential")
             result = await run_in_threadpool(self.verifier.verify, credential)
@@ -294,6 +301,8 @@ class VcApi(Handlers):
         return await self._guard(work)
 
     async def vp_verify(self, request: Request) -> Response:
+        """``POST /presentations/verify`` (VC API): verify a presentation and its credentials."""
+
         async def work() -> Response:
             presentation, options = _vc_api_body(await self._json(request), "verifiablePresentation")
             for name in ("challenge", "domain"):

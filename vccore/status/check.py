@@ -272,7 +272,7 @@ class _StatusCheck:
         self._lists[url] = None
         try:
             found = self.source.resolve(url)
-        except Exception as exc:  # a resolver is the caller's code; whatever it raises, say so
+        except Exception as exc:  # noqa: BLE001 (a resolver is the caller's code; whatever it raises, say so)
             self.fail(
                 ProblemCode.STATUS_RETRIEVAL_ERROR,
                 f"{url} could not be retrieved: {type(exc).__name__}: {exc}",

@@ -6,12 +6,12 @@ import threading
 from collections.abc import Callable, Mapping
 from os import PathLike
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from .. import _json
 
 StatusResolver = Callable[[str], Any]
-StatusSource = Union[str, PathLike[str], Mapping[str, Any], StatusResolver]
+StatusSource = str | PathLike[str] | Mapping[str, Any] | StatusResolver
 
 
 def status_resolver(source: StatusSource) -> StatusResolver:

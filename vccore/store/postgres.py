@@ -296,10 +296,9 @@ class PostgresStore:
 
     def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]:
         """(position, state, suspended_until) of every certificate in list set ``status_list``."""
-        for index, state, until in self._query(
+        yield from self._query(
             "SELECT status_index, state, suspended_until FROM certificates WHERE status_list = %s", (status_list,)
-        ):
-            yield index, state, until
+        )
 
     def bind_issuer(self, issuer: str) -> None:
         """Tie the store to one issuer (see :meth:`vccore.store.SQLiteStore.bind_issuer`)."""

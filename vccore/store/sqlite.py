@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sqlite3
@@ -196,10 +197,9 @@ class SQLiteStore:
         writes = getattr(self._local, "writes", 0) + 1
         self._local.writes = writes
         if writes % CHECKPOINT_EVERY == 0:
-            try:
+            # the transaction is committed; a checkpoint that fails is tried again later
+            with contextlib.suppress(sqlite3.Error, OSError):
                 self._checkpoint(lock)
-            except (sqlite3.Error, OSError):
-                pass  # the transaction is committed; a checkpoint that fails is tried again later
 
     def _checkpoint(self, lock: int) -> None:
         """A passive checkpoint; under the writers' lock when the WAL has grown long."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import _multibase
+from .._json import one_or_many
 from ..canon import canonicalize
 from ..contexts import ContextLoader
 from ..errors import MalformedProofError, SigningError
@@ -59,7 +60,7 @@ class Suite:
 
     def terms_defined_by(self, context: Any) -> bool:
         """Whether a document ``@context`` defines this suite's terms (holds one of its contexts)."""
-        items = context if isinstance(context, list) else [context]
+        items = one_or_many(context)
         return any(isinstance(c, str) and c in self.contexts_defining_terms for c in items)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._jcs import canonicalize
+from .._json import one_or_many
 from .._vocab import CREDENTIALS_V2, DATA_INTEGRITY_V2
 from ..codes import ErrorCode
 from ..contexts import ContextLoader
@@ -21,7 +22,7 @@ from ._base import Suite, sha256, sign_proof_value, verify_proof_value
 def transform_jcs(document: Any, contexts: ContextLoader) -> str:
     """JCS text; every context URL must still be pinned (vccore never signs unknown vocabularies)."""
     context = document.get("@context") if isinstance(document, dict) else None
-    for url in context if isinstance(context, list) else [context]:
+    for url in one_or_many(context):
         if isinstance(url, str) and url not in contexts:
             raise ContextError(
                 f"context {url} is not pinned: vccore loads no context from the network",

@@ -180,7 +180,7 @@ class Verifier:
             raise ValueError("now must be an aware datetime (with a time zone)")
         try:
             return self._verify(credential, moment, proof_purpose, WorkBudget())[0]
-        except Exception as exc:  # the promise: nothing from the credential escapes as an exception
+        except Exception as exc:  # noqa: BLE001 (the promise: nothing from the credential escapes as an exception)
             return VerificationResult(
                 False,
                 (Problem(ProblemCode.INTERNAL_ERROR, f"vccore failed while verifying: {type(exc).__name__}: {exc}"),),
@@ -208,7 +208,7 @@ class Verifier:
             raise ValueError("now must be an aware datetime (with a time zone)")
         try:
             return self._verify_presentation(presentation, challenge, domain, moment, WorkBudget())
-        except Exception as exc:  # as verify(): nothing from the input escapes as an exception
+        except Exception as exc:  # noqa: BLE001 (as verify(): nothing from the input escapes as an exception)
             failure = Problem(ProblemCode.INTERNAL_ERROR, f"vccore failed while verifying: {type(exc).__name__}: {exc}")
             return PresentationResult(VerificationResult(False, (failure,)), ())
 
@@ -230,7 +230,7 @@ class Verifier:
         problems: list[Problem] = []
         _context_version(presentation.get("@context"), problems)
         raw = presentation.get("verifiableCredential", [])
-        credentials = raw if isinstance(raw, list) else [raw]
+        credentials = _json.one_or_many(raw)
         if len(credentials) > MAX_PRESENTED:
             problems.append(
                 Problem(
