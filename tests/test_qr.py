@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw
 from vccore import Ed25519Key, Verifier, bundled_entity_types, qr
 from vccore.cli import main
 from vccore.issuer import Issuer
+from vccore.qr import formats, images, symbols
 from vccore.store import SQLiteStore
 
 HP = bundled_entity_types()["HealthProfessional"]
@@ -93,7 +94,7 @@ def test_base45_refuses_what_rfc9285_refuses(text: str, why: str) -> None:
 @given(st.binary(max_size=300))
 def test_base45_round_trips(data: bytes) -> None:
     text = qr.b45encode(data)
-    assert set(text) <= set(qr._B45) and qr.b45decode(text) == data
+    assert set(text) <= set(formats._B45) and qr.b45decode(text) == data
 
 
 # --- the seed credential -------------------------------------------------------------------------
@@ -333,23 +334,23 @@ def test_every_mask_gives_segnos_symbol(length: int, ecc: str) -> None:
     """The symbol vccore builds for each mask is segno's symbol with that mask, module for
     module (format information included); the chosen one has the lowest penalty."""
     rng = random.Random(length)
-    text = "VC1:" + "".join(rng.choice(qr._B45) for _ in range(length))
+    text = "VC1:" + "".join(rng.choice(formats._B45) for _ in range(length))
     base = segno.make(text, error=ecc, mode="alphanumeric", mask=0, boost_error=False, micro=False)
-    unmasked = qr._unmasked(base)
+    unmasked = symbols._unmasked(base)
     size = len(base.matrix)
-    layout = qr._layout(base.version)
+    layout = symbols._layout(base.version)
     scores = []
     for mask in range(8):
         reference = segno.make(text, error=ecc, mode="alphanumeric", mask=mask, boost_error=False, micro=False)
-        rows, columns = qr._masked(base, unmasked, mask)
-        assert qr._unpack(rows, size) == tuple(reference.matrix)
-        assert qr._unpack(columns, size) == tuple(bytearray(c) for c in zip(*reference.matrix, strict=True))
+        rows, columns = symbols._masked(base, unmasked, mask)
+        assert symbols._unpack(rows, size) == tuple(reference.matrix)
+        assert symbols._unpack(columns, size) == tuple(bytearray(c) for c in zip(*reference.matrix, strict=True))
         stride = size + 4
         scores.append(
-            qr._penalty(rows, layout.modules[0], stride, size * size)
-            + qr._penalty(columns, layout.modules[1], stride, 0)
+            symbols._penalty(rows, layout.modules[0], stride, size * size)
+            + symbols._penalty(columns, layout.modules[1], stride, 0)
         )
-    qr._apply_best_mask(base)
+    symbols._apply_best_mask(base)
     assert base.mask == scores.index(min(scores))
 
 
@@ -361,7 +362,7 @@ def test_the_penalty_rules_on_a_hand_made_symbol() -> None:
     N4: 15 dark of 32 is 46.9%, within 5% of half: 0.
     """
     rows = ["11111110", "00000000", "10111010", "00001011"]
-    assert qr._penalty(qr._pack(rows), qr._pack(["1" * 8] * 4), 8 + 4, 32) == 5 + 6 + 0 + 40 + 0
+    assert symbols._penalty(symbols._pack(rows), symbols._pack(["1" * 8] * 4), 8 + 4, 32) == 5 + 6 + 0 + 40 + 0
 
 
 # --- the commands --------------------------------------------------------------------------------
@@ -560,7 +561,7 @@ def test_each_kind_of_image_has_its_own_pixel_bound(
     Image.new(mode, (64, 64), "white").save(buffer, fmt, **options)
     path = tmp_path / f"big{IMAGE_SUFFIXES[fmt]}"
     path.write_bytes(_claiming(buffer.getvalue(), fmt, side, side))
-    limit = qr.MAX_IMAGE_MEMORY // qr._BYTES_PER_PIXEL[kind]
+    limit = qr.MAX_IMAGE_MEMORY // images._BYTES_PER_PIXEL[kind]
     assert limit < side * side < Image.MAX_IMAGE_PIXELS
     with pytest.raises(qr.QRError) as caught:
         qr.read_image(path)
@@ -577,7 +578,7 @@ def test_an_image_file_over_the_size_bound_is_refused_unread(
     seeds: dict[str, dict[str, Any]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = qr.make(seeds["eddsa-rdfc-2022"]).save(tmp_path / "qr.png")
-    monkeypatch.setattr(qr, "MAX_IMAGE_FILE_BYTES", 1000)
+    monkeypatch.setattr(images, "MAX_IMAGE_FILE_BYTES", 1000)
     with pytest.raises(
         qr.QRError, match=r"qr\.png: an image file of [0-9,]+ bytes; vccore reads QR images of at most 1,000 bytes"
     ) as caught:
