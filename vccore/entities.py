@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -36,15 +36,25 @@ from typing import Any, Final
 import jsonschema
 from jsonschema import Draft202012Validator
 
-from . import _datetime, _nquads
+from . import _datetime
 from ._json import one_or_many
 from ._resources import data_dir
+from ._templates import (
+    _SAMPLE_ISSUER,
+    BUILT_INS,
+    _check_ids,
+    _emptiable_groups,
+    _fill,
+    _id_slots,
+    _placed_fields,
+    _sample,
+    _shared_statements,
+)
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2, VCVersion
 from .canon import canonicalize
-from .codes import PayloadReason
 from .contexts import ContextLoader, bundled_contexts
 from .errors import EntityTypeError, PayloadError, PayloadProblem, VccoreError
-from .payloads import escape_pointer, quick_checker, schema_validator, validate_payload
+from .payloads import quick_checker, schema_validator, validate_payload
 
 __all__ = [
     "EntityType",
@@ -54,11 +64,8 @@ __all__ = [
     "load_entity_types",
 ]
 
-PLACEHOLDER: Final = re.compile(r"\{\{\s*(\$?[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-BUILT_INS: Final = frozenset({"$issuer", "$now"})
 VC_VERSIONS: Final = ("2.0", "1.1")
 SCALAR_TYPES: Final = frozenset({"string", "integer", "number", "boolean"})
-_SAMPLE_ISSUER: Final = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 _SAMPLE_NOW: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
@@ -328,36 +335,7 @@ class EntityType:
 
     def emptiable_groups(self, vc_version: VCVersion | str) -> list[frozenset[str]]:
         """Groups of fields that, all absent, leave an object of the template empty (so it goes)."""
-        groups: list[frozenset[str]] = []
-
-        def walk(node: Any) -> tuple[set[str], bool]:  # (fields below, has something constant)
-            if isinstance(node, str):
-                match = PLACEHOLDER.fullmatch(node)
-                if match is None or match[1].startswith("$"):
-                    return set(), True
-                return {match[1]}, False
-            if isinstance(node, list):
-                fields: set[str] = set()
-                constant = False
-                for item in node:
-                    f, c = walk(item)
-                    fields |= f
-                    constant = constant or c
-                return fields, constant
-            if isinstance(node, dict):
-                fields = set()
-                constant = not node
-                for value in node.values():
-                    f, c = walk(value)
-                    fields |= f
-                    constant = constant or c
-                if not constant:
-                    groups.append(frozenset(fields))
-                return fields, constant
-            return set(), True
-
-        walk(self.templates[VCVersion(vc_version)])
-        return groups
+        return _emptiable_groups(self.templates[VCVersion(vc_version)])
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
         """``base`` (default: the bundled contexts) plus this type's pinned contexts (one loader
@@ -393,25 +371,7 @@ class EntityType:
         expected_first = CREDENTIALS_V2 if version == "2.0" else CREDENTIALS_V1
         if not context_list or context_list[0] != expected_first:
             raise fail(f"a VC {version} template's @context starts with {expected_first}")
-        used: set[str] = set()
-        for pointer, text, is_key in _strings(template, ""):
-            if "{{" not in text and "}}" not in text:
-                continue
-            if is_key:
-                raise fail(f"{pointer}: a placeholder cannot be a key; it fills a value", pointer=pointer)
-            match = PLACEHOLDER.fullmatch(text)
-            if match is None:
-                raise fail(
-                    f"{pointer}: {text!r} mixes a placeholder with other text; a placeholder is a whole value",
-                    pointer=pointer,
-                )
-            name = match[1]
-            if name not in BUILT_INS and name not in self.schema["properties"]:
-                raise fail(
-                    f"{pointer}: placeholder {{{{{name}}}}} is neither a schema field nor a built-in ({', '.join(sorted(BUILT_INS))})",
-                    pointer=pointer,
-                )
-            used.add(name)
+        used = _placed_fields(template, self.schema["properties"], fail)
         unused = [f.name for f in self.fields if f.name not in used]
         if unused:
             raise fail(f"schema fields {', '.join(unused)} are never placed: they would be validated but not signed")
@@ -433,7 +393,7 @@ class EntityType:
                     f"a credential rendered from the schema's examples does not canonicalize: {exc.message}",
                     reason=exc.code,
                 ) from None
-        shared = self._shared_statements(template, loader)
+        shared = _shared_statements(template, {f.name: self.schema["properties"][f.name] for f in self.fields}, loader)
         if shared and not (self.suites and all(suite == "eddsa-jcs-2022" for suite in self.suites)):
             raise fail(
                 f"fields {'; '.join(' and '.join(group) for group in shared)} land on one subject and predicate in the "
@@ -441,23 +401,6 @@ class EntityType:
                 'or restrict the type to JSON signatures ("suites": ["eddsa-jcs-2022"] in entity.json)',
                 shared=[list(group) for group in shared],
             )
-
-    def _shared_statements(self, template: Any, loader: ContextLoader) -> list[tuple[str, ...]]:
-        """Groups of fields whose values become objects of the same subject and predicate."""
-        probe: dict[str, Any] = {}
-        for number, spec_field in enumerate(self.fields):
-            spec = self.schema["properties"][spec_field.name]
-            probe[spec_field.name] = _probe_value(spec, number)
-        probe.update({"$issuer": _SAMPLE_ISSUER, "$now": "2000-01-01T00:00:00Z"})
-        lines = canonicalize(_fill(template, probe), contexts=loader, safe=False).splitlines()
-        by_statement: dict[tuple[str, str], list[str]] = {}
-        for spec_field in self.fields:
-            token = _probe_token(probe[spec_field.name])
-            for line in lines:
-                subject, predicate, rest = line.split(" ", 2)
-                if token in rest:
-                    by_statement.setdefault((subject, predicate), []).append(spec_field.name)
-        return [tuple(names) for names in by_statement.values() if len(names) > 1]
 
 
 def load_entity_types(*directories: Traversable | str | Path, bundled: bool = True) -> dict[str, EntityType]:
@@ -532,132 +475,3 @@ def _read_contexts(root: Traversable, manifest: Mapping[str, Any], entity: str) 
             )
         contexts[spec["url"]] = data
     return contexts
-
-
-def _fill(node: Any, values: Mapping[str, Any]) -> Any:
-    """Replace whole-value placeholders; an absent value removes its slot."""
-    if isinstance(node, str):
-        match = PLACEHOLDER.fullmatch(node)
-        if match is None:
-            return node
-        return values.get(match[1], _ABSENT)
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            filled = _fill(value, values)
-            if filled is not _ABSENT:
-                out[key] = filled
-        # An object whose every entry was an absent field goes too: no empty node is left behind.
-        return out if out or not node else _ABSENT
-    if isinstance(node, list):
-        return [filled for filled in (_fill(item, values) for item in node) if filled is not _ABSENT]
-    return node
-
-
-_ABSENT: Final = object()
-
-
-def _strings(node: Any, pointer: str) -> Iterator[tuple[str, str, bool]]:
-    """(JSON pointer, text, is a key) of every string in a template."""
-    if isinstance(node, str):
-        yield pointer, node, False
-    elif isinstance(node, dict):
-        for key, value in node.items():
-            yield f"{pointer}/{escape_pointer(key)}", key, True
-            yield from _strings(value, f"{pointer}/{escape_pointer(key)}")
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _strings(value, f"{pointer}/{index}")
-
-
-def _id_slots(template: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
-    """(JSON pointer, field) of every placeholder that fills an ``id``."""
-    if isinstance(template, dict):
-        for key, value in template.items():
-            here = f"{pointer}/{escape_pointer(key)}"
-            if key in ("id", "@id") and isinstance(value, str) and (match := PLACEHOLDER.fullmatch(value)):
-                yield here, match[1]
-            else:
-                yield from _id_slots(value, here)
-    elif isinstance(template, list):
-        for index, value in enumerate(template):
-            yield from _id_slots(value, f"{pointer}/{index}")
-
-
-def _all_ids(node: Any) -> Iterator[str]:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if (key in ("id", "@id") and isinstance(value, str)) or (key == "issuer" and isinstance(value, str)):
-                yield value
-            else:
-                yield from _all_ids(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _all_ids(value)
-
-
-def _check_ids(rendered: Any, entity: str, values: Mapping[str, Any], slots: list[tuple[str, str]]) -> None:
-    """A payload value in an ``id`` slot names a node: two equal ids would merge two nodes (the
-    subject and the evidence, or the subject and the issuer) in what is signed.
-    """
-    counts: dict[str, int] = {}
-    for node_id in _all_ids(rendered):
-        counts[node_id] = counts.get(node_id, 0) + 1
-    problems = [
-        PayloadProblem(
-            f"/{escape_pointer(name)}",
-            PayloadReason.INVALID_VALUE,
-            f"{values[name]!r} is also the id of another part of the credential",
-        )
-        for pointer, name in slots
-        if name in values and counts.get(values[name], 0) > 1
-    ]
-    if problems:
-        raise PayloadError(entity, problems)
-
-
-def _probe_value(spec: Mapping[str, Any], number: int) -> Any:
-    """A value for field number ``number`` that no other field's probe contains."""
-    kind, fmt = spec.get("type"), spec.get("format")
-    if "enum" in spec:
-        return spec["enum"][0]
-    if kind == "integer":
-        return 700_000 + number
-    if kind == "number":
-        return 700_000.5 + number
-    if kind == "boolean":
-        return True
-    if fmt == "date":
-        return f"{1100 + number}-01-01"
-    if fmt == "year":
-        return f"{1100 + number}"
-    if fmt == "date-time":
-        return f"{1100 + number}-01-01T00:00:00Z"
-    if fmt == "uri":
-        return f"https://probe.example/field{number:03d}"
-    return f"probe-field-{number:03d}"
-
-
-def _probe_token(value: Any) -> str:
-    return str(value) if not isinstance(value, str) else _nquads.escape_literal(value)
-
-
-def _sample(spec: Mapping[str, Any]) -> Any:
-    examples = spec.get("examples")
-    if isinstance(examples, list) and examples:
-        return examples[0]
-    if spec.get("enum"):
-        return spec["enum"][0]
-    kind = spec.get("type")
-    if kind == "integer":
-        return 1
-    if kind == "number":
-        return 1.5
-    if kind == "boolean":
-        return True
-    return {
-        "date": "2000-01-01",
-        "year": "2000",
-        "date-time": "2000-01-01T00:00:00Z",
-        "uri": "https://example.com/x",
-    }.get(str(spec.get("format")), "x")
