@@ -599,6 +599,26 @@ def test_a_fresh_status_list_reads_alike_whatever_its_spelling(
             assert status == ("REVOKED" if same else "INVALID"), (name, rewrite.name, status)
 
 
+def test_a_chained_proof_whose_type_is_hidden_is_malformed_not_skipped(worlds: dict[tuple[str, str], World]) -> None:
+    # Hypothesis found it (test_random_compositions_of_rewrites, 'chained', proof.type as an
+    # index map): the second proof's type no longer read as JSON, the proof was skipped as another
+    # suite's, and the first proof alone made the credential VALID with the second one unread.
+    for config, world in worlds.items():
+        case = world.cases.get("chained")
+        if case is None:
+            continue
+        for rewrite in (IndexMap(), Alias()):
+            candidate = rewritten(case.credential, [("proof.type", rewrite)])
+            assert candidate is not None
+            result = case.verifier.verify(candidate, now=case.now)
+            assert not result.verified, (config, rewrite.name)
+            assert "MALFORMED_PROOF_ERROR" in result.codes, (config, rewrite.name, result.problems)
+        spelled = json.loads(json.dumps(case.credential))
+        spelled["proof"][1]["@type"] = spelled["proof"][1].pop("type")
+        result = case.verifier.verify(spelled, now=case.now)
+        assert not result.verified and "MALFORMED_PROOF_ERROR" in result.codes, (config, result.problems)
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.sampled_from(CONFIGS),

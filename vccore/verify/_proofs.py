@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from .._cache import _Cache
+from .._cache import Cache
 from .._compiled import CompiledCredentials
 from .._json import as_list
 from .._nquads import Quad
@@ -25,7 +25,7 @@ from ..errors import (
 )
 from ..keys import PublicKey
 from ..proofs import proof_configuration
-from ..results import Problem, ProofResult, _work_limit
+from ..results import Problem, ProofResult, work_limit
 from ..suites import Suite
 
 # More proofs than any real credential carries; each one costs a canonicalization (and a chain
@@ -62,7 +62,7 @@ def _spent(budget: WorkBudget) -> bool:
 
 def _transformation_problem(exc: VccoreError, index: int | None = None) -> Problem:
     if exc.code == ErrorCode.WORK_LIMIT:
-        return _work_limit()
+        return work_limit()
     where = f"proof {index}: " if index is not None else ""
     return Problem(ProblemCode.PROOF_TRANSFORMATION_ERROR, f"{where}{exc.message}", index, exc.code)
 
@@ -97,7 +97,7 @@ class _ProofTools:
     suites: tuple[Suite, ...]
     contexts: ContextLoader
     resolve: Callable[[str, str], PublicKey]
-    signed_proofs: _Cache[tuple[str, str], SignedProof]
+    signed_proofs: Cache[tuple[str, str], SignedProof]
 
 
 class _ProofCheck:
@@ -142,6 +142,15 @@ class _ProofCheck:
         named = proof.get("cryptosuite") if proof.get("type") == "DataIntegrityProof" else proof.get("type")
         suite_name = named if isinstance(named, str) else None
         suite = next((s for s in self.tools.suites if s.matches(proof)), None)
+        if suite is None and suite_name is None:
+            # Data Integrity 2.1: a proof's type (and a DataIntegrityProof's cryptosuite) is a
+            # string. A proof naming no suite that way (no such key, another spelling such as an
+            # alias or "@type", a list) is not skipped as another suite's: once skipped, whatever
+            # it hides would go unread while the other proofs vouch for the credential.
+            return fail(
+                ProblemCode.MALFORMED_PROOF_ERROR,
+                "names no suite: its type (and a DataIntegrityProof's cryptosuite) must be written as those keys, as strings",
+            )
         if suite is None:
             return ProofResult(index, suite_name, None, False, skipped=True)
         suite_name = suite.name
@@ -311,7 +320,7 @@ def _check_proofs(
     for index, proof in enumerate(document.proofs):
         if _spent(budget):
             if not any(p.code == ProblemCode.WORK_LIMIT for p in problems):
-                problems.append(_work_limit())
+                problems.append(work_limit())
             break
         results.append(check.run(index, proof))
     # Data Integrity section 4.6 steps for challenge and domain: every proof states, as
