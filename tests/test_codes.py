@@ -223,7 +223,7 @@ def test_no_code_is_set_or_compared_as_a_bare_string() -> None:
 @pytest.mark.parametrize(
     ("file", "member", "literal"),
     [
-        ("vccore/qr.py", "code=ErrorCode.QR_MALFORMED", 'code="QR_MALFORMED"'),
+        ("vccore/qr/formats.py", "code=ErrorCode.QR_MALFORMED", 'code="QR_MALFORMED"'),
         ("vccore/verify/_proofs.py", "Problem(ProblemCode.MALFORMED_PROOF_ERROR", 'Problem("MALFORMED_PROOF_ERROR"'),
         ("vccore/payloads.py", "PayloadReason.INVALID_VALUE, error.message", '"INVALID_VALUE", error.message'),
         ("vccore/errors.py", "code = ErrorCode.QR_MALFORMED", 'code = "QR_MALFORMED"'),

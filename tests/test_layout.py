@@ -106,6 +106,71 @@ def test_the_circle_finder_finds_a_circle() -> None:
     assert _cycle(graph) is not None
 
 
+# The floors of the code map (CONTRIBUTING.md), top first. A module imports only from its own
+# floor or below; the circle test keeps a floor's rooms from importing each other both ways.
+FLOORS: list[tuple[str, ...]] = [
+    ("vccore", "vccore.__main__", "vccore.cli", "vccore.http", "vccore.batch"),
+    ("vccore.issuer",),
+    ("vccore.verify",),
+    ("vccore._compiled",),
+    ("vccore.status", "vccore.store"),
+    ("vccore.entities", "vccore._templates", "vccore.payloads", "vccore.render", "vccore.qr"),
+    (
+        "vccore.proofs",
+        "vccore.suites",
+        "vccore.keys",
+        "vccore.dids",
+        "vccore.verification_methods",
+        "vccore.key_files",
+        "vccore._key_encryption",
+    ),
+    (
+        "vccore.canon",
+        "vccore._rdfc10",
+        "vccore._nquads",
+        "vccore._jcs",
+        "vccore.contexts",
+        "vccore._multibase",
+        "vccore._datetime",
+        "vccore._json",
+        "vccore._vocab",
+        "vccore._resources",
+        "vccore.errors",
+        "vccore.codes",
+        "vccore.results",
+        "vccore._signed",
+        "vccore._cache",
+    ),
+]
+
+
+def _floor(module: str) -> int:
+    """The floor a module is on, counted from the top (0), by its room (its package, or itself)."""
+    for number, rooms in enumerate(FLOORS):
+        if any(module == room or (room != "vccore" and module.startswith(room + ".")) for room in rooms):
+            return number
+    raise AssertionError(f"{module} is on no floor of the code map: add it to FLOORS and to CONTRIBUTING.md")
+
+
+def _upward(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(
+        f"{module} (floor {_floor(module)}) imports {target} (floor {_floor(target)})"
+        for module, targets in graph.items()
+        for target in targets
+        if _floor(target) < _floor(module)
+    )
+
+
+def test_imports_run_down_the_floors() -> None:
+    assert _upward(_graph()) == []
+
+
+def test_the_floor_check_sees_an_import_going_up() -> None:
+    graph = _graph()
+    graph["vccore.canon"] = graph["vccore.canon"] | {"vccore.issuer"}
+    assert _upward(graph) == ["vccore.canon (floor 7) imports vccore.issuer (floor 1)"]
+
+
 def _contributing() -> str:
     return (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
 

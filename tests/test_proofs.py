@@ -174,7 +174,7 @@ def test_suite_context_is_added_when_missing() -> None:
 
 def test_sign_takes_what_a_caller_needs_and_leaves_the_document_alone() -> None:
     """vccore's own hooks (a transformation worked out another way, skipping the copy) are on
-    proofs._sign, not on the public sign(); sign() never shares an object with its input."""
+    proofs.sign_with_transform, not on the public sign(); sign() never shares an object with its input."""
     import inspect
 
     assert list(inspect.signature(sign).parameters) == [

@@ -208,10 +208,10 @@ def test_a_verifier_shows_its_settings_and_hides_its_state() -> None:
     assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in init.values())
     assert all(create[name].default == init[name].default for name in create)
     text = pydoc.render_doc(Verifier, renderer=pydoc.plaintext)
-    assert "_trusted" not in text and "_Cache" not in text and "_did_keys" not in text
+    assert "_trusted" not in text and "Cache" not in text and "_did_keys" not in text
     verifier = Verifier.create(trusted_issuers=[KEY.controller])
     shown = repr(verifier)
-    assert shown.startswith("Verifier(suites=(") and "_trusted=" not in shown and "_Cache" not in shown
+    assert shown.startswith("Verifier(suites=(") and "_trusted=" not in shown and "Cache" not in shown
     assert verifier.trusted_issuers == frozenset({KEY.controller})
     with pytest.raises(AttributeError):
         verifier.trusted_issuers = None  # type: ignore[misc]
@@ -618,15 +618,15 @@ def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
     import sys
     import threading
 
-    from vccore._cache import _Cache
+    from vccore._cache import Cache
 
     credentials = _credentials_by_many_issuers(120, tmp_path)
     verifier = Verifier.create()
-    verifier._did_keys = _Cache(3)
-    verifier._shapes.compiled = _Cache(2)
-    verifier._shapes.seen = _Cache(5)
-    verifier._lists = _Cache(2)
-    verifier._list_seen = _Cache(2)
+    verifier._did_keys = Cache(3)
+    verifier._shapes.compiled = Cache(2)
+    verifier._shapes.seen = Cache(5)
+    verifier._lists = Cache(2)
+    verifier._list_seen = Cache(2)
     failures: list[tuple[str, ...]] = []
 
     def work(offset: int) -> None:
@@ -671,15 +671,15 @@ def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:
     for module in ("vccore.verify.data_model", "vccore.status.check"):
         source = Path(importlib.import_module(module).__file__ or "").read_text(encoding="utf-8")
         for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ClassDef) and node.name == "_StatusCheck":
+            if isinstance(node, ast.ClassDef) and node.name == "StatusCheck":
                 for item in node.body:
                     if isinstance(item, ast.FunctionDef):
-                        found[f"_StatusCheck.{item.name}"] = [
+                        found[f"StatusCheck.{item.name}"] = [
                             ast.unparse(a.annotation) for a in item.args.args[1:] if a.annotation is not None
                         ]
             elif isinstance(node, ast.FunctionDef) and node.name in checks:
                 found[node.name] = [ast.unparse(a.annotation) for a in node.args.args if a.annotation is not None]
-    assert checks <= found.keys() and "_StatusCheck.__init__" in found
+    assert checks <= found.keys() and "StatusCheck.__init__" in found
     for name, written in found.items():
         for annotation in written:
             assert "Mapping" not in annotation and "Any" not in annotation and "dict" not in annotation, (

@@ -9,7 +9,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class _Cache(Generic[K, V]):
+class Cache(Generic[K, V]):
     """A bounded map that threads share (the server shares one Verifier between its workers):
     past ``size`` entries the oldest goes first. Every read and write holds the lock: a bare
     ``del d[next(iter(d))]`` in two threads at once raised KeyError.

@@ -24,15 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
-from ._json import one_or_many
 from .canon import is_iri, to_quads
 from .contexts import ContextLoader
 from .entities import EntityType
-from .status import LIFECYCLE_CONTEXT, PURPOSES, STATUS_CONTEXT, list_url, status_entry
+from .status import add_lifecycle
 from .suites import Suite
 from .suites._base import transform_rdfc
 
-__all__ = ["CompiledCredentials", "CompiledShape", "add_lifecycle", "slot_token"]
+__all__ = ["CompiledCredentials", "CompiledShape", "slot_token"]
 
 # A token that JSON-LD passes through untouched as a literal and as an IRI, and that no real
 # value contains (private-use characters around a number).
@@ -491,31 +490,6 @@ def _generate_render(
 
 
 # --- credentials of an entity type, as an issuer makes them --------------------------------------
-
-
-def add_lifecycle(
-    credential: dict[str, Any],
-    version: str,
-    status_base: str,
-    status_list: int | str,
-    status_index: int | str,
-    replaces: str | None,
-    purposes: tuple[str, ...] = PURPOSES,
-) -> None:
-    """What the lifecycle adds to a rendered credential: its status entries (see
-    :mod:`vccore.status`; ``purposes``: which of the list set's lists) and, for a re-issue, the
-    certificateId it replaces.
-    """
-    context = credential["@context"]
-    contexts = credential["@context"] = list(one_or_many(context))  # a copy: it is added to
-    if version == "1.1":
-        contexts.append(STATUS_CONTEXT)
-    credential["credentialStatus"] = [
-        status_entry(list_url(status_base, status_list, purpose), status_index, purpose) for purpose in purposes
-    ]
-    if replaces is not None:
-        contexts.append(LIFECYCLE_CONTEXT)
-        credential["replaces"] = replaces
 
 
 _SLOTS_AROUND: Final = ("$now", "$list", "$index", "$replaces")

@@ -264,5 +264,5 @@ def _auth_param(text: str) -> str:
 # --- the command line ----------------------------------------------------------------------------
 
 
-class _Unusable(Exception):  # noqa: N818 (the CLI's own signal, not a VccoreError: it carries no code)
+class UnusableInputError(Exception):
     """Input the command cannot use at all (exit status 2)."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Final, TypedDict
 
 from . import _datetime
-from ._compiled import CompiledCredentials, add_lifecycle
+from ._compiled import CompiledCredentials
 from ._vocab import VCVersion
 from .canon import canonicalize
 from .codes import ErrorCode
@@ -28,8 +28,8 @@ from .contexts import ContextLoader
 from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .errors import VccoreError
 from .keys import Signer
-from .proofs import _sign, sign
-from .status import list_set_credentials, list_url, write_status_lists
+from .proofs import sign, sign_with_transform
+from .status import add_lifecycle, list_set_credentials, list_url, write_status_lists
 from .store import LIST_SIZE, LifecycleError, Record, RecordState, Store, StoreTransaction, credential_json
 from .suites import Suite, get_suite
 
@@ -465,7 +465,7 @@ class Issuer:
                 transformed = lambda document, proof: compiled.transform(document, proof, slots)  # noqa: E731
         # a payload id may not be another node's id, the status entries' included, on both paths
         entity_type.check_ids(credential, values, vc_version=version)
-        return _sign(
+        return sign_with_transform(
             credential,
             self.signer,
             suite=self.suite,

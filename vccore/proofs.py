@@ -88,7 +88,7 @@ def sign(
     (the id of a proof ``document`` has, or several) chains the new proof to those proofs.
     ``contexts`` (default: the bundled ones) are the contexts the document may name.
     """
-    return _sign(
+    return sign_with_transform(
         document,
         signer,
         suite=suite,
@@ -103,7 +103,7 @@ def sign(
     )
 
 
-def _sign(
+def sign_with_transform(
     document: Mapping[str, Any],
     signer: Signer,
     *,

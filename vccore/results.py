@@ -84,7 +84,7 @@ class VerificationResult:
         if self.verified:
             return CredentialStatus.VALID
         codes = set(self.codes)
-        return next((word for code, word in _STATUS_WORDS.items() if code in codes), CredentialStatus.INVALID)
+        return next((word for code, word in STATUS_WORDS.items() if code in codes), CredentialStatus.INVALID)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"verified", "status", "problems", "warnings", "proofs"}``."""
@@ -128,7 +128,7 @@ class PresentationResult:
         }
 
 
-_STATUS_WORDS: Final = {
+STATUS_WORDS: Final = {
     ProblemCode.REVOKED: CredentialStatus.REVOKED,
     ProblemCode.SUPERSEDED: CredentialStatus.SUPERSEDED,
     ProblemCode.SUSPENDED: CredentialStatus.SUSPENDED,
@@ -136,10 +136,11 @@ _STATUS_WORDS: Final = {
     ProblemCode.NOT_YET_VALID: CredentialStatus.NOT_YET_VALID,
 }
 """The problems that have a status word of their own, in the order they are preferred."""
-_TIME_ONLY: Final = frozenset((ProblemCode.EXPIRED, ProblemCode.NOT_YET_VALID))
+TIME_ONLY: Final = frozenset((ProblemCode.EXPIRED, ProblemCode.NOT_YET_VALID))
 
 
-def _work_limit() -> Problem:
+def work_limit() -> Problem:
+    """The problem of a request that spent its WorkBudget: nothing more is checked."""
     return Problem(
         ProblemCode.WORK_LIMIT,
         "verifying this needs more JSON-LD work than vccore gives one request (a long proof chain, "

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from ..errors import VccoreError, _Unusable
+from ..errors import UnusableInputError, VccoreError
 from . import canon, demo, entities, issue, keys, lifecycle, qr, render, serve, sign, verify
 from ._common import EXIT_REFUSED, EXIT_UNUSABLE
 
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.run(args)
         return result
-    except _Unusable as exc:
+    except UnusableInputError as exc:
         print(f"vccore: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
     except VccoreError as exc:

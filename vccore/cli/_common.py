@@ -15,7 +15,7 @@ from .. import _datetime, qr
 from ..codes import ErrorCode
 from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType, bundled_entity_types, load_entity_types
-from ..errors import VccoreError, _Unusable
+from ..errors import UnusableInputError, VccoreError
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 
@@ -45,7 +45,7 @@ def _read_qr_image(path: Path) -> str:
         return qr.read_image(path)
     except qr.QRError as exc:
         if exc.code in (ErrorCode.QR_IMAGE_TOO_LARGE, ErrorCode.QR_IMAGE_UNREADABLE):
-            raise _Unusable(f"{exc.code}: {exc.message}") from None
+            raise UnusableInputError(f"{exc.code}: {exc.message}") from None
         raise
 
 
@@ -53,14 +53,14 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise _Unusable(f"cannot read {path}: {exc.strerror}") from None
+        raise UnusableInputError(f"cannot read {path}: {exc.strerror}") from None
 
 
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(_read_bytes(path))
     except (ValueError, RecursionError) as exc:
-        raise _Unusable(f"{path} is not JSON: {exc}") from None
+        raise UnusableInputError(f"{path} is not JSON: {exc}") from None
 
 
 def _read_trust(path: Path) -> list[Any]:
@@ -76,7 +76,7 @@ def _read_trust(path: Path) -> list[Any]:
     else:
         items = data if isinstance(data, list) else None
     if items is None or not all(isinstance(item, dict) for item in items):
-        raise _Unusable(
+        raise UnusableInputError(
             f"{path}: a trust file is a JSON list of objects, or an object whose verificationMethods "
             "and didDocuments are lists of objects"
         )
@@ -93,12 +93,12 @@ def _contexts(pins: list[str], *, templates: Sequence[Path] = ()) -> ContextLoad
     for pin in pins:
         url, sep, file = pin.partition("=")
         if not sep or not url or not file:
-            raise _Unusable(f"--context takes URL=FILE, not {pin!r}")
+            raise UnusableInputError(f"--context takes URL=FILE, not {pin!r}")
         extra[url] = _read_bytes(Path(file))
     try:
         return loader.with_contexts(extra)
     except VccoreError as exc:
-        raise _Unusable(f"--context: {exc.code}: {exc.message}") from None
+        raise UnusableInputError(f"--context: {exc.code}: {exc.message}") from None
 
 
 def _entity_types(directories: list[Path]) -> Mapping[str, EntityType]:
@@ -107,7 +107,7 @@ def _entity_types(directories: list[Path]) -> Mapping[str, EntityType]:
     try:
         return load_entity_types(*directories)
     except VccoreError as exc:
-        raise _Unusable(f"{exc.code}: {exc.message}") from None
+        raise UnusableInputError(f"{exc.code}: {exc.message}") from None
 
 
 def _parse_time(text: str, option: str) -> datetime:
@@ -115,9 +115,9 @@ def _parse_time(text: str, option: str) -> datetime:
         moment = _datetime.parse(text)
         moment.astimezone(UTC)  # what is stored and signed: 9999-12-31T23:59:59-01:00 is no year in UTC
     except ValueError as exc:
-        raise _Unusable(f"{option}: {exc}") from None
+        raise UnusableInputError(f"{option}: {exc}") from None
     except OverflowError:
-        raise _Unusable(f"{option}: {text!r} is outside the years 1 to 9999 in UTC") from None
+        raise UnusableInputError(f"{option}: {text!r} is outside the years 1 to 9999 in UTC") from None
     return moment
 
 
@@ -135,7 +135,7 @@ def _write_json(data: Any, output: Path | None) -> None:
 
 def _check_workers(workers: int) -> None:
     if not 1 <= workers <= 256:
-        raise _Unusable(f"--workers takes 1 to 256, not {workers}")
+        raise UnusableInputError(f"--workers takes 1 to 256, not {workers}")
 
 
 # The batch commands call it as ``_common._start_method()``, so that a test may replace it here.

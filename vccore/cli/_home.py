@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..codes import ErrorCode
-from ..errors import VccoreError, _Unusable
+from ..errors import UnusableInputError, VccoreError
 from ..issuer import Issuer
 from ..key_files import load_key
 from ..keys import Ed25519Key
@@ -34,12 +34,12 @@ def _issuer(args: argparse.Namespace, *, make_key: bool = False) -> Issuer:
     elif make_key or (home / "key.json").exists():
         key = _home_key(home)
     else:
-        raise _Unusable(f"no issuing key in {home} (key.json): give --key, or --home of the issuer's folder")
+        raise UnusableInputError(f"no issuing key in {home} (key.json): give --key, or --home of the issuer's folder")
     location = _store_location(args)
     if location is None:
         location = str(home / "vccore.db")
         if not make_key and not (home / "vccore.db").exists():
-            raise _Unusable(f"no store in {home} (vccore.db): give --home of the issuer's folder, or --store")
+            raise UnusableInputError(f"no store in {home} (vccore.db): give --home of the issuer's folder, or --store")
     store = open_store(
         location, status_base_url=getattr(args, "status_url", None) or os.environ.get("VCCORE_STATUS_URL") or None
     )
@@ -77,7 +77,7 @@ def _passphrase(path: Path, *, new: bool = False) -> str | None:
 
     value = getpass.getpass(f"passphrase for {path}: ")
     if new and getpass.getpass("the same passphrase again: ") != value:
-        raise _Unusable("the passphrases differ")
+        raise UnusableInputError("the passphrases differ")
     return value or None
 
 
@@ -90,7 +90,7 @@ def _load_key(path: Path) -> Ed25519Key:
             raise
     passphrase = _passphrase(path)
     if passphrase is None:
-        raise _Unusable(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
+        raise UnusableInputError(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
     return load_key(path, passphrase=passphrase)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..canon import canonicalize, canonicalize_nquads
 from ..contexts import bundled_contexts
-from ..errors import _Unusable
+from ..errors import UnusableInputError
 from ._common import EXIT_OK, _contexts, _read_json
 
 
@@ -35,7 +35,7 @@ def _canonicalize(args: argparse.Namespace) -> int:
         try:
             text = args.file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise _Unusable(f"cannot read {args.file}: {exc}") from None
+            raise UnusableInputError(f"cannot read {args.file}: {exc}") from None
         sys.stdout.write(canonicalize_nquads(text))
     else:
         sys.stdout.write(canonicalize(_read_json(args.file), contexts=_contexts(args.context)))

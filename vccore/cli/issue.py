@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..batch import BatchError, issue_batch
-from ..errors import _Unusable
+from ..errors import UnusableInputError
 from ..issuer import issue
 from ..payloads import PayloadError
 from ..suites import SUITES
@@ -92,7 +92,7 @@ def _issue(args: argparse.Namespace) -> int:
     if args.batch is not None:
         return _issue_batch(args)
     if args.payload is None:
-        raise _Unusable("issue needs a payload file (or --batch IN.jsonl -o OUT.jsonl)")
+        raise UnusableInputError("issue needs a payload file (or --batch IN.jsonl -o OUT.jsonl)")
     payload = _read_json(args.payload)
     entity_types = _entity_types(args.templates)
     key = _load_key(args.key) if args.key else _home_key(_home(args))
@@ -115,13 +115,13 @@ def _issue(args: argparse.Namespace) -> int:
 
 def _issue_batch(args: argparse.Namespace) -> int:
     if args.payload is not None:
-        raise _Unusable("give a payload file or --batch, not both")
+        raise UnusableInputError("give a payload file or --batch, not both")
     if args.output is None:
-        raise _Unusable("--batch needs -o OUT.jsonl: where the credentials go (and where a re-run continues)")
+        raise UnusableInputError("--batch needs -o OUT.jsonl: where the credentials go (and where a re-run continues)")
     _check_workers(args.workers)
     if args.entity not in _entity_types(args.templates):
         known = ", ".join(sorted(_entity_types(args.templates)))
-        raise _Unusable(f"no entity type {args.entity!r} (known: {known})")
+        raise UnusableInputError(f"no entity type {args.entity!r} (known: {known})")
     make_issuer = functools.partial(_issuer, args, make_key=True)
     # The key and the store now, in this process: a problem stops the batch before it starts. The
     # store is closed again, so that the workers can be forked (no connection may cross a fork).
@@ -138,7 +138,7 @@ def _issue_batch(args: argparse.Namespace) -> int:
             start_method=_common._start_method(),
         )
     except BatchError as exc:
-        raise _Unusable(exc.message) from None
+        raise UnusableInputError(exc.message) from None
     errors = args.errors or args.output.with_name(args.output.stem + ".errors.jsonl")
     resumed = f" (continued at line {report.resumed_at:,})" if report.resumed_at > 1 else ""
     print(

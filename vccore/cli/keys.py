@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..dids import did_document, did_web
-from ..errors import _Unusable
+from ..errors import UnusableInputError
 from ..key_files import rotate_key
 from ..keys import Ed25519Key
 from ._common import EXIT_OK
@@ -40,11 +40,11 @@ def _keygen(args: argparse.Namespace) -> int:
     if args.rotate:
         path = args.out / "key.json"
         if not path.exists():
-            raise _Unusable(f"{path} does not exist: nothing to rotate")
+            raise UnusableInputError(f"{path} does not exist: nothing to rotate")
         encrypted = "encryptedSecretKey" in path.read_text(encoding="utf-8")
         passphrase = _passphrase(path) if encrypted else None
         if encrypted and passphrase is None:
-            raise _Unusable(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
+            raise UnusableInputError(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
         key, document = rotate_key(args.out, passphrase=passphrase)
         print(f"wrote {path} (mode 0600): {key.id} signs from now on")
         print(f"wrote {document}: publish it; it still lists the earlier keys, so what they signed verifies")
@@ -52,7 +52,7 @@ def _keygen(args: argparse.Namespace) -> int:
     args.out.mkdir(mode=0o700, parents=True, exist_ok=True)  # often the home folder: the store goes there too
     path = args.out / "key.json"
     if path.exists():
-        raise _Unusable(f"{path} exists; vccore does not overwrite keys")
+        raise UnusableInputError(f"{path} exists; vccore does not overwrite keys")
     if args.did_web:
         did = did_web(args.did_web)
         key = Ed25519Key.generate(id=f"{did}#key-1", controller=did)
@@ -65,7 +65,7 @@ def _keygen(args: argparse.Namespace) -> int:
         key = Ed25519Key.generate()
     passphrase = _passphrase(path, new=True) if args.encrypt else None
     if args.encrypt and passphrase is None:
-        raise _Unusable(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal to be asked")
+        raise UnusableInputError(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal to be asked")
     key.write(path, passphrase=passphrase)
     print(f"wrote {path} (mode 0600{', secret encrypted' if passphrase else ''})")
     print(f"issuer   {key.controller}")

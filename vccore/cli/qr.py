@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import _json, qr
-from ..errors import _Unusable
+from ..errors import UnusableInputError
 from ._common import EXIT_OK, _read_bytes, _read_qr_image
 
 
@@ -37,11 +37,11 @@ def _qr_encode(args: argparse.Namespace) -> int:
     try:
         credential = _json.loads(raw)  # strict: a duplicate key would read two ways
     except ValueError as exc:
-        raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
+        raise UnusableInputError(f"{args.credential} is not JSON: {exc}") from None
     if not isinstance(credential, dict):
-        raise _Unusable(f"{args.credential} is not a JSON object")
+        raise UnusableInputError(f"{args.credential} is not a JSON object")
     if args.output.suffix.lower() not in (".png", ".svg"):
-        raise _Unusable(f"{args.output}: write .png or .svg")
+        raise UnusableInputError(f"{args.output}: write .png or .svg")
     # minified: the same JSON values (what both the RDF and the JCS suites sign), fewer bytes
     symbol = qr.make(credential, format=args.format, ecc=args.ecc)
     symbol.save(args.output)
@@ -54,7 +54,7 @@ def _qr_encode(args: argparse.Namespace) -> int:
 
 def _qr_decode(args: argparse.Namespace) -> int:
     if (args.image is None) == (args.text is None):
-        raise _Unusable("qr decode takes an image or --text TEXT")
+        raise UnusableInputError("qr decode takes an image or --text TEXT")
     decoded = qr.decode_text(args.text) if args.text is not None else qr.decode_text(_read_qr_image(args.image))
     if args.output is not None:
         args.output.write_text(decoded.text, encoding="utf-8")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import _json, render
-from ..errors import _Unusable
+from ..errors import UnusableInputError
 from ._common import EXIT_OK, _credential_bytes, _entity_types
 
 
@@ -40,11 +40,11 @@ def _render(args: argparse.Namespace) -> int:
     try:
         value = _json.loads(credential)
     except ValueError as exc:
-        raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
+        raise UnusableInputError(f"{args.credential} is not JSON: {exc}") from None
     if not isinstance(value, dict):
-        raise _Unusable(f"{args.credential} is not a JSON object")
+        raise UnusableInputError(f"{args.credential} is not a JSON object")
     if args.output.suffix.lower() not in (".html", ".htm", ".svg"):
-        raise _Unusable(f"{args.output}: write .html or .svg")
+        raise UnusableInputError(f"{args.output}: write .html or .svg")
     written = render.render(value, args.output, entity_types=_entity_types(args.templates), qr_format=args.format)
     print(f"vccore: {written}", file=sys.stderr)
     return EXIT_OK

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..errors import VccoreError, _Unusable
+from ..errors import UnusableInputError, VccoreError
 from ..http.auth import MAX_LIFETIME
 from ..issuer import Issuer, issuer_of
 from ..suites import SUITES
@@ -84,27 +84,27 @@ def _serve(args: argparse.Namespace) -> int:
         from ..http import create_app
         from ..http.auth import Authorizer, JwtAuthorizer, StaticTokenAuthorizer
     except ImportError as exc:
-        raise _Unusable(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
+        raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
     if (args.tls_cert is None) != (args.tls_key is None):
-        raise _Unusable("--tls-cert and --tls-key go together")
+        raise UnusableInputError("--tls-cert and --tls-key go together")
     for path in (args.tls_cert, args.tls_key, args.jwks):
         if path is not None and not path.is_file():
-            raise _Unusable(f"cannot read {path}")
+            raise UnusableInputError(f"cannot read {path}")
     if not 0 < args.port < 65536:
-        raise _Unusable(f"--port takes 1 to 65535, not {args.port}")
+        raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
     if args.any_issuer and args.issuer:
-        raise _Unusable(
+        raise UnusableInputError(
             "--any-issuer trusts every issuer that controls its key: --issuer adds nothing to it (give one or the other)"
         )
     for value in args.issuer:
         if ":" not in value:
-            raise _Unusable(f"--issuer takes an issuer's id (a DID or a URL), not {value!r}")
+            raise UnusableInputError(f"--issuer takes an issuer's id (a DID or a URL), not {value!r}")
     trust = [m for path in args.trust for m in _read_trust(path)]
     authorizer: Authorizer
     if args.jwks is not None:
         lifetime = MAX_LIFETIME if args.jwt_max_lifetime is None else args.jwt_max_lifetime
         if lifetime <= 0:
-            raise _Unusable(f"--jwt-max-lifetime takes a number of seconds above 0, not {lifetime}")
+            raise UnusableInputError(f"--jwt-max-lifetime takes a number of seconds above 0, not {lifetime}")
         authorizer = JwtAuthorizer.from_file(
             args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime
         )
@@ -114,7 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
         )
         _warn_unchecked_claims(args)
     elif args.jwt_issuer is not None or args.jwt_audience is not None or args.jwt_max_lifetime is not None:
-        raise _Unusable("--jwt-issuer, --jwt-audience and --jwt-max-lifetime go with --jwks")
+        raise UnusableInputError("--jwt-issuer, --jwt-audience and --jwt-max-lifetime go with --jwks")
     else:
         token, where = _api_token(_home(args))
         authorizer = StaticTokenAuthorizer(token)
@@ -129,7 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
             any_issuer=args.any_issuer,
         )
     except VccoreError as exc:  # a trusted key that cannot be read
-        raise _Unusable(f"--trust: {exc.code}: {exc.message}") from None
+        raise UnusableInputError(f"--trust: {exc.code}: {exc.message}") from None
     scheme = "https" if args.tls_cert else "http"
     print(
         f"vccore: serving {scheme}://{args.host}:{args.port} as {issuer_of(issuer.signer)}; store {issuer.store.location}; "
@@ -178,7 +178,7 @@ def _own_keys(args: argparse.Namespace, issuer: Issuer) -> list[Any]:
     document = _read_json(path)
     named = document.get("id") if isinstance(document, dict) else None
     if named != controller:
-        raise _Unusable(
+        raise UnusableInputError(
             f"{path} is the DID document of {named!r}, not of this server's issuer {controller}: move it away or write it anew"
         )
     return [document]
@@ -191,7 +191,7 @@ def _api_token(home: Path) -> tuple[str, str]:
     given = os.environ.get(API_TOKEN_ENV)
     if given:
         if len(given) < 16:
-            raise _Unusable(f"${API_TOKEN_ENV} must be at least 16 characters")
+            raise UnusableInputError(f"${API_TOKEN_ENV} must be at least 16 characters")
         return given, f"${API_TOKEN_ENV}"
     path = home / "api-token"
     if not path.exists():
@@ -203,11 +203,11 @@ def _api_token(home: Path) -> tuple[str, str]:
         mode = stat.S_IMODE(path.stat().st_mode)
         token = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise _Unusable(f"cannot read {path}: {exc}") from None
+        raise UnusableInputError(f"cannot read {path}: {exc}") from None
     if os.name == "posix" and mode & 0o077:
-        raise _Unusable(
+        raise UnusableInputError(
             f"{path} has mode {mode:04o}: others than its owner may read the API token; chmod 600 {path} (and make a new token if it was read)"
         )
     if len(token) < 16:
-        raise _Unusable(f"{path} holds a token shorter than 16 characters")
+        raise UnusableInputError(f"{path} holds a token shorter than 16 characters")
     return token, str(path)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from ..batch import BatchError, verify_batch
-from ..errors import VccoreError, _Unusable
+from ..errors import UnusableInputError, VccoreError
 from ..store import Store, open_store
 from ..suites import SUITES
 from ..verify import Verifier
@@ -83,12 +83,12 @@ def _verify(args: argparse.Namespace) -> int:
     if args.batch is not None:
         return _verify_batch(args)
     if args.credential is None:
-        raise _Unusable("verify needs a credential file (or --batch IN.jsonl)")
+        raise UnusableInputError("verify needs a credential file (or --batch IN.jsonl)")
     raw = _credential_bytes(args.credential)
     try:
         json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise _Unusable(f"{args.credential} is not JSON: {exc}") from None
+        raise UnusableInputError(f"{args.credential} is not JSON: {exc}") from None
     verifier = _verifier(args)
     # The text goes in whole: verify() reads it strictly (duplicate keys are a problem it reports).
     result = verifier.verify(raw, now=_parse_time(args.now, "--now") if args.now else None)
@@ -109,7 +109,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _verify_batch(args: argparse.Namespace) -> int:
     if args.credential is not None:
-        raise _Unusable("give a credential file or --batch, not both")
+        raise UnusableInputError("give a credential file or --batch, not both")
     _check_workers(args.workers)
     make_verifier = functools.partial(_verifier, args)
     store = make_verifier().store  # its configuration's problems now, before any worker starts
@@ -126,9 +126,9 @@ def _verify_batch(args: argparse.Namespace) -> int:
             with open(args.output, "wb") as output:
                 report = run(output)
     except BatchError as exc:
-        raise _Unusable(exc.message) from None
+        raise UnusableInputError(exc.message) from None
     except OSError as exc:
-        raise _Unusable(f"cannot write {args.output}: {exc.strerror}") from None
+        raise UnusableInputError(f"cannot write {args.output}: {exc.strerror}") from None
     print(
         f"vccore: {report.done:,} verified, {report.rejected:,} not verified; {report.seconds:.1f} s", file=sys.stderr
     )
@@ -146,9 +146,9 @@ def _verifier(args: argparse.Namespace) -> Verifier:
             store=_verifier_store(args),
         )
     except VccoreError as exc:  # the verifier's own configuration, not the credential
-        raise _Unusable(f"{exc.code}: {exc.message}") from None
+        raise UnusableInputError(f"{exc.code}: {exc.message}") from None
     except ValueError as exc:  # an unreadable status folder
-        raise _Unusable(str(exc)) from None
+        raise UnusableInputError(str(exc)) from None
 
 
 def _verifier_store(args: argparse.Namespace) -> Store | None:

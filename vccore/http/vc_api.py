@@ -12,13 +12,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import _datetime
-from .._compiled import add_lifecycle
 from .._json import one_or_many
 from ..canon import to_quads
 from ..codes import CredentialStatus, ErrorCode
 from ..errors import VccoreError
 from ..issuer import Issuer, issuer_of, new_transaction_id
-from ..proofs import _sign
+from ..proofs import sign_with_transform
+from ..status import add_lifecycle
 from ..store import Record, RecordState
 from ..suites import Suite
 from ..verify import UnsignedCredential, check_unsigned
@@ -142,7 +142,9 @@ class VcApi(Handlers):
             add_lifecycle(
                 document, unsigned.version, self.store.status_base_url, status_list, status_index, None, purposes
             )
-        signed = _sign(document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False)
+        signed = sign_with_transform(
+            document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False
+        )
         stamp = _datetime.format(_datetime.now())
         record = Record(
             certificate_id=certificate_id,

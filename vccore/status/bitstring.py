@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final, NotRequired, TypedDict
 
 from .. import _multibase
+from .._json import one_or_many
 from ..codes import ErrorCode
 from ..errors import StatusError
 
@@ -33,6 +34,7 @@ __all__ = [
     "StatusEntry",
     "StatusError",
     "StatusMessage",
+    "add_lifecycle",
     "status_entry",
     "status_list_credential",
 ]
@@ -218,3 +220,28 @@ def status_list_credential(
         credential["validUntil"] = valid_until
     credential["credentialSubject"] = subject
     return credential
+
+
+def add_lifecycle(
+    credential: dict[str, Any],
+    version: str,
+    status_base: str,
+    status_list: int | str,
+    status_index: int | str,
+    replaces: str | None,
+    purposes: tuple[str, ...] = PURPOSES,
+) -> None:
+    """What the lifecycle adds to a rendered credential: its status entries (see
+    :mod:`vccore.status`; ``purposes``: which of the list set's lists) and, for a re-issue, the
+    certificateId it replaces.
+    """
+    context = credential["@context"]
+    contexts = credential["@context"] = list(one_or_many(context))  # a copy: it is added to
+    if version == "1.1":
+        contexts.append(STATUS_CONTEXT)
+    credential["credentialStatus"] = [
+        status_entry(list_url(status_base, status_list, purpose), status_index, purpose) for purpose in purposes
+    ]
+    if replaces is not None:
+        contexts.append(LIFECYCLE_CONTEXT)
+        credential["replaces"] = replaces

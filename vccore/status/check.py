@@ -1,6 +1,6 @@
 """Status checking (Bitstring Status List v1.0, section 3.2): a verified credential's entries, read as signed.
 
-The verifier runs it, handing it what it needs (:class:`_StatusLists`), never itself; its
+The verifier runs it, handing it what it needs (:class:`StatusLists`), never itself; its
 problems are :mod:`vccore.results` values.
 """
 
@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from .. import _datetime
-from .._cache import _Cache
+from .._cache import Cache
 from .._signed import STATUS, Node, StatusEntry, StatusListFacts, Unreadable
 from ..canon import WorkBudget
 from ..codes import ErrorCode, ProblemCode
-from ..results import Problem, VerificationResult, _work_limit
+from ..results import Problem, VerificationResult, work_limit
 from .bitstring import MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
 from .resolve import StatusResolver
 
@@ -30,7 +30,7 @@ _CLOCK_SKEW: Final = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
-class _Refusal:
+class Refusal:
     """Why a status list credential is not used: the problem each credential that names it gets."""
 
     code: ProblemCode
@@ -38,7 +38,7 @@ class _Refusal:
 
 
 @dataclass(frozen=True, slots=True)
-class _StatusList:
+class StatusList:
     """A status list credential that verified, as signed."""
 
     facts: StatusListFacts
@@ -53,7 +53,7 @@ cannot be read)."""
 
 
 @dataclass(frozen=True, slots=True)
-class _StatusLists:
+class StatusLists:
     """The status lists a verifier reads: where they come from (``resolve``), how one is verified
     as a credential (``verify``), who replaced a superseded credential (``successor``: URL, index
     -> certificateId, when the issuer's store is known), and the verdicts already reached. The
@@ -65,11 +65,11 @@ class _StatusLists:
     successor: Callable[[str, int], str | None]
     # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
     # refusal (code, detail) that every credential naming it gets.
-    verdicts: _Cache[tuple[str, str], _StatusList | _Refusal]
+    verdicts: Cache[tuple[str, str], StatusList | Refusal]
     # The same list object seen again (what mapping and folder resolvers return): its verdict.
-    seen: _Cache[str, tuple[Any, _StatusList | _Refusal]]
+    seen: Cache[str, tuple[Any, StatusList | Refusal]]
 
-    def verified(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | None:
+    def verified(self, url: str, found: Mapping[str, Any], check: StatusCheck) -> StatusList | None:
         """A status list credential checked once per content: proof, issuer, shape, bitstring."""
         seen = self.seen.get(url)
         if seen is not None and seen[0] is found:
@@ -87,54 +87,54 @@ class _StatusLists:
                 verdict = known
             self.seen.put(url, (found, verdict))
         # The verdict above holds for everyone; whose list it is, is checked for each credential.
-        if isinstance(verdict, _StatusList) and verdict.issuer != check.issuer:
-            verdict = _Refusal(
+        if isinstance(verdict, StatusList) and verdict.issuer != check.issuer:
+            verdict = Refusal(
                 ProblemCode.STATUS_VERIFICATION_ERROR,
                 f"{url} is issued by {verdict.issuer}, not by the credential's issuer {check.issuer}",
             )
-        if isinstance(verdict, _Refusal):
+        if isinstance(verdict, Refusal):
             check.fail(verdict.code, verdict.detail, statusListCredential=url)
             return None
         return verdict
 
-    def _check(self, url: str, found: Mapping[str, Any], check: _StatusCheck) -> _StatusList | _Refusal | None:
+    def _check(self, url: str, found: Mapping[str, Any], check: StatusCheck) -> StatusList | Refusal | None:
         result, root, issuer = self.verify(found, check.now, check.budget)
         if ProblemCode.WORK_LIMIT in result.codes:
-            check.problems.append(_work_limit())
+            check.problems.append(work_limit())
             return None
         refused = ProblemCode.STATUS_VERIFICATION_ERROR
         if not result.verified or root is None:
-            return _Refusal(
+            return Refusal(
                 refused, f"{url} does not verify ({'; '.join(f'{p.code}: {p.detail}' for p in result.problems)})"
             )
         try:
             facts = StatusListFacts.read(root)
         except Unreadable as exc:
-            return _Refusal(refused, f"{url}: {exc.message}")
+            return Refusal(refused, f"{url}: {exc.message}")
         if facts.id != url:
-            return _Refusal(refused, f"the credential found for {url} is {facts.id!r}")
+            return Refusal(refused, f"the credential found for {url} is {facts.id!r}")
         if STATUS + "BitstringStatusListCredential" not in facts.types:
-            return _Refusal(refused, f"{url} is not a BitstringStatusListCredential")
+            return Refusal(refused, f"{url} is not a BitstringStatusListCredential")
         if STATUS + "BitstringStatusList" not in facts.subject_types:
-            return _Refusal(refused, f"{url}: its credentialSubject is not a BitstringStatusList")
+            return Refusal(refused, f"{url}: its credentialSubject is not a BitstringStatusList")
         try:
             bits = Bitstring.decode(facts.encoded_list)
         except StatusError as exc:
-            return _Refusal(
+            return Refusal(
                 ProblemCode.STATUS_LIST_LENGTH_ERROR if exc.code == ErrorCode.STATUS_LIST_LENGTH_ERROR else refused,
                 f"{url}: {exc.code}: {exc.message}",
             )
-        return _StatusList(facts, bits, issuer)
+        return StatusList(facts, bits, issuer)
 
 
-class _StatusCheck:
+class StatusCheck:
     """Bitstring Status List section 3.2, for the entries of one credential whose proof verified,
     each read as signed.
     """
 
     def __init__(
         self,
-        source: _StatusLists,
+        source: StatusLists,
         entries: tuple[Node, ...],
         issuer: str | None,
         now: datetime,
@@ -149,12 +149,14 @@ class _StatusCheck:
         self.problems = problems
         self.warnings = warnings
         self.budget = budget
-        self._lists: dict[str, _StatusList | None] = {}
+        self._lists: dict[str, StatusList | None] = {}
 
     def fail(self, code: ProblemCode, detail: str, **data: str) -> None:
+        """Record a problem with the credential's status."""
         self.problems.append(Problem(code, detail, data=data))
 
     def run(self) -> None:
+        """Check every entry: its list verified and read, its bit read, the verdict recorded."""
         if len(self.entries) > MAX_STATUS_ENTRIES:
             self.fail(
                 ProblemCode.MALFORMED_VALUE_ERROR,
@@ -266,7 +268,7 @@ class _StatusCheck:
             return None
         return url, index, status_list.bits.get(index, size), entry
 
-    def _list(self, url: str) -> _StatusList | None:
+    def _list(self, url: str) -> StatusList | None:
         if url in self._lists:
             return self._lists[url]
         self._lists[url] = None

@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .._cache import _Cache
+from .._cache import Cache
 from .._compiled import CompiledCredentials
 from ..contexts import ContextLoader
 from ..entities import EntityType, bundled_entity_types
@@ -29,8 +29,8 @@ class _Shapes:
         self.suites = suites
         self.contexts = contexts
         self.entity_types = entity_types
-        self.seen: _Cache[tuple[Any, ...], bool] = _Cache(1024)
-        self.compiled: _Cache[tuple[Any, ...], tuple[CompiledCredentials | None]] = _Cache(64)
+        self.seen: Cache[tuple[Any, ...], bool] = Cache(1024)
+        self.compiled: Cache[tuple[Any, ...], tuple[CompiledCredentials | None]] = Cache(64)
 
     def find(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
         """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .._cache import _Cache
+from .._cache import Cache
 from .._json import as_list
 from ..codes import ErrorCode
 from ..dids import did_key_document
@@ -75,7 +75,7 @@ def _index_did_document(document: Mapping[str, Any], index: dict[str, _TrustedKe
 
 
 def _resolve_key(
-    trusted_keys: Mapping[str, _TrustedKey], did_keys: _Cache[str, Ed25519Key], vm_id: str, purpose: str
+    trusted_keys: Mapping[str, _TrustedKey], did_keys: Cache[str, Ed25519Key], vm_id: str, purpose: str
 ) -> PublicKey:
     """The key of verification method ``vm_id`` for ``purpose``: a trusted one, or a did:key
     (resolved offline, once: ``did_keys``); KeyFormatError says why there is none.

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from .. import _datetime, _json
-from .._cache import _Cache
+from .._cache import Cache
 from .._signed import Dataset, Node, SignedProof
 from ..canon import WorkBudget, to_quads
 from ..codes import ProblemCode
@@ -15,8 +15,8 @@ from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType
 from ..errors import CanonicalizationError, ContextError
 from ..keys import Ed25519Key, PublicKey
-from ..results import _TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, _work_limit
-from ..status.check import _Refusal, _StatusCheck, _StatusList, _StatusLists
+from ..results import TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, work_limit
+from ..status.check import Refusal, StatusCheck, StatusList, StatusLists
 from ..status.resolve import StatusResolver, StatusSource, status_resolver
 from ..suites import Suite, resolve_suites
 from ._proofs import _check_proofs, _Document, _proof_list, _ProofTools, _spent, _transformation_problem
@@ -89,17 +89,17 @@ class Verifier:
         # Status list credentials already checked: (URL, sha256 of their JSON) -> list, or the
         # refusal (code, detail) that refused it. Verifying a list costs as much as a credential, and
         # every credential of a list set names the same three.
-        self._lists: _Cache[tuple[str, str], _StatusList | _Refusal] = _Cache(256)
+        self._lists: Cache[tuple[str, str], StatusList | Refusal] = Cache(256)
         # The same list object seen again (what mapping and folder resolvers return): its verdict.
-        self._list_seen: _Cache[str, tuple[Any, _StatusList | _Refusal]] = _Cache(256)
+        self._list_seen: Cache[str, tuple[Any, StatusList | Refusal]] = Cache(256)
         # Compiled shapes of the entity types' credentials, so that the JSON-LD work of verifying
         # them is done once per shape.
         self._shapes = _Shapes(self._suites, self._contexts, entity_types)
         # did:key verification methods already resolved (resolving one decodes and checks the key,
         # which costs about half an Ed25519 verification); a did:key always resolves the same way.
-        self._did_keys: _Cache[str, Ed25519Key] = _Cache(1024)
+        self._did_keys: Cache[str, Ed25519Key] = Cache(1024)
         # Proof configurations already read, by suite and transformed form (see vccore.verify._proofs).
-        self._signed_proofs: _Cache[tuple[str, str], SignedProof] = _Cache(256)
+        self._signed_proofs: Cache[tuple[str, str], SignedProof] = Cache(256)
 
     @classmethod
     def create(
@@ -293,7 +293,7 @@ class Verifier:
                 )
                 results.append(VerificationResult(False, (refused,)))
             elif _spent(budget):
-                results.append(VerificationResult(False, (_work_limit(),)))
+                results.append(VerificationResult(False, (work_limit(),)))
             else:
                 results.append(self._verify(credential, now, "assertionMethod", budget)[0])
         proven = "proof" not in presentation or any(r.verified for r in proof_results)
@@ -324,7 +324,7 @@ class Verifier:
                 ),
             ), None
         if _spent(budget):
-            return VerificationResult(False, (_work_limit(),)), None
+            return VerificationResult(False, (work_limit(),)), None
         problems: list[Problem] = []
         version = _context_version(credential.get("@context"), problems)
         proofs = _proof_list(credential, problems)
@@ -353,13 +353,13 @@ class Verifier:
                             "the credential has a status, and no status resolver was given",
                         )
                     )
-                elif any(r.verified for r in proof_results) and all(p.code in _TIME_ONLY for p in problems):
+                elif any(r.verified for r in proof_results) and all(p.code in TIME_ONLY for p in problems):
                     # Only a credential that verified is worth a status lookup: a forged one gets no
                     # fetches, and learns nothing about the positions it names. One that is genuine
                     # but outside its validity period is looked up too: "superseded by X" or
                     # "revoked" says more than "expired" to whoever holds it.
-                    source = _StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
-                    _StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
+                    source = StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
+                    StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
         verified = not problems and any(r.verified for r in proof_results)
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings)), read
 
