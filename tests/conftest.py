@@ -71,3 +71,24 @@ def raw_rows(location: str, sql: str) -> list[tuple[Any, ...]]:
 
     with contextlib.closing(sqlite3.connect(location)) as connection:
         return connection.execute(sql).fetchall()
+
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CUSTOM_CONTEXT = "https://example.org/contexts/training/v1"
+
+
+def custom_type_folder(parent: Path, name: str = "Trainee") -> Path:
+    """A folder of entity types holding one type that ships with no vccore: HealthProfessional
+    copied under another name, its context pinned at a URL vccore does not bundle."""
+    import shutil
+
+    folder = parent / "types" / name
+    shutil.copytree(TEMPLATES / "HealthProfessional", folder)
+    for path in folder.glob("*.json"):
+        path.write_text(
+            path.read_text().replace("https://vccore.dev/credentials/health-professional/v1", CUSTOM_CONTEXT)
+        )
+    manifest = json.loads((folder / "entity.json").read_text())
+    manifest.update(name=name, aliases=[])
+    (folder / "entity.json").write_text(json.dumps(manifest))
+    return folder.parent

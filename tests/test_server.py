@@ -1429,3 +1429,27 @@ def test_what_the_vc_api_issues_is_recorded_and_can_be_revoked_or_suspended(
     assert (
         public.post("/credentials/status", json={"credentialId": credential_id}).status_code == 401
     )  # needs the revoke permission
+
+
+def test_a_server_verifies_what_it_certified_of_its_own_custom_type(tmp_path: Path) -> None:
+    # issue 18, blocker 1: `vccore serve --templates DIR` certified a credential of a type from
+    # DIR, then both verify routes answered INVALID (its context was not pinned for the verifier).
+    from conftest import custom_type_folder
+
+    from vccore import load_entity_types
+
+    types = load_entity_types(custom_type_folder(tmp_path))
+    issuer = Issuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_base_url=BASE), entity_types=types)
+    client = TestClient(create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN)), headers=bearer(TOKEN))
+    example = types["Trainee"].example
+    assert example is not None
+    answer = client.post(f"{CERTIFY}/Trainee", json={**example, "validTill": "2099-01-01T00:00:00Z"})
+    assert answer.status_code == 200, answer.text
+    certificate_id = answer.json()["certificateId"]
+    fetched = client.get(f"/vc-certification/v1/certificate/Trainee/{certificate_id}")
+    assert fetched.status_code == 200, fetched.text
+    credential = fetched.json()
+    divoc = client.post("/vc-certification/v1/certificate/verify", json=credential)
+    assert divoc.status_code == 200 and divoc.json()["certificateStatus"] == "VALID", divoc.text
+    vc_api = client.post("/credentials/verify", json={"verifiableCredential": credential})
+    assert vc_api.status_code == 200 and vc_api.json()["verified"] is True, vc_api.text

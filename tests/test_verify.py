@@ -686,3 +686,24 @@ def test_the_checks_are_handed_the_signed_form_never_the_json() -> None:
                 name,
                 annotation,
             )
+
+
+def test_a_verifier_given_entity_types_reads_their_pinned_contexts(tmp_path: Any) -> None:
+    # issue 18: `vccore serve --templates DIR` certified a credential of its own custom type and
+    # then refused it (PROOF_TRANSFORMATION_ERROR: the type's context is not pinned): the
+    # verifier knew the types' shapes but not their contexts.
+    from conftest import CUSTOM_CONTEXT, custom_type_folder
+
+    from vccore import issue, load_entity_types
+
+    types = load_entity_types(custom_type_folder(tmp_path))
+    key = Ed25519Key.generate()
+    trainee = types["Trainee"]
+    assert trainee.example is not None
+    credential = issue(trainee, trainee.example, signer=key, now=datetime(2024, 1, 1, tzinfo=UTC))
+    assert CUSTOM_CONTEXT in credential["@context"]
+    at = datetime(2024, 1, 2, tzinfo=UTC)
+    assert Verifier.create(entity_types=types).verify(credential, now=at).verified
+    # without the types, the context is unknown, and said so
+    refused = Verifier.create().verify(credential, now=at)
+    assert not refused.verified and CUSTOM_CONTEXT in str(refused.problems)

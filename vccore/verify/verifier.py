@@ -80,7 +80,12 @@ class Verifier:
         entity_types: Mapping[str, EntityType] | None = None,
     ) -> None:
         self._suites = resolve_suites(suites)
-        self._contexts = contexts if contexts is not None else bundled_contexts()
+        loader = contexts if contexts is not None else bundled_contexts()
+        # The types a verifier is given are types it reads: their pinned contexts too (a server
+        # with --templates refused its own custom types' credentials without them).
+        for entity_type in (entity_types or {}).values():
+            loader = entity_type.context_loader(loader)
+        self._contexts = loader
         self._trusted_issuers = frozenset(trusted_issuers) if trusted_issuers is not None else None
         self._trusted: Mapping[str, _TrustedKey] = _index_trusted(verification_methods)
         self._status = status_resolver(status) if status is not None else None
@@ -120,7 +125,8 @@ class Verifier:
         credential, or a callable URL -> credential (or None). Without it, credential status is
         not checked (the result carries a STATUS_NOT_CHECKED warning). ``store``: the issuer's
         store, to name the successor of a superseded credential. ``entity_types`` (default: the
-        bundled ones): credentials of these types verify through their compiled shapes.
+        bundled ones): credentials of these types verify through their compiled shapes, and
+        the contexts these types pin are known to the verifier.
         """
         return cls(
             suites=suites,
