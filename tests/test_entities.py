@@ -544,3 +544,41 @@ def test_the_quick_check_never_passes_what_jsonschema_refuses(entity: EntityType
         payload[data.draw(st.text(min_size=1, max_size=5))] = 1
     if entity._quick_check(payload):
         assert list(entity._validator.iter_errors(payload)) == []
+
+
+def test_a_type_is_issued_by_default_in_its_own_version_and_suite(tmp_path: Path) -> None:
+    # issue 18, blocker 2: the bundled VaccinationCertificate (VC 1.1 only, eddsa-jcs-2022 only)
+    # could not be issued with defaults: UNSUPPORTED_SUITE, then "has no VC 2.0 template".
+    from vccore import Ed25519Key, Verifier, issue, open_store
+    from vccore.issuer import Issuer
+
+    vaccination = bundled_entity_types()["VaccinationCertificate"]
+    assert vaccination.default_vc_version() == "1.1" and vaccination.default_suite() == "eddsa-jcs-2022"
+    health = bundled_entity_types()["HealthProfessional"]
+    assert health.default_vc_version() == "2.0" and health.default_suite() == "eddsa-rdfc-2022"
+    assert vaccination.example is not None
+    key = Ed25519Key.from_seed(bytes(32))
+    credential = issue("VaccinationCertificate", vaccination.example, signer=key, now=NOW)
+    assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    assert "https://www.w3.org/2018/credentials/v1" in credential["@context"]
+    assert Verifier.create().verify(credential, now=NOW).verified
+    issuer = Issuer(signer=key, store=open_store(tmp_path / "vccore.db", status_base_url="https://example.org/s/"))
+    certified = issuer.certify("VaccinationCertificate", vaccination.example, now=NOW)
+    assert certified.credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    # what a caller asks for still wins, and is still checked against the type
+    with pytest.raises(EntityTypeError) as refused:
+        issue("VaccinationCertificate", vaccination.example, signer=key, suite="eddsa-rdfc-2022", now=NOW)
+    assert refused.value.code == "UNSUPPORTED_SUITE"
+
+
+def test_the_command_line_issues_a_type_with_its_own_defaults(tmp_path: Path) -> None:
+    from vccore.cli import main
+
+    example = TEMPLATES / "VaccinationCertificate" / "example-payload.json"
+    out = tmp_path / "vc.json"
+    home = ["--home", str(tmp_path / "home")]
+    assert main(["issue", "VaccinationCertificate", str(example), "-o", str(out), *home]) == 0
+    assert json.loads(out.read_text())["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    certified = tmp_path / "certified.json"
+    assert main(["certify", "VaccinationCertificate", str(example), "-o", str(certified), *home]) == 0
+    assert json.loads(certified.read_text())["proof"]["cryptosuite"] == "eddsa-jcs-2022"

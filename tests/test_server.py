@@ -1453,3 +1453,14 @@ def test_a_server_verifies_what_it_certified_of_its_own_custom_type(tmp_path: Pa
     assert divoc.status_code == 200 and divoc.json()["certificateStatus"] == "VALID", divoc.text
     vc_api = client.post("/credentials/verify", json={"verifiableCredential": credential})
     assert vc_api.status_code == 200 and vc_api.json()["verified"] is True, vc_api.text
+
+
+def test_the_server_certifies_a_type_with_its_own_version_and_suite(client: TestClient) -> None:
+    # issue 18, blocker 2: a VaccinationCertificate (VC 1.1, eddsa-jcs-2022 only) was refused (400)
+    example = bundled_entity_types()["VaccinationCertificate"].example
+    assert example is not None
+    answer = client.post(f"{CERTIFY}/VaccinationCertificate", json=example)
+    assert answer.status_code == 200, answer.text
+    certificate_id = answer.json()["certificateId"]
+    credential = client.get(f"/vc-certification/v1/certificate/VaccinationCertificate/{certificate_id}").json()
+    assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"

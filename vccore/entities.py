@@ -55,6 +55,7 @@ from .canon import canonicalize
 from .contexts import ContextLoader, bundled_contexts
 from .errors import EntityTypeError, PayloadError, PayloadProblem, VccoreError
 from .payloads import quick_checker, schema_validator, validate_payload
+from .suites import DEFAULT_SUITE
 
 __all__ = [
     "EntityType",
@@ -281,9 +282,11 @@ class EntityType:
         *,
         issuer: str,
         now: datetime | None = None,
-        vc_version: VCVersion | str = VCVersion.V2_0,
+        vc_version: VCVersion | str | None = None,
     ) -> dict[str, Any]:
-        """The unsigned credential for ``payload``; PayloadError lists every problem."""
+        """The unsigned credential for ``payload`` (``vc_version`` default: the type's own, see
+        :meth:`default_vc_version`); PayloadError lists every problem.
+        """
         return self.fill(self.values(payload, issuer=issuer, now=now), vc_version=vc_version)
 
     def values(self, payload: Mapping[str, Any], *, issuer: str, now: datetime | None = None) -> dict[str, Any]:
@@ -302,9 +305,11 @@ class EntityType:
         values.update(builtins)
         return values
 
-    def fill(self, values: Mapping[str, Any], *, vc_version: VCVersion | str = VCVersion.V2_0) -> dict[str, Any]:
-        """The template of ``vc_version`` filled with slot ``values`` (as :meth:`values` gives)."""
-        version = VCVersion(vc_version)
+    def fill(self, values: Mapping[str, Any], *, vc_version: VCVersion | str | None = None) -> dict[str, Any]:
+        """The template of ``vc_version`` (default: the type's own) filled with slot ``values``
+        (as :meth:`values` gives).
+        """
+        version = VCVersion(vc_version) if vc_version is not None else self.default_vc_version()
         template = self.templates.get(version)
         if template is None:
             raise EntityTypeError(
@@ -318,12 +323,14 @@ class EntityType:
         return rendered
 
     def check_ids(
-        self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: VCVersion | str = VCVersion.V2_0
+        self, rendered: Mapping[str, Any], values: Mapping[str, Any], *, vc_version: VCVersion | str | None = None
     ) -> None:
         """PayloadError when a payload value in an ``id`` slot of the template is also the id of
         another part of ``rendered`` (two nodes would merge): what :meth:`fill` checks, for a
         credential built another way (:meth:`vccore._compiled.CompiledCredentials.render`).
         """
+        if vc_version is None:
+            vc_version = self.default_vc_version()
         slots = self._payload_id_slots.get(vc_version)
         if slots is None:
             version = VCVersion(vc_version)
@@ -336,6 +343,20 @@ class EntityType:
     def emptiable_groups(self, vc_version: VCVersion | str) -> list[frozenset[str]]:
         """Groups of fields that, all absent, leave an object of the template empty (so it goes)."""
         return _emptiable_groups(self.templates[VCVersion(vc_version)])
+
+    def default_vc_version(self) -> VCVersion:
+        """The VC version this type is issued in unless one is asked for: 2.0 when it has a 2.0
+        template, else the first it has.
+        """
+        if VCVersion.V2_0 in self.templates:
+            return VCVersion.V2_0
+        return next(iter(self.templates))
+
+    def default_suite(self) -> str:
+        """The suite this type is signed with unless one is asked for: the first of the suites
+        it is restricted to (entity.json ``suites``), else eddsa-rdfc-2022.
+        """
+        return self.suites[0] if self.suites else DEFAULT_SUITE
 
     def context_loader(self, base: ContextLoader | None = None) -> ContextLoader:
         """``base`` (default: the bundled contexts) plus this type's pinned contexts (one loader

@@ -31,7 +31,7 @@ from .keys import Signer
 from .proofs import sign, sign_with_transform
 from .status import add_lifecycle, list_set_credentials, list_url, write_status_lists
 from .store import LIST_SIZE, LifecycleError, Record, RecordState, Store, StoreTransaction, credential_json
-from .suites import Suite, get_suite
+from .suites import DEFAULT_SUITE, Suite, get_suite
 
 __all__ = ["Certified", "CertifiedDict", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
 
@@ -41,8 +41,8 @@ def issue(
     payload: Mapping[str, Any],
     *,
     signer: Signer,
-    vc_version: VCVersion | str = VCVersion.V2_0,
-    suite: str | Suite = "eddsa-rdfc-2022",
+    vc_version: VCVersion | str | None = None,
+    suite: str | Suite | None = None,
     now: datetime | None = None,
     contexts: ContextLoader | None = None,
     entity_types: Mapping[str, EntityType] | None = None,
@@ -50,12 +50,15 @@ def issue(
     """The signed credential for ``payload`` (PayloadError lists every problem; nothing is signed).
 
     ``entity`` is an :class:`EntityType` or the name of one in ``entity_types`` (default: the
-    bundled ones). ``vc_version``: a :class:`VCVersion` or its value (ValueError for another).
+    bundled ones). ``vc_version``: a :class:`VCVersion` or its value (ValueError for another);
+    ``vc_version`` and ``suite`` default to the type's own (:meth:`EntityType.default_vc_version`,
+    :meth:`EntityType.default_suite`: 2.0 and eddsa-rdfc-2022 unless the type says otherwise).
     ``now`` (default: the clock) is the proof's ``created`` and the ``$now`` built-in, so a
     fixed ``now`` reproduces a credential byte for byte.
     """
-    version = VCVersion(vc_version)
     entity_type = resolve_entity_type(entity, entity_types)
+    version = VCVersion(vc_version) if vc_version is not None else entity_type.default_vc_version()
+    suite = suite if suite is not None else entity_type.default_suite()
     _check_suite(entity_type, suite)
     moment = now if now is not None else _datetime.now()
     credential = entity_type.render(payload, issuer=issuer_of(signer), now=moment, vc_version=version)
@@ -154,7 +157,7 @@ class Issuer:
         store: Store,
         entity_types: Mapping[str, EntityType] | None = None,
         vc_version: VCVersion | str | None = None,
-        suite: str | Suite = "eddsa-rdfc-2022",
+        suite: str | Suite | None = None,
         contexts: ContextLoader | None = None,
         status_valid_for: timedelta = timedelta(days=7),
     ) -> None:
@@ -273,7 +276,7 @@ class Issuer:
         if keys is not None and len(keys) != len(payloads):
             raise ValueError(f"{len(keys)} keys for {len(payloads)} payloads")
         version = self._version(entity_type)
-        _check_suite(entity_type, self.suite)
+        _check_suite(entity_type, self._suite(entity_type))
         self._check_shape(entity_type, version)
         results: list[Certified | VccoreError | None] = [None] * len(payloads)
         earlier = self.store.get_by_keys(keys) if keys is not None else {}
@@ -436,7 +439,7 @@ class Issuer:
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         version = self._version(entity_type)
-        _check_suite(entity_type, self.suite)
+        _check_suite(entity_type, self._suite(entity_type))
         self._check_shape(entity_type, version)
         values = entity_type.values(payload, issuer=issuer_of(self.signer), now=moment)
         return self._credential(entity_type, version, values, position, moment, replaces)
@@ -468,7 +471,7 @@ class Issuer:
         return sign_with_transform(
             credential,
             self.signer,
-            suite=self.suite,
+            suite=self._suite(entity_type),
             created=moment,
             contexts=entity_type.context_loader(self.contexts),
             transformed=transformed,
@@ -476,11 +479,11 @@ class Issuer:
         )
 
     def _version(self, entity_type: EntityType) -> VCVersion:
-        if self.vc_version is not None:
-            return self.vc_version
-        if VCVersion.V2_0 in entity_type.templates:
-            return VCVersion.V2_0
-        return next(iter(entity_type.templates))
+        return self.vc_version if self.vc_version is not None else entity_type.default_vc_version()
+
+    def _suite(self, entity_type: EntityType) -> str | Suite:
+        """The suite this issuer signs ``entity_type``'s credentials with: its own, else the type's."""
+        return self.suite if self.suite is not None else entity_type.default_suite()
 
     def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> CompiledCredentials | None:
         """The compiled transformation of this type's credentials (None: the reference path)."""
@@ -493,7 +496,7 @@ class Issuer:
                 updating,
                 issuer=issuer_of(self.signer),
                 status_base=self.store.status_base_url,
-                suite=get_suite(self.suite),
+                suite=get_suite(self._suite(entity_type)),
                 verification_method=self.signer.id,
                 contexts=self.contexts,
             )
@@ -633,7 +636,7 @@ class Issuer:
             list_size=LIST_SIZE,
             issuer=issuer_of(self.signer),
             signer=self.signer,
-            suite=self.suite,
+            suite=self.suite if self.suite is not None else DEFAULT_SUITE,
             contexts=self.contexts,
             now=moment,
             valid_for=self.status_valid_for,

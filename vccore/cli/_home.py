@@ -48,7 +48,7 @@ def _issuer(args: argparse.Namespace, *, make_key: bool = False) -> Issuer:
         store=store,
         entity_types=_entity_types(getattr(args, "templates", [])),
         vc_version=getattr(args, "vc", None),
-        suite=getattr(args, "suite", "eddsa-rdfc-2022"),
+        suite=getattr(args, "suite", None),
     )
 
 

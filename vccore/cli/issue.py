@@ -58,8 +58,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="URL|FILE",
         help="with --batch: the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)",
     )
-    issue_cmd.add_argument("--vc", default="2.0", choices=("2.0", "1.1"), help="VC data model version (default 2.0)")
-    issue_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+    issue_cmd.add_argument(
+        "--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)"
+    )
+    issue_cmd.add_argument(
+        "--suite",
+        choices=sorted(n for n, s in SUITES.items() if s.sign),
+        help="the proof suite (default: the type's own, eddsa-rdfc-2022 unless it says otherwise)",
+    )
     issue_cmd.add_argument("--now", help="issuance time, ISO 8601 with zone (default: now)")
     issue_cmd.add_argument(
         "--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types"
@@ -78,7 +84,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         cmd.add_argument(
             "--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)"
         )
-        cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+        cmd.add_argument(
+            "--suite",
+            choices=sorted(n for n, s in SUITES.items() if s.sign),
+            help="the proof suite (default: the type's own, eddsa-rdfc-2022 unless it says otherwise)",
+        )
         cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
         cmd.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
         cmd.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")

@@ -70,7 +70,11 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     _issuer_options(serve)
     serve.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: each type's own)")
-    serve.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+    serve.add_argument(
+        "--suite",
+        choices=sorted(n for n, s in SUITES.items() if s.sign),
+        help="the proof suite (default: each type's own, eddsa-rdfc-2022 unless it says otherwise)",
+    )
     serve.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
     serve.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))

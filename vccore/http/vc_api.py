@@ -20,7 +20,7 @@ from ..issuer import Issuer, issuer_of, new_transaction_id
 from ..proofs import sign_with_transform
 from ..status import add_lifecycle
 from ..store import Record, RecordState
-from ..suites import Suite
+from ..suites import DEFAULT_SUITE, Suite
 from ..verify import UnsignedCredential, check_unsigned
 from ._responses import ApiError, problem, summary
 from ._service import Handlers, Service
@@ -104,7 +104,7 @@ class VcApi(Handlers):
                 extra={"problems": [p.to_dict() for p in problems]},
             )
         self._refuse_owned(unsigned)
-        suite = _suite_option(options, self.issuer.suite)
+        suite = _suite_option(options, self.issuer.suite if self.issuer.suite is not None else DEFAULT_SUITE)
         purposes = _status_purposes(options, unsigned.version)
         if unsigned.has_status:
             # Another status service's entries (none may name this issuer's lists: see

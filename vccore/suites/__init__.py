@@ -13,7 +13,11 @@ from .ed25519_signature_2020 import ED25519_SIGNATURE_2020
 from .eddsa_jcs_2022 import EDDSA_JCS_2022
 from .eddsa_rdfc_2022 import EDDSA_RDFC_2022
 
+# What vccore signs with when neither the caller nor an entity type (entity.json "suites") says.
+DEFAULT_SUITE = "eddsa-rdfc-2022"
+
 __all__ = [
+    "DEFAULT_SUITE",
     "ED25519_SIGNATURE_2018",
     "ED25519_SIGNATURE_2020",
     "EDDSA_JCS_2022",
