@@ -58,14 +58,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="URL|FILE",
         help="with --batch: the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)",
     )
-    issue_cmd.add_argument(
-        "--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)"
-    )
-    issue_cmd.add_argument(
-        "--suite",
-        choices=sorted(n for n, s in SUITES.items() if s.sign),
-        help="the proof suite (default: the type's own, eddsa-rdfc-2022 unless it says otherwise)",
-    )
+    _version_and_suite(issue_cmd)
     issue_cmd.add_argument("--now", help="issuance time, ISO 8601 with zone (default: now)")
     issue_cmd.add_argument(
         "--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types"
@@ -81,14 +74,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         cmd.add_argument("entity", help="entity type (see: vccore entities)")
         cmd.add_argument("payload", type=Path, help="the payload (JSON)")
         _issuer_options(cmd)
-        cmd.add_argument(
-            "--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)"
-        )
-        cmd.add_argument(
-            "--suite",
-            choices=sorted(n for n, s in SUITES.items() if s.sign),
-            help="the proof suite (default: the type's own, eddsa-rdfc-2022 unless it says otherwise)",
-        )
+        _version_and_suite(cmd)
         cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
         cmd.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
         cmd.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")
@@ -187,3 +173,15 @@ def _print_payload_problems(args: argparse.Namespace, exc: PayloadError) -> None
     print(f"vccore: {exc.code}: {args.payload} is not a valid {args.entity} payload:", file=sys.stderr)
     for problem in exc.problems:
         print(f"  {problem.pointer or '/'}: {problem.reason}: {problem.detail}", file=sys.stderr)
+
+
+def _version_and_suite(command: argparse.ArgumentParser) -> None:
+    """--vc and --suite, whose defaults are the entity type's own."""
+    command.add_argument(
+        "--vc", choices=("2.0", "1.1"), help="VC data model version (default: the type's own, 2.0 when it has one)"
+    )
+    command.add_argument(
+        "--suite",
+        choices=sorted(n for n, s in SUITES.items() if s.sign),
+        help="the proof suite (default: the type's own, eddsa-rdfc-2022 unless it says otherwise)",
+    )
