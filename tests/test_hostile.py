@@ -539,7 +539,7 @@ def test_hostile_input_ends_quickly_and_clearly(name: str, run: Callable[[], Any
     setup()  # built before the clock starts
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, 10.0)  # a hang fails the case, never the whole run
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     try:
         result = run()
     except VccoreError as exc:
@@ -549,7 +549,7 @@ def test_hostile_input_ends_quickly_and_clearly(name: str, run: Callable[[], Any
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     if isinstance(result, VerificationResult):
         assert not result.verified, f"{name}: verified"
         assert result.problems and all(p.detail for p in result.problems), f"{name}: not verified, but no reason given"
@@ -560,4 +560,10 @@ def test_hostile_input_ends_quickly_and_clearly(name: str, run: Callable[[], Any
         pytest.fail(f"{name}: a verifier was made")
     else:
         pytest.fail(f"{name}: accepted ({type(result).__name__})")
-    assert elapsed < 1.0, f"{name}: took {elapsed:.2f} s"
+    # The bound is on the work done: this process's CPU time (a hang that spends wall time is what
+    # the 10 s alarm catches). The widest cases within the bounds (16 chained proofs over 6,400
+    # values; 64 credentials of 640 values) took 0.55-0.7 s of CPU on this 2-core machine in the
+    # morning and 0.95-1.05 s in the evening of 2026-12-01, at 4d103c4 as at HEAD: the 1.0 s bound
+    # failed CI on the same code. 2.0 s keeps them apart from what the budgets stop (an unbounded
+    # document ran for 65 s in review; the poison graph, forever).
+    assert cpu < 2.0, f"{name}: took {cpu:.2f} s of CPU ({elapsed:.2f} s of wall time)"
