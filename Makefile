@@ -1,4 +1,4 @@
-# make demo: a key, a signed credential, its verification (creates .venv on first use).
+# make demo: a key, a signed credential, its QR code and page, each verified (creates .venv on first use).
 # make test: mypy and every test, with Digital Bazaar's JS stack for the interop tests when
 #            npm is on the machine (CI requires it: VCCORE_REQUIRE_INTEROP=1 in .ci/run).
 # make test-fast: the same without the tests marked slow (processes killed at random moments,
@@ -15,8 +15,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# with the extras the quickstart uses: reading QR images (vccore verify cert.png) and vccore serve
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet -e '.[images,server]'
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml

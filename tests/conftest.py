@@ -26,6 +26,14 @@ def load_text(relative: str) -> str:
     return (VECTORS / relative).read_text(encoding="utf-8")
 
 
+def seed_request() -> tuple[str, dict[str, Any]]:
+    """The seed page's sample URL's entity name and its request body, read off the page as it is."""
+    page = load_text("divoc/update-certificates-api.txt")
+    sample_url = next(line for line in page.splitlines() if "Sample URL:" in line)
+    start = page.index("Request Body")
+    return sample_url.rsplit("/", 1)[1].strip(), json.loads(page[page.index("{", start) : page.index("}", start) + 1])
+
+
 @pytest.fixture
 def vectors() -> Path:
     return VECTORS

@@ -378,7 +378,7 @@ def _resign(credential: dict[str, Any], suite: str, **options: Any) -> dict[str,
 def build_world(folder: Path, version: str, suite: str) -> World:
     issuer = Issuer(
         signer=KEY,
-        store=SQLiteStore(folder / "s.db", status_base_url=BASE),
+        store=SQLiteStore(folder / "s.db", status_url=BASE),
         vc_version=version,
         suite="eddsa-rdfc-2022" if suite == "Ed25519Signature2018" else suite,
     )

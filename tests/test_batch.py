@@ -204,7 +204,7 @@ def test_issue_batch_with_two_workers(
         NOW,
     ]
     code, out, err = run(capsys, *argv)
-    assert code == 0, err
+    assert code == 1, err  # lines were rejected (issue 18, item 13)
     assert f"{len(good):,} credentials" in err and f"{len(bad)} lines rejected" in err and out == ""
     credentials = check_batch_result(tmp_path, good, bad)
     # every one verifies, through `vccore verify --batch`
@@ -227,7 +227,7 @@ def test_issue_batch_with_two_workers(
     # a finished batch run again changes nothing
     before = (tmp_path / "out.jsonl").read_bytes()
     code, _, err = run(capsys, *argv)
-    assert code == 0 and (tmp_path / "out.jsonl").read_bytes() == before
+    assert code == 1 and (tmp_path / "out.jsonl").read_bytes() == before  # its rejected lines still are
 
 
 def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Path) -> None:
@@ -356,7 +356,7 @@ def test_issue_batch_refuses_an_overlong_line_without_reading_it(
         "--now",
         NOW,
     )
-    assert code == 0, err
+    assert code == 1, err
     check_batch_result(tmp_path, [1, 3], {2: "INVALID_LINE"})
     assert "longer than 1048576 bytes" in (tmp_path / "out.errors.jsonl").read_text()
 
@@ -419,10 +419,11 @@ def test_issue_batch_killed_and_run_again_gives_exactly_the_expected_credentials
                 kills += 1
                 midway += 1 < line_reached() <= lines
         _, err = process.communicate(timeout=300)
-        if process.returncode == 0:
+        finished = 1 if bad else 0  # a batch with rejected lines exits 1 (issue 18, item 13)
+        if process.returncode == finished:
             break
         assert process.returncode == -signal.SIGKILL, err.decode()
-    assert process.returncode == 0 and kills >= 2 and midway >= 2, (kills, midway)
+    assert process.returncode == finished and kills >= 2 and midway >= 2, (kills, midway)
     check_batch_result(tmp_path, good, bad, store_location)
     positions = raw_rows(store_location, "SELECT status_list, status_index FROM certificates")
     assert len(set(positions)) == len(positions) == len(good)

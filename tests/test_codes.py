@@ -225,9 +225,9 @@ def test_no_code_is_set_or_compared_as_a_bare_string() -> None:
     [
         ("vccore/qr/formats.py", "code=ErrorCode.QR_MALFORMED", 'code="QR_MALFORMED"'),
         ("vccore/verify/_proofs.py", "Problem(ProblemCode.MALFORMED_PROOF_ERROR", 'Problem("MALFORMED_PROOF_ERROR"'),
-        ("vccore/payloads.py", "PayloadReason.INVALID_VALUE, error.message", '"INVALID_VALUE", error.message'),
+        ("vccore/payloads.py", "PayloadReason.INVALID_VALUE, _refusal(", '"INVALID_VALUE", _refusal('),
         ("vccore/errors.py", "code = ErrorCode.QR_MALFORMED", 'code = "QR_MALFORMED"'),
-        ("vccore/cli/_common.py", "(ErrorCode.QR_IMAGE_TOO_LARGE,", '("QR_IMAGE_TOO_LARGE",'),
+        ("vccore/cli/_common.py", "code=ErrorCode.QR_IMAGE_UNREADABLE)", 'code="QR_IMAGE_UNREADABLE")'),
         ("vccore/http/vc_api.py", "problem(400, CredentialStatus.INVALID", 'problem(400, "INVALID"'),
         ("vccore/batch.py", '"code": ProblemCode.PARSING_ERROR', '"code": "PARSING_ERROR"'),
         ("vccore/store/postgres.py", "else ErrorCode.STORE_ERROR", 'else "STORE_ERROR"'),

@@ -39,7 +39,7 @@ def issuers(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], I
         folder = tmp_path_factory.mktemp(f"{version}-{suite}")
         out[(version, suite)] = Issuer(
             signer=KEY,
-            store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"),
+            store=SQLiteStore(folder / "s.db", status_url="https://issuer.example/status/"),
             vc_version=version,
             suite=suite,
         )

@@ -56,7 +56,7 @@ def _rows(location: str) -> list[tuple[Any, ...]]:
 
 
 def test_four_processes_issue_into_one_store(store_location: str) -> None:
-    open_store(store_location, status_base_url=BASE)
+    open_store(store_location, status_url=BASE)
     started = time.monotonic()
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         issued = pool.map(_certify_many, [(store_location, worker, 2000) for worker in range(4)])
@@ -118,7 +118,7 @@ def test_updates_killed_at_random_moments_are_all_or_nothing(store_location: str
     """20 runs of a process updating certificates one after another, each killed (SIGKILL) at a
     random moment: every update it reported is in the store, linked both ways; every update is
     whole or absent; no status index is used twice."""
-    issuer = Issuer(signer=KEY, store=open_store(store_location, status_base_url=BASE))
+    issuer = Issuer(signer=KEY, store=open_store(store_location, status_url=BASE))
     assert HP.example is not None
     current = [
         issuer.certify(HP, {**HP.example, "certificateId": f"c{i:03d}"}, now=NOW).certificate_id for i in range(40)
@@ -184,7 +184,7 @@ def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(s
     so a run first gets back what the runs before it made), each killed (SIGKILL) at a random
     moment: every credential written out has its record at the position it names; a key never
     makes a second certificate; no position is given twice."""
-    open_store(store_location, status_base_url=BASE)
+    open_store(store_location, status_url=BASE)
     chance = random.Random(20)
     made: dict[str, tuple[str, int, int]] = {}  # key -> (certificateId, list, index), from every run
     kills = 0

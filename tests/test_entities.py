@@ -131,7 +131,7 @@ def test_a_vc_version_is_a_vcversion_or_its_value(tmp_path: Path) -> None:
         )
         unsigned = check_unsigned({k: v for k, v in by_member.items() if k != "proof"}, HP.context_loader())
         assert unsigned.version is version
-    store = SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/")
+    store = SQLiteStore(tmp_path / "s.db", status_url="https://issuer.example/status/")
     assert Issuer(signer=KEY, store=store, vc_version="1.1").vc_version is VCVersion.V1_1
     for call in (
         lambda: issue(HP, HP.example, signer=KEY, vc_version="3.0"),
@@ -562,7 +562,7 @@ def test_a_type_is_issued_by_default_in_its_own_version_and_suite(tmp_path: Path
     assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
     assert "https://www.w3.org/2018/credentials/v1" in credential["@context"]
     assert Verifier.create().verify(credential, now=NOW).verified
-    issuer = Issuer(signer=key, store=open_store(tmp_path / "vccore.db", status_base_url="https://example.org/s/"))
+    issuer = Issuer(signer=key, store=open_store(tmp_path / "vccore.db", status_url="https://example.org/s/"))
     certified = issuer.certify("VaccinationCertificate", vaccination.example, now=NOW)
     assert certified.credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
     # what a caller asks for still wins, and is still checked against the type

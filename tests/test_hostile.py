@@ -49,7 +49,7 @@ class _Setup:
 
     def __init__(self, folder: Path) -> None:
         self.issuer = Issuer(
-            signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/")
+            signer=KEY, store=SQLiteStore(folder / "s.db", status_url="https://issuer.example/status/")
         )
         assert HP.example is not None
         self.credential = self.issuer.certify(HP, HP.example, now=NOW).credential

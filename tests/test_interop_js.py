@@ -397,7 +397,7 @@ def test_status_lists_read_by_digital_bazaars_status_library(js: JsInterop, tmp_
     # The library checks the lists against the machine's clock, not the request's: make them last.
     issuer = Issuer(
         signer=KEY,
-        store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"),
+        store=SQLiteStore(tmp_path / "s.db", status_url="https://issuer.example/status/"),
         status_valid_for=timedelta(days=36500),
     )
     now = datetime(2024, 1, 1, tzinfo=UTC)

@@ -288,7 +288,7 @@ def test_the_cli_takes_the_passphrase_from_the_environment(
     assert "--encrypt needs a passphrase" in capsys.readouterr().err
     monkeypatch.setenv("VCCORE_KEY_PASSPHRASE", "s3cret passphrase")
     assert main(["keygen", "--out", str(tmp_path / "enc"), "--encrypt"]) == 0
-    assert "secret encrypted" in capsys.readouterr().out
+    assert "secret encrypted" in capsys.readouterr().err
     key_path = tmp_path / "enc" / "key.json"
     assert "encryptedSecretKey" in key_path.read_text()
     payload = tmp_path / "payload.json"
@@ -324,12 +324,12 @@ def test_rotating_a_did_web_key_keeps_what_the_old_key_signed_verifiable(
     first = load_key(folder / "key.json")
     store_path = tmp_path / "store.db"
     old = (
-        Issuer(signer=first, store=SQLiteStore(store_path, status_base_url="https://issuer.example/status/"))
+        Issuer(signer=first, store=SQLiteStore(store_path, status_url="https://issuer.example/status/"))
         .certify(hp, hp.example, now=now)
         .credential
     )
     assert main(["keygen", "--out", str(folder), "--rotate"]) == 0
-    assert "signs from now on" in capsys.readouterr().out
+    assert "signs from now on" in capsys.readouterr().err
     second = load_key(folder / "key.json")
     assert (
         second.controller == first.controller == "did:web:issuer.example"

@@ -31,7 +31,7 @@ def day(n: float) -> datetime:
 @pytest.fixture
 def issuer(store_location: str) -> Issuer:
     """An issuer on a new store: every test that takes it runs on SQLite and on PostgreSQL."""
-    return Issuer(signer=KEY, store=open_store(store_location, status_base_url=BASE))
+    return Issuer(signer=KEY, store=open_store(store_location, status_url=BASE))
 
 
 def statuses(
@@ -211,7 +211,7 @@ def test_exported_lists_verify_and_tampering_is_reported(issuer: Issuer, tmp_pat
     result = status_with(lambda lists: lists.pop(f"{BASE}0/message"))
     assert not result.verified and "STATUS_RETRIEVAL_ERROR" in result.codes
     other = Ed25519Key.from_seed(bytes(range(5, 37)))
-    foreign_issuer = Issuer(signer=other, store=SQLiteStore(tmp_path / "other2.db", status_base_url=BASE))
+    foreign_issuer = Issuer(signer=other, store=SQLiteStore(tmp_path / "other2.db", status_url=BASE))
     foreign_issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     foreign = foreign_issuer.status_list_credentials(now=day(1))
     result = Verifier.create(status=foreign).verify(cert.credential, now=day(1))
@@ -238,7 +238,7 @@ def test_a_short_list_is_refused(issuer: Issuer, tmp_path: Path) -> None:
 
 
 def test_positions_are_unique_across_lists(store_location: str) -> None:
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     positions = set()
     with store.transaction() as tx:
         for _ in range(LIST_SIZE + 20_000):  # more than one list set
@@ -291,16 +291,16 @@ def test_issued_positions_are_unique(issuer: Issuer) -> None:
 
 
 def test_the_status_url_of_a_store_is_fixed(tmp_path: Path) -> None:
-    SQLiteStore(tmp_path / "s.db", status_base_url="https://a.example/status/")
+    SQLiteStore(tmp_path / "s.db", status_url="https://a.example/status/")
     with pytest.raises(LifecycleError):
-        SQLiteStore(tmp_path / "s.db", status_base_url="https://b.example/status/")
-    assert SQLiteStore(tmp_path / "s.db").status_base_url == "https://a.example/status/"
+        SQLiteStore(tmp_path / "s.db", status_url="https://b.example/status/")
+    assert SQLiteStore(tmp_path / "s.db").status_url == "https://a.example/status/"
 
 
 def test_vc11_credentials_carry_status_too(tmp_path: Path) -> None:
     issuer = Issuer(
         signer=KEY,
-        store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE),
+        store=SQLiteStore(tmp_path / "v.db", status_url=BASE),
         vc_version="1.1",
         suite="Ed25519Signature2020",
     )
@@ -331,7 +331,7 @@ def test_a_stale_export_is_refused_once_it_expires(issuer: Issuer) -> None:
 def test_a_list_for_another_url_is_refused(issuer: Issuer, tmp_path: Path) -> None:
     cert = issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     issuer.revoke(cert.certificate_id, now=day(0))
-    twin = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "twin.db", status_base_url="https://issuer.example/other/"))
+    twin = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "twin.db", status_url="https://issuer.example/other/"))
     twin.certify("HealthProfessional", PAYLOAD, now=day(0))
     theirs = _lists(twin, day(0))
     swapped = {url.replace("/other/", "/status/"): credential for url, credential in theirs.items()}
@@ -422,7 +422,7 @@ def test_resolvers_that_misbehave(issuer: Issuer) -> None:
 def test_clock_skew_and_suites(tmp_path: Path) -> None:
     issuer = Issuer(
         signer=KEY,
-        store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE),
+        store=SQLiteStore(tmp_path / "v.db", status_url=BASE),
         vc_version="1.1",
         suite="Ed25519Signature2020",
     )
@@ -457,7 +457,7 @@ class _CommitFails:
 
 
 def test_a_failed_commit_leaves_nothing_and_no_lock(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "vccore.db", status_base_url=BASE)
+    store = SQLiteStore(tmp_path / "vccore.db", status_url=BASE)
     issuer = Issuer(signer=KEY, store=store)
     real = store._connection()
     store._local.connection = _CommitFails(real)
@@ -476,7 +476,7 @@ def test_a_connection_lost_before_commit_leaves_nothing(pg_server: Any, monkeypa
     from vccore.store.postgres import _PostgresTransaction
 
     store_location = pg_server.new_database()
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     issuer = Issuer(signer=KEY, store=store)
     issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     real_insert = _PostgresTransaction.insert
@@ -534,7 +534,7 @@ def test_each_type_is_certified_in_its_own_version(tmp_path: Path) -> None:
 
     vax = types()["VaccinationCertificate"]
     assert vax.example is not None
-    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_base_url=BASE), suite="eddsa-jcs-2022")
+    issuer = Issuer(signer=KEY, store=SQLiteStore(tmp_path / "v.db", status_url=BASE), suite="eddsa-jcs-2022")
     payload = {k: v for k, v in vax.example.items() if k != "certificateId"}
     cert = issuer.certify(vax, payload, now=day(0))
     assert cert.credential["@context"][0] == "https://www.w3.org/2018/credentials/v1"

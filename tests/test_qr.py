@@ -44,7 +44,7 @@ def seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]
         folder = tmp_path_factory.mktemp(suite)
         issuer = Issuer(
             signer=KEY,
-            store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"),
+            store=SQLiteStore(folder / "s.db", status_url="https://issuer.example/status/"),
             vc_version=version,
             suite=suite,
         )
@@ -125,7 +125,7 @@ def test_the_seed_credential_fits_version_23_at_m_wherever_its_status_sits(
     has only a few characters to spare: 1,245 of 1,248 at the most in 300 issued here)."""
     issuer = Issuer(
         signer=KEY,
-        store=SQLiteStore(tmp_path / "s.db", status_base_url="https://issuer.example/status/"),
+        store=SQLiteStore(tmp_path / "s.db", status_url="https://issuer.example/status/"),
         vc_version=version,
         suite=suite,
     )
@@ -393,11 +393,11 @@ def test_qr_commands_and_verify_read_images_and_text(
     # what cannot be made or read says so
     assert main(["qr", "encode", str(source), "-o", str(tmp_path / "x.gif")]) == 2
     assert "write .png or .svg" in capsys.readouterr().err
-    assert main(["qr", "decode", "--text", "HC1:NCFOXN"]) == 1
+    assert main(["qr", "decode", "--text", "HC1:NCFOXN"]) == 2  # unusable input (issue 18, item 5)
     assert "EU Digital COVID Certificate" in capsys.readouterr().err
     blank = tmp_path / "blank.png"
     Image.new("L", (200, 200), 255).save(blank)
-    assert main(["qr", "decode", str(blank)]) == 1
+    assert main(["qr", "decode", str(blank)]) == 2
     assert "QR_NOT_FOUND" in capsys.readouterr().err
     svg = tmp_path / "qr.svg"
     assert main(["qr", "encode", str(source), "-o", str(svg), "--ecc", "Q"]) == 0

@@ -33,7 +33,7 @@ def credentials(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str,
     out = {}
     for name, entity in TYPES.items():
         suite = entity.suites[0] if entity.suites else "eddsa-rdfc-2022"
-        store = SQLiteStore(tmp_path_factory.mktemp(name) / "s.db", status_base_url="https://issuer.example/status/")
+        store = SQLiteStore(tmp_path_factory.mktemp(name) / "s.db", status_url="https://issuer.example/status/")
         issuer = Issuer(signer=KEY, store=store, suite=suite)
         assert entity.example is not None
         out[name] = issuer.certify(entity, entity.example, now=NOW).credential

@@ -27,7 +27,7 @@ def test_positions_are_unique_across_100000_issued_credentials(tmp_path: Path) -
     # eddsa-jcs-2022: the cheapest real signature; the positions do not depend on the suite.
     issuer = Issuer(
         signer=Ed25519Key.from_seed(bytes(32)),
-        store=SQLiteStore(tmp_path / "scale.db", status_base_url="https://issuer.example/status/"),
+        store=SQLiteStore(tmp_path / "scale.db", status_url="https://issuer.example/status/"),
         suite="eddsa-jcs-2022",
     )
     now = datetime(2024, 1, 1, tzinfo=UTC)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,9 @@ pytest.importorskip("jwt")
 httpx = pytest.importorskip("httpx")
 
 import jwt  # noqa: E402
+from conftest import seed_request  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: E402
+from served import ServedProcess, free_port  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
 from vccore import Ed25519Key, Verifier, bundled_entity_types, open_store, qr  # noqa: E402
@@ -33,22 +34,11 @@ from vccore.http import MAX_BODY, create_app  # noqa: E402
 from vccore.http.auth import JwtAuthorizer, StaticTokenAuthorizer  # noqa: E402
 from vccore.issuer import Issuer  # noqa: E402
 
-SEED_PAGE = Path(__file__).parent / "vectors" / "divoc" / "update-certificates-api.txt"
 HP = bundled_entity_types()["HealthProfessional"]
 KEY = Ed25519Key.from_seed(bytes(range(32)))
 BASE = "https://issuer.example/status/"
 TOKEN = "static-token-for-tests-0123456789"
 CERTIFY = "/vc-certification/v1/certify"
-
-
-def seed_request() -> tuple[str, dict[str, Any]]:
-    """The sample URL's entity name and the request body, read off the seed page as it is."""
-    page = SEED_PAGE.read_text(encoding="utf-8")
-    sample_url = next(line for line in page.splitlines() if "Sample URL:" in line)
-    entity = sample_url.rsplit("/", 1)[1].strip()
-    start = page.index("Request Body")
-    body = page[page.index("{", start) : page.index("}", start) + 1]
-    return entity, json.loads(body)
 
 
 def renewed(payload: dict[str, Any], certificate_id: str) -> dict[str, Any]:
@@ -64,74 +54,11 @@ def renewed(payload: dict[str, Any], certificate_id: str) -> dict[str, Any]:
 # --- the seed's story, over HTTP, against `vccore serve` --------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Served:
-    """`vccore serve` in a process of its own (``options``: more of its command line)."""
+class Served(ServedProcess):
+    """`vccore serve` on a loopback port with this module's token and status URL."""
 
     def __init__(self, home: Path, store: str, *options: str) -> None:
-        self.home, self.store, self.options = home, store, options
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "VCCORE_API_TOKEN": TOKEN}
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "vccore",
-                "serve",
-                "--port",
-                str(self.port),
-                "--home",
-                str(self.home),
-                "--store",
-                self.store,
-                "--status-url",
-                BASE,
-                "--log-level",
-                "warning",
-                *self.options,
-            ],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"vccore serve exited: {self.process.communicate()[1].decode()}")
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("vccore serve did not come up in 60 s")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> str:
-        """Stop it; what it wrote on standard error."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        if self.process is None or self.process.stderr is None:
-            return ""
-        return self.process.stderr.read().decode("utf-8", "replace")
+        super().__init__(home, store, *options, token=TOKEN, status_url=BASE)
 
 
 @pytest.fixture
@@ -250,7 +177,7 @@ def test_a_server_killed_after_answering_has_lost_nothing(tmp_path: Path, store_
 
 
 def make_issuer(location: str) -> Issuer:
-    return Issuer(signer=KEY, store=open_store(location, status_base_url=BASE))
+    return Issuer(signer=KEY, store=open_store(location, status_url=BASE))
 
 
 @pytest.fixture
@@ -803,7 +730,7 @@ def test_serve_speaks_https_with_the_certificate_given(tmp_path: Path) -> None:
     w3c_run = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(w3c_run)
     cert, key = w3c_run.self_signed(tmp_path)
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -1038,7 +965,7 @@ class _PausingIssuer(Issuer):
 def test_a_revoke_answered_during_a_verify_is_seen_by_the_next_verify(tmp_path: Path) -> None:
     import threading
 
-    issuer = _PausingIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_base_url=BASE))
+    issuer = _PausingIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_url=BASE))
     app = create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN), status_ttl=60)  # a stale set would stay 60 s
     client, public = TestClient(app, headers=bearer(TOKEN)), TestClient(app)
     issued = client.post(f"{CERTIFY}/HealthProfessional", json=renewed(dict(HP.example or {}), "r-1")).json()
@@ -1272,7 +1199,7 @@ def test_serve_refuses_an_api_token_file_others_can_read(tmp_path: Path) -> None
     (home / "api-token").write_text(TOKEN + "\n")
     (home / "api-token").chmod(0o644)
     env = {k: v for k, v in os.environ.items() if k != "VCCORE_API_TOKEN"}
-    command = [sys.executable, "-m", "vccore", "serve", "--home", str(home), "--port", str(_free_port())]
+    command = [sys.executable, "-m", "vccore", "serve", "--home", str(home), "--port", str(free_port())]
     refused = subprocess.run(command, capture_output=True, text=True, timeout=30, env=env)  # served before: timed out
     assert refused.returncode == 2, refused.stderr
     assert str(home / "api-token") in refused.stderr and "chmod 600" in refused.stderr and "0644" in refused.stderr, (
@@ -1439,7 +1366,7 @@ def test_a_server_verifies_what_it_certified_of_its_own_custom_type(tmp_path: Pa
     from vccore import load_entity_types
 
     types = load_entity_types(custom_type_folder(tmp_path))
-    issuer = Issuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_base_url=BASE), entity_types=types)
+    issuer = Issuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_url=BASE), entity_types=types)
     client = TestClient(create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN)), headers=bearer(TOKEN))
     example = types["Trainee"].example
     assert example is not None

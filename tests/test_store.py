@@ -26,7 +26,7 @@ def reserved(location: str) -> int:
 def test_positions_are_reserved_in_growing_blocks(store_location: str) -> None:
     """One position reserves one; then blocks double up to MAX_BLOCK: the shared counter moves
     once per block, not once per credential."""
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     seen = []
     for expected in [1, 3, 3, 7, 7, 7, 7, 15]:  # after the 1st..8th position: 1, 1+2, 1+2+4, 1+2+4+8
         with store.transaction() as tx:
@@ -40,7 +40,7 @@ def test_positions_are_reserved_in_growing_blocks(store_location: str) -> None:
 
 def test_two_workers_never_share_a_position(store_location: str) -> None:
     """Two store objects (two workers) taking positions in turn: each from its own blocks."""
-    one, two = open_store(store_location, status_base_url=BASE), open_store(store_location)
+    one, two = open_store(store_location, status_url=BASE), open_store(store_location)
     taken: list[tuple[int, int]] = []
     for round_ in range(600):
         store = one if round_ % 3 else two
@@ -53,7 +53,7 @@ def test_two_workers_never_share_a_position(store_location: str) -> None:
 def test_a_transaction_that_rolls_back_uses_up_no_position(store_location: str) -> None:
     """Positions taken by a transaction that failed were stored nowhere: the next transaction of
     the same store object gets them (none is lost, none is handed out twice)."""
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     with store.transaction() as tx:
         tx.allocate_status_positions(5)
     with pytest.raises(RuntimeError), store.transaction() as tx:
@@ -64,7 +64,7 @@ def test_a_transaction_that_rolls_back_uses_up_no_position(store_location: str) 
 
 
 def _open_at_once(location: str) -> str:
-    return open_store(location, status_base_url=BASE).status_base_url
+    return open_store(location, status_url=BASE).status_url
 
 
 @pytest.mark.slow
@@ -96,7 +96,7 @@ def test_an_older_store_is_migrated_once_and_a_newer_one_refused(
     module, name = _migrations(store_location)
     original = list(getattr(module, name))
     now, later, broken = len(original), len(original) + 1, len(original) + 2
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     with store.transaction() as tx:
         tx.allocate_status_positions(2)
     assert _version(store_location) == now
@@ -145,7 +145,7 @@ def _version(location: str) -> int:
 def test_a_reader_does_not_migrate(store_location: str, monkeypatch: pytest.MonkeyPatch) -> None:
     module, name = _migrations(store_location)
     original = list(getattr(module, name))
-    open_store(store_location, status_base_url=BASE)
+    open_store(store_location, status_url=BASE)
     monkeypatch.setattr(module, name, [*original, (len(original) + 1, ("CREATE TABLE notes (id INTEGER)",))])
     with pytest.raises(LifecycleError) as older:
         open_store(store_location, read_only=True)
@@ -159,7 +159,7 @@ def test_a_store_of_schema_1_is_upgraded_with_its_data(store_location: str, monk
     module, name = _migrations(store_location)
     original = list(getattr(module, name))
     monkeypatch.setattr(module, name, original[:1])
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     with store.transaction() as tx:
         taken = tx.allocate_status_positions(3)
     before = raw_rows(store_location, "SELECT key, value FROM meta WHERE key <> 'schema_version' ORDER BY key")
@@ -204,7 +204,7 @@ def test_threads_taking_positions_while_transactions_fail_never_share_one(store_
     pool). What was kept (taken outside, or by a transaction that committed) is never taken twice."""
     import threading
 
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     kept: list[tuple[int, int]] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
@@ -262,7 +262,7 @@ def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: py
     errors: list[BaseException] = []
 
     def write(worker: int) -> None:
-        store = SQLiteStore(path, status_base_url=BASE)
+        store = SQLiteStore(path, status_url=BASE)
         try:
             for round_ in range(120):
                 with store.transaction() as tx:
@@ -319,7 +319,7 @@ def _record(number: str, position: tuple[int, int], credential: dict[str, Any]) 
 def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> None:
     """insert_many (PostgreSQL: COPY) keeps every character: tabs, newlines, backslashes, quotes,
     text from every plane; absent fields stay absent."""
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     odd = {"name": 'a\tb\nc\\d"e\\N\r\u0085\u2028\U0001f600 \\\\t', "empty": "", "none": None}
     with store.transaction() as tx:
         positions = tx.allocate_status_positions(3)
@@ -344,7 +344,7 @@ def test_a_records_state_is_a_record_state_stored_as_its_value(store_location: s
 
     from vccore.store import Record, RecordState
 
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     with store.transaction() as tx:
         one, two = tx.allocate_status_positions(2)
         tx.insert(replace(_record("by-value", one, {}), state="SUSPENDED"))
@@ -366,7 +366,7 @@ def test_a_records_state_is_a_record_state_stored_as_its_value(store_location: s
 def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location: str) -> None:
     """A certificateId or idempotency key already taken: STORE_ERROR, and none of the
     transaction's records is stored."""
-    store = open_store(store_location, status_base_url=BASE)
+    store = open_store(store_location, status_url=BASE)
     with store.transaction() as tx:
         tx.insert_many([(_record("taken", tx.allocate_status_position(), {}), "key-taken")])
     for clash in ({"number": "taken", "key": "fresh"}, {"number": "fresh", "key": "key-taken"}):
@@ -397,7 +397,7 @@ def _use_inherited_store(store: SQLiteStore, inherited: Any) -> None:
 def test_a_forked_process_leaves_the_connection_it_inherited_alone(tmp_path: Path) -> None:
     """SQLite forbids using or closing a connection across fork(): a store object used in a
     forked child opens the child's own, and closing it there leaves the parent's open."""
-    store = SQLiteStore(tmp_path / "vccore.db", status_base_url=BASE)
+    store = SQLiteStore(tmp_path / "vccore.db", status_url=BASE)
     inherited = store._connection()
     child = multiprocessing.get_context("fork").Process(target=_use_inherited_store, args=(store, inherited))
     child.start()
@@ -417,7 +417,7 @@ def test_a_new_sqlite_store_and_its_folder_are_its_owners_alone(tmp_path: Path) 
 
     previous = os.umask(0o022)  # a usual umask, whatever the test runner's
     try:
-        store = open_store(tmp_path / "home" / "vccore.db", status_base_url=BASE)
+        store = open_store(tmp_path / "home" / "vccore.db", status_url=BASE)
         with store.transaction() as tx:
             tx.allocate_status_position()
         made = {path.name: stat.S_IMODE(path.stat().st_mode) for path in (tmp_path / "home").iterdir()}

@@ -596,7 +596,7 @@ def _credentials_by_many_issuers(count: int, folder: Any) -> list[dict[str, Any]
     hp = bundled_entity_types()["HealthProfessional"]
     assert hp.example is not None
     issued = (
-        Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_base_url="https://issuer.example/status/"))
+        Issuer(signer=KEY, store=SQLiteStore(folder / "s.db", status_url="https://issuer.example/status/"))
         .certify(hp, {**hp.example, "validTill": "2030-01-01T00:00:00Z"}, now=NOW)
         .credential
     )

@@ -31,7 +31,7 @@ from .payloads import PayloadError, PayloadProblem
 from .proofs import VerifyData, create_verify_data, sign
 from .qr import QRErrorCorrection, QRFormat
 from .status import Bitstring
-from .store import LifecycleError, Record, RecordState, SQLiteStore, Store, open_store
+from .store import LifecycleError, PlaceholderStatusUrlWarning, Record, RecordState, SQLiteStore, Store, open_store
 from .suites import ED25519_SIGNATURE_2018, ED25519_SIGNATURE_2020, EDDSA_JCS_2022, EDDSA_RDFC_2022, SUITES, Suite
 from .verification_methods import public_key_from_verification_method
 from .verify import DEFAULT_SUITES, PresentationResult, Problem, ProofResult, VerificationResult, Verifier, verify
@@ -63,6 +63,7 @@ __all__ = [
     "PayloadError",
     "PayloadProblem",
     "PayloadReason",
+    "PlaceholderStatusUrlWarning",
     "PresentationResult",
     "Problem",
     "ProblemCode",

@@ -43,3 +43,22 @@ def one_or_many(value: Any) -> list[Any]:
     The list given is returned as it is, not copied.
     """
     return value if isinstance(value, list) else [value]
+
+
+def kind(value: Any) -> str:
+    """What a JSON value is, in a user's words for a message ("an empty string", "a number",
+    "an array", ...): never a Python type name or repr.
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "an empty string" if not value else "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "a value of no JSON kind"

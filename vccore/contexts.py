@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from cachetools import LRUCache
 
@@ -27,6 +27,12 @@ from .codes import ErrorCode
 from .errors import ContextError
 
 __all__ = ["ContextLoader", "PinnedContext", "bundled_contexts"]
+
+UNKNOWN_CONTEXT_HINT: Final = (
+    "pin it with ContextLoader.with_contexts({url: bytes}), or give the entity types whose "
+    "context it is (entity_types=)"
+)
+"""What a Python caller does about an unpinned context (the command line words its own)."""
 
 # pyld keeps processed contexts per loader; bound it so that hostile input naming many pinned
 # contexts cannot grow it without end.
@@ -174,8 +180,7 @@ class ContextLoader:
         pin = self._pins.get(canonical)
         if pin is None:
             raise ContextError(
-                f"context {url} is not pinned: vccore loads no context from the network; "
-                "pin it with ContextLoader.with_contexts() or the CLI's --context URL=FILE",
+                f"context {url} is not pinned: vccore loads no context from the network; {UNKNOWN_CONTEXT_HINT}",
                 code=ErrorCode.UNKNOWN_CONTEXT,
                 url=url,
             )

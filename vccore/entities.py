@@ -1,17 +1,9 @@
 """Entity types as data: a folder per type, holding a JSON Schema, credential templates, contexts.
 
-A folder (``templates/HealthProfessional/`` ships with vccore) holds:
-
-- ``entity.json``: ``name``, ``description``, ``schema`` (file), ``templates`` (VC version ->
-  file), ``contexts`` (``[{url, file, sha256}]``, pinned like the bundled ones), and optional
-  ``defaults`` (payload field -> built-in value, e.g. ``"$now"``) and ``example`` (a payload
-  file, checked against the schema, that ``vccore demo`` and the docs use);
-- the JSON Schema of the flat payload (draft 2020-12; ``additionalProperties: false`` is advised);
-- one credential template per VC version: plain JSON in which a string that is exactly
-  ``"{{field}}"`` is replaced by the payload's value for ``field``, whole, whatever its type, and
-  removed (with its key, or from its array) when the payload has no such field. ``"{{$issuer}}"``
-  is the issuer's DID and ``"{{$now}}"`` the issuance time. Nothing else in a template changes;
-  a payload value can fill a slot, never add, remove or rename anything around it.
+A folder (``templates/HealthProfessional/`` ships with vccore) holds ``entity.json`` (its keys,
+the required and the optional: docs/entity-types.md), the JSON Schema of the flat payload, one
+credential template per VC version (``"{{field}}"`` slots, and the built-ins ``$issuer`` and
+``$now``: :mod:`vccore._templates`), and the contexts it pins.
 
 Everything is checked when a type is loaded, so that a bad template fails once, at start-up: the
 context digests, the schema, that every placeholder names a schema field or a built-in, that
@@ -163,6 +155,9 @@ class EntityType:
     aliases: tuple[str, ...] = ()
     """Other names the type answers to in an API path (DIVOC 3.x tenants' schema names, such as
     the ``HealthProfessional_1`` of the seed's sample URL)."""
+    warnings: tuple[str, ...] = ()
+    """What loads but will hurt later, said at load time (``vccore entities`` lists them): a type
+    without a ``certificateId`` field can be certified but never updated."""
 
     @classmethod
     def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
@@ -255,6 +250,7 @@ class EntityType:
             tuple(suites) if suites is not None else None,
             certificate=_certificate_spec(root, manifest, name),
             aliases=tuple(aliases),
+            warnings=_load_warnings(name, schema),
         )
         object.__setattr__(entity, "_validator", schema_validator(schema))
         object.__setattr__(entity, "_quick_check", quick_checker(schema))
@@ -427,27 +423,54 @@ class EntityType:
 def load_entity_types(*directories: Traversable | str | Path, bundled: bool = True) -> dict[str, EntityType]:
     """Entity types from the bundled ``templates/`` (unless ``bundled=False``) and from each folder
     in ``directories``: a folder holding ``entity.json``, or a folder of such folders.
+    EntityTypeError names a folder that does not exist or holds no entity type, and both folders
+    of a type defined twice.
     """
-    roots: list[Traversable] = [data_dir("templates")] if bundled else []
-    roots += [Path(d) if isinstance(d, (str, Path)) else d for d in directories]
+    roots: list[tuple[Traversable, bool]] = [(data_dir("templates"), False)] if bundled else []
+    roots += [(Path(d) if isinstance(d, (str, Path)) else d, True) for d in directories]
     found: dict[str, EntityType] = {}
-    for root in roots:
-        folders = (
-            [root]
-            if (root / "entity.json").is_file()
-            else sorted(
-                (child for child in root.iterdir() if child.is_dir() and (child / "entity.json").is_file()),
-                key=lambda child: child.name,
-            )
-        )
+    where: dict[str, Traversable] = {}
+    bundled_folders: list[Traversable] = []
+    for root, given in roots:
+        folders = _type_folders(root, empty_ok=not given)
+        bundled_folders += [] if given else folders
         for folder in folders:
+            if any(_same(seen, folder) for seen in where.values()):
+                continue  # the same folder given twice (or the bundled one again): one type, loaded once
             entity = EntityType.from_directory(folder)
             if entity.name in found:
+                first = where[entity.name]
                 raise EntityTypeError(
-                    f"entity type {entity.name} is defined twice", entity=entity.name, file=str(folder)
+                    f"entity type {entity.name} is defined twice, in {first}"
+                    f"{' (bundled with vccore)' if first in bundled_folders else ''} and in {folder}: "
+                    "remove one of the folders, or rename the type in its entity.json",
+                    entity=entity.name,
+                    file=str(folder),
+                    other=str(first),
                 )
             found[entity.name] = entity
+            where[entity.name] = folder
     return found
+
+
+_TEMPLATES_FOLDER: Final = "a templates folder holds entity.json (one entity type) or folders that each hold one"
+
+
+def _type_folders(root: Traversable, *, empty_ok: bool = False) -> list[Traversable]:
+    """The type folders in ``root``: itself when it holds entity.json, else its sub-folders that do."""
+    if (root / "entity.json").is_file():
+        return [root]
+    if not root.is_dir():
+        why = "is a file, not a folder" if root.is_file() else "does not exist"
+        raise EntityTypeError(f"{root} {why}: {_TEMPLATES_FOLDER}", file=str(root))
+    folders = sorted((c for c in root.iterdir() if (c / "entity.json").is_file()), key=lambda c: c.name)
+    if not folders and not empty_ok:
+        raise EntityTypeError(f"{root} holds no entity type: {_TEMPLATES_FOLDER}", file=str(root))
+    return folders
+
+
+def _same(a: Traversable, b: Traversable) -> bool:
+    return a.resolve() == b.resolve() if isinstance(a, Path) and isinstance(b, Path) else a == b
 
 
 @cache
@@ -464,6 +487,16 @@ def _read_json(root: Traversable, name: str, entity: str) -> Any:
         return json.loads((root / name).read_bytes())
     except (OSError, ValueError) as exc:
         raise EntityTypeError(f"{entity}: cannot read {name}: {exc}", entity=entity, file=name) from None
+
+
+def _load_warnings(name: str, schema: Mapping[str, Any]) -> tuple[str, ...]:
+    if "certificateId" in schema["properties"]:
+        return ()
+    return (  # said, not refused: a type may be issued and never updated
+        f"{name} has no certificateId field: its certificates can be certified but never updated (an update names "
+        "the certificate it replaces by the payload's certificateId); add a string field certificateId to its "
+        'schema and place "{{certificateId}}" in each template',
+    )
 
 
 def _string(manifest: Mapping[str, Any], key: str, entity: str) -> str:

@@ -265,4 +265,11 @@ def _auth_param(text: str) -> str:
 
 
 class UnusableInputError(Exception):
-    """Input the command cannot use at all (exit status 2)."""
+    """Input the command cannot use at all (exit status 2): ``code`` is the error code behind it,
+    when a :class:`VccoreError` was (``QR_MALFORMED`` for a QR that holds no credential).
+    """
+
+    def __init__(self, message: str, *, code: ErrorCode | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code

@@ -33,7 +33,16 @@ from .status import add_lifecycle, list_set_credentials, list_url, write_status_
 from .store import LIST_SIZE, LifecycleError, Record, RecordState, Store, StoreTransaction, credential_json
 from .suites import DEFAULT_SUITE, Suite, get_suite
 
-__all__ = ["Certified", "CertifiedDict", "Issuer", "issue", "issuer_of", "resolve_entity_type", "status_list_url"]
+__all__ = [
+    "Certified",
+    "CertifiedDict",
+    "Issuer",
+    "fetch_chain",
+    "issue",
+    "issuer_of",
+    "resolve_entity_type",
+    "status_list_url",
+]
 
 
 def issue(
@@ -176,7 +185,7 @@ class Issuer:
         self.status_valid_for = status_valid_for
         store.bind_issuer(issuer_of(signer))
         self._checked_shapes: dict[tuple[str, str], EntityType] = {}
-        self._compiled_shapes: dict[tuple[str, str, bool], tuple[EntityType, CompiledCredentials | None]] = {}
+        self._compiled_shapes: dict[tuple[str, str, bool, str], tuple[EntityType, CompiledCredentials | None]] = {}
 
     # --- issuing ---------------------------------------------------------------------------------
 
@@ -196,10 +205,19 @@ class Issuer:
             certificate_id = _new_certificate_id(tx) if given is None else given
             return self._issue(tx, entity_type, payload, certificate_id, moment)
 
-    def update(self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None) -> Certified:
+    def update(
+        self,
+        entity: EntityType | str,
+        payload: Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+        key: str | None = None,
+    ) -> Certified:
         """Re-issue: the payload's certificateId names the certificate to replace. The new one gets
         a new certificateId and says which it replaces (``replaces``); the old one becomes
-        SUPERSEDED. All in one transaction: if anything fails, nothing changes.
+        SUPERSEDED. All in one transaction: if anything fails, nothing changes. ``key``: an
+        idempotency key recorded for the new certificate in that transaction
+        (:meth:`vccore.store.Store.get_by_keys` finds it).
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -250,6 +268,8 @@ class Issuer:
                     updated_at=stamp,
                 )
             )
+            if key is not None:
+                tx.record_key(key, certified.certificate_id)
             return certified
 
     def certify_batch(
@@ -487,7 +507,7 @@ class Issuer:
 
     def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> CompiledCredentials | None:
         """The compiled transformation of this type's credentials (None: the reference path)."""
-        key = (entity_type.name, version, updating)
+        key = (entity_type.name, version, updating, self.store.status_url)  # the URL changes when the store moves
         found = self._compiled_shapes.get(key)
         if found is None or found[0] is not entity_type:  # another type of the same name: compile anew
             compiled = CompiledCredentials.build(
@@ -495,7 +515,7 @@ class Issuer:
                 version,
                 updating,
                 issuer=issuer_of(self.signer),
-                status_base=self.store.status_base_url,
+                status_base=self.store.status_url,
                 suite=get_suite(self._suite(entity_type)),
                 verification_method=self.signer.id,
                 contexts=self.contexts,
@@ -512,7 +532,7 @@ class Issuer:
         replaces: str | None,
     ) -> None:
         """What the lifecycle adds to a rendered credential: status entries, the replaced id."""
-        add_lifecycle(credential, version, self.store.status_base_url, status_list, status_index, replaces)
+        add_lifecycle(credential, version, self.store.status_url, status_list, status_index, replaces)
 
     def _check_shape(self, entity_type: EntityType, version: str) -> None:
         """Once per entity type and version: a certified and an updated credential (with what the
@@ -571,11 +591,12 @@ class Issuer:
     ) -> Record:
         moment = now if now is not None else _datetime.now()
         if until is not None and _datetime.parse(until) <= moment:
+            # the argument is at fault, not the certificate's state (whatever that is)
             raise LifecycleError(
-                f"suspension end {until} is not in the future",
-                code=ErrorCode.INVALID_TRANSITION,
+                f"the suspension's end, {until}, has begun already: give a later time, or unsuspend to lift it now",
+                code=ErrorCode.INVALID_ARGUMENT,
                 certificate_id=certificate_id,
-                state=RecordState.VALID,
+                field="until",
             )
         with self.store.transaction() as tx:
             record = _require(tx.get(certificate_id), certificate_id)
@@ -602,16 +623,7 @@ class Issuer:
 
     def fetch(self, certificate_or_transaction_id: str) -> list[Record]:
         """The chain of a certificate, oldest first; found by certificateId or transactionId."""
-        record = self.store.get(certificate_or_transaction_id) or self.store.get_by_transaction(
-            certificate_or_transaction_id
-        )
-        record = _require(record, certificate_or_transaction_id)
-        chain = [record]
-        while chain[0].replaces is not None:
-            chain.insert(0, _require(self.store.get(chain[0].replaces), chain[0].replaces))
-        while chain[-1].replaced_by is not None:
-            chain.append(_require(self.store.get(chain[-1].replaced_by), chain[-1].replaced_by))
-        return chain
+        return fetch_chain(self.store, certificate_or_transaction_id)
 
     def status_list_credentials(self, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """Every status list credential, signed now (``now``, default the clock) with the
@@ -627,20 +639,28 @@ class Issuer:
     def status_list_set(self, list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
         """The three status list credentials (revocation, suspension, message) of one list set,
         as :meth:`status_list_credentials` makes them: URL -> credential.
+        The lists are published under the store's status URL and under each URL it had before a
+        move (:attr:`Store.earlier_status_urls`), which credentials issued then still name.
         """
         moment = now if now is not None else _datetime.now()
-        return list_set_credentials(
-            self.store.status_rows(list_number),
-            list_number,
-            base_url=self.store.status_base_url,
-            list_size=LIST_SIZE,
-            issuer=issuer_of(self.signer),
-            signer=self.signer,
-            suite=self.suite if self.suite is not None else DEFAULT_SUITE,
-            contexts=self.contexts,
-            now=moment,
-            valid_for=self.status_valid_for,
-        )
+        rows = list(self.store.status_rows(list_number))
+        out: dict[str, dict[str, Any]] = {}
+        for base_url in (*self.store.earlier_status_urls, self.store.status_url):
+            out.update(
+                list_set_credentials(
+                    rows,
+                    list_number,
+                    base_url=base_url,
+                    list_size=LIST_SIZE,
+                    issuer=issuer_of(self.signer),
+                    signer=self.signer,
+                    suite=self.suite if self.suite is not None else DEFAULT_SUITE,
+                    contexts=self.contexts,
+                    now=moment,
+                    valid_for=self.status_valid_for,
+                )
+            )
+        return out
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:
         """Write every status list credential, and an ``index.json`` (URL -> file), for verifiers.
@@ -648,12 +668,28 @@ class Issuer:
         Each file is written whole and renamed into place, ``index.json`` last, so that a verifier
         reading the folder meanwhile sees the old export or the new one, never a mix of halves.
         """
-        return write_status_lists(directory, self.status_list_credentials(now=now), self.store.status_base_url)
+        return write_status_lists(
+            directory, self.status_list_credentials(now=now), self.store.status_url, self.store.earlier_status_urls
+        )
+
+
+def fetch_chain(store: Store, certificate_or_transaction_id: str) -> list[Record]:
+    """The chain of a certificate in ``store``, oldest first; found by certificateId or
+    transactionId. Reads only: no key is needed.
+    """
+    record = store.get(certificate_or_transaction_id) or store.get_by_transaction(certificate_or_transaction_id)
+    record = _require(record, certificate_or_transaction_id)
+    chain = [record]
+    while chain[0].replaces is not None:
+        chain.insert(0, _require(store.get(chain[0].replaces), chain[0].replaces))
+    while chain[-1].replaced_by is not None:
+        chain.append(_require(store.get(chain[-1].replaced_by), chain[-1].replaced_by))
+    return chain
 
 
 def status_list_url(store: Store, list_number: int | str, purpose: str) -> str:
-    """The URL of one status list credential of a store."""
-    return list_url(store.status_base_url, list_number, purpose)
+    """The URL of one status list credential of a store (under its current status URL)."""
+    return list_url(store.status_url, list_number, purpose)
 
 
 def new_transaction_id() -> str:

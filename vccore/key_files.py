@@ -22,6 +22,13 @@ def load_key(path: str | os.PathLike[str], *, passphrase: str | None = None) -> 
     """
     try:
         raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise KeyFormatError(
+            f"there is no key file {path}: make one with vccore.Ed25519Key.generate().write({str(path)!r}) "
+            f"(or on the command line: vccore keygen --out {Path(path).parent}, which writes key.json there)",
+            field="path",
+            path=str(path),
+        ) from None
     except OSError as exc:
         raise KeyFormatError(f"cannot read key file {path}: {exc.strerror}", field="path", path=str(path)) from exc
     if raw.lstrip().startswith(b"-----BEGIN"):

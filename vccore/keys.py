@@ -266,8 +266,9 @@ class Ed25519Key:
         if passphrase is not None:
             document["encryptedSecretKey"] = encrypt_secret(self.secret_key_multibase, passphrase, document)
         data = json.dumps(document, indent=2) + "\n"
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # a fresh folder's .vccore/key.json
         # Created with 0600 from the start: never a moment where the secret is world-readable.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # FileExistsError: never overwritten
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(data)
         return target

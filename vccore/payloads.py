@@ -148,9 +148,39 @@ def _explain(error: jsonschema.ValidationError, payload: Mapping[str, Any], enti
             "date-time": "a date-time with a time zone (YYYY-MM-DDThh:mm:ssZ)",
             "uri": "an absolute URL or a DID",
         }.get(str(error.validator_value), f"a {error.validator_value}")
-        yield PayloadProblem(pointer, reason, f"{_short(error.instance)} is not {expected}")
+        yield PayloadProblem(pointer, reason, f"{_show(error.instance)} is not {expected}")
     else:
-        yield PayloadProblem(pointer, PayloadReason.INVALID_VALUE, error.message)
+        yield PayloadProblem(pointer, PayloadReason.INVALID_VALUE, _refusal(str(keyword), expected, instance))
+
+
+def _refusal(keyword: str, expected: Any, value: Any) -> str:
+    """What a schema keyword refuses in ``value``, in JSON's words (jsonschema's own messages
+    show Python reprs: ``'' should be non-empty``, ``None``, ``True``).
+    """
+    shown = _show(value)
+    if keyword == "minLength":
+        if value == "":
+            return "is an empty string: give a value, or leave the field out if it is optional"
+        return f"{shown} is shorter than {expected} characters"
+    if keyword == "maxLength":
+        return f"{shown} is longer than {expected} characters"
+    if keyword == "pattern":
+        return f"{shown} does not match the pattern {_short(expected)}"
+    if keyword == "enum":
+        choices = expected if isinstance(expected, list) else [expected]
+        return f"{shown} is not one of {', '.join(_short(c) for c in choices)}"
+    if keyword == "const":
+        return f"{shown} is not {_short(expected)}"
+    bounds = {
+        "minimum": "less than the minimum,",
+        "maximum": "more than the maximum,",
+        "exclusiveMinimum": "not more than",
+        "exclusiveMaximum": "not less than",
+        "multipleOf": "not a multiple of",
+    }
+    if keyword in bounds:
+        return f"{shown} is {bounds[keyword]} {_short(expected)}"
+    return f"{shown} is refused by the schema's {keyword} {_short(expected)}"
 
 
 # --- the quick check ----------------------------------------------------------------------------
@@ -276,5 +306,14 @@ def _json_type(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    """``value`` as JSON text (``null``, ``true``, ``"text"``), cut at 60 characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _show(value: Any) -> str:
+    """``value`` for a person: an empty string named as one, anything else as JSON text."""
+    return "an empty string" if value == "" else _short(value)

@@ -16,7 +16,9 @@ from .codes import CredentialStatus, ErrorCode, ProblemCode
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Why a credential is not verified: a stable ``code`` and a ``detail`` for people."""
+    """Why a credential is not verified: a stable ``code``, a ``detail`` for people (what is
+    wrong), and, when the verifier's caller can do something about it, a ``hint``.
+    """
 
     code: ProblemCode
     detail: str
@@ -27,6 +29,10 @@ class Problem:
     data: Mapping[str, str] = field(default_factory=dict)
     """Facts that go with the code: ``until`` (SUSPENDED), ``successor`` (SUPERSEDED),
     ``statusListCredential``."""
+    hint: str | None = None
+    """What the verifier's caller can do, in Python names (``status=``, ``verification_methods=``).
+    Not in :meth:`to_dict`: that form goes to whoever presented the credential (an HTTP client),
+    who cannot change the verifier; the command line words its own hints with its options."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: code, detail, and proof/reason/data when set."""
@@ -69,7 +75,8 @@ class VerificationResult:
     problems: tuple[Problem, ...] = ()
     proofs: tuple[ProofResult, ...] = ()
     warnings: tuple[Problem, ...] = ()
-    """What was not checked (``STATUS_NOT_CHECKED``: no status resolver was given)."""
+    """What was not checked (``STATUS_NOT_CHECKED``: a genuine credential has a status, and the
+    verifier was given no status lists)."""
 
     @property
     def codes(self) -> tuple[ProblemCode, ...]:
@@ -77,13 +84,26 @@ class VerificationResult:
         return tuple(p.code for p in self.problems)
 
     @property
+    def authentic(self) -> bool:
+        """True when a proof by the issuer verified and nothing is wrong but the credential's
+        state (revoked, superseded, suspended, expired, not yet valid: :data:`STATUS_WORDS`):
+        what it says is the issuer's, whether or not it still holds.
+        """
+        return self.verified or (
+            any(p.verified for p in self.proofs) and all(p.code in STATUS_WORDS for p in self.problems)
+        )
+
+    @property
     def status(self) -> CredentialStatus:
         """One word for people and APIs: VALID, or the first of REVOKED, SUPERSEDED, SUSPENDED,
-        EXPIRED, NOT_YET_VALID found among the problems, else INVALID.
+        EXPIRED, NOT_YET_VALID found among the problems, else INVALID. A credential whose proofs
+        fail (:data:`UNPROVEN`) is INVALID whatever its dates say: they are not the issuer's.
         """
         if self.verified:
             return CredentialStatus.VALID
         codes = set(self.codes)
+        if codes & UNPROVEN:
+            return CredentialStatus.INVALID
         return next((word for code, word in STATUS_WORDS.items() if code in codes), CredentialStatus.INVALID)
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +157,22 @@ STATUS_WORDS: Final = {
 }
 """The problems that have a status word of their own, in the order they are preferred."""
 TIME_ONLY: Final = frozenset((ProblemCode.EXPIRED, ProblemCode.NOT_YET_VALID))
+UNPROVEN: Final = frozenset(
+    (
+        ProblemCode.PARSING_ERROR,
+        ProblemCode.MALFORMED_PROOF_ERROR,
+        ProblemCode.UNSUPPORTED_SUITE,
+        ProblemCode.MISMATCHED_PROOF_PURPOSE_ERROR,
+        ProblemCode.UNKNOWN_VERIFICATION_METHOD,
+        ProblemCode.INVALID_VERIFICATION_METHOD,
+        ProblemCode.ISSUER_MISMATCH,
+        ProblemCode.PROOF_TRANSFORMATION_ERROR,
+        ProblemCode.PROOF_VERIFICATION_ERROR,
+        ProblemCode.PROOF_EXPIRED,
+    )
+)
+"""The problems that leave a credential without a proof vouching for it: nothing it says (its
+dates, its status) is known to be the issuer's."""
 
 
 def work_limit() -> Problem:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import threading
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -17,36 +18,125 @@ from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType, bundled_entity_types, load_entity_types
 from ..errors import UnusableInputError, VccoreError
 
-EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
+# The one rule for every command (docs/cli.md, "Exit codes", lists the families of each):
+EXIT_OK = 0
+"""Done; for verify, verified."""
+EXIT_REFUSED = 1
+"""vccore ran and refused: not verified, a payload or document it will not sign, a change the
+store's state refuses, a batch with rejected lines."""
+EXIT_UNUSABLE = 2
+"""The command could not run as asked: a bad option or argument, an unknown entity type, a file or
+folder that is missing or cannot be read or written, input that is neither JSON nor a QR code."""
+EXIT_PIPE_CLOSED = 141
+"""Standard output was closed before the command finished (``| head -1``): 128 + SIGPIPE, what a
+tool killed by the signal gives."""
+
+# The error codes that mean the command could not run as asked (exit 2); every other code of a
+# VccoreError is a refusal (exit 1).
+UNUSABLE_CODES: frozenset[ErrorCode] = frozenset(
+    {
+        ErrorCode.UNKNOWN_ENTITY_TYPE,
+        ErrorCode.INVALID_ENTITY_TYPE,
+        ErrorCode.UNSUPPORTED_SUITE,
+        ErrorCode.QR_MALFORMED,
+        ErrorCode.QR_TOO_LARGE,
+        ErrorCode.QR_FORMAT_UNSUPPORTED,
+        ErrorCode.QR_NOT_FOUND,
+        ErrorCode.QR_READER_MISSING,
+        ErrorCode.QR_IMAGE_TOO_LARGE,
+        ErrorCode.QR_IMAGE_UNREADABLE,
+        ErrorCode.INVALID_KEY,
+        ErrorCode.KEY_PASSPHRASE_REQUIRED,
+        ErrorCode.KEY_PASSPHRASE_WRONG,
+        ErrorCode.INVALID_CONTEXT,
+        ErrorCode.CONTEXT_DIGEST_MISMATCH,
+        ErrorCode.STORE_ERROR,
+        ErrorCode.BATCH_ERROR,
+        ErrorCode.INVALID_ARGUMENT,
+        ErrorCode.AUTH_CONFIG,
+    }
+)
+
+# What a command-line user does about an error whose message is written for Python callers.
+HINTS: dict[ErrorCode, str] = {
+    ErrorCode.UNKNOWN_ENTITY_TYPE: "`vccore entities` lists the entity types; a folder of your own: --templates DIR",
+    ErrorCode.UNSUPPORTED_SUITE: "leave --suite out (each type has its own default), or give one the type allows",
+    ErrorCode.UNKNOWN_CONTEXT: "pin it with --context URL=FILE, or give --templates DIR of the entity type that pins it",
+    ErrorCode.UNDEFINED_TERM: "define the term in one of the credential's contexts, or remove it",
+    ErrorCode.UNKNOWN_CERTIFICATE: "check the id, and --home or --store: the issuer's folder that recorded it",
+    ErrorCode.KEY_PASSPHRASE_WRONG: "check $VCCORE_KEY_PASSPHRASE (or the passphrase typed)",
+    ErrorCode.STORE_ERROR: "check --store, --home and $VCCORE_STORE: they name the issuer's store",
+    ErrorCode.QR_NOT_FOUND: "give a sharper image with the whole code in view, or the credential's JSON",
+    ErrorCode.MISSING_CERTIFICATE_ID: "add certificateId to the payload: the certificate to replace",
+}
 
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")
+_QR_TEXT = ("VC", "HC1:", "shc:/")
+_READABLE = "a credential (JSON), QR text (VC1:..., DIVOC's ZIP) or a QR image (PNG, JPEG, GIF, BMP, WebP)"
+
+
+def exit_status(code: ErrorCode | None) -> int:
+    """The exit status of a command that stopped on an error with this code (None: unusable input)."""
+    return EXIT_UNUSABLE if code is None or code in UNUSABLE_CODES else EXIT_REFUSED
 
 
 def _credential_bytes(path: Path) -> bytes:
     """A credential file's JSON: the file itself, or the credential in the QR code of an image
-    (PNG, JPEG, GIF, BMP, WebP), or in QR text (``VC1:...``, DIVOC's ZIP text).
+    (PNG, JPEG, GIF, BMP, WebP), or in QR text (``VC1:...``, DIVOC's ZIP text). Anything else,
+    and a QR that holds no credential, is unusable input naming the file.
     """
     raw = _read_bytes(path)
     if raw.startswith(_IMAGE_MAGIC):
-        return qr.decode_text(_read_qr_image(path)).text.encode("utf-8")
+        return _decode_qr(path, _read_qr_image(path)).text.encode("utf-8")
     if raw.lstrip()[:1] in (b"{", b"["):
         return raw
+    if qr.is_svg(raw[:1024]):
+        raise UnusableInputError(_svg_refusal(path), code=ErrorCode.QR_IMAGE_UNREADABLE)
     if raw.startswith(b"PK\x03\x04"):  # a DIVOC QR's ZIP, as bytes
-        return qr.decode_text(raw.decode("latin-1")).text.encode("utf-8")
-    text = raw.decode("utf-8", errors="replace")
-    if text.startswith(("VC", "HC1:", "shc:/")):
-        text = text.rstrip("\r\n")  # a text file's last line end is not part of the QR
-    return qr.decode_text(text).text.encode("utf-8")
+        return _decode_qr(path, raw.decode("latin-1")).text.encode("utf-8")
+    # a text file's last line end is not part of the QR (a space is: base45 has one)
+    text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+    try:
+        return qr.decode_text(text).text.encode("utf-8")
+    except qr.QRError as exc:
+        if text.startswith(_QR_TEXT) or exc.details.get("format") == "URL":
+            raise UnusableInputError(f"{exc.code}: {path}: {exc.message}", code=exc.code) from None
+        raise UnusableInputError(
+            f"{exc.code}: {path} is neither JSON nor QR text nor a QR image: give {_READABLE}", code=exc.code
+        ) from None
+
+
+def _decode_qr(source: Path | str, text: str) -> qr.Decoded:
+    """The credential in a QR's text; unusable input saying what the QR holds instead."""
+    try:
+        return qr.decode_text(text)
+    except qr.QRError as exc:
+        raise UnusableInputError(f"{exc.code}: {source}: {exc.message}", code=exc.code) from None
 
 
 def _read_qr_image(path: Path) -> str:
-    """The QR text in an image; an image too large or not an image at all is unusable input."""
+    """The QR text in an image; a QR image that cannot be read (an SVG, too large, broken, no QR
+    code in it) is unusable input.
+    """
+    try:
+        with path.open("rb") as file:
+            head = file.read(1024)
+    except OSError:
+        head = b""  # qr.read_image says why, with its code
+    if qr.is_svg(head):
+        raise UnusableInputError(_svg_refusal(path), code=ErrorCode.QR_IMAGE_UNREADABLE)
     try:
         return qr.read_image(path)
     except qr.QRError as exc:
-        if exc.code in (ErrorCode.QR_IMAGE_TOO_LARGE, ErrorCode.QR_IMAGE_UNREADABLE):
-            raise UnusableInputError(f"{exc.code}: {exc.message}") from None
-        raise
+        hint = f": {HINTS[exc.code]}" if exc.code in HINTS else ""
+        raise UnusableInputError(f"{exc.code}: {exc.message}{hint}", code=exc.code) from None
+
+
+def _svg_refusal(path: Path) -> str:
+    return (
+        f"{ErrorCode.QR_IMAGE_UNREADABLE}: {path} is an SVG image, which vccore cannot read (it has no SVG "
+        f"renderer): give a PNG, such as `vccore qr encode CRED.json -o qr.png` writes, or the credential's JSON"
+    )
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -107,10 +197,38 @@ def _entity_types(directories: list[Path]) -> Mapping[str, EntityType]:
     try:
         return load_entity_types(*directories)
     except VccoreError as exc:
-        raise UnusableInputError(f"{exc.code}: {exc.message}") from None
+        raise UnusableInputError(f"--templates: {exc.code}: {exc.message}", code=exc.code) from None
+
+
+def _warn_entity(entity_types: Mapping[str, EntityType], name: str) -> None:
+    """Say on standard error what the entity type ``name`` warned of when it loaded."""
+    entity = entity_types.get(name)
+    for warning in entity.warnings if entity is not None else ():
+        print(f"vccore: warning: {warning}", file=sys.stderr)
+
+
+def _add_templates_option(command: argparse.ArgumentParser, helptext: str = "more entity types") -> None:
+    """``--templates DIR [DIR ...]``, which may also be repeated."""
+    command.add_argument(
+        "--templates",
+        action="extend",
+        nargs="+",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help=f"{helptext}: a folder holding entity.json, or folders that each hold one (one or more; repeatable)",
+    )
 
 
 def _parse_time(text: str, option: str) -> datetime:
+    """A time option's value: an ISO 8601 date-time with a zone, or a date, meaning its 00:00:00Z
+    (what the HTTP API's endDate takes too).
+    """
+    if _DATE.fullmatch(text):
+        try:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=UTC)
+        except ValueError:
+            raise UnusableInputError(f"{option}: {text} is not a date of the calendar") from None
     try:
         moment = _datetime.parse(text)
         moment.astimezone(UTC)  # what is stored and signed: 9999-12-31T23:59:59-01:00 is no year in UTC
@@ -121,16 +239,36 @@ def _parse_time(text: str, option: str) -> datetime:
     return moment
 
 
+TIME_FORMS = "an ISO 8601 date-time with a zone, or a date (its 00:00:00Z)"
+_DATE = re.compile(r"\d{4}-\d\d-\d\d", re.ASCII)
+
+
 def _now(args: argparse.Namespace) -> datetime | None:
     return _parse_time(args.now, "--now") if args.now else None
 
 
-def _write_json(data: Any, output: Path | None) -> None:
+def _write_json(data: Any, output: Path | None, *, what: str = "") -> None:
+    """``data`` as indented JSON on standard output, or into ``output`` (said on standard error)."""
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
+        _write_text(output, text, what=what)
+
+
+def _write_text(output: Path, text: str, *, what: str = "") -> None:
+    """Write ``text`` into ``output`` and say so on standard error; unusable input when it cannot."""
+    try:
         output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UnusableInputError(_cannot_write(output, exc)) from None
+    print(f"vccore: wrote {output}{f' ({what})' if what else ''}", file=sys.stderr)
+
+
+def _cannot_write(output: Path, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError) and not output.parent.is_dir():
+        return f"cannot write {output}: the folder {output.parent} does not exist: make it, or give another path"
+    return f"cannot write {output}: {exc.strerror or exc}: give a path vccore may write"
 
 
 def _check_workers(workers: int) -> None:

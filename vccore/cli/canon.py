@@ -44,5 +44,5 @@ def _canonicalize(args: argparse.Namespace) -> int:
 
 def _contexts_export(args: argparse.Namespace) -> int:
     urls = bundled_contexts().export(args.directory)
-    print(f"wrote {len(urls)} contexts and index.json to {args.directory}")
+    print(f"vccore: wrote {len(urls)} contexts and index.json to {args.directory}", file=sys.stderr)
     return EXIT_OK

@@ -17,14 +17,17 @@ from . import _common
 from ._common import (
     EXIT_OK,
     EXIT_REFUSED,
+    TIME_FORMS,
+    _add_templates_option,
     _check_workers,
     _entity_types,
     _now,
     _parse_time,
     _read_json,
+    _warn_entity,
     _write_json,
 )
-from ._home import _home, _home_key, _issuer, _issuer_options, _load_key
+from ._home import STATUS_URL_HELP, _home, _home_key, _issuer, _issuer_options, _load_key
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,9 +49,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--errors", type=Path, metavar="FILE", help="with --batch: rejected lines (default OUT.errors.jsonl)"
     )
     issue_cmd.add_argument("--workers", type=int, default=1, metavar="N", help="with --batch: processes (default 1)")
-    issue_cmd.add_argument(
-        "--status-url", help="with --batch: base URL of the status lists (set once, when the store is made)"
-    )
+    issue_cmd.add_argument("--status-url", metavar="URL", help=f"with --batch: {STATUS_URL_HELP}")
     issue_cmd.add_argument(
         "--key", type=Path, help="key file (default: key.json in the home folder, made on first use)"
     )
@@ -59,10 +60,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="with --batch: the store: a postgresql:// URL or an SQLite file (default: $VCCORE_STORE, else vccore.db in the home folder)",
     )
     _version_and_suite(issue_cmd)
-    issue_cmd.add_argument("--now", help="issuance time, ISO 8601 with zone (default: now)")
-    issue_cmd.add_argument(
-        "--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types"
-    )
+    issue_cmd.add_argument("--now", help=f"issuance time (the proof's created and $now): {TIME_FORMS} (default: now)")
+    _add_templates_option(issue_cmd)
     issue_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     issue_cmd.set_defaults(run=_issue)
 
@@ -75,8 +74,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         cmd.add_argument("payload", type=Path, help="the payload (JSON)")
         _issuer_options(cmd)
         _version_and_suite(cmd)
-        cmd.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
-        cmd.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
+        _add_templates_option(cmd)
+        cmd.add_argument("--status-url", metavar="URL", help=STATUS_URL_HELP)
         cmd.add_argument("-o", "--output", type=Path, help="write the credential here instead of standard output")
         cmd.add_argument(
             "--json", action="store_true", help="print {certificateId, transactionId, replaces, credential}"
@@ -91,6 +90,7 @@ def _issue(args: argparse.Namespace) -> int:
         raise UnusableInputError("issue needs a payload file (or --batch IN.jsonl -o OUT.jsonl)")
     payload = _read_json(args.payload)
     entity_types = _entity_types(args.templates)
+    _warn_entity(entity_types, args.entity)
     key = _load_key(args.key) if args.key else _home_key(_home(args))
     try:
         credential = issue(
@@ -105,7 +105,7 @@ def _issue(args: argparse.Namespace) -> int:
     except PayloadError as exc:
         _print_payload_problems(args, exc)
         return EXIT_REFUSED
-    _write_json(credential, args.output)
+    _write_json(credential, args.output, what=f"a {args.entity} credential")
     return EXIT_OK
 
 
@@ -115,9 +115,14 @@ def _issue_batch(args: argparse.Namespace) -> int:
     if args.output is None:
         raise UnusableInputError("--batch needs -o OUT.jsonl: where the credentials go (and where a re-run continues)")
     _check_workers(args.workers)
-    if args.entity not in _entity_types(args.templates):
-        known = ", ".join(sorted(_entity_types(args.templates)))
-        raise UnusableInputError(f"no entity type {args.entity!r} (known: {known})")
+    entity_types = _entity_types(args.templates)
+    if args.entity not in entity_types:
+        known = ", ".join(sorted(entity_types))
+        raise UnusableInputError(
+            f"no entity type {args.entity!r} (known: {known}): `vccore entities` lists them; a folder of your own: "
+            "--templates DIR"
+        )
+    _warn_entity(entity_types, args.entity)
     make_issuer = functools.partial(_issuer, args, make_key=True)
     # The key and the store now, in this process: a problem stops the batch before it starts. The
     # store is closed again, so that the workers can be forked (no connection may cross a fork).
@@ -138,11 +143,11 @@ def _issue_batch(args: argparse.Namespace) -> int:
     errors = args.errors or args.output.with_name(args.output.stem + ".errors.jsonl")
     resumed = f" (continued at line {report.resumed_at:,})" if report.resumed_at > 1 else ""
     print(
-        f"vccore: {report.done:,} credentials in {args.output}, {report.rejected:,} lines rejected"
+        f"vccore: wrote {report.done:,} credentials in {args.output}, {report.rejected:,} lines rejected"
         f"{f' (see {errors})' if report.rejected else ''}{resumed}; {report.seconds:.1f} s",
         file=sys.stderr,
     )
-    return EXIT_OK
+    return EXIT_REFUSED if report.rejected else EXIT_OK
 
 
 def _certify(args: argparse.Namespace) -> int:
@@ -150,13 +155,18 @@ def _certify(args: argparse.Namespace) -> int:
 
 
 def _update(args: argparse.Namespace) -> int:
-    return _issue_recorded(args, lambda issuer, payload: issuer.update(args.entity, payload, now=_now(args)))
+    # updates a certificate certify recorded: in a folder without key and store, nothing is made
+    return _issue_recorded(
+        args, lambda issuer, payload: issuer.update(args.entity, payload, now=_now(args)), make_key=False
+    )
 
 
-def _issue_recorded(args: argparse.Namespace, action: Any) -> int:
+def _issue_recorded(args: argparse.Namespace, action: Any, *, make_key: bool = True) -> int:
     payload = _read_json(args.payload)
+    issuer = _issuer(args, make_key=make_key)
+    _warn_entity(issuer.entity_types, args.entity)
     try:
-        certified = action(_issuer(args, make_key=True), payload)
+        certified = action(issuer, payload)
     except PayloadError as exc:
         _print_payload_problems(args, exc)
         return EXIT_REFUSED
@@ -165,7 +175,11 @@ def _issue_recorded(args: argparse.Namespace, action: Any) -> int:
         + (f"  replaces {certified.replaces}" if certified.replaces else ""),
         file=sys.stderr,
     )
-    _write_json(certified.to_dict() if args.json else certified.credential, args.output)
+    _write_json(
+        certified.to_dict() if args.json else certified.credential,
+        args.output,
+        what=f"certificate {certified.certificate_id}" + (" with its ids" if args.json else ""),
+    )
     return EXIT_OK
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..dids import did_document, did_web
@@ -46,8 +47,13 @@ def _keygen(args: argparse.Namespace) -> int:
         if encrypted and passphrase is None:
             raise UnusableInputError(f"{path} is encrypted: set {PASSPHRASE_ENV} or run on a terminal to be asked")
         key, document = rotate_key(args.out, passphrase=passphrase)
-        print(f"wrote {path} (mode 0600): {key.id} signs from now on")
-        print(f"wrote {document}: publish it; it still lists the earlier keys, so what they signed verifies")
+        print(f"vccore: wrote {path} (mode 0600): {key.id} signs from now on", file=sys.stderr)
+        print(
+            f"vccore: wrote {document}: publish it; it still lists the earlier keys, so what they signed verifies",
+            file=sys.stderr,
+        )
+        print(f"issuer   {key.controller}")
+        print(f"method   {key.id}")
         return EXIT_OK
     args.out.mkdir(mode=0o700, parents=True, exist_ok=True)  # often the home folder: the store goes there too
     path = args.out / "key.json"
@@ -59,7 +65,8 @@ def _keygen(args: argparse.Namespace) -> int:
         document = args.out / "did.json"
         document.write_text(json.dumps(did_document(key), indent=2) + "\n", encoding="utf-8")
         print(
-            f"wrote {document}: publish it at https://{args.did_web.strip('/')}{'' if '/' in args.did_web.strip('/') else '/.well-known'}/did.json"
+            f"vccore: wrote {document}: publish it at https://{args.did_web.strip('/')}{'' if '/' in args.did_web.strip('/') else '/.well-known'}/did.json",
+            file=sys.stderr,
         )
     else:
         key = Ed25519Key.generate()
@@ -67,7 +74,7 @@ def _keygen(args: argparse.Namespace) -> int:
     if args.encrypt and passphrase is None:
         raise UnusableInputError(f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} or run on a terminal to be asked")
     key.write(path, passphrase=passphrase)
-    print(f"wrote {path} (mode 0600{', secret encrypted' if passphrase else ''})")
+    print(f"vccore: wrote {path} (mode 0600{', secret encrypted' if passphrase else ''})", file=sys.stderr)
     print(f"issuer   {key.controller}")
     print(f"method   {key.id}")
     return EXIT_OK

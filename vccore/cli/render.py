@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .. import _json, render
 from ..errors import UnusableInputError
-from ._common import EXIT_OK, _credential_bytes, _entity_types
+from ._common import EXIT_OK, EXIT_REFUSED, _credential_bytes, _entity_types, _parse_time
+from ._verifying import add_print_options, printable
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,14 +25,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="compact",
         help="the QR code's payload format (default compact)",
     )
-    render_cmd.add_argument(
-        "--templates",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="DIR",
-        help="entity types beyond the bundled ones",
-    )
+    add_print_options(render_cmd)
     render_cmd.set_defaults(run=_render)
 
 
@@ -45,6 +39,21 @@ def _render(args: argparse.Namespace) -> int:
         raise UnusableInputError(f"{args.credential} is not a JSON object")
     if args.output.suffix.lower() not in (".html", ".htm", ".svg"):
         raise UnusableInputError(f"{args.output}: write .html or .svg")
-    written = render.render(value, args.output, entity_types=_entity_types(args.templates), qr_format=args.format)
-    print(f"vccore: {written}", file=sys.stderr)
+    entity_types = _entity_types(args.templates)
+    # A page with a QR code looks like proof: what does not verify is not printed unless asked,
+    # and then the page says so. One that verified and no longer holds is printed with its state.
+    result = printable(value, args, command="render")
+    if result is None:
+        return EXIT_REFUSED
+    written = render.render(
+        value,
+        args.output,
+        entity_types=entity_types,
+        qr_format=args.format,
+        verification=result,
+        now=_parse_time(args.now, "--now") if args.now else None,
+    )
+    _, state = render.page_state(value, result)
+    said = f" ({'; '.join(state)})" if state else ""
+    print(f"vccore: wrote {written}{said}", file=sys.stderr)
     return EXIT_OK

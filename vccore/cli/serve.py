@@ -14,8 +14,8 @@ from ..errors import UnusableInputError, VccoreError
 from ..http.auth import MAX_LIFETIME
 from ..issuer import Issuer, issuer_of
 from ..suites import SUITES
-from ._common import EXIT_OK, _read_json, _read_trust
-from ._home import _home, _issuer, _issuer_options
+from ._common import EXIT_OK, _add_templates_option, _read_json, _read_trust
+from ._home import STATUS_URL_HELP, _home, _issuer, _issuer_options
 
 API_TOKEN_ENV = "VCCORE_API_TOKEN"
 
@@ -68,15 +68,15 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_true",
         help="the verify routes trust any issuer that controls the key that signed (a general VC API verifier, as the W3C suites test one)",
     )
-    _issuer_options(serve)
+    _issuer_options(serve, now_help=None)
     serve.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: each type's own)")
     serve.add_argument(
         "--suite",
         choices=sorted(n for n, s in SUITES.items() if s.sign),
         help="the proof suite (default: each type's own, eddsa-rdfc-2022 unless it says otherwise)",
     )
-    serve.add_argument("--templates", action="append", default=[], type=Path, metavar="DIR", help="more entity types")
-    serve.add_argument("--status-url", help="base URL of the status lists (set once, when the store is made)")
+    _add_templates_option(serve, "more entity types, certified and verified")
+    serve.add_argument("--status-url", metavar="URL", help=STATUS_URL_HELP)
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(run=_serve)
 
@@ -123,7 +123,7 @@ def _serve(args: argparse.Namespace) -> int:
         token, where = _api_token(_home(args))
         authorizer = StaticTokenAuthorizer(token)
         how = f"the static token in {where}"
-    issuer = _issuer(args, make_key=True)
+    issuer = _issuer(args, make_key=True, warn_placeholder=True)
     try:
         app = create_app(
             issuer,
@@ -137,7 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
     scheme = "https" if args.tls_cert else "http"
     print(
         f"vccore: serving {scheme}://{args.host}:{args.port} as {issuer_of(issuer.signer)}; store {issuer.store.location}; "
-        f"status lists under {issuer.store.status_base_url}; OpenAPI at /openapi.json; protected routes take {how}; "
+        f"status lists under {issuer.store.status_url}; OpenAPI at /openapi.json; protected routes take {how}; "
         f"the verify routes trust {_trusted_names(app.state.verifier.trusted_issuers)}",
         file=sys.stderr,
     )

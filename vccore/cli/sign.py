@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 from ..canon import to_quads
+from ..codes import ErrorCode
+from ..errors import SigningError
 from ..proofs import sign
 from ..suites import SUITES, get_suite
-from ._common import EXIT_OK, _contexts, _parse_time, _read_json, _write_json
+from ._common import EXIT_OK, TIME_FORMS, _contexts, _parse_time, _read_json, _write_json
 from ._home import _load_key
 
 
@@ -18,9 +21,22 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sign_cmd.add_argument("credential", type=Path)
     sign_cmd.add_argument("--key", required=True, type=Path, help="key file (Multikey JSON, JWK or PEM)")
     sign_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
-    sign_cmd.add_argument("--created", help="proof creation time, ISO 8601 with zone (default: now)")
+    sign_cmd.add_argument("--created", help=f"proof creation time: {TIME_FORMS} (default: now)")
     sign_cmd.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
+    sign_cmd.add_argument(
+        "--templates",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="know the contexts of these entity types",
+    )
     sign_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    sign_cmd.add_argument(
+        "--force",
+        action="store_true",
+        help="sign even when the credential's issuer is not the key's controller (it will not verify)",
+    )
     sign_cmd.set_defaults(run=_sign)
 
 
@@ -30,13 +46,36 @@ def _sign(args: argparse.Namespace) -> int:
     if isinstance(credential, dict) and not get_suite(args.suite).canonicalizes_rdf:
         # JCS signs the JSON without reading it; the verifier reads every suite's credentials
         # in safe mode, so what it would refuse is not signed here either.
-        to_quads({k: v for k, v in credential.items() if k != "proof"}, contexts=_contexts(args.context), safe=True)
+        to_quads(
+            {k: v for k, v in credential.items() if k != "proof"},
+            contexts=_contexts(args.context, templates=args.templates),
+            safe=True,
+        )
     signed = sign(
         credential,
         key,
         suite=args.suite,
         created=_parse_time(args.created, "--created") if args.created else None,
-        contexts=_contexts(args.context),
+        contexts=_contexts(args.context, templates=args.templates),
     )
+    if not args.force:  # after signing, so that what would refuse the credential itself is said first
+        _check_issuer(credential, key.controller, args.credential)
     _write_json(signed, args.output)
     return EXIT_OK
+
+
+def _check_issuer(credential: Any, controller: str, path: Path) -> None:
+    """Refuse to sign what can never verify: a verifier accepts a proof only by a key its issuer controls."""
+    issuer = credential.get("issuer") if isinstance(credential, dict) else None
+    issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+    if issuer_id == controller:
+        return
+    said = f"the issuer {issuer_id}" if isinstance(issuer_id, str) and issuer_id else "no issuer id"
+    raise SigningError(
+        f"{path} names {said}, and the key's controller is {controller}: a verifier accepts only a proof "
+        f"by a key the issuer controls, so the signed credential would never verify. Set the issuer to "
+        f"{controller}, or sign with the issuer's key (--force signs anyway)",
+        code=ErrorCode.ISSUER_MISMATCH,
+        issuer=str(issuer_id),
+        controller=controller,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Final
 
 from starlette.responses import JSONResponse
@@ -89,7 +90,7 @@ def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "a
     if best is None:
         raise ApiError(
             406,
-            f"none of {accept!r} can be given; this resource is one of {', '.join(offered)}",
+            f"none of {json.dumps(accept)} can be given; this resource is one of {', '.join(offered)}",
             code=ErrorCode.NOT_ACCEPTABLE,
         )
     return best[3]

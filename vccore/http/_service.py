@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import json
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from .. import _json
@@ -18,11 +21,13 @@ from ..store import Record
 from ..verify import Verifier
 from ._responses import STATUS_FOR, ApiError, problem
 from ._status_cache import StatusCache, ascii_digits
-from .auth import AuthError, Authorizer, bearer_token
+from .auth import AuthError, Authorizer, bearer_token, misspelt_authorization
 
 __all__ = ["MAX_BODY", "Handlers", "Service"]
 
 MAX_BODY: Final = 1 << 20
+
+_log: Final = logging.getLogger("vccore.http")
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,14 @@ class Handlers:
     # --- helpers -------------------------------------------------------------------------------
 
     def _authorize(self, request: Request, scope: str) -> str:
-        return self.authorizer.check(bearer_token(request.headers.get("authorization")), scope)
+        header = request.headers.get("authorization")
+        try:
+            return self.authorizer.check(bearer_token(header), scope)
+        except AuthError as exc:
+            misspelt = misspelt_authorization(request.headers.keys()) if header is None else None
+            if misspelt is None or exc.details.get("token") != "missing":
+                raise
+            raise misspelt from None
 
     async def _json(self, request: Request) -> Any:
         declared = request.headers.get("content-length")
@@ -58,7 +70,7 @@ class Handlers:
             if not ascii_digits(declared, 20):
                 raise ApiError(
                     400,
-                    f"Content-Length {declared!r} is not a number of bytes",
+                    f"Content-Length {json.dumps(declared)} is not a number of bytes",
                     code=ErrorCode.MALFORMED_REQUEST,
                     field="Content-Length",
                 )
@@ -96,16 +108,36 @@ class Handlers:
         return record
 
     @staticmethod
-    async def _guard(work: Callable[[], Awaitable[Response]]) -> Response:
-        """Run a handler; vccore's errors become problem details (never a stack trace)."""
+    async def _guard(
+        work: Callable[[], Awaitable[Response]], *, correlation: Mapping[str, str] | None = None
+    ) -> Response:
+        """Run a handler; vccore's errors become problem details, and so does a fault nobody
+        foresaw (500, its traceback in the log, never in the answer). ``correlation``: the ids of
+        the request (a transactionId, a credentialId), read when it fails (a handler may add to
+        it as it reads the request), given in every problem but a refused token's (the request
+        was not read).
+        """
         try:
             return await work()
         except AuthError as exc:
             return problem(exc.status, exc)
         except ApiError as exc:
-            return problem(exc.status, exc, **exc.extra)
+            return problem(exc.status, exc, **{**exc.extra, **(correlation or {})})
         except VccoreError as exc:
-            return problem(STATUS_FOR.get(exc.code, 400), exc)
+            return problem(STATUS_FOR.get(exc.code, 400), exc, **(correlation or {}))
+        except ClientDisconnect:
+            raise
+        except Exception:  # noqa: BLE001 (whatever it is, the caller gets problem details and the log the traceback)
+            ids = dict(correlation or {})
+            transaction_id = ids.get("transactionId")
+            reference = f"transactionId {transaction_id}" if transaction_id else f"reference {uuid.uuid4()}"
+            _log.exception("an unexpected error answered 500 (%s)", reference)
+            return problem(
+                500,
+                ErrorCode.VCCORE_ERROR,
+                f"the server failed on this request (an unexpected error): its log has it under {reference}",
+                **ids,
+            )
 
     def _changed(self, record: Record) -> None:
         self.status.invalidate(record.status_list)

@@ -83,7 +83,7 @@ class StatusCache:
 
     def resolve(self, url: str) -> dict[str, Any] | None:
         """A status list credential of this server's store by URL (what its verifier reads)."""
-        base = self.issuer.store.status_base_url
+        base = self.issuer.store.status_url
         if not url.startswith(base):
             return None  # another issuer's list: never fetched
         set_part, _, purpose = url[len(base) :].partition("/")

@@ -84,7 +84,7 @@ def create_app(
             checker = default_verifier(trusted)
     service = Service(issuer, authorizer, checker, status)
     common = _Common(service)
-    status_path = _url_path(issuer.store.status_base_url)
+    status_path = _url_path(issuer.store.status_url)
     routes = [
         Route("/health", common.health, methods=["GET"]),
         Route("/openapi.json", common.openapi, methods=["GET"]),
@@ -137,7 +137,7 @@ class _Common(Handlers):
 
     async def status_list(self, request: Request) -> Response:
         async def work() -> Response:
-            base = self.store.status_base_url
+            base = self.store.status_url
             url = f"{base}{request.path_params['set']}/{request.path_params['purpose']}"
             wanted = negotiate(request.headers.get("accept"), CREDENTIAL_TYPES)
             credential = await run_in_threadpool(self.status.resolve, url)
@@ -154,4 +154,4 @@ def openapi(issuer: Issuer) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API, with each entity type's payload schema."""
     from .openapi import document
 
-    return document(issuer, status_path=_url_path(issuer.store.status_base_url), list_size=LIST_SIZE)
+    return document(issuer, status_path=_url_path(issuer.store.status_url), list_size=LIST_SIZE)

@@ -23,6 +23,7 @@ good token without the permission), with the ``WWW-Authenticate`` header RFC 675
 
 from __future__ import annotations
 
+import difflib
 import hmac
 import json
 import time
@@ -42,6 +43,7 @@ __all__ = [
     "JwtAuthorizer",
     "StaticTokenAuthorizer",
     "bearer_token",
+    "misspelt_authorization",
 ]
 
 SCOPES: Final = ("certify", "revoke", "read")
@@ -76,8 +78,27 @@ def bearer_token(authorization: str | None) -> str | None:
     return token.strip()
 
 
-def _missing() -> AuthError:
-    return AuthError("this call needs a bearer token (Authorization: Bearer <token>)", token="missing")
+def _missing(where: str) -> AuthError:
+    """No Authorization header: which header to send, with which scheme, and where the token is."""
+    return AuthError(
+        f"this call needs a bearer token: send the header Authorization: Bearer <token>, where the token is {where}",
+        token="missing",
+    )
+
+
+def misspelt_authorization(header_names: Iterable[str]) -> AuthError | None:
+    """The refusal of a request that has no ``Authorization`` header but one spelt near it (the
+    seed page writes "Authorisation"), naming it; None when it has none such.
+    """
+    near = difflib.get_close_matches("authorization", [n.lower() for n in header_names], n=1, cutoff=0.8)
+    if not near:
+        return None
+    return AuthError(
+        f"this call needs an Authorization header, and this request has none but has {near[0]}: did you mean "
+        "Authorization? Send Authorization: Bearer <token>",
+        token="missing",
+        header=near[0],
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +114,10 @@ class StaticTokenAuthorizer:
     def check(self, token: str | None, scope: str) -> str:
         """The one token, compared in constant time; it grants every scope."""
         if token is None:
-            raise _missing()
+            raise _missing(
+                "the server's API token: vccore serve takes $VCCORE_API_TOKEN, else the file api-token in its "
+                "home folder (.vccore/api-token by default), and names it in the line it prints at start"
+            )
         if not hmac.compare_digest(token.encode(), self.token.encode()):
             raise AuthError("the bearer token is not this server's", token="invalid")
         return "static-token"
@@ -137,7 +161,7 @@ class JwtAuthorizer:
         self.leeway = leeway
         if max_lifetime is not None and not max_lifetime > 0:
             raise AuthError(
-                f"the longest token lifetime is a number of seconds above 0, not {max_lifetime!r}",
+                f"the longest token lifetime is a number of seconds above 0, not {max_lifetime}",
                 code=ErrorCode.AUTH_CONFIG,
             )
         self.max_lifetime = max_lifetime
@@ -159,7 +183,7 @@ class JwtAuthorizer:
             for key in self._keys:
                 if key.key_id == kid:
                     return key
-            raise AuthError(f"no key {kid!r} in the token issuer's key set", token="invalid")
+            raise AuthError(f"no key {json.dumps(kid)} in the token issuer's key set", token="invalid")
         if len(self._keys) == 1:
             return self._keys[0]
         raise AuthError("the token names no key (kid) and the key set has several", token="invalid")
@@ -168,7 +192,7 @@ class JwtAuthorizer:
         """A JWT verified against the key set, with its claims and scopes checked."""
         jwt = self._jwt
         if token is None:
-            raise _missing()
+            raise _missing("a JWT from the token issuer whose keys this server takes (vccore serve --jwks)")
         if len(token) > MAX_TOKEN_CHARS:
             raise AuthError(f"the bearer token is longer than {MAX_TOKEN_CHARS} characters", token="invalid")
         try:
@@ -178,7 +202,7 @@ class JwtAuthorizer:
             allowed = [key._jwk_data["alg"]] if "alg" in key._jwk_data else list(_ALGORITHMS[kty])
             if header.get("alg") not in allowed:
                 raise AuthError(
-                    f"the token's algorithm {header.get('alg')!r} is not one its key signs with ({', '.join(allowed)})",
+                    f"the token's algorithm {json.dumps(header.get('alg'))} is not one its key signs with ({', '.join(allowed)})",
                     token="invalid",
                 )
             # The times are checked below, once they are known to be integers: PyJWT reads them
@@ -207,7 +231,7 @@ class JwtAuthorizer:
         granted = _permissions(claims)
         if scope not in granted:
             raise AuthError(
-                f"the token does not allow {scope!r} (it allows: {', '.join(sorted(granted)) or 'nothing'})",
+                f"the token does not allow {scope} (it allows: {', '.join(sorted(granted)) or 'nothing'})",
                 code=ErrorCode.FORBIDDEN,
                 scope=scope,
             )

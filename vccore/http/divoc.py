@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import hashlib
+import json
+from datetime import UTC, date, datetime
 from datetime import time as day_start
-from typing import Any, Final
+from typing import Any, Final, NoReturn
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .. import _datetime, _json, qr, render
+from .. import _datetime, _jcs, _json, qr, render
 from ..codes import CredentialStatus, ErrorCode, ProblemCode
 from ..entities import EntityType
 from ..errors import VccoreError
-from ..issuer import Certified, Issuer, new_transaction_id
+from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
 from ..payloads import PayloadError
-from ..store import LifecycleError, Record
+from ..store import LifecycleError, Record, RecordState
+from ..verify import Verifier
 from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, negotiate, problem, summary
 from ._service import Handlers
 
@@ -47,30 +51,56 @@ class DivocApi(Handlers):
         ]
 
     async def certify(self, request: Request) -> Response:
-        """``POST|PUT /vc-certification/v1/certify/{entity}``: certify or update a payload."""
+        """``POST|PUT /vc-certification/v1/certify/{entity}``: certify or update a payload.
+
+        Every answer names a transactionId (DIVOC's clients look requests up by it): a refused
+        request's is recorded with the reason, but for a refused token (the request is not read,
+        and nothing is recorded for a caller who may not write) and for a fault of the server or
+        its store (500, 503: given for its log).
+        """
+        transaction_id = new_transaction_id()
+        name = request.path_params["entity"]
 
         async def work() -> Response:
             self._authorize(request, "certify")
-            entity = self._entity(request.path_params["entity"])
-            payload = await self._json(request)
-            if not isinstance(payload, dict):
-                raise ApiError(
-                    400, f"a payload is a JSON object, not {type(payload).__name__}", code=ErrorCode.MALFORMED_REQUEST
-                )
-            return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT")
+            try:
+                entity = self._entity(name)
+                payload = await self._json(request)
+                if not isinstance(payload, dict):
+                    raise ApiError(
+                        400,
+                        f"a payload is a JSON object, not {_json.kind(payload)}",
+                        code=ErrorCode.MALFORMED_REQUEST,
+                    )
+            except ApiError as exc:
+                return await run_in_threadpool(self._failed, name, None, exc, transaction_id)
+            return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT", transaction_id)
 
-        return await self._guard(work)
+        return await self._guard(work, correlation={"transactionId": transaction_id})
 
-    def _certify(self, entity: EntityType, payload: dict[str, Any], update_only: bool) -> Response:
+    def _certify(self, entity: EntityType, payload: dict[str, Any], update_only: bool, transaction_id: str) -> Response:
         given = payload.get("certificateId")
+        key = _replay_key(entity, payload)
         try:
-            certified = self._certify_or_update(entity, payload, given, update_only)
+            if update_only and not isinstance(given, str):
+                raise LifecycleError(
+                    "an update (PUT) needs the payload's certificateId: the certificate to replace",
+                    code=ErrorCode.MISSING_CERTIFICATE_ID,
+                )
+            earlier = self.store.get_by_keys([key]).get(key) if key is not None else None
+            # a PUT re-issues the certificate it names, even from the payload that made it; a PUT
+            # whose payload made that certificate's successor is the same PUT again
+            if earlier is not None and not (update_only and earlier.certificate_id == given):
+                return self._replayed(earlier)
+            # the key is recorded once, for the first certificate its payload made
+            certified = self._certify_or_update(entity, payload, given, update_only, key if earlier is None else None)
         except LifecycleError as exc:
             if exc.code == ErrorCode.STORE_ERROR:
                 raise
-            return self._failed(entity, given, exc)
-        except PayloadError as exc:
-            return self._failed(entity, given, exc)
+            # the payload's own problems first: a conflict is only worth telling of a valid payload
+            return self._failed(entity.name, given, self._invalid(entity, payload) or exc, transaction_id)
+        except VccoreError as exc:  # the payload's problems, a suite the type does not take, ...
+            return self._failed(entity.name, given, exc, transaction_id)
         if certified.replaces is not None:
             # The old certificate is SUPERSEDED now; the new one takes over its state, SUSPENDED
             # too, at a position of its own, maybe in another list set. A new certificate needs
@@ -82,30 +112,58 @@ class DivocApi(Handlers):
         return JSONResponse({"transactionId": certified.transaction_id, "certificateId": certified.certificate_id})
 
     def _certify_or_update(
-        self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool
+        self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool, key: str | None
     ) -> Certified:
-        if update_only:
-            if not isinstance(given, str):
-                raise LifecycleError(
-                    "an update (PUT) needs the payload's certificateId: the certificate to replace",
-                    code=ErrorCode.MISSING_CERTIFICATE_ID,
-                )
-            return self.issuer.update(entity, payload)
-        if isinstance(given, str) and self.store.get(given) is not None:
-            return self.issuer.update(entity, payload)
-        try:
-            return self.issuer.certify(entity, payload)
-        except LifecycleError as exc:
-            if exc.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
-                return self.issuer.update(entity, payload)
-            raise
+        if update_only or (isinstance(given, str) and self.store.get(given) is not None):
+            return self._update(entity, payload, key)
+        if key is None:
+            made: Certified | VccoreError = self.issuer.certify(entity, payload)
+        else:
+            # a batch of one records the payload's key in the certificate's own transaction; the
+            # same payload certified by another request meanwhile gives back that certificate
+            [made] = self.issuer.certify_batch(entity, [payload], keys=[key])
+        if isinstance(made, VccoreError):
+            if made.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
+                return self._update(entity, payload, key)
+            raise made
+        return made
 
-    def _failed(self, entity: EntityType, given: Any, exc: VccoreError) -> Response:
-        """Record the refused request under a transactionId, and say why."""
-        transaction_id = new_transaction_id()
+    def _update(self, entity: EntityType, payload: dict[str, Any], key: str | None) -> Certified:
+        return self.issuer.update(entity, payload, key=key)
+
+    def _invalid(self, entity: EntityType, payload: dict[str, Any]) -> PayloadError | None:
+        """The payload's problems, if it has any (what certify and update would find)."""
+        try:
+            entity.values(payload, issuer=issuer_of(self.issuer.signer))
+        except PayloadError as exc:
+            return exc
+        return None
+
+    def _replayed(self, earlier: Record) -> Response:
+        """A payload certified before, sent again: that request's answer, while the certificate it
+        made has not been replaced (a source system retrying); a conflict once it has.
+        """
+        if earlier.state is RecordState.SUPERSEDED:
+            current = self.issuer.fetch(earlier.certificate_id)[-1]
+            raise LifecycleError(
+                f"this payload was certified before, as certificate {earlier.certificate_id} (transaction "
+                f"{earlier.transaction_id}), which has been updated since: certificate {current.certificate_id} "
+                f"replaces it; to change that one, send the payload with certificateId {current.certificate_id}",
+                code=ErrorCode.INVALID_TRANSITION,
+                certificate_id=earlier.certificate_id,
+                state=earlier.state,
+                successor=current.certificate_id,
+            )
+        return JSONResponse(
+            {"transactionId": earlier.transaction_id, "certificateId": earlier.certificate_id},
+            headers={"Idempotent-Replayed": "true"},
+        )
+
+    def _failed(self, entity_name: str, given: Any, exc: VccoreError, transaction_id: str) -> Response:
+        """Record the refused request under its transactionId, and say why."""
         self.store.record_failure(
             transaction_id,
-            entity.name,
+            entity_name,
             given if isinstance(given, str) else None,
             exc.to_dict(),
             _datetime.format(_datetime.now()),
@@ -113,17 +171,19 @@ class DivocApi(Handlers):
         extra: dict[str, Any] = {"transactionId": transaction_id}
         if isinstance(exc, PayloadError):
             extra["problems"] = [p.to_dict() for p in exc.problems]
+        if isinstance(exc, ApiError):
+            return problem(exc.status, exc, **{**exc.extra, **extra})
         return problem(STATUS_FOR.get(exc.code, 400), exc, **extra)
 
     async def transaction(self, request: Request) -> Response:
         """``GET /vc-management/v1/transaction/{transaction}``: what became of a request."""
+        transaction_id = request.path_params["transaction"]
 
         async def work() -> Response:
             self._authorize(request, "read")
-            transaction_id = request.path_params["transaction"]
             return await run_in_threadpool(self._transaction, transaction_id)
 
-        return await self._guard(work)
+        return await self._guard(work, correlation={"transactionId": transaction_id})
 
     def _transaction(self, transaction_id: str) -> Response:
         record = self.store.get_by_transaction(transaction_id)
@@ -151,7 +211,7 @@ class DivocApi(Handlers):
             404,
             f"no transaction {transaction_id}",
             code=ErrorCode.UNKNOWN_TRANSACTION,
-            transaction_id=transaction_id,
+            transactionId=transaction_id,
         )
 
     async def certificate(self, request: Request) -> Response:
@@ -162,9 +222,32 @@ class DivocApi(Handlers):
             entity = self._entity(request.path_params["entity"])
             wanted = negotiate(request.headers.get("accept"), _CERTIFICATE_TYPES)
             record = await run_in_threadpool(self._record_of, entity, request.path_params["certificate"])
-            return await run_in_threadpool(_certificate_response, record, wanted, self.issuer)
+            response = await run_in_threadpool(_certificate_response, record, wanted, self.issuer, self.verifier)
+            response.headers.update(await run_in_threadpool(self._state_headers, record))
+            return response
 
         return await self._guard(work)
+
+    def _state_headers(self, record: Record) -> dict[str, str]:
+        """What the credential's body cannot say (it is as it was signed): the certificate's state
+        now, the end of a suspension, and the versions before and after it (RFC 5829 links).
+        """
+        state = record.effective_state(_datetime.now())
+        headers = {"Certificate-State": str(state)}
+        if state is RecordState.SUSPENDED and record.suspended_until is not None:
+            headers["Certificate-Suspended-Until"] = record.suspended_until
+        path = f"/vc-certification/v1/certificate/{quote(record.entity_type, safe='')}/"
+        links = []
+        if record.replaced_by is not None:
+            links.append(f'<{path}{quote(record.replaced_by, safe="")}>; rel="successor-version"')
+            latest = self.issuer.fetch(record.certificate_id)[-1].certificate_id
+            if latest != record.replaced_by:
+                links.append(f'<{path}{quote(latest, safe="")}>; rel="latest-version"')
+        if record.replaces is not None:
+            links.append(f'<{path}{quote(record.replaces, safe="")}>; rel="predecessor-version"')
+        if links:
+            headers["Link"] = ", ".join(links)
+        return headers
 
     async def revoke(self, request: Request) -> Response:
         """``POST /vc-certification/v1/certificate/revoke``: revoke or suspend."""
@@ -185,7 +268,7 @@ class DivocApi(Handlers):
             reason = body.get("reason")
             if reason is not None and not isinstance(reason, str):
                 raise ApiError(400, "reason is a string", code=ErrorCode.MALFORMED_REQUEST, field="reason")
-            until = _end_date(body.get("endDate"))
+            until = _end_date(body.get("endDate"), _datetime.now())
             entity = self._entity(str(entity_name))
             return await run_in_threadpool(self._revoke, entity, str(certificate_id), until, reason)
 
@@ -263,45 +346,66 @@ def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:
     raise ApiError(400, "the body is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST)
 
 
-def _end_date(value: Any) -> datetime | None:
-    """``endDate``: an ISO 8601 time with a zone, or a date (the suspension ends as it begins, UTC)."""
+def _end_date(value: Any, now: datetime) -> datetime | None:
+    """``endDate``: a date (the suspension ends as that day begins, 00:00:00 UTC) or a date-time
+    with a zone, after ``now``; 400 naming the field for anything else.
+    """
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise ApiError(
-            400,
-            "endDate is a date (YYYY-MM-DD) or a time with a zone",
-            code=ErrorCode.MALFORMED_REQUEST,
-            field="endDate",
-        )
+    if not isinstance(value, str) or not value:
+        return _bad_end_date(f"endDate is {_json.kind(value)}")
     try:
-        if len(value) == 10:
-            return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), day_start(0), tzinfo=UTC)  # noqa: DTZ007 (only its date is kept)
-        moment = _datetime.parse(value)
+        if len(value) == 10 and value[4] == "-" and value[7] == "-":
+            moment = datetime.combine(date.fromisoformat(value), day_start(0), tzinfo=UTC)
+        else:
+            moment = _datetime.parse(value)
     except (ValueError, VccoreError):
-        raise ApiError(
-            400,
-            f"endDate {value!r} is not a date (YYYY-MM-DD) or a time with a zone",
-            code=ErrorCode.MALFORMED_REQUEST,
-            field="endDate",
-        ) from None
+        return _bad_end_date(f"endDate {json.dumps(value)} is not a date or a date-time with a zone")
     try:
         moment.astimezone(UTC)  # the store keeps it in UTC
     except OverflowError:
+        return _bad_end_date(f"endDate {json.dumps(value)} is outside the years 1 to 9999 in UTC")
+    if moment <= now:
         raise ApiError(
             400,
-            f"endDate {value!r} is outside the years 1 to 9999 in UTC",
+            f"endDate {json.dumps(value)} has begun already ({_datetime.format(moment)}): a suspension ends in the "
+            "future (to lift one now, DELETE /vc-certification/v1/certificate/revoke/{entityName}/{certificateId})",
             code=ErrorCode.MALFORMED_REQUEST,
             field="endDate",
-        ) from None
+        )
     return moment
 
 
-def _certificate_response(record: Record, media: str, issuer: Issuer) -> Response:
+def _bad_end_date(what: str) -> NoReturn:
+    raise ApiError(
+        400,
+        f"{what}: give a date, YYYY-MM-DD (suspended until that day begins, 00:00:00 UTC), or a date-time with "
+        "a zone, such as 2027-01-01 or 2027-01-01T00:00:00Z",
+        code=ErrorCode.MALFORMED_REQUEST,
+        field="endDate",
+    )
+
+
+def _replay_key(entity: EntityType, payload: dict[str, Any]) -> str | None:
+    """The store's issue key of a certify request: its entity type and payload, canonical (RFC
+    8785), hashed. The same payload sent again has the same key; None for one that has no
+    canonical form (it is refused anyway).
+    """
+    try:
+        text = _jcs.canonicalize({"entityType": entity.name, "payload": payload})
+    except (VccoreError, ValueError, TypeError):
+        return None
+    return "certify:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _certificate_response(record: Record, media: str, issuer: Issuer, verifier: Verifier) -> Response:
     if media in CREDENTIAL_TYPES:
         return JSONResponse(record.credential, media_type=media)
     if media == "text/html":
-        return HTMLResponse(render.certificate_html(record.credential, entity_types=issuer.entity_types))
+        # the page says what the verify routes would: revoked, suspended, superseded, expired
+        verification = verifier.verify(record.credential)
+        page = render.certificate_html(record.credential, entity_types=issuer.entity_types, verification=verification)
+        return HTMLResponse(page)
     symbol = qr.make(record.credential)
     if media == "image/png":
         return Response(symbol.png(), media_type="image/png")

@@ -41,6 +41,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         409: "Not possible in the certificate's state",
         413: "Body too large",
         422: "The payload is invalid for the entity type",
+        500: "An unexpected fault of the server (its log has it, under the reference the detail gives)",
         503: "The store is unavailable",
     }
     return {str(s): _answer(words[s], _PROBLEM, "application/problem+json") for s in statuses}
@@ -72,6 +73,16 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
         "additionalProperties": True,
     }
     verification = {"$ref": "#/components/schemas/Verification"}
+    certified_answer = {
+        **_answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}),
+        "headers": {
+            "Idempotent-Replayed": {
+                "description": "true when the payload was certified before: the answer is that request's, "
+                "and nothing was signed",
+                "schema": {"const": "true"},
+            }
+        },
+    }
     paths: dict[str, Any] = {
         "/vc-certification/v1/certify/{entityName}": {
             "parameters": [entity_param],
@@ -80,8 +91,8 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "security": _secured("certify"),
                 "requestBody": {"required": True, "content": {"application/json": {"schema": payload_ref}}},
                 "responses": {
-                    "200": _answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}),
-                    **_problems(400, 401, 403, 404, 409, 413, 422, 503),
+                    "200": certified_answer,
+                    **_problems(400, 401, 403, 404, 409, 413, 422, 500, 503),
                 },
             },
             "put": {
@@ -89,8 +100,8 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "security": _secured("certify"),
                 "requestBody": {"required": True, "content": {"application/json": {"schema": payload_ref}}},
                 "responses": {
-                    "200": _answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}),
-                    **_problems(400, 401, 403, 404, 409, 413, 422, 503),
+                    "200": certified_answer,
+                    **_problems(400, 401, 403, 404, 409, 413, 422, 500, 503),
                 },
             },
         },
@@ -112,7 +123,22 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 "parameters": [entity_param, certificate_param],
                 "responses": {
                     "200": {
-                        "description": "The certificate",
+                        "description": "The certificate, as it was signed; its state now in the headers",
+                        "headers": {
+                            "Certificate-State": {
+                                "description": "The certificate's state now",
+                                "schema": {"enum": [str(state) for state in RecordState]},
+                            },
+                            "Certificate-Suspended-Until": {
+                                "description": "When a suspension in force ends (SUSPENDED only; none: until lifted)",
+                                "schema": {"type": "string", "format": "date-time"},
+                            },
+                            "Link": {
+                                "description": "RFC 5829 links to the other versions: successor-version and "
+                                "latest-version (an updated certificate), predecessor-version (an update)",
+                                "schema": {"type": "string"},
+                            },
+                        },
                         "content": {
                             "application/vc+ld+json": {"schema": credential},
                             "application/json": {"schema": credential},
@@ -334,7 +360,8 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                         "entityName": {"type": "string"},
                         "endDate": {
                             "type": "string",
-                            "description": "YYYY-MM-DD, or an ISO 8601 time with a zone: suspend until then",
+                            "description": "Suspend until then: a date, YYYY-MM-DD (until that day begins, "
+                            "00:00:00 UTC), or a date-time with a zone (2027-01-01T00:00:00Z); in the future",
                         },
                         "reason": {"type": "string"},
                     },

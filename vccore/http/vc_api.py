@@ -45,15 +45,20 @@ class VcApi(Handlers):
         ]
 
     async def vc_issue(self, request: Request) -> Response:
-        """``POST /credentials/issue`` (VC API): sign a credential, with status entries."""
+        """``POST /credentials/issue`` (VC API): sign a credential, with status entries. A
+        refusal names the credential's ``id`` as ``credentialId``, when it has one.
+        """
+        ids: dict[str, str] = {}
 
         async def work() -> Response:
             self._authorize(request, "certify")
             credential, options = _vc_api_body(await self._json(request), "credential")
+            if isinstance(credential.get("id"), str):
+                ids["credentialId"] = credential["id"]
             signed = await run_in_threadpool(self._vc_issue, credential, options)
             return JSONResponse({"verifiableCredential": signed}, status_code=201)
 
-        return await self._guard(work)
+        return await self._guard(work, correlation=ids)
 
     def _vc_issue(self, credential: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
         """Sign a credential the caller wrote, as this issuer, and record it.
@@ -91,7 +96,7 @@ class VcApi(Handlers):
         if unsigned.issuer != ours:
             raise ApiError(
                 400,
-                f"the credential's issuer {unsigned.issuer!r} is not this service's ({ours})",
+                f"the credential's issuer {unsigned.issuer} is not this service's ({ours})",
                 code=ErrorCode.ISSUER_MISMATCH,
                 field="issuer",
             )
@@ -139,9 +144,7 @@ class VcApi(Handlers):
         if purposes:
             # Revocation and suspension (or the purpose asked for); not the "message" list, which
             # tells a superseded certificate from a revoked one, and these are never superseded.
-            add_lifecycle(
-                document, unsigned.version, self.store.status_base_url, status_list, status_index, None, purposes
-            )
+            add_lifecycle(document, unsigned.version, self.store.status_url, status_list, status_index, None, purposes)
         signed = sign_with_transform(
             document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False
         )
@@ -175,7 +178,7 @@ class VcApi(Handlers):
                 code=ErrorCode.RESERVED_BY_ISSUER,
                 field="type",
             )
-        base = self.store.status_base_url
+        base = self.store.status_url
         inside = sorted(iri for iri in unsigned.iris if iri.startswith(base))
         if inside:
             raise ApiError(
@@ -194,7 +197,10 @@ class VcApi(Handlers):
             )
 
     async def vc_status(self, request: Request) -> Response:
-        """``POST /credentials/status`` (VC API): set a status bit of this issuer's own lists."""
+        """``POST /credentials/status`` (VC API): set a status bit of this issuer's own lists. A
+        refusal names the request's ``credentialId``, once it is one.
+        """
+        ids: dict[str, str] = {}
 
         async def work() -> Response:
             self._authorize(request, "revoke")
@@ -210,6 +216,7 @@ class VcApi(Handlers):
                 raise ApiError(
                     400, "credentialId is required (a string)", code=ErrorCode.MALFORMED_REQUEST, field="credentialId"
                 )
+            ids["credentialId"] = credential_id
             if not isinstance(entry, dict) or entry.get("type") not in (
                 "BitstringStatusListEntry",
                 "BitstringStatusList",
@@ -224,7 +231,7 @@ class VcApi(Handlers):
             if purpose not in ("revocation", "suspension"):
                 raise ApiError(
                     400,
-                    f"credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}",
+                    f"credentialStatus.statusPurpose is revocation or suspension, not {json.dumps(purpose)}",
                     code=ErrorCode.MALFORMED_REQUEST,
                     field="credentialStatus.statusPurpose",
                 )
@@ -234,7 +241,7 @@ class VcApi(Handlers):
                 )
             return await run_in_threadpool(self._vc_status, credential_id, str(purpose), status)
 
-        return await self._guard(work)
+        return await self._guard(work, correlation=ids)
 
     def _vc_status(self, credential_id: str, purpose: str, status: bool) -> Response:
         record = self.store.get(credential_id)
@@ -249,7 +256,7 @@ class VcApi(Handlers):
         # on (entries of another status service, which a caller may bring, are not this issuer's
         # to set: setting its own bit would say REVOKED here and change nothing for verifiers).
         entries = record.credential.get("credentialStatus", [])
-        base = self.store.status_base_url
+        base = self.store.status_url
         purposes = {
             e.get("statusPurpose")
             for e in one_or_many(entries)
@@ -407,7 +414,7 @@ def _status_purposes(options: dict[str, Any], version: str) -> tuple[str, ...]:
     if purpose not in (None, "revocation", "suspension"):
         raise ApiError(
             400,
-            f"options.credentialStatus.statusPurpose is revocation or suspension, not {purpose!r}",
+            f"options.credentialStatus.statusPurpose is revocation or suspension, not {json.dumps(purpose)}",
             code=ErrorCode.MALFORMED_REQUEST,
             field="options.credentialStatus.statusPurpose",
         )
@@ -425,7 +432,7 @@ def _suite_option(options: dict[str, Any], default: str | Suite) -> str | Suite:
     ):
         raise ApiError(
             400,
-            f"this service signs with eddsa-rdfc-2022, eddsa-jcs-2022 or Ed25519Signature2020, not {name!r}",
+            f"this service signs with eddsa-rdfc-2022, eddsa-jcs-2022 or Ed25519Signature2020, not {json.dumps(name)}",
             code=ErrorCode.UNSUPPORTED_SUITE,
             field="options",
         )

@@ -27,7 +27,7 @@ from .formats import (
     decode_text,
     encode_text,
 )
-from .images import IMAGE_FORMATS, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_MEMORY, read_image
+from .images import IMAGE_FORMATS, MAX_IMAGE_FILE_BYTES, MAX_IMAGE_MEMORY, is_svg, read_image
 from .symbols import Q_UP_TO_VERSION, QRErrorCorrection, Symbol, make
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "b45encode",
     "decode_text",
     "encode_text",
+    "is_svg",
     "make",
     "read_image",
 ]

@@ -220,7 +220,35 @@ def decode_text(payload: str | bytes) -> Decoded:
         raw = b""
     if raw.startswith(b"PK\x03\x04"):
         return _decoded(QRFormat.DIVOC, _unzip(raw))
+    if payload.lstrip()[:1] not in ("{", "["):
+        _refuse_other_text(payload)
     return _decoded(QRFormat.JSON, payload.encode("utf-8"))
+
+
+_URL: Final = re.compile(r"[a-z][a-z0-9+.-]*://\S+|(?:mailto|tel|sms|geo|urn|did):\S+", re.IGNORECASE)
+
+
+def _refuse_other_text(payload: str) -> None:
+    """QRError for a payload that is none of vccore's formats and not JSON: a URL, or other text."""
+    line = payload.strip()
+    if _URL.fullmatch(line):
+        raise QRError(
+            f"this QR holds a URL ({_cut(line)}), not a credential: it is a link to open (a web page, perhaps one that verifies); vccore reads QR "
+            "codes that hold a credential (VC1:..., DIVOC's ZIP, or the credential's JSON)",
+            code=ErrorCode.QR_FORMAT_UNSUPPORTED,
+            format="URL",
+            url=line,
+        )
+    raise QRError(
+        f"this QR holds plain text ({_cut(line)}), not JSON text and not a credential payload: vccore "
+        "reads QR codes that hold a credential (VC1:..., DIVOC's ZIP, or the credential's JSON)",
+        code=ErrorCode.QR_MALFORMED,
+    )
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    text = json.dumps(text, ensure_ascii=False)[1:-1]  # control characters escaped, as JSON writes them
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _inflate(data: bytes) -> bytes:

@@ -18,6 +18,7 @@ __all__ = [
     "IMAGE_FORMATS",
     "MAX_IMAGE_FILE_BYTES",
     "MAX_IMAGE_MEMORY",
+    "is_svg",
     "read_image",
 ]
 
@@ -116,6 +117,13 @@ def _grey_pixels(path: Path) -> tuple[bytes, int, int]:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 image = Image.open(file, formats=IMAGE_FORMATS)
         except UnidentifiedImageError:
+            file.seek(0)
+            if is_svg(file.read(1024)):
+                raise _unreadable(
+                    path,
+                    "an SVG image, which vccore cannot read (it has no SVG renderer): read a PNG, JPEG, GIF, BMP or "
+                    "WebP image of the code, such as the PNG that Symbol.save('qr.png') writes",
+                ) from None
             raise _unreadable(
                 path, "not an image vccore reads (PNG, JPEG, GIF, BMP or WebP), or a broken one"
             ) from None
@@ -190,6 +198,12 @@ def _pillow_size(exc: Exception) -> str:
     """The size in Pillow's decompression bomb message, as a phrase."""
     found = re.search(r"\((\d+) pixels\)", str(exc))
     return f"an image of {int(found[1]):,} pixels" if found else "an image over Pillow's decompression bomb bound"
+
+
+def is_svg(head: bytes) -> bool:
+    """Whether a file's first bytes (a kilobyte will do) are an SVG document's."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith(b"<svg") or (text.startswith((b"<?xml", b"<!doctype svg", b"<!--")) and b"<svg" in text)
 
 
 def _unreadable(path: Path, why: object) -> QRError:

@@ -112,7 +112,7 @@ class StatusLists:
         except Unreadable as exc:
             return Refusal(refused, f"{url}: {exc.message}")
         if facts.id != url:
-            return Refusal(refused, f"the credential found for {url} is {facts.id!r}")
+            return Refusal(refused, f"the credential found for {url} is {json.dumps(facts.id)}")
         if STATUS + "BitstringStatusListCredential" not in facts.types:
             return Refusal(refused, f"{url} is not a BitstringStatusListCredential")
         if STATUS + "BitstringStatusList" not in facts.subject_types:

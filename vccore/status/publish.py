@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -73,24 +75,44 @@ def list_set_credentials(
 
 
 def write_status_lists(
-    directory: str | Path, credentials: Mapping[str, Mapping[str, Any]], base_url: str
+    directory: str | Path,
+    credentials: Mapping[str, Mapping[str, Any]],
+    base_url: str,
+    earlier_urls: Sequence[str] = (),
 ) -> list[Path]:
-    """Write status list credentials (URL -> credential, each URL under ``base_url``), and an
-    ``index.json`` (URL -> file), for verifiers.
+    """Write status list credentials (URL -> credential, each URL under ``base_url`` or under one
+    of ``earlier_urls``, the URLs a store published under before it moved), and an
+    ``index.json`` (URL -> file), for verifiers. A list under ``base_url`` is the file
+    ``<set>-<purpose>.json``; one under an earlier URL has that URL's host and path before it
+    (``status.example-old-0-revocation.json``), so that each list keeps its own file.
 
     Each file is written whole and renamed into place, ``index.json`` last, so that a verifier
     reading the folder meanwhile sees the old export or the new one, never a mix of halves.
     """
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
+    prefixes = {url: _file_prefix(url) for url in earlier_urls if url != base_url}
+    prefixes[base_url] = ""
+    bases = sorted(prefixes, key=len, reverse=True)  # the longest first: one URL may lie under another
     written: list[Path] = []
     index: dict[str, str] = {}
     for url, credential in credentials.items():
-        name = url[len(base_url) :].replace("/", "-") + ".json"
+        base = next((b for b in bases if url.startswith(b)), None)
+        if base is None:
+            raise ValueError(f"the status list {url} is under none of {', '.join(bases)}")
+        name = prefixes[base] + url[len(base) :].replace("/", "-") + ".json"
+        if name in index.values():  # two URLs read alike once their slashes are dashes
+            name = f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{name}"
         written.append(_write_atomically(target / name, json.dumps(credential, indent=2) + "\n"))
         index[url] = name
     _write_atomically(target / "index.json", json.dumps(index, indent=2) + "\n")
     return written
+
+
+def _file_prefix(url: str) -> str:
+    """A file name's start for the lists under ``url``: its host and path, as letters, digits and dashes."""
+    rest = url.split("://", 1)[-1]
+    return re.sub(r"[^A-Za-z0-9._]+", "-", rest).strip("-.") + "-"
 
 
 def _write_atomically(path: Path, text: str) -> Path:

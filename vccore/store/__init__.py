@@ -26,14 +26,26 @@ from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._interface import Record, RecordDict, RecordState, RecordSummary, Store, StoreTransaction
 from ._positions import LIST_SIZE, MAX_BLOCK, permute
-from ._schema import Migration, check_version, credential_json, migrate
+from ._schema import (
+    PLACEHOLDER_HOST,
+    Migration,
+    PlaceholderStatusUrlWarning,
+    check_version,
+    checked_status_url,
+    credential_json,
+    is_placeholder,
+    migrate,
+    status_url_argument,
+)
 from .sqlite import SQLiteStore
 
 __all__ = [
     "LIST_SIZE",
     "MAX_BLOCK",
+    "PLACEHOLDER_HOST",
     "LifecycleError",
     "Migration",
+    "PlaceholderStatusUrlWarning",
     "Record",
     "RecordDict",
     "RecordState",
@@ -42,20 +54,34 @@ __all__ = [
     "Store",
     "StoreTransaction",
     "check_version",
+    "checked_status_url",
     "credential_json",
+    "is_placeholder",
     "migrate",
     "open_store",
     "permute",
+    "record_at",
 ]
 
 
 def open_store(
-    location: str | os.PathLike[str], *, status_base_url: str | None = None, read_only: bool = False
+    location: str | os.PathLike[str],
+    *,
+    status_url: str | None = None,
+    read_only: bool = False,
+    status_base_url: str | None = None,
 ) -> Store:
     """The store at ``location``: a ``postgresql://`` (or ``postgres://``) URL opens a
     :class:`vccore.store.postgres.PostgresStore` (the ``vccore[postgresql]`` extra), anything else is
     the path of a :class:`SQLiteStore` file.
+
+    ``status_url``: where the store's status lists will be published, given when the store is
+    made (a store opened later with another URL is refused; :meth:`Store.move_status_url` moves
+    it). Without it a new store picks a placeholder under ``status.vccore.invalid``, which nothing
+    can fetch, and warns (:class:`PlaceholderStatusUrlWarning`). ``status_base_url`` is the old,
+    deprecated name of ``status_url``.
     """
+    given = status_url_argument(status_url, status_base_url, "open_store")
     text = os.fspath(location)
     scheme, sep, _ = text.partition("://")
     if sep and scheme.lower() in ("postgresql", "postgres"):
@@ -66,10 +92,24 @@ def open_store(
                 f"a PostgreSQL store needs psycopg: pip install 'vccore[postgresql]' ({exc})",
                 code=ErrorCode.STORE_ERROR,
             ) from None
-        return PostgresStore(text, status_base_url=status_base_url, read_only=read_only)
+        return PostgresStore(text, status_url=given, read_only=read_only)
     if sep:
         raise LifecycleError(
             f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file",
             code=ErrorCode.STORE_ERROR,
         )
-    return SQLiteStore(text, status_base_url=status_base_url, read_only=read_only)
+    return SQLiteStore(text, status_url=given, read_only=read_only)
+
+
+def record_at(store: Store, status_list_credential: str, index: int) -> Record | None:
+    """The record at ``index`` of the status list at ``status_list_credential``, when that list is
+    one of ``store``'s, under its status URL or one it had before a move (None: not this store's
+    list, or no record there). Lists are published at ``<status URL><list set>/<purpose>``.
+    """
+    for base in sorted((store.status_url, *store.earlier_status_urls), key=len, reverse=True):
+        if status_list_credential.startswith(base):
+            list_set, _, purpose = status_list_credential[len(base) :].partition("/")
+            if not (list_set.isascii() and list_set.isdigit() and purpose and "/" not in purpose):
+                return None
+            return store.get_by_position(int(list_set), index)
+    return None

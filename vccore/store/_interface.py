@@ -149,8 +149,27 @@ class StoreTransaction(Protocol):
 class Store(Protocol):
     """Issuance records, behind transactions; SQLite here, PostgreSQL for many workers."""
 
+    picked_status_url: bool
+    """Whether opening this store made it and picked a placeholder status URL (with a warning)."""
+
     @property
-    def status_base_url(self) -> str: ...
+    def status_url(self) -> str:
+        """Where the store's status lists are published: what new credentials name."""
+
+    @property
+    def status_base_url(self) -> str:
+        """The old name of :attr:`status_url`."""
+
+    @property
+    def earlier_status_urls(self) -> tuple[str, ...]:
+        """The status URLs of the store before a move (oldest first): credentials issued then name them."""
+
+    def move_status_url(self, status_url: str) -> None:
+        """Publish status lists under ``status_url`` from now on: new credentials name it, and
+        every list is published under it and under each earlier URL (credentials issued before
+        keep theirs, signed; re-issue them to move them). Nothing stored is changed but the URL.
+        Other processes with this store open keep the URL they read until opened again.
+        """
 
     def transaction(self) -> AbstractContextManager[StoreTransaction]: ...
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import secrets
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from ..codes import ErrorCode
 from ..errors import LifecycleError
@@ -64,6 +67,105 @@ def _version(meta: dict[str, Any], where: str) -> int:
         raise LifecycleError(
             f"{where} records an unreadable schema version {meta['schema_version']!r}", code=ErrorCode.STORE_ERROR
         ) from None
+
+
+# --- the status URL ------------------------------------------------------------------------------
+
+PLACEHOLDER_HOST: Final = "status.vccore.invalid"
+"""The host of the status URL a store picks when given none: ``.invalid`` never resolves."""
+EARLIER_URLS_KEY: Final = "earlier_status_urls"
+"""The meta row listing (JSON) the status URLs a store published under before a move."""
+
+
+class PlaceholderStatusUrlWarning(UserWarning):
+    """A new store was given no status URL and picked a placeholder that nothing can fetch."""
+
+
+def is_placeholder(url: str) -> bool:
+    """Whether ``url`` is a placeholder status URL (under ``status.vccore.invalid``)."""
+    return urlsplit(url).hostname == PLACEHOLDER_HOST
+
+
+def status_url_argument(
+    status_url: str | None, status_base_url: str | None, owner: str, *, stacklevel: int = 3
+) -> str | None:
+    """The status URL given to ``owner`` as ``status_url``, or under its old name
+    ``status_base_url`` (deprecated: a DeprecationWarning).
+    """
+    if status_base_url is None:
+        return status_url
+    warnings.warn(
+        f"{owner}(status_base_url=...) is now {owner}(status_url=...), the name the command line's --status-url uses",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    if status_url is not None and status_url != status_base_url:
+        raise TypeError(f"{owner}: give status_url or its old name status_base_url, not both")
+    return status_base_url
+
+
+def checked_status_url(url: str, where: str) -> str:
+    """``url`` as a store keeps it (ending with '/'): an absolute http(s) URL, without query or fragment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        raise LifecycleError(
+            f"{where}: the status URL {url or 'an empty string'} is not an absolute https:// (or http://) URL "
+            "without a query or fragment, such as https://issuer.example/status/",
+            code=ErrorCode.STORE_ERROR,
+        )
+    return url if url.endswith("/") else url + "/"
+
+
+def new_status_url(given: str | None, where: str) -> tuple[str, bool]:
+    """The status URL of a new store: ``given``, or a placeholder with a random path (True: picked)."""
+    if given is not None:
+        return checked_status_url(given, where), False
+    return f"https://{PLACEHOLDER_HOST}/{secrets.token_hex(8)}/", True
+
+
+def placeholder_warning(where: str, url: str) -> None:
+    """Warn (:class:`PlaceholderStatusUrlWarning`) that the new store ``where`` picked ``url``."""
+    warnings.warn(
+        PlaceholderStatusUrlWarning(
+            f"{where} was given no status URL and picked the placeholder {url}: nothing can fetch status lists "
+            "there, and every credential issued names it in its signed credentialStatus. Give the URL where you "
+            "will publish them: open_store(..., status_url='https://issuer.example/status/'); to move this "
+            "store: store.move_status_url(URL) (credentials issued before keep the old URL: re-issue them with "
+            "Issuer.update)"
+        ),
+        stacklevel=4,
+    )
+
+
+def refuse_other_url(where: str, stored: str, given: str) -> LifecycleError:
+    """The error of a store opened with another status URL than its own (details: ``stored_url``,
+    ``status_url``, for a command line to say it in its own words).
+    """
+    return LifecycleError(
+        f"{where} publishes status lists under {stored}, not {given}: every credential issued names its list's "
+        f"URL in its signed credentialStatus. To publish new lists under {given}, open the store without "
+        "status_url and call store.move_status_url(URL); credentials issued before keep the old URL until "
+        "re-issued (Issuer.update)",
+        code=ErrorCode.STORE_ERROR,
+        stored_url=stored,
+        status_url=given,
+    )
+
+
+def moved(current: str, earlier_json: str | None, new: str) -> tuple[str, tuple[str, ...]]:
+    """After a move from ``current`` to ``new``: the meta row of earlier URLs, and the URLs."""
+    earlier = [url for url in earlier_urls(earlier_json) if url != new]
+    if current != new and current not in earlier:
+        earlier.append(current)
+    return json.dumps(earlier), tuple(earlier)
+
+
+def earlier_urls(earlier_json: str | None) -> tuple[str, ...]:
+    """The earlier status URLs a meta row lists (oldest first)."""
+    if earlier_json is None:
+        return ()
+    found = json.loads(earlier_json)
+    return tuple(str(url) for url in found) if isinstance(found, list) else ()
 
 
 # --- what both stores share: tables, statements, rows --------------------------------------------

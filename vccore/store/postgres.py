@@ -43,6 +43,7 @@ from ._interface import Record
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
 from ._schema import (
     _COLUMNS,
+    EARLIER_URLS_KEY,
     INSERT_CERTIFICATE,
     INSERT_FAILURE,
     INSERT_ISSUE_KEY,
@@ -59,8 +60,15 @@ from ._schema import (
     _row,
     _version,
     check_version,
+    checked_status_url,
+    earlier_urls,
     migrate,
+    moved,
+    new_status_url,
+    placeholder_warning,
+    refuse_other_url,
     save_args,
+    status_url_argument,
 )
 
 __all__ = ["PostgresStore"]
@@ -113,26 +121,70 @@ class PostgresStore:
     """
 
     def __init__(
-        self, url: str, *, status_base_url: str | None = None, read_only: bool = False, connect_timeout: int = 10
+        self,
+        url: str,
+        *,
+        status_url: str | None = None,
+        read_only: bool = False,
+        connect_timeout: int = 10,
+        status_base_url: str | None = None,
     ) -> None:
+        """Open (or make) the store in the database at ``url``. ``status_url``: where its status
+        lists are published, given when the store is made (without it, a placeholder, with a
+        :class:`PlaceholderStatusUrlWarning`); ``status_base_url`` is its old, deprecated name.
+        """
+        given = status_url_argument(status_url, status_base_url, "PostgresStore")
         self.url = url
         self._where = describe(url)
         self._timeout = connect_timeout
         self._read_only = read_only
         self._local = threading.local()
         self._pool = _PositionPool()
+        self.picked_status_url = False
+        """Whether this opening made the store and picked a placeholder status URL (with a warning)."""
         if read_only:
             meta = dict(self._query("SELECT key, value FROM meta") if self._has_meta() else [])
             check_version(_version(meta, self._where), _MIGRATIONS, self._where)
         else:
-            meta = self._open(status_base_url)
-        self._status_base_url = str(meta["status_base_url"])
+            meta = self._open(given)
+        self._status_url = str(meta["status_base_url"])
+        self._earlier = earlier_urls(meta.get(EARLIER_URLS_KEY))
         self._secret = bytes.fromhex(meta["position_secret"])
+        if self.picked_status_url:
+            placeholder_warning(self._where, self._status_url)
+
+    @property
+    def status_url(self) -> str:
+        """The URL under which this store's status list credentials are published (new ones name it)."""
+        return self._status_url
 
     @property
     def status_base_url(self) -> str:
-        """The URL under which this store's status list credentials are published."""
-        return self._status_base_url
+        """The old name of :attr:`status_url`."""
+        return self._status_url
+
+    @property
+    def earlier_status_urls(self) -> tuple[str, ...]:
+        """The status URLs this store published under before a move (oldest first): credentials
+        issued then still name them, so their lists are published there too.
+        """
+        return self._earlier
+
+    def move_status_url(self, status_url: str) -> None:
+        """Publish status lists under ``status_url`` from now on (as :meth:`SQLiteStore.move_status_url`)."""
+        if self._read_only:
+            raise LifecycleError(f"{self._where} is open read-only", code=ErrorCode.STORE_ERROR)
+        new = checked_status_url(status_url, self._where)
+        with self._write() as connection:
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+            earlier_json, earlier = moved(str(meta["status_base_url"]), meta.get(EARLIER_URLS_KEY), new)
+            connection.execute("UPDATE meta SET value = %s WHERE key = 'status_base_url'", (new,))
+            connection.execute(
+                "INSERT INTO meta VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (EARLIER_URLS_KEY, earlier_json),
+            )
+        self._status_url, self._earlier = new, earlier
 
     @property
     def location(self) -> str:
@@ -183,7 +235,7 @@ class PostgresStore:
                 f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
             ) from exc
 
-    def _open(self, status_base_url: str | None) -> dict[str, str]:
+    def _open(self, status_url: str | None) -> dict[str, str]:
         """Create or migrate the schema (under the advisory lock) and read the store's settings."""
         with self._write() as connection:
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -203,16 +255,11 @@ class PostgresStore:
                 connection.execute("INSERT INTO meta VALUES ('position_secret', %s)", (meta["position_secret"],))
             stored_url = meta.get("status_base_url")
             if stored_url is None:
-                url = status_base_url or f"https://status.vccore.invalid/{secrets.token_hex(8)}/"
-                stored_url = url if url.endswith("/") else url + "/"
+                stored_url, self.picked_status_url = new_status_url(status_url, self._where)
                 connection.execute("INSERT INTO meta VALUES ('status_base_url', %s)", (stored_url,))
                 meta["status_base_url"] = stored_url
-            elif status_base_url is not None and status_base_url.rstrip("/") + "/" != stored_url:
-                raise LifecycleError(
-                    f"{self._where} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
-                    "(every credential issued names its list's URL)",
-                    code=ErrorCode.STORE_ERROR,
-                )
+            elif status_url is not None and checked_status_url(status_url, self._where) != stored_url:
+                raise refuse_other_url(self._where, stored_url, status_url)
         return meta
 
     # --- transactions ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ._interface import Record
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
 from ._schema import (
     _COLUMNS,
+    EARLIER_URLS_KEY,
     INSERT_CERTIFICATE,
     INSERT_FAILURE,
     INSERT_ISSUE_KEY,
@@ -39,8 +40,15 @@ from ._schema import (
     _row,
     _version,
     check_version,
+    checked_status_url,
+    earlier_urls,
     migrate,
+    moved,
+    new_status_url,
+    placeholder_warning,
+    refuse_other_url,
     save_args,
+    status_url_argument,
 )
 
 __all__ = ["SQLiteStore"]
@@ -74,14 +82,23 @@ class SQLiteStore:
     aside and opens its own.
     """
 
-    def __init__(self, path: str | Path, *, status_base_url: str | None = None, read_only: bool = False) -> None:
-        """Open (or make) the store at ``path``. ``read_only`` opens an existing store without
-        taking its write lock: what a verifier that wants successors needs.
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        status_url: str | None = None,
+        read_only: bool = False,
+        status_base_url: str | None = None,
+    ) -> None:
+        """Open (or make) the store at ``path``; ``status_url`` as for :func:`open_store`. ``read_only``
+        opens an existing store without its write lock: what a verifier that wants successors needs.
         """
+        given = status_url_argument(status_url, status_base_url, "SQLiteStore")
         self.path = Path(path)
         self._local = threading.local()
         self._read_only = read_only
         self._pool = _PositionPool()
+        self.picked_status_url = False  # True: this opening made the store and picked a placeholder
         if read_only:
             try:
                 rows = dict(self._connection().execute("SELECT key, value FROM meta").fetchall())
@@ -90,9 +107,11 @@ class SQLiteStore:
                     f"{self.location} is not a vccore store: {exc}", code=ErrorCode.STORE_ERROR
                 ) from None
             check_version(_version(rows, self.location), _SQLITE_MIGRATIONS, self.location)
-            self._status_base_url = str(rows["status_base_url"])
+            self._status_url = str(rows["status_base_url"])
+            self._earlier = earlier_urls(rows.get(EARLIER_URLS_KEY))
             return
         _make_private(self.path)  # before its lock file is made beside it, and SQLite opens it
+        picked = False
         with self._write() as connection:
             has_meta = connection.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -104,23 +123,41 @@ class SQLiteStore:
                 connection.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(latest),))
             stored_url = rows.get("status_base_url")
             if stored_url is None:
-                url = status_base_url or f"https://status.vccore.invalid/{secrets.token_hex(8)}/"
-                if not url.endswith("/"):
-                    url += "/"
-                connection.execute("INSERT INTO meta VALUES ('status_base_url', ?)", (url,))
-                stored_url = url
-            elif status_base_url is not None and status_base_url.rstrip("/") + "/" != stored_url:
-                raise LifecycleError(
-                    f"{self.location} publishes status lists under {stored_url}; it cannot move to {status_base_url} "
-                    "(every credential issued names its list's URL)",
-                    code=ErrorCode.STORE_ERROR,
-                )
-        self._status_base_url = stored_url
+                stored_url, picked = new_status_url(given, self.location)
+                connection.execute("INSERT INTO meta VALUES ('status_base_url', ?)", (stored_url,))
+            elif given is not None and checked_status_url(given, self.location) != stored_url:
+                raise refuse_other_url(self.location, stored_url, given)
+        self._status_url = stored_url
+        self._earlier = earlier_urls(rows.get(EARLIER_URLS_KEY))
+        self.picked_status_url = picked
+        if picked:
+            placeholder_warning(self.location, stored_url)
+
+    @property
+    def status_url(self) -> str:
+        """The URL under which this store's status list credentials are published (new ones name it)."""
+        return self._status_url
 
     @property
     def status_base_url(self) -> str:
-        """The URL under which this store's status list credentials are published."""
-        return self._status_base_url
+        """The old name of :attr:`status_url`."""
+        return self._status_url
+
+    @property
+    def earlier_status_urls(self) -> tuple[str, ...]:
+        """The status URLs of this store before a move (oldest first): credentials issued then name them."""
+        return self._earlier
+
+    def move_status_url(self, status_url: str) -> None:
+        """Publish status lists under ``status_url`` from now on (see :meth:`Store.move_status_url`)."""
+        new = checked_status_url(status_url, self.location)  # a read-only store cannot _write
+        with self._write() as connection:
+            rows = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+            current = str(rows["status_base_url"])
+            earlier_json, earlier = moved(current, rows.get(EARLIER_URLS_KEY), new)
+            connection.execute("UPDATE meta SET value = ? WHERE key = 'status_base_url'", (new,))
+            connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (EARLIER_URLS_KEY, earlier_json))
+        self._status_url, self._earlier = new, earlier
 
     @property
     def location(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ from .._nquads import Quad
 from .._signed import SEC, Dataset, SignedProof, Unreadable, purpose_iri, purpose_name, read_proof
 from ..canon import WorkBudget, canonical_nquads, to_quads
 from ..codes import ErrorCode, ProblemCode
-from ..contexts import ContextLoader
+from ..contexts import UNKNOWN_CONTEXT_HINT, ContextLoader
 from ..errors import (
     CanonicalizationError,
     ContextError,
@@ -60,10 +61,26 @@ def _spent(budget: WorkBudget) -> bool:
     return budget.json_values < 0 or budget.rdfc_work < 0
 
 
+def _quoted(value: str | None) -> str:
+    """A value for people: a string in JSON's double quotes (no Python repr), or "(none)"."""
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
+
+
 def _transformation_problem(exc: VccoreError, index: int | None = None) -> Problem:
     if exc.code == ErrorCode.WORK_LIMIT:
         return work_limit()
     where = f"proof {index}: " if index is not None else ""
+    if exc.code == ErrorCode.UNKNOWN_CONTEXT:
+        # The error's own message names the Python remedy; a problem keeps what is wrong in its
+        # detail and the remedy in its hint, which each face (Python, the command line) words.
+        url = exc.details.get("url", "")
+        return Problem(
+            ProblemCode.PROOF_TRANSFORMATION_ERROR,
+            f"{where}context {url} is not pinned: vccore loads no context from the network",
+            index,
+            exc.code,
+            hint=UNKNOWN_CONTEXT_HINT,
+        )
     return Problem(ProblemCode.PROOF_TRANSFORMATION_ERROR, f"{where}{exc.message}", index, exc.code)
 
 
@@ -181,7 +198,7 @@ class _ProofCheck:
         if suite.cryptosuite is not None and signed.cryptosuite != suite.cryptosuite:
             return fail(
                 ProblemCode.MALFORMED_PROOF_ERROR,
-                f"its signed cryptosuite is {signed.cryptosuite!r}, not {suite.cryptosuite!r}",
+                f"its signed cryptosuite is {_quoted(signed.cryptosuite)}, not {_quoted(suite.cryptosuite)}",
             )
         if signed.verification_method is None:
             return fail(ProblemCode.MALFORMED_PROOF_ERROR, "verificationMethod must be a URL")
@@ -191,19 +208,26 @@ class _ProofCheck:
         if signed.purpose != purpose_iri(self.purpose):
             return fail(
                 ProblemCode.MISMATCHED_PROOF_PURPOSE_ERROR,
-                f"purpose is {purpose_name(signed.purpose)!r}; expected {self.purpose!r}",
+                f"purpose is {purpose_name(signed.purpose)}; expected {self.purpose}",
             )
         if signed.expires is not None and self.now > signed.expires[1]:
             return fail(ProblemCode.PROOF_EXPIRED, f"expired at {signed.expires[0]}")
         try:
             key = self.tools.resolve(vm_id, self.purpose)
         except KeyFormatError as exc:
-            code = (
-                ProblemCode.UNKNOWN_VERIFICATION_METHOD
-                if exc.code == ErrorCode.UNKNOWN_VERIFICATION_METHOD
-                else ProblemCode.INVALID_VERIFICATION_METHOD
-            )
-            return fail(code, exc.message)
+            if exc.code == ErrorCode.UNKNOWN_VERIFICATION_METHOD:
+                self.problems.append(
+                    Problem(
+                        ProblemCode.UNKNOWN_VERIFICATION_METHOD,
+                        f"proof {index}: verification method {vm_id} is unknown: it is not a did:key, "
+                        "and not among the keys the verifier trusts",
+                        index,
+                        hint="give the Verifier verification_methods= (the issuer's DID document or "
+                        "verification method), if you trust it",
+                    )
+                )
+                return ProofResult(index, suite_name, vm_id, False)
+            return fail(ProblemCode.INVALID_VERIFICATION_METHOD, exc.message)
         if key.algorithm != suite.algorithm:
             return fail(
                 ProblemCode.INVALID_VERIFICATION_METHOD,
@@ -213,7 +237,7 @@ class _ProofCheck:
         if not all(w in by_id and by_id[w] is not proof for w in signed.previous):
             return fail(
                 ProblemCode.MALFORMED_PROOF_ERROR,
-                f"previousProof {list(signed.previous)!r} does not name other proofs of this credential",
+                f"previousProof {', '.join(map(_quoted, signed.previous))} does not name other proofs of this credential",
             )
         try:
             document = self._transformed_document(suite, signed.previous)
@@ -330,16 +354,15 @@ def _check_proofs(
             problems.append(
                 Problem(
                     ProblemCode.INVALID_CHALLENGE_ERROR,
-                    f"proof {index}: challenge {signed.challenge!r} is not the one asked for",
+                    f"proof {index}: challenge {_quoted(signed.challenge)} is not the one asked for",
                     index,
                 )
             )
         if domain is not None and domain not in signed.domains:
-            stated = list(signed.domains) if len(signed.domains) != 1 else signed.domains[0]
             problems.append(
                 Problem(
                     ProblemCode.INVALID_DOMAIN_ERROR,
-                    f"proof {index}: domain {stated if signed.domains else None!r} is not {domain!r}",
+                    f"proof {index}: domain {', '.join(map(_quoted, signed.domains)) or '(none)'} is not {_quoted(domain)}",
                     index,
                 )
             )
@@ -365,6 +388,7 @@ def _check_proofs(
                 ProblemCode.UNSUPPORTED_SUITE,
                 f"no proof uses a suite this verifier accepts ({', '.join(s.name for s in tools.suites)}); "
                 f"found: {', '.join(found)}",
+                hint="to accept one of those suites, name it in the Verifier's suites=",
             )
         )
     return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -199,7 +200,7 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
                 problems.append(
                     Problem(
                         ProblemCode.MALFORMED_VALUE_ERROR,
-                        f"relatedResource {ident}: digestSRI algorithm {algorithm!r} is not sha256, sha384 or sha512",
+                        f"relatedResource {ident}: digestSRI algorithm {json.dumps(algorithm)} is not sha256, sha384 or sha512",
                     )
                 )
             elif base64.b64encode(hashlib.new(algorithm, data).digest()).decode() != given:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from .. import _datetime, _json
 from .._cache import Cache
@@ -18,6 +18,7 @@ from ..keys import Ed25519Key, PublicKey
 from ..results import TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, work_limit
 from ..status.check import Refusal, StatusCheck, StatusList, StatusLists
 from ..status.resolve import StatusResolver, StatusSource, status_resolver
+from ..store import Store, record_at
 from ..suites import Suite, resolve_suites
 from ._proofs import _check_proofs, _Document, _proof_list, _ProofTools, _spent, _transformation_problem
 from ._shapes import _Shapes
@@ -30,9 +31,6 @@ from .data_model import (
     _context_version,
     _Credential,
 )
-
-if TYPE_CHECKING:
-    from ..store import Store
 
 DEFAULT_SUITES: Final = ("eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020")
 """What ``verify()`` accepts unless told otherwise; legacy suites (Ed25519Signature2018) are opt-in."""
@@ -230,7 +228,7 @@ class Verifier:
                 )
         if not isinstance(presentation, Mapping):
             problem = Problem(
-                ProblemCode.PARSING_ERROR, f"a presentation is a JSON object, not {type(presentation).__name__}"
+                ProblemCode.PARSING_ERROR, f"a presentation is a JSON object, not {_json.kind(presentation)}"
             )
             return PresentationResult(VerificationResult(False, (problem,)), ())
         problems: list[Problem] = []
@@ -323,11 +321,7 @@ class Verifier:
         if not isinstance(credential, Mapping):
             return VerificationResult(
                 False,
-                (
-                    Problem(
-                        ProblemCode.PARSING_ERROR, f"a credential is a JSON object, not {type(credential).__name__}"
-                    ),
-                ),
+                (Problem(ProblemCode.PARSING_ERROR, f"a credential is a JSON object, not {_json.kind(credential)}"),),
             ), None
         if _spent(budget):
             return VerificationResult(False, (work_limit(),)), None
@@ -344,26 +338,36 @@ class Verifier:
             _check_related_resources(read.root, self.contexts, problems)
         issuer = read.issuer if read is not None else None
         if self.trusted_issuers is not None and issuer is not None and issuer not in self.trusted_issuers:
-            problems.append(Problem(ProblemCode.UNTRUSTED_ISSUER, f"issuer {issuer} is not one this verifier trusts"))
+            problems.append(
+                Problem(
+                    ProblemCode.UNTRUSTED_ISSUER,
+                    f"issuer {issuer} is not one this verifier trusts",
+                    hint=f"if you trust {issuer}, add it to the Verifier's trusted_issuers=",
+                )
+            )
         proof_results = (
             _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
         )
         warnings: list[Problem] = []
         if read is not None and not status_list:
             _check_validity(read, now, problems)
-            if read.status:
+            # Only a credential that verified is worth a status lookup: a forged one gets no
+            # fetches, and learns nothing about the positions it names (nor a warning that its
+            # status was not checked: nothing it says is the issuer's). One that is genuine but
+            # outside its validity period is looked up too: "superseded by X" or "revoked" says
+            # more than "expired" to whoever holds it.
+            if read.status and any(r.verified for r in proof_results) and all(p.code in TIME_ONLY for p in problems):
                 if self.status is None:
                     warnings.append(
                         Problem(
                             ProblemCode.STATUS_NOT_CHECKED,
-                            "the credential has a status, and no status resolver was given",
+                            "the credential has a status list entry, and it was not checked: "
+                            "the verifier was given no status lists",
+                            hint="give the Verifier status= (a folder written by vccore status export or "
+                            "write_status_lists(), a mapping of list URL to list credential, or a callable)",
                         )
                     )
-                elif any(r.verified for r in proof_results) and all(p.code in TIME_ONLY for p in problems):
-                    # Only a credential that verified is worth a status lookup: a forged one gets no
-                    # fetches, and learns nothing about the positions it names. One that is genuine
-                    # but outside its validity period is looked up too: "superseded by X" or
-                    # "revoked" says more than "expired" to whoever holds it.
+                else:
                     source = StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
                     StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
         verified = not problems and any(r.verified for r in proof_results)
@@ -417,13 +421,7 @@ class Verifier:
         """The certificateId that replaced the credential at ``index`` of the list at ``url``,
         when the list is one of this verifier's ``store`` (None: not known).
         """
-        store = self.store
-        if store is None or not url.startswith(store.status_base_url):
-            return None
-        list_part = url[len(store.status_base_url) :].split("/", 1)[0]
-        if not (list_part.isascii() and list_part.isdigit()):
-            return None
-        record = store.get_by_position(int(list_part), index)
+        record = record_at(self.store, url, index) if self.store is not None else None
         return record.replaced_by if record is not None else None
 
 
