@@ -61,7 +61,23 @@ def shell_lines() -> list[tuple[str, str]]:
     return lines
 
 
+def make_demo_command() -> list[str]:
+    """What `make demo` runs once its venv is installed (``make -n``: printed, not run)."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not on this machine")
+    printed = subprocess.run(
+        ["make", "-n", "-W", "pyproject.toml", "demo"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+    last = printed.strip().splitlines()[-1]
+    return shlex.split(last)
+
+
 def test_the_quickstart_runs_as_written_and_each_command_says_what_it_made(tmp_path: Path) -> None:
+    # `make demo` ends by running `vccore demo` from the venv: the walkthrough runs the same
+    program, *args = make_demo_command()
+    assert program.endswith("/vccore") and args == ["demo"], (program, args)
     lines = shell_lines()
     assert lines[0][0] == "make demo" and len([c for c, _ in lines if c.startswith("vccore")]) >= 4
     for command, comment in lines:
