@@ -118,7 +118,8 @@ def test_the_seed_request_and_the_whole_lifecycle_over_http(served: Served, tmp_
         current = http.get(f"/vc-certification/v1/certificate/HealthProfessional/{new_id}", headers=auth).json()
         assert current["replaces"] == "614894628867"
         old = verdict(credential)
-        assert old["certificateStatus"] == "SUPERSEDED" and old["successor"] == new_id
+        # DIVOC revokes an updated certificate's old one: REVOKED on its verify route (issue 19, row 4)
+        assert old["status"]["certificateStatus"] == "REVOKED" and old["successor"] == new_id
         assert verdict(current)["certificateStatus"] == "VALID"
 
         until = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%d")
@@ -204,7 +205,7 @@ def test_a_refused_payload_is_an_unsuccessful_transaction(client: TestClient, ap
 def test_requests_that_cannot_be_served_say_why(client: TestClient) -> None:
     assert HP.example is not None
     cases = [
-        (client.post(f"{CERTIFY}/Nobody", json=dict(HP.example)), 404, "UNKNOWN_ENTITY_TYPE"),
+        (client.get("/vc-certification/v1/certificate/Nobody/1"), 404, "UNKNOWN_ENTITY_TYPE"),
         (client.post(f"{CERTIFY}/HealthProfessional", content=b"{not json"), 400, "MALFORMED_REQUEST"),
         (client.post(f"{CERTIFY}/HealthProfessional", content=b"[1, 2]"), 400, "MALFORMED_REQUEST"),
         (client.post(f"{CERTIFY}/HealthProfessional", content=b'{"a": 1, "a": 2}'), 400, "MALFORMED_REQUEST"),
@@ -633,7 +634,8 @@ def test_every_protected_route_refuses_every_bad_token_and_changes_nothing(jwt_a
         == 200
     )
     # verifying and the status lists are public
-    assert client.post("/vc-certification/v1/certificate/verify", json={"verifiableCredential": {}}).status_code == 200
+    # (406: DIVOC's answer to a credential that does not verify, not a refusal of the caller)
+    assert client.post("/vc-certification/v1/certificate/verify", json={"verifiableCredential": {}}).status_code == 406
     assert client.get("/status/0/revocation").status_code == 200
 
 

@@ -9,6 +9,7 @@ HealthProfessional: ``issuer.url``), never as the issuer's identity.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import time
@@ -30,7 +31,16 @@ from .errors import VccoreError
 from .keys import Signer
 from .proofs import sign, sign_with_transform
 from .status import add_lifecycle, list_set_credentials, list_url, write_status_lists
-from .store import LIST_SIZE, LifecycleError, Record, RecordState, Store, StoreTransaction, credential_json
+from .store import (
+    LIST_SIZE,
+    LifecycleError,
+    Record,
+    RecordState,
+    Store,
+    StoreTransaction,
+    credential_json,
+    notification,
+)
 from .suites import DEFAULT_SUITE, Suite, get_suite
 
 __all__ = [
@@ -99,7 +109,7 @@ def resolve_entity_type(entity: EntityType | str, entity_types: Mapping[str, Ent
     found = known.get(entity) or next((t for t in known.values() if entity in t.aliases), None)
     if found is None:
         raise EntityTypeError(
-            f"unknown entity type {entity!r}; known: {', '.join(sorted(known)) or 'none'}",
+            f"unknown entity type {json.dumps(entity)}; known: {', '.join(sorted(known)) or 'none'}",
             code=ErrorCode.UNKNOWN_ENTITY_TYPE,
             entity=entity,
         )
@@ -190,10 +200,17 @@ class Issuer:
     # --- issuing ---------------------------------------------------------------------------------
 
     def certify(
-        self, entity: EntityType | str, payload: Mapping[str, Any], *, now: datetime | None = None
+        self,
+        entity: EntityType | str,
+        payload: Mapping[str, Any],
+        *,
+        now: datetime | None = None,
+        notify: str | None = None,
     ) -> Certified:
         """A new certificate. Its certificateId is the payload's, or 12 random digits (DIVOC's
         form) when the payload has none; a certificateId already in the store is an error.
+        ``notify``: the webhook (a name of the server's callbacks) told of the certificate, by a
+        message put in the store's outbox in the certificate's own transaction.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -203,7 +220,9 @@ class Issuer:
                 raise _duplicate(given)
             # a certificateId of the wrong type is left for validation to report
             certificate_id = _new_certificate_id(tx) if given is None else given
-            return self._issue(tx, entity_type, payload, certificate_id, moment)
+            certified = self._issue(tx, entity_type, payload, certificate_id, moment)
+            _notify(tx, notify, certified, entity_type, payload, moment)
+            return certified
 
     def update(
         self,
@@ -212,12 +231,13 @@ class Issuer:
         *,
         now: datetime | None = None,
         key: str | None = None,
+        notify: str | None = None,
     ) -> Certified:
         """Re-issue: the payload's certificateId names the certificate to replace. The new one gets
         a new certificateId and says which it replaces (``replaces``); the old one becomes
         SUPERSEDED. All in one transaction: if anything fails, nothing changes. ``key``: an
         idempotency key recorded for the new certificate in that transaction
-        (:meth:`vccore.store.Store.get_by_keys` finds it).
+        (:meth:`vccore.store.Store.get_by_keys` finds it). ``notify``: as for :meth:`certify`.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -270,6 +290,7 @@ class Issuer:
             )
             if key is not None:
                 tx.record_key(key, certified.certificate_id)
+            _notify(tx, notify, certified, entity_type, payload, moment)
             return certified
 
     def certify_batch(
@@ -279,6 +300,7 @@ class Issuer:
         *,
         keys: Sequence[str] | None = None,
         now: datetime | None = None,
+        notify: str | None = None,
     ) -> list[Certified | VccoreError]:
         """Certify many payloads: for each, in order, what :meth:`certify` returns, or the error
         it raises (a rejected payload does not stop the others).
@@ -289,7 +311,9 @@ class Issuer:
         from the store object's reserved block (no transaction, unless the block runs out), the
         credentials are signed outside any transaction, and they are recorded in one (where a
         certificateId taken meanwhile is still refused). A crash before it leaves only unused
-        status positions behind, never a credential out of the store.
+        status positions behind, never a credential out of the store. ``notify``: as for
+        :meth:`certify`, one message per certificate made by this call (a key's earlier
+        certificate was told of by the call that made it).
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -322,7 +346,7 @@ class Issuer:
             except VccoreError as exc:
                 results[i] = exc
         if todo:
-            self._certify_todo(entity_type, version, payloads, keys, todo, moment, results)
+            self._certify_todo(entity_type, version, payloads, keys, todo, moment, results, notify)
         assert all(result is not None for result in results)
         return [result for result in results if result is not None]
 
@@ -335,6 +359,7 @@ class Issuer:
         todo: dict[int, dict[str, Any]],
         moment: datetime,
         results: list[Certified | VccoreError | None],
+        notify: str | None,
     ) -> None:
         issuer = issuer_of(self.signer)
         # 1. certificateIds (read, not locked: step 3 checks them again under its lock) and status
@@ -399,7 +424,8 @@ class Issuer:
                     results[i] = _duplicate(record.certificate_id)
                 else:
                     rows.append((record, keys[i] if keys is not None else None))
-                    results[i] = Certified._of(record)
+                    results[i] = made_here = Certified._of(record)
+                    _notify(tx, notify, made_here, entity_type, payloads[i], moment)
             tx.insert_many(rows)
 
     def _issue(
@@ -720,6 +746,28 @@ def _new_certificate_id(tx: StoreTransaction | Store, claimed: set[str] | frozen
         if candidate not in claimed and not tx.certificate_ids_taken([candidate]):
             return candidate
     raise LifecycleError("no free certificateId after 100 draws", code=ErrorCode.STORE_ERROR)
+
+
+def _notify(
+    tx: StoreTransaction,
+    callback: str | None,
+    certified: Certified,
+    entity_type: EntityType,
+    payload: Mapping[str, Any],
+    moment: datetime,
+) -> None:
+    """Put the webhook message of a certificate made (DIVOC's SUCCESSFUL one) in the outbox of ``tx``."""
+    if callback is not None:
+        message = notification(
+            callback,
+            transaction_id=certified.transaction_id,
+            certificate_id=certified.certificate_id,
+            status="SUCCESSFUL",
+            payload=payload,
+            entity_type=entity_type.name,
+            at=_datetime.format(moment),
+        )
+        tx.notify(message)
 
 
 def _duplicate(certificate_id: str) -> LifecycleError:

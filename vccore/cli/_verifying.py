@@ -12,11 +12,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from .. import _datetime, _json
+from .. import _datetime
 from ..codes import ErrorCode, ProblemCode
 from ..errors import UnusableInputError, VccoreError
 from ..results import Problem, VerificationResult
-from ..store import RecordState, Store, open_store, record_at
+from ..store import RecordState, Store, open_store, record_of_credential
 from ..suites import SUITES
 from ..verify import Verifier
 from ._common import HINTS, TIME_FORMS, _add_templates_option, _contexts, _parse_time, _read_trust
@@ -144,39 +144,30 @@ def _with_store_state(
     """The result, with the state the issuer's store records for this very credential (revoked,
     suspended, superseded) when its status lists did not already say so.
     """
-    for entry in _json.as_list(credential.get("credentialStatus")):
-        url, index = (
-            (entry.get("statusListCredential"), entry.get("statusListIndex"))
-            if isinstance(entry, dict)
-            else (None, None)
+    record = record_of_credential(store, credential)
+    if record is None:
+        return result  # not this store's credential: it says nothing of it
+    state = record.effective_state(now)
+    found: Problem | None = None
+    if state is RecordState.REVOKED:
+        found = Problem(ProblemCode.REVOKED, "the issuer has revoked this credential (its store says so)")
+    elif state is RecordState.SUSPENDED:
+        until = f" until {record.suspended_until}" if record.suspended_until else ""
+        found = Problem(
+            ProblemCode.SUSPENDED,
+            f"the issuer has suspended this credential{until} (its store says so)",
+            data={"until": record.suspended_until} if record.suspended_until else {},
         )
-        if not (isinstance(url, str) and isinstance(index, str) and index.isascii() and index.isdigit()):
-            continue
-        record = record_at(store, url, int(index))
-        if record is None or record.credential != credential:
-            continue  # not this store's credential: it says nothing of it
-        state = record.effective_state(now)
-        found: Problem | None = None
-        if state is RecordState.REVOKED:
-            found = Problem(ProblemCode.REVOKED, "the issuer has revoked this credential (its store says so)")
-        elif state is RecordState.SUSPENDED:
-            until = f" until {record.suspended_until}" if record.suspended_until else ""
-            found = Problem(
-                ProblemCode.SUSPENDED,
-                f"the issuer has suspended this credential{until} (its store says so)",
-                data={"until": record.suspended_until} if record.suspended_until else {},
-            )
-        elif state is RecordState.SUPERSEDED:
-            successor = f" with certificate {record.replaced_by}" if record.replaced_by else ""
-            found = Problem(
-                ProblemCode.SUPERSEDED,
-                f"the issuer has replaced this credential{successor} (its store says so)",
-                data={"successor": record.replaced_by} if record.replaced_by else {},
-            )
-        if found is None or found.code in result.codes:
-            return result
-        return VerificationResult(False, (*result.problems, found), result.proofs, result.warnings)
-    return result
+    elif state is RecordState.SUPERSEDED:
+        successor = f" with certificate {record.replaced_by}" if record.replaced_by else ""
+        found = Problem(
+            ProblemCode.SUPERSEDED,
+            f"the issuer has replaced this credential{successor} (its store says so)",
+            data={"successor": record.replaced_by} if record.replaced_by else {},
+        )
+    if found is None or found.code in result.codes:
+        return result
+    return VerificationResult(False, (*result.problems, found), result.proofs, result.warnings)
 
 
 def verifier_from(args: argparse.Namespace) -> Verifier:

@@ -49,6 +49,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help=f"with --jwks: refuse tokens that live longer (exp - iat, or exp - now without iat; default {MAX_LIFETIME}, a day)",
     )
     serve.add_argument(
+        "--roles",
+        type=Path,
+        metavar="FILE",
+        help="with --jwks: which token roles grant which permissions, on which entity types (a JSON roles mapping, "
+        "e.g. DIVOC's Keycloak realm: docs/http.md); without it, the token's scope or roles name the permissions",
+    )
+    serve.add_argument(
         "--issuer",
         action="append",
         default=[],
@@ -77,6 +84,13 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     _add_templates_option(serve, "more entity types, certified and verified")
     serve.add_argument("--status-url", metavar="URL", help=STATUS_URL_HELP)
+    serve.add_argument(
+        "--callbacks",
+        type=Path,
+        metavar="FILE",
+        help='the tenant webhooks (JSON): {"EntityType" or "*": {"url": URL, "tokenEnv": NAME}}; every certify and '
+        "update is posted there, as DIVOC posts it, at least once (a token in the file itself needs mode 0600)",
+    )
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     serve.set_defaults(run=_serve)
 
@@ -86,12 +100,13 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from ..http import create_app
-        from ..http.auth import Authorizer, JwtAuthorizer, StaticTokenAuthorizer
+        from ..http.auth import Authorizer, JwtAuthorizer, RoleMapping, StaticTokenAuthorizer
+        from ..http.webhook import load_callbacks
     except ImportError as exc:
         raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UnusableInputError("--tls-cert and --tls-key go together")
-    for path in (args.tls_cert, args.tls_key, args.jwks):
+    for path in (args.tls_cert, args.tls_key, args.jwks, args.roles):
         if path is not None and not path.is_file():
             raise UnusableInputError(f"cannot read {path}")
     if not 0 < args.port < 65536:
@@ -104,21 +119,23 @@ def _serve(args: argparse.Namespace) -> int:
         if ":" not in value:
             raise UnusableInputError(f"--issuer takes an issuer's id (a DID or a URL), not {value!r}")
     trust = [m for path in args.trust for m in _read_trust(path)]
+    callbacks = load_callbacks(args.callbacks) if args.callbacks is not None else None
     authorizer: Authorizer
     if args.jwks is not None:
         lifetime = MAX_LIFETIME if args.jwt_max_lifetime is None else args.jwt_max_lifetime
         if lifetime <= 0:
             raise UnusableInputError(f"--jwt-max-lifetime takes a number of seconds above 0, not {lifetime}")
+        roles = RoleMapping.from_file(args.roles) if args.roles is not None else None
         authorizer = JwtAuthorizer.from_file(
-            args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime
+            args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime, roles=roles
         )
         how = (
             f"JWTs signed by the keys in {args.jwks} (iss {args.jwt_issuer or 'not checked'}, aud {args.jwt_audience or 'not checked'}; "
-            f"tokens live at most {lifetime} s)"
+            f"tokens live at most {lifetime} s)" + (f"; roles mapped by {args.roles}" if args.roles is not None else "")
         )
         _warn_unchecked_claims(args)
-    elif args.jwt_issuer is not None or args.jwt_audience is not None or args.jwt_max_lifetime is not None:
-        raise UnusableInputError("--jwt-issuer, --jwt-audience and --jwt-max-lifetime go with --jwks")
+    elif any(getattr(args, name) is not None for name in ("jwt_issuer", "jwt_audience", "jwt_max_lifetime", "roles")):
+        raise UnusableInputError("--jwt-issuer, --jwt-audience, --jwt-max-lifetime and --roles go with --jwks")
     else:
         token, where = _api_token(_home(args))
         authorizer = StaticTokenAuthorizer(token)
@@ -131,6 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
             trusted_issuers=args.issuer,
             verification_methods=[*trust, *_own_keys(args, issuer)],
             any_issuer=args.any_issuer,
+            callbacks=callbacks,
         )
     except VccoreError as exc:  # a trusted key that cannot be read
         raise UnusableInputError(f"--trust: {exc.code}: {exc.message}") from None

@@ -1,4 +1,4 @@
-"""The API's answers: problem details (RFC 9457) and the refusals that become them, media types and their negotiation."""
+"""The API's answers: problem details (RFC 9457) and the refusals that become them, media types and their negotiation, DIVOC's verify answer."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from typing import Any, Final
 
 from starlette.responses import JSONResponse
 
-from ..codes import CredentialStatus, ErrorCode
+from ..codes import CredentialStatus, ErrorCode, ProblemCode
 from ..errors import ApiError, AuthError, VccoreError
+from ..results import VerificationResult
 from ..store import Record, RecordSummary
 
-__all__ = ["CREDENTIAL_TYPES", "STATUS_FOR", "ApiError", "negotiate", "problem", "summary"]
+__all__ = ["CREDENTIAL_TYPES", "STATUS_FOR", "ApiError", "divoc_verify_answer", "negotiate", "problem", "summary"]
 
 CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json", "application/json")
 STATUS_FOR: Final = {
@@ -47,6 +48,8 @@ def problem(
             "detail": detail or error,
             **extra,
         }
+    # DIVOC's services answer errors as {"message": ...}: its clients read that
+    body.setdefault("message", body.get("detail"))
     headers = {}
     if isinstance(error, AuthError):
         headers["WWW-Authenticate"] = error.www_authenticate()
@@ -94,3 +97,56 @@ def negotiate(accept: str | None, offered: tuple[str, ...], *, default: str = "a
             code=ErrorCode.NOT_ACCEPTABLE,
         )
     return best[3]
+
+
+# DIVOC's verify answer (vc-certification-service's certificate.controller.js, verifyCertificate
+# and revokeStatus): its words, and its messages for the three it knows. An updated certificate's
+# old one is REVOKED there (DIVOC revokes it on update): SUPERSEDED reads REVOKED, the successor
+# beside it. EXPIRED and NOT_YET_VALID, which DIVOC does not check, keep vccore's word: DIVOC's
+# verification app shows any word it does not know as invalid, which is what they are at a gate.
+_DIVOC_WORD: Final = {CredentialStatus.SUPERSEDED: CredentialStatus.REVOKED}
+_DIVOC_MESSAGE: Final = {
+    CredentialStatus.VALID: "certificate is Valid",
+    CredentialStatus.SUSPENDED: "Certificate is Suspended",
+    CredentialStatus.REVOKED: "Certificate is Permanently Revoked",
+    CredentialStatus.EXPIRED: "Certificate has expired",
+    CredentialStatus.NOT_YET_VALID: "Certificate is not valid yet",
+}
+
+
+def divoc_verify_answer(result: VerificationResult, record: Record | None) -> dict[str, Any]:
+    """DIVOC's answer to ``POST /vc-certification/v1/certificate/verify``: ``message``, ``status``
+    (``certificateStatus``, ``msg``, ``startDate``, ``endDate``) and ``response``, as DIVOC's
+    verification app reads them; vccore's result beside them (``verified``, ``problems``,
+    ``warnings``, ``proofs``, ``successor``; ``certificateStatus`` also at the top, as earlier
+    vccore answered). ``record``: the issuer's record of this very credential, for the dates of a
+    revocation or suspension (DIVOC's ``startDate``: when it was revoked or suspended).
+    """
+    extra = result.to_dict()
+    word = result.status if result.authentic else CredentialStatus.INVALID
+    word = _DIVOC_WORD.get(word, word)
+    msg = _DIVOC_MESSAGE.get(word, "Failed to verify certificate")
+    start = end = ""
+    if record is not None and word in (CredentialStatus.REVOKED, CredentialStatus.SUSPENDED):
+        start = record.updated_at
+        if word is CredentialStatus.SUSPENDED and record.suspended_until is not None:
+            end = record.suspended_until
+    successor = next(
+        (p.data["successor"] for p in result.problems if p.code == ProblemCode.SUPERSEDED and "successor" in p.data),
+        None,
+    )
+    if successor is not None:
+        msg = f"{msg}: replaced by certificate {successor}"
+    answer: dict[str, Any] = {
+        "message": "Certificate verified" if result.authentic else "verification failed",
+        "status": {"certificateStatus": word, "msg": msg, "startDate": start, "endDate": end},
+        "response": {"verifyResp": {"verified": result.authentic}},
+        "verified": result.verified,
+        "certificateStatus": word,
+        "problems": extra["problems"],
+        "warnings": extra["warnings"],
+        "proofs": extra["proofs"],
+    }
+    if successor is not None:
+        answer["successor"] = successor
+    return answer

@@ -21,7 +21,7 @@ from ..store import Record
 from ..verify import Verifier
 from ._responses import STATUS_FOR, ApiError, problem
 from ._status_cache import StatusCache, ascii_digits
-from .auth import AuthError, Authorizer, bearer_token, misspelt_authorization
+from .auth import AuthError, Authorizer, authorize, bearer_token, misspelt_authorization
 
 __all__ = ["MAX_BODY", "Handlers", "Service"]
 
@@ -54,10 +54,13 @@ class Handlers:
 
     # --- helpers -------------------------------------------------------------------------------
 
-    def _authorize(self, request: Request, scope: str) -> str:
+    def _authorize(self, request: Request, scope: str, entity: str | None = None) -> str:
+        """Who calls, if their token grants ``scope`` (on entity type ``entity``, when the call is
+        on one: a roles mapping can limit a tenant's role to its own entity types).
+        """
         header = request.headers.get("authorization")
         try:
-            return self.authorizer.check(bearer_token(header), scope)
+            return authorize(self.authorizer, bearer_token(header), scope, entity)
         except AuthError as exc:
             misspelt = misspelt_authorization(request.headers.keys()) if header is None else None
             if misspelt is None or exc.details.get("token") != "missing":
@@ -89,6 +92,15 @@ class Handlers:
             return _json.loads(bytes(body))
         except (ValueError, UnicodeDecodeError) as exc:
             raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
+
+    def _entity_name(self, name: str) -> str:
+        """The entity type a route names, by its own name (an alias resolved), for the authorizer;
+        ``name`` itself when there is none such (the call fails later, as it would have).
+        """
+        try:
+            return resolve_entity_type(name, self.issuer.entity_types).name
+        except VccoreError:
+            return name
 
     def _entity(self, name: str) -> EntityType:
         try:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..codes import ErrorCode
 from ..issuer import Issuer, issuer_of
@@ -22,7 +25,9 @@ from ._service import Handlers, Service
 from ._status_cache import STATUS_TTL, StatusCache
 from .auth import Authorizer
 from .divoc import DivocApi
+from .management import ManagementApi
 from .vc_api import VcApi
+from .webhook import Callbacks, WebhookWorker
 
 __all__ = ["create_app", "openapi"]
 
@@ -36,6 +41,7 @@ def create_app(
     verification_methods: Iterable[Mapping[str, Any]] = (),
     any_issuer: bool = False,
     status_ttl: float = STATUS_TTL,
+    callbacks: Callbacks | None = None,
 ) -> Starlette:
     """The ASGI application. ``verifier`` answers the verify routes; by default one that
     accepts every suite vccore knows (DIVOC's 2018 suites too), reads status from this server's
@@ -44,7 +50,9 @@ def create_app(
     ``verification_methods`` gives (DID documents or verification methods, as
     :meth:`Verifier.create` takes them; a did:web issuer's keys are given this way).
     ``any_issuer``: trust every issuer that controls the key that signed, as a general VC API
-    verifier does (what the W3C test suites need); never the default.
+    verifier does (what the W3C test suites need); never the default. ``callbacks``: the tenant
+    webhooks (:mod:`vccore.http.webhook`) told of every certify and update on DIVOC's routes, from
+    the store's outbox, by a thread that runs while the app does.
     """
     status = StatusCache(issuer, status_ttl)
     trusted_issuers, verification_methods = list(trusted_issuers), list(verification_methods)
@@ -88,11 +96,20 @@ def create_app(
     routes = [
         Route("/health", common.health, methods=["GET"]),
         Route("/openapi.json", common.openapi, methods=["GET"]),
-        *DivocApi(service).routes(),
+        *DivocApi(service, callbacks).routes(),
+        *ManagementApi(service, openapi=lambda: openapi(issuer)).routes(),
         *VcApi(service).routes(),
         Route(status_path + "{set}/{purpose}", common.status_list, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={404: _not_found, 405: _not_allowed})
+    divoc_paths = [r.path for r in routes if r.path.startswith(_EXPRESS_PREFIXES)]
+    # the tenant webhooks: a thread delivers the store's outbox while the app runs
+    webhooks = WebhookWorker(issuer.store, callbacks) if callbacks else None
+    app = Starlette(
+        lifespan=webhooks.lifespan if webhooks is not None else None,
+        routes=routes,
+        exception_handlers={404: _not_found, 405: _not_allowed},
+        middleware=[Middleware(ExpressPaths, templates=divoc_paths)],
+    )
     app.state.verifier = checker  # whom it trusts: app.state.verifier.trusted_issuers
     return app
 
@@ -109,6 +126,44 @@ def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:
         else:
             found.add(public_key_from_verification_method(item).controller)
     return found
+
+
+_EXPRESS_PREFIXES: Final = ("/vc-certification/", "/vc-management/")
+
+
+class ExpressPaths:
+    """DIVOC's routes as Express matches them: the literal parts of a path in any case
+    (``/vc-management/V1/transaction/...``) and with or without a trailing slash; the parameters
+    (entity types, certificate ids) as given. Other paths are left as they are.
+    """
+
+    def __init__(self, app: ASGIApp, templates: Iterable[str]) -> None:
+        self.app = app
+        # each template's segments: the literal ones (lower case, as the routes are), a parameter as None
+        self.templates: list[list[str | None]] = [
+            [None if part.startswith("{") else part.lower() for part in template.strip("/").split("/")]
+            for template in templates
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.lower().startswith(_EXPRESS_PREFIXES):
+                matched = self._match(path)
+                if matched is not None and matched != path:
+                    scope = {**scope, "path": matched, "raw_path": quote(matched).encode("ascii")}
+        await self.app(scope, receive, send)
+
+    def _match(self, path: str) -> str | None:
+        given = path.strip("/").split("/") if path.strip("/") else []
+        for parts in self.templates:
+            if len(parts) == len(given) and all(
+                part is None or part == segment.lower() for part, segment in zip(parts, given, strict=True)
+            ):
+                return "/" + "/".join(
+                    segment if part is None else part for part, segment in zip(parts, given, strict=True)
+                )
+        return None
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

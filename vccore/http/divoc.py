@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from datetime import time as day_start
 from typing import Any, Final, NoReturn
@@ -15,29 +17,29 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import _datetime, _jcs, _json, qr, render
-from ..codes import CredentialStatus, ErrorCode, ProblemCode
+from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
 from ..payloads import PayloadError
-from ..store import LifecycleError, Record, RecordState
+from ..store import LifecycleError, Record, RecordState, notification, record_of_credential
 from ..verify import Verifier
-from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, negotiate, problem, summary
-from ._service import Handlers
+from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, divoc_verify_answer, negotiate, problem, summary
+from ._service import Handlers, Service
+from .webhook import Callbacks
 
 __all__ = ["DivocApi"]
 
 _CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "image/png", "image/svg+xml")
-_DIVOC_STATUS: Final = (
-    CredentialStatus.VALID,
-    CredentialStatus.SUPERSEDED,
-    CredentialStatus.REVOKED,
-    CredentialStatus.SUSPENDED,
-)
 
 
 class DivocApi(Handlers):
     """The handlers of DIVOC's certification API."""
+
+    def __init__(self, service: Service, callbacks: Callbacks | None = None) -> None:
+        """``callbacks``: the tenant webhooks told of every certify and update (none: no webhook)."""
+        super().__init__(service)
+        self.callbacks = callbacks if callbacks is not None else Callbacks({})
 
     def routes(self) -> list[Route]:
         """The API's routes, in the order they are matched."""
@@ -62,7 +64,7 @@ class DivocApi(Handlers):
         name = request.path_params["entity"]
 
         async def work() -> Response:
-            self._authorize(request, "certify")
+            self._authorize(request, "certify", self._entity_name(name))
             try:
                 entity = self._entity(name)
                 payload = await self._json(request)
@@ -73,7 +75,14 @@ class DivocApi(Handlers):
                         code=ErrorCode.MALFORMED_REQUEST,
                     )
             except ApiError as exc:
-                return await run_in_threadpool(self._failed, name, None, exc, transaction_id)
+                refused = await run_in_threadpool(self._failed, name, None, exc, transaction_id, None)
+                if exc.code == ErrorCode.UNKNOWN_ENTITY_TYPE:
+                    # DIVOC takes the request (200, its transactionId) and its transaction reads
+                    # UNSUCCESSFUL (certificate.controller.js, createCertificate: the entity type
+                    # is looked up later, by the consumer); source systems poll the transaction
+                    return JSONResponse({"transactionId": transaction_id})
+                return refused
+            payload = _zoned(entity, payload)
             return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT", transaction_id)
 
         return await self._guard(work, correlation={"transactionId": transaction_id})
@@ -98,9 +107,9 @@ class DivocApi(Handlers):
             if exc.code == ErrorCode.STORE_ERROR:
                 raise
             # the payload's own problems first: a conflict is only worth telling of a valid payload
-            return self._failed(entity.name, given, self._invalid(entity, payload) or exc, transaction_id)
+            return self._failed(entity.name, given, self._invalid(entity, payload) or exc, transaction_id, payload)
         except VccoreError as exc:  # the payload's problems, a suite the type does not take, ...
-            return self._failed(entity.name, given, exc, transaction_id)
+            return self._failed(entity.name, given, exc, transaction_id, payload)
         if certified.replaces is not None:
             # The old certificate is SUPERSEDED now; the new one takes over its state, SUSPENDED
             # too, at a position of its own, maybe in another list set. A new certificate needs
@@ -117,11 +126,13 @@ class DivocApi(Handlers):
         if update_only or (isinstance(given, str) and self.store.get(given) is not None):
             return self._update(entity, payload, key)
         if key is None:
-            made: Certified | VccoreError = self.issuer.certify(entity, payload)
+            made: Certified | VccoreError = self.issuer.certify(
+                entity, payload, notify=self.callbacks.target(entity.name)
+            )
         else:
             # a batch of one records the payload's key in the certificate's own transaction; the
             # same payload certified by another request meanwhile gives back that certificate
-            [made] = self.issuer.certify_batch(entity, [payload], keys=[key])
+            [made] = self.issuer.certify_batch(entity, [payload], keys=[key], notify=self.callbacks.target(entity.name))
         if isinstance(made, VccoreError):
             if made.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
                 return self._update(entity, payload, key)
@@ -129,7 +140,7 @@ class DivocApi(Handlers):
         return made
 
     def _update(self, entity: EntityType, payload: dict[str, Any], key: str | None) -> Certified:
-        return self.issuer.update(entity, payload, key=key)
+        return self.issuer.update(entity, payload, key=key, notify=self.callbacks.target(entity.name))
 
     def _invalid(self, entity: EntityType, payload: dict[str, Any]) -> PayloadError | None:
         """The payload's problems, if it has any (what certify and update would find)."""
@@ -159,15 +170,25 @@ class DivocApi(Handlers):
             headers={"Idempotent-Replayed": "true"},
         )
 
-    def _failed(self, entity_name: str, given: Any, exc: VccoreError, transaction_id: str) -> Response:
-        """Record the refused request under its transactionId, and say why."""
-        self.store.record_failure(
-            transaction_id,
-            entity_name,
-            given if isinstance(given, str) else None,
-            exc.to_dict(),
-            _datetime.format(_datetime.now()),
-        )
+    def _failed(self, entity_name: str, given: Any, exc: VccoreError, transaction_id: str, payload: Any) -> Response:
+        """Record the refused request under its transactionId, with its webhook message (DIVOC's
+        UNSUCCESSFUL one; ``payload``: the request's, None when it was not read), and say why.
+        """
+        at = _datetime.format(_datetime.now())
+        certificate_id = given if isinstance(given, str) else None
+        target = self.callbacks.target(entity_name)
+        message = None
+        if target is not None:
+            message = notification(
+                target,
+                transaction_id=transaction_id,
+                certificate_id=certificate_id,
+                status="UNSUCCESSFUL",
+                payload=payload,
+                entity_type=entity_name,
+                at=at,
+            )
+        self.store.record_failure(transaction_id, entity_name, certificate_id, exc.to_dict(), at, notify=message)
         extra: dict[str, Any] = {"transactionId": transaction_id}
         if isinstance(exc, PayloadError):
             extra["problems"] = [p.to_dict() for p in exc.problems]
@@ -181,12 +202,16 @@ class DivocApi(Handlers):
 
         async def work() -> Response:
             self._authorize(request, "read")
-            return await run_in_threadpool(self._transaction, transaction_id)
+            return await run_in_threadpool(self._transaction, request, transaction_id)
 
         return await self._guard(work, correlation={"transactionId": transaction_id})
 
-    def _transaction(self, transaction_id: str) -> Response:
+    def _transaction(self, request: Request, transaction_id: str) -> Response:
         record = self.store.get_by_transaction(transaction_id)
+        failure = self.store.get_failure(transaction_id) if record is None else None
+        entity_type = record.entity_type if record is not None else failure["entityType"] if failure else None
+        if isinstance(entity_type, str):
+            self._authorize(request, "read", entity_type)  # a tenant reads its own entity types' transactions
         if record is not None:
             return JSONResponse(
                 {
@@ -196,7 +221,6 @@ class DivocApi(Handlers):
                     "status": "SUCCESSFUL",
                 }
             )
-        failure = self.store.get_failure(transaction_id)
         if failure is not None:
             return JSONResponse(
                 {
@@ -218,7 +242,7 @@ class DivocApi(Handlers):
         """``GET /vc-certification/v1/certificate/{entity}/{certificate}``: by the Accept header."""
 
         async def work() -> Response:
-            self._authorize(request, "read")
+            self._authorize(request, "read", self._entity_name(request.path_params["entity"]))
             entity = self._entity(request.path_params["entity"])
             wanted = negotiate(request.headers.get("accept"), _CERTIFICATE_TYPES)
             record = await run_in_threadpool(self._record_of, entity, request.path_params["certificate"])
@@ -269,35 +293,51 @@ class DivocApi(Handlers):
             if reason is not None and not isinstance(reason, str):
                 raise ApiError(400, "reason is a string", code=ErrorCode.MALFORMED_REQUEST, field="reason")
             until = _end_date(body.get("endDate"), _datetime.now())
+            self._authorize(request, "revoke", self._entity_name(str(entity_name)))
             entity = self._entity(str(entity_name))
             return await run_in_threadpool(self._revoke, entity, str(certificate_id), until, reason)
 
         return await self._guard(work)
 
     def _revoke(self, entity: EntityType, certificate_id: str, until: datetime | None, reason: str | None) -> Response:
-        self._record_of(entity, certificate_id)
+        self._divoc_record_of(entity, certificate_id)
         if until is None:
             record = self.issuer.revoke(certificate_id, reason)
         else:
             record = self.issuer.suspend(certificate_id, until)
         self._changed(record)
-        return JSONResponse(summary(record))
+        return JSONResponse({"message": "Certificate Revoked", **summary(record)})
+
+    def _divoc_record_of(self, entity: EntityType, certificate_id: str) -> Record:
+        """The record, or DIVOC's 400 for a certificate it has no entry of (certificate.controller.js:
+        revokeCertificate "Entry for ... not found", deleteRevokeCertificate "Record not found.").
+        """
+        try:
+            return self._record_of(entity, certificate_id)
+        except ApiError as exc:
+            raise ApiError(400, exc.message, code=exc.code, extra=exc.extra, **exc.details) from None
 
     async def unsuspend(self, request: Request) -> Response:
         """``DELETE /vc-certification/v1/certificate/revoke/{entity}/{certificate}``: lift a suspension."""
 
         async def work() -> Response:
-            self._authorize(request, "revoke")
+            self._authorize(request, "revoke", self._entity_name(request.path_params["entity"]))
             entity = self._entity(request.path_params["entity"])
             return await run_in_threadpool(self._unsuspend, entity, request.path_params["certificate"])
 
         return await self._guard(work)
 
     def _unsuspend(self, entity: EntityType, certificate_id: str) -> Response:
-        self._record_of(entity, certificate_id)
-        record = self.issuer.unsuspend(certificate_id)
+        self._divoc_record_of(entity, certificate_id)
+        try:
+            record = self.issuer.unsuspend(certificate_id)
+        except LifecycleError as exc:
+            if exc.code != ErrorCode.INVALID_TRANSITION:
+                raise
+            # DIVOC: 400 for a certificate revoked for good, or not suspended at all
+            raise ApiError(400, exc.message, code=exc.code, **exc.details) from None
         self._changed(record)
-        return JSONResponse(summary(record))
+        return JSONResponse({"message": "Delete revoked certificate request sent successfully", **summary(record)})
 
     async def verify_divoc(self, request: Request) -> Response:
         """``POST /vc-certification/v1/certificate/verify``: DIVOC's verify answer."""
@@ -306,20 +346,9 @@ class DivocApi(Handlers):
             body = await self._json(request)
             credential = _credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
             result = await run_in_threadpool(self.verifier.verify, credential)
-            out = result.to_dict()
-            word = result.status
-            out["certificateStatus"] = word if word in _DIVOC_STATUS else CredentialStatus.INVALID
-            successor = next(
-                (
-                    p.data.get("successor")
-                    for p in result.problems
-                    if p.code == ProblemCode.SUPERSEDED and p.data.get("successor")
-                ),
-                None,
-            )
-            if successor is not None:
-                out["successor"] = successor
-            return JSONResponse(out)
+            record = await run_in_threadpool(record_of_credential, self.store, credential) if result.authentic else None
+            answer = divoc_verify_answer(result, record)
+            return JSONResponse(answer, status_code=200 if result.authentic else 406)
 
         return await self._guard(work)
 
@@ -404,9 +433,33 @@ def _certificate_response(record: Record, media: str, issuer: Issuer, verifier: 
     if media == "text/html":
         # the page says what the verify routes would: revoked, suspended, superseded, expired
         verification = verifier.verify(record.credential)
-        page = render.certificate_html(record.credential, entity_types=issuer.entity_types, verification=verification)
+        page = render.certificate_html(
+            record.credential, entity_types=issuer.entity_types, verification=verification, qr_format=qr.QRFormat.DIVOC
+        )
         return HTMLResponse(page)
-    symbol = qr.make(record.credential)
+    # DIVOC's QR: a ZIP holding certificate.json, what its verification app unzips
+    symbol = qr.make(record.credential, format=qr.QRFormat.DIVOC)
     if media == "image/png":
         return Response(symbol.png(), media_type="image/png")
     return Response(symbol.svg_document(), media_type="image/svg+xml")
+
+
+_ZONELESS: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?", re.ASCII)
+
+
+def _zoned(entity: EntityType, payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload, its zone-less date-times (``2023-09-09T21:01:01.121``, which DIVOC takes:
+    validation.service.js checks them with iso-datestring-validator) read as UTC: ``Z`` added to
+    each field the entity type's schema says is a ``date-time``. What a credential says of time
+    always has a zone.
+    """
+    properties = entity.schema.get("properties", {})
+    changed = {
+        name: value + "Z"
+        for name, value in payload.items()
+        if isinstance(value, str)
+        and isinstance(properties.get(name), Mapping)
+        and properties[name].get("format") == "date-time"
+        and _ZONELESS.fullmatch(value)
+    }
+    return {**payload, **changed} if changed else payload

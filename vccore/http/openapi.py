@@ -51,6 +51,58 @@ def _secured(scope: str) -> list[dict[str, list[str]]]:
     return [{"bearer": [scope]}]
 
 
+def _management_paths() -> dict[str, Any]:
+    """The public routes of :mod:`vccore.http.management`: pinned contexts, DIVOC's api-docs."""
+    context = {
+        "description": "The context's exact bytes, as pinned",
+        "headers": {
+            "ETag": {"description": "The sha256 of the bytes, quoted (strong)", "schema": {"type": "string"}},
+            "Repr-Digest": {"description": "RFC 9530: sha-256 of the bytes", "schema": {"type": "string"}},
+        },
+        "content": {"application/ld+json": {"schema": {"type": "object", "required": ["@context"]}}},
+    }
+    unchanged = _answer("Not modified: If-None-Match names the ETag")
+    docs = {
+        "get": {
+            "summary": "DIVOC's api-docs path: this document as JSON (Accept: application/json), else an HTML "
+            "page listing the operations that loads nothing from the network (public)",
+            "responses": {
+                "200": {
+                    "description": "The OpenAPI document",
+                    "content": {"application/json": {"schema": {"type": "object"}}, "text/html": {}},
+                },
+                **_problems(406),
+            },
+        }
+    }
+    return {
+        "/vc-management/v1/context/{osid}": {
+            "get": {
+                "summary": "A context this server has pinned at a URL whose path is this one, on any host: what "
+                "the @context of DIVOC-style credentials names (public)",
+                "parameters": [{"name": "osid", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": context, "304": unchanged, **_problems(404, 409)},
+            },
+        },
+        "/contexts/sha256/{sha256}": {
+            "get": {
+                "summary": "Any context this server has pinned, by the sha256 of its bytes (public)",
+                "parameters": [
+                    {
+                        "name": "sha256",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"},
+                    }
+                ],
+                "responses": {"200": context, "304": unchanged, **_problems(404)},
+            },
+        },
+        "/vc-certification/api-docs": docs,
+        "/vc-management/api-docs": docs,
+    }
+
+
 def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, Any]:
     """The document for this issuer's entity types and status URL."""
     types = issuer.entity_types
@@ -312,6 +364,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 },
             },
         },
+        **_management_paths(),
         "/health": {"get": {"summary": "Liveness", "responses": {"200": _answer("Up", {"type": "object"})}}},
         "/openapi.json": {
             "get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1", {"type": "object"})}}

@@ -51,7 +51,7 @@ class VcApi(Handlers):
         ids: dict[str, str] = {}
 
         async def work() -> Response:
-            self._authorize(request, "certify")
+            self._authorize(request, "certify", "VerifiableCredential")  # the entity type the VC API records
             credential, options = _vc_api_body(await self._json(request), "credential")
             if isinstance(credential.get("id"), str):
                 ids["credentialId"] = credential["id"]
@@ -239,11 +239,11 @@ class VcApi(Handlers):
                 raise ApiError(
                     400, "status is true (set) or false (clear)", code=ErrorCode.MALFORMED_REQUEST, field="status"
                 )
-            return await run_in_threadpool(self._vc_status, credential_id, str(purpose), status)
+            return await run_in_threadpool(self._vc_status, request, credential_id, str(purpose), status)
 
         return await self._guard(work, correlation=ids)
 
-    def _vc_status(self, credential_id: str, purpose: str, status: bool) -> Response:
+    def _vc_status(self, request: Request, credential_id: str, purpose: str, status: bool) -> Response:
         record = self.store.get(credential_id)
         if record is None:
             raise ApiError(
@@ -252,6 +252,7 @@ class VcApi(Handlers):
                 code=ErrorCode.UNKNOWN_CERTIFICATE,
                 certificate_id=credential_id,
             )
+        self._authorize(request, "revoke", record.entity_type)  # a tenant's role: its own entity types
         # The record's credential is this issuer's own, as it signed it: which of its lists it is
         # on (entries of another status service, which a caller may bring, are not this issuer's
         # to set: setting its own bit would say REVOKED here and change nothing for verifiers).

@@ -13,7 +13,8 @@ one transaction (:func:`migrate`).
 
 The package's rooms, each importing only rooms named before it: ``_interface`` (the record, the
 protocols and :class:`LifecycleError`), ``_schema`` (schema versions and migrations, the SQL and
-row mapping both stores share), ``_positions`` (status positions: their permutation, and the pool
+row mapping both stores share), ``_outbox`` (the webhook messages committed with what they tell,
+and the outbox operations both stores share), ``_positions`` (status positions: their permutation, and the pool
 that reserves them in blocks), then the stores, ``sqlite`` and ``postgres``. This face imports
 ``postgres`` only inside :func:`open_store` (psycopg is the optional ``vccore[postgresql]`` extra).
 """
@@ -21,10 +22,14 @@ that reserves them in blocks), then the stores, ``sqlite`` and ``postgres``. Thi
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
+from .. import _json
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._interface import Record, RecordDict, RecordState, RecordSummary, Store, StoreTransaction
+from ._outbox import Notification, OutboxMessage, notification
 from ._positions import LIST_SIZE, MAX_BLOCK, permute
 from ._schema import (
     PLACEHOLDER_HOST,
@@ -45,6 +50,8 @@ __all__ = [
     "PLACEHOLDER_HOST",
     "LifecycleError",
     "Migration",
+    "Notification",
+    "OutboxMessage",
     "PlaceholderStatusUrlWarning",
     "Record",
     "RecordDict",
@@ -58,9 +65,11 @@ __all__ = [
     "credential_json",
     "is_placeholder",
     "migrate",
+    "notification",
     "open_store",
     "permute",
     "record_at",
+    "record_of_credential",
 ]
 
 
@@ -112,4 +121,20 @@ def record_at(store: Store, status_list_credential: str, index: int) -> Record |
             if not (list_set.isascii() and list_set.isdigit() and purpose and "/" not in purpose):
                 return None
             return store.get_by_position(int(list_set), index)
+    return None
+
+
+def record_of_credential(store: Store, credential: Mapping[str, Any]) -> Record | None:
+    """The issuer's record of this very credential (found at the status list positions it names,
+    and the same credential as recorded), else None.
+    """
+    for entry in _json.as_list(credential.get("credentialStatus")):
+        if not isinstance(entry, Mapping):
+            continue
+        url, index = entry.get("statusListCredential"), entry.get("statusListIndex")
+        if not (isinstance(url, str) and isinstance(index, str) and index.isascii() and index.isdigit()):
+            continue
+        record = record_at(store, url, int(index))
+        if record is not None and record.credential == credential:
+            return record
     return None

@@ -7,9 +7,12 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from .. import _datetime
+
+if TYPE_CHECKING:
+    from ._outbox import Notification, OutboxMessage
 
 
 class RecordState(StrEnum):
@@ -129,6 +132,9 @@ class StoreTransaction(Protocol):
 
     def save(self, record: Record) -> None: ...
 
+    def notify(self, message: Notification) -> None:
+        """Put ``message`` in the outbox, committed with this transaction (or not at all)."""
+
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
         """Those of ``certificate_ids`` that are taken (one query for many, where the store can)."""
         return {c for c in certificate_ids if self.certificate_id_taken(c)}
@@ -202,9 +208,33 @@ class Store(Protocol):
     def close(self) -> None: ...
 
     def record_failure(
-        self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str
+        self,
+        transaction_id: str,
+        entity_type: str,
+        certificate_id: str | None,
+        reason: Mapping[str, Any],
+        at: str,
+        *,
+        notify: Notification | None = None,
     ) -> None:
-        """Remember a request that made no certificate (``reason``: the error, JSON-ready)."""
+        """Remember a request that made no certificate (``reason``: the error, JSON-ready), and
+        put ``notify`` in the outbox in the same transaction.
+        """
+
+    def claim_notifications(self, *, limit: int, lease: float, now: float) -> list[OutboxMessage]:
+        """Up to ``limit`` due outbox messages, claimed until ``now + lease`` (seconds since 1970)."""
+
+    def notification_delivered(self, message_id: int) -> None:
+        """The receiver took the message: it leaves the outbox."""
+
+    def notification_failed(self, message_id: int, *, error: str, retry_at: float) -> None:
+        """The message was not taken (``error``): due again at ``retry_at``."""
+
+    def next_notification_at(self) -> float | None:
+        """When the next outbox message is due, or its lease runs out (None: none)."""
+
+    def pending_notifications(self) -> list[dict[str, Any]]:
+        """The outbox messages not yet delivered, oldest first."""
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """``{transactionId, entityType, certificateId, reason, createdAt}`` of a failed request."""

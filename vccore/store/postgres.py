@@ -17,7 +17,7 @@ writers at once need:
   do not race to create it.
 
 vccore wants a database (or a schema, through the URL's ``options=-csearch_path=...``) of its
-own: its tables are ``meta``, ``certificates`` and ``issue_keys`` and its sequence is
+own: its tables are ``meta``, ``certificates``, ``issue_keys``, ``failed_transactions`` and ``outbox`` and its sequence is
 ``status_counter``.
 
 The credential is kept as text (not ``jsonb``, which would reorder its keys and cost a parse on
@@ -30,7 +30,7 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -40,12 +40,12 @@ from psycopg import errors as pg_errors
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._interface import Record
+from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_POSTGRES, Notification, Outbox, insert_args
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
 from ._schema import (
     _COLUMNS,
     EARLIER_URLS_KEY,
     INSERT_CERTIFICATE,
-    INSERT_FAILURE,
     INSERT_ISSUE_KEY,
     SAVE_CERTIFICATE,
     SELECT_FAILURE,
@@ -55,7 +55,6 @@ from ._schema import (
     TABLE_META,
     Migration,
     _failure,
-    _reason_json,
     _record,
     _row,
     _version,
@@ -84,6 +83,7 @@ _MIGRATIONS: list[Migration] = [
         ),
     ),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
+    (3, (TABLE_OUTBOX_POSTGRES, INDEX_OUTBOX)),
 ]
 
 
@@ -96,6 +96,7 @@ _SCHEMA_LOCK: Final = 0x7663636F7265  # "vccore": the advisory lock held while t
 _INSERT: Final = _pg(INSERT_CERTIFICATE)
 _COPY_CERTIFICATES: Final = f"COPY certificates ({_COLUMNS}) FROM STDIN"
 _COPY_ISSUE_KEYS: Final = "COPY issue_keys (key, certificate_id) FROM STDIN"
+_NOTIFY: Final = _pg(INSERT_NOTIFICATION)
 _IDS_TAKEN: Final = "SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)"
 
 # Connections a forked child inherited: never used there, and never closed either (closing one
@@ -115,10 +116,15 @@ def describe(url: str) -> str:
     return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
 
 
-class PostgresStore:
+class PostgresStore(Outbox):
     """A store in a PostgreSQL database, shared by any number of processes. One connection per
     thread (made on first use, made again after a ``fork()``).
     """
+
+    _claim_lock = " FOR UPDATE SKIP LOCKED"  # two workers claim different messages
+
+    def _marks(self, sql: str) -> str:
+        return _pg(sql)
 
     def __init__(
         self,
@@ -362,15 +368,6 @@ class PostgresStore:
         """How many certificates the store holds."""
         return int(self._query("SELECT count(*) FROM certificates")[0][0])
 
-    def record_failure(
-        self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str
-    ) -> None:
-        """Remember a request that made no certificate."""
-        self._query(
-            _pg(INSERT_FAILURE) + " RETURNING 1",
-            (transaction_id, entity_type, certificate_id, _reason_json(reason), at),
-        )
-
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """A failed request, by its transactionId."""
         rows = self._query(_pg(SELECT_FAILURE), (transaction_id,))
@@ -470,6 +467,9 @@ class _PostgresTransaction:
 
     def save(self, record: Record) -> None:
         self._connection.execute(_pg(SAVE_CERTIFICATE), save_args(record))
+
+    def notify(self, message: Notification) -> None:
+        self._connection.execute(_NOTIFY, insert_args(message))
 
 
 def _message(exc: BaseException) -> str:

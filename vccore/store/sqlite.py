@@ -7,7 +7,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
@@ -20,12 +20,12 @@ except ImportError:  # not POSIX: SQLite's own busy handler alone orders the wri
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._interface import Record
+from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_SQLITE, Notification, Outbox, insert_args
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
 from ._schema import (
     _COLUMNS,
     EARLIER_URLS_KEY,
     INSERT_CERTIFICATE,
-    INSERT_FAILURE,
     INSERT_ISSUE_KEY,
     SAVE_CERTIFICATE,
     SELECT_FAILURE,
@@ -35,7 +35,6 @@ from ._schema import (
     TABLE_META,
     Migration,
     _failure,
-    _reason_json,
     _record,
     _row,
     _version,
@@ -69,13 +68,14 @@ _SQLITE_MIGRATIONS: list[Migration] = [
         ),
     ),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
+    (3, (TABLE_OUTBOX_SQLITE, INDEX_OUTBOX)),
 ]
 
 _INHERITED: list[sqlite3.Connection] = []
 """Connections a forked process inherited: never used there, never closed (kept referenced)."""
 
 
-class SQLiteStore:
+class SQLiteStore(Outbox):
     """The embedded store: one SQLite file, written one transaction at a time (by any number of
     threads and processes). Across ``fork()``, a connection inherited from the parent is never
     used or closed in the child (SQLite's rule; broken, it corrupts the file): the child sets it
@@ -352,13 +352,6 @@ class SQLiteStore:
         """How many certificates the store holds."""
         return int(self._connection().execute("SELECT count(*) FROM certificates").fetchone()[0])
 
-    def record_failure(
-        self, transaction_id: str, entity_type: str, certificate_id: str | None, reason: Mapping[str, Any], at: str
-    ) -> None:
-        """Remember a request that made no certificate."""
-        with self._write() as connection:
-            connection.execute(INSERT_FAILURE, (transaction_id, entity_type, certificate_id, _reason_json(reason), at))
-
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """A failed request, by its transactionId."""
         row = self._connection().execute(SELECT_FAILURE, (transaction_id,)).fetchone()
@@ -385,12 +378,7 @@ class _SQLiteTransaction:
         return _one(self._connection, "certificate_id = ?", (certificate_id,))
 
     def certificate_id_taken(self, certificate_id: str) -> bool:
-        return (
-            self._connection.execute(
-                "SELECT 1 FROM certificates WHERE certificate_id = ?", (certificate_id,)
-            ).fetchone()
-            is not None
-        )
+        return bool(_ids_taken(self._connection, [certificate_id]))
 
     def allocate_status_position(self) -> tuple[int, int]:
         return self.allocate_status_positions(1)[0]
@@ -462,6 +450,9 @@ class _SQLiteTransaction:
 
     def save(self, record: Record) -> None:
         self._connection.execute(SAVE_CERTIFICATE, save_args(record))
+
+    def notify(self, message: Notification) -> None:
+        self._connection.execute(INSERT_NOTIFICATION, insert_args(message))
 
 
 def _make_private(path: Path) -> None:
