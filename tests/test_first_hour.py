@@ -67,11 +67,18 @@ def make_demo_command() -> list[str]:
 
     if shutil.which("make") is None:
         pytest.skip("make is not on this machine")
+    # not as a sub-make of `make test` (which would print "make[1]: Leaving directory ...")
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     printed = subprocess.run(
-        ["make", "-n", "-W", "pyproject.toml", "demo"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "-n", "--no-print-directory", "-W", "pyproject.toml", "demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    last = printed.strip().splitlines()[-1]
-    return shlex.split(last)
+    commands = [line for line in printed.strip().splitlines() if not line.startswith("make")]
+    return shlex.split(commands[-1])
 
 
 def test_the_quickstart_runs_as_written_and_each_command_says_what_it_made(tmp_path: Path) -> None:
