@@ -37,7 +37,10 @@ REVOKE = "/vc-certification/v1/certificate/revoke"
 
 
 def pinned(snapshot: Path, package: str) -> str:
-    lock = json.loads((snapshot / "verification-app" / "package-lock.json").read_text(encoding="utf-8"))
+    path = snapshot / "verification-app" / "package-lock.json"
+    if not path.is_file():
+        raise SystemExit(f"{path} is not there: --divoc takes a DIVOC snapshot holding verification-app/")
+    lock = json.loads(path.read_text(encoding="utf-8"))
     version: str = lock["packages"][f"node_modules/{package}"]["version"]
     return version
 
