@@ -265,3 +265,38 @@ def test_a_suspension_that_ends_in_the_past_is_refused_for_its_end_not_the_certi
     # it was INVALID_TRANSITION with state VALID, whatever the certificate's state
     assert refused.value.code == vccore.ErrorCode.INVALID_ARGUMENT and refused.value.details["field"] == "until"
     assert issuer.store.get(example["certificateId"]).state == "VALID"  # type: ignore[union-attr]
+
+
+def test_a_server_whose_store_moved_its_status_url_still_answers_for_what_it_issued_before(tmp_path: Path) -> None:
+    """After `vccore status move`, `vccore serve` refused every credential issued before the move
+    (406 INVALID, STATUS_RETRIEVAL_ERROR: its status cache knew the new URL only) and did not
+    serve the lists under the old URL."""
+    pytest.importorskip("starlette")
+    from starlette.testclient import TestClient
+
+    from vccore.http import create_app
+    from vccore.http.auth import StaticTokenAuthorizer
+
+    key = vccore.Ed25519Key.generate()
+    store = vccore.open_store(tmp_path / "s.db", status_url="https://issuer.example/old/")
+    example = vccore.bundled_entity_types()["HealthProfessional"].example
+    assert example is not None
+    payload = {**example, "validTill": "2099-01-01T00:00:00Z"}
+    before = vccore.Issuer(signer=key, store=store).certify("HealthProfessional", payload).credential
+    store.move_status_url("https://issuer.example/new/")
+    issuer = vccore.Issuer(signer=key, store=store)
+    after = issuer.certify("HealthProfessional", {**payload, "certificateId": "after-1"}).credential
+    client = TestClient(create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN)), base_url="https://issuer.example")
+    for credential in (before, after):
+        answer = client.post("/vc-certification/v1/certificate/verify", json=credential)
+        assert answer.status_code == 200 and answer.json()["status"]["certificateStatus"] == "VALID", answer.text
+    old_list = client.get("/old/0/revocation")
+    assert old_list.status_code == 200 and old_list.json()["id"] == "https://issuer.example/old/0/revocation"
+    assert client.get("/new/0/revocation").json()["id"] == "https://issuer.example/new/0/revocation"
+    client.post(
+        "/vc-certification/v1/certificate/revoke",
+        json={"certificateId": example["certificateId"], "entityName": "HealthProfessional"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    revoked = client.post("/vc-certification/v1/certificate/verify", json=before).json()
+    assert revoked["status"]["certificateStatus"] == "REVOKED", revoked

@@ -83,8 +83,12 @@ class StatusCache:
 
     def resolve(self, url: str) -> dict[str, Any] | None:
         """A status list credential of this server's store by URL (what its verifier reads)."""
-        base = self.issuer.store.status_url
-        if not url.startswith(base):
+        store = self.issuer.store
+        # under the store's URL, or one it had before a move (credentials issued then name it)
+        base = next(
+            (b for b in _longest_first(store.status_url, *store.earlier_status_urls) if url.startswith(b)), None
+        )
+        if base is None:
             return None  # another issuer's list: never fetched
         set_part, _, purpose = url[len(base) :].partition("/")
         if not ascii_digits(set_part, _MAX_LIST_DIGITS) or purpose not in ("revocation", "suspension", "message"):
@@ -101,3 +105,8 @@ class StatusCache:
 def ascii_digits(text: str, most: int) -> bool:
     """1 to ``most`` ASCII digits: what int() is given (str.isdigit() also passes '²' and '٣')."""
     return 0 < len(text) <= most and text.isascii() and text.isdigit()
+
+
+def _longest_first(*urls: str) -> list[str]:
+    """Status URLs, the longest first: a URL under two of them belongs to the longer."""
+    return sorted(urls, key=len, reverse=True)

@@ -92,14 +92,15 @@ def create_app(
             checker = default_verifier(trusted)
     service = Service(issuer, authorizer, checker, status)
     common = _Common(service)
-    status_path = _url_path(issuer.store.status_url)
+    # the store's status URL, and each it had before a move: credentials issued then name it
+    status_paths = dict.fromkeys(_url_path(u) for u in (issuer.store.status_url, *issuer.store.earlier_status_urls))
     routes = [
         Route("/health", common.health, methods=["GET"]),
         Route("/openapi.json", common.openapi, methods=["GET"]),
         *DivocApi(service, callbacks).routes(),
         *ManagementApi(service, openapi=lambda: openapi(issuer)).routes(),
         *VcApi(service).routes(),
-        Route(status_path + "{set}/{purpose}", common.status_list, methods=["GET"]),
+        *(Route(path + "{set}/{purpose}", common.status_list, methods=["GET"]) for path in status_paths),
     ]
     divoc_paths = [r.path for r in routes if r.path.startswith(_EXPRESS_PREFIXES)]
     # the tenant webhooks: a thread delivers the store's outbox while the app runs
@@ -174,6 +175,17 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     return problem(405, ErrorCode.METHOD_NOT_ALLOWED, f"{request.method} is not allowed on {request.url.path}")
 
 
+def _status_base(current: str, earlier: Iterable[str], request: Request) -> str:
+    """Which of the store's status URLs a request for a list names: the one whose path the
+    request's is under and whose host it asked for; else the current URL when its path matches;
+    else the latest earlier one whose path does.
+    """
+    under = [u for u in (current, *reversed(tuple(earlier))) if request.url.path.startswith(_url_path(u))]
+    host = request.headers.get("host", "")
+    named = [u for u in under if u.split("://", 1)[-1].split("/", 1)[0] == host]
+    return (named or under or [current])[0]
+
+
 def _url_path(url: str) -> str:
     """The path of a URL, ending with '/'."""
     after_scheme = url.split("://", 1)[-1]
@@ -192,7 +204,7 @@ class _Common(Handlers):
 
     async def status_list(self, request: Request) -> Response:
         async def work() -> Response:
-            base = self.store.status_url
+            base = _status_base(self.store.status_url, self.store.earlier_status_urls, request)
             url = f"{base}{request.path_params['set']}/{request.path_params['purpose']}"
             wanted = negotiate(request.headers.get("accept"), CREDENTIAL_TYPES)
             credential = await run_in_threadpool(self.status.resolve, url)
