@@ -55,18 +55,7 @@ def other_bytes() -> bytes:
 
 
 def make_app(issuer: Issuer) -> Starlette:
-    app = create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN))
-    if not any(getattr(route, "path", "") == "/vc-management/v1/context/{osid}" for route in app.routes):
-        # until vccore/http/app.py registers ManagementApi (the lead's file): the same routes, the
-        # same service parts create_app made, put first as create_app will
-        from vccore.http._service import Service
-        from vccore.http._status_cache import STATUS_TTL, StatusCache
-        from vccore.http.app import openapi
-        from vccore.http.management import ManagementApi
-
-        service = Service(issuer, StaticTokenAuthorizer(TOKEN), app.state.verifier, StatusCache(issuer, STATUS_TTL))
-        app.router.routes[:0] = ManagementApi(service, openapi=lambda: openapi(issuer)).routes()
-    return app
+    return create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN))
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ across a SIGKILL too. Every test that takes ``store_location`` runs on SQLite an
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import signal
@@ -421,16 +420,9 @@ def test_a_sigkill_loses_no_committed_message(store_location: str, tmp_path: Pat
         flaky.close()
 
 
-# --- over HTTP: the DIVOC routes notify (waiting for the lead's wiring in vccore/http) ----------------
+# --- over HTTP: the DIVOC routes notify --------------------------------------------------------------
 
 
-def _wired() -> bool:
-    from vccore.http.app import create_app
-
-    return "callbacks" in inspect.signature(create_app).parameters
-
-
-@pytest.mark.skipif(not _wired(), reason="waiting for the lead's wiring: create_app(callbacks=...) in vccore/http")
 def test_every_certify_and_update_answered_over_http_reaches_the_receiver(
     store_location: str, receiver: Receiver
 ) -> None:
@@ -466,11 +458,7 @@ def test_every_certify_and_update_answered_over_http_reaches_the_receiver(
     assert by_id[unknown["transactionId"]][0] is None  # the "*" callback has no token
 
 
-_SERVE_WIRED = "--callbacks" in (ROOT / "vccore" / "cli" / "serve.py").read_text(encoding="utf-8")
-
-
 @pytest.mark.slow
-@pytest.mark.skipif(not _SERVE_WIRED, reason="waiting for the lead's wiring: vccore serve --callbacks FILE")
 def test_a_sigkilled_server_loses_no_message_of_what_it_answered(
     store_location: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
