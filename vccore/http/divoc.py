@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from .. import _datetime, _jcs, _json, qr, render
-from ..codes import ErrorCode
+from ..codes import ErrorCode, ProblemCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
@@ -31,6 +31,9 @@ from .webhook import Callbacks
 __all__ = ["DivocApi"]
 
 _CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "image/png", "image/svg+xml")
+
+
+_DATED: Final = frozenset((ProblemCode.REVOKED, ProblemCode.SUSPENDED, ProblemCode.SUPERSEDED))
 
 
 class DivocApi(Handlers):
@@ -346,7 +349,10 @@ class DivocApi(Handlers):
             body = await self._json(request)
             credential = _credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
             result = await run_in_threadpool(self.verifier.verify, credential)
-            record = await run_in_threadpool(record_of_credential, self.store, credential) if result.authentic else None
+            # the issuer's record gives the dates of a revocation or suspension: looked up only then
+            # (a VALID credential, the common case, costs no store query)
+            dated = result.authentic and bool(set(result.codes) & _DATED)
+            record = await run_in_threadpool(record_of_credential, self.store, credential) if dated else None
             answer = divoc_verify_answer(result, record)
             return JSONResponse(answer, status_code=200 if result.authentic else 406)
 
