@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..issuer import Issuer
+from ..store import list_of
 
 __all__ = ["STATUS_TTL", "StatusCache", "ascii_digits"]
 
 STATUS_TTL: Final = 5.0
 """Seconds a status list set signed for a request is served again (and used by verify) before
 it is made anew; a change made through this server makes it anew at once."""
-_MAX_LIST_DIGITS: Final = 9
 
 
 @dataclass
@@ -83,17 +83,11 @@ class StatusCache:
 
     def resolve(self, url: str) -> dict[str, Any] | None:
         """A status list credential of this server's store by URL (what its verifier reads)."""
-        store = self.issuer.store
         # under the store's URL, or one it had before a move (credentials issued then name it)
-        base = next(
-            (b for b in _longest_first(store.status_url, *store.earlier_status_urls) if url.startswith(b)), None
-        )
-        if base is None:
+        found = list_of(self.issuer.store, url)
+        if found is None or found[1] not in ("revocation", "suspension", "message"):
             return None  # another issuer's list: never fetched
-        set_part, _, purpose = url[len(base) :].partition("/")
-        if not ascii_digits(set_part, _MAX_LIST_DIGITS) or purpose not in ("revocation", "suspension", "message"):
-            return None
-        list_number = int(set_part)
+        list_number = found[0]
         cached = self._fresh(list_number)  # the verify path: no store query while the set is fresh
         if cached is None:
             if list_number not in self.issuer.store.list_sets():
@@ -105,8 +99,3 @@ class StatusCache:
 def ascii_digits(text: str, most: int) -> bool:
     """1 to ``most`` ASCII digits: what int() is given (str.isdigit() also passes '²' and '٣')."""
     return 0 < len(text) <= most and text.isascii() and text.isdigit()
-
-
-def _longest_first(*urls: str) -> list[str]:
-    """Status URLs, the longest first: a URL under two of them belongs to the longer."""
-    return sorted(urls, key=len, reverse=True)

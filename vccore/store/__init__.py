@@ -64,6 +64,7 @@ __all__ = [
     "checked_status_url",
     "credential_json",
     "is_placeholder",
+    "list_of",
     "migrate",
     "notification",
     "open_store",
@@ -110,18 +111,28 @@ def open_store(
     return SQLiteStore(text, status_url=given, read_only=read_only)
 
 
-def record_at(store: Store, status_list_credential: str, index: int) -> Record | None:
-    """The record at ``index`` of the status list at ``status_list_credential``, when that list is
-    one of ``store``'s, under its status URL or one it had before a move (None: not this store's
-    list, or no record there). Lists are published at ``<status URL><list set>/<purpose>``.
+def list_of(store: Store, status_list_credential: str) -> tuple[int, str] | None:
+    """The list set and purpose of ``store``'s list at ``status_list_credential``: under its status
+    URL, or one it had before a move (None: not this store's list). Lists are published at
+    ``<status URL><list set>/<purpose>``; the longest status URL a URL lies under is its own.
     """
     for base in sorted((store.status_url, *store.earlier_status_urls), key=len, reverse=True):
         if status_list_credential.startswith(base):
             list_set, _, purpose = status_list_credential[len(base) :].partition("/")
-            if not (list_set.isascii() and list_set.isdigit() and purpose and "/" not in purpose):
+            if not (
+                0 < len(list_set) <= 9 and list_set.isascii() and list_set.isdigit()
+            ):  # a list set, not a 10,000-digit int
                 return None
-            return store.get_by_position(int(list_set), index)
+            return (int(list_set), purpose) if purpose and "/" not in purpose else None
     return None
+
+
+def record_at(store: Store, status_list_credential: str, index: int) -> Record | None:
+    """The record at ``index`` of the status list at ``status_list_credential``, when that list is
+    one of ``store``'s (:func:`list_of`; None: not this store's list, or no record there).
+    """
+    found = list_of(store, status_list_credential)
+    return store.get_by_position(found[0], index) if found is not None else None
 
 
 def record_of_credential(store: Store, credential: Mapping[str, Any]) -> Record | None:
