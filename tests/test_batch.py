@@ -329,7 +329,7 @@ def test_issue_batch_refuses_to_clobber_or_to_mix_inputs(tmp_path: Path, capsys:
     code, _, err = run(
         capsys, "issue", "Nobody", "--batch", str(tmp_path / "in.jsonl"), "-o", str(tmp_path / "x.jsonl")
     )
-    assert code == 2 and "no entity type 'Nobody'" in err
+    assert code == 2 and 'unknown entity type "Nobody"' in err
     code, _, err = run(capsys, *argv[:-2], "-o", str(tmp_path / "y.jsonl"), "--workers", "0")
     assert code == 2 and "--workers takes 1 to 256" in err
 

@@ -300,3 +300,25 @@ def test_a_server_whose_store_moved_its_status_url_still_answers_for_what_it_iss
     )
     revoked = client.post("/vc-certification/v1/certificate/verify", json=before).json()
     assert revoked["status"]["certificateStatus"] == "REVOKED", revoked
+
+
+def test_a_mistyped_entity_type_or_an_output_with_no_folder_changes_nothing(tmp_path: Path) -> None:
+    """Found trying the quickstart with mistakes: `certify HealthProfessionl ...` made a key and a
+    store (which picked a placeholder status URL for good) before saying the type was unknown, and
+    `certify ... -o out/cert.json` recorded the certificate and then could not write it (the retry
+    was DUPLICATE_CERTIFICATE_ID)."""
+    example = str(ROOT / "templates" / "HealthProfessional" / "example-payload.json")
+    for command in ("certify", "issue"):
+        typo = vccore_command(tmp_path, command, "HealthProfessionl", example)
+        assert typo.returncode == 2 and "HealthProfessional" in typo.stderr, typo.stderr
+        assert not (tmp_path / ".vccore").exists(), command
+    nowhere = vccore_command(tmp_path, "certify", "HealthProfessional", example, "-o", "out/cert.json")
+    assert nowhere.returncode == 2 and "the folder out does not exist" in nowhere.stderr, nowhere.stderr
+    assert not (tmp_path / ".vccore").exists()
+    batch = vccore_command(tmp_path, "issue", "HealthProfessional", "--batch", example, "-o", "out/c.jsonl")
+    assert batch.returncode == 2 and "the folder out does not exist" in batch.stderr, batch.stderr
+    assert not (tmp_path / ".vccore").exists()
+    made = vccore_command(tmp_path, "certify", "HealthProfessional", example, "-o", "cert.json")
+    assert made.returncode == 0 and (tmp_path / "cert.json").is_file(), made.stderr
+    later = vccore_command(tmp_path, "suspend", "614894628867", "--until", "tomorrow")
+    assert later.returncode == 2 and "neither a date (2027-01-01" in later.stderr, later.stderr

@@ -17,6 +17,7 @@ from ..codes import ErrorCode
 from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType, bundled_entity_types, load_entity_types
 from ..errors import UnusableInputError, VccoreError
+from ..issuer import resolve_entity_type
 
 # The one rule for every command (docs/cli.md, "Exit codes", lists the families of each):
 EXIT_OK = 0
@@ -200,6 +201,26 @@ def _entity_types(directories: list[Path]) -> Mapping[str, EntityType]:
         raise UnusableInputError(f"--templates: {exc.code}: {exc.message}", code=exc.code) from None
 
 
+def _known_entity(entity_types: Mapping[str, EntityType], name: str) -> EntityType:
+    """The entity type ``name`` (or an alias of it), checked before anything is made or signed;
+    unusable input naming the types there are when there is none such.
+    """
+    try:
+        return resolve_entity_type(name, entity_types)
+    except VccoreError as exc:
+        raise UnusableInputError(f"{exc.code}: {exc.message}: {HINTS[ErrorCode.UNKNOWN_ENTITY_TYPE]}") from None
+
+
+def _check_output(output: Path | None) -> None:
+    """Refuse an output file whose folder is not there before the work that fills it is done: a
+    certify must not record a certificate whose credential then has nowhere to go.
+    """
+    if output is not None and not output.parent.is_dir():
+        raise UnusableInputError(
+            f"cannot write {output}: the folder {output.parent} does not exist: make it, or give another path"
+        )
+
+
 def _warn_entity(entity_types: Mapping[str, EntityType], name: str) -> None:
     """Say on standard error what the entity type ``name`` warned of when it loaded."""
     entity = entity_types.get(name)
@@ -232,10 +253,13 @@ def _parse_time(text: str, option: str) -> datetime:
     try:
         moment = _datetime.parse(text)
         moment.astimezone(UTC)  # what is stored and signed: 9999-12-31T23:59:59-01:00 is no year in UTC
-    except ValueError as exc:
-        raise UnusableInputError(f"{option}: {exc}") from None
+    except ValueError:
+        raise UnusableInputError(
+            f"{option}: {json.dumps(text)} is neither a date (2027-01-01, meaning its 00:00:00Z) nor a date-time "
+            "with a zone (2027-01-01T09:30:00Z, 2027-01-01T15:00:00+05:30)"
+        ) from None
     except OverflowError:
-        raise UnusableInputError(f"{option}: {text!r} is outside the years 1 to 9999 in UTC") from None
+        raise UnusableInputError(f"{option}: {json.dumps(text)} is outside the years 1 to 9999 in UTC") from None
     return moment
 
 

@@ -19,8 +19,10 @@ from ._common import (
     EXIT_REFUSED,
     TIME_FORMS,
     _add_templates_option,
+    _check_output,
     _check_workers,
     _entity_types,
+    _known_entity,
     _now,
     _parse_time,
     _read_json,
@@ -90,6 +92,8 @@ def _issue(args: argparse.Namespace) -> int:
         raise UnusableInputError("issue needs a payload file (or --batch IN.jsonl -o OUT.jsonl)")
     payload = _read_json(args.payload)
     entity_types = _entity_types(args.templates)
+    _known_entity(entity_types, args.entity)  # before a key is made in the home folder
+    _check_output(args.output)
     _warn_entity(entity_types, args.entity)
     key = _load_key(args.key) if args.key else _home_key(_home(args))
     try:
@@ -116,12 +120,8 @@ def _issue_batch(args: argparse.Namespace) -> int:
         raise UnusableInputError("--batch needs -o OUT.jsonl: where the credentials go (and where a re-run continues)")
     _check_workers(args.workers)
     entity_types = _entity_types(args.templates)
-    if args.entity not in entity_types:
-        known = ", ".join(sorted(entity_types))
-        raise UnusableInputError(
-            f"no entity type {args.entity!r} (known: {known}): `vccore entities` lists them; a folder of your own: "
-            "--templates DIR"
-        )
+    _known_entity(entity_types, args.entity)
+    _check_output(args.output)
     _warn_entity(entity_types, args.entity)
     make_issuer = functools.partial(_issuer, args, make_key=True)
     # The key and the store now, in this process: a problem stops the batch before it starts. The
@@ -163,6 +163,10 @@ def _update(args: argparse.Namespace) -> int:
 
 def _issue_recorded(args: argparse.Namespace, action: Any, *, make_key: bool = True) -> int:
     payload = _read_json(args.payload)
+    # before the issuer's folder is made (a key, a store that picks its status URL for good) and a
+    # certificate is recorded: a mistyped entity type or an output with no folder changes nothing
+    _known_entity(_entity_types(getattr(args, "templates", [])), args.entity)
+    _check_output(args.output)
     issuer = _issuer(args, make_key=make_key)
     _warn_entity(issuer.entity_types, args.entity)
     try:
