@@ -322,3 +322,31 @@ def test_a_mistyped_entity_type_or_an_output_with_no_folder_changes_nothing(tmp_
     assert made.returncode == 0 and (tmp_path / "cert.json").is_file(), made.stderr
     later = vccore_command(tmp_path, "suspend", "614894628867", "--until", "tomorrow")
     assert later.returncode == 2 and "neither a date (2027-01-01" in later.stderr, later.stderr
+
+
+def test_every_command_that_takes_templates_or_contexts_takes_them_one_way() -> None:
+    """`--templates a b` was refused by sign (and, before, by verify, render and serve): each
+    command declared the option again. Every command now takes them through one declaration."""
+    import argparse
+
+    from vccore.cli import _parser
+
+    def commands(
+        parser: argparse.ArgumentParser, path: str = "vccore"
+    ) -> Iterator[tuple[str, argparse.ArgumentParser]]:
+        yield path, parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from commands(sub, f"{path} {name}")
+
+    seen = {"--templates": 0, "--context": 0}
+    for path, parser in commands(_parser()):
+        for action in parser._actions:
+            if "--templates" in action.option_strings:
+                seen["--templates"] += 1
+                assert (action.nargs, type(action).__name__) == ("+", "_ExtendAction"), path
+            if "--context" in action.option_strings:
+                seen["--context"] += 1
+                assert action.help == "pin an extra context (repeatable)", path
+    assert seen["--templates"] >= 8 and seen["--context"] >= 5, seen

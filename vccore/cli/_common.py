@@ -228,6 +228,13 @@ def _warn_entity(entity_types: Mapping[str, EntityType], name: str) -> None:
         print(f"vccore: warning: {warning}", file=sys.stderr)
 
 
+def _add_context_option(command: argparse.ArgumentParser) -> None:
+    """``--context URL=FILE``, repeatable: a context pinned beyond the bundled ones."""
+    command.add_argument(
+        "--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context (repeatable)"
+    )
+
+
 def _add_templates_option(command: argparse.ArgumentParser, helptext: str = "more entity types") -> None:
     """``--templates DIR [DIR ...]``, which may also be repeated."""
     command.add_argument(

@@ -19,7 +19,7 @@ from ..results import Problem, VerificationResult
 from ..store import RecordState, Store, open_store, record_of_credential
 from ..suites import SUITES
 from ..verify import Verifier
-from ._common import HINTS, TIME_FORMS, _add_templates_option, _contexts, _parse_time, _read_trust
+from ._common import HINTS, TIME_FORMS, _add_context_option, _add_templates_option, _contexts, _parse_time, _read_trust
 from ._home import _store_location
 
 # What a command-line user does about a problem, in the options of ``vccore verify`` (and of
@@ -76,7 +76,7 @@ def add_verifier_options(cmd: argparse.ArgumentParser) -> None:
     """
     cmd.add_argument("--now", help=f"verify as of this time: {TIME_FORMS} (default: now)")
     _add_templates_option(cmd, "know the contexts (and layouts) of these entity types")
-    cmd.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
+    _add_context_option(cmd)
     cmd.add_argument(
         "--trust",
         action="append",

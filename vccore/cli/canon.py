@@ -9,7 +9,7 @@ from pathlib import Path
 from ..canon import canonicalize, canonicalize_nquads
 from ..contexts import bundled_contexts
 from ..errors import UnusableInputError
-from ._common import EXIT_OK, _contexts, _read_json
+from ._common import EXIT_OK, _add_context_option, _contexts, _read_json
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,7 +19,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     canon.add_argument(
         "--from", dest="source", choices=("jsonld", "nquads"), help="input format (default: by extension)"
     )
-    canon.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
+    _add_context_option(canon)
     canon.set_defaults(run=_canonicalize)
 
     contexts = commands.add_parser("contexts", help="the pinned JSON-LD contexts")

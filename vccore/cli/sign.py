@@ -11,7 +11,16 @@ from ..codes import ErrorCode
 from ..errors import SigningError
 from ..proofs import sign
 from ..suites import SUITES, get_suite
-from ._common import EXIT_OK, TIME_FORMS, _contexts, _parse_time, _read_json, _write_json
+from ._common import (
+    EXIT_OK,
+    TIME_FORMS,
+    _add_context_option,
+    _add_templates_option,
+    _contexts,
+    _parse_time,
+    _read_json,
+    _write_json,
+)
 from ._home import _load_key
 
 
@@ -22,15 +31,8 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sign_cmd.add_argument("--key", required=True, type=Path, help="key file (Multikey JSON, JWK or PEM)")
     sign_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
     sign_cmd.add_argument("--created", help=f"proof creation time: {TIME_FORMS} (default: now)")
-    sign_cmd.add_argument("--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context")
-    sign_cmd.add_argument(
-        "--templates",
-        action="append",
-        default=[],
-        type=Path,
-        metavar="DIR",
-        help="know the contexts of these entity types",
-    )
+    _add_context_option(sign_cmd)
+    _add_templates_option(sign_cmd, "know the contexts of these entity types")
     sign_cmd.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
     sign_cmd.add_argument(
         "--force",
