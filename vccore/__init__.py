@@ -26,7 +26,7 @@ from .errors import (
 )
 from .issuer import Certified, Issuer, issue
 from .key_files import load_key, rotate_key
-from .keys import Ed25519Key, Signer
+from .keys import Ed25519Key, RsaKey, Signer
 from .payloads import PayloadError, PayloadProblem
 from .proofs import VerifyData, create_verify_data, sign
 from .qr import QRErrorCorrection, QRFormat
@@ -73,6 +73,7 @@ __all__ = [
     "QRFormat",
     "Record",
     "RecordState",
+    "RsaKey",
     "SQLiteStore",
     "SafeModeError",
     "Signer",

@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from . import _multibase
 from ._key_encryption import encrypt_secret
@@ -32,6 +32,7 @@ from .errors import KeyFormatError
 __all__ = [
     "Ed25519Key",
     "PublicKey",
+    "RsaKey",
     "RsaPublicKey",
     "Signer",
 ]
@@ -42,7 +43,7 @@ class Signer(Protocol):
     """Anything that signs: a local key, or a KMS/HSM client that never shows its secret.
 
     ``id`` is the verification method URL written into proofs; ``algorithm`` names the signature
-    algorithm (``"Ed25519"`` for the suites vccore implements).
+    algorithm (``"Ed25519"``, or ``"RSA"`` for RsaSignature2018).
     """
 
     @property
@@ -51,7 +52,7 @@ class Signer(Protocol):
 
     @property
     def algorithm(self) -> str:
-        """The signature algorithm (``"Ed25519"``), checked against the suite's."""
+        """The signature algorithm (``"Ed25519"``, ``"RSA"``), checked against the suite's."""
 
     def sign(self, data: bytes) -> bytes:
         """The signature over ``data`` (the suite's hash data)."""
@@ -162,6 +163,35 @@ class Ed25519Key:
         return cls.from_multibase(public, secret, id=document.get("id"), controller=document.get("controller"))
 
     @classmethod
+    def from_base58(
+        cls,
+        public_key_base58: str | None = None,
+        private_key_base58: str | None = None,
+        *,
+        id: str | None = None,
+        controller: str | None = None,
+    ) -> Ed25519Key:
+        """A key from bare base58 (Ed25519VerificationKey2018; DIVOC's and Sunbird RC's signer
+        configs): ``publicKeyBase58`` 32 bytes, ``privateKeyBase58`` 64 bytes (seed || public, the
+        NaCl form crypto-ld reads).
+        """
+        if private_key_base58 is None:
+            if public_key_base58 is None:
+                raise KeyFormatError("a base58 key needs publicKeyBase58 or privateKeyBase58", field="publicKeyBase58")
+            return cls.from_public_bytes(_b58_field(public_key_base58, "publicKeyBase58"), id=id, controller=controller)
+        secret = _b58_field(private_key_base58, "privateKeyBase58")
+        if len(secret) != 64:
+            size = f"privateKeyBase58 holds {len(secret)} bytes; it must hold 64: the seed, then the public key"
+            raise KeyFormatError(size, field="privateKeyBase58")
+        key = cls.from_seed(secret[:32], id=id, controller=controller)
+        if secret[32:] != key.public_bytes:
+            mismatch = "privateKeyBase58: its second half is not the public key of its seed (first half)"
+            raise KeyFormatError(mismatch, field="privateKeyBase58")
+        if public_key_base58 is not None and _b58_field(public_key_base58, "publicKeyBase58") != key.public_bytes:
+            raise KeyFormatError("publicKeyBase58 does not belong to privateKeyBase58", field="publicKeyBase58")
+        return key
+
+    @classmethod
     def from_jwk(cls, jwk: Mapping[str, Any], *, id: str | None = None, controller: str | None = None) -> Ed25519Key:
         """A key from a JWK (RFC 8037: ``kty`` OKP, ``crv`` Ed25519, ``x``, optional ``d``)."""
         if not isinstance(jwk, Mapping) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
@@ -212,6 +242,16 @@ class Ed25519Key:
     def secret_key_multibase(self) -> str:
         """``z3u2...`` (32-byte seed form)."""
         return _multibase.encode(_multibase.ED25519_PRIV + self._seed())
+
+    @property
+    def public_key_base58(self) -> str:
+        """The 32-byte public key in bare base58 (``publicKeyBase58`` of Ed25519VerificationKey2018)."""
+        return _multibase.b58encode(self.public_bytes)
+
+    @property
+    def private_key_base58(self) -> str:
+        """The secret key in bare base58, seed || public (``privateKeyBase58``, 64 bytes)."""
+        return _multibase.b58encode(self._seed() + self.public_bytes)
 
     @property
     def did_key(self) -> str:
@@ -308,6 +348,15 @@ def did_key_from_public(public: bytes) -> str:
     return "did:key:" + _multibase.encode(_multibase.ED25519_PUB + public)
 
 
+def _b58_field(text: object, name: str) -> bytes:
+    if not isinstance(text, str):
+        raise KeyFormatError(f"{name} must be a string", field=name)
+    try:
+        return _multibase.b58decode(text)
+    except ValueError as exc:
+        raise KeyFormatError(f"{name}: {exc}", field=name) from exc
+
+
 def _did_key_vm(did: str) -> str:
     return f"{did}#{did[len('did:key:') :]}"
 
@@ -333,7 +382,7 @@ def decode_multicodec(text: str, prefix: bytes, field_name: str) -> bytes:
     return body
 
 
-# --- RSA (verification only) ------------------------------------------------------------------
+# --- RSA (RsaSignature2018) -------------------------------------------------------------------
 
 MIN_RSA_BITS: Final = 2048
 
@@ -341,8 +390,8 @@ MIN_RSA_BITS: Final = 2048
 @dataclass(frozen=True, slots=True)
 class RsaPublicKey:
     """An RSA public key that verifies RsaSignature2018 proofs (PS256: RSASSA-PSS, SHA-256,
-    MGF1 with SHA-256, a 32-byte salt, as RFC 7518 section 3.5 fixes it). vccore never signs
-    with RSA; DIVOC 2.x and 3.x certificates were.
+    MGF1 with SHA-256, a 32-byte salt, as RFC 7518 section 3.5 fixes it), as DIVOC 2.x and 3.x
+    and Sunbird RC's signer made them.
     """
 
     id: str
@@ -368,12 +417,78 @@ class RsaPublicKey:
     def verify(self, signature: bytes, data: bytes) -> bool:
         """Whether ``signature`` is a PS256 signature of ``data`` by this key."""
         try:
-            self.key.verify(
-                signature, data, padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32), hashes.SHA256()
-            )
+            self.key.verify(signature, data, _PS256, hashes.SHA256())
         except InvalidSignature:
             return False
         return True
+
+
+# RFC 7518 section 3.5: the salt is as long as the hash, 32 bytes
+_PS256: Final = padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32)
+
+
+@dataclass(frozen=True, slots=True)
+class RsaKey:
+    """An RSA private key: a :class:`Signer` for RsaSignature2018 (PS256), from the PEM files
+    DIVOC and Sunbird RC configure (PKCS#1 ``BEGIN RSA PRIVATE KEY`` or PKCS#8 ``BEGIN PRIVATE
+    KEY``). Make one with :meth:`from_pem`.
+    """
+
+    id: str
+    controller: str
+    key: RSAPrivateKey = field(repr=False, compare=False)
+    algorithm: str = "RSA"
+
+    @classmethod
+    def from_pem(
+        cls,
+        private_key_pem: str | bytes,
+        *,
+        id: str,
+        controller: str | None = None,
+        public_key_pem: str | bytes | None = None,
+    ) -> RsaKey:
+        """The key in ``private_key_pem`` (unencrypted, at least MIN_RSA_BITS); ``public_key_pem``,
+        when given (a config's ``publicKey``), must be its public key. ``controller`` defaults to
+        ``id`` without its fragment.
+        """
+        data = private_key_pem.encode("ascii") if isinstance(private_key_pem, str) else private_key_pem
+        try:
+            private = serialization.load_pem_private_key(data, password=None)
+        except (ValueError, TypeError, UnicodeEncodeError) as exc:
+            raise KeyFormatError(f"privateKeyPem cannot be read: {exc}", field="privateKeyPem") from None
+        if not isinstance(private, RSAPrivateKey):
+            raise KeyFormatError("privateKeyPem is not an RSA private key", field="privateKeyPem")
+        if private.key_size < MIN_RSA_BITS:
+            weak = f"privateKeyPem: an RSA key of {private.key_size} bits is too weak (at least {MIN_RSA_BITS})"
+            raise KeyFormatError(weak, field="privateKeyPem")
+        key = cls(id, controller or _controller_of(id), private)
+        if public_key_pem is not None:
+            given = public_key_pem.encode("ascii") if isinstance(public_key_pem, str) else public_key_pem
+            try:
+                public = serialization.load_pem_public_key(given)
+            except (ValueError, TypeError, UnicodeEncodeError) as exc:
+                raise KeyFormatError(f"publicKeyPem cannot be read: {exc}", field="publicKeyPem") from None
+            if not isinstance(public, RSAPublicKey) or public.public_numbers() != private.public_key().public_numbers():
+                raise KeyFormatError("publicKeyPem does not belong to privateKeyPem", field="publicKeyPem")
+        return key
+
+    @property
+    def public_key(self) -> RsaPublicKey:
+        """The public half, for a verifier."""
+        return RsaPublicKey(self.id, self.controller, self.key.public_key())
+
+    @property
+    def public_key_pem(self) -> str:
+        """SubjectPublicKeyInfo PEM (``BEGIN PUBLIC KEY``): RsaVerificationKey2018's ``publicKeyPem``."""
+        spki = self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return spki.decode("ascii")
+
+    def sign(self, data: bytes) -> bytes:
+        """PS256 signature of ``data``: RSASSA-PSS, SHA-256, MGF1 SHA-256, 32-byte salt (randomized)."""
+        return self.key.sign(data, _PS256, hashes.SHA256())
 
 
 PublicKey = Ed25519Key | RsaPublicKey

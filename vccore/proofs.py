@@ -131,7 +131,7 @@ def sign_with_transform(
     chosen = get_suite(suite)
     if chosen.sign is None:
         raise UnsupportedSuiteError(
-            f"{chosen.name} is a legacy suite: vccore verifies it but does not sign with it",
+            f"{chosen.name} is a verify-only suite: vccore does not sign with it",
             suite=chosen.name,
         )
     if signer.algorithm != chosen.algorithm:
@@ -152,6 +152,8 @@ def sign_with_transform(
     if chosen.cryptosuite is not None:
         proof["cryptosuite"] = chosen.cryptosuite
     proof["created"] = _as_timestamp(created if created is not None else _datetime.now(), "created")
+    if chosen.created_whole_seconds:
+        proof["created"] = _datetime.format(_datetime.parse(proof["created"]))
     if expires is not None:
         proof["expires"] = _as_timestamp(expires, "expires")
     proof["verificationMethod"] = signer.id

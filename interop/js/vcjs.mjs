@@ -5,6 +5,7 @@ import {
   constants as cryptoConstants, createHash, createPublicKey, verify as cryptoVerify
 } from 'node:crypto';
 import {readFileSync} from 'node:fs';
+import {createRequire} from 'node:module';
 import {dirname, join} from 'node:path';
 import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
@@ -33,6 +34,13 @@ import jsigsLegacy from 'jsonld-signatures-legacy';
 import cryptoLdLegacy from 'crypto-ld-legacy';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+// vc-js 0.6.4 (CommonJS, with its own jsonld-signatures 5): what Sunbird RC's signer and
+// DIVOC's certificate-signer-library call vc.issue / vc.verifyCredential on
+const vcLegacy = require('vc-js');
+// DIVOC's and Sunbird RC's signers log every document they load with console.log/info;
+// stdout carries the protocol, so their chatter goes to stderr
+console.log = console.info = (...args) => console.error(...args);
 const CONTEXTS_DIR = join(HERE, '..', '..', 'contexts');
 const KEY_PACKAGES = [
   '@digitalbazaar/vc',
@@ -45,7 +53,11 @@ const KEY_PACKAGES = [
   '@digitalbazaar/ed25519-verification-key-2020',
   'jsonld-signatures',
   'jsonld',
-  'rdf-canonize'
+  'rdf-canonize',
+  'vc-js',
+  'jsonld-signatures-legacy',
+  'crypto-ld-legacy',
+  'certificate-signer-library'
 ];
 // DataIntegrityProof cryptosuites. The JCS package has separate sign and
 // verify variants: only the sign one copies the document's @context into the
@@ -225,6 +237,52 @@ async function makeSigningSuite({suite, key, created}) {
     signingSuite.date = created;
   }
   return signingSuite;
+}
+
+// The contexts certificate-signer-library's own loader serves (security-context's security v1,
+// its credentials.json); every other bundled context is handed to it.
+const DIVOC_LIBRARY_CONTEXTS = [
+  'https://w3id.org/security/v1',
+  'https://www.w3.org/2018/credentials/v1'
+];
+let divocLibrary;
+
+// certificate-signer-library's signer.js, loaded on first use. Its loader falls back to the
+// network (jsonld's node loader, taken when signer.js loads) for a URL it does not know: that
+// loader is replaced first by one that refuses, so the harness stays offline.
+function divocSignerLibrary() {
+  if(divocLibrary === undefined) {
+    const signerPath = join(HERE, 'node_modules', 'certificate-signer-library', 'signer.js');
+    const libraryRequire = createRequire(signerPath);
+    libraryRequire('jsonld').documentLoaders.node = () => async url => {
+      throw new Error(`Offline document loader: unknown URL "${url}"`);
+    };
+    divocLibrary = libraryRequire(signerPath);
+  }
+  return divocLibrary;
+}
+
+// A jsonld-signatures 6 suite from a Sunbird RC config.json issuer, as its getSignatureSuite
+// builds it; `created` becomes the suite's `date`.
+function legacySigningSuite(issuer, created) {
+  const {publicKey, privateKey, signatureType, verificationMethod} = issuer;
+  if(created !== undefined && (typeof created !== 'string' || isNaN(new Date(created)))) {
+    throw new TypeError('"created" must be an ISO date-time string.');
+  }
+  const date = created;
+  if(signatureType === 'RSA') {
+    const key = new cryptoLdLegacy.RSAKeyPair({
+      id: verificationMethod, publicKeyPem: publicKey, privateKeyPem: privateKey
+    });
+    return new jsigsLegacy.suites.RsaSignature2018({key, date});
+  }
+  if(signatureType === 'ED25519') {
+    const key = new cryptoLdLegacy.Ed25519KeyPair({
+      publicKeyBase58: publicKey, privateKeyBase58: privateKey, id: verificationMethod
+    });
+    return new jsigsLegacy.suites.Ed25519Signature2018({key, date});
+  }
+  throw new TypeError('"issuer.signatureType" must be "RSA" or "ED25519".');
 }
 
 // Errors from jsonld-signatures nest (VerificationError.errors, results[]);
@@ -412,6 +470,104 @@ const OPERATIONS = {
       compactProof: false
     });
     return {signed, publicKeyPem: key.publicKeyPem};
+  },
+
+  // Sign exactly as Sunbird RC's certificate-signer (v0.0.13, signerService.js) does, from one of
+  // its config.json issuers ({publicKey, privateKey, signatureType, verificationMethod}):
+  // Ed25519Signature2018 with a crypto-ld 3.9 Ed25519KeyPair (base58 keys) or RsaSignature2018
+  // with an RSAKeyPair (PEM keys), both from jsonld-signatures 6, through vc-js 0.6.4's vc.issue
+  // with AssertionProofPurpose and compactProof: false. "via": "jsigs" calls jsonld-signatures
+  // 6's sign instead, as DIVOC's certificate-signer-library does for RSA. `created` is the
+  // suite's `date` (the only change: it stands in for the clock).
+  async signSunbird2018(request) {
+    const credential = requireObject(request, 'credential');
+    const issuer = requireObject(request, 'issuer');
+    const suite = legacySigningSuite(issuer, request.created);
+    const options = {
+      suite,
+      purpose: new jsigsLegacy.purposes.AssertionProofPurpose({
+        controller: {
+          '@context': jsigsLegacy.SECURITY_CONTEXT_URL,
+          id: 'controller_id',
+          publicKey: [],
+          assertionMethod: [issuer.verificationMethod]
+        }
+      }),
+      documentLoader: makeDocumentLoader(request.documents),
+      compactProof: false
+    };
+    const input = structuredClone(credential);
+    let signed;
+    if(request.via === undefined || request.via === 'vc-js') {
+      signed = await vcLegacy.issue({credential: input, ...options});
+    } else if(request.via === 'jsigs') {
+      signed = await jsigsLegacy.sign(input, options);
+    } else {
+      throw new TypeError('"via" must be "vc-js" or "jsigs".');
+    }
+    return {signed};
+  },
+
+  // Verify as DIVOC's verification does with certificate-signer-library 2.0.5 (signer.js):
+  // setDocumentLoader(documents, config), then verifyJSON: RSA through jsonld-signatures 6's
+  // verify, Ed25519 through vc-js 0.6.4's verifyCredential, each with the configured key and
+  // AssertionProofPurpose. `config`: {keyType: "RSA" | "ED25519", CERTIFICATE_DID,
+  // CERTIFICATE_PUBKEY_ID, CERTIFICATE_CONTROLLER_ID, publicKeyPem | publicKeyBase58}. The
+  // library's loader knows security v1 and credentials v1; the other bundled contexts and
+  // `documents` are handed to it as its extra mapping, and its network fallback is cut off.
+  async verifyDivocLibrary(request) {
+    const credential = requireObject(request, 'credential');
+    const config = requireObject(request, 'config');
+    const library = divocSignerLibrary();
+    const mapping = {...(request.documents || {})};
+    for(const [url, document] of CONTEXTS) {
+      if(!DIVOC_LIBRARY_CONTEXTS.includes(url)) {
+        mapping[url] = structuredClone(document);
+      }
+    }
+    library.setDocumentLoader(mapping, config);
+    const result = await library.verifyJSON(structuredClone(credential));
+    return {
+      verified: result.verified === true,
+      errors: result.verified ? [] : errorMessages(result)
+    };
+  },
+
+  // vc-js 0.6.4's verifyCredential with jsonld-signatures 6's Ed25519Signature2018 or
+  // RsaSignature2018 holding `key` (an Ed25519VerificationKey2018 with publicKeyBase58, or an
+  // RsaVerificationKey2018 with publicKeyPem), AssertionProofPurpose with a controller whose
+  // assertionMethod is the key, as Sunbird RC's verifyCredentials does. vc-js refuses a
+  // credential with credentialStatus unless given checkStatus: "skipStatus": true gives it one
+  // that answers verified.
+  async verifyVcjs2018(request) {
+    const credential = requireObject(request, 'credential');
+    const key = requireObject(request, 'key');
+    const {Ed25519Signature2018, RsaSignature2018} = jsigsLegacy.suites;
+    const suite = key.publicKeyPem !== undefined ?
+      new RsaSignature2018({key: new cryptoLdLegacy.RSAKeyPair({...key})}) :
+      new Ed25519Signature2018({key: new cryptoLdLegacy.Ed25519KeyPair({...key})});
+    const options = {
+      credential: structuredClone(credential),
+      suite,
+      purpose: new jsigsLegacy.purposes.AssertionProofPurpose({
+        controller: {
+          '@context': jsigsLegacy.SECURITY_CONTEXT_URL,
+          id: key.controller,
+          publicKey: [key],
+          assertionMethod: [key.id]
+        }
+      }),
+      documentLoader: makeDocumentLoader(request.documents),
+      compactProof: false
+    };
+    if(request.skipStatus === true) {
+      options.checkStatus = async () => ({verified: true});
+    }
+    const result = await vcLegacy.verifyCredential(options);
+    return {
+      verified: result.verified === true,
+      errors: result.verified ? [] : errorMessages(result)
+    };
   },
 
   async canonize(request) {

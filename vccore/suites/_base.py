@@ -46,6 +46,9 @@ class Suite:
     proof_context: str | None = None
     """The context the proof configuration is canonicalized under, when not the document's: the
     2018 suites' jsonld-signatures put the proof options under security v2, whatever the document."""
+    created_whole_seconds: bool = False
+    """Whether a signed proof's ``created`` is whole seconds in UTC, whatever the caller gave: the
+    2018 suites, as jsonld-signatures 6 formats its dates."""
 
     def matches(self, proof: Mapping[str, Any]) -> bool:
         """Whether ``proof`` was made with this suite."""
