@@ -192,6 +192,26 @@ class RenderError(VccoreError):
     code = ErrorCode.RENDER_ERROR
 
 
+class TemplateError(VccoreError):
+    """A Handlebars credential template (Sunbird RC's, DIVOC's) cannot make a credential.
+
+    Codes: ``TEMPLATE_SYNTAX`` (the template does not parse: ``line``, ``column``),
+    ``TEMPLATE_DATA`` (a data value would change the credential's JSON structure, or is of a
+    kind the slot cannot take: ``field``, the data path), ``TEMPLATE_NOT_JSON`` (the rendered
+    text is not JSON: ``line``, ``column``), ``TEMPLATE_FETCH`` (a template URL could not be
+    fetched within its bounds: ``url``).
+    """
+
+    code = ErrorCode.TEMPLATE_SYNTAX
+
+
+class TemplateValueError(ValueError):
+    """Inside :mod:`vccore.handlebars`: a data value that is not JSON data (a set, a date, arrays
+    nested too deep), found while printing it; the renderer turns it into a :class:`TemplateError`
+    (``TEMPLATE_DATA``) naming the field.
+    """
+
+
 class QRError(VccoreError):
     """A QR payload cannot be made or read.
 
