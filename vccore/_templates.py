@@ -1,4 +1,9 @@
-"""Credential templates: JSON whose whole-value ``{{field}}`` slots a payload's values fill, never changing what is around them."""
+"""Credential templates: JSON whose whole-value ``{{field}}`` slots a payload's values fill, never changing what is around them.
+
+And the probes of an entity type's Handlebars templates (:mod:`vccore.handlebars`, whose structural
+renderer keeps data from changing the JSON): a payload whose every leaf is told apart, and what the
+credential rendered from it shows (which ids hold payload values, which values share a statement).
+"""
 
 from __future__ import annotations
 
@@ -153,25 +158,39 @@ def _probe_token(value: Any) -> str:
     return str(value) if not isinstance(value, str) else _nquads.escape_literal(value)
 
 
-def _sample(spec: Mapping[str, Any]) -> Any:
+def _sample(spec: Mapping[str, Any], *, required_only: bool = False) -> Any:
+    """A value ``spec`` accepts: its first example, else a made-up one (an object of a Handlebars
+    type's schema: its fields, or only its required ones; an array: as many items as it needs, at
+    least one).
+    """
     examples = spec.get("examples")
     if isinstance(examples, list) and examples:
         return examples[0]
     if spec.get("enum"):
         return spec["enum"][0]
     kind = spec.get("type")
+    if kind == "object":
+        required = set(spec.get("required", ()))
+        return {
+            key: _sample(inner, required_only=required_only)
+            for key, inner in spec.get("properties", {}).items()
+            if not required_only or key in required
+        }
+    if kind == "array":
+        return [_sample(spec.get("items", {}), required_only=required_only)] * max(1, int(spec.get("minItems", 1)))
     if kind == "integer":
         return 1
     if kind == "number":
         return 1.5
     if kind == "boolean":
         return True
+    made_up = "x" * max(1, int(spec.get("minLength", 1)))  # a schema may want a longer one
     return {
         "date": "2000-01-01",
         "year": "2000",
         "date-time": "2000-01-01T00:00:00Z",
         "uri": "https://example.com/x",
-    }.get(str(spec.get("format")), "x")
+    }.get(str(spec.get("format")), made_up)
 
 
 def _emptiable_groups(template: Any) -> list[frozenset[str]]:
@@ -218,12 +237,92 @@ def _shared_statements(
     for number, (name, spec) in enumerate(fields.items()):
         probe[name] = _probe_value(spec, number)
     probe.update({"$issuer": _SAMPLE_ISSUER, "$now": "2000-01-01T00:00:00Z"})
-    lines = canonicalize(_fill(template, probe), contexts=loader, safe=False).splitlines()
+    return _shared_in(_fill(template, probe), {name: probe[name] for name in fields}, loader)
+
+
+def _shared_in(credential: Any, probes: Mapping[str, Any], loader: ContextLoader) -> list[tuple[str, ...]]:
+    """Groups of names in ``probes`` (name -> the probe value it put in ``credential``) whose
+    values became objects of the same subject and predicate in ``credential``'s RDF.
+    """
+    lines = canonicalize(credential, contexts=loader, safe=False).splitlines()
     by_statement: dict[tuple[str, str], list[str]] = {}
-    for name in fields:
-        token = _probe_token(probe[name])
+    for name, value in probes.items():
+        token = _probe_token(value)
         for line in lines:
             subject, predicate, rest = line.split(" ", 2)
             if token in rest:
                 by_statement.setdefault((subject, predicate), []).append(name)
     return [tuple(names) for names in by_statement.values() if len(names) > 1]
+
+
+# --- Handlebars templates -----------------------------------------------------------------------
+
+
+def _probe_payload(schema: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A payload for a (possibly nested) schema in which every leaf holds a value no other leaf
+    holds, and its leaves: path (``address.city``, ``courses[].name``) -> that value.
+    """
+    leaves: dict[str, Any] = {}
+
+    def probe(spec: Mapping[str, Any], path: str) -> Any:
+        kind = spec.get("type")
+        if kind == "object" and "enum" not in spec:
+            return {k: probe(v, f"{path}.{k}") for k, v in spec.get("properties", {}).items()}
+        if kind == "array" and "enum" not in spec:
+            return [probe(spec.get("items", {}), f"{path}[]")]
+        value = leaves[path] = _probe_value(spec, len(leaves))
+        return value
+
+    payload = {key: probe(spec, key) for key, spec in schema.get("properties", {}).items()}
+    return payload, leaves
+
+
+def _id_values(node: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """(JSON pointer, id) of every ``id``, ``@id`` and string ``issuer`` in a credential."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{pointer}/{escape_pointer(key)}"
+            if key in ("id", "@id", "issuer") and isinstance(value, str):
+                yield here, value
+            else:
+                yield from _id_values(value, here)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _id_values(value, f"{pointer}/{index}")
+
+
+def _handlebars_id_slots(credential: Any, leaves: Mapping[str, Any]) -> dict[str, str]:
+    """The ids of a credential rendered from a probe payload that hold a payload value: JSON
+    pointer -> the top-level field whose leaf it holds.
+    """
+    slots: dict[str, str] = {}
+    for pointer, value in _id_values(credential):
+        for path, leaf in leaves.items():
+            if isinstance(leaf, (str, int, float)) and not isinstance(leaf, bool) and str(leaf) in value:
+                slots[pointer] = re.split(r"[.\[]", path, maxsplit=1)[0]
+    return slots
+
+
+def _check_handlebars_ids(rendered: Any, entity: str, slots: Mapping[str, str]) -> None:
+    """PayloadError when two parts of a credential rendered from a Handlebars template have one
+    id: the template's own ids are all different (checked when the type loads), so a payload value
+    made them meet, and two nodes would merge in what is signed.
+    """
+    counts: dict[str, int] = {}
+    where: dict[str, list[str]] = {}
+    for pointer, value in _id_values(rendered):
+        counts[value] = counts.get(value, 0) + 1
+        where.setdefault(value, []).append(pointer)
+    problems = {
+        PayloadProblem(
+            f"/{escape_pointer(slots[pointer])}" if pointer in slots else "",
+            PayloadReason.INVALID_VALUE,
+            f"{value!r} is the id of two parts of the credential ({' and '.join(where[value])})",
+        )
+        for value, count in counts.items()
+        if count > 1
+        for pointer in where[value]
+        if pointer in slots or not any(p in slots for p in where[value])
+    }
+    if problems:
+        raise PayloadError(entity, sorted(problems, key=lambda p: (p.pointer, p.detail)))

@@ -9,6 +9,25 @@ Everything is checked when a type is loaded, so that a bad template fails once, 
 context digests, the schema, that every placeholder names a schema field or a built-in, that
 every schema field is placed somewhere in every template, and that a credential rendered from
 the schema's examples canonicalizes in safe mode (so every term is defined by a context).
+
+Handlebars types. A type whose entity.json says ``"templateEngine": "handlebars"`` (what ``vccore
+entities import`` makes of a Sunbird RC or DIVOC 3.x schema: :mod:`vccore.entity_import`) has
+Handlebars credential templates (``"templates": {"1.1": "credential.hbs"}``), rendered by
+:mod:`vccore.handlebars`'s structural renderer, in which a data value fills a string or a number
+and never changes the JSON around it. Its payload may therefore be nested, objects and arrays, with
+one rule kept from the flat types: every object of the schema says ``additionalProperties: false``,
+so a field the schema does not name is refused, never rendered unvalidated. What the JSON
+templates' slots prove by reading the template is proved for a Handlebars template by rendering
+it, at load time: from the schema's examples (the credential canonicalizes in safe mode, its
+issuer is the ``$issuer`` built-in, the key's controller, as in every vccore credential), and from
+a probe payload whose every leaf is told apart (its ``@context`` and ``type`` do not depend on the
+payload; each schema field reaches the credential, but those entity.json lists as ``ignored``;
+no two fields share a statement in the RDF, unless the type is signed with eddsa-jcs-2022 only;
+which ids hold payload values). ``templates`` then maps each version to the ``@context`` and
+``type`` its credentials have (what readers look types up by), and the compiled fast path, which
+needs a shape fixed by the template, is not used for these types (:attr:`EntityType.compilable`).
+``certificateTemplates`` (template key -> URL of an HTML or SVG Handlebars page) and ``osConfig``
+(the rest of Sunbird RC's ``_osConfig``: roles, index fields, ...) are kept as data.
 """
 
 from __future__ import annotations
@@ -21,9 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from importlib.resources.abc import Traversable
+from io import BytesIO, TextIOWrapper
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import IO, Any, Final
 
 import jsonschema
 from jsonschema import Draft202012Validator
@@ -34,18 +54,22 @@ from ._resources import data_dir
 from ._templates import (
     _SAMPLE_ISSUER,
     BUILT_INS,
+    _check_handlebars_ids,
     _check_ids,
     _emptiable_groups,
     _fill,
+    _handlebars_id_slots,
     _id_slots,
     _placed_fields,
+    _probe_payload,
     _sample,
+    _shared_in,
     _shared_statements,
 )
 from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2, VCVersion
 from .canon import canonicalize
 from .contexts import ContextLoader, bundled_contexts
-from .errors import EntityTypeError, PayloadError, PayloadProblem, VccoreError
+from .errors import EntityTypeError, PayloadError, PayloadProblem, TemplateError, VccoreError
 from .payloads import quick_checker, schema_validator, validate_payload
 from .suites import DEFAULT_SUITE
 
@@ -59,6 +83,9 @@ __all__ = [
 
 VC_VERSIONS: Final = ("2.0", "1.1")
 SCALAR_TYPES: Final = frozenset({"string", "integer", "number", "boolean"})
+JSON: Final = "json"
+HANDLEBARS: Final = "handlebars"
+TEMPLATE_ENGINES: Final = (JSON, HANDLEBARS)
 _SAMPLE_NOW: Final = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 
@@ -158,6 +185,30 @@ class EntityType:
     warnings: tuple[str, ...] = ()
     """What loads but will hurt later, said at load time (``vccore entities`` lists them): a type
     without a ``certificateId`` field can be certified but never updated."""
+    template_engine: str = JSON
+    """How its credential templates are written: ``json`` (vccore's: whole-value ``{{field}}``
+    slots, a flat payload) or ``handlebars`` (Sunbird RC's and DIVOC's, a payload that may nest)."""
+    ignored: tuple[str, ...] = ()
+    """Payload fields the schema takes and the credential does not say (entity.json ``ignored``):
+    an imported DIVOC type's ``issuer``, whose place the signing key's controller takes."""
+    certificate_templates: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Template key -> URL of a printable HTML or SVG Handlebars page (Sunbird RC's and DIVOC's
+    ``certificateTemplates``), kept as data."""
+    os_config: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The rest of an imported schema's ``_osConfig`` (roles, index fields, ...), kept as data."""
+    # a Handlebars type's compiled templates, and the ids of its credentials that hold payload values
+    _handlebars: dict[VCVersion, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _handlebars_ids: dict[VCVersion, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes], *, folder: str = "(in memory)") -> EntityType:
+        """Load and check the entity type whose folder's files ``files`` holds (name -> bytes, as
+        :func:`vccore.entity_import.import_schema` makes them), with nothing on disk: a server can
+        make or change a type while it runs. ``folder`` names it in errors.
+        """
+        return cls.from_directory(_Files(folder, dict(files)))
 
     @classmethod
     def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
@@ -168,6 +219,13 @@ class EntityType:
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{0,63}", name):
             raise EntityTypeError(
                 f"{root.name}/entity.json: name must be an identifier", entity=root.name, file="entity.json"
+            )
+        engine = manifest.get("templateEngine", JSON)
+        if engine not in TEMPLATE_ENGINES:
+            raise EntityTypeError(
+                f"{name}: entity.json templateEngine is one of {', '.join(TEMPLATE_ENGINES)}, not {json.dumps(engine)}",
+                entity=name,
+                file="entity.json",
             )
         schema = _read_json(root, _string(manifest, "schema", name), name)
         try:
@@ -186,13 +244,11 @@ class EntityType:
                 entity=name,
                 file=manifest["schema"],
             )
-        for key, spec in schema["properties"].items():
-            kinds = spec.get("type") if isinstance(spec, dict) else None
-            enum = spec.get("enum") if isinstance(spec, dict) else None
-            scalar = kinds in SCALAR_TYPES or (
-                isinstance(enum, list) and enum and all(isinstance(v, (str, int, float, bool)) for v in enum)
-            )
-            if not scalar:
+        if engine == HANDLEBARS:
+            for key, spec in schema["properties"].items():
+                _check_nested(spec, key, name, manifest["schema"])
+        for key, spec in schema["properties"].items() if engine == JSON else ():
+            if not _scalar(spec):
                 raise EntityTypeError(
                     f"{name}: field {key} must be a string, integer, number or boolean (or an enum of them): a payload "
                     "value fills one slot, it never brings structure of its own",
@@ -220,7 +276,12 @@ class EntityType:
                 entity=name,
                 file="entity.json",
             )
-        templates = {VCVersion(version): _read_json(root, file, name) for version, file in templates_spec.items()}
+        handlebars: dict[VCVersion, Any] = {}
+        if engine == HANDLEBARS:
+            handlebars = {VCVersion(v): _compile_handlebars(root, file, name) for v, file in templates_spec.items()}
+            templates: dict[VCVersion, Any] = {}  # what each renders to, once checked (_check_handlebars)
+        else:
+            templates = {VCVersion(version): _read_json(root, file, name) for version, file in templates_spec.items()}
         defaults = manifest.get("defaults", {})
         if not isinstance(defaults, dict) or not all(v in BUILT_INS for v in defaults.values()):
             raise EntityTypeError(
@@ -238,6 +299,21 @@ class EntityType:
             for key, spec in schema["properties"].items()
         )
         example = _read_json(root, manifest["example"], name) if "example" in manifest else None
+        ignored = manifest.get("ignored", [])
+        if not (isinstance(ignored, list) and all(isinstance(f, str) and f in schema["properties"] for f in ignored)):
+            raise EntityTypeError(
+                f"{name}: entity.json ignored lists fields of the schema", entity=name, file="entity.json"
+            )
+        certificate_templates = manifest.get("certificateTemplates", {})
+        if not (
+            isinstance(certificate_templates, dict) and all(isinstance(v, str) for v in certificate_templates.values())
+        ):
+            raise EntityTypeError(
+                f"{name}: entity.json certificateTemplates maps template keys to URLs", entity=name, file="entity.json"
+            )
+        os_config = manifest.get("osConfig", {})
+        if not isinstance(os_config, dict):
+            raise EntityTypeError(f"{name}: entity.json osConfig is an object", entity=name, file="entity.json")
         entity = cls(
             name,
             str(manifest.get("description", "")),
@@ -251,7 +327,12 @@ class EntityType:
             certificate=_certificate_spec(root, manifest, name),
             aliases=tuple(aliases),
             warnings=_load_warnings(name, schema),
+            template_engine=engine,
+            ignored=tuple(ignored),
+            certificate_templates=MappingProxyType(certificate_templates),
+            os_config=MappingProxyType(os_config),
         )
+        entity._handlebars.update(handlebars)
         object.__setattr__(entity, "_validator", schema_validator(schema))
         object.__setattr__(entity, "_quick_check", quick_checker(schema))
         if example is not None:
@@ -264,6 +345,8 @@ class EntityType:
                 )
         for version, template in templates.items():
             entity._check_template(version, templates_spec[version], template)
+        for version in handlebars:
+            entity._check_handlebars(version, templates_spec[version])
         return entity
 
     # --- payloads -----------------------------------------------------------------------------
@@ -306,15 +389,18 @@ class EntityType:
         (as :meth:`values` gives).
         """
         version = VCVersion(vc_version) if vc_version is not None else self.default_vc_version()
-        template = self.templates.get(version)
+        template = self._handlebars.get(version) if self._handlebars else self.templates.get(version)
         if template is None:
+            have = self._handlebars or self.templates
             raise EntityTypeError(
-                f"{self.name} has no VC {version} template (it has {', '.join(sorted(self.templates))})",
+                f"{self.name} has no VC {version} template (it has {', '.join(sorted(have))})",
                 entity=self.name,
                 vc_version=version,
             )
-        rendered = _fill(template, values)
-        assert isinstance(rendered, dict)
+        # a Handlebars template: its structural renderer keeps every value inside its slot
+        rendered = template.render_json(values) if self._handlebars else _fill(template, values)
+        if not isinstance(rendered, dict):
+            raise EntityTypeError(f"{self.name}: a credential template renders a JSON object", entity=self.name)
         self.check_ids(rendered, values, vc_version=version)
         return rendered
 
@@ -327,6 +413,9 @@ class EntityType:
         """
         if vc_version is None:
             vc_version = self.default_vc_version()
+        if self._handlebars:
+            _check_handlebars_ids(rendered, self.name, self._handlebars_ids.get(VCVersion(vc_version), {}))
+            return
         slots = self._payload_id_slots.get(vc_version)
         if slots is None:
             version = VCVersion(vc_version)
@@ -337,16 +426,29 @@ class EntityType:
             _check_ids(rendered, self.name, values, slots)
 
     def emptiable_groups(self, vc_version: VCVersion | str) -> list[frozenset[str]]:
-        """Groups of fields that, all absent, leave an object of the template empty (so it goes)."""
+        """Groups of fields that, all absent, leave an object of the template empty (so it goes).
+        EntityTypeError for a Handlebars type: its blocks, not absent fields, decide what goes.
+        """
+        if not self.compilable:
+            raise EntityTypeError(f"{self.name}: a Handlebars template has no fixed shape to compile", entity=self.name)
         return _emptiable_groups(self.templates[VCVersion(vc_version)])
+
+    @property
+    def compilable(self) -> bool:
+        """Whether the compiled fast path (:mod:`vccore._compiled`) can build this type's
+        credentials: a JSON template's shape is fixed by the template, a Handlebars template's by
+        its blocks and the payload.
+        """
+        return self.template_engine == JSON
 
     def default_vc_version(self) -> VCVersion:
         """The VC version this type is issued in unless one is asked for: 2.0 when it has a 2.0
         template, else the first it has.
         """
-        if VCVersion.V2_0 in self.templates:
+        versions = self._handlebars or self.templates
+        if VCVersion.V2_0 in versions:
             return VCVersion.V2_0
-        return next(iter(self.templates))
+        return next(iter(versions))
 
     def default_suite(self) -> str:
         """The suite this type is signed with unless one is asked for: the first of the suites
@@ -372,7 +474,7 @@ class EntityType:
             if required_only and not spec_field.required:
                 continue
             spec = self.schema["properties"][spec_field.name]
-            out[spec_field.name] = _sample(spec)
+            out[spec_field.name] = _sample(spec, required_only=required_only)
         return out
 
     # --- checks --------------------------------------------------------------------------------
@@ -389,7 +491,7 @@ class EntityType:
         if not context_list or context_list[0] != expected_first:
             raise fail(f"a VC {version} template's @context starts with {expected_first}")
         used = _placed_fields(template, self.schema["properties"], fail)
-        unused = [f.name for f in self.fields if f.name not in used]
+        unused = [f.name for f in self.fields if f.name not in used and f.name not in self.ignored]
         if unused:
             raise fail(f"schema fields {', '.join(unused)} are never placed: they would be validated but not signed")
         loader = self.context_loader()
@@ -418,6 +520,78 @@ class EntityType:
                 'or restrict the type to JSON signatures ("suites": ["eddsa-jcs-2022"] in entity.json)',
                 shared=[list(group) for group in shared],
             )
+
+    def _check_handlebars(self, version: VCVersion, file: str) -> None:
+        """What :meth:`_check_template` proves of a JSON template, proved of a Handlebars one by
+        rendering it (the schema's examples, then a probe payload whose every leaf differs).
+        """
+
+        def fail(message: str, **details: Any) -> EntityTypeError:
+            return EntityTypeError(f"{self.name}/{file}: {message}", entity=self.name, file=file, **details)
+
+        loader = self.context_loader()
+        expected_first = CREDENTIALS_V2 if version == "2.0" else CREDENTIALS_V1
+        outline: dict[str, Any] | None = None
+        for required_only in (False, True):
+            try:
+                credential = self.render(
+                    self.sample_payload(required_only=required_only),
+                    issuer=_SAMPLE_ISSUER,
+                    now=_SAMPLE_NOW,
+                    vc_version=version,
+                )
+            except PayloadError as exc:
+                raise fail(f"the schema's own examples do not validate: {exc.message}") from None
+            except TemplateError as exc:
+                raise fail(f"{exc.code}: {exc.message}", **_template_details(exc)) from None
+            context_list = one_or_many(credential.get("@context"))
+            if not context_list or context_list[0] != expected_first:
+                raise fail(f"a VC {version} template's @context starts with {expected_first}")
+            issuer = credential.get("issuer")
+            if (issuer.get("id") if isinstance(issuer, dict) else issuer) != _SAMPLE_ISSUER:
+                raise fail(
+                    'the credential\'s issuer is the signing key\'s controller: write "issuer": "{{$issuer}}" '
+                    '(or an issuer object whose "id" is "{{$issuer}}")'
+                )
+            try:
+                canonicalize(credential, contexts=loader)
+            except VccoreError as exc:
+                raise fail(
+                    f"a credential rendered from the schema's examples does not canonicalize: {exc.message}",
+                    reason=exc.code,
+                ) from None
+            outline = outline or {"@context": credential["@context"], "type": credential.get("type")}
+        assert outline is not None
+        probe, leaves = _probe_payload(self.schema)
+        builtins = {"$issuer": _SAMPLE_ISSUER, "$now": "2000-01-01T00:00:00Z"}
+        template = self._handlebars[version]
+        try:
+            probed = template.render_json({**probe, **builtins})
+            without = {
+                f.name: template.render_json({**{k: v for k, v in probe.items() if k != f.name}, **builtins})
+                for f in self.fields
+            }
+        except TemplateError as exc:
+            raise fail(f"{exc.code}: {exc.message}", **_template_details(exc)) from None
+        if not isinstance(probed, dict) or {"@context": probed.get("@context"), "type": probed.get("type")} != outline:
+            raise fail("the credential's @context and type must not depend on the payload")
+        unused = [f.name for f in self.fields if without[f.name] == probed and f.name not in self.ignored]
+        if unused:
+            raise fail(
+                f"schema fields {', '.join(unused)} never reach the credential: they would be validated but not "
+                'signed (list them in entity.json "ignored" if the payload may carry them for nothing)',
+                unused=unused,
+            )
+        shared = _shared_in(probed, leaves, loader)
+        if shared and not (self.suites and all(suite == "eddsa-jcs-2022" for suite in self.suites)):
+            raise fail(
+                f"fields {'; '.join(' and '.join(group) for group in shared)} land on one subject and predicate in the "
+                "RDF, so swapping their values would not change what an RDF suite signs; give each its own term, "
+                'or restrict the type to JSON signatures ("suites": ["eddsa-jcs-2022"] in entity.json)',
+                shared=[list(group) for group in shared],
+            )
+        self._handlebars_ids[version] = _handlebars_id_slots(probed, leaves)
+        self.templates[version] = MappingProxyType(outline)  # type: ignore[index]
 
 
 def load_entity_types(*directories: Traversable | str | Path, bundled: bool = True) -> dict[str, EntityType]:
@@ -529,3 +703,125 @@ def _read_contexts(root: Traversable, manifest: Mapping[str, Any], entity: str) 
             )
         contexts[spec["url"]] = data
     return contexts
+
+
+def _scalar(spec: Any) -> bool:
+    """A string, integer, number or boolean, or an enum of them."""
+    kinds = spec.get("type") if isinstance(spec, dict) else None
+    enum = spec.get("enum") if isinstance(spec, dict) else None
+    return kinds in SCALAR_TYPES or bool(
+        isinstance(enum, list) and enum and all(isinstance(v, (str, int, float, bool)) for v in enum)
+    )
+
+
+def _check_nested(spec: Any, path: str, entity: str, file: str) -> None:
+    """A Handlebars type's field: a scalar, an object whose fields are such and which refuses any
+    other (``additionalProperties: false``), or an array of such items.
+    """
+    if _scalar(spec):
+        return
+    kind = spec.get("type") if isinstance(spec, dict) else None
+    if kind == "object" and isinstance(spec.get("properties"), dict):
+        if spec.get("additionalProperties") is not False:
+            raise EntityTypeError(
+                f"{entity}: object {path} must say additionalProperties: false (an unknown field must be refused, "
+                "not rendered)",
+                entity=entity,
+                file=file,
+                field=path,
+            )
+        for key, inner in spec["properties"].items():
+            _check_nested(inner, f"{path}.{key}", entity, file)
+        return
+    if kind == "array" and isinstance(spec.get("items"), dict):
+        _check_nested(spec["items"], f"{path}[]", entity, file)
+        return
+    raise EntityTypeError(
+        f"{entity}: field {path} must be a string, integer, number or boolean (or an enum of them), an object with "
+        "properties, or an array with items of one of these",
+        entity=entity,
+        file=file,
+        field=path,
+    )
+
+
+def _compile_handlebars(root: Traversable, name: str, entity: str) -> Any:
+    """The Handlebars template in file ``name``; EntityTypeError naming the file and where it
+    does not parse.
+    """
+    from .handlebars import compile as compile_handlebars  # only Handlebars types need it
+
+    try:
+        source = (root / name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EntityTypeError(f"{entity}: cannot read {name}: {exc}", entity=entity, file=name) from None
+    try:
+        return compile_handlebars(source)
+    except TemplateError as exc:
+        raise EntityTypeError(
+            f"{entity}/{name}: {exc.code}: {exc.message}", entity=entity, file=name, **_template_details(exc)
+        ) from None
+
+
+def _template_details(exc: TemplateError) -> dict[str, Any]:
+    """A TemplateError's details (where in the template), for the EntityTypeError that names its file."""
+    return {**{k: v for k, v in exc.details.items() if k not in ("entity", "file")}, "reason": exc.code}
+
+
+class _Files(Traversable):
+    """A type's folder held in memory: file name -> bytes (names may hold ``/``: sub-folders)."""
+
+    def __init__(self, name: str, files: dict[str, bytes], prefix: str = "") -> None:
+        self._name, self._files, self._prefix = name, files, prefix
+
+    @property
+    def name(self) -> str:
+        """The file's or folder's own name."""
+        return self._name
+
+    def read_bytes(self) -> bytes:
+        """The file's bytes."""
+        with self.open("rb") as file:
+            data: bytes = file.read()
+        return data
+
+    def read_text(self, encoding: str | None = None) -> str:
+        """The file's text."""
+        with self.open("r", encoding=encoding) as file:
+            text: str = file.read()
+        return text
+
+    def __repr__(self) -> str:
+        return f"{self._name}"
+
+    def iterdir(self) -> Any:
+        """The files and folders in this folder."""
+        seen = set()
+        for key in self._files:
+            if key.startswith(self._prefix) and key != self._prefix:
+                head = key[len(self._prefix) :].split("/", 1)[0]
+                if head not in seen:
+                    seen.add(head)
+                    yield self.joinpath(head)
+
+    def is_dir(self) -> bool:
+        """Whether a file's name starts with this folder's."""
+        return self._prefix == "" or any(key.startswith(self._prefix) for key in self._files)
+
+    def is_file(self) -> bool:
+        """Whether it is one of the files."""
+        return self._prefix.rstrip("/") in self._files and not self._prefix.endswith("/")
+
+    def joinpath(self, *descendants: str) -> _Files:  # type: ignore[override]
+        """The file or folder at ``descendants`` below this one."""
+        path = self._prefix + "/".join(str(d) for d in descendants)
+        return _Files(path.rsplit("/", 1)[-1], self._files, path if path in self._files else path + "/")
+
+    def open(self, mode: str = "r", *args: Any, **kwargs: Any) -> IO[Any]:
+        """The file's bytes (``rb``) or text (``r``); FileNotFoundError for a file that is not there."""
+        data = self._files.get(self._prefix)
+        if data is None:
+            raise FileNotFoundError(f"{self._prefix or self._name}: no such file")
+        if "b" in mode:
+            return BytesIO(data)
+        return TextIOWrapper(BytesIO(data), *args, **kwargs)

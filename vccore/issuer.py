@@ -533,6 +533,8 @@ class Issuer:
 
     def _compiled(self, entity_type: EntityType, version: str, updating: bool) -> CompiledCredentials | None:
         """The compiled transformation of this type's credentials (None: the reference path)."""
+        if not entity_type.compilable:  # a Handlebars type: its blocks, not its template, fix the shape
+            return None
         key = (entity_type.name, version, updating, self.store.status_url)  # the URL changes when the store moves
         found = self._compiled_shapes.get(key)
         if found is None or found[0] is not entity_type:  # another type of the same name: compile anew

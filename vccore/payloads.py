@@ -105,16 +105,26 @@ def validate_payload(
     problems: list[PayloadProblem] = []
     for error in validator.iter_errors(dict(payload)):
         problems.extend(_explain(error, payload, entity))
-    for key, value in payload.items():
-        if isinstance(value, str) and _SURROGATE.search(value):
-            problems.append(
-                PayloadProblem(
-                    f"/{escape_pointer(str(key))}",
-                    PayloadReason.INVALID_VALUE,
-                    "holds a lone UTF-16 surrogate, which is not text",
-                )
-            )
+    problems.extend(
+        PayloadProblem(pointer, PayloadReason.INVALID_VALUE, "holds a lone UTF-16 surrogate, which is not text")
+        for pointer in _surrogates(payload, "")
+    )
     return sorted(set(problems), key=lambda p: (p.pointer, p.reason))
+
+
+def _surrogates(value: Any, pointer: str) -> Iterator[str]:
+    """The JSON pointers of the strings in ``value`` (nested objects and arrays too: a Handlebars
+    type's payload nests) that hold a lone surrogate.
+    """
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            yield pointer
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            yield from _surrogates(inner, f"{pointer}/{escape_pointer(str(key))}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _surrogates(inner, f"{pointer}/{index}")
 
 
 def _explain(error: jsonschema.ValidationError, payload: Mapping[str, Any], entity: str) -> Iterator[PayloadProblem]:
