@@ -427,3 +427,13 @@ def test_a_new_sqlite_store_and_its_folder_are_its_owners_alone(tmp_path: Path) 
         os.umask(previous)
     assert {"vccore.db", "vccore.db-wal", "vccore.db-shm"} <= made.keys(), made
     assert made == {**dict.fromkeys(made, 384), "home": 0o700}, {name: oct(mode) for name, mode in made.items()}
+
+
+def test_an_in_memory_sqlite_name_is_refused_not_made_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sqlite3 reads ':memory:' as an in-memory database; vccore's store is a file with a lock
+    beside it, and used to make files named ':memory:' and ':memory:.lock' in the current folder."""
+    monkeypatch.chdir(tmp_path)
+    for name in (":memory:", "file::memory:?cache=shared"):
+        with pytest.raises(LifecycleError, match="is a file"):
+            open_store(name, status_url="https://issuer.example/status/")
+    assert list(tmp_path.iterdir()) == []

@@ -14,7 +14,8 @@ one transaction (:func:`migrate`).
 The package's rooms, each importing only rooms named before it: ``_interface`` (the record, the
 protocols and :class:`LifecycleError`), ``_schema`` (schema versions and migrations, the SQL and
 row mapping both stores share), ``_outbox`` (the webhook messages committed with what they tell,
-and the outbox operations both stores share), ``_positions`` (status positions: their permutation, and the pool
+and the outbox operations both stores share), ``_entity_types`` (entity types made at run time
+and uploaded documents, the operations both stores share), ``_positions`` (status positions: their permutation, and the pool
 that reserves them in blocks), then the stores, ``sqlite`` and ``postgres``. This face imports
 ``postgres`` only inside :func:`open_store` (psycopg is the optional ``vccore[postgresql]`` extra).
 """
@@ -28,6 +29,7 @@ from typing import Any
 from .. import _json
 from ..codes import ErrorCode
 from ..errors import LifecycleError
+from ._entity_types import StoredDocument, StoredEntityType
 from ._interface import Record, RecordDict, RecordState, RecordSummary, Store, StoreTransaction
 from ._outbox import Notification, OutboxMessage, notification
 from ._positions import LIST_SIZE, MAX_BLOCK, permute
@@ -60,6 +62,8 @@ __all__ = [
     "SQLiteStore",
     "Store",
     "StoreTransaction",
+    "StoredDocument",
+    "StoredEntityType",
     "check_version",
     "checked_status_url",
     "credential_json",
@@ -106,6 +110,14 @@ def open_store(
     if sep:
         raise LifecycleError(
             f"unknown store URL scheme {scheme!r}: a store is a postgresql:// URL or the path of an SQLite file",
+            code=ErrorCode.STORE_ERROR,
+        )
+    if text == ":memory:" or text.startswith("file:"):
+        # sqlite3 reads these as an in-memory or URI database; vccore's store is a file beside
+        # its lock file, and would quietly make a file named ":memory:" in the current folder
+        raise LifecycleError(
+            f"{text!r}: vccore's SQLite store is a file (its records must outlive the process): give the "
+            "path of one (a temporary folder's, for a throwaway store)",
             code=ErrorCode.STORE_ERROR,
         )
     return SQLiteStore(text, status_url=given, read_only=read_only)
