@@ -228,7 +228,7 @@ def _warn_entity(entity_types: Mapping[str, EntityType], name: str) -> None:
         print(f"vccore: warning: {warning}", file=sys.stderr)
 
 
-def _add_context_option(command: argparse.ArgumentParser) -> None:
+def _add_context_option(command: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--context URL=FILE``, repeatable: a context pinned beyond the bundled ones."""
     command.add_argument(
         "--context", action="append", default=[], metavar="URL=FILE", help="pin an extra context (repeatable)"

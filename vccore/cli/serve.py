@@ -14,7 +14,7 @@ from ..errors import UnusableInputError, VccoreError
 from ..http.auth import MAX_LIFETIME
 from ..issuer import Issuer, issuer_of
 from ..suites import SUITES
-from ._common import EXIT_OK, _add_templates_option, _read_json, _read_trust
+from ._common import EXIT_OK, _add_context_option, _add_templates_option, _contexts, _read_json, _read_trust
 from ._home import STATUS_URL_HELP, _home, _issuer, _issuer_options
 
 API_TOKEN_ENV = "VCCORE_API_TOKEN"
@@ -26,7 +26,9 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "serve", help="DIVOC's certification API and the W3C VC API over HTTP (needs vccore[server])"
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument(
+        "--port", type=int, help="port (default 8000; with --sunbird-signer, $PORT, else 4324 as the original's)"
+    )
     serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
     serve.add_argument(
@@ -92,10 +94,43 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "update is posted there, as DIVOC posts it, at least once (a token in the file itself needs mode 0600)",
     )
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    signer = serve.add_argument_group(
+        "Sunbird RC's certificate-signer (a drop-in for its container: docs/sunbird.md)",
+        "it reads the original's variables too: PORT, CONFIG_BASE_PATH, CUSTOM_TEMPLATE_DELIMITERS, "
+        "CERTIFICATE_CONTROLLER_ID, CACHE_CONTEXT_URLS, TIME_ZONE",
+    )
+    signer.add_argument(
+        "--sunbird-signer",
+        action="store_true",
+        help="answer the certificate-signer's GET /health, POST /sign and POST /verify instead of vccore's APIs "
+        "(stateless: no store, no key of vccore's own)",
+    )
+    signer.add_argument(
+        "--signer-config",
+        type=Path,
+        metavar="FILE",
+        help="its keys (config.json, as the original reads it; default $CONFIG_BASE_PATH/config.json, else "
+        "/etc/signer/config.json)",
+    )
+    _add_context_option(signer)
+    signer.add_argument(
+        "--context-lock",
+        type=Path,
+        metavar="DIR",
+        help="the lock folder of the contexts in $CACHE_CONTEXT_URLS (comma-separated): fetched once at start, "
+        "pinned by sha256 in DIR/index.json (commit it); a context changed under its URL is refused until the "
+        "lock changes (default $CONFIG_BASE_PATH/contexts)",
+    )
     serve.set_defaults(run=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.sunbird_signer:
+        return _serve_signer(args)
+    if args.signer_config is not None or args.context_lock is not None or args.context:
+        raise UnusableInputError("--signer-config, --context and --context-lock go with --sunbird-signer")
+    if args.port is None:
+        args.port = 8000
     try:
         import uvicorn
 
@@ -164,6 +199,63 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
+    )
+    return EXIT_OK
+
+
+def _serve_signer(args: argparse.Namespace) -> int:
+    """``vccore serve --sunbird-signer``: Sunbird RC's certificate-signer (:mod:`vccore.http.signer`)."""
+    try:
+        import uvicorn
+
+        from ..http.signer import create_signer_app
+    except ImportError as exc:
+        raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
+    from ..handlebars import format_time_helper
+    from ..sunbird import DEFAULT_CONTROLLER, SignerConfig, SunbirdSigner, lock_contexts
+
+    base = Path(os.environ.get("CONFIG_BASE_PATH") or "/etc/signer/")
+    if args.port is None:
+        given = os.environ.get("PORT") or "4324"
+        if not given.isdigit():
+            raise UnusableInputError(f"$PORT must be a port number, not {given!r}")
+        args.port = int(given)
+    if not 0 < args.port < 65536:
+        raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
+    config_file = args.signer_config if args.signer_config is not None else base / "config.json"
+    controller = os.environ.get("CERTIFICATE_CONTROLLER_ID") or DEFAULT_CONTROLLER
+    delimiters = (os.environ.get("CUSTOM_TEMPLATE_DELIMITERS") or "{{,}}").split(",")
+    if len(delimiters) != 2 or not all(delimiters):
+        raise UnusableInputError(
+            f"$CUSTOM_TEMPLATE_DELIMITERS takes an opening and a closing delimiter, as OPEN,CLOSE, not {delimiters!r}"
+        )
+    try:
+        config = SignerConfig.from_file(config_file, controller=controller)
+        contexts = _contexts(args.context)
+        urls = [u.strip() for u in (os.environ.get("CACHE_CONTEXT_URLS") or "").split(",") if u.strip()]
+        if urls or args.context_lock is not None:
+            contexts = lock_contexts(urls, args.context_lock or base / "contexts", base=contexts)
+        helpers = {"formatTime": format_time_helper(os.environ.get("TIME_ZONE") or None)}
+        signer = SunbirdSigner(config, contexts=contexts, delimiters=(delimiters[0], delimiters[1]), helpers=helpers)
+    except VccoreError as exc:
+        raise UnusableInputError(f"{exc.code}: {exc.message}", code=exc.code) from None
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UnusableInputError("--tls-cert and --tls-key go together")
+    names = ", ".join(f"{k.name} ({k.suite}, {k.verification_method})" for k in config.issuers.values())
+    scheme = "https" if args.tls_cert else "http"
+    print(
+        f"vccore: Sunbird RC certificate-signer at {scheme}://{args.host}:{args.port} (GET /health, POST /sign, "
+        f"POST /verify); keys from {config_file}: {names}",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_signer_app(signer),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
         ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
         ssl_keyfile=str(args.tls_key) if args.tls_key else None,
     )

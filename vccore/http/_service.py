@@ -23,11 +23,39 @@ from ._responses import STATUS_FOR, ApiError, problem
 from ._status_cache import StatusCache, ascii_digits
 from .auth import AuthError, Authorizer, authorize, bearer_token, misspelt_authorization
 
-__all__ = ["MAX_BODY", "Handlers", "Service"]
+__all__ = ["MAX_BODY", "Handlers", "Service", "read_json"]
 
 MAX_BODY: Final = 1 << 20
 
 _log: Final = logging.getLogger("vccore.http")
+
+
+async def read_json(request: Request) -> Any:
+    """The request's body as strict JSON, at most :data:`MAX_BODY` bytes (413), else a 400 that says why."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not ascii_digits(declared, 20):
+            raise ApiError(
+                400,
+                f"Content-Length {json.dumps(declared)} is not a number of bytes",
+                code=ErrorCode.MALFORMED_REQUEST,
+                field="Content-Length",
+            )
+        if int(declared) > MAX_BODY:
+            raise ApiError(
+                413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
+            )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise ApiError(
+                413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
+            )
+    try:
+        return _json.loads(bytes(body))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
 
 
 @dataclass(frozen=True)
@@ -68,30 +96,7 @@ class Handlers:
             raise misspelt from None
 
     async def _json(self, request: Request) -> Any:
-        declared = request.headers.get("content-length")
-        if declared is not None:
-            if not ascii_digits(declared, 20):
-                raise ApiError(
-                    400,
-                    f"Content-Length {json.dumps(declared)} is not a number of bytes",
-                    code=ErrorCode.MALFORMED_REQUEST,
-                    field="Content-Length",
-                )
-            if int(declared) > MAX_BODY:
-                raise ApiError(
-                    413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
-                )
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise ApiError(
-                    413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
-                )
-        try:
-            return _json.loads(bytes(body))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
+        return await read_json(request)
 
     def _entity_name(self, name: str) -> str:
         """The entity type a route names, by its own name (an alias resolved), for the authorizer;

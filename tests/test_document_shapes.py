@@ -1,0 +1,153 @@
+"""Compiled skeletons of documents of no known type (vccore._document_shapes): byte for byte the
+reference path's canonical form, for any values, and never used where they cannot vouch."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vccore import bundled_contexts
+from vccore._document_shapes import DocumentShapes
+from vccore.suites._base import transform_rdfc
+from vccore.suites.ed25519_signature_2018 import transform_urdna2015
+
+CONTEXT: dict[str, Any] = {
+    "@version": 1.1,
+    "@protected": True,
+    "Person": {
+        "@id": "https://example.org/Person",
+        "@context": {
+            "name": "https://schema.org/name",
+            "birthDate": {"@id": "https://schema.org/birthDate", "@type": "http://www.w3.org/2001/XMLSchema#date"},
+            "homepage": {"@id": "https://schema.org/url", "@type": "@id"},
+            "motto": {"@id": "https://example.org/motto", "@language": "en"},
+            "nick": {"@id": "https://example.org/nick"},
+            "knows": {"@id": "https://example.org/knows", "@type": "@id"},
+        },
+    },
+    "Training": {
+        "@id": "https://example.org/Training",
+        "@context": {"modules": "https://example.org/modules", "code": "https://example.org/code"},
+    },
+}
+
+
+def document(values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "@context": ["https://www.w3.org/2018/credentials/v1", CONTEXT],
+        "id": values["id"],
+        "type": ["VerifiableCredential"],
+        "issuer": values["issuer"],
+        "issuanceDate": values["date"],
+        "credentialSubject": {
+            "type": "Person",
+            "name": values["name"],
+            "birthDate": values["birth"],
+            "homepage": values["homepage"],
+            "motto": values["motto"],
+            "nick": {"@value": values["nick"], "@language": values["language"]},
+        },
+        "evidence": [{"type": "Training", "modules": values["modules"], "code": values["code"]}],
+    }
+
+
+TEXT = st.text(max_size=12)
+IRI = st.one_of(
+    st.from_regex(r"https://[a-z]{1,8}\.example/[a-z0-9]{0,8}", fullmatch=True),
+    st.from_regex(r"did:example:[a-z0-9]{1,8}", fullmatch=True),
+    st.sampled_from(["urn:uuid:1", "https://a.example/x y", "relative/path", "HTTPS://A.EXAMPLE/B"]),
+)
+VALUES = st.fixed_dictionaries(
+    {
+        "id": IRI,
+        "issuer": IRI,
+        "date": st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-01T00:00:00.123+05:30"]),
+        "name": TEXT,
+        "birth": st.sampled_from(["1990-01-01", "not a date"]),
+        "homepage": IRI,
+        "motto": TEXT,
+        "nick": TEXT,
+        "language": st.sampled_from(["en", "fr-CA"]),
+        "modules": st.lists(TEXT, max_size=3),
+        "code": TEXT,
+    }
+)
+
+
+def reference_or_error(transform: Any, doc: Any) -> tuple[str, str]:
+    try:
+        return "ok", transform(doc, bundled_contexts())
+    except Exception as exc:
+        return "error", type(exc).__name__
+
+
+@pytest.mark.parametrize(("transform", "legacy"), [(transform_urdna2015, True), (transform_rdfc, False)])
+@settings(max_examples=150, deadline=None)
+@given(first=VALUES, rest=st.lists(VALUES, min_size=6, max_size=12))
+def test_compiled_skeletons_give_the_reference_form_for_any_values(
+    transform: Any, legacy: bool, first: dict[str, Any], rest: list[dict[str, Any]]
+) -> None:
+    shapes = DocumentShapes(bundled_contexts(), reference=transform, rdf_canonize_1=legacy)
+    # the first two sights compile the skeleton; the rest go through it (the first few checked)
+    width = len(first["modules"])
+    for values in [first, first, *rest]:
+        # the same skeleton as the first (as many modules), so that most go through its compiled form
+        doc = document({**values, "modules": [*values["modules"], *[""] * width][:width]})
+        kept = copy.deepcopy(doc)
+        expected = reference_or_error(transform, doc)
+        assert reference_or_error(lambda d, _contexts: shapes.canonical(d), doc) == expected
+        assert doc == kept
+
+
+def test_a_skeleton_is_compiled_on_its_second_sight_and_then_used() -> None:
+    calls: list[int] = []
+
+    def counting(doc: Any, contexts: Any) -> str:
+        calls.append(1)
+        return transform_urdna2015(doc, contexts)
+
+    shapes = DocumentShapes(bundled_contexts(), reference=counting, rdf_canonize_1=True)
+    base = {
+        "id": "https://a.example/1",
+        "issuer": "did:example:1",
+        "date": "2026-01-01T00:00:00Z",
+        "name": "A",
+        "birth": "1990-01-01",
+        "homepage": "https://a.example/",
+        "motto": "m",
+        "nick": "n",
+        "language": "en",
+        "modules": ["x", "y"],
+        "code": "c",
+    }
+    for n in range(12):
+        shapes.canonical(document({**base, "name": f"name {n}", "id": f"https://a.example/{n}"}))
+    # two to see it, three checked uses, then none: the compiled form answers alone
+    assert len(calls) == 5
+    # another issuer (not hierarchical: part of the skeleton) is another shape
+    shapes.canonical(document({**base, "issuer": "did:example:2"}))
+    assert len(calls) == 6
+
+
+def test_a_control_character_goes_to_the_reference_path_for_the_2018_form() -> None:
+    shapes = DocumentShapes(bundled_contexts(), reference=transform_urdna2015, rdf_canonize_1=True)
+    base = {
+        "id": "https://a.example/1",
+        "issuer": "did:example:1",
+        "date": "2026-01-01T00:00:00Z",
+        "name": "A",
+        "birth": "1990-01-01",
+        "homepage": "https://a.example/",
+        "motto": "m",
+        "nick": "n",
+        "language": "en",
+        "modules": [],
+        "code": "c",
+    }
+    for name in ("a", "b", "c", "d", "e", "f", "tab\there", "bell\x07", "del\x7f"):
+        doc = document({**base, "name": name})
+        assert shapes.canonical(doc) == transform_urdna2015(doc, bundled_contexts())

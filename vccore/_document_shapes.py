@@ -1,0 +1,238 @@
+"""Compiled canonicalization for documents of no known type: the same skeleton, seen again.
+
+The compiled path (:mod:`vccore._compiled`) knows an entity type's shape from its template. A
+service that signs whatever its callers' templates make (Sunbird RC's certificate-signer) sees no
+template it can read as JSON; but its callers send the same few templates over and over, so the
+documents it signs share a skeleton: the same keys, contexts and types, the same non-string
+values, and other text in the string values only. :class:`DocumentShapes` compiles a skeleton on
+its second sight, with every string value that JSON-LD reads as a plain literal as a slot, and
+emits the canonical N-Quads of the next documents of that skeleton from their strings.
+
+What it may not vouch for stays with the reference path (:mod:`vccore.canon`), which is the
+authority:
+
+- a string that lands in a literal's language or datatype, a type, a context or a keyword's
+  setting is part of the skeleton (its value must be the same for the compiled form to apply),
+  as is one in an IRI whose value is not hierarchical (``did:...``, which JSON-LD may read as a
+  compact IRI); a hierarchical IRI value (``https://...``) may vary, checked as an IRI by the
+  compiled shape for each document;
+- a skeleton the compiled form cannot reproduce (ordered lists, JSON literals) is not compiled;
+- the first uses of each compiled skeleton are checked against the reference path, and a
+  skeleton whose output ever differs is dropped for good;
+- with ``rdf_canonize_1`` (the 2018 suites' rdf-canonize 1.x form, see
+  :mod:`vccore.suites.ed25519_signature_2018`), a document holding a control character other
+  than a line break is left to the reference path: the two forms write those differently.
+
+Senders choose the documents: a skeleton is compiled on its second sight only, at most
+``max_shapes`` are kept, and a document too large to be worth it is not looked at.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable
+from typing import Any, Final
+
+from ._cache import Cache
+from ._compiled import CompiledShape, slot_token
+from .canon import to_quads
+from .contexts import ContextLoader
+
+__all__ = ["DocumentShapes"]
+
+_log: Final = logging.getLogger("vccore")
+_TOKEN: Final = re.compile("urn:vccore-slot:\ue000([0-9]+)\ue001")
+# what RDFC-1.0 and rdf-canonize 1.x write differently in a literal
+_CONTROL: Final = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f\x7f]")
+_CHECKED_USES: Final = 3
+_HIERARCHICAL: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
+# keys whose values are read as terms, keywords' settings or contexts: never slots
+_FIXED_KEYS: Final = frozenset(
+    {"@context", "@type", "type", "@language", "@direction", "@index", "@base", "@vocab", "@version", "@protected"}
+)
+_MAX_LEAVES: Final = 2000
+
+Path = tuple[str | int, ...]
+
+
+class _Skeleton:
+    """What one skeleton's first compile found: which string values must stay as they are."""
+
+    __slots__ = ("constant_paths", "shapes")
+
+    def __init__(self, constant_paths: frozenset[Path]) -> None:
+        self.constant_paths = constant_paths
+        self.shapes: Cache[str, _Shape] = Cache(8)  # by the values at the constant paths
+
+
+class _Shape:
+    __slots__ = ("checked", "compiled")
+
+    def __init__(self, compiled: CompiledShape | None) -> None:
+        self.compiled = compiled
+        self.checked = 0
+
+
+class DocumentShapes:
+    """Canonical N-Quads of documents by compiled skeletons; thread-safe."""
+
+    def __init__(
+        self,
+        contexts: ContextLoader,
+        *,
+        reference: Callable[[Any, ContextLoader], str],
+        rdf_canonize_1: bool = False,
+        max_shapes: int = 64,
+    ) -> None:
+        self.contexts = contexts
+        self.reference = reference
+        self.rdf_canonize_1 = rdf_canonize_1
+        self._lock = threading.Lock()
+        self._seen: Cache[tuple[str, str], bool] = Cache(1024)
+        self._skeletons: Cache[str, _Skeleton] = Cache(max_shapes)
+
+    def canonical(self, document: Any) -> str:
+        """The canonical N-Quads of ``document``: compiled when its skeleton is, else by the
+        reference path (whose errors it raises, as the reference path would).
+        """
+        leaves = _leaves(document)
+        if leaves is None or (self.rdf_canonize_1 and _has_control(document)):
+            return self.reference(document, self.contexts)
+        key = _skeleton_key(document)
+        skeleton = self._skeletons.get(key)
+        constant_paths = skeleton.constant_paths if skeleton is not None else frozenset()
+        fixed = json.dumps([value for path, value in leaves if path in constant_paths], ensure_ascii=False)
+        shape = skeleton.shapes.get(fixed) if skeleton is not None else None
+        if skeleton is None or shape is None:
+            canonical = self.reference(document, self.contexts)  # raises for what it refuses
+            with self._lock:
+                second = self._seen.get((key, fixed)) is not None
+                self._seen.put((key, fixed), True)
+            if second:
+                self._compile(key, skeleton, fixed, document, leaves)
+            return canonical
+        values = {repr(path): value for path, value in leaves if path not in constant_paths}
+        compiled = shape.compiled.canonical(values) if shape.compiled is not None else None
+        if compiled is None:
+            return self.reference(document, self.contexts)
+        if shape.checked < _CHECKED_USES:
+            reference = self.reference(document, self.contexts)
+            with self._lock:
+                shape.checked += 1
+            if reference != compiled:
+                _log.warning("a compiled document shape gave another canonical form than the reference: dropped")
+                shape.compiled = None
+                return reference
+        return compiled
+
+    def _compile(
+        self, key: str, skeleton: _Skeleton | None, fixed: str, document: Any, leaves: list[tuple[Path, str]]
+    ) -> None:
+        """Compile the shape of ``document`` (its skeleton first, when it is new)."""
+        constant: set[Path] = set(skeleton.constant_paths) if skeleton is not None else set()
+        compiled: CompiledShape | None = None
+        for _ in range(3):
+            probe, tokens, paths = _probe(document, leaves, constant)
+            try:
+                quads = to_quads(probe, contexts=self.contexts, safe=True) if tokens else []
+            except Exception:  # noqa: BLE001 (the reference path judged the document; a probe it cannot read is not compiled)
+                break
+            outside = _fixed_slots(quads, {n: leaves[n][1] for n in tokens})
+            if skeleton is not None and outside:
+                break  # the skeleton's constant paths do not hold for these values: not compiled
+            if not outside:
+                if tokens:
+                    try:
+                        compiled = CompiledShape.compile(probe, tokens, contexts=self.contexts)
+                    except Exception:  # noqa: BLE001 (as above)
+                        compiled = None
+                break
+            constant |= {paths[number] for number in outside}
+        if skeleton is None:
+            skeleton = _Skeleton(frozenset(constant))
+            self._skeletons.put(key, skeleton)
+            fixed = json.dumps([value for path, value in leaves if path in constant], ensure_ascii=False)
+        skeleton.shapes.put(fixed, _Shape(compiled))
+
+
+def _has_control(node: Any) -> bool:
+    """Whether a string or key of ``node`` holds a control character other than a line break."""
+    if isinstance(node, dict):
+        return any(_CONTROL.search(k) is not None or _has_control(v) for k, v in node.items())
+    if isinstance(node, list):
+        return any(_has_control(v) for v in node)
+    return isinstance(node, str) and _CONTROL.search(node) is not None
+
+
+def _leaves(document: Any) -> list[tuple[Path, str]] | None:
+    """The string values of ``document`` that may be slots, with their paths (None: too many)."""
+    out: list[tuple[Path, str]] = []
+
+    def walk(node: Any, path: Path) -> bool:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k not in _FIXED_KEYS and not walk(v, (*path, k)):
+                    return False
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                if not walk(v, (*path, i)):
+                    return False
+        elif isinstance(node, str):
+            out.append((path, node))
+            return len(out) <= _MAX_LEAVES
+        return True
+
+    return out if walk(document, ()) else None
+
+
+def _skeleton_key(document: Any) -> str:
+    """``document`` with every string that may be a slot written as one mark."""
+
+    def strip(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: (v if k in _FIXED_KEYS else strip(v)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [strip(v) for v in node]
+        return "\ue002" if isinstance(node, str) else node
+
+    return json.dumps(strip(document), ensure_ascii=False, separators=(",", ":"))
+
+
+def _probe(
+    document: Any, leaves: list[tuple[Path, str]], constant: set[Path]
+) -> tuple[Any, dict[int, str], dict[int, Path]]:
+    """``document`` with a token in each slot; token number -> slot name, and -> path."""
+    probe = json.loads(json.dumps(document))
+    tokens: dict[int, str] = {}
+    paths: dict[int, Path] = {}
+    for number, (path, _) in enumerate(leaves):
+        if path in constant:
+            continue
+        node = probe
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = slot_token(number)
+        tokens[number] = repr(path)
+        paths[number] = path
+    return probe, tokens, paths
+
+
+def _fixed_slots(quads: list[Any], values: dict[int, str]) -> set[int]:
+    """Token numbers that must be part of the skeleton: in a literal's language or datatype, or
+    in an IRI while their value is not hierarchical (``did:...``, a term: JSON-LD may expand
+    those, and the compiled shape takes only ``scheme://`` values in an IRI).
+    """
+    fixed: set[int] = set()
+    for quad in quads:
+        for term in quad:
+            if "urn:vccore-slot:" not in term:
+                continue
+            if term.startswith('"'):
+                end = term.rindex('"')
+                fixed.update(int(n) for n in _TOKEN.findall(term[end:]))
+            else:
+                fixed.update(int(n) for n in _TOKEN.findall(term) if not _HIERARCHICAL.match(values[int(n)]))
+    return fixed
