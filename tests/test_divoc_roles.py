@@ -58,8 +58,8 @@ MINISTRY = "ministry@vaccines.example"  # the tenant whose schema is Vaccination
 DIVOC_REALM: dict[str, Any] = {
     "claims": ["realm_access.roles", "resource_access.admin-api.roles"],
     "roles": {
-        "api": ["certify", "revoke", "read"],
-        "*-realm-role": {"permissions": ["certify", "revoke", "read"], "entityTypes": "listed"},
+        "api": ["certify", "revoke", "read", "manage"],
+        "*-realm-role": {"permissions": ["certify", "revoke", "read", "manage"], "entityTypes": "listed"},
     },
     "entityTypes": {
         "HealthProfessional": [f"{COUNCIL}-realm-role"],
@@ -147,12 +147,15 @@ def test_a_tenants_role_reaches_its_own_entity_types_only() -> None:
     assert authorizer.check(ministry, "read") == f"user-{MINISTRY}"
 
 
-def test_a_tenant_whose_role_no_entity_type_lists_may_do_nothing() -> None:
+def test_a_tenant_whose_role_no_entity_type_lists_may_only_make_its_first_schema() -> None:
     # a tenant created in Keycloak before any schema names its role: "*-realm-role" matches, but
-    # a "listed" grant reaches no entity type, so it grants nothing (never everything)
+    # a "listed" grant reaches no entity type, so it certifies, revokes and reads nothing (never
+    # everything); it may make its first schema (manage), which lists its role
     newcomer = tenant("newcomer@clinic.example")
-    error = refusal(lambda: divoc_authorizer().check(newcomer, "certify"))
-    assert error.status == 403 and "grant nothing" in error.message
+    for scope in ("certify", "revoke", "read"):
+        error = refusal(lambda scope=scope: divoc_authorizer().check(newcomer, scope))  # type: ignore[misc]
+        assert error.status == 403 and "grant manage" in error.message
+    assert divoc_authorizer().check(newcomer, "manage")
 
 
 def test_a_token_without_a_mapped_role_is_forbidden_and_told_its_roles() -> None:
@@ -237,9 +240,11 @@ def test_the_mapping_file_loads_and_a_duplicate_key_is_refused(tmp_path: Path) -
     assert mapping.claims == (("realm_access", "roles"), ("resource_access", "admin-api", "roles"))
     assert mapping.entity_types["HealthProfessional"] == (f"{COUNCIL}-realm-role",)
     assert mapping.permissions([f"{COUNCIL}-realm-role"]) == {
-        scope: frozenset({"HealthProfessional"}) for scope in ("certify", "revoke", "read")
+        scope: frozenset({"HealthProfessional"}) for scope in ("certify", "revoke", "read", "manage")
     }
-    assert mapping.permissions(["api", f"{COUNCIL}-realm-role"]) == dict.fromkeys(("certify", "revoke", "read"))
+    assert mapping.permissions(["api", f"{COUNCIL}-realm-role"]) == dict.fromkeys(
+        ("certify", "revoke", "read", "manage")
+    )
     assert RoleMapping.from_dict({"roles": {"api": ["read"]}}).claims == (("realm_access", "roles"),)
     path.write_text('{"roles": {"api": ["read"], "api": ["certify"]}}')  # two entries for one role
     error = refusal(lambda: RoleMapping.from_file(path))

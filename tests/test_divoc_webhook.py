@@ -179,11 +179,17 @@ def test_a_refused_request_is_recorded_with_its_message(issuer: Issuer) -> None:
 def test_a_store_of_schema_2_is_upgraded_with_an_outbox(store_location: str) -> None:
     store = open_store(store_location, status_url=BASE)
     store.close()
-    _raw(store_location, "DROP TABLE outbox", "UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    _raw(
+        store_location,
+        "DROP TABLE outbox",
+        "DROP TABLE entity_types",
+        "DROP TABLE documents",
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    )
     issuer = Issuer(signer=KEY, store=open_store(store_location))
     issuer.certify("HealthProfessional", PAYLOAD, notify="HealthProfessional")
     assert len(pending(issuer.store)) == 1
-    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("3",)]
+    assert raw_rows(store_location, "SELECT value FROM meta WHERE key = 'schema_version'") == [("4",)]
 
 
 def _raw(location: str, *statements: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import quote
 
@@ -15,6 +15,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..codes import ErrorCode
+from ..entities import EntityType
 from ..issuer import Issuer, issuer_of
 from ..keys import Ed25519Key
 from ..store import LIST_SIZE
@@ -26,6 +27,7 @@ from ._status_cache import STATUS_TTL, StatusCache
 from .auth import Authorizer
 from .divoc import DivocApi
 from .management import ManagementApi
+from .schemas import SchemaApi, TypeRegistry
 from .vc_api import VcApi
 from .webhook import Callbacks, WebhookWorker
 
@@ -53,6 +55,11 @@ def create_app(
     verifier does (what the W3C test suites need); never the default. ``callbacks``: the tenant
     webhooks (:mod:`vccore.http.webhook`) told of every certify and update on DIVOC's routes, from
     the store's outbox, by a thread that runs while the app does.
+
+    The entity types tenants make through DIVOC's schema routes (:mod:`vccore.http.schemas`) are
+    kept in the store and served from start: they are added to ``issuer.entity_types`` (the
+    server owns the issuer from here), and the default verifier is made anew with them (a
+    ``verifier`` given is kept as it is).
     """
     status = StatusCache(issuer, status_ttl)
     trusted_issuers, verification_methods = list(trusted_issuers), list(verification_methods)
@@ -66,9 +73,10 @@ def create_app(
         else []
     )
     checker = verifier
+    make_verifier: Callable[[Mapping[str, EntityType]], Verifier] | None = None
     if checker is None:
 
-        def default_verifier(trusted: frozenset[str] | None) -> Verifier:
+        def default_verifier(trusted: frozenset[str] | None, types: Mapping[str, EntityType]) -> Verifier:
             return Verifier.create(
                 suites=[
                     "eddsa-rdfc-2022",
@@ -81,25 +89,42 @@ def create_app(
                 trusted_issuers=trusted,
                 status=status.resolve,
                 store=issuer.store,
-                entity_types=issuer.entity_types,
+                entity_types=types,
                 contexts=issuer.contexts,
             )
 
-        checker = default_verifier(None)
+        checker = default_verifier(None, issuer.entity_types)
+        trusted: frozenset[str] | None = None
         if not any_issuer:
             # whom the keys name, once Verifier.create has read them (and refused what is not a key)
             trusted = frozenset({issuer_of(issuer.signer), *trusted_issuers, *_controllers(verification_methods)})
-            checker = default_verifier(trusted)
+            checker = default_verifier(trusted, issuer.entity_types)
+
+        def make_verifier(types: Mapping[str, EntityType]) -> Verifier:
+            return default_verifier(trusted, types)
+
     service = Service(issuer, authorizer, checker, status)
     common = _Common(service)
+    divoc, vc_api = DivocApi(service, callbacks), VcApi(service)
+    management = ManagementApi(service, openapi=lambda: openapi(issuer))
+
+    # the entity types tenants make at run time (DIVOC's schema routes): kept in the store, served
+    # from start, and swapped whole into the issuer and every handler's verifier when they change
+    def remember(verifier: Verifier) -> None:
+        app.state.verifier = verifier  # the app is made below, before any type is installed
+
+    registry = TypeRegistry(issuer, authorizer, make_verifier, [common, divoc, vc_api, management], remember)
+    schemas = SchemaApi(service, registry)
+    registry.handlers.append(schemas)
     # the store's status URL, and each it had before a move: credentials issued then name it
     status_paths = dict.fromkeys(_url_path(u) for u in (issuer.store.status_url, *issuer.store.earlier_status_urls))
     routes = [
         Route("/health", common.health, methods=["GET"]),
         Route("/openapi.json", common.openapi, methods=["GET"]),
-        *DivocApi(service, callbacks).routes(),
-        *ManagementApi(service, openapi=lambda: openapi(issuer)).routes(),
-        *VcApi(service).routes(),
+        *divoc.routes(),
+        *management.routes(),
+        *schemas.routes(),
+        *vc_api.routes(),
         *(Route(path + "{set}/{purpose}", common.status_list, methods=["GET"]) for path in status_paths),
     ]
     divoc_paths = [r.path for r in routes if r.path.startswith(_EXPRESS_PREFIXES)]
@@ -112,6 +137,7 @@ def create_app(
         middleware=[Middleware(ExpressPaths, templates=divoc_paths)],
     )
     app.state.verifier = checker  # whom it trusts: app.state.verifier.trusted_issuers
+    registry.load()  # the types made at run time before this start
     return app
 
 
@@ -140,9 +166,10 @@ class ExpressPaths:
 
     def __init__(self, app: ASGIApp, templates: Iterable[str]) -> None:
         self.app = app
-        # each template's segments: the literal ones (lower case, as the routes are), a parameter as None
-        self.templates: list[list[str | None]] = [
-            [None if part.startswith("{") else part.lower() for part in template.strip("/").split("/")]
+        # each template's segments: the literal ones (in lower case, to compare, and as the route
+        # spells them: DIVOC's updateTemplate), a parameter as None
+        self.templates: list[list[tuple[str, str] | None]] = [
+            [None if part.startswith("{") else (part.lower(), part) for part in template.strip("/").split("/")]
             for template in templates
         ]
 
@@ -159,10 +186,10 @@ class ExpressPaths:
         given = path.strip("/").split("/") if path.strip("/") else []
         for parts in self.templates:
             if len(parts) == len(given) and all(
-                part is None or part == segment.lower() for part, segment in zip(parts, given, strict=True)
+                part is None or part[0] == segment.lower() for part, segment in zip(parts, given, strict=True)
             ):
                 return "/" + "/".join(
-                    segment if part is None else part for part, segment in zip(parts, given, strict=True)
+                    segment if part is None else part[1] for part, segment in zip(parts, given, strict=True)
                 )
         return None
 

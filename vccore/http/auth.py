@@ -15,9 +15,9 @@ Two modes:
 - **Static token**: one secret token, compared in constant time, allowed everything. The default
   of ``vccore serve`` on one machine.
 
-Each operation needs one permission (:data:`SCOPES`): ``certify`` (create and update
-certificates, the VC API's issue), ``revoke`` (revoke, suspend, lift a suspension) and ``read``
-(fetch certificates and transactions). Verifying and the status lists are public.
+Each operation needs one permission (:data:`SCOPES`): ``certify`` (certify, update, the VC API's
+issue), ``revoke`` (revoke, suspend, unsuspend), ``read`` (fetch certificates, transactions) and
+``manage`` (DIVOC's schemas, contexts, templates). Verifying and the status lists are public.
 
 A refusal is an :class:`AuthError`: 401 (no token, a malformed, forged or expired one) or 403 (a
 good token without the permission, or with it for other entity types), with the
@@ -53,7 +53,7 @@ __all__ = [
     "misspelt_authorization",
 ]
 
-SCOPES: Final = ("certify", "revoke", "read")
+SCOPES: Final = ("certify", "revoke", "read", "manage")
 _ALGORITHMS: Final = {
     "RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
     "EC": ("ES256", "ES384", "ES512"),
@@ -61,9 +61,8 @@ _ALGORITHMS: Final = {
 }
 MAX_TOKEN_CHARS: Final = 16_384
 MAX_LIFETIME: Final = 86_400
-"""The longest a JWT may live by default, in seconds (``exp`` - ``iat``): a day. Keycloak's access
-tokens live 5 minutes unless a realm says otherwise; a token that lives for years is a password
-that cannot be changed."""
+"""The longest a JWT may live by default, in seconds (``exp`` - ``iat``): a day. Keycloak's tokens
+live 5 minutes unless a realm says otherwise; a token that lives for years is a lasting password."""
 
 
 class Authorizer(Protocol):
@@ -273,7 +272,8 @@ class RoleMapping:
                 for permission in grant.permissions:
                     known = reach.get(permission, set())
                     reach[permission] = None if types is None or known is None else known | types
-        return {p: None if types is None else frozenset(types) for p, types in reach.items() if types is None or types}
+        # a tenant listed with no types yet may still make its first schema (manage)
+        return {p: None if t is None else frozenset(t) for p, t in reach.items() if t is None or t or p == "manage"}
 
 
 def _matches(pattern: str, role: str) -> bool:

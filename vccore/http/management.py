@@ -6,7 +6,9 @@ DIVOC serves a tenant's context from its store at ``<ROOT_URL>/vc-management/v1/
 and puts that URL in the ``@context`` of the credentials it signs. vccore signs only with pinned
 contexts, so it serves exactly those: every context it has pinned (the issuer's loader and its
 entity types' ``entity.json``) whose URL has that path, on whatever host the URL names, byte for
-byte as pinned, so that a verifier resolving the URL gets the document whose sha256 was pinned.
+byte as pinned, so that a verifier resolving the URL gets the document whose sha256 was pinned;
+and the contexts tenants upload (``POST /vc-management/v1/context``, :mod:`vccore.http.schemas`),
+kept in the store under their id and never changed there.
 """
 
 from __future__ import annotations
@@ -90,7 +92,9 @@ class ManagementApi(Handlers):
         ]
 
     async def context(self, request: Request) -> Response:
-        """``GET /vc-management/v1/context/{osid}``: the pinned context whose URL has this path (public)."""
+        """``GET /vc-management/v1/context/{osid}``: the pinned context whose URL has this path, else
+        the context uploaded under this id (public).
+        """
         osid = request.path_params["osid"]
 
         async def work() -> Response:
@@ -103,6 +107,10 @@ class ManagementApi(Handlers):
                 here = {s.sha256: s for s in found if (urlsplit(s.url).hostname or "").lower() == host}
                 distinct = here or distinct
             if not distinct:
+                # a context a tenant uploaded (POST /vc-management/v1/context), not yet in a type
+                uploaded = await run_in_threadpool(_uploaded, self.store, osid)
+                if uploaded is not None:
+                    return _document(request, uploaded, _BY_URL_CACHE)
                 raise ApiError(
                     404,
                     f"no context {osid} is pinned on this server: it serves {CONTEXT_PATH}{osid} when an entity "
@@ -175,6 +183,15 @@ class ManagementApi(Handlers):
         with self._lock:
             self._index = _index(loader, types)
             return self._index
+
+
+def _uploaded(store: Any, osid: str) -> _Served | None:
+    """The context uploaded under ``osid`` (kept in the store, never changed), if any."""
+    reader = getattr(store, "get_document", None)  # a store of another make keeps none
+    found = reader(osid) if reader is not None else None
+    if found is None or found.kind != "context":
+        return None
+    return _Served(f"{CONTEXT_PATH}{osid}", found.data, found.sha256)
 
 
 def _index(loader: ContextLoader | None, types: tuple[EntityType, ...]) -> _Index:

@@ -13,6 +13,7 @@ from .. import __version__
 from ..codes import CredentialStatus, ErrorCode
 from ..issuer import Issuer
 from ..store import RecordState
+from ._schema_records import openapi_paths
 
 __all__ = ["PROBLEM_CODES", "document"]
 
@@ -52,7 +53,9 @@ def _secured(scope: str) -> list[dict[str, list[str]]]:
 
 
 def _management_paths() -> dict[str, Any]:
-    """The public routes of :mod:`vccore.http.management`: pinned contexts, DIVOC's api-docs."""
+    """The routes of :mod:`vccore.http.management` (pinned contexts, DIVOC's api-docs) and of
+    :mod:`vccore.http.schemas` (schemas, uploaded contexts and templates).
+    """
     context = {
         "description": "The context's exact bytes, as pinned",
         "headers": {
@@ -100,6 +103,7 @@ def _management_paths() -> dict[str, Any]:
         },
         "/vc-certification/api-docs": docs,
         "/vc-management/api-docs": docs,
+        **openapi_paths(_problems),
     }
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 from .. import _datetime
 
 if TYPE_CHECKING:
+    from ._entity_types import StoredDocument, StoredEntityType
     from ._outbox import Notification, OutboxMessage
 
 
@@ -238,6 +239,30 @@ class Store(Protocol):
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """``{transactionId, entityType, certificateId, reason, createdAt}`` of a failed request."""
+
+    def put_entity_type(
+        self,
+        name: str,
+        files: Mapping[str, bytes],
+        *,
+        schema_id: str,
+        record: Mapping[str, Any],
+        version: int,
+        at: str,
+    ) -> None:
+        """Keep version ``version`` of the entity type ``name`` made at run time (its folder's
+        ``files``, the schema ``record`` it came from): 1 makes it, n replaces version n - 1;
+        INVALID_TRANSITION when the store holds another version (a change made meanwhile).
+        """
+
+    def entity_types(self) -> list[StoredEntityType]:
+        """The entity types made at run time, by name."""
+
+    def put_document(self, document_id: str, kind: str, media_type: str, data: bytes, *, at: str) -> StoredDocument:
+        """Keep an uploaded document (a context, a template) under ``document_id``, never to change."""
+
+    def get_document(self, document_id: str) -> StoredDocument | None:
+        """The document kept under ``document_id``."""
 
     @property
     def location(self) -> str:

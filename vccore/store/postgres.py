@@ -17,7 +17,8 @@ writers at once need:
   do not race to create it.
 
 vccore wants a database (or a schema, through the URL's ``options=-csearch_path=...``) of its
-own: its tables are ``meta``, ``certificates``, ``issue_keys``, ``failed_transactions`` and ``outbox`` and its sequence is
+own: its tables are ``meta``, ``certificates``, ``issue_keys``, ``failed_transactions``, ``outbox``,
+``entity_types`` and ``documents``, and its sequence is
 ``status_counter``.
 
 The credential is kept as text (not ``jsonb``, which would reorder its keys and cost a parse on
@@ -39,6 +40,7 @@ from psycopg import errors as pg_errors
 
 from ..codes import ErrorCode
 from ..errors import LifecycleError
+from ._entity_types import TABLE_DOCUMENTS, TABLE_ENTITY_TYPES, EntityTypes
 from ._interface import Record
 from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_POSTGRES, Notification, Outbox, insert_args
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
@@ -84,6 +86,7 @@ _MIGRATIONS: list[Migration] = [
     ),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
     (3, (TABLE_OUTBOX_POSTGRES, INDEX_OUTBOX)),
+    (4, (TABLE_ENTITY_TYPES, TABLE_DOCUMENTS)),
 ]
 
 
@@ -116,7 +119,7 @@ def describe(url: str) -> str:
     return f"postgresql://{user}{host}{port}/{parts.get('dbname') or ''}"
 
 
-class PostgresStore(Outbox):
+class PostgresStore(Outbox, EntityTypes):
     """A store in a PostgreSQL database, shared by any number of processes. One connection per
     thread (made on first use, made again after a ``fork()``).
     """

@@ -19,6 +19,7 @@ except ImportError:  # not POSIX: SQLite's own busy handler alone orders the wri
 
 from ..codes import ErrorCode
 from ..errors import LifecycleError
+from ._entity_types import TABLE_DOCUMENTS, TABLE_ENTITY_TYPES, EntityTypes
 from ._interface import Record
 from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_SQLITE, Notification, Outbox, insert_args
 from ._positions import LIST_SIZE, Position, _PositionPool, permute
@@ -69,13 +70,14 @@ _SQLITE_MIGRATIONS: list[Migration] = [
     ),
     (2, (TABLE_FAILED_TRANSACTIONS,)),
     (3, (TABLE_OUTBOX_SQLITE, INDEX_OUTBOX)),
+    (4, (TABLE_ENTITY_TYPES, TABLE_DOCUMENTS)),
 ]
 
 _INHERITED: list[sqlite3.Connection] = []
 """Connections a forked process inherited: never used there, never closed (kept referenced)."""
 
 
-class SQLiteStore(Outbox):
+class SQLiteStore(Outbox, EntityTypes):
     """The embedded store: one SQLite file, written one transaction at a time (by any number of
     threads and processes). Across ``fork()``, a connection inherited from the parent is never
     used or closed in the child (SQLite's rule; broken, it corrupts the file): the child sets it
