@@ -78,6 +78,21 @@ VALUES = st.fixed_dictionaries(
 )
 
 
+BASE: dict[str, Any] = {
+    "id": "https://a.example/1",
+    "issuer": "did:example:1",
+    "date": "2026-01-01T00:00:00Z",
+    "name": "A",
+    "birth": "1990-01-01",
+    "homepage": "https://a.example/",
+    "motto": "m",
+    "nick": "n",
+    "language": "en",
+    "modules": ["x", "y"],
+    "code": "c",
+}
+
+
 def reference_or_error(transform: Any, doc: Any) -> tuple[str, str]:
     try:
         return "ok", transform(doc, bundled_contexts())
@@ -111,19 +126,7 @@ def test_a_skeleton_is_compiled_on_its_second_sight_and_then_used() -> None:
         return transform_urdna2015(doc, contexts)
 
     shapes = DocumentShapes(bundled_contexts(), reference=counting, rdf_canonize_1=True)
-    base = {
-        "id": "https://a.example/1",
-        "issuer": "did:example:1",
-        "date": "2026-01-01T00:00:00Z",
-        "name": "A",
-        "birth": "1990-01-01",
-        "homepage": "https://a.example/",
-        "motto": "m",
-        "nick": "n",
-        "language": "en",
-        "modules": ["x", "y"],
-        "code": "c",
-    }
+    base = dict(BASE)
     for n in range(12):
         shapes.canonical(document({**base, "name": f"name {n}", "id": f"https://a.example/{n}"}))
     # two to see it, three checked uses, then none: the compiled form answers alone
@@ -135,19 +138,7 @@ def test_a_skeleton_is_compiled_on_its_second_sight_and_then_used() -> None:
 
 def test_a_control_character_goes_to_the_reference_path_for_the_2018_form() -> None:
     shapes = DocumentShapes(bundled_contexts(), reference=transform_urdna2015, rdf_canonize_1=True)
-    base = {
-        "id": "https://a.example/1",
-        "issuer": "did:example:1",
-        "date": "2026-01-01T00:00:00Z",
-        "name": "A",
-        "birth": "1990-01-01",
-        "homepage": "https://a.example/",
-        "motto": "m",
-        "nick": "n",
-        "language": "en",
-        "modules": [],
-        "code": "c",
-    }
+    base = {**BASE, "modules": []}
     for name in ("a", "b", "c", "d", "e", "f", "tab\there", "bell\x07", "del\x7f"):
         doc = document({**base, "name": name})
         assert shapes.canonical(doc) == transform_urdna2015(doc, bundled_contexts())

@@ -40,48 +40,12 @@ CONFIG = json.loads((VECTORS / "signer-config.json").read_text(encoding="utf-8")
 ED_ISSUER = "did:authorizedIssuer:23423#21"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
-# Sunbird RC's e2e style: plain {{x}} tags and an inline JSON-LD 1.1 @protected context
-TEMPLATE: dict[str, Any] = {
-    "@context": [
-        "https://www.w3.org/2018/credentials/v1",
-        {
-            "@version": 1.1,
-            "@protected": True,
-            "ProofOfTrainingCredential": {"@id": "https://example.org/ProofOfTrainingCredential"},
-            "Person": {
-                "@id": "https://example.org/Person",
-                "@context": {"name": "https://schema.org/name", "birthDate": "https://schema.org/birthDate"},
-            },
-            "Training": {
-                "@id": "https://example.org/Training",
-                "@context": {
-                    "certificateId": "https://example.org/certificateId",
-                    "course": "https://example.org/course",
-                    "modules": "https://example.org/modules",
-                },
-            },
-        },
-    ],
-    "type": ["VerifiableCredential", "ProofOfTrainingCredential"],
-    "issuer": "{{{issuer}}}",
-    "issuanceDate": "{{issuanceDate}}",
-    "credentialSubject": {"type": "Person", "name": "{{name}}", "birthDate": "{{dob}}"},
-    "evidence": {
-        "type": "Training",
-        "certificateId": "{{certificateId}}",
-        "course": "{{course.title}} ({{course.code}})",
-        "modules": "{{#each modules}}{{#if @index}}, {{/if}}{{this}}{{/each}}",
-    },
-}
-DATA: dict[str, Any] = {
-    "issuer": ED_ISSUER,
-    "name": "Asha Rao",
-    "dob": "1990-04-01",
-    "issuanceDate": "2026-01-01T00:00:00.000Z",
-    "certificateId": "123456",
-    "course": {"title": "Cold chain", "code": "CC-1"},
-    "modules": ["storage", "transport", "records"],
-}
+# A tenant's template as DIVOC's tenant portal makes them (issuer, issuanceDate and evidence added by
+# DIVOC), in Sunbird RC's e2e style: plain {{x}} tags and an inline JSON-LD 1.1 @protected context;
+# an #each and several tags in one value (written for these tests and interop/sunbird/run.py)
+_REQUEST = json.loads((VECTORS / "training-request.json").read_text(encoding="utf-8"))
+TEMPLATE: dict[str, Any] = _REQUEST["template"]
+DATA: dict[str, Any] = {"issuer": ED_ISSUER, **_REQUEST["data"]}
 
 
 def signer(**options: Any) -> SunbirdSigner:

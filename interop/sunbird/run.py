@@ -105,49 +105,11 @@ def template_server(text: str) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}/template.hbs"
 
 
-# A tenant's template as DIVOC's tenant portal makes them (issuer, issuanceDate and evidence added by
-# DIVOC), with an inline @protected context as Sunbird RC's BirthCertificate example carries, so
-# that no context has to be fetched by either server.
-TEMPLATE: dict[str, Any] = {
-    "@context": [
-        "https://www.w3.org/2018/credentials/v1",
-        {
-            "@version": 1.1,
-            "@protected": True,
-            "ProofOfTrainingCredential": {"@id": "https://example.org/ProofOfTrainingCredential"},
-            "Person": {
-                "@id": "https://example.org/Person",
-                "@context": {"name": "https://schema.org/name", "birthDate": "https://schema.org/birthDate"},
-            },
-            "Training": {
-                "@id": "https://example.org/Training",
-                "@context": {
-                    "certificateId": "https://example.org/certificateId",
-                    "course": "https://example.org/course",
-                    "modules": "https://example.org/modules",
-                },
-            },
-        },
-    ],
-    "type": ["VerifiableCredential", "ProofOfTrainingCredential"],
-    "issuer": "{{{issuer}}}",
-    "issuanceDate": "{{issuanceDate}}",
-    "credentialSubject": {"type": "Person", "name": "{{name}}", "birthDate": "{{dob}}"},
-    "evidence": {
-        "type": "Training",
-        "certificateId": "{{certificateId}}",
-        "course": "{{course.title}} ({{course.code}})",
-        "modules": "{{#each modules}}{{#if @index}}, {{/if}}{{this}}{{/each}}",
-    },
-}
-DATA: dict[str, Any] = {
-    "name": "Asha Rao",
-    "dob": "1990-04-01",
-    "issuanceDate": "2026-01-01T00:00:00.000Z",
-    "certificateId": "123456",
-    "course": {"title": "Cold chain", "code": "CC-1"},
-    "modules": ["storage", "transport", "records"],
-}
+# The tests' tenant template (tests/vectors/sunbird/training-request.json): an inline @protected
+# context, so that no context has to be fetched by either server.
+_REQUEST = json.loads((ROOT / "tests" / "vectors" / "sunbird" / "training-request.json").read_text(encoding="utf-8"))
+TEMPLATE: dict[str, Any] = _REQUEST["template"]
+DATA: dict[str, Any] = _REQUEST["data"]
 
 
 def requests_to_send(template_url: str, template_text: str) -> list[tuple[str, dict[str, Any]]]:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from .. import _json
 from ..codes import ErrorCode
 from ._responses import ApiError
-from ._service import MAX_BODY
+from ._service import read_body
 from .auth import AuthError, Authorizer, authorize, bearer_token
 
 MANAGE: Final = "manage"
@@ -207,15 +207,9 @@ async def form_file(request: Request) -> tuple[bytes, str | None]:
             code=ErrorCode.MALFORMED_REQUEST,
             field="Content-Type",
         )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise ApiError(
-                413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
-            )
+    body = await read_body(request)
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1", "replace")
-    message = BytesParser(policy=policy.HTTP).parsebytes(head + bytes(body))
+    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
     if message.is_multipart():
         for part in message.iter_parts():
             if part.get_param("name", header="content-disposition") == "files":

@@ -23,15 +23,15 @@ from ._responses import STATUS_FOR, ApiError, problem
 from ._status_cache import StatusCache, ascii_digits
 from .auth import AuthError, Authorizer, authorize, bearer_token, misspelt_authorization
 
-__all__ = ["MAX_BODY", "Handlers", "Service", "read_json"]
+__all__ = ["MAX_BODY", "Handlers", "Service", "read_body", "read_json"]
 
 MAX_BODY: Final = 1 << 20
 
 _log: Final = logging.getLogger("vccore.http")
 
 
-async def read_json(request: Request) -> Any:
-    """The request's body as strict JSON, at most :data:`MAX_BODY` bytes (413), else a 400 that says why."""
+async def read_body(request: Request) -> bytes:
+    """The request's body, at most :data:`MAX_BODY` bytes (413), read as it streams in."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not ascii_digits(declared, 20):
@@ -52,8 +52,14 @@ async def read_json(request: Request) -> Any:
             raise ApiError(
                 413, f"the body is larger than {MAX_BODY} bytes", code=ErrorCode.BODY_TOO_LARGE, limit=MAX_BODY
             )
+    return bytes(body)
+
+
+async def read_json(request: Request) -> Any:
+    """The request's body as strict JSON (:func:`read_body`), else a 400 that says why."""
+    body = await read_body(request)
     try:
-        return _json.loads(bytes(body))
+        return _json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
 
