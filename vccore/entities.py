@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -479,6 +479,21 @@ class EntityType:
 
     # --- checks --------------------------------------------------------------------------------
 
+    def _samples(self, version: str, fail: Callable[..., EntityTypeError]) -> Iterator[dict[str, Any]]:
+        """The credentials of the schema's own examples (all fields, then the required ones)."""
+        for required_only in (False, True):
+            try:
+                yield self.render(
+                    self.sample_payload(required_only=required_only),
+                    issuer=_SAMPLE_ISSUER,
+                    now=_SAMPLE_NOW,
+                    vc_version=version,
+                )
+            except PayloadError as exc:
+                raise fail(f"the schema's own examples do not validate: {exc.message}") from None
+            except TemplateError as exc:
+                raise fail(f"{exc.code}: {exc.message}", **_template_details(exc)) from None
+
     def _check_template(self, version: str, file: str, template: Any) -> None:
         def fail(message: str, **details: Any) -> EntityTypeError:
             return EntityTypeError(f"{self.name}/{file}: {message}", entity=self.name, file=file, **details)
@@ -495,16 +510,7 @@ class EntityType:
         if unused:
             raise fail(f"schema fields {', '.join(unused)} are never placed: they would be validated but not signed")
         loader = self.context_loader()
-        for required_only in (False, True):
-            try:
-                credential = self.render(
-                    self.sample_payload(required_only=required_only),
-                    issuer=_SAMPLE_ISSUER,
-                    now=_SAMPLE_NOW,
-                    vc_version=version,
-                )
-            except PayloadError as exc:
-                raise fail(f"the schema's own examples do not validate: {exc.message}") from None
+        for credential in self._samples(version, fail):
             try:
                 canonicalize(credential, contexts=loader)
             except VccoreError as exc:
@@ -532,18 +538,7 @@ class EntityType:
         loader = self.context_loader()
         expected_first = CREDENTIALS_V2 if version == "2.0" else CREDENTIALS_V1
         outline: dict[str, Any] | None = None
-        for required_only in (False, True):
-            try:
-                credential = self.render(
-                    self.sample_payload(required_only=required_only),
-                    issuer=_SAMPLE_ISSUER,
-                    now=_SAMPLE_NOW,
-                    vc_version=version,
-                )
-            except PayloadError as exc:
-                raise fail(f"the schema's own examples do not validate: {exc.message}") from None
-            except TemplateError as exc:
-                raise fail(f"{exc.code}: {exc.message}", **_template_details(exc)) from None
+        for credential in self._samples(version, fail):
             context_list = one_or_many(credential.get("@context"))
             if not context_list or context_list[0] != expected_first:
                 raise fail(f"a VC {version} template's @context starts with {expected_first}")
