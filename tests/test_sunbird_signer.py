@@ -342,7 +342,7 @@ def test_the_cli_serves_the_signer_from_the_originals_variables(tmp_path: Path) 
     port = free_port()
     env = {**os.environ, "CONFIG_BASE_PATH": str(etc), "PORT": str(port)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "vccore", "serve", "--sunbird-signer", "--log-level", "warning"],
+        [sys.executable, "-m", "vccore", "serve", "--sunbird-signer"],
         env=env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -367,7 +367,8 @@ def test_the_cli_serves_the_signer_from_the_originals_variables(tmp_path: Path) 
         process.terminate()
         _, err = process.communicate(timeout=30)
     log = err.decode()
-    assert "Asha" not in log and "123456" not in log  # no personal data in the log
+    assert "POST sign 200" in log and "POST verify 200" in log, log  # one line per request
+    assert "Asha" not in log and "123456" not in log  # and no personal data in the log
 
 
 # --- against DIVOC's and Sunbird RC's own JS stack ------------------------------------------------

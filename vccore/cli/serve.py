@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
 import stat
@@ -27,7 +28,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument(
-        "--port", type=int, help="port (default 8000; with --sunbird-signer, $PORT, else 4324 as the original's)"
+        "--port",
+        type=int,
+        help="port (default 8000; with --sunbird-signer, $PORT, else 4324 as the original's; "
+        "with --certificate-api, $PORT, else 4321)",
     )
     serve.add_argument("--tls-cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate chain (PEM)")
     serve.add_argument("--tls-key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
@@ -121,10 +125,25 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "pinned by sha256 in DIR/index.json (commit it); a context changed under its URL is refused until the "
         "lock changes (default $CONFIG_BASE_PATH/contexts)",
     )
+    pages = serve.add_argument_group(
+        "Sunbird RC's certificate-api (a drop-in for its container: docs/sunbird.md)",
+        "it reads the original's variables too: PORT (default 4321), QR_TYPE, CERTIFICATE_DOMAIN_URL, "
+        "ADDITIONAL_QUERY_PARAMS, CUSTOM_TEMPLATE_DELIMITERS, TZ (dateFormat's zone, default UTC)",
+    )
+    pages.add_argument(
+        "--certificate-api",
+        action="store_true",
+        help="answer the certificate-api's GET /health and POST /api/v1/certificate (a tenant's Handlebars HTML or "
+        "SVG template, by URL, rendered as HTML, SVG or PDF) instead of vccore's APIs (stateless)",
+    )
     serve.set_defaults(run=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    if args.certificate_api:
+        if args.sunbird_signer:
+            raise UnusableInputError("--certificate-api and --sunbird-signer are two servers: start one of each")
+        return _serve_certificate_api(args)
     if args.sunbird_signer:
         return _serve_signer(args)
     if args.signer_config is not None or args.context_lock is not None or args.context:
@@ -243,6 +262,8 @@ def _serve_signer(args: argparse.Namespace) -> int:
         raise UnusableInputError(f"{exc.code}: {exc.message}", code=exc.code) from None
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UnusableInputError("--tls-cert and --tls-key go together")
+    # one line per request (route, status, time, error code: never the request's data), beside uvicorn's
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     names = ", ".join(f"{k.name} ({k.suite}, {k.verification_method})" for k in config.issuers.values())
     scheme = "https" if args.tls_cert else "http"
     print(
@@ -252,6 +273,69 @@ def _serve_signer(args: argparse.Namespace) -> int:
     )
     uvicorn.run(
         create_signer_app(signer),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=False,
+        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
+        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
+    )
+    return EXIT_OK
+
+
+def _serve_certificate_api(args: argparse.Namespace) -> int:
+    """``vccore serve --certificate-api``: Sunbird RC's certificate-api (:mod:`vccore.http.certificate_api`)."""
+    try:
+        import uvicorn
+
+        from ..http.certificate_api import create_certificate_api_app
+    except ImportError as exc:
+        raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
+    from ..certificate_templates import (
+        DEFAULT_DOMAIN,
+        DEFAULT_QR_TYPE,
+        CertificateTemplates,
+        QRSettings,
+        date_format_helper,
+    )
+
+    if args.signer_config is not None or args.context_lock is not None or args.context:
+        raise UnusableInputError("--signer-config, --context and --context-lock go with --sunbird-signer")
+    if args.port is None:
+        given = os.environ.get("PORT") or "4321"
+        if not given.isdigit():
+            raise UnusableInputError(f"$PORT must be a port number, not {given!r}")
+        args.port = int(given)
+    if not 0 < args.port < 65536:
+        raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UnusableInputError("--tls-cert and --tls-key go together")
+    delimiters = (os.environ.get("CUSTOM_TEMPLATE_DELIMITERS") or "{{,}}").split(",")
+    if len(delimiters) != 2 or not all(delimiters):
+        raise UnusableInputError(
+            f"$CUSTOM_TEMPLATE_DELIMITERS takes an opening and a closing delimiter, as OPEN,CLOSE, not {delimiters!r}"
+        )
+    zone = os.environ.get("TZ") or "UTC"
+    try:
+        helper = date_format_helper(zone.lstrip(":"))
+    except (ValueError, OSError):  # zoneinfo's errors for a name it does not know
+        raise UnusableInputError(f"$TZ names no time zone this machine knows: {zone!r}") from None
+    settings = QRSettings(
+        qr_type=os.environ.get("QR_TYPE") or DEFAULT_QR_TYPE,
+        domain=os.environ.get("CERTIFICATE_DOMAIN_URL") or DEFAULT_DOMAIN,
+        additional_query_params=os.environ.get("ADDITIONAL_QUERY_PARAMS") or "",
+    )
+    templates = CertificateTemplates(
+        settings=settings, delimiters=(delimiters[0], delimiters[1]), helpers={"dateFormat": helper}
+    )
+    scheme = "https" if args.tls_cert else "http"
+    print(
+        f"vccore: Sunbird RC certificate-api at {scheme}://{args.host}:{args.port} (GET /health, POST "
+        f"/api/v1/certificate); QR codes hold {settings.qr_type}",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_certificate_api_app(templates),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
