@@ -479,3 +479,29 @@ def test_the_real_templates_sign_what_handlebars_js_renders(case: dict[str, Any]
     unsigned = {k: v for k, v in signed.items() if k != "proof"}
     assert unsigned == case["json"] if data is case["data"] else {**case["json"], "issuer": unsigned["issuer"]}
     assert service.verify(signed, now=NOW)["verified"] is True
+
+
+def test_the_cli_without_a_config_says_where_it_looked_and_what_to_give(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    env = {**os.environ, "CONFIG_BASE_PATH": str(tmp_path / "none")}
+    done = subprocess.run(
+        [sys.executable, "-m", "vccore", "serve", "--sunbird-signer"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert str(tmp_path / "none" / "config.json") in done.stderr and "--signer-config" in done.stderr
+    (tmp_path / "bad.json").write_text(json.dumps({"issuers": {"default": {"signatureType": "RSA"}}}))
+    done = subprocess.run(
+        [sys.executable, "-m", "vccore", "serve", "--sunbird-signer", "--signer-config", str(tmp_path / "bad.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2 and "issuers.default.verificationMethod" in done.stderr, done.stderr

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..codes import ErrorCode
 from ..errors import UnusableInputError, VccoreError
 from ..http.auth import MAX_LIFETIME
 from ..issuer import Issuer, issuer_of
@@ -244,6 +245,12 @@ def _serve_signer(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
     config_file = args.signer_config if args.signer_config is not None else base / "config.json"
+    if not config_file.is_file():
+        raise UnusableInputError(
+            f"no signer config at {config_file}: give --signer-config FILE, or set $CONFIG_BASE_PATH to the folder "
+            "of config.json (the original signer's keys: docs/sunbird.md)",
+            code=ErrorCode.INVALID_KEY,
+        )
     controller = os.environ.get("CERTIFICATE_CONTROLLER_ID") or DEFAULT_CONTROLLER
     delimiters = (os.environ.get("CUSTOM_TEMPLATE_DELIMITERS") or "{{,}}").split(",")
     if len(delimiters) != 2 or not all(delimiters):
