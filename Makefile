@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 JS := interop/js
 
-.PHONY: demo test test-fast lint format install install-test js bench bench-batch bench-server clean
+.PHONY: demo test test-fast lint format install install-test js bench bench-batch bench-server bench-pdf clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ bench-batch: install
 # load on `vccore serve` over loopback: certify and verify, 16 concurrent clients (about 30 s)
 bench-server: install-test
 	$(BIN)/python -m benchmarks.server
+
+# time per PDF page and Chromium's peak memory, beside the HTML and SVG render (about 10 s)
+bench-pdf: install
+	$(BIN)/python -m benchmarks.pdf
 
 clean:
 	rm -rf $(VENV) $(JS)/node_modules .vccore-demo .pytest_cache .mypy_cache .hypothesis

@@ -80,8 +80,8 @@ def test_paths_and_what_cannot_be_printed(tmp_path: Path, credentials: dict[str,
     with pytest.raises(render.RenderError) as caught:
         render.certificate_html({"type": ["VerifiableCredential", "SomethingElse"]})
     assert caught.value.code == "UNKNOWN_ENTITY_TYPE" and "SomethingElse" in caught.value.message
-    with pytest.raises(render.RenderError, match=r"\.html or \.svg"):
-        render.render(credentials["HealthProfessional"], tmp_path / "cert.pdf")
+    with pytest.raises(render.RenderError, match=r"\.html, \.svg or \.pdf"):
+        render.render(credentials["HealthProfessional"], tmp_path / "cert.docx")
 
 
 def test_a_malformed_certificate_layout_is_refused_when_the_type_loads(tmp_path: Path) -> None:
@@ -103,8 +103,8 @@ def test_vccore_render_writes_html_and_svg(
     for name in ("cert.html", "cert.svg"):
         assert main(["render", str(source), "-o", str(tmp_path / name)]) == 0
         assert (tmp_path / name).stat().st_size > 10_000
-    assert main(["render", str(source), "-o", str(tmp_path / "cert.pdf")]) == 2
-    assert "write .html or .svg" in capsys.readouterr().err
+    assert main(["render", str(source), "-o", str(tmp_path / "cert.docx")]) == 2
+    assert "write .html, .svg or .pdf" in capsys.readouterr().err
 
 
 # --- in a browser ---------------------------------------------------------------------------------

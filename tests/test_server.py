@@ -241,7 +241,7 @@ def test_requests_that_cannot_be_served_say_why(client: TestClient) -> None:
         assert answer.headers["content-type"] == "application/problem+json"
     issued = client.post(f"{CERTIFY}/HealthProfessional", json=dict(HP.example))
     path = f"/vc-certification/v1/certificate/HealthProfessional/{issued.json()['certificateId']}"
-    refused = client.get(path, headers={"Accept": "application/pdf"})
+    refused = client.get(path, headers={"Accept": "application/msword"})
     assert refused.status_code == 406 and refused.json()["code"] == "NOT_ACCEPTABLE"
     assert client.get(path, headers={"Accept": "image/*"}).headers["content-type"] == "image/png"
     assert (

@@ -212,6 +212,14 @@ class TemplateValueError(ValueError):
     """
 
 
+class PrinterTimeoutError(Exception):
+    """Inside :mod:`vccore.pdf`: the deadline passed before Chromium answered (a RenderError to callers)."""
+
+
+class PrinterProtocolError(Exception):
+    """Inside :mod:`vccore.pdf`: Chromium answered a command with an error (a RenderError to callers)."""
+
+
 class QRError(VccoreError):
     """A QR payload cannot be made or read.
 

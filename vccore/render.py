@@ -1,5 +1,6 @@
-"""Printable certificates: a credential as an A4 page (HTML with print CSS, or SVG) for people,
-with its QR code (the whole signed credential, :mod:`vccore.qr`) for machines.
+"""Printable certificates: a credential as an A4 page (HTML with print CSS, SVG, or the HTML
+page printed to PDF by :mod:`vccore.pdf`) for people, with its QR code (the whole signed
+credential, :mod:`vccore.qr`) for machines.
 
 What a page shows comes from the entity type (``certificate`` in its ``entity.json``: a title and
 the fields, each a label and a path into the credential). The HTML page is
@@ -20,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
-from . import _datetime, qr
+from . import _datetime, pdf, qr
 from ._resources import data_dir
 from .codes import ErrorCode, ProblemCode
 from .entities import CertificateSpec, EntityType, bundled_entity_types
@@ -30,6 +31,7 @@ from .results import STATUS_WORDS, VerificationResult
 __all__ = [
     "RenderError",
     "certificate_html",
+    "certificate_pdf",
     "certificate_svg",
     "entity_type_of",
     "page_state",
@@ -275,6 +277,25 @@ def certificate_svg(
     return "\n".join(lines) + "\n"
 
 
+def certificate_pdf(
+    credential: Mapping[str, Any],
+    *,
+    entity_types: Mapping[str, EntityType] | None = None,
+    qr_format: qr.QRFormat | str = qr.QRFormat.COMPACT,
+    verification: VerificationResult | None = None,
+    now: datetime | None = None,
+    timeout: float = pdf.DEFAULT_TIMEOUT,
+) -> bytes:
+    """The printable page of a credential (:func:`certificate_html`, its state shown the same way)
+    printed to an A4 PDF by headless Chromium (:func:`vccore.pdf.html_to_pdf`: nothing fetched,
+    no script run). Its QR code stays vector in the PDF.
+    """
+    page = certificate_html(
+        credential, entity_types=entity_types, qr_format=qr_format, verification=verification, now=now
+    )
+    return pdf.html_to_pdf(page, timeout=timeout)
+
+
 def _symbol_body(symbol: qr.Symbol) -> str:
     """The QR's SVG without its own <svg> element: a white square and the dark modules."""
     inner = symbol.svg()
@@ -312,7 +333,7 @@ def render(
     verification: VerificationResult | None = None,
     now: datetime | None = None,
 ) -> Path:
-    """Write a credential's printable page: ``.html`` or ``.svg``, by the file's suffix.
+    """Write a credential's printable page: ``.html``, ``.svg`` or ``.pdf``, by the file's suffix.
     ``qr_format``: the :class:`vccore.qr.QRFormat` of its QR code, or its value.
     ``verification``: the credential's result (``Verifier.verify``), whose state the page shows
     (without it, the page shows the state of the credential's dates at ``now``).
@@ -329,7 +350,10 @@ def render(
         text = certificate_html(credential, **options)
     elif suffix == ".svg":
         text = certificate_svg(credential, **options)
+    elif suffix == ".pdf":
+        target.write_bytes(certificate_pdf(credential, **options))
+        return target
     else:
-        raise RenderError(f"{target.name}: vccore writes a certificate as .html or .svg", path=str(target))
+        raise RenderError(f"{target.name}: vccore writes a certificate as .html, .svg or .pdf", path=str(target))
     target.write_text(text, encoding="utf-8")
     return target

@@ -15,10 +15,17 @@ from ._verifying import add_print_options, printable
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``render``."""
     render_cmd = commands.add_parser(
-        "render", help="a credential as a printable certificate (A4 HTML or SVG, with its QR code)"
+        "render", help="a credential as a printable certificate (A4 HTML, SVG or PDF, with its QR code)"
     )
     render_cmd.add_argument("credential", type=Path)
-    render_cmd.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.html|OUT.svg")
+    render_cmd.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        metavar="OUT.html|OUT.svg|OUT.pdf",
+        help="the page to write, by its suffix: .html, .svg, or .pdf (printed by headless Chromium)",
+    )
     render_cmd.add_argument(
         "--format",
         choices=("compact", "divoc"),
@@ -37,8 +44,8 @@ def _render(args: argparse.Namespace) -> int:
         raise UnusableInputError(f"{args.credential} is not JSON: {exc}") from None
     if not isinstance(value, dict):
         raise UnusableInputError(f"{args.credential} is not a JSON object")
-    if args.output.suffix.lower() not in (".html", ".htm", ".svg"):
-        raise UnusableInputError(f"{args.output}: write .html or .svg")
+    if args.output.suffix.lower() not in (".html", ".htm", ".svg", ".pdf"):
+        raise UnusableInputError(f"{args.output}: write .html, .svg or .pdf")
     entity_types = _entity_types(args.templates)
     # A page with a QR code looks like proof: what does not verify is not printed unless asked,
     # and then the page says so. One that verified and no longer holds is printed with its state.

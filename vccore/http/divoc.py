@@ -19,7 +19,7 @@ from starlette.routing import Route
 from .. import _datetime, _jcs, _json, qr, render
 from ..codes import ErrorCode, ProblemCode
 from ..entities import EntityType
-from ..errors import VccoreError
+from ..errors import RenderError, VccoreError
 from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
 from ..payloads import PayloadError
 from ..store import LifecycleError, Record, RecordState, notification, record_of_credential
@@ -30,7 +30,7 @@ from .webhook import Callbacks
 
 __all__ = ["DivocApi"]
 
-_CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "image/png", "image/svg+xml")
+_CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "application/pdf", "image/png", "image/svg+xml")
 
 
 _DATED: Final = frozenset((ProblemCode.REVOKED, ProblemCode.SUSPENDED, ProblemCode.SUPERSEDED))
@@ -436,18 +436,38 @@ def _replay_key(entity: EntityType, payload: dict[str, Any]) -> str | None:
 def _certificate_response(record: Record, media: str, issuer: Issuer, verifier: Verifier) -> Response:
     if media in CREDENTIAL_TYPES:
         return JSONResponse(record.credential, media_type=media)
-    if media == "text/html":
+    if media in ("text/html", "application/pdf"):
         # the page says what the verify routes would: revoked, suspended, superseded, expired
         verification = verifier.verify(record.credential)
-        page = render.certificate_html(
-            record.credential, entity_types=issuer.entity_types, verification=verification, qr_format=qr.QRFormat.DIVOC
+        options: dict[str, Any] = {
+            "entity_types": issuer.entity_types,
+            "verification": verification,
+            "qr_format": qr.QRFormat.DIVOC,
+        }
+        if media == "text/html":
+            return HTMLResponse(render.certificate_html(record.credential, **options))
+        try:
+            printed = render.certificate_pdf(record.credential, **options)
+        except RenderError as exc:
+            if exc.code != ErrorCode.RENDER_ERROR:
+                raise  # the entity type has no layout: the request's fault, as for text/html
+            # the printer (no Chromium, a crash, a page over its time) is the server's fault
+            raise ApiError(503, f"cannot print the certificate as a PDF: {exc.message}", code=exc.code) from None
+        return Response(
+            printed,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'inline; filename="{_pdf_name(record.certificate_id)}"'},
         )
-        return HTMLResponse(page)
     # DIVOC's QR: a ZIP holding certificate.json, what its verification app unzips
     symbol = qr.make(record.credential, format=qr.QRFormat.DIVOC)
     if media == "image/png":
         return Response(symbol.png(), media_type="image/png")
     return Response(symbol.svg_document(), media_type="image/svg+xml")
+
+
+def _pdf_name(certificate_id: str) -> str:
+    """A file name for the certificate's PDF: its id, in characters safe in a header."""
+    return (re.sub(r"[^A-Za-z0-9._-]", "_", certificate_id)[:100] or "certificate") + ".pdf"
 
 
 _ZONELESS: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?", re.ASCII)

@@ -43,7 +43,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         413: "Body too large",
         422: "The payload is invalid for the entity type",
         500: "An unexpected fault of the server (its log has it, under the reference the detail gives)",
-        503: "The store is unavailable",
+        503: "The store, or the PDF printer, is unavailable",
     }
     return {str(s): _answer(words[s], _PROBLEM, "application/problem+json") for s in statuses}
 
@@ -199,11 +199,12 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                             "application/vc+ld+json": {"schema": credential},
                             "application/json": {"schema": credential},
                             "text/html": {"schema": {"type": "string"}},
+                            "application/pdf": {"schema": {"type": "string", "contentMediaType": "application/pdf"}},
                             "image/png": {"schema": {"type": "string", "contentMediaType": "image/png"}},
                             "image/svg+xml": {"schema": {"type": "string"}},
                         },
                     },
-                    **_problems(401, 403, 404, 406),
+                    **_problems(401, 403, 404, 406, 503),
                 },
             },
         },
