@@ -121,6 +121,8 @@ FLOORS: list[tuple[str, ...]] = [
         "vccore.handlebars",
         "vccore.payloads",
         "vccore.render",
+        "vccore.pdf",
+        "vccore.certificate_templates",
         "vccore.qr",
     ),
     (
