@@ -30,7 +30,6 @@ id>" | "default": {"publicKey", "privateKey", "signatureType": "RSA" | "ED25519"
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import re
@@ -271,7 +270,7 @@ class SunbirdSigner:
         self._templates: LRUCache[str, Template] = LRUCache(maxsize=256)
         self._fetched: LRUCache[str, str] = LRUCache(maxsize=256)
         # the registry retries every I/O error with the same record: answer it with the same credential
-        self._answers: TTLCache[str, dict[str, Any]] = TTLCache(maxsize=1024, ttl=repeat_seconds)
+        self._answers: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=repeat_seconds)
         self._verifiers: LRUCache[tuple[str, str, str | None], Verifier] = LRUCache(maxsize=64)
         # the callers' templates make the same few skeletons: their canonical forms are compiled
         self._shapes = DocumentShapes(self.contexts, reference=transform_urdna2015, rdf_canonize_1=True)
@@ -291,13 +290,15 @@ class SunbirdSigner:
 
     # --- /sign --------------------------------------------------------------------------------
 
-    def sign_request(self, body: Any) -> dict[str, Any]:
-        """``POST /sign``: ``{"data", "credentialTemplate"}`` -> the signed credential."""
+    def sign_request(self, body: Any) -> str:
+        """``POST /sign``: ``{"data", "credentialTemplate"}`` -> the signed credential, as the
+        compact JSON text the original answers (``JSON.stringify``'s form, not ASCII-escaped).
+        """
         if not isinstance(body, dict) or "data" not in body or "credentialTemplate" not in body:
             raise DocumentError(
                 "the body must be a JSON object with data and credentialTemplate", field="credentialTemplate"
             )
-        return self.sign(body["data"], body["credentialTemplate"])
+        return self._signed_text(body["data"], body["credentialTemplate"])
 
     def needs_fetch(self, body: Any) -> bool:
         """Whether a /sign ``body`` names a template by a URL not fetched yet (I/O, bounded)."""
@@ -313,13 +314,18 @@ class SunbirdSigner:
         ``template``: a Handlebars template string, an http(s) URL of one (fetched once, within
         bounds), or a JSON object (written as JSON text first, as the original does).
         """
+        signed: dict[str, Any] = json.loads(self._signed_text(data, template))
+        return signed
+
+    def _signed_text(self, data: Any, template: Any) -> str:
+        # the answer is kept as text: a retry gets the same bytes, and no caller can change it
         request_key = hashlib.sha256(
             json.dumps([data, template], sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass")
         ).hexdigest()
         with self._lock:
             known = self._answers.get(request_key)
         if known is not None:
-            return copy.deepcopy(known)
+            return known
         compiled = self._template(template)
         credential = compiled.render_json(data)
         self._check_credential(credential)
@@ -337,9 +343,10 @@ class SunbirdSigner:
             transformed=self._transformed(get_suite(key.suite)),
             copy_document=False,
         )
+        text = json.dumps(signed, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
-            self._answers[request_key] = signed
-        return copy.deepcopy(signed)
+            self._answers[request_key] = text
+        return text
 
     def _template(self, template: Any) -> Template:
         if isinstance(template, str) and _URL.fullmatch(template.strip()):

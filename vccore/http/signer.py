@@ -73,8 +73,8 @@ async def _answer(signer: SunbirdSigner, request: Request, path: str) -> Respons
             # Signing is CPU work: a worker thread would only add a hop and contend for the GIL.
             # Fetching a template is I/O, and goes to one.
             if signer.needs_fetch(body):
-                return _json(await run_in_threadpool(signer.sign_request, body))
-            return _json(signer.sign_request(body))
+                return _text(await run_in_threadpool(signer.sign_request, body))
+            return _text(signer.sign_request(body))
         if request.method == "POST" and path.startswith("/verify"):
             return _json(signer.verify_request(await read_json(request)))
         return JSONResponse({"error": "Not Found"}, status_code=404)
@@ -91,6 +91,10 @@ async def _answer(signer: SunbirdSigner, request: Request, path: str) -> Respons
         return JSONResponse(
             {"error": "Internal Server Error", "message": "the signer failed; see its log"}, status_code=500
         )
+
+
+def _text(text: str) -> Response:
+    return Response(text.encode("utf-8", "surrogatepass"), media_type="application/json")
 
 
 def _json(data: Any) -> Response:
