@@ -383,3 +383,25 @@ class CertificateTemplates:
     ) -> str:
         """:meth:`render` with the template at ``url``."""
         return self.render(self.template_text(url), certificate, entity_id=entity_id, entity_name=entity_name)
+
+
+# an SVG document: its first element, after a byte order mark, an XML declaration, comments and a doctype
+_SVG_PAGE: Final = re.compile(
+    r"\A\ufeff?\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg[\s>]", re.IGNORECASE | re.DOTALL
+)
+
+
+def is_svg(page: str) -> bool:
+    """Whether a page (or a template) is an SVG document rather than HTML, by its first element."""
+    return _SVG_PAGE.match(page) is not None
+
+
+def print_page(page: str) -> bytes:
+    """A rendered page printed as certificate-api prints it: A4, backgrounds, Chromium's header and
+    footer (:mod:`vccore.pdf`: no network, no script), as SVG or HTML by its first element.
+    """
+    from . import pdf  # the printer, loaded on the first PDF asked for
+
+    if is_svg(page):
+        return pdf.svg_to_pdf(page, header_footer=True)
+    return pdf.html_to_pdf(page, header_footer=True)

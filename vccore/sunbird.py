@@ -16,8 +16,7 @@ original lacks:
   bound; contexts are pinned (:func:`lock_contexts` fetches a list once, into a lock folder the
   operator commits, and refuses a context that changed under its URL);
 - every term must be defined (safe mode), as jsonld-signatures 6 requires too;
-- verify errors are JSON, an object ``issuer`` finds its key by its ``id``, and no personal data
-  is logged;
+- verify errors are JSON, an object ``issuer`` finds its key by its ``id``, nothing personal logged;
 - repeated identical requests (the registry retries every I/O error) are answered from a short
   cache: the same credential, not a second one.
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from .. import _json, render
 from ..errors import UnusableInputError
@@ -32,6 +35,14 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="compact",
         help="the QR code's payload format (default compact)",
     )
+    render_cmd.add_argument(
+        "--template",
+        type=Path,
+        metavar="FILE",
+        help="a tenant's Handlebars HTML or SVG certificate template (certificate-api's: the credential's fields, "
+        "qrCode, dateFormat) instead of vccore's own layout; it writes .html or .pdf for an HTML template, .svg or "
+        ".pdf for an SVG one",
+    )
     add_print_options(render_cmd)
     render_cmd.set_defaults(run=_render)
 
@@ -52,6 +63,13 @@ def _render(args: argparse.Namespace) -> int:
     result = printable(value, args, command="render")
     if result is None:
         return EXIT_REFUSED
+    if args.template is not None:
+        _render_template(value, args.template, args.output)
+        print(f"vccore: wrote {args.output}", file=sys.stderr)
+        _, state = render.page_state(value, result)
+        if state or not result.authentic:  # a tenant's page cannot say it: this does
+            print(f"vccore: render: the page does not show it: {'; '.join(state) or 'NOT VERIFIED'}", file=sys.stderr)
+        return EXIT_OK
     written = render.render(
         value,
         args.output,
@@ -64,3 +82,24 @@ def _render(args: argparse.Namespace) -> int:
     said = f" ({'; '.join(state)})" if state else ""
     print(f"vccore: wrote {written}{said}", file=sys.stderr)
     return EXIT_OK
+
+
+def _render_template(credential: Mapping[str, Any], template: Path, output: Path) -> None:
+    """Write the page ``template`` (a tenant's Handlebars HTML or SVG) makes of ``credential``, or its PDF."""
+    from .. import certificate_templates  # the page's engine and printer, loaded when a template is given
+
+    try:
+        source = template.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnusableInputError(f"{template} is not UTF-8 text (a Handlebars HTML or SVG template)") from None
+    svg = template.suffix.lower() == ".svg" or certificate_templates.is_svg(source)
+    suffix = output.suffix.lower()
+    if suffix in (".html", ".htm", ".svg") and (suffix == ".svg") != svg:
+        kind, wants = ("an SVG", ".svg or .pdf") if svg else ("an HTML", ".html or .pdf")
+        raise UnusableInputError(f"{template} is {kind} template: it writes {wants}, not {output.name}")
+    text = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+    page = certificate_templates.CertificateTemplates().render(source, text)
+    if suffix == ".pdf":  # as certificate-api prints it: A4, backgrounds, Chromium's header and footer
+        output.write_bytes(certificate_templates.print_page(page))
+    else:
+        output.write_text(page, encoding="utf-8")

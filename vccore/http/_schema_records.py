@@ -1,7 +1,9 @@
 """DIVOC's schema records as vc-management-service treats them (``schema.utils.js``,
 ``role-add.middleware.js``, ``schema.controller.js``): the mandatory fields it adds, the checks
 it makes on create, the template URLs it sets, the Sunbird RC registry's answers it passes on,
-the multipart upload it reads; and the OpenAPI description of :mod:`vccore.http.schemas`' routes.
+the multipart upload it reads; tenants' certificate pages (a schema's ``certificateTemplates``,
+rendered on DIVOC's fetch route and by the preview); and the OpenAPI description of
+:mod:`vccore.http.schemas`' routes.
 """
 
 from __future__ import annotations
@@ -9,17 +11,25 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from email import policy
 from email.parser import BytesParser
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from .. import _json
+from .._fetch import fetch_bounded
+from ..certificate_templates import MAX_TEMPLATE_BYTES, PAGE_SECURITY_HEADERS, CertificateTemplates, print_page
 from ..codes import ErrorCode
+from ..entities import EntityType
+from ..errors import VccoreError
+from ..store import Store
 from ._responses import ApiError
 from ._service import read_body
 from .auth import AuthError, Authorizer, authorize, bearer_token
@@ -32,6 +42,10 @@ TEMPLATE_PATH: Final = "/templates/sha256/"
 _MANDATORY: Final = ("issuer", "issuanceDate")  # DIVOC's MANDATORY_FIELDS
 _MANDATORY_EVIDENCE: Final = ("certificateId",)  # DIVOC's MANDATORY_EVIDENCE_FIELDS
 _ROLE_SUFFIX: Final = "-realm-role"
+PAGE_TYPES: Final = ("text/html", "image/svg+xml", "application/pdf")
+"""What a tenant's template makes: the page (HTML or SVG, as the template is written), or its PDF."""
+_UPLOADED: Final = re.compile(re.escape(TEMPLATE_PATH) + r"([0-9a-fA-F]{64})")
+_UPSTREAM: Final = {ErrorCode.TEMPLATE_FETCH: 502, ErrorCode.RENDER_ERROR: 503}
 
 
 # --- DIVOC's rules ------------------------------------------------------------------------------
@@ -223,6 +237,132 @@ def bad(message: str, field: str) -> ApiError:
     return ApiError(400, message, code=ErrorCode.INVALID_ENTITY_TYPE, field=field)
 
 
+# --- tenants' certificate pages -------------------------------------------------------------------
+
+
+def tenant_templates(store: Store) -> CertificateTemplates:
+    """Tenants' templates by URL, rendered as certificate-api renders them. A template uploaded to
+    a server on ``store`` (``/templates/sha256/{sha256}``, on any host: the digest names the text)
+    is read from the store, never over HTTP; any other http(s) URL is fetched (1 MiB within 2 s)
+    once, and kept in a bounded cache by URL.
+    """
+
+    def fetch(url: str) -> bytes:
+        found = _UPLOADED.fullmatch(urlsplit(url).path)
+        document = store.get_document(found.group(1).lower()) if found is not None else None
+        if document is not None and document.kind == "template":
+            return bytes(document.data)
+        return fetch_bounded(url, limit=MAX_TEMPLATE_BYTES, seconds=2.0)
+
+    return CertificateTemplates(fetch=fetch)
+
+
+def check_template_url(url: str, field: str) -> None:
+    """A 400 naming ``field`` for a template URL vccore cannot read: MinIO's (DIVOC's uploads), or
+    anything but http(s).
+    """
+    scheme = urlsplit(url).scheme.lower()
+    if scheme == "minio":
+        raise ApiError(
+            400,
+            f"{field}: the template {url} is in MinIO, which vccore does not reach: upload the template instead "
+            f"(PUT {SCHEMA_PATH}/{{schemaId}}/updateTemplate?templateKey=<key>), which names it at this server's "
+            f"{TEMPLATE_PATH}<sha256>",
+            code=ErrorCode.TEMPLATE_FETCH,
+            field=field,
+            url=url,
+        )
+    if scheme not in ("http", "https"):
+        raise ApiError(
+            400, f"{field}: {url!r} is not an http(s):// URL", code=ErrorCode.TEMPLATE_FETCH, field=field, url=url
+        )
+
+
+def template_url(entity: EntityType, key: str | None) -> str | None:
+    """The URL of ``entity``'s certificate template ``key`` (DIVOC's ``template-key`` header): None
+    for no key, a 400 naming the header for a key the type has not or a URL vccore cannot read.
+    """
+    if not key:
+        return None
+    url = entity.certificate_templates.get(key)
+    if url is None:
+        known = ", ".join(sorted(entity.certificate_templates)) or "none"
+        raise ApiError(
+            400,
+            f"template-key {key!r}: {entity.name} has no such certificate template (its keys: {known})",
+            code=ErrorCode.MALFORMED_REQUEST,
+            field="template-key",
+            entity=entity.name,
+        )
+    check_template_url(url, "template-key")
+    return url
+
+
+def preview_request(body: Any) -> tuple[str, dict[str, Any], str]:
+    """A preview request's parts (schema.controller.js previewSchema's body): the credential
+    template's text (the schema's ``_osConfig.credentialTemplate``, an object or its text), the
+    sample data, and the template's URL; a 400 naming the field otherwise.
+    """
+    if not isinstance(body, dict):
+        raise _refused(f"the body is {{credentialTemplate, data, template}}, not {_json.kind(body)}", "body")
+    template, data, url = body.get("credentialTemplate"), body.get("data"), body.get("template")
+    if isinstance(template, dict):
+        template = json.dumps(template, ensure_ascii=False)
+    if not isinstance(template, str) or not template:
+        what = _json.kind(body.get("credentialTemplate"))
+        raise _refused(
+            f"credentialTemplate is the schema's credential template (an object), not {what}", "credentialTemplate"
+        )
+    if not isinstance(data, dict):
+        raise _refused(f"data is the sample payload (an object), not {_json.kind(data)}", "data")
+    if not isinstance(url, str) or not url:
+        raise _refused(
+            "template is the URL of the certificate template to print (the schema's certificateTemplates)", "template"
+        )
+    check_template_url(url, "template")
+    return template, data, url
+
+
+def _refused(message: str, field: str) -> ApiError:
+    return ApiError(400, message, code=ErrorCode.MALFORMED_REQUEST, field=field)
+
+
+def pdf_name(certificate_id: str) -> str:
+    """A file name for the certificate's PDF: its id, in characters safe in a header."""
+    return (re.sub(r"[^A-Za-z0-9._-]", "_", certificate_id)[:100] or "certificate") + ".pdf"
+
+
+def tenant_page(
+    templates: CertificateTemplates,
+    url: str,
+    credential: Mapping[str, Any],
+    media: str,
+    *,
+    entity_id: str | None = None,
+    entity_name: str | None = None,
+    filename: str = "certificate.pdf",
+) -> Response:
+    """The answer of a tenant's template at ``url`` made of ``credential`` (its compact JSON text
+    is the page's data and its QR code's): the page for ``text/html`` or ``image/svg+xml``, with
+    :data:`PAGE_SECURITY_HEADERS`; its PDF for ``application/pdf``. Blocking: run it in a worker
+    thread. A template that cannot be fetched is 502, a printer that fails 503.
+    """
+    text = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+    try:
+        page = templates.render_url(url, text, entity_id=entity_id, entity_name=entity_name)
+        if media != "application/pdf":
+            return Response(page, media_type=f"{media}; charset=utf-8", headers=PAGE_SECURITY_HEADERS)
+        printed = print_page(page)
+    except VccoreError as exc:
+        status = _UPSTREAM.get(exc.code)
+        if status is None:
+            raise
+        raise ApiError(status, exc.message, code=exc.code, **exc.details) from None
+    return Response(
+        printed, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{filename}"'}
+    )
+
+
 # --- the OpenAPI description --------------------------------------------------------------------
 
 
@@ -249,6 +389,15 @@ def openapi_paths(problems: Callable[..., dict[str, Any]]) -> dict[str, Any]:
         },
     }
     urls = {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
+    preview = {
+        "type": "object",
+        "required": ["credentialTemplate", "data", "template"],
+        "properties": {
+            "credentialTemplate": {"description": "The schema's _osConfig.credentialTemplate (an object or its text)"},
+            "data": {"type": "object", "description": "The sample payload"},
+            "template": {"type": "string", "description": "The certificate template's http(s) URL"},
+        },
+    }
     change = {"responses": {"200": answer, **problems(400, 401, 403, 404, 409)}, "security": security}
     return {
         SCHEMA_PATH: {
@@ -262,6 +411,21 @@ def openapi_paths(problems: Callable[..., dict[str, Any]]) -> dict[str, Any]:
                 "responses": {"200": answer, **problems(401, 403)},
                 "security": security,
             },
+        },
+        SCHEMA_PATH + "/preview": {
+            "post": {
+                "summary": "The sample data signed with this server's key and printed with the template as a PDF "
+                "(nothing is recorded)",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": preview}}},
+                "responses": {
+                    "200": {
+                        "description": "The certificate's page, printed",
+                        "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                    },
+                    **problems(400, 401, 403, 413, 502, 503),
+                },
+                "security": security,
+            }
         },
         SCHEMA_PATH + "/{schemaId}": {
             "get": {

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from ..certificate_templates import PAGE_SECURITY_HEADERS, CertificateTemplates
+from ..certificate_templates import PAGE_SECURITY_HEADERS, CertificateTemplates, print_page
 from ..codes import ErrorCode
 from ..errors import VccoreError
 from ._responses import ApiError, problem
@@ -90,7 +90,7 @@ async def _answer(templates: CertificateTemplates, request: Request, path: str) 
             templates.render_url, url, certificate, entity_id=entity_id, entity_name=entity_name
         )
         if accept == "application/pdf":
-            return Response(await run_in_threadpool(_pdf, page), media_type="application/pdf")
+            return Response(await run_in_threadpool(print_page, page), media_type="application/pdf")
         return Response(page, media_type=f"{accept}; charset=utf-8", headers=PAGE_SECURITY_HEADERS)
     except ApiError as exc:
         return _refusal(exc.status, exc)
@@ -107,17 +107,6 @@ async def _body(request: Request) -> Any:
     if request.headers.get("content-length") == "0":
         return None
     return await read_json(request)
-
-
-def _pdf(page: str) -> bytes:
-    """The page printed to an A4 PDF by :mod:`vccore.pdf` (no network, no script): SVG or HTML."""
-    from .. import pdf  # the printer, loaded on the first PDF asked for
-
-    head = page.lstrip()[:512].lower()
-    # A4, backgrounds printed, Chromium's header and footer on: as the original's page.pdf()
-    if head.startswith("<svg") or (head.startswith("<?xml") and "<svg" in head):
-        return pdf.svg_to_pdf(page, header_footer=True)
-    return pdf.html_to_pdf(page, header_footer=True)
 
 
 def _refusal(status: int, error: Any) -> Response:

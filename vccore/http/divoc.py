@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from datetime import time as day_start
+from functools import partial
 from typing import Any, Final, NoReturn
 from urllib.parse import quote
 
@@ -25,6 +26,7 @@ from ..payloads import PayloadError
 from ..store import LifecycleError, Record, RecordState, notification, record_of_credential
 from ..verify import Verifier
 from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, divoc_verify_answer, negotiate, problem, summary
+from ._schema_records import PAGE_TYPES, pdf_name, template_url, tenant_page, tenant_templates
 from ._service import Handlers, Service
 from .webhook import Callbacks
 
@@ -43,6 +45,7 @@ class DivocApi(Handlers):
         """``callbacks``: the tenant webhooks told of every certify and update (none: no webhook)."""
         super().__init__(service)
         self.callbacks = callbacks if callbacks is not None else Callbacks({})
+        self.templates = tenant_templates(self.store)  # one cache of tenants' templates for the server
 
     def routes(self) -> list[Route]:
         """The API's routes, in the order they are matched."""
@@ -242,14 +245,22 @@ class DivocApi(Handlers):
         )
 
     async def certificate(self, request: Request) -> Response:
-        """``GET /vc-certification/v1/certificate/{entity}/{certificate}``: by the Accept header."""
+        """``GET /vc-certification/v1/certificate/{entity}/{certificate}``: by the Accept header; a
+        page or PDF of the type's own template when the ``template-key`` header names one.
+        """
 
         async def work() -> Response:
             self._authorize(request, "read", self._entity_name(request.path_params["entity"]))
             entity = self._entity(request.path_params["entity"])
             wanted = negotiate(request.headers.get("accept"), _CERTIFICATE_TYPES)
+            url = template_url(entity, request.headers.get("template-key")) if wanted in PAGE_TYPES else None
             record = await run_in_threadpool(self._record_of, entity, request.path_params["certificate"])
-            response = await run_in_threadpool(_certificate_response, record, wanted, self.issuer, self.verifier)
+            if url is not None:  # certificate-api's page, as DIVOC's registry asks it for
+                named = partial(tenant_page, entity_id=record.certificate_id, entity_name=entity.name)
+                page = partial(named, filename=pdf_name(record.certificate_id))
+                response = await run_in_threadpool(page, self.templates, url, record.credential, wanted)
+            else:
+                response = await run_in_threadpool(_certificate_response, record, wanted, self.issuer, self.verifier)
             response.headers.update(await run_in_threadpool(self._state_headers, record))
             return response
 
@@ -456,18 +467,13 @@ def _certificate_response(record: Record, media: str, issuer: Issuer, verifier: 
         return Response(
             printed,
             media_type="application/pdf",
-            headers={"Content-Disposition": f'inline; filename="{_pdf_name(record.certificate_id)}"'},
+            headers={"Content-Disposition": f'inline; filename="{pdf_name(record.certificate_id)}"'},
         )
     # DIVOC's QR: a ZIP holding certificate.json, what its verification app unzips
     symbol = qr.make(record.credential, format=qr.QRFormat.DIVOC)
     if media == "image/png":
         return Response(symbol.png(), media_type="image/png")
     return Response(symbol.svg_document(), media_type="image/svg+xml")
-
-
-def _pdf_name(certificate_id: str) -> str:
-    """A file name for the certificate's PDF: its id, in characters safe in a header."""
-    return (re.sub(r"[^A-Za-z0-9._-]", "_", certificate_id)[:100] or "certificate") + ".pdf"
 
 
 _ZONELESS: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d{1,9})?)?", re.ASCII)

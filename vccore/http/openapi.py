@@ -43,6 +43,7 @@ def _problems(*statuses: int) -> dict[str, Any]:
         413: "Body too large",
         422: "The payload is invalid for the entity type",
         500: "An unexpected fault of the server (its log has it, under the reference the detail gives)",
+        502: "A certificate template could not be fetched from its URL",
         503: "The store, or the PDF printer, is unavailable",
     }
     return {str(s): _answer(words[s], _PROBLEM, "application/problem+json") for s in statuses}
@@ -175,8 +176,22 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
         "/vc-certification/v1/certificate/{entityName}/{certificateId}": {
             "get": {
                 "summary": "A certificate: the credential, its printable page or its QR code, by the Accept header",
+                "description": "With template-key and Accept text/html, image/svg+xml or application/pdf: the page "
+                "(or its PDF) of the entity type's own certificate template of that key (certificateTemplates), "
+                "rendered as Sunbird RC's certificate-api renders it.",
                 "security": _secured("read"),
-                "parameters": [entity_param, certificate_param],
+                "parameters": [
+                    entity_param,
+                    certificate_param,
+                    {
+                        "name": "template-key",
+                        "in": "header",
+                        "required": False,
+                        "description": "A key of the entity type's certificateTemplates (DIVOC's header); none: "
+                        "vccore's own layout. An unknown key, or a template in MinIO: 400",
+                        "schema": {"type": "string"},
+                    },
+                ],
                 "responses": {
                     "200": {
                         "description": "The certificate, as it was signed; its state now in the headers",
@@ -204,7 +219,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                             "image/svg+xml": {"schema": {"type": "string"}},
                         },
                     },
-                    **_problems(401, 403, 404, 406, 503),
+                    **_problems(400, 401, 403, 404, 406, 502, 503),
                 },
             },
         },

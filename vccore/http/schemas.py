@@ -36,12 +36,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .. import _datetime, _json
+from .. import _datetime, _json, handlebars, proofs
+from ..certificate_templates import CertificateTemplates
 from ..codes import ErrorCode
+from ..contexts import bundled_contexts
 from ..entities import EntityType
 from ..entity_import import ImportedType, import_schema
-from ..errors import EntityTypeError, LifecycleError
+from ..errors import EntityTypeError, LifecycleError, VccoreError
 from ..issuer import Issuer
+from ..suites import DEFAULT_SUITE
 from ..verify import Verifier
 from ._responses import ApiError
 from ._schema_records import (
@@ -54,10 +57,13 @@ from ._schema_records import (
     form_file,
     may,
     openapi_paths,
+    preview_request,
     record_body,
     schema_of,
     schema_record,
     sunbird,
+    tenant_page,
+    tenant_templates,
     token_role,
     updated,
     validate,
@@ -173,6 +179,7 @@ class SchemaApi(Handlers):
         return [
             Route(SCHEMA_PATH, self.create, methods=["POST"]),
             Route(SCHEMA_PATH, self.list_schemas, methods=["GET"]),
+            Route(SCHEMA_PATH + "/preview", self.preview, methods=["POST"]),
             Route(SCHEMA_PATH + "/{schemaId}", self.get_schema, methods=["GET"]),
             Route(SCHEMA_PATH + "/{schemaId}", self.update, methods=["PUT"]),
             Route(SCHEMA_PATH + "/{schemaId}/updateTemplateUrl", self.template_urls, methods=["PUT"]),
@@ -274,6 +281,20 @@ class SchemaApi(Handlers):
 
         return await self._guard(work)
 
+    async def preview(self, request: Request) -> Response:
+        """``POST /vc-management/v1/schema/preview``: ``{credentialTemplate, data, template}``, the
+        sample signed by this server's key (DIVOC: by its signer) and printed with the template as
+        a PDF (DIVOC: by certificate-api). Nothing is recorded.
+        """
+
+        async def work() -> Response:
+            self._authorize(request, MANAGE)
+            template, data, url = preview_request(await self._json(request))
+            signed = await run_in_threadpool(self._sample, template, data)
+            return await run_in_threadpool(tenant_page, self._templates(), url, signed, "application/pdf")
+
+        return await self._guard(work)
+
     async def add_context(self, request: Request) -> Response:
         """``POST /vc-management/v1/context``: a JSON-LD context (the form field ``files``), kept
         under a new id and served at ``/vc-management/v1/context/{id}``, never changed there.
@@ -318,6 +339,15 @@ class SchemaApi(Handlers):
 
         return await self._guard(work)
 
+    def _templates(self) -> CertificateTemplates:
+        """The server's tenant templates: the DIVOC fetch route's (one cache of URLs), else this API's own."""
+        for handler in self.registry.handlers:
+            templates = getattr(handler, "templates", None)
+            if isinstance(templates, CertificateTemplates):
+                return templates
+        self.templates = tenant_templates(self.store)
+        return self.templates
+
     # --- the work, in a thread -------------------------------------------------------------------
 
     def _stored(self, schema: str) -> Any:
@@ -332,6 +362,30 @@ class SchemaApi(Handlers):
             code=ErrorCode.UNKNOWN_ENTITY_TYPE,
             schemaId=schema,
         )
+
+    def _sample(self, template: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The preview's credential: ``template`` rendered with ``data`` (as the signer renders it),
+        signed with this server's key; the contexts it names that this server pins or was given.
+        """
+        field = "credentialTemplate"
+        try:
+            document = handlebars.compile(template).render_json(data)
+            if not isinstance(document, dict):
+                raise ApiError(
+                    400, f"{field} makes {_json.kind(document)}, not a credential", code=ErrorCode.TEMPLATE_NOT_JSON
+                )
+            found = self._known_contexts({"_osConfig": {field: template}})
+            base = self.issuer.contexts or bundled_contexts()
+            contexts = base.with_contexts({url: text for url, text in found.items() if url not in base})
+            return proofs.sign(
+                document, self.issuer.signer, suite=self.issuer.suite or DEFAULT_SUITE, contexts=contexts
+            )
+        except ApiError as exc:
+            raise ApiError(400, exc.message, code=exc.code, field=field) from None
+        except VccoreError as exc:  # the template's syntax or JSON, a context this server lacks, an undefined term
+            raise ApiError(
+                400, f"{field}: the sample cannot be made or signed: {exc.message}", code=exc.code, field=field
+            ) from None
 
     def _create(self, body: dict[str, Any], role: str | None) -> dict[str, Any]:
         with self._changing:
