@@ -344,6 +344,11 @@ class CertificateTemplates:
         self._fetched: LRUCache[str, str] = LRUCache(maxsize=64)
         self._compiled: LRUCache[str, Template] = LRUCache(maxsize=64)
 
+    def has_fetched(self, url: str) -> bool:
+        """Whether the template at ``url`` is already here (no network to reach it)."""
+        with self._lock:
+            return url in self._fetched
+
     def template_text(self, url: str) -> str:
         """The template at ``url``, fetched once (TemplateError ``TEMPLATE_FETCH`` when it cannot be)."""
         with self._lock:

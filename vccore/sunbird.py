@@ -45,11 +45,11 @@ from . import _datetime
 from ._document_shapes import DocumentShapes
 from ._fetch import fetch_bounded
 from ._vocab import CREDENTIALS_V1, SECURITY_V2
+from .certificate_templates import CertificateTemplates
 from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
-from .errors import ContextError, DocumentError, KeyFormatError, SigningError, TemplateError, VccoreError
+from .errors import ContextError, DocumentError, KeyFormatError, SigningError, VccoreError
 from .handlebars import Template
-from .handlebars import compile as compile_template
 from .keys import Ed25519Key, RsaKey, Signer
 from .proofs import proof_configuration, sign_with_transform
 from .suites import Suite, get_suite
@@ -263,11 +263,10 @@ class SunbirdSigner:
         self.contexts = contexts if contexts is not None else bundled_contexts()
         self.delimiters = delimiters
         self.helpers = dict(helpers or {})
-        self._fetch = fetch
         self._now = now
         self._lock = threading.Lock()
-        self._templates: LRUCache[str, Template] = LRUCache(maxsize=256)
-        self._fetched: LRUCache[str, str] = LRUCache(maxsize=256)
+        # templates by URL fetched once, and compiled once, as the certificate-api drop-in keeps them
+        self._sources = CertificateTemplates(delimiters=delimiters, helpers=self.helpers, fetch=fetch)
         # the registry retries every I/O error with the same record: answer it with the same credential
         self._answers: TTLCache[str, str] = TTLCache(maxsize=1024, ttl=repeat_seconds)
         self._verifiers: LRUCache[tuple[str, str, str | None], Verifier] = LRUCache(maxsize=64)
@@ -304,8 +303,7 @@ class SunbirdSigner:
         template = body.get("credentialTemplate") if isinstance(body, dict) else None
         if not isinstance(template, str) or not _URL.fullmatch(template.strip()):
             return False
-        with self._lock:
-            return template.strip() not in self._fetched
+        return not self._sources.has_fetched(template.strip())
 
     def sign(self, data: Any, template: Any) -> dict[str, Any]:
         """The credential ``template`` makes of ``data``, signed by its issuer's key.
@@ -349,20 +347,7 @@ class SunbirdSigner:
 
     def _template(self, template: Any) -> Template:
         if isinstance(template, str) and _URL.fullmatch(template.strip()):
-            url = template.strip()
-            with self._lock:
-                text = self._fetched.get(url)
-            if text is None:
-                raw = self._fetch(url)
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise TemplateError(
-                        f"the template at {url} is not UTF-8 text", code=ErrorCode.TEMPLATE_FETCH, url=url
-                    ) from None
-                with self._lock:
-                    self._fetched[url] = text
-            source = text
+            source = self._sources.template_text(template.strip())
         elif isinstance(template, str):
             source = template
         elif isinstance(template, (dict, list)):
@@ -372,13 +357,7 @@ class SunbirdSigner:
                 "credentialTemplate must be a Handlebars template (a string), its URL, or a JSON object",
                 field="credentialTemplate",
             )
-        with self._lock:
-            compiled = self._templates.get(source)
-        if compiled is None:
-            compiled = compile_template(source, delimiters=self.delimiters, helpers=self.helpers)
-            with self._lock:
-                self._templates[source] = compiled
-        return compiled
+        return self._sources.compiled(source)
 
     @staticmethod
     def _check_credential(credential: Any) -> None:

@@ -228,8 +228,6 @@ def _serve(args: argparse.Namespace) -> int:
 def _serve_signer(args: argparse.Namespace) -> int:
     """``vccore serve --sunbird-signer``: Sunbird RC's certificate-signer (:mod:`vccore.http.signer`)."""
     try:
-        import uvicorn
-
         from ..http.signer import create_signer_app
     except ImportError as exc:
         raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
@@ -272,14 +270,23 @@ def _serve_signer(args: argparse.Namespace) -> int:
     # one line per request (route, status, time, error code: never the request's data), beside uvicorn's
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     names = ", ".join(f"{k.name} ({k.suite}, {k.verification_method})" for k in config.issuers.values())
-    scheme = "https" if args.tls_cert else "http"
-    print(
-        f"vccore: Sunbird RC certificate-signer at {scheme}://{args.host}:{args.port} (GET /health, POST /sign, "
-        f"POST /verify); keys from {config_file}: {names}",
-        file=sys.stderr,
-    )
-    uvicorn.run(
+    return _run_drop_in(
+        args,
         create_signer_app(signer),
+        f"Sunbird RC certificate-signer at {{url}} (GET /health, POST /sign, POST /verify); keys from {config_file}: {names}",
+    )
+
+
+def _run_drop_in(args: argparse.Namespace, app: Any, banner: str) -> int:
+    """Run one of Sunbird RC's drop-ins with uvicorn, after saying what it serves (``{url}`` in
+    ``banner``); the app logs its own line per request, so uvicorn's access log is off.
+    """
+    import uvicorn
+
+    scheme = "https" if args.tls_cert else "http"
+    print("vccore: " + banner.format(url=f"{scheme}://{args.host}:{args.port}"), file=sys.stderr)
+    uvicorn.run(
+        app,
         host=args.host,
         port=args.port,
         log_level=args.log_level,
@@ -293,8 +300,6 @@ def _serve_signer(args: argparse.Namespace) -> int:
 def _serve_certificate_api(args: argparse.Namespace) -> int:
     """``vccore serve --certificate-api``: Sunbird RC's certificate-api (:mod:`vccore.http.certificate_api`)."""
     try:
-        import uvicorn
-
         from ..http.certificate_api import create_certificate_api_app
     except ImportError as exc:
         raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
@@ -335,22 +340,12 @@ def _serve_certificate_api(args: argparse.Namespace) -> int:
     templates = CertificateTemplates(
         settings=settings, delimiters=(delimiters[0], delimiters[1]), helpers={"dateFormat": helper}
     )
-    scheme = "https" if args.tls_cert else "http"
-    print(
-        f"vccore: Sunbird RC certificate-api at {scheme}://{args.host}:{args.port} (GET /health, POST "
-        f"/api/v1/certificate); QR codes hold {settings.qr_type}",
-        file=sys.stderr,
-    )
-    uvicorn.run(
+    return _run_drop_in(
+        args,
         create_certificate_api_app(templates),
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        access_log=False,
-        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
-        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
+        f"Sunbird RC certificate-api at {{url}} (GET /health, POST /api/v1/certificate); QR codes hold "
+        f"{settings.qr_type}",
     )
-    return EXIT_OK
 
 
 def _trusted_names(trusted: frozenset[str] | None) -> str:
