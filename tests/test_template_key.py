@@ -329,3 +329,31 @@ def test_the_openapi_document_describes_template_key_and_the_preview(tmp_path: P
         "data",
         "template",
     ]
+
+
+def test_a_tenants_page_of_a_certificate_that_is_not_current_says_so_at_its_top(tmp_path: Path) -> None:
+    """Issue 21, point 4: a tenant's template cannot know the certificate's state, so the page of a
+    revoked one carries it in a red band at its top (HTML and SVG, and so the PDF); a current one
+    has none."""
+    client, _, _ = tenant(tmp_path)
+    for key, accept in (("html", "text/html"), ("svg", "image/svg+xml")):
+        assert 'role="alert"' not in fetch(client, key, accept).text
+    revoked = client.post(
+        "/vc-certification/v1/certificate/revoke", json={"certificateId": "tc-1", "entityName": NAME}, headers=AUTH
+    )
+    assert revoked.status_code == 200, revoked.text
+    for key, accept in (("html", "text/html"), ("svg", "image/svg+xml")):
+        page = fetch(client, key, accept).text
+        band = page[page.index('role="alert"') :][:400]
+        assert "REVOKED" in band, band
+        assert page.index('role="alert"') < page.index("Asha Rao")  # at the top, before the tenant's text
+
+
+def test_render_with_a_template_shows_what_does_not_verify(tmp_path: Path) -> None:
+    source = signed_credential(tmp_path)
+    template = tmp_path / "training.hbs"
+    template.write_bytes(HTML)
+    out = tmp_path / "page.html"
+    assert main(["render", str(source), "-o", str(out), "--template", str(template), "--unverified"]) == 0
+    page = out.read_text()
+    assert 'role="alert"' in page and "NOT VERIFIED" in page  # signed by a key the command does not trust

@@ -25,6 +25,7 @@ it is printed or shown. The PDF printer runs neither; a page served to a browser
 from __future__ import annotations
 
 import base64
+import html
 import io
 import math
 import re
@@ -410,3 +411,34 @@ def print_page(page: str) -> bytes:
     if is_svg(page):
         return pdf.svg_to_pdf(page, header_footer=True)
     return pdf.html_to_pdf(page, header_footer=True)
+
+
+_BODY: Final = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_SVG_OPEN: Final = re.compile(r"<svg\b[^>]*>", re.IGNORECASE)
+
+
+def with_notice(page: str, lines: list[str]) -> str:
+    """``page`` (a tenant's rendered HTML or SVG) with ``lines`` (the state of a credential that is
+    not current: revoked, suspended, superseded, expired, not verified; :func:`vccore.render.page_state`)
+    shown at its top in a red band: a tenant's template cannot know the state, and the page must
+    not look current. No lines: the page as it is.
+    """
+    if not lines:
+        return page
+    escaped = [html.escape(line) for line in lines]
+    if is_svg(page):
+        svg_open = _SVG_OPEN.search(page)
+        height = 14 + 12 * len(lines)
+        texts = "".join(
+            f'<text x="50%" y="{16 + 12 * i}" text-anchor="middle" font-family="sans-serif" font-size="10" '
+            f'font-weight="bold" fill="#fff">{line}</text>'
+            for i, line in enumerate(escaped)
+        )
+        band = f'<g role="alert"><rect x="0" y="0" width="100%" height="{height}" fill="#b00020"/>{texts}</g>'
+        return page[: svg_open.end()] + band + page[svg_open.end() :] if svg_open else page
+    band = (
+        '<div role="alert" style="background:#b00020;color:#fff;font:bold 14pt sans-serif;padding:4mm;'
+        'text-align:center">' + "<br>".join(escaped) + "</div>"
+    )
+    body = _BODY.search(page)
+    return page[: body.end()] + band + page[body.end() :] if body else band + page

@@ -64,11 +64,10 @@ def _render(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_REFUSED
     if args.template is not None:
-        _render_template(value, args.template, args.output)
-        print(f"vccore: wrote {args.output}", file=sys.stderr)
         _, state = render.page_state(value, result)
-        if state or not result.authentic:  # a tenant's page cannot say it: this does
-            print(f"vccore: render: the page does not show it: {'; '.join(state) or 'NOT VERIFIED'}", file=sys.stderr)
+        _render_template(value, args.template, args.output, state)
+        said = f" ({'; '.join(state)})" if state else ""
+        print(f"vccore: wrote {args.output}{said}", file=sys.stderr)
         return EXIT_OK
     written = render.render(
         value,
@@ -84,8 +83,10 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _render_template(credential: Mapping[str, Any], template: Path, output: Path) -> None:
-    """Write the page ``template`` (a tenant's Handlebars HTML or SVG) makes of ``credential``, or its PDF."""
+def _render_template(credential: Mapping[str, Any], template: Path, output: Path, notice: list[str]) -> None:
+    """Write the page ``template`` (a tenant's Handlebars HTML or SVG) makes of ``credential``, or its
+    PDF; ``notice``: the state of a credential that is not current, shown in a band at the top.
+    """
     from .. import certificate_templates  # the page's engine and printer, loaded when a template is given
 
     try:
@@ -98,7 +99,7 @@ def _render_template(credential: Mapping[str, Any], template: Path, output: Path
         kind, wants = ("an SVG", ".svg or .pdf") if svg else ("an HTML", ".html or .pdf")
         raise UnusableInputError(f"{template} is {kind} template: it writes {wants}, not {output.name}")
     text = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
-    page = certificate_templates.CertificateTemplates().render(source, text)
+    page = certificate_templates.with_notice(certificate_templates.CertificateTemplates().render(source, text), notice)
     if suffix == ".pdf":  # as certificate-api prints it: A4, backgrounds, Chromium's header and footer
         output.write_bytes(certificate_templates.print_page(page))
     else:

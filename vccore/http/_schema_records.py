@@ -23,13 +23,20 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import _json
+from .. import _json, render
 from .._fetch import fetch_bounded
-from ..certificate_templates import MAX_TEMPLATE_BYTES, PAGE_SECURITY_HEADERS, CertificateTemplates, print_page
+from ..certificate_templates import (
+    MAX_TEMPLATE_BYTES,
+    PAGE_SECURITY_HEADERS,
+    CertificateTemplates,
+    print_page,
+    with_notice,
+)
 from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..store import Store
+from ..verify import Verifier
 from ._responses import ApiError
 from ._service import read_body
 from .auth import AuthError, Authorizer, authorize, bearer_token
@@ -341,15 +348,18 @@ def tenant_page(
     entity_id: str | None = None,
     entity_name: str | None = None,
     filename: str = "certificate.pdf",
+    verifier: Verifier | None = None,
 ) -> Response:
     """The answer of a tenant's template at ``url`` made of ``credential`` (its compact JSON text
     is the page's data and its QR code's): the page for ``text/html`` or ``image/svg+xml``, with
     :data:`PAGE_SECURITY_HEADERS`; its PDF for ``application/pdf``. Blocking: run it in a worker
-    thread. A template that cannot be fetched is 502, a printer that fails 503.
+    thread. A template that cannot be fetched is 502, a printer that fails 503. With ``verifier``,
+    a credential that is not current has its state in a band at the page's top.
     """
     text = json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+    notice = render.page_state(credential, verifier.verify(credential))[1] if verifier is not None else []
     try:
-        page = templates.render_url(url, text, entity_id=entity_id, entity_name=entity_name)
+        page = with_notice(templates.render_url(url, text, entity_id=entity_id, entity_name=entity_name), notice)
         if media != "application/pdf":
             return Response(page, media_type=f"{media}; charset=utf-8", headers=PAGE_SECURITY_HEADERS)
         printed = print_page(page)

@@ -256,7 +256,9 @@ class DivocApi(Handlers):
             url = template_url(entity, request.headers.get("template-key")) if wanted in PAGE_TYPES else None
             record = await run_in_threadpool(self._record_of, entity, request.path_params["certificate"])
             if url is not None:  # certificate-api's page, as DIVOC's registry asks it for
-                named = partial(tenant_page, entity_id=record.certificate_id, entity_name=entity.name)
+                named = partial(
+                    tenant_page, entity_id=record.certificate_id, entity_name=entity.name, verifier=self.verifier
+                )
                 page = partial(named, filename=pdf_name(record.certificate_id))
                 response = await run_in_threadpool(page, self.templates, url, record.credential, wanted)
             else:
