@@ -28,6 +28,7 @@ from .auth import Authorizer
 from .divoc import DivocApi
 from .management import ManagementApi
 from .schemas import SchemaApi, TypeRegistry
+from .templates import TemplatesApi
 from .vc_api import VcApi
 from .webhook import Callbacks, WebhookWorker
 
@@ -116,6 +117,7 @@ def create_app(
     registry = TypeRegistry(issuer, authorizer, make_verifier, [common, divoc, vc_api, management], remember)
     schemas = SchemaApi(service, registry)
     registry.handlers.append(schemas)
+    templates = TemplatesApi(service)
     # the store's status URL, and each it had before a move: credentials issued then name it
     status_paths = dict.fromkeys(_url_path(u) for u in (issuer.store.status_url, *issuer.store.earlier_status_urls))
     routes = [
@@ -124,6 +126,7 @@ def create_app(
         *divoc.routes(),
         *management.routes(),
         *schemas.routes(),
+        *templates.routes(),
         *vc_api.routes(),
         *(Route(path + "{set}/{purpose}", common.status_list, methods=["GET"]) for path in status_paths),
     ]

@@ -14,6 +14,7 @@ from ..codes import CredentialStatus, ErrorCode
 from ..issuer import Issuer
 from ..store import RecordState
 from ._schema_records import openapi_paths
+from .templates import openapi_paths as template_paths
 
 __all__ = ["PROBLEM_CODES", "document"]
 
@@ -105,6 +106,7 @@ def _management_paths() -> dict[str, Any]:
         "/vc-certification/api-docs": docs,
         "/vc-management/api-docs": docs,
         **openapi_paths(_problems),
+        **template_paths(_problems),
     }
 
 
