@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import http.server
 import importlib.util
 import io
 import json
@@ -34,12 +33,13 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from local_web import local_web
 from served import free_port
 from starlette.testclient import TestClient
 
@@ -69,24 +69,6 @@ REQUIRE = os.environ.get("VCCORE_REQUIRE_INTEROP") == "1"
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
-class _Server(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[dict[str, tuple[float, bytes]]] = {}
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        delay, body = self.routes.get(self.path, (0, b""))
-        time.sleep(delay)
-        self.send_response(200 if self.path in self.routes else 404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(OSError):  # the client gave up on a slow or huge answer
-            self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 HOSTILE = (
     "<html><head><title>quiet</title><script>document.title = 'SCRIPT-RAN'; document.write('SCRIPT-WROTE')</script>"
     '<link rel="stylesheet" href="{web}/style.css"><script src="{web}/script.js"></script></head>'
@@ -96,23 +78,26 @@ HOSTILE = (
 )
 
 
+_SERVED: Any = None  # the running template server, for the assertions on what it was asked
+
+
 @pytest.fixture
 def web() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Server)
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    _Server.routes = {
-        "/certificate.html": (0, (VECTORS / "vaccination-certificate.html").read_bytes()),
-        "/certificate.svg": (0, (VECTORS / "vaccination-certificate.svg").read_bytes()),
-        "/hostile.html": (0, HOSTILE.format(web=base).encode()),
-        "/broken.html": (0, b"<p>{{#each evidence}}</p>"),
+    global _SERVED
+    routes: dict[str, Any] = {
+        "/certificate.html": (VECTORS / "vaccination-certificate.html").read_bytes(),
+        "/certificate.svg": (VECTORS / "vaccination-certificate.svg").read_bytes(),
+        "/broken.html": b"<p>{{#each evidence}}</p>",
         "/slow.html": (10, b"<p></p>"),
-        "/huge.html": (0, b" " * (10 << 20)),
+        "/huge.html": b" " * (10 << 20),
     }
-    _Server.hits = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield base
-    server.shutdown()
+
+    def route(path: str) -> Any:  # the hostile page names URLs on this very server
+        return HOSTILE.format(web=_SERVED.url).encode() if path == "/hostile.html" else routes.get(path)
+
+    with local_web(route) as served:
+        _SERVED = served
+        yield served.url
 
 
 def _client(settings: QRSettings | None = None) -> TestClient:
@@ -257,7 +242,7 @@ def test_any_other_accept_is_not_found_as_in_the_original(client: TestClient, we
         "/api/v1/certificate", json={"certificate": CERTIFICATE, "templateUrl": f"{web}/x"}, headers=headers
     )
     assert (answer.status_code, answer.text) == (404, "Not found")
-    assert _Server.hits == []
+    assert _SERVED.hits == []
 
 
 def test_other_routes_are_not_found(client: TestClient) -> None:
@@ -278,7 +263,7 @@ def test_an_empty_body_and_missing_parameters_are_400_as_in_the_original(client:
     ):
         answer = client.post("/api/v1/certificate", json=request, headers=headers)
         assert (answer.status_code, answer.text) == (400, "Required parameters missing")
-    assert _Server.hits == []
+    assert _SERVED.hits == []
 
 
 def test_a_certificate_that_is_not_a_json_object_is_refused_by_name(client: TestClient, web: str) -> None:
@@ -293,7 +278,7 @@ def test_a_template_is_fetched_once_per_url(client: TestClient, web: str) -> Non
         credential = {**CREDENTIAL, "credentialSubject": {**CREDENTIAL["credentialSubject"], "name": name}}
         answer = registry_call(client, f"{web}/certificate.html", "text/html", certificate=json.dumps(credential))
         assert f"<td>{name}</td>" in answer.text
-    assert _Server.hits == ["/certificate.html"]
+    assert _SERVED.hits == ["/certificate.html"]
 
 
 # --- the QR types -------------------------------------------------------------------------------
@@ -355,7 +340,7 @@ def test_a_hostile_template_is_served_under_a_policy_that_runs_and_loads_nothing
     )
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in answer.text  # {{ }} escapes as handlebars.js does
     assert "<b>x</b>" in answer.text  # {{{ }}} does not: the policy is what keeps it inert
-    assert _Server.hits == ["/hostile.html"]  # nothing the page names was fetched
+    assert _SERVED.hits == ["/hostile.html"]  # nothing the page names was fetched
 
 
 def test_a_hostile_template_printed_to_pdf_runs_and_loads_nothing(client: TestClient, web: str) -> None:
@@ -365,7 +350,7 @@ def test_a_hostile_template_printed_to_pdf_runs_and_loads_nothing(client: TestCl
     answer = registry_call(client, f"{web}/hostile.html", "application/pdf")
     assert time.monotonic() - started < 5.0
     assert answer.status_code == 200 and answer.content.startswith(b"%PDF-")
-    assert _Server.hits == ["/hostile.html"]
+    assert _SERVED.hits == ["/hostile.html"]
     pdftotext = shutil.which("pdftotext")
     if pdftotext is not None:  # a script that ran would have written into the page
         text = subprocess.run([pdftotext, "-", "-"], input=answer.content, capture_output=True, check=True).stdout

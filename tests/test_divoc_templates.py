@@ -4,17 +4,15 @@ Before this, both were 404."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("jwt")
 
+from local_web import local_web
 from test_divoc_schemas import AUTH, make_client, make_issuer
 
 TEMPLATES = "/vc-management/v1/templates"
@@ -23,24 +21,8 @@ PAGE = b"<html><body><h1>{{credentialSubject.name}}</h1><img src='{{qrCode}}'></
 
 @pytest.fixture
 def web() -> Iterator[tuple[str, list[str]]]:
-    hits: list[str] = []
-
-    class Served(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(PAGE)))
-            self.end_headers()
-            self.wfile.write(PAGE)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Served)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", hits
-    server.shutdown()
-    server.server_close()
+    with local_web(lambda path: PAGE) as served:
+        yield served.url, served.hits
 
 
 def test_a_template_uploaded_for_a_tenant_is_kept_and_read_back(tmp_path: Path) -> None:

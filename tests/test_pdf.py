@@ -6,12 +6,10 @@ hostile page that runs no script and fetches nothing.
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_web import local_web
 
 pytest.importorskip("zxingcpp")
 
@@ -203,25 +202,8 @@ def test_divocs_route_prints_a_certificate_that_is_not_current_with_its_state(cl
 @pytest.fixture
 def listener() -> Iterator[tuple[str, list[str]]]:
     """A local HTTP server that records every request it gets: a page must make none."""
-    hits: list[str] = []
-
-    class Recorder(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(b"<p>FETCHED FROM THE NETWORK</p>")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", hits
-    server.shutdown()
-    server.server_close()
+    with local_web(lambda path: b"<p>FETCHED FROM THE NETWORK</p>") as served:
+        yield served.url, served.hits
 
 
 def _hostile(url: str, secret: Path) -> str:

@@ -11,23 +11,21 @@ bad signature `"error": {"name": "VerificationError", "errors": [...]}` beside `
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import http.server
 import json
 import os
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jsinterop import JsInterop, available
+from local_web import Web, local_web
 from served import free_port
 from starlette.testclient import TestClient
 
@@ -242,54 +240,32 @@ def test_a_one_mebibyte_value_is_refused_quickly(client: TestClient) -> None:
 # --- templates by URL ------------------------------------------------------------------------------
 
 
-class _Server(http.server.BaseHTTPRequestHandler):
-    routes: ClassVar[dict[str, tuple[float, bytes]]] = {}
-    hits: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.hits.append(self.path)
-        delay, body = self.routes.get(self.path, (0, b""))
-        time.sleep(delay)
-        self.send_response(200 if self.path in self.routes else 404)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        with contextlib.suppress(OSError):  # the client gave up on a slow or huge answer
-            self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def web() -> Iterator[str]:
-    _Server.routes = {
-        "/template.hbs": (0, json.dumps(TEMPLATE).encode()),
+def web() -> Iterator[Web]:
+    routes: dict[str, Any] = {
+        "/template.hbs": json.dumps(TEMPLATE).encode(),
         "/slow.hbs": (10, b"{}"),
-        "/huge.hbs": (0, b" " * (10 << 20)),
+        "/huge.hbs": b" " * (10 << 20),
     }
-    _Server.hits = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), _Server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
+    with local_web(routes) as served:
+        yield served
 
 
-def test_a_template_url_is_fetched_once_and_signs_as_the_object_does(client: TestClient, web: str) -> None:
-    by_url = sign(client, DATA, f"{web}/template.hbs")
+def test_a_template_url_is_fetched_once_and_signs_as_the_object_does(client: TestClient, web: Web) -> None:
+    by_url = sign(client, DATA, f"{web.url}/template.hbs")
     assert by_url.status_code == 200, by_url.text
     assert by_url.json() == sign(client, DATA).json()
-    sign(client, {**DATA, "name": "Other"}, f"{web}/template.hbs")
-    assert _Server.hits == ["/template.hbs"]
+    sign(client, {**DATA, "name": "Other"}, f"{web.url}/template.hbs")
+    assert web.hits == ["/template.hbs"]
 
 
-def test_a_template_url_that_hangs_or_is_huge_is_refused_within_the_registrys_5_s(client: TestClient, web: str) -> None:
+def test_a_template_url_that_hangs_or_is_huge_is_refused_within_the_registrys_5_s(client: TestClient, web: Web) -> None:
     for path in ("/slow.hbs", "/huge.hbs", "/missing.hbs"):
         started = time.monotonic()
-        answer = sign(client, DATA, f"{web}{path}")
+        answer = sign(client, DATA, f"{web.url}{path}")
         took = time.monotonic() - started
         assert answer.status_code == 502, answer.text
-        assert answer.json()["code"] == "TEMPLATE_FETCH" and answer.json()["url"] == f"{web}{path}"
+        assert answer.json()["code"] == "TEMPLATE_FETCH" and answer.json()["url"] == f"{web.url}{path}"
         assert took < 3.0, (path, took)  # well within the registry's 5 s: the fetch gives up after 2 s
 
 

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import base64
 import html
-import http.server
 import json
 import os
 import shutil
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ pytest.importorskip("starlette")
 pytest.importorskip("jwt")
 pytest.importorskip("zxingcpp")
 
+from local_web import local_web
 from starlette.testclient import TestClient
 from test_divoc_schemas import (
     AUTH,
@@ -70,27 +69,8 @@ needs_printer = pytest.mark.skipif(
 @pytest.fixture
 def web() -> Iterator[tuple[str, list[str]]]:
     """A tenant's template server on this machine, recording each request."""
-    hits: list[str] = []
-
-    class Templates(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            hits.append(self.path)
-            body = HTML if self.path.endswith(".html") else SVG
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Templates)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", hits
-    server.shutdown()
-    server.server_close()
+    with local_web(lambda path: HTML if path.endswith(".html") else SVG) as served:
+        yield served.url, served.hits
 
 
 def tenant(tmp_path: Path) -> tuple[TestClient, str, dict[str, Any]]:
