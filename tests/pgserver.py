@@ -59,8 +59,11 @@ def unavailable() -> str | None:
 class Server:
     """One running throwaway server."""
 
-    def __init__(self, *, durable: bool = False) -> None:
-        """``durable``: fsync and synchronous commits on, as in production (for benchmarks)."""
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
+        """``durable``: fsync and synchronous commits on, as in production (for benchmarks).
+        ``settings``: the server's own defaults, given as ``-c name=value`` after the test tuning
+        (so they win over it), as an operator's postgresql.conf would set them.
+        """
         found = bindir()
         assert found is not None
         self.bin = found
@@ -88,6 +91,7 @@ class Server:
         options = (
             f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c max_connections=200"
             + ("" if durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+            + "".join(f" -c {name}={_quoted(value)}" for name, value in (settings or {}).items())
         )
         self._run(
             "pg_ctl",
@@ -136,8 +140,8 @@ class Server:
 
 
 @contextlib.contextmanager
-def running(*, durable: bool = False) -> Iterator[Server]:
-    server = Server(durable=durable)
+def running(*, durable: bool = False, settings: dict[str, str] | None = None) -> Iterator[Server]:
+    server = Server(durable=durable, settings=settings)
     try:
         yield server
     finally:
@@ -149,3 +153,8 @@ def _free_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def _quoted(value: str) -> str:
+    """A setting's value as pg_ctl -o passes it to postgres (a shell word: spaces quoted)."""
+    return "'" + value.replace("'", "'\\''") + "'" if " " in value or "'" in value else value

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import queue
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final
 from urllib.parse import quote
@@ -16,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..codes import ErrorCode
 from ..entities import EntityType
+from ..errors import VccoreError
 from ..issuer import Issuer, issuer_of
 from ..keys import Ed25519Key
 from ..store import LIST_SIZE
@@ -122,6 +127,7 @@ def create_app(
     status_paths = dict.fromkeys(_url_path(u) for u in (issuer.store.status_url, *issuer.store.earlier_status_urls))
     routes = [
         Route("/health", common.health, methods=["GET"]),
+        Route("/ready", common.ready, methods=["GET"]),
         Route("/openapi.json", common.openapi, methods=["GET"]),
         *divoc.routes(),
         *management.routes(),
@@ -229,6 +235,15 @@ class _Common(Handlers):
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def ready(self, request: Request) -> Response:
+        """200 when the store answers a trivial query within READY_TIMEOUT seconds, else 503."""
+        if not hasattr(self, "_probe"):
+            self._probe = _StoreProbe(lambda: self.store.get(""))
+        failure = await self._probe.check()
+        if failure is not None:
+            return problem(503, ErrorCode.STORE_ERROR, f"the store is not ready: {failure}")
+        return JSONResponse({"status": "ready"})
+
     async def openapi(self, request: Request) -> Response:
         return JSONResponse(openapi(self.issuer))
 
@@ -245,6 +260,50 @@ class _Common(Handlers):
             )
 
         return await self._guard(work)
+
+
+READY_TIMEOUT: Final = 2.0
+
+
+class _StoreProbe:
+    """Asks the store a trivial query from one thread of its own (a daemon: a store that never
+    answers keeps it, not a worker of the pool, nor the process from exiting). While a query has
+    not answered, every check waits on that one, never sends another.
+    """
+
+    def __init__(self, query: Callable[[], object]) -> None:
+        self._query = query
+        self._asks: queue.SimpleQueue[concurrent.futures.Future[None]] = queue.SimpleQueue()
+        self._pending: concurrent.futures.Future[None] | None = None
+        self._lock = threading.Lock()
+        threading.Thread(target=self._answer, name="vccore-ready", daemon=True).start()
+
+    def _answer(self) -> None:
+        while True:
+            asked = self._asks.get()
+            if asked.set_running_or_notify_cancel():
+                try:
+                    self._query()
+                    asked.set_result(None)
+                except Exception as exc:  # noqa: BLE001 (whatever the store raised is the answer; the thread keeps going)
+                    asked.set_exception(exc)
+
+    async def check(self) -> str | None:
+        """None when the store answered in time, else why not."""
+        with self._lock:
+            if self._pending is None or self._pending.done():
+                self._pending = concurrent.futures.Future()
+                self._asks.put(self._pending)
+            pending = self._pending
+        try:
+            await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), READY_TIMEOUT)
+        except TimeoutError:
+            return f"it did not answer within {READY_TIMEOUT:g} s"
+        except VccoreError as exc:
+            return exc.message
+        except Exception as exc:  # noqa: BLE001 (a fault of the store's, not of the request's)
+            return type(exc).__name__
+        return None
 
 
 def openapi(issuer: Issuer) -> dict[str, Any]:

@@ -27,10 +27,7 @@ presentation that does not verify (the VC API's verify routes)."""
 
 
 def _answer(description: str, schema: dict[str, Any] | None = None, media: str = "application/json") -> dict[str, Any]:
-    out: dict[str, Any] = {"description": description}
-    if schema is not None:
-        out["content"] = {media: {"schema": schema}}
-    return out
+    return {"description": description, **({} if schema is None else {"content": {media: {"schema": schema}}})}
 
 
 def _problems(*statuses: int) -> dict[str, Any]:
@@ -48,6 +45,10 @@ def _problems(*statuses: int) -> dict[str, Any]:
         503: "The store, or the PDF printer, is unavailable",
     }
     return {str(s): _answer(words[s], _PROBLEM, "application/problem+json") for s in statuses}
+
+
+def _get(summary: str, answer: str, *codes: int) -> dict[str, Any]:
+    return {"get": {"summary": summary, "responses": {"200": _answer(answer, {"type": "object"}), **_problems(*codes)}}}
 
 
 def _secured(scope: str) -> list[dict[str, list[str]]]:
@@ -387,10 +388,9 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
             },
         },
         **_management_paths(),
-        "/health": {"get": {"summary": "Liveness", "responses": {"200": _answer("Up", {"type": "object"})}}},
-        "/openapi.json": {
-            "get": {"summary": "This document", "responses": {"200": _answer("OpenAPI 3.1", {"type": "object"})}}
-        },
+        "/health": _get("Liveness: the process answers", "Up"),
+        "/ready": _get("Readiness: the store answers a trivial query within 2 s", "Ready", 503),
+        "/openapi.json": _get("This document", "OpenAPI 3.1"),
     }
     return {
         "openapi": "3.1.0",

@@ -16,6 +16,10 @@ writers at once need:
 - the schema is created and migrated under an advisory lock, so that workers started together
   do not race to create it.
 
+Every session sets READ COMMITTED and ``synchronous_commit = on`` and bounds its waits
+(:mod:`vccore.store._sessions`: statement and lock timeouts, keepalives, each kept as the URL
+sets it when it does); a statement that times out fails with STORE_ERROR, saying so.
+
 vccore wants a database (or a schema, through the URL's ``options=-csearch_path=...``) of its
 own: its tables are ``meta``, ``certificates``, ``issue_keys``, ``failed_transactions``, ``outbox``,
 ``entity_types`` and ``documents``, and its sequence is
@@ -71,6 +75,7 @@ from ._schema import (
     save_args,
     status_url_argument,
 )
+from ._sessions import session_parameters, timed_out
 
 __all__ = ["PostgresStore"]
 
@@ -209,7 +214,8 @@ class PostgresStore(Outbox, EntityTypes):
             connection = None
         if connection is None or connection.closed:
             try:
-                connection = psycopg.connect(self.url, autocommit=True, connect_timeout=self._timeout)
+                conninfo = psycopg.conninfo.make_conninfo(self.url, **session_parameters(self.url))
+                connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=self._timeout)
                 if self._read_only:
                     connection.execute("SET default_transaction_read_only = on")
             except psycopg.Error as exc:
@@ -247,6 +253,8 @@ class PostgresStore(Outbox, EntityTypes):
     def _open(self, status_url: str | None) -> dict[str, str]:
         """Create or migrate the schema (under the advisory lock) and read the store's settings."""
         with self._write() as connection:
+            # no bounds here: a migration may take long, and the others starting wait for it
+            connection.execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
             has_meta = connection.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
             meta = (
@@ -476,5 +484,6 @@ class _PostgresTransaction:
 
 
 def _message(exc: BaseException) -> str:
-    """Psycopg's message, on one line."""
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """Psycopg's message, on one line (saying so when the server gave up waiting)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"the database did not answer in time ({text})" if timed_out(exc) else text
