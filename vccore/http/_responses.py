@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any, Final
 
-from starlette.responses import JSONResponse
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from ..codes import CredentialStatus, ErrorCode, ProblemCode
 from ..errors import ApiError, AuthError, VccoreError
 from ..results import VerificationResult
 from ..store import Record, RecordSummary
 
-__all__ = ["CREDENTIAL_TYPES", "STATUS_FOR", "ApiError", "divoc_verify_answer", "negotiate", "problem", "summary"]
+__all__ = [
+    "CREDENTIAL_TYPES",
+    "STATUS_FOR",
+    "ApiError",
+    "divoc_verify_answer",
+    "drop_in_app",
+    "drop_in_refusal",
+    "negotiate",
+    "problem",
+    "summary",
+]
 
 CREDENTIAL_TYPES: Final = ("application/vc+ld+json", "application/vc", "application/ld+json", "application/json")
 STATUS_FOR: Final = {
@@ -150,3 +167,41 @@ def divoc_verify_answer(result: VerificationResult, record: Record | None) -> di
     if successor is not None:
         answer["successor"] = successor
     return answer
+
+
+# --- Sunbird RC's drop-ins (vccore serve --sunbird-signer, --certificate-api) -------------------
+
+_CODE_HEADER: Final = "x-vccore-code"
+
+
+def drop_in_refusal(status: int, error: VccoreError) -> Response:
+    """A drop-in's refusal: problem details, with the original's ``error`` (the status's phrase)
+    beside them, and the code in a header for the request's log line.
+    """
+    response = problem(status, error)
+    body = json.loads(bytes(response.body))
+    body["error"] = HTTPStatus(status).phrase
+    refusal = JSONResponse(body, status_code=status, media_type="application/problem+json")
+    refusal.headers[_CODE_HEADER] = str(error.code)
+    return refusal
+
+
+def drop_in_app(answer: Callable[[Request], Awaitable[Response]], log: logging.Logger) -> Starlette:
+    """One of Sunbird RC's services: every method and path goes to ``answer`` (the originals match
+    their routes by prefix), and each request is logged in one line: method, first path segment,
+    status, time, error code; never the request's data.
+    """
+
+    async def dispatch(request: Request) -> Response:
+        started = time.monotonic()
+        response = await answer(request)
+        code = response.headers.get(_CODE_HEADER)
+        segment = request.url.path.split("/")[1] if "/" in request.url.path else request.url.path
+        elapsed = (time.monotonic() - started) * 1000
+        log.info(
+            "%s %s %d %.1f ms%s", request.method, segment, response.status_code, elapsed, f" {code}" if code else ""
+        )
+        return response
+
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+    return Starlette(routes=[Route("/{path:path}", dispatch, methods=methods)])

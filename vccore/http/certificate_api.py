@@ -24,19 +24,17 @@ forbids both. Logged: the route, the status and the error code; never a request'
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 
 from ..certificate_templates import PAGE_SECURITY_HEADERS, CertificateTemplates, print_page
 from ..codes import ErrorCode
 from ..errors import VccoreError
-from ._responses import ApiError, problem
+from ._responses import ApiError, drop_in_app, drop_in_refusal
 from ._service import read_json
 
 __all__ = ["PAGE_TYPES", "create_certificate_api_app"]
@@ -51,21 +49,10 @@ PAGE_TYPES: Final = ("application/pdf", "text/html", "image/svg+xml")
 def create_certificate_api_app(templates: CertificateTemplates) -> Starlette:
     """The ASGI application answering the certificate-api's routes with ``templates``."""
 
-    async def dispatch(request: Request) -> Response:
-        path = request.url.path
-        started = time.monotonic()
-        response = await _answer(templates, request, path)
-        _log.info(
-            "%s %s %d %.1f ms%s",
-            request.method,
-            path.split("/")[-1] or path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-            f" {response.headers.get('x-vccore-code')}" if response.headers.get("x-vccore-code") else "",
-        )
-        return response
+    async def answer(request: Request) -> Response:
+        return await _answer(templates, request, request.url.path)
 
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])])
+    return drop_in_app(answer, _log)
 
 
 async def _answer(templates: CertificateTemplates, request: Request, path: str) -> Response:
@@ -93,10 +80,10 @@ async def _answer(templates: CertificateTemplates, request: Request, path: str) 
             return Response(await run_in_threadpool(print_page, page), media_type="application/pdf")
         return Response(page, media_type=f"{accept}; charset=utf-8", headers=PAGE_SECURITY_HEADERS)
     except ApiError as exc:
-        return _refusal(exc.status, exc)
+        return drop_in_refusal(exc.status, exc)
     except VccoreError as exc:
         # the template's server is upstream (502); the printer (no Chromium, a page over its time) ours (503)
-        return _refusal(_STATUS.get(exc.code, 400), exc)
+        return drop_in_refusal(_STATUS.get(exc.code, 400), exc)
     except Exception:  # noqa: BLE001 (a fault of ours, answered without the request's data, which is not logged)
         _log.exception("certificate-api: unexpected error")
         return PlainTextResponse("Error occurred", status_code=500)
@@ -107,9 +94,3 @@ async def _body(request: Request) -> Any:
     if request.headers.get("content-length") == "0":
         return None
     return await read_json(request)
-
-
-def _refusal(status: int, error: Any) -> Response:
-    refusal = problem(status, error)
-    refusal.headers["x-vccore-code"] = str(getattr(error, "code", ""))
-    return refusal

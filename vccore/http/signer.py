@@ -21,19 +21,17 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
 from ..codes import ErrorCode
-from ..errors import ContextError, TemplateError, VccoreError
+from ..errors import VccoreError
 from ..sunbird import SunbirdSigner
-from ._responses import ApiError, problem
+from ._responses import ApiError, drop_in_app, drop_in_refusal
 from ._service import read_json
 
 __all__ = ["create_signer_app"]
@@ -47,21 +45,10 @@ _STATUS: Final = {ErrorCode.TEMPLATE_FETCH: 502}
 def create_signer_app(signer: SunbirdSigner) -> Starlette:
     """The ASGI application answering the certificate-signer's three routes with ``signer``."""
 
-    async def dispatch(request: Request) -> Response:
-        path = request.url.path
-        started = time.monotonic()
-        response = await _answer(signer, request, path)
-        _log.info(
-            "%s %s %d %.1f ms%s",
-            request.method,
-            path.split("/")[1] if "/" in path else path,
-            response.status_code,
-            (time.monotonic() - started) * 1000,
-            f" {response.headers.get('x-vccore-code')}" if response.headers.get("x-vccore-code") else "",
-        )
-        return response
+    async def answer(request: Request) -> Response:
+        return await _answer(signer, request, request.url.path)
 
-    return Starlette(routes=[Route("/{path:path}", dispatch, methods=["GET", "POST", "PUT", "DELETE", "PATCH"])])
+    return drop_in_app(answer, _log)
 
 
 async def _answer(signer: SunbirdSigner, request: Request, path: str) -> Response:
@@ -79,13 +66,9 @@ async def _answer(signer: SunbirdSigner, request: Request, path: str) -> Respons
             return _json(signer.verify_request(await read_json(request)))
         return JSONResponse({"error": "Not Found"}, status_code=404)
     except ApiError as exc:
-        return _refusal(exc.status, exc)
-    except TemplateError as exc:
-        return _refusal(_STATUS.get(exc.code, 400), exc)
-    except ContextError as exc:
-        return _refusal(400, exc)
+        return drop_in_refusal(exc.status, exc)
     except VccoreError as exc:
-        return _refusal(400, exc)
+        return drop_in_refusal(_STATUS.get(exc.code, 400), exc)
     except Exception:  # noqa: BLE001 (a fault of ours, answered as JSON without the request's data, which is not logged)
         _log.exception("signer: unexpected error on %s", path.split("/")[1] if "/" in path else path)
         return JSONResponse(
@@ -101,14 +84,3 @@ def _json(data: Any) -> Response:
     # compact and not ASCII-escaped, as JSON.stringify writes it
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
     return Response(body, media_type="application/json")
-
-
-def _refusal(status: int, error: Any) -> Response:
-    response = problem(status, error)
-    body = json.loads(bytes(response.body))
-    body["error"] = {400: "Bad Request", 404: "Not Found", 413: "Payload Too Large", 502: "Bad Gateway"}.get(
-        status, "Error"
-    )
-    refusal = JSONResponse(body, status_code=status, media_type="application/problem+json")
-    refusal.headers["x-vccore-code"] = str(body.get("code", ""))
-    return refusal
