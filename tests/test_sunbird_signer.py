@@ -481,3 +481,23 @@ def test_the_cli_without_a_config_says_where_it_looked_and_what_to_give(tmp_path
         stdin=subprocess.DEVNULL,
     )
     assert done.returncode == 2 and "issuers.default.verificationMethod" in done.stderr, done.stderr
+
+
+def test_a_drop_in_refuses_the_options_of_vccores_own_apis(capsys: pytest.CaptureFixture[str]) -> None:
+    """--jwks (or --store, --suite, ...) given to a drop-in was ignored: a server an operator
+    believed to check tokens answered anyone. Refused before anything starts."""
+    from vccore.cli import main
+
+    for drop_in in ("--sunbird-signer", "--certificate-api"):
+        for extra in (["--jwks", "jwks.json"], ["--store", "x.db"], ["--suite", "eddsa-rdfc-2022"], ["--any-issuer"]):
+            assert main(["serve", drop_in, *extra]) == 2
+            err = capsys.readouterr().err
+            assert extra[0] in err and "gateway" in err, err
+
+
+def test_commands_offer_only_the_suites_their_ed25519_keys_sign() -> None:
+    from vccore.cli import _parser
+
+    serve = _parser()._subparsers._group_actions[0].choices["serve"]  # type: ignore[union-attr]
+    suite = next(a for a in serve._actions if "--suite" in a.option_strings)
+    assert "Ed25519Signature2018" in suite.choices and "RsaSignature2018" not in suite.choices

@@ -9,14 +9,21 @@ import secrets
 import stat
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ..codes import ErrorCode
 from ..errors import UnusableInputError, VccoreError
 from ..http.auth import MAX_LIFETIME
 from ..issuer import Issuer, issuer_of
-from ..suites import SUITES
-from ._common import EXIT_OK, _add_context_option, _add_templates_option, _contexts, _read_json, _read_trust
+from ._common import (
+    EXIT_OK,
+    _add_context_option,
+    _add_templates_option,
+    _contexts,
+    _read_json,
+    _read_trust,
+    signing_suites,
+)
 from ._home import STATUS_URL_HELP, _home, _issuer, _issuer_options
 
 API_TOKEN_ENV = "VCCORE_API_TOKEN"
@@ -86,7 +93,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument("--vc", choices=("2.0", "1.1"), help="VC data model version (default: each type's own)")
     serve.add_argument(
         "--suite",
-        choices=sorted(n for n, s in SUITES.items() if s.sign),
+        choices=signing_suites(),
         help="the proof suite (default: each type's own, eddsa-rdfc-2022 unless it says otherwise)",
     )
     _add_templates_option(serve, "more entity types, certified and verified")
@@ -235,13 +242,7 @@ def _serve_signer(args: argparse.Namespace) -> int:
     from ..sunbird import DEFAULT_CONTROLLER, SignerConfig, SunbirdSigner, lock_contexts
 
     base = Path(os.environ.get("CONFIG_BASE_PATH") or "/etc/signer/")
-    if args.port is None:
-        given = os.environ.get("PORT") or "4324"
-        if not given.isdigit():
-            raise UnusableInputError(f"$PORT must be a port number, not {given!r}")
-        args.port = int(given)
-    if not 0 < args.port < 65536:
-        raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
+    delimiters = _drop_in_settings(args, default_port=4324)
     config_file = args.signer_config if args.signer_config is not None else base / "config.json"
     if not config_file.is_file():
         raise UnusableInputError(
@@ -250,11 +251,6 @@ def _serve_signer(args: argparse.Namespace) -> int:
             code=ErrorCode.INVALID_KEY,
         )
     controller = os.environ.get("CERTIFICATE_CONTROLLER_ID") or DEFAULT_CONTROLLER
-    delimiters = (os.environ.get("CUSTOM_TEMPLATE_DELIMITERS") or "{{,}}").split(",")
-    if len(delimiters) != 2 or not all(delimiters):
-        raise UnusableInputError(
-            f"$CUSTOM_TEMPLATE_DELIMITERS takes an opening and a closing delimiter, as OPEN,CLOSE, not {delimiters!r}"
-        )
     try:
         config = SignerConfig.from_file(config_file, controller=controller)
         contexts = _contexts(args.context)
@@ -262,11 +258,9 @@ def _serve_signer(args: argparse.Namespace) -> int:
         if urls or args.context_lock is not None:
             contexts = lock_contexts(urls, args.context_lock or base / "contexts", base=contexts)
         helpers = {"formatTime": format_time_helper(os.environ.get("TIME_ZONE") or None)}
-        signer = SunbirdSigner(config, contexts=contexts, delimiters=(delimiters[0], delimiters[1]), helpers=helpers)
+        signer = SunbirdSigner(config, contexts=contexts, delimiters=delimiters, helpers=helpers)
     except VccoreError as exc:
         raise UnusableInputError(f"{exc.code}: {exc.message}", code=exc.code) from None
-    if (args.tls_cert is None) != (args.tls_key is None):
-        raise UnusableInputError("--tls-cert and --tls-key go together")
     # one line per request (route, status, time, error code: never the request's data), beside uvicorn's
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s:     %(name)s: %(message)s")
     names = ", ".join(f"{k.name} ({k.suite}, {k.verification_method})" for k in config.issuers.values())
@@ -275,6 +269,41 @@ def _serve_signer(args: argparse.Namespace) -> int:
         create_signer_app(signer),
         f"Sunbird RC certificate-signer at {{url}} (GET /health, POST /sign, POST /verify); keys from {config_file}: {names}",
     )
+
+
+# vccore's own APIs' options, which neither drop-in takes (the originals check no token either)
+_API_ONLY: Final = (
+    "jwks", "jwt_issuer", "jwt_audience", "jwt_max_lifetime", "roles", "issuer", "trust", "any_issuer",
+    "home", "store", "key", "vc", "suite", "templates", "status_url", "callbacks",
+)  # fmt: skip
+
+
+def _drop_in_settings(args: argparse.Namespace, *, default_port: int) -> tuple[str, str]:
+    """What both drop-ins check before they start: no option of vccore's own APIs (a --jwks given
+    to a drop-in would look like authentication that is not there), the port ($PORT as the
+    original reads it, else ``default_port``), TLS, and $CUSTOM_TEMPLATE_DELIMITERS.
+    """
+    given = [f"--{name.replace('_', '-')}" for name in _API_ONLY if getattr(args, name, None) not in (None, False, [])]
+    if given:
+        raise UnusableInputError(
+            f"{', '.join(given)} configure vccore's own APIs, not a Sunbird drop-in, which takes no token (as the "
+            "original): put it behind the deployment's gateway, as the original is"
+        )
+    if args.port is None:
+        port = os.environ.get("PORT") or str(default_port)
+        if not port.isdigit():
+            raise UnusableInputError(f"$PORT must be a port number, not {port!r}")
+        args.port = int(port)
+    if not 0 < args.port < 65536:
+        raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise UnusableInputError("--tls-cert and --tls-key go together")
+    delimiters = (os.environ.get("CUSTOM_TEMPLATE_DELIMITERS") or "{{,}}").split(",")
+    if len(delimiters) != 2 or not all(delimiters):
+        raise UnusableInputError(
+            f"$CUSTOM_TEMPLATE_DELIMITERS takes an opening and a closing delimiter, as OPEN,CLOSE, not {delimiters!r}"
+        )
+    return delimiters[0], delimiters[1]
 
 
 def _run_drop_in(args: argparse.Namespace, app: Any, banner: str) -> int:
@@ -313,20 +342,7 @@ def _serve_certificate_api(args: argparse.Namespace) -> int:
 
     if args.signer_config is not None or args.context_lock is not None or args.context:
         raise UnusableInputError("--signer-config, --context and --context-lock go with --sunbird-signer")
-    if args.port is None:
-        given = os.environ.get("PORT") or "4321"
-        if not given.isdigit():
-            raise UnusableInputError(f"$PORT must be a port number, not {given!r}")
-        args.port = int(given)
-    if not 0 < args.port < 65536:
-        raise UnusableInputError(f"--port takes 1 to 65535, not {args.port}")
-    if (args.tls_cert is None) != (args.tls_key is None):
-        raise UnusableInputError("--tls-cert and --tls-key go together")
-    delimiters = (os.environ.get("CUSTOM_TEMPLATE_DELIMITERS") or "{{,}}").split(",")
-    if len(delimiters) != 2 or not all(delimiters):
-        raise UnusableInputError(
-            f"$CUSTOM_TEMPLATE_DELIMITERS takes an opening and a closing delimiter, as OPEN,CLOSE, not {delimiters!r}"
-        )
+    delimiters = _drop_in_settings(args, default_port=4321)
     zone = os.environ.get("TZ") or "UTC"
     try:
         helper = date_format_helper(zone.lstrip(":"))
@@ -337,9 +353,7 @@ def _serve_certificate_api(args: argparse.Namespace) -> int:
         domain=os.environ.get("CERTIFICATE_DOMAIN_URL") or DEFAULT_DOMAIN,
         additional_query_params=os.environ.get("ADDITIONAL_QUERY_PARAMS") or "",
     )
-    templates = CertificateTemplates(
-        settings=settings, delimiters=(delimiters[0], delimiters[1]), helpers={"dateFormat": helper}
-    )
+    templates = CertificateTemplates(settings=settings, delimiters=delimiters, helpers={"dateFormat": helper})
     return _run_drop_in(
         args,
         create_certificate_api_app(templates),
