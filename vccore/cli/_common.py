@@ -228,6 +228,15 @@ def _warn_entity(entity_types: Mapping[str, EntityType], name: str) -> None:
         print(f"vccore: warning: {warning}", file=sys.stderr)
 
 
+def signing_suites() -> list[str]:
+    """The suites a command may sign with: vccore's keys are Ed25519 (an RSA key signs only in
+    Python or through the Sunbird signer drop-in's config.json).
+    """
+    from ..suites import SUITES
+
+    return sorted(name for name, suite in SUITES.items() if suite.sign is not None and suite.algorithm == "Ed25519")
+
+
 def _add_context_option(command: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--context URL=FILE``, repeatable: a context pinned beyond the bundled ones."""
     command.add_argument(

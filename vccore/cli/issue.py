@@ -12,7 +12,6 @@ from ..batch import BatchError, issue_batch
 from ..errors import UnusableInputError
 from ..issuer import issue
 from ..payloads import PayloadError
-from ..suites import SUITES
 from . import _common
 from ._common import (
     EXIT_OK,
@@ -28,6 +27,7 @@ from ._common import (
     _read_json,
     _warn_entity,
     _write_json,
+    signing_suites,
 )
 from ._home import STATUS_URL_HELP, _home, _home_key, _issuer, _issuer_options, _load_key
 
@@ -200,6 +200,6 @@ def _version_and_suite(command: argparse.ArgumentParser) -> None:
     )
     command.add_argument(
         "--suite",
-        choices=sorted(n for n, s in SUITES.items() if s.sign),
+        choices=signing_suites(),
         help="the proof suite (default: the type's own, eddsa-rdfc-2022 unless it says otherwise)",
     )

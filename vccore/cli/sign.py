@@ -10,7 +10,7 @@ from ..canon import to_quads
 from ..codes import ErrorCode
 from ..errors import SigningError
 from ..proofs import sign
-from ..suites import SUITES, get_suite
+from ..suites import get_suite
 from ._common import (
     EXIT_OK,
     TIME_FORMS,
@@ -20,6 +20,7 @@ from ._common import (
     _parse_time,
     _read_json,
     _write_json,
+    signing_suites,
 )
 from ._home import _load_key
 
@@ -29,7 +30,7 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sign_cmd = commands.add_parser("sign", help="sign an unsigned credential")
     sign_cmd.add_argument("credential", type=Path)
     sign_cmd.add_argument("--key", required=True, type=Path, help="key file (Multikey JSON, JWK or PEM)")
-    sign_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=sorted(n for n, s in SUITES.items() if s.sign))
+    sign_cmd.add_argument("--suite", default="eddsa-rdfc-2022", choices=signing_suites())
     sign_cmd.add_argument("--created", help=f"proof creation time: {TIME_FORMS} (default: now)")
     _add_context_option(sign_cmd)
     _add_templates_option(sign_cmd, "know the contexts of these entity types")
