@@ -88,7 +88,7 @@ class Server:
             "--no-sync",
             "--no-instructions",
         )
-        options = (
+        self._options = (
             f"-c port={self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} -c max_connections=200"
             + ("" if durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
             + "".join(f" -c {name}={_quoted(value)}" for name, value in (settings or {}).items())
@@ -98,7 +98,7 @@ class Server:
             "-D",
             str(self.data),
             "-o",
-            options,
+            self._options,
             "-l",
             str(self.root / "server.log"),
             "-w",
@@ -132,6 +132,20 @@ class Server:
         with psycopg.connect(self.url, autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{name}"')
         return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+    def restart(self, mode: str = "fast") -> None:
+        """Stop the server (``fast``: ending every session, as an operator's restart does;
+        ``immediate``: a crash, recovered from the WAL on start) and start it again."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", self._options, "-l", str(self.root / "server.log"), "-w", "start"
+        )
+
+    def pids(self) -> list[int]:
+        """The server's processes: the postmaster and its children."""
+        postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+        return [postmaster, *map(int, children)]
 
     def stop(self) -> None:
         with contextlib.suppress(Exception):

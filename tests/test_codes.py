@@ -230,7 +230,7 @@ def test_no_code_is_set_or_compared_as_a_bare_string() -> None:
         ("vccore/cli/_common.py", "code=ErrorCode.QR_IMAGE_UNREADABLE)", 'code="QR_IMAGE_UNREADABLE")'),
         ("vccore/http/vc_api.py", "problem(400, CredentialStatus.INVALID", 'problem(400, "INVALID"'),
         ("vccore/batch.py", '"code": ProblemCode.PARSING_ERROR', '"code": "PARSING_ERROR"'),
-        ("vccore/store/postgres.py", "else ErrorCode.STORE_ERROR", 'else "STORE_ERROR"'),
+        ("vccore/store/_pg_transaction.py", "else ErrorCode.STORE_ERROR", 'else "STORE_ERROR"'),
         ("vccore/status/check.py", "ProblemCode.WORK_LIMIT in result.codes", '"WORK_LIMIT" in result.codes'),
     ],
 )

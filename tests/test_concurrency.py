@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import raw_rows
+from store_invariants import check_store
 
 from vccore import Ed25519Key, bundled_entity_types
 from vccore.issuer import Issuer
@@ -75,6 +76,7 @@ def test_four_processes_issue_into_one_store(store_location: str) -> None:
         assert record is not None
         entry = record.credential["credentialStatus"][0]
         assert entry["statusListIndex"] == str(record.status_index)  # the credential says what the record says
+    assert check_store(store_location, signer=KEY, now=NOW) == 8000
 
 
 def _kill_after(argv: list[str], wanted: int, delay: float) -> tuple[list[str], bool]:
@@ -150,6 +152,7 @@ def test_updates_killed_at_random_moments_are_all_or_nothing(store_location: str
         assert len({(row[1], row[2]) for row in rows.values()}) == len(rows)
         # the next run updates what is current now
         current = [certificate_id for certificate_id, row in rows.items() if row[5] is None][:40]
+        check_store(store_location, signer=KEY, now=NOW)
     print(
         f"\n{_kind(store_location)}: {kills} of 20 update runs killed; {len(reported)} updates written out, {len(rows)} records"
     )
@@ -206,6 +209,7 @@ def test_batches_killed_at_random_moments_lose_nothing_and_issue_nothing_twice(s
             assert keys[key] == certificate_id and rows[certificate_id][1:3] == (list_number, index)
         assert len(keys) == len(rows) == len(set(keys.values()))  # every record made by exactly one key
         assert len({row[1:3] for row in rows.values()}) == len(rows)
+        check_store(store_location, signer=KEY, now=NOW)
     print(
         f"\n{_kind(store_location)}: {kills} of 20 batch runs killed; {len(made)} credentials written out, {len(rows)} records"
     )

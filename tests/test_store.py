@@ -363,23 +363,36 @@ def test_a_records_state_is_a_record_state_stored_as_its_value(store_location: s
         Record("x", "t-x", "Test", {}, 0, 0, "EXPIRED", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
 
 
-def test_a_many_insert_that_breaks_a_constraint_stores_none_of_it(store_location: str) -> None:
-    """A certificateId or idempotency key already taken: STORE_ERROR, and none of the
-    transaction's records is stored."""
+def test_a_many_insert_leaves_out_what_is_taken_and_names_it(store_location: str) -> None:
+    """A certificateId or idempotency key already taken: that record is left out and named (the
+    key's with the certificate it made), the others are stored. A status position already held
+    breaks a constraint: STORE_ERROR, and none of the transaction's records is stored."""
     store = open_store(store_location, status_url=BASE)
     with store.transaction() as tx:
-        tx.insert_many([(_record("taken", tx.allocate_status_position(), {}), "key-taken")])
-    for clash in ({"number": "taken", "key": "fresh"}, {"number": "fresh", "key": "key-taken"}):
-        with pytest.raises(LifecycleError) as caught, store.transaction() as tx:
-            first, second = tx.allocate_status_positions(2)
-            tx.insert_many(
-                [(_record("new-1", first, {}), "key-new"), (_record(clash["number"], second, {}), clash["key"])]
-            )
-        assert caught.value.code == "STORE_ERROR" and "cannot be stored" in caught.value.message
-        assert (
-            store.get("new-1") is None and store.get("fresh") is None and store.get_by_keys(["key-new", "fresh"]) == {}
+        held = tx.allocate_status_position()
+        assert tx.insert_many([(_record("taken", held, {}), "key-taken")]) == (set(), {})
+    with store.transaction() as tx:
+        positions = tx.allocate_status_positions(3)
+        refused = tx.insert_many(
+            [
+                (_record("new-1", positions[0], {}), "key-new"),
+                (_record("taken", positions[1], {}), "fresh"),
+                (_record("fresh", positions[2], {}), "key-taken"),
+            ]
         )
-    assert store.count() == 1
+    assert refused.certificate_ids == {"taken"} and dict(refused.keys) == {"key-taken": "taken"}
+    assert store.get("new-1") is not None and store.get("fresh") is None
+    assert {key: r.certificate_id for key, r in store.get_by_keys(["key-new", "fresh", "key-taken"]).items()} == {
+        "key-new": "new-1",
+        "key-taken": "taken",
+    }
+    with pytest.raises(LifecycleError) as caught, store.transaction() as tx:
+        tx.insert_many(
+            [(_record("new-2", tx.allocate_status_position(), {}), None), (_record("new-3", held, {}), None)]
+        )
+    assert caught.value.code == "STORE_ERROR" and "cannot be stored" in caught.value.message
+    assert store.get("new-2") is None and store.get("new-3") is None
+    assert store.count() == 2
 
 
 def _use_inherited_store(store: SQLiteStore, inherited: Any) -> None:

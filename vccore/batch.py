@@ -236,8 +236,10 @@ def _check_start_method(start_method: str, workers: int) -> None:
         raise BatchError(
             f"start_method {start_method!r} is not one of {available} on this system", code=ErrorCode.INVALID_ARGUMENT
         )
-    if start_method == "fork" and workers > 1 and threading.active_count() > 1:
-        # A thread holding a lock at the fork leaves that lock held forever in the copy.
+    others = [t for t in threading.enumerate() if t is not threading.current_thread()]
+    if start_method == "fork" and workers > 1 and not all(getattr(t, "vccore_fork_safe", False) for t in others):
+        # A thread holding a lock at the fork leaves that lock held forever in the copy (the
+        # PostgreSQL store's watchdog is made safe to fork beside, and says so).
         raise BatchError(
             "start_method 'fork' needs a process with no other thread running: use 'spawn'",
             code=ErrorCode.INVALID_ARGUMENT,

@@ -119,11 +119,11 @@ class DivocApi(Handlers):
         if certified.replaces is not None:
             # The old certificate is SUPERSEDED now; the new one takes over its state, SUSPENDED
             # too, at a position of its own, maybe in another list set. A new certificate needs
-            # nothing: it is VALID, and a position never given before is 0 in every list.
-            for changed in (certified.replaces, certified.certificate_id):
-                record = self.store.get(changed)
-                if record is not None:
-                    self._changed(record)
+            # nothing: it is VALID, and a position never given before is 0 in every list. Read
+            # from what the update returned, not from the store: the update is committed, and
+            # a store failing now must not turn its answer into a 503.
+            for list_set in certified.list_sets:
+                self.status.invalidate(list_set)
         return JSONResponse({"transactionId": certified.transaction_id, "certificateId": certified.certificate_id})
 
     def _certify_or_update(

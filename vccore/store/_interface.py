@@ -7,7 +7,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypedDict
 
 from .. import _datetime
 
@@ -145,12 +145,34 @@ class StoreTransaction(Protocol):
         found = {key: self.certificate_for_key(key) for key in keys}
         return {key: made for key, made in found.items() if made is not None}
 
-    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
-        """:meth:`insert` each record and :meth:`record_key` its idempotency key (None: none)."""
+    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> Refused:
+        """:meth:`insert` each record and :meth:`record_key` its idempotency key (None: none),
+        but for those whose certificateId or key is taken, by a transaction committed before or
+        by one running beside this one (waited for: what it commits counts): those are left out
+        and named in the answer.
+        """
+        ids: set[str] = set()
+        keys: dict[str, str] = {}
         for record, key in records:
-            self.insert(record)
-            if key is not None:
-                self.record_key(key, record.certificate_id)
+            earlier = self.certificate_for_key(key) if key is not None else None
+            if key is not None and earlier is not None:
+                keys[key] = earlier
+            elif self.certificate_id_taken(record.certificate_id):
+                ids.add(record.certificate_id)
+            else:
+                self.insert(record)
+                if key is not None:
+                    self.record_key(key, record.certificate_id)
+        return Refused(frozenset(ids), keys)
+
+
+class Refused(NamedTuple):
+    """What :meth:`StoreTransaction.insert_many` left out."""
+
+    certificate_ids: frozenset[str]
+    """Records not stored: their certificateId is another certificate's."""
+    keys: Mapping[str, str]
+    """Records not stored: their idempotency key made this certificate (key -> its certificateId)."""
 
 
 class Store(Protocol):

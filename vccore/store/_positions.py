@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Final
 
 from ..status import MIN_LIST_LENGTH
@@ -57,12 +58,42 @@ class _PositionPool:
         with self.lock:
             self.free = tuple(positions) + self.free
 
+    def discard(self) -> None:
+        """Forget the positions reserved and not handed out: one of them was found taken (the
+        counter behind them was set back), so none of them is trusted.
+        """
+        with self.lock:
+            self.free = ()
+
     def state(self) -> tuple[tuple[Position, ...], int]:
         return self.free, self.block
 
     def restore(self, state: tuple[tuple[Position, ...], int]) -> None:
         with self.lock:
             self.free, self.block = state
+
+
+_log = logging.getLogger("vccore.store")
+
+
+def skipped_positions(where: str, positions: Sequence[Position]) -> None:
+    """Say in the log that positions just reserved were found taken, and skipped."""
+    shown = ", ".join(f"({s}, {i})" for s, i in positions[:5]) + (" ..." if len(positions) > 5 else "")
+    _log.warning(
+        "%s: %d status positions just reserved are held by certificates already (%s): the counter of "
+        "positions was set back (a restore of the tables without it, a failover to a logical replica?); "
+        "they are skipped, and the counter moved past the positions in use",
+        where,
+        len(positions),
+        shown,
+    )
+
+
+def high_water(list_set: int, indexes: Iterator[int], secret: bytes) -> int:
+    """The counter just past every position held in ``list_set``, the last set in use
+    (``indexes``: the positions held there; ``secret``: the set's).
+    """
+    return list_set * LIST_SIZE + max((unpermute(index, secret) for index in indexes), default=-1) + 1
 
 
 _HALF_BITS: Final = 9  # 18-bit Feistel blocks; LIST_SIZE is 2**17
@@ -81,6 +112,23 @@ def permute(counter: int, secret: bytes) -> int:
         left, right = value >> _HALF_BITS, value & _HALF_MASK
         for table in rounds:
             left, right = right, left ^ table[right]
+        value = (left << _HALF_BITS) | right
+        if value < LIST_SIZE:
+            return value
+
+
+def unpermute(position: int, secret: bytes) -> int:
+    """The counter that :func:`permute` placed at ``position``: the rounds run backwards, and
+    cycle-walked back as :func:`permute` walked forward.
+    """
+    if not 0 <= position < LIST_SIZE:
+        raise ValueError(f"status position {position} is outside a list of {LIST_SIZE}")
+    rounds = _round_tables(secret)
+    value = position
+    while True:
+        left, right = value >> _HALF_BITS, value & _HALF_MASK
+        for table in reversed(rounds):
+            left, right = right ^ table[left], left
         value = (left << _HALF_BITS) | right
         if value < LIST_SIZE:
             return value

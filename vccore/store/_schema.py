@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 import warnings
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
 from ..codes import ErrorCode
@@ -280,3 +281,31 @@ def _record(row: tuple[Any, ...]) -> Record:
         suspended_until=row[11],
         reason=row[12],
     )
+
+
+# --- SQLite's IN queries, in parts -------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+def ids_taken(connection: sqlite3.Connection, certificate_ids: Sequence[str]) -> set[str]:
+    """Those of ``certificate_ids`` in the store, in statements of at most 500 parameters."""
+    taken: set[str] = set()
+    for part in parts(certificate_ids):
+        query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
+        taken.update(row[0] for row in connection.execute(query, part))
+    return taken
+
+
+def indexes_taken(connection: sqlite3.Connection, list_number: int, indexes: Sequence[int]) -> Iterator[int]:
+    """Those of ``indexes`` of list set ``list_number`` that certificates hold."""
+    for part in parts(indexes):
+        marks = ", ".join("?" * len(part))
+        query = f"SELECT status_index FROM certificates WHERE status_list = ? AND status_index IN ({marks})"
+        yield from (row[0] for row in connection.execute(query, (list_number, *part)))
+
+
+def parts(values: Sequence[_T], size: int = 500) -> Iterator[list[_T]]:
+    """``values`` in lists of at most ``size`` (SQLite limits the parameters of one statement)."""
+    for start in range(0, len(values), size):
+        yield list(values[start : start + size])

@@ -18,7 +18,13 @@ writers at once need:
 
 Every session sets READ COMMITTED and ``synchronous_commit = on`` and bounds its waits
 (:mod:`vccore.store._sessions`: statement and lock timeouts, keepalives, each kept as the URL
-sets it when it does); a statement that times out fails with STORE_ERROR, saying so.
+sets it when it does); a statement that times out fails with STORE_ERROR, saying so, and a call
+the server does not answer at all is cut by the watchdog. A connection found dead before anything
+ran on it is replaced and the call made once more (a restart of the server costs no request).
+Every block of positions reserved is checked against the positions certificates hold, so that a
+sequence set back (a restore, a failover to a logical replica) is skipped past, not collided
+with. The transaction, and how it stores many records beside other writers, is in
+:mod:`vccore.store._pg_transaction`.
 
 vccore wants a database (or a schema, through the URL's ``options=-csearch_path=...``) of its
 own: its tables are ``meta``, ``certificates``, ``issue_keys``, ``failed_transactions``, ``outbox``,
@@ -35,25 +41,22 @@ import hashlib
 import os
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import psycopg
-from psycopg import errors as pg_errors
 
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._entity_types import TABLE_DOCUMENTS, TABLE_ENTITY_TYPES, EntityTypes
 from ._interface import Record
-from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_POSTGRES, Notification, Outbox, insert_args
-from ._positions import LIST_SIZE, Position, _PositionPool, permute
+from ._outbox import INDEX_OUTBOX, TABLE_OUTBOX_POSTGRES, Outbox
+from ._pg_transaction import IDS_TAKEN, POSITIONS_TAKEN, PostgresTransaction, message, pg
+from ._positions import LIST_SIZE, Position, _PositionPool, high_water, permute, skipped_positions
 from ._schema import (
     _COLUMNS,
     EARLIER_URLS_KEY,
-    INSERT_CERTIFICATE,
-    INSERT_ISSUE_KEY,
-    SAVE_CERTIFICATE,
     SELECT_FAILURE,
     TABLE_CERTIFICATES,
     TABLE_FAILED_TRANSACTIONS,
@@ -62,7 +65,6 @@ from ._schema import (
     Migration,
     _failure,
     _record,
-    _row,
     _version,
     check_version,
     checked_status_url,
@@ -72,12 +74,13 @@ from ._schema import (
     new_status_url,
     placeholder_warning,
     refuse_other_url,
-    save_args,
     status_url_argument,
 )
-from ._sessions import session_parameters, timed_out
+from ._sessions import WATCHDOG, answer_deadline, session_parameters
 
 __all__ = ["PostgresStore"]
+
+_T = TypeVar("_T")
 
 _MIGRATIONS: list[Migration] = [
     (
@@ -95,18 +98,7 @@ _MIGRATIONS: list[Migration] = [
 ]
 
 
-def _pg(sql: str) -> str:
-    """A statement of vccore.store with PostgreSQL's parameter marks (none of them holds a "?" of its own)."""
-    return sql.replace("?", "%s")
-
-
 _SCHEMA_LOCK: Final = 0x7663636F7265  # "vccore": the advisory lock held while the schema changes
-_INSERT: Final = _pg(INSERT_CERTIFICATE)
-_COPY_CERTIFICATES: Final = f"COPY certificates ({_COLUMNS}) FROM STDIN"
-_COPY_ISSUE_KEYS: Final = "COPY issue_keys (key, certificate_id) FROM STDIN"
-_NOTIFY: Final = _pg(INSERT_NOTIFICATION)
-_IDS_TAKEN: Final = "SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)"
-
 # Connections a forked child inherited: never used there, and never closed either (closing one
 # would end the parent's session on the server), so they are kept referenced here.
 _INHERITED: list[psycopg.Connection[Any]] = []
@@ -132,7 +124,7 @@ class PostgresStore(Outbox, EntityTypes):
     _claim_lock = " FOR UPDATE SKIP LOCKED"  # two workers claim different messages
 
     def _marks(self, sql: str) -> str:
-        return _pg(sql)
+        return pg(sql)
 
     def __init__(
         self,
@@ -154,6 +146,7 @@ class PostgresStore(Outbox, EntityTypes):
         self._read_only = read_only
         self._local = threading.local()
         self._pool = _PositionPool()
+        self._deadline = answer_deadline(session_parameters(url)["options"])
         self.picked_status_url = False
         """Whether this opening made the store and picked a placeholder status URL (with a warning)."""
         if read_only:
@@ -220,39 +213,92 @@ class PostgresStore(Outbox, EntityTypes):
                     connection.execute("SET default_transaction_read_only = on")
             except psycopg.Error as exc:
                 raise LifecycleError(
-                    f"cannot connect to the store {self._where}: {_message(exc)}", code=ErrorCode.STORE_ERROR
+                    f"cannot connect to the store {self._where}: {message(exc)}", code=ErrorCode.STORE_ERROR
                 ) from None
             self._local.connection, self._local.pid = connection, os.getpid()
         return connection
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """One statement outside any transaction."""
-        try:
-            return self._connection().execute(sql, args).fetchall()
-        except psycopg.Error as exc:
-            raise LifecycleError(
-                f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
-            ) from exc
+        return self._autocommit(lambda connection: connection.execute(sql, args).fetchall())
+
+    def _autocommit(self, work: Callable[[psycopg.Connection[Any]], _T]) -> _T:
+        """``work``, outside any transaction, on this thread's connection, within the deadline;
+        once more on a fresh connection when the old one turns out dead (the server restarted,
+        or ended the session, while it was idle). Only for what can run twice: reads, and
+        reserving positions (a number drawn twice is one skipped).
+        """
+        for attempt in (1, 2):
+            connection = self._connection()
+            try:
+                with WATCHDOG.watch(connection, self._deadline):
+                    return work(connection)
+            except psycopg.Error as exc:
+                if attempt == 1 and self._died_idle(connection, exc):
+                    continue
+                raise self._failed(connection, exc) from exc
+        raise AssertionError("unreachable")
+
+    def _died_idle(self, connection: psycopg.Connection[Any], exc: psycopg.Error) -> bool:
+        """Whether ``exc`` is the first sign that ``connection`` died while idle (closed, then)."""
+        if isinstance(exc, psycopg.OperationalError) and connection.broken and not WATCHDOG.was_cut(connection):
+            connection.close()
+            return True
+        return False
+
+    def _failed(
+        self, connection: psycopg.Connection[Any], exc: psycopg.Error, *, in_doubt: bool = False
+    ) -> LifecycleError:
+        if connection.broken:
+            connection.close()
+        if WATCHDOG.was_cut(connection):
+            said = (
+                f"the database did not answer within {self._deadline:g} s (its statement timeout and 5 s): "
+                f"vccore closed the connection ({message(exc)})"
+            )
+        else:
+            said = message(exc)
+        if in_doubt and connection.closed:
+            # the server may have committed before the connection went: no one can tell from here
+            said += "; it went while the change was being committed, which may or may not have been stored: look it up before sending it again"
+        return LifecycleError(f"the store {self._where} failed: {said}", code=ErrorCode.STORE_ERROR)
 
     def _has_meta(self) -> bool:
         return self._query("SELECT to_regclass('meta') IS NOT NULL")[0][0] is True
 
     @contextmanager
-    def _write(self) -> Iterator[psycopg.Connection[Any]]:
-        connection = self._connection()
+    def _write(self, *, bounded: bool = True) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction, within the deadline (``bounded``). BEGIN is sent once more on a fresh
+        connection when the old one turns out dead: nothing has run yet.
+        """
+        deadline = self._deadline if bounded else None
+        for attempt in (1, 2):
+            connection = self._connection()
+            transaction = connection.transaction()
+            try:
+                with WATCHDOG.watch(connection, deadline):
+                    transaction.__enter__()
+                break
+            except psycopg.Error as exc:
+                if attempt == 1 and self._died_idle(connection, exc):
+                    continue
+                raise self._failed(connection, exc) from exc
+        committing = False
         try:
-            with connection.transaction():
-                yield connection
+            with WATCHDOG.watch(connection, deadline):
+                try:
+                    yield connection
+                except BaseException as exc:
+                    transaction.__exit__(type(exc), exc, exc.__traceback__)  # ROLLBACK
+                    raise
+                committing = True
+                transaction.__exit__(None, None, None)  # COMMIT
         except psycopg.Error as exc:
-            if connection.broken:
-                connection.close()
-            raise LifecycleError(
-                f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
-            ) from exc
+            raise self._failed(connection, exc, in_doubt=committing) from exc
 
     def _open(self, status_url: str | None) -> dict[str, str]:
         """Create or migrate the schema (under the advisory lock) and read the store's settings."""
-        with self._write() as connection:
+        with self._write(bounded=False) as connection:
             # no bounds here: a migration may take long, and the others starting wait for it
             connection.execute("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0")
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
@@ -282,26 +328,55 @@ class PostgresStore(Outbox, EntityTypes):
     # --- transactions ----------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self) -> Iterator[_PostgresTransaction]:
+    def transaction(self) -> Iterator[PostgresTransaction]:
         """One atomic change: everything done through the transaction commits together, or not."""
-        tx: _PostgresTransaction | None = None
+        tx: PostgresTransaction | None = None
         committing = False
         try:
             with self._write() as connection:
-                tx = _PostgresTransaction(connection, self)
+                tx = PostgresTransaction(connection, self._pool, self._reserve)
                 yield tx
                 committing = True
         except BaseException:
             # Positions taken by a transaction that rolled back were stored nowhere: they go back
-            # to the pool. Not when COMMIT itself failed: it may have reached the server.
-            if tx is not None and not committing:
+            # to the pool. Not when COMMIT itself failed: it may have reached the server. Not when
+            # one was found held by another certificate: then none of the pool is trusted.
+            if tx is not None and tx.collided:
+                self._pool.discard()
+            elif tx is not None and not committing:
                 self._pool.give_back(tx.taken)
             raise
 
     def _reserve(self, connection: psycopg.Connection[Any], count: int) -> list[Position]:
-        """``count`` numbers from the sequence (never handed out twice, not rolled back)."""
-        rows = connection.execute("SELECT nextval('status_counter') FROM generate_series(1, %s)", (count,)).fetchall()
-        return [(n // LIST_SIZE, permute(n % LIST_SIZE, self._list_secret(n // LIST_SIZE))) for (n,) in rows]
+        """``count`` numbers from the sequence (never handed out twice, not rolled back), but for
+        positions a certificate holds already: a sequence set back (a restore of the tables
+        without it, a failover to a logical replica) hands those out again. They are skipped,
+        and the sequence is moved past every position in use.
+        """
+        positions: list[Position] = []
+        while len(positions) < count:
+            rows = connection.execute(
+                "SELECT nextval('status_counter') FROM generate_series(1, %s)", (count - len(positions),)
+            ).fetchall()
+            fresh = [(n // LIST_SIZE, permute(n % LIST_SIZE, self._list_secret(n // LIST_SIZE))) for (n,) in rows]
+            taken = set(connection.execute(POSITIONS_TAKEN, tuple(map(list, zip(*fresh, strict=True)))).fetchall())
+            if taken:
+                skipped_positions(self._where, sorted(taken))
+                self._move_sequence_past_use(connection)
+            positions.extend(position for position in fresh if position not in taken)
+        return positions
+
+    def _move_sequence_past_use(self, connection: psycopg.Connection[Any]) -> None:
+        (last,) = connection.execute("SELECT max(status_list) FROM certificates").fetchone() or (None,)
+        if last is None:
+            return
+        indexes = connection.execute("SELECT status_index FROM certificates WHERE status_list = %s", (last,))
+        target = high_water(last, (index for (index,) in indexes), self._list_secret(last))
+        connection.execute(
+            "SELECT setval('status_counter', %s, false) FROM status_counter "
+            "WHERE (CASE WHEN is_called THEN last_value + 1 ELSE last_value END) < %s",
+            (target, target),
+        )
 
     def _list_secret(self, list_number: int) -> bytes:
         return hashlib.blake2b(
@@ -339,24 +414,23 @@ class PostgresStore(Outbox, EntityTypes):
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
         """Those of ``certificate_ids`` in the store now."""
-        return {row[0] for row in self._query(_IDS_TAKEN, (list(certificate_ids),))} if certificate_ids else set()
+        return {row[0] for row in self._query(IDS_TAKEN, (list(certificate_ids),))} if certificate_ids else set()
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         """``count`` positions outside any transaction (the sequence needs none)."""
-        try:
-            return self._pool.take(count, lambda n: self._reserve(self._connection(), n))
-        except psycopg.Error as exc:
-            raise LifecycleError(
-                f"the store {self._where} failed: {_message(exc)}", code=ErrorCode.STORE_ERROR
-            ) from exc
+        return self._pool.take(count, lambda n: self._autocommit(lambda connection: self._reserve(connection, n)))
 
     def list_sets(self) -> list[int]:
         """The list sets in use, in order: every set the sequence has reached (a set whose
         positions were all reserved by workers that stopped before using them is published,
         empty).
         """
-        last, called = self._query("SELECT last_value, is_called FROM status_counter")[0]
-        return list(range(last // LIST_SIZE + 1)) if called else []
+        last, called, held = self._query(
+            "SELECT last_value, is_called, (SELECT max(status_list) FROM certificates) FROM status_counter"
+        )[0]
+        # the sets certificates hold too: a sequence set back has not reached them
+        reached = max(last // LIST_SIZE if called else -1, -1 if held is None else held)
+        return list(range(reached + 1))
 
     def status_rows(self, status_list: int) -> Iterator[tuple[int, str, str | None]]:
         """(position, state, suspended_until) of every certificate in list set ``status_list``."""
@@ -381,7 +455,7 @@ class PostgresStore(Outbox, EntityTypes):
 
     def get_failure(self, transaction_id: str) -> dict[str, Any] | None:
         """A failed request, by its transactionId."""
-        rows = self._query(_pg(SELECT_FAILURE), (transaction_id,))
+        rows = self._query(pg(SELECT_FAILURE), (transaction_id,))
         return _failure(rows[0]) if rows else None
 
     def close(self) -> None:
@@ -390,100 +464,3 @@ class PostgresStore(Outbox, EntityTypes):
         if connection is not None and self._local.pid == os.getpid():
             connection.close()
         self._local.connection = None
-
-
-class _PostgresTransaction:
-    def __init__(self, connection: psycopg.Connection[Any], store: PostgresStore) -> None:
-        self._connection = connection
-        self._store = store
-        self.taken: list[Position] = []
-
-    def get(self, certificate_id: str) -> Record | None:
-        # FOR UPDATE: a transaction that reads a certificate may change it; another that wants
-        # to change it too waits, then reads what this one left.
-        row = self._connection.execute(
-            f"SELECT {_COLUMNS} FROM certificates WHERE certificate_id = %s FOR UPDATE", (certificate_id,)
-        ).fetchone()
-        return None if row is None else _record(row)
-
-    def certificate_id_taken(self, certificate_id: str) -> bool:
-        return (
-            self._connection.execute(
-                "SELECT 1 FROM certificates WHERE certificate_id = %s", (certificate_id,)
-            ).fetchone()
-            is not None
-        )
-
-    def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        return (
-            {row[0] for row in self._connection.execute(_IDS_TAKEN, (list(certificate_ids),))}
-            if certificate_ids
-            else set()
-        )
-
-    def allocate_status_position(self) -> tuple[int, int]:
-        return self.allocate_status_positions(1)[0]
-
-    def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
-        positions = self._store._pool.take(count, lambda n: self._store._reserve(self._connection, n))
-        self.taken.extend(positions)
-        return positions
-
-    def insert(self, record: Record) -> None:
-        try:
-            self._connection.execute(_INSERT, _row(record))
-        except pg_errors.UniqueViolation as exc:
-            duplicate = exc.diag.constraint_name == "certificates_pkey"
-            raise LifecycleError(
-                f"certificate {record.certificate_id} cannot be stored: {_message(exc)}",
-                code=ErrorCode.DUPLICATE_CERTIFICATE_ID if duplicate else ErrorCode.STORE_ERROR,
-                certificate_id=record.certificate_id,
-            ) from None
-
-    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
-        # COPY, not one INSERT per row: 50,000 credentials in chunks of 500 cost the server 2.8-3.0 s
-        # of CPU against 4.2-4.4 s (measured once, with a script outside the repository), and the
-        # server shares the machine with the workers. Constraints are checked all the same.
-        try:
-            with self._connection.cursor() as cursor:
-                with cursor.copy(_COPY_CERTIFICATES) as copy:
-                    for record, _ in records:
-                        copy.write_row(_row(record))
-                with cursor.copy(_COPY_ISSUE_KEYS) as copy:
-                    for record, key in records:
-                        if key is not None:
-                            copy.write_row((key, record.certificate_id))
-        except pg_errors.IntegrityError as exc:  # the caller checked ids and keys in this transaction
-            raise LifecycleError(
-                f"{len(records)} certificates cannot be stored: {_message(exc)}", code=ErrorCode.STORE_ERROR
-            ) from None
-
-    def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
-        if not keys:
-            return {}
-        rows = self._connection.execute("SELECT key, certificate_id FROM issue_keys WHERE key = ANY(%s)", (list(keys),))
-        return {row[0]: row[1] for row in rows}
-
-    def certificate_for_key(self, key: str) -> str | None:
-        row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = %s", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def record_key(self, key: str, certificate_id: str) -> None:
-        try:
-            self._connection.execute(_pg(INSERT_ISSUE_KEY), (key, certificate_id))
-        except pg_errors.UniqueViolation:
-            raise LifecycleError(
-                f"issue key {key!r} has made a certificate already", code=ErrorCode.DUPLICATE_ISSUE_KEY, key=key
-            ) from None
-
-    def save(self, record: Record) -> None:
-        self._connection.execute(_pg(SAVE_CERTIFICATE), save_args(record))
-
-    def notify(self, message: Notification) -> None:
-        self._connection.execute(_NOTIFY, insert_args(message))
-
-
-def _message(exc: BaseException) -> str:
-    """Psycopg's message, on one line (saying so when the server gave up waiting)."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"the database did not answer in time ({text})" if timed_out(exc) else text

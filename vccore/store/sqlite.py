@@ -20,9 +20,9 @@ except ImportError:  # not POSIX: SQLite's own busy handler alone orders the wri
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._entity_types import TABLE_DOCUMENTS, TABLE_ENTITY_TYPES, EntityTypes
-from ._interface import Record
+from ._interface import Record, Refused
 from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_SQLITE, Notification, Outbox, insert_args
-from ._positions import LIST_SIZE, Position, _PositionPool, permute
+from ._positions import LIST_SIZE, Position, _PositionPool, permute, skipped_positions
 from ._schema import (
     _COLUMNS,
     EARLIER_URLS_KEY,
@@ -42,9 +42,12 @@ from ._schema import (
     check_version,
     checked_status_url,
     earlier_urls,
+    ids_taken,
+    indexes_taken,
     migrate,
     moved,
     new_status_url,
+    parts,
     placeholder_warning,
     refuse_other_url,
     save_args,
@@ -284,7 +287,7 @@ class SQLiteStore(Outbox, EntityTypes):
     def transaction(self) -> Iterator[_SQLiteTransaction]:
         """One atomic change: everything done through the transaction commits together, or not."""
         with self._write() as connection:
-            yield _SQLiteTransaction(connection, self._pool)
+            yield _SQLiteTransaction(connection, self._pool, self.location)
 
     def get(self, certificate_id: str) -> Record | None:
         """The record of ``certificate_id``."""
@@ -315,7 +318,7 @@ class SQLiteStore(Outbox, EntityTypes):
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
         """Those of ``certificate_ids`` in the store now."""
-        return _ids_taken(self._connection(), certificate_ids)
+        return ids_taken(self._connection(), certificate_ids)
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         """``count`` positions outside any transaction. Taken under the write lock all the same:
@@ -372,15 +375,16 @@ class SQLiteStore(Outbox, EntityTypes):
 
 
 class _SQLiteTransaction:
-    def __init__(self, connection: sqlite3.Connection, pool: _PositionPool) -> None:
+    def __init__(self, connection: sqlite3.Connection, pool: _PositionPool, location: str) -> None:
         self._connection = connection
         self._pool = pool
+        self.location = location
 
     def get(self, certificate_id: str) -> Record | None:
         return _one(self._connection, "certificate_id = ?", (certificate_id,))
 
     def certificate_id_taken(self, certificate_id: str) -> bool:
-        return bool(_ids_taken(self._connection, [certificate_id]))
+        return bool(ids_taken(self._connection, [certificate_id]))
 
     def allocate_status_position(self) -> tuple[int, int]:
         return self.allocate_status_positions(1)[0]
@@ -404,7 +408,13 @@ class _SQLiteTransaction:
             list_number, counter, secret = row
             taken = min(count - len(positions), LIST_SIZE - counter)  # the rest from the next set
             self._connection.execute("UPDATE status_lists SET next = next + ? WHERE list = ?", (taken, list_number))
-            positions.extend((list_number, permute(n, bytes(secret))) for n in range(counter, counter + taken))
+            fresh = [permute(n, bytes(secret)) for n in range(counter, counter + taken)]
+            # a counter set back (the file's table edited or restored apart) would hand out
+            # positions in use: those are skipped, and the counter has moved past them
+            used = set(indexes_taken(self._connection, list_number, fresh))
+            if used:
+                skipped_positions(self.location, [(list_number, index) for index in sorted(used)])
+            positions.extend((list_number, index) for index in fresh if index not in used)
         return positions
 
     def insert(self, record: Record) -> None:
@@ -420,23 +430,28 @@ class _SQLiteTransaction:
             ) from None
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
-        return _ids_taken(self._connection, certificate_ids)
+        return ids_taken(self._connection, certificate_ids)
 
     def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
         found: dict[str, str] = {}
-        for part in _parts(keys):
+        for part in parts(keys):
             query = f"SELECT key, certificate_id FROM issue_keys WHERE key IN ({', '.join('?' * len(part))})"
             found.update((row[0], row[1]) for row in self._connection.execute(query, part))
         return found
 
-    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> None:
+    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> Refused:
+        # one writer at a time: what this transaction reads of ids and keys stays so until it ends
+        made = self.certificates_for_keys([key for _, key in records if key is not None])
+        taken = ids_taken(self._connection, [record.certificate_id for record, _ in records])
+        rows = [(r, k) for r, k in records if r.certificate_id not in taken and (k is None or k not in made)]
         try:
-            self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in records])
-            self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, k in records if k is not None])
-        except sqlite3.IntegrityError as exc:  # the caller checked ids and keys in this transaction
+            self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in rows])
+            self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, k in rows if k is not None])
+        except sqlite3.IntegrityError as exc:
             raise LifecycleError(
-                f"{len(records)} certificates cannot be stored: {exc}", code=ErrorCode.STORE_ERROR
+                f"{len(rows)} certificates cannot be stored: {exc}", code=ErrorCode.STORE_ERROR
             ) from None
+        return Refused(frozenset(taken), made)
 
     def certificate_for_key(self, key: str) -> str | None:
         row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = ?", (key,)).fetchone()
@@ -470,21 +485,6 @@ def _make_private(path: Path) -> None:
         pass  # a store already, or made meanwhile by another process: as it is
     except OSError as exc:
         raise LifecycleError(f"cannot make the store {path}: {exc.strerror}", code=ErrorCode.STORE_ERROR) from None
-
-
-def _ids_taken(connection: sqlite3.Connection, certificate_ids: Sequence[str]) -> set[str]:
-    """Those of ``certificate_ids`` in the store, in statements of at most 500 parameters."""
-    taken: set[str] = set()
-    for part in _parts(certificate_ids):
-        query = f"SELECT certificate_id FROM certificates WHERE certificate_id IN ({', '.join('?' * len(part))})"
-        taken.update(row[0] for row in connection.execute(query, part))
-    return taken
-
-
-def _parts(values: Sequence[str], size: int = 500) -> Iterator[list[str]]:
-    """``values`` in lists of at most ``size`` (SQLite limits the parameters of one statement)."""
-    for start in range(0, len(values), size):
-        yield list(values[start : start + size])
 
 
 def _one(connection: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Record | None:
