@@ -12,7 +12,15 @@ from conftest import VECTORS, load_json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vccore import CanonicalizationError, SafeModeError, _nquads, _rdfc10, canonicalize, canonicalize_nquads
+from vccore import (
+    CanonicalizationError,
+    SafeModeError,
+    _nquads,
+    _rdfc10,
+    bundled_contexts,
+    canonicalize,
+    canonicalize_nquads,
+)
 
 SUITE = VECTORS / "rdf-canon"
 MANIFEST = list(csv.DictReader((SUITE / "manifest.csv").open(encoding="utf-8")))
@@ -322,7 +330,8 @@ V: dict[str, Any] = {"@vocab": "https://v.example/"}
         ({"@context": V, "@id": "urn:x", "name": {"@value": None}, "o": "y"}, "DATA_LOSS"),
         ({"@context": V, "@id": "urn:x", "name": {"@language": "en"}, "o": "y"}, "DATA_LOSS"),
         ({"@context": V, "@graph": [{"@id": "urn:x", "name": "a"}, "loose"]}, "DATA_LOSS"),
-        ({"@context": V, "@id": "urn:x", "name": {"@value": "Alice", "@direction": "rtl"}}, "DATA_LOSS"),
+        # a base direction on a number: JSON-LD writes an xsd:integer and drops the direction
+        ({"@context": V, "@id": "urn:x", "name": {"@value": 5, "@direction": "rtl"}}, "DATA_LOSS"),
         ({"@context": V, "@id": "@bar", "name": "b"}, "DATA_LOSS"),
         ({"@context": V, "@id": "urn:x", "l": {"@list": [{"@id": "urn:a b"}]}}, "RELATIVE_IRI"),
         # inline contexts JSON-LD ignores in part
@@ -484,3 +493,70 @@ def test_input_bounds() -> None:
     with pytest.raises(CanonicalizationError) as caught:
         canonicalize(many)
     assert caught.value.code == "INPUT_TOO_LARGE"
+
+
+# --- base direction, signed as Digital Bazaar's RDF suites sign it (issue 24) -------------------
+
+_DIRECTED: dict[str, Any] = {
+    "@context": ["https://www.w3.org/ns/credentials/v2"],
+    "type": "VerifiableCredential",
+    "issuer": "did:example:issuer",
+    "credentialSubject": {"id": "did:example:subject"},
+    "name": {"@value": "\u0623\u062d\u0645\u062f", "@language": "AR-EG", "@direction": "rtl"},
+}
+
+
+def test_base_direction_goes_into_the_datatype_step_by_step() -> None:
+    """rdfDirection i18n-datatype (JSON-LD 1.1 object to RDF step 13, as jsonld.js 9 under the
+    eddsa-rdfc-2022 cryptosuite and jsonld-signatures 11): no language tag, and a datatype of
+    the language (lower case) and the direction."""
+    from vccore.canon import to_quads
+
+    name = "<https://schema.org/name>"
+    # 1. the dataset: the name's literal carries language and direction in its datatype
+    quads = to_quads(_DIRECTED)
+    literal = next(q[2] for q in quads if q[1] == name)
+    assert literal == '"\u0623\u062d\u0645\u062f"^^<https://www.w3.org/ns/i18n#ar-eg_rtl>'
+    assert _nquads.literal_value(literal) == ("\u0623\u062d\u0645\u062f", "https://www.w3.org/ns/i18n#ar-eg_rtl", None)
+    # 2. the canonical N-Quads, byte for byte
+    assert canonicalize(_DIRECTED) == (
+        "_:c14n0 <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <https://www.w3.org/2018/credentials#VerifiableCredential> .\n"
+        '_:c14n0 <https://schema.org/name> "\u0623\u062d\u0645\u062f"^^<https://www.w3.org/ns/i18n#ar-eg_rtl> .\n'
+        "_:c14n0 <https://www.w3.org/2018/credentials#credentialSubject> <did:example:subject> .\n"
+        "_:c14n0 <https://www.w3.org/2018/credentials#issuer> <did:example:issuer> .\n"
+    )
+    # 3. flipping the direction changes what is signed; so does dropping it
+    flipped = {**_DIRECTED, "name": {**_DIRECTED["name"], "@direction": "ltr"}}
+    assert canonicalize(flipped) == canonicalize(_DIRECTED).replace("#ar-eg_rtl>", "#ar-eg_ltr>")
+    undirected = {**_DIRECTED, "name": {"@value": _DIRECTED["name"]["@value"], "@language": "ar-EG"}}
+    assert '"\u0623\u062d\u0645\u062f"@ar-eg .' in canonicalize(undirected)
+    # 4. without a language, the datatype's language part is empty
+    bare = {**_DIRECTED, "name": {"@value": "abc", "@direction": "ltr"}}
+    assert '<https://schema.org/name> "abc"^^<https://www.w3.org/ns/i18n#_ltr> .' in canonicalize(bare)
+
+
+def test_base_direction_is_refused_where_it_would_not_be_signed() -> None:
+    from vccore.suites.ed25519_signature_2018 import transform_urdna2015
+
+    # JSON-LD's default rdfDirection (null), as rdf-canonize 1.x under the 2018 suites has it
+    with pytest.raises(SafeModeError) as caught:
+        canonicalize(_DIRECTED, rdf_direction=None)
+    assert caught.value.code == "DATA_LOSS"
+    assert caught.value.details["path"] == "name.@direction"
+    with pytest.raises(SafeModeError):
+        transform_urdna2015(_DIRECTED, bundled_contexts())
+    # ... outside safe mode, dropped as JSON-LD says
+    assert canonicalize(_DIRECTED, safe=False, rdf_direction=None) == canonicalize(
+        {**_DIRECTED, "name": {"@value": _DIRECTED["name"]["@value"], "@language": "ar-eg"}}
+    )
+    # a context's default direction reaches no RDF (pyld 3.3 and jsonld.js 9 alike)
+    with pytest.raises(SafeModeError) as caught:
+        canonicalize({**_DIRECTED, "@context": [*_DIRECTED["@context"], {"@direction": "rtl"}], "name": "a"})
+    assert caught.value.details["path"] == "@context[1].@direction"
+    # not a direction JSON-LD knows; a way of writing it vccore does not offer
+    with pytest.raises(CanonicalizationError) as invalid:
+        canonicalize({**_DIRECTED, "name": {"@value": "a", "@direction": "RTL"}})
+    assert invalid.value.code == "JSONLD_ERROR"
+    with pytest.raises(CanonicalizationError) as invalid:
+        canonicalize(_DIRECTED, rdf_direction="compound-literal")  # type: ignore[arg-type]
+    assert invalid.value.code == "JSONLD_ERROR"

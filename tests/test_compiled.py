@@ -353,3 +353,25 @@ def test_a_verifier_without_the_types_contexts_does_not_compile_them(issuers: di
     verifier = Verifier.create(contexts=plain)
     for _ in range(3):
         assert verifier.verify(credential, now=NOW).codes == ("PROOF_TRANSFORMATION_ERROR",)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.text(max_size=12), st.text(max_size=12), st.sampled_from(["ltr", "rtl"]), st.sampled_from(["ar", "EN-us", ""])
+)
+def test_a_value_with_a_base_direction_compiles_to_the_reference_form(
+    name: str, title: str, direction: str, language: str
+) -> None:
+    """The direction (with the language) is in the literal's datatype, constant for the shape: the
+    slot holds only the text, and the compiled form is the reference's byte for byte."""
+
+    def directed(value: str) -> dict[str, Any]:
+        return {"@value": value, "@direction": direction, **({"@language": language} if language else {})}
+
+    probe = {"@context": _VOCAB, "@id": "urn:x", "name": directed(slot_token(0)), "title": slot_token(1)}
+    shape = CompiledShape.compile(probe, {0: "n", 1: "t"}, contexts=bundled_contexts())
+    assert shape is not None
+    document = {"@context": _VOCAB, "@id": "urn:x", "name": directed(name), "title": title}
+    expected = canonicalize(document)
+    assert f"^^<https://www.w3.org/ns/i18n#{language.lower()}_{direction}> ." in expected
+    assert shape.canonical({"n": name, "t": title}) == expected

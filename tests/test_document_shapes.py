@@ -142,3 +142,27 @@ def test_a_control_character_goes_to_the_reference_path_for_the_2018_form() -> N
     for name in ("a", "b", "c", "d", "e", "f", "tab\there", "bell\x07", "del\x7f"):
         doc = document({**base, "name": name})
         assert shapes.canonical(doc) == transform_urdna2015(doc, bundled_contexts())
+
+
+@settings(max_examples=60, deadline=None)
+@given(names=st.lists(TEXT, min_size=6, max_size=10), direction=st.sampled_from(["ltr", "rtl"]))
+def test_a_base_direction_is_compiled_as_each_form_reads_it(names: list[str], direction: str) -> None:
+    """RDFC-1.0 (i18n-datatype) signs the direction: its skeletons compile and give the
+    reference's form; rdf-canonize 1.x does not, and both paths refuse it."""
+    calls: list[int] = []
+
+    def counting(doc: Any, contexts: Any) -> str:
+        calls.append(1)
+        return transform_rdfc(doc, contexts)
+
+    shapes = DocumentShapes(bundled_contexts(), reference=counting)
+    legacy = DocumentShapes(bundled_contexts(), reference=transform_urdna2015, rdf_canonize_1=True)
+    for name in names:
+        doc = document({**BASE, "nick": name})
+        doc["credentialSubject"]["nick"]["@direction"] = direction
+        expected = transform_rdfc(doc, bundled_contexts())
+        assert f"^^<https://www.w3.org/ns/i18n#en_{direction}> ." in expected
+        assert shapes.canonical(doc) == expected
+        assert reference_or_error(lambda d, _contexts: legacy.canonical(d), doc) == ("error", "SafeModeError")
+    # two sights to compile, three checked uses, then the compiled form alone
+    assert len(calls) == 5

@@ -192,7 +192,7 @@ def test_exported_lists_verify_and_tampering_is_reported(issuer: Issuer, tmp_pat
     folder = tmp_path / "status"
     issuer.export_status(folder, now=day(1))
     index = json.loads((folder / "index.json").read_text())
-    assert sorted(index) == [f"{BASE}0/{p}" for p in ("message", "revocation", "suspension")]
+    assert sorted(index) == [f"{BASE}0/{p}" for p in ("message", "revocation", "state", "suspension")]
     for name in index.values():
         list_credential = json.loads((folder / name).read_text())
         assert Verifier.create().verify(list_credential, now=day(1)).verified
@@ -473,7 +473,7 @@ def test_a_connection_lost_before_commit_leaves_nothing(pg_server: Any, monkeypa
     cut): STORE_ERROR, nothing stored, and the next certify works on a new connection."""
     import psycopg
 
-    from vccore.store.postgres import _PostgresTransaction
+    from vccore.store._pg_transaction import PostgresTransaction as _PostgresTransaction
 
     store_location = pg_server.new_database()
     store = open_store(store_location, status_url=BASE)
@@ -552,7 +552,7 @@ def test_a_certificate_id_of_the_wrong_type_is_reported(issuer: Issuer) -> None:
 def test_export_into_a_new_folder(issuer: Issuer, tmp_path: Path) -> None:
     issuer.certify("HealthProfessional", PAYLOAD, now=day(0))
     written = issuer.export_status(tmp_path / "a" / "b" / "c", now=day(0))
-    assert len(written) == 3 and (tmp_path / "a/b/c/index.json").exists()
+    assert len(written) == 4 and (tmp_path / "a/b/c/index.json").exists()  # revocation, suspension, message, state
     assert not list((tmp_path / "a/b/c").glob(".*.tmp"))
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
-from .canon import is_iri, to_quads
+from .canon import RdfDirection, is_iri, to_quads
 from .contexts import ContextLoader
 from .entities import EntityType
 from .status import add_lifecycle
@@ -82,16 +82,19 @@ class CompiledShape:
         *,
         contexts: ContextLoader,
         emptiable: Iterable[frozenset[str]] = (),
+        rdf_direction: RdfDirection = "i18n-datatype",
     ) -> CompiledShape | None:
         """Compile a probe credential whose slot values are :func:`slot_token` tokens.
 
-        ``tokens`` maps token numbers to slot names. Returns None for a shape that the compiled
-        form cannot reproduce exactly.
+        ``tokens`` maps token numbers to slot names; ``rdf_direction`` as the reference path the
+        shape stands in for reads base direction (a value object's direction is in its datatype,
+        constant for the shape, so a slot holds only the text). Returns None for a shape that
+        the compiled form cannot reproduce exactly.
         """
         constant: list[_nquads.Quad] = []
         slotted: list[tuple[tuple[str, ...], Quad]] = []
         naming: set[str] = set()  # slots in a subject or graph: they name a node
-        for quad in to_quads(dict(probe), contexts=contexts, safe=True):
+        for quad in to_quads(dict(probe), contexts=contexts, safe=True, rdf_direction=rdf_direction):
             if quad[1] == _RDF_FIRST:
                 return None  # ordered lists: an absent item would renumber the list
             terms: list[str | _Term] = []
@@ -397,7 +400,8 @@ def _generate_canonical(
         "        if order[i][0] == order[i - 1][0]: return TIED",
         f"    names = [''] * {len(nodes)}",
         "    for i, (_, n) in enumerate(order): names[n] = C14N[i]",
-        f"    {''.join(f'L{i}, ' for i in range(len(nodes)))}= names",
+        # (a shape without blank nodes has no labels to set)
+        *([f"    {''.join(f'L{i}, ' for i in range(len(nodes)))}= names"] if nodes else []),
         *late,
         "    out.sort()",
         "    return ''.join(out)",

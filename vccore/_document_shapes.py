@@ -21,7 +21,9 @@ authority:
   skeleton whose output ever differs is dropped for good;
 - with ``rdf_canonize_1`` (the 2018 suites' rdf-canonize 1.x form, see
   :mod:`vccore.suites.ed25519_signature_2018`), a document holding a control character other
-  than a line break is left to the reference path: the two forms write those differently.
+  than a line break is left to the reference path: the two forms write those differently; and
+  rdf-canonize 1.x signs no base direction, so its probes are read with ``rdf_direction=None``
+  (the other forms with ``i18n-datatype``, as the reference path reads them).
 
 Senders choose the documents: a skeleton is compiled on its second sight only, at most
 ``max_shapes`` are kept, and a document too large to be worth it is not looked at.
@@ -38,7 +40,7 @@ from typing import Any, Final
 
 from ._cache import Cache
 from ._compiled import CompiledShape, slot_token
-from .canon import to_quads
+from .canon import RdfDirection, to_quads
 from .contexts import ContextLoader
 
 __all__ = ["DocumentShapes"]
@@ -90,6 +92,7 @@ class DocumentShapes:
         self.contexts = contexts
         self.reference = reference
         self.rdf_canonize_1 = rdf_canonize_1
+        self.rdf_direction: RdfDirection = None if rdf_canonize_1 else "i18n-datatype"
         self._lock = threading.Lock()
         self._seen: Cache[tuple[str, str], bool] = Cache(1024)
         self._skeletons: Cache[str, _Skeleton] = Cache(max_shapes)
@@ -137,7 +140,11 @@ class DocumentShapes:
         for _ in range(3):
             probe, tokens, paths = _probe(document, leaves, constant)
             try:
-                quads = to_quads(probe, contexts=self.contexts, safe=True) if tokens else []
+                quads = (
+                    to_quads(probe, contexts=self.contexts, safe=True, rdf_direction=self.rdf_direction)
+                    if tokens
+                    else []
+                )
             except Exception:  # noqa: BLE001 (the reference path judged the document; a probe it cannot read is not compiled)
                 break
             outside = _fixed_slots(quads, {n: leaves[n][1] for n in tokens})
@@ -146,7 +153,9 @@ class DocumentShapes:
             if not outside:
                 if tokens:
                     try:
-                        compiled = CompiledShape.compile(probe, tokens, contexts=self.contexts)
+                        compiled = CompiledShape.compile(
+                            probe, tokens, contexts=self.contexts, rdf_direction=self.rdf_direction
+                        )
                     except Exception:  # noqa: BLE001 (as above)
                         compiled = None
                 break

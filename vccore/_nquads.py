@@ -21,6 +21,9 @@ Quad = tuple[str, str, str, str]
 
 XSD_STRING: Final = "http://www.w3.org/2001/XMLSchema#string"
 RDF_LANGSTRING: Final = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
+# JSON-LD 1.1's rdfDirection "i18n-datatype": text with a base direction is a literal of datatype
+# I18N + language (lower case, may be empty) + "_" + direction, with no language tag.
+I18N: Final = "https://www.w3.org/ns/i18n#"
 
 # RDFC-1.0 section 4.2 (canonical N-Quads): in literals, escape \ and " and every character in
 # U+0000-U+001F and U+007F; \b \t \n \f \r use their short forms, the others \u00XX in upper case.

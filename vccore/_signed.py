@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Final
 
 from . import _datetime
-from ._nquads import RDF_LANGSTRING, XSD_STRING, Quad, iri_value, literal_value
+from ._nquads import I18N, RDF_LANGSTRING, XSD_STRING, Quad, iri_value, literal_value
 from .errors import Unreadable
 
 __all__ = [
@@ -196,7 +196,9 @@ class Node:
             if not term.startswith('"'):
                 raise Unreadable(f"{name} must be a value, not the node {_shown(term)}", field=name)
             value, datatype, language = literal_value(term)
-            if datatypes is not None and datatype not in datatypes:
+            # text with a base direction (rdfDirection i18n-datatype) is a language string
+            kind = RDF_LANGSTRING if datatype.startswith(I18N) else datatype
+            if datatypes is not None and kind not in datatypes:
                 raise Unreadable(
                     f"{name} must be a value of type {' or '.join(sorted(datatypes))}, not {datatype}", field=name
                 )

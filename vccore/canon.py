@@ -21,6 +21,16 @@ module corrects:
 - an ``xsd:double`` is written as jsonld.js writes it (``toExponential(15)``, ties rounded up);
   pyld's ``%.15E`` rounds ties to even, so 2**-24 came out one digit apart.
 
+- base direction: a value object's ``@direction`` is signed as Digital Bazaar's eddsa-rdfc-2022
+  cryptosuite and jsonld-signatures 11 (so Ed25519Signature2020) sign it, with ``rdfDirection:
+  "i18n-datatype"`` (JSON-LD 1.1, object to RDF step 13): a literal of datatype
+  ``https://www.w3.org/ns/i18n#ar_rtl``, no language tag. The language is lower-cased as jsonld.js
+  9 does (pyld 3.3 writes it as it is; its expansion has lower-cased it already).
+  ``rdf_direction=None`` (JSON-LD's default, which rdf-canonize 1.x under the 2018 suites has)
+  leaves the direction out of the RDF, so safe mode refuses it there; so it does for a direction on
+  a number or boolean, and for a context's default direction, which neither pyld nor jsonld.js
+  puts in the RDF.
+
 Known divergence, on purpose: jsonld.js (9.0) reads a JSON number whose shortest form has no
 decimal point but is not whole, such as ``1e-7``, as the integer ``0``; vccore writes
 ``1.0E-7`` as JSON-LD requires. A credential holding such a number will not verify in jsonld.js.
@@ -33,7 +43,7 @@ import math
 import re
 from collections.abc import Iterator
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pyld import jsonld
 from pyld.context_resolver import ContextResolver
@@ -51,6 +61,7 @@ __all__ = [
     "MAX_ARRAY_LENGTH",
     "MAX_JSON_VALUES",
     "MAX_VALUES_PER_PROPERTY",
+    "RdfDirection",
     "WorkBudget",
     "canonical_nquads",
     "canonicalize",
@@ -59,6 +70,10 @@ __all__ = [
 ]
 
 DEFAULT_MAX_WORK: Final = _rdfc10.DEFAULT_MAX_WORK
+
+RdfDirection = Literal["i18n-datatype"] | None
+"""How base direction goes into RDF: ``"i18n-datatype"`` (as the Data Integrity suites of Digital
+Bazaar sign it, and vccore's RDFC-1.0 suites) or None (left out, so refused in safe mode)."""
 
 
 class WorkBudget:
@@ -106,9 +121,10 @@ def canonicalize(
     safe: bool = True,
     max_work: int = DEFAULT_MAX_WORK,
     budget: WorkBudget | None = None,
+    rdf_direction: RdfDirection = "i18n-datatype",
 ) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document (rdf-canon section 4.4)."""
-    quads = to_quads(document, contexts=contexts, safe=safe, budget=budget)
+    quads = to_quads(document, contexts=contexts, safe=safe, budget=budget, rdf_direction=rdf_direction)
     return canonical_nquads(quads, max_work=max_work, budget=budget)
 
 
@@ -130,26 +146,38 @@ def canonicalize_nquads(text: str, *, hash_algorithm: str = "sha256", max_work: 
 
 
 def to_quads(
-    document: Any, *, contexts: ContextLoader | None = None, safe: bool = True, budget: WorkBudget | None = None
+    document: Any,
+    *,
+    contexts: ContextLoader | None = None,
+    safe: bool = True,
+    budget: WorkBudget | None = None,
+    rdf_direction: RdfDirection = "i18n-datatype",
 ) -> list[Quad]:
-    """The RDF dataset of a JSON-LD document (JSON-LD 1.1 Deserialize JSON-LD to RDF)."""
+    """The RDF dataset of a JSON-LD document (JSON-LD 1.1 Deserialize JSON-LD to RDF); base
+    direction as ``rdf_direction`` says (:data:`RdfDirection`).
+    """
     if not isinstance(document, (dict, list)):
         raise CanonicalizationError(
             f"a JSON-LD document is an object or an array, not {type(document).__name__}",
+            code=ErrorCode.JSONLD_ERROR,
+        )
+    if rdf_direction not in ("i18n-datatype", None):  # compound-literal: jsonld.js 9 refuses it too
+        raise CanonicalizationError(
+            f"rdfDirection {rdf_direction!r}: vccore writes base direction as 'i18n-datatype' or not at all",
             code=ErrorCode.JSONLD_ERROR,
         )
     values = _check_json(document, safe)
     if budget is not None:
         budget.spend_json(values)
     loader = contexts if contexts is not None else bundled_contexts()
-    processor = _Processor(safe, document)
+    processor = _Processor(safe, document, rdf_direction)
     options: dict[str, Any] = {
         "base": None,
         "documentLoader": loader,
         "contextResolver": ContextResolver(loader.pyld_cache(), loader),
         "processingMode": "json-ld-1.1",
         "produceGeneralizedRdf": False,
-        "rdfDirection": None,
+        "rdfDirection": rdf_direction,
         # Keep what JSON-LD would drop silently, so that safe mode can see it (_check_graph).
         "keepFreeFloatingNodes": True,
     }
@@ -203,11 +231,12 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
     values the way jsonld.js does.
     """
 
-    def __init__(self, safe: bool, document: Any) -> None:
+    def __init__(self, safe: bool, document: Any, rdf_direction: RdfDirection) -> None:
         self.dropped: list[str | None] = []
         super().__init__(on_property_dropped=self.dropped.append)
         self._safe = safe
         self._document = document
+        self._rdf_direction = rdf_direction
 
     def _expand(
         self,
@@ -256,6 +285,10 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         return super()._graph_to_rdf(graph, issuer, options)
 
     def _object_to_rdf(self, item: Any, issuer: Any, triples: Any, options: Any) -> Any:
+        if isinstance(item, dict) and "@direction" in item and "@value" in item:
+            directed = self._directed_to_rdf(item)
+            if directed is not None:
+                return directed
         result = super()._object_to_rdf(item, issuer, triples, options)
         if result is None:
             if self._safe:  # pyld returns None for an object IRI it thinks relative
@@ -267,6 +300,32 @@ class _Processor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 result["value"] = _double(value)
         return result
+
+    def _directed_to_rdf(self, item: dict[str, Any]) -> dict[str, Any] | None:
+        """A value object with a base direction as JSON-LD 1.1 object to RDF step 13 (jsonld.js 9)
+        writes it under i18n-datatype; refused in safe mode where the direction would be dropped
+        (None outside safe mode: pyld drops it).
+        """
+        value, direction = item["@value"], item["@direction"]
+        if self._rdf_direction == "i18n-datatype" and isinstance(value, str):
+            language = item.get("@language") or ""
+            return {"type": "literal", "value": value, "datatype": f"{_nquads.I18N}{language.lower()}_{direction}"}
+        if self._safe:
+            # No rdfDirection (the 2018 suites' rdf-canonize 1.x), or a number or boolean, which
+            # JSON-LD writes as xsd:integer, xsd:double or xsd:boolean: the direction would be
+            # shown but not signed (jsonld.js: "rdfDirection not set").
+            path = _locate_value(self._document, direction)
+            why = (
+                "the RDF has no rdfDirection (as under the 2018 suites)"
+                if self._rdf_direction is None
+                else "its value is not text"
+            )
+            raise SafeModeError(
+                f"base direction {direction!r}{_at(path)} would not be signed: {why}",
+                code=ErrorCode.DATA_LOSS,
+                path=path,
+            )
+        return None
 
 
 def _double(value: float) -> str:
@@ -472,15 +531,6 @@ def _check_value(value: dict[str, Any], document: Any, safe: bool) -> None:
             code=ErrorCode.DATA_LOSS,
             path=path,
         )
-    if "@direction" in value:
-        # With rdfDirection unset (as every Data Integrity suite has it), the direction is not
-        # in the RDF: it would be shown but not signed (jsonld.js: "rdfDirection not set").
-        path = _locate_value(document, value["@direction"])
-        raise SafeModeError(
-            f"base direction {value['@direction']!r}{_at(path)} is not part of what RDFC-1.0 signs",
-            code=ErrorCode.DATA_LOSS,
-            path=path,
-        )
     if "@type" in value:
         datatype = value["@type"]
         if not isinstance(datatype, str):  # "@type": "@foo" expands to None in pyld
@@ -545,7 +595,9 @@ def _check_json(document: Any, safe: bool) -> int:
 
     Always: strings are Unicode scalar values, numbers are finite. Safe mode: integers are exact
     in JavaScript too, and inline contexts define no reserved terms or keyword-like IRIs, no
-    invalid default language and no base direction (all of which JSON-LD ignores silently).
+    invalid default language and no base direction (all of which JSON-LD ignores silently; a
+    context's default direction reaches no RDF in pyld 3.3 or jsonld.js 9, even under
+    i18n-datatype: only a value object's ``@direction`` is signed).
     """
     stack: list[tuple[str, Any, bool]] = [("", document, False)]
     count = 0
@@ -616,7 +668,8 @@ def _check_json(document: Any, safe: bool) -> int:
                         )
                     if key == "@direction":
                         raise SafeModeError(
-                            f"{here}: a base direction is not part of what RDFC-1.0 signs",
+                            f"{here}: a context's base direction is not part of what is signed; give the "
+                            'direction in each value object ({"@value": ..., "@direction": "rtl"})',
                             code=ErrorCode.DATA_LOSS,
                             path=here,
                         )

@@ -30,7 +30,7 @@ from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .errors import VccoreError
 from .keys import Signer
 from .proofs import sign, sign_with_transform
-from .status import add_lifecycle, list_set_credentials, list_url, write_status_lists
+from .status import add_lifecycle, list_set_credentials, list_url, state_lists, write_status_lists
 from .store import (
     LIST_SIZE,
     LifecycleError,
@@ -133,12 +133,17 @@ class Certified:
     # The credential as compact JSON (vccore.store.credential_json), when it was written for the
     # store already (see _of).
     _json: str | None = field(default=None, init=False, compare=False, repr=False)
+    list_sets: tuple[int, ...] = field(default=(), init=False, compare=False, repr=False)
+    """The status list sets whose lists this issue changed: the new certificate's, and for an
+    update the replaced one's too (what a cache of signed lists must drop, without asking the
+    store again)."""
 
     @classmethod
     def _of(cls, record: Record) -> Certified:
         """The certificate a record holds, with the JSON written for the store, if it was."""
         certified = cls(record.certificate_id, record.transaction_id, record.credential, record.replaces)
         object.__setattr__(certified, "_json", record.credential_json)
+        object.__setattr__(certified, "list_sets", (record.status_list,))
         return certified
 
     def credential_json(self) -> str:
@@ -291,6 +296,7 @@ class Issuer:
             if key is not None:
                 tx.record_key(key, certified.certificate_id)
             _notify(tx, notify, certified, entity_type, payload, moment)
+            object.__setattr__(certified, "list_sets", tuple(dict.fromkeys((old.status_list, *certified.list_sets))))
             return certified
 
     def certify_batch(
@@ -411,22 +417,20 @@ class Issuer:
             )
         if not made:
             return
-        # 3. the records, in a second transaction
+        # 3. the records, in a second transaction: those whose key has made a certificate, or whose
+        #    certificateId another process has taken, meanwhile (committed, or committing beside
+        #    this one: the store waits for it) are left out
         with self.store.transaction() as tx:
-            made_before = tx.certificates_for_keys([keys[i] for i, _ in made]) if keys is not None else {}
-            taken = tx.certificate_ids_taken([record.certificate_id for _, record in made])
-            rows: list[tuple[Record, str | None]] = []
+            refused = tx.insert_many([(record, keys[i] if keys is not None else None) for i, record in made])
             for i, record in made:
-                earlier_id = made_before.get(keys[i]) if keys is not None else None
+                earlier_id = refused.keys.get(keys[i]) if keys is not None else None
                 if earlier_id is not None:  # another process issued this one meanwhile: that stands
                     results[i] = Certified._of(_require(tx.get(earlier_id), earlier_id))
-                elif record.certificate_id in taken:  # taken by another process meanwhile
+                elif record.certificate_id in refused.certificate_ids:
                     results[i] = _duplicate(record.certificate_id)
                 else:
-                    rows.append((record, keys[i] if keys is not None else None))
                     results[i] = made_here = Certified._of(record)
                     _notify(tx, notify, made_here, entity_type, payloads[i], moment)
-            tx.insert_many(rows)
 
     def _issue(
         self,
@@ -468,7 +472,9 @@ class Issuer:
                 suspended_until=suspended_until,
             )
         )
-        return Certified(certificate_id, transaction_id, signed, replaces)
+        certified = Certified(certificate_id, transaction_id, signed, replaces)
+        object.__setattr__(certified, "list_sets", (status_list,))
+        return certified
 
     def make_credential(
         self,
@@ -665,8 +671,9 @@ class Issuer:
         return out
 
     def status_list_set(self, list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
-        """The three status list credentials (revocation, suspension, message) of one list set,
-        as :meth:`status_list_credentials` makes them: URL -> credential.
+        """The four status list credentials (revocation, suspension, message, and state: the
+        two-bit list of ``statusSize`` 2) of one list set, as :meth:`status_list_credentials`
+        makes them: URL -> credential.
         The lists are published under the store's status URL and under each URL it had before a
         move (:attr:`Store.earlier_status_urls`), which credentials issued then still name.
         """
@@ -688,6 +695,17 @@ class Issuer:
                     valid_for=self.status_valid_for,
                 )
             )
+        out.update(
+            state_lists(
+                out,
+                issuer=issuer_of(self.signer),
+                signer=self.signer,
+                suite=self.suite if self.suite is not None else DEFAULT_SUITE,
+                contexts=self.contexts,
+                now=moment,
+                valid_for=self.status_valid_for,
+            )
+        )
         return out
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:

@@ -73,7 +73,17 @@ def implementations(suite: str, did: str, base: str) -> dict[str, Any]:
             "vpVerifiers": [verifier(["vc2.0"], "/presentations/verify")],
         }
     return {
-        "issuers": [issuer(["BitstringStatusList"], {"credentialStatus": {"type": "BitstringStatusListEntry"}})],
+        "issuers": [
+            issuer(
+                ["BitstringStatusList"],
+                {
+                    "credentialStatus": [
+                        {"type": "BitstringStatusListEntry"},
+                        {"type": "BitstringStatusListEntry", "statusPurpose": "message", "statusSize": 2},
+                    ]
+                },
+            )
+        ],
         "verifiers": [verifier(["BitstringStatusList"])],
     }
 

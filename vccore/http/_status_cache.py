@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..issuer import Issuer
+from ..status import PURPOSES, STATE_LIST
 from ..store import list_of
 
 __all__ = ["STATUS_TTL", "StatusCache", "ascii_digits"]
@@ -85,7 +86,7 @@ class StatusCache:
         """A status list credential of this server's store by URL (what its verifier reads)."""
         # under the store's URL, or one it had before a move (credentials issued then name it)
         found = list_of(self.issuer.store, url)
-        if found is None or found[1] not in ("revocation", "suspension", "message"):
+        if found is None or found[1] not in (*PURPOSES, STATE_LIST):
             return None  # another issuer's list: never fetched
         list_number = found[0]
         cached = self._fresh(list_number)  # the verify path: no store query while the set is fresh

@@ -272,7 +272,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                         "name": "purpose",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "enum": ["revocation", "suspension", "message"]},
+                        "schema": {"type": "string", "enum": ["revocation", "suspension", "message", "state"]},
                     },
                 ],
                 "responses": {"200": _answer("The signed list", credential), **_problems(404, 406)},

@@ -18,8 +18,8 @@ from ..codes import CredentialStatus, ErrorCode
 from ..errors import VccoreError
 from ..issuer import Issuer, issuer_of, new_transaction_id
 from ..proofs import sign_with_transform
-from ..status import add_lifecycle
-from ..store import Record, RecordState
+from ..status import STATE_LIST, STATE_SIZE, add_lifecycle
+from ..store import Record, RecordState, list_of
 from ..suites import DEFAULT_SUITE, Suite
 from ..verify import UnsignedCredential, check_unsigned
 from ._responses import ApiError, problem, summary
@@ -75,7 +75,9 @@ class VcApi(Handlers):
         1.1 one when asked: see :func:`_status_purposes`). Options: the suite (``cryptosuite``:
         eddsa-rdfc-2022 or eddsa-jcs-2022; ``type``: Ed25519Signature2020; default the
         server's), and ``credentialStatus``: ``{type: "BitstringStatusListEntry",
-        statusPurpose?: "revocation" | "suspension"}`` for one purpose only, or null for none.
+        statusPurpose?: "revocation" | "suspension"}`` for one purpose only, ``{type,
+        statusPurpose: "message", statusSize: 2}`` for the entry of the state list (the four
+        states in two bits), an array of these for several, or null for none.
         """
         ours = issuer_of(self.issuer.signer)
         if "proof" in credential:
@@ -142,8 +144,9 @@ class VcApi(Handlers):
             )
         status_list, status_index = self.store.allocate_status_positions(1)[0]
         if purposes:
-            # Revocation and suspension (or the purpose asked for); not the "message" list, which
-            # tells a superseded certificate from a revoked one, and these are never superseded.
+            # Revocation and suspension (or what was asked for); not the one-bit "message" list,
+            # which tells a superseded certificate from a revoked one, and these are never
+            # superseded (the state list, when asked for, says so in its own values).
             add_lifecycle(document, unsigned.version, self.store.status_url, status_list, status_index, None, purposes)
         signed = sign_with_transform(
             document, self.issuer.signer, suite=suite, contexts=self.issuer.contexts, copy_document=False
@@ -258,11 +261,15 @@ class VcApi(Handlers):
         # to set: setting its own bit would say REVOKED here and change nothing for verifiers).
         entries = record.credential.get("credentialStatus", [])
         base = self.store.status_url
-        purposes = {
-            e.get("statusPurpose")
+        lists = {
+            found[1]
             for e in one_or_many(entries)
-            if isinstance(e, dict) and str(e.get("statusListCredential", "")).startswith(base)
+            if isinstance(e, dict)
+            and str(e.get("statusListCredential", "")).startswith(base)
+            and (found := list_of(self.store, str(e["statusListCredential"]))) is not None
         }
+        # the state list's entry says revoked and suspended both
+        purposes = lists | {"revocation", "suspension"} if STATE_LIST in lists else lists
         if purpose not in purposes:
             raise ApiError(
                 409,
@@ -394,31 +401,67 @@ _STATUS_LIST_TYPES: Final = frozenset(
 
 
 def _status_purposes(options: dict[str, Any], version: str) -> tuple[str, ...]:
-    """The status entries a VC API issue request asks for: revocation and suspension unless
-    ``options.credentialStatus`` names one purpose, or is null (none). A VC 1.1 credential has
-    them on request only: its entries need the status list context added to its ``@context``,
-    which its verifiers must then hold (the W3C suites' verifiers do not).
+    """The status entries a VC API issue request asks for, as the list set's lists they are on:
+    revocation and suspension unless ``options.credentialStatus`` names others (one object or an
+    array of them), or is null (none). ``{type, statusPurpose: "message", statusSize: 2}`` is the
+    state list's entry. A VC 1.1 credential has them on request only: its entries need the status
+    list context added to its ``@context``, which its verifiers must then hold (the W3C suites'
+    verifiers do not).
     """
     if "credentialStatus" not in options:
         return ("revocation", "suspension") if version == "2.0" else ()
     wanted = options["credentialStatus"]
     if wanted is None:
         return ()
+    asked: set[str] = set()
+    for number, one in enumerate(wanted if isinstance(wanted, list) and wanted else [wanted]):
+        field = "options.credentialStatus" + (f"[{number}]" if isinstance(wanted, list) else "")
+        asked.update(_status_asked(one, field))
+    return tuple(name for name in ("revocation", "suspension", STATE_LIST) if name in asked)
+
+
+def _status_asked(wanted: Any, field: str) -> tuple[str, ...]:
+    """The lists one object of ``options.credentialStatus`` asks for (``field`` names it)."""
     if not isinstance(wanted, dict) or wanted.get("type") != "BitstringStatusListEntry":
         raise ApiError(
             400,
-            'options.credentialStatus is {"type": "BitstringStatusListEntry"}, the one status vccore gives',
+            f'{field} is {{"type": "BitstringStatusListEntry"}}, the one status vccore gives',
             code=ErrorCode.MALFORMED_REQUEST,
-            field="options.credentialStatus",
+            field=field,
         )
-    purpose = wanted.get("statusPurpose")
-    if purpose not in (None, "revocation", "suspension"):
+    unknown = sorted(set(wanted) - {"type", "statusPurpose", "statusSize"})
+    if unknown:
         raise ApiError(
             400,
-            f"options.credentialStatus.statusPurpose is revocation or suspension, not {json.dumps(purpose)}",
+            f"{field} has {unknown[0]}: vccore writes an entry's other members itself",
             code=ErrorCode.MALFORMED_REQUEST,
-            field="options.credentialStatus.statusPurpose",
+            field=f"{field}.{unknown[0]}",
         )
+    purpose, size = wanted.get("statusPurpose"), wanted.get("statusSize")
+    if purpose not in (None, "revocation", "suspension", "message"):
+        raise ApiError(
+            400,
+            f"{field}.statusPurpose is revocation, suspension or message, not {json.dumps(purpose)}",
+            code=ErrorCode.MALFORMED_REQUEST,
+            field=f"{field}.statusPurpose",
+        )
+    # statusSize: 1 for the one-bit lists, 2 (the state list) for message; bool is an int in Python
+    expected = STATE_SIZE if purpose == "message" else 1
+    if (size is not None or purpose == "message") and (type(size) is not int or size != expected):
+        raise ApiError(
+            400,
+            f"{field}.statusSize is {expected} for "
+            + (
+                "message (vccore's state list: 0x0 valid, 0x1 suspended, 0x2 revoked, 0x3 superseded)"
+                if purpose == "message"
+                else "revocation and suspension"
+            )
+            + f", not {json.dumps(size)}",
+            code=ErrorCode.MALFORMED_REQUEST,
+            field=f"{field}.statusSize",
+        )
+    if purpose == "message":
+        return (STATE_LIST,)
     return ("revocation", "suspension") if purpose is None else (str(purpose),)
 
 

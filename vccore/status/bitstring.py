@@ -10,6 +10,15 @@ vccore's status model (one position per credential, shared by three lists of one
 - ``message`` (statusSize 1, messages ``0x0`` "not superseded", ``0x1`` "superseded"): why the
   revocation bit is set. One bit keeps to the spec (statusSize 2 would need four messages) and to
   Digital Bazaar's reader, which ignores statusSize.
+
+A fourth list of the set, ``state`` (purpose ``message``, statusSize 2, two bits per entry at
+bits ``2*index`` and ``2*index+1``), says the same thing the spec's multi-bit way, in one entry:
+``0x0`` valid, ``0x1`` suspended, ``0x2`` revoked, ``0x3`` superseded (:data:`STATE_MESSAGES`).
+The high bit is the revocation list's bit (set for revoked and superseded alike: final), the low
+bit tells suspended from valid, or superseded from revoked. The list is derived from the other
+three (:func:`vccore.status.state_lists`), so it never says anything they do not. Credentials
+carry its entry only when asked (``add_lifecycle(..., purposes=(..., "state"))``, the VC API's
+``options.credentialStatus``); the three one-bit entries stay the default.
 """
 
 from __future__ import annotations
@@ -30,11 +39,16 @@ from ..errors import StatusError
 __all__ = [
     "MESSAGES",
     "MIN_LIST_LENGTH",
+    "STATE_LIST",
+    "STATE_MESSAGES",
+    "STATE_REFERENCE",
+    "STATE_SIZE",
     "Bitstring",
     "StatusEntry",
     "StatusError",
     "StatusMessage",
     "add_lifecycle",
+    "state_entry",
     "status_entry",
     "status_list_credential",
 ]
@@ -47,6 +61,13 @@ STATUS_CONTEXT: Final = "https://www.w3.org/ns/credentials/status/v1"
 LIFECYCLE_CONTEXT: Final = "https://vccore.dev/credentials/lifecycle/v1"
 MESSAGES: Final = (("0x0", "not superseded"), ("0x1", "superseded"))
 PURPOSES: Final = ("revocation", "suspension", "message")
+STATE_LIST: Final = "state"
+"""The name (in its URL, ``<base><set>/state``) of the list set's two-bit list of states."""
+STATE_SIZE: Final = 2
+STATE_MESSAGES: Final = (("0x0", "valid"), ("0x1", "suspended"), ("0x2", "revoked"), ("0x3", "superseded"))
+"""The state list's ``statusMessage`` values: status (2 bits, hexadecimal) -> the state."""
+STATE_REFERENCE: Final = "https://vccore.dev/status/state/v1"
+"""The state entry's ``statusReference``: where vccore documents the encoding above."""
 _BASE64URL: Final = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -163,6 +184,7 @@ class StatusEntry(TypedDict):
     statusListCredential: str
     statusSize: NotRequired[int]
     statusMessage: NotRequired[list[StatusMessage]]
+    statusReference: NotRequired[str]
 
 
 def status_entry(list_url: str, index: int | str, purpose: str) -> StatusEntry:
@@ -177,6 +199,23 @@ def status_entry(list_url: str, index: int | str, purpose: str) -> StatusEntry:
     if purpose == "message":
         entry["statusSize"] = 1
         entry["statusMessage"] = [{"status": status, "message": message} for status, message in MESSAGES]
+    return entry
+
+
+def state_entry(list_url: str, index: int | str) -> StatusEntry:
+    """The ``message`` entry (section 2.1) of entry ``index`` of a state list: statusSize 2, the four
+    messages of :data:`STATE_MESSAGES` and their ``statusReference``.
+    """
+    entry: StatusEntry = {
+        "id": f"{list_url}#{index}",
+        "type": "BitstringStatusListEntry",
+        "statusPurpose": "message",
+        "statusListIndex": str(index),
+        "statusListCredential": list_url,
+        "statusSize": STATE_SIZE,
+        "statusMessage": [{"status": status, "message": message} for status, message in STATE_MESSAGES],
+        "statusReference": STATE_REFERENCE,
+    }
     return entry
 
 
@@ -232,15 +271,18 @@ def add_lifecycle(
     purposes: tuple[str, ...] = PURPOSES,
 ) -> None:
     """What the lifecycle adds to a rendered credential: its status entries (see
-    :mod:`vccore.status`; ``purposes``: which of the list set's lists) and, for a re-issue, the
-    certificateId it replaces.
+    :mod:`vccore.status`; ``purposes``: which of the list set's lists, :data:`PURPOSES` and
+    :data:`STATE_LIST`) and, for a re-issue, the certificateId it replaces.
     """
     context = credential["@context"]
     contexts = credential["@context"] = list(one_or_many(context))  # a copy: it is added to
     if version == "1.1":
         contexts.append(STATUS_CONTEXT)
     credential["credentialStatus"] = [
-        status_entry(list_url(status_base, status_list, purpose), status_index, purpose) for purpose in purposes
+        state_entry(list_url(status_base, status_list, STATE_LIST), status_index)
+        if purpose == STATE_LIST
+        else status_entry(list_url(status_base, status_list, purpose), status_index, purpose)
+        for purpose in purposes
     ]
     if replaces is not None:
         contexts.append(LIFECYCLE_CONTEXT)

@@ -16,15 +16,16 @@ from typing import Any, Final
 
 from .. import _datetime
 from .._cache import Cache
-from .._signed import STATUS, Node, StatusEntry, StatusListFacts, Unreadable
+from .._signed import STATUS, VC, XSD_INTEGERS, Node, StatusEntry, StatusListFacts, Unreadable
 from ..canon import WorkBudget
 from ..codes import ErrorCode, ProblemCode
 from ..results import Problem, VerificationResult, work_limit
-from .bitstring import MESSAGES, MIN_LIST_LENGTH, Bitstring, StatusError
+from .bitstring import MESSAGES, MIN_LIST_LENGTH, STATE_MESSAGES, STATE_SIZE, Bitstring, StatusError
 from .resolve import StatusResolver
 
 MAX_STATUS_ENTRIES: Final = 16
 _INDEX_TEXT: Final = re.compile(r"[0-9]{1,12}")
+_STATUS_TEXT: Final = re.compile(r"0x[0-9A-Fa-f]{1,2}")
 # How far a verifier's clock may run behind the issuer's when judging a status list's validFrom.
 _CLOCK_SKEW: Final = timedelta(minutes=5)
 
@@ -44,6 +45,9 @@ class StatusList:
     facts: StatusListFacts
     bits: Bitstring
     issuer: str | None
+    size: int | None = None
+    """The list's own ``statusSize``, when its subject says one (the credentials/v2 context has no
+    term for it; a list whose context defines the spec's IRI can say it)."""
 
 
 ListVerifier = Callable[[Mapping[str, Any], datetime, WorkBudget], tuple[VerificationResult, Node | None, str | None]]
@@ -124,7 +128,15 @@ class StatusLists:
                 ProblemCode.STATUS_LIST_LENGTH_ERROR if exc.code == ErrorCode.STATUS_LIST_LENGTH_ERROR else refused,
                 f"{url}: {exc.code}: {exc.message}",
             )
-        return StatusList(facts, bits, issuer)
+        try:
+            said = root.nodes(VC + "credentialSubject", "credentialSubject")[0].one_literal(
+                STATUS + "statusSize", "credentialSubject.statusSize", XSD_INTEGERS
+            )
+        except Unreadable as exc:
+            return Refusal(ProblemCode.MALFORMED_VALUE_ERROR, f"{url}: {exc.message}")
+        if said is not None and not (said.value.isascii() and said.value.isdigit() and 1 <= int(said.value) <= 8):
+            return Refusal(ProblemCode.MALFORMED_VALUE_ERROR, f"{url}: statusSize {said.value!r} is not 1 to 8 bits")
+        return StatusList(facts, bits, issuer, int(said.value) if said is not None else None)
 
 
 class StatusCheck:
@@ -178,10 +190,18 @@ class StatusCheck:
             elif entry.purpose == "suspension":
                 suspended = (url, index)
             elif entry.purpose == "message":
-                if entry.messages == _VCCORE_MESSAGES:
+                if entry.size == 1 and entry.messages == _VCCORE_MESSAGES:
                     superseded = (url, index)
+                elif entry.size == STATE_SIZE and entry.messages == _STATE_MESSAGES:
+                    # vccore's state list: 0x1 suspended, 0x2 revoked, 0x3 superseded
+                    if value & 2:
+                        revoked = (url, index)
+                        if value == 3:
+                            superseded = (url, index)
+                    else:
+                        suspended = (url, index)
                 else:  # another issuer's message: reported, not judged (section 3.2 returns it)
-                    text = next((message for status, message in entry.messages if status == hex(value)), None)
+                    text = next((message for status, message in entry.messages if int(status, 16) == value), None)
                     self.warnings.append(
                         Problem(
                             ProblemCode.STATUS_MESSAGE,
@@ -237,11 +257,20 @@ class StatusCheck:
                 "a BitstringStatusListEntry needs statusPurpose, statusListCredential and a decimal statusListIndex",
             )
             return None
-        if size > 1 and len(entry.messages) != 2**size:
-            self.fail(ProblemCode.MALFORMED_VALUE_ERROR, f"statusSize {size} needs {2**size} statusMessage entries")
-            return None
+        if size > 1 or entry.messages:
+            wrong = _messages_problem(size, entry.messages)
+            if wrong is not None:
+                self.fail(ProblemCode.MALFORMED_VALUE_ERROR, wrong)
+                return None
         status_list = self._list(url)
         if status_list is None:
+            return None
+        if status_list.size is not None and status_list.size != size:
+            self.fail(
+                ProblemCode.STATUS_VERIFICATION_ERROR,
+                f"{url} is a list of {status_list.size}-bit entries; the entry says statusSize {size}",
+                statusListCredential=url,
+            )
             return None
         if purpose not in status_list.facts.purposes:
             self.fail(
@@ -318,4 +347,19 @@ class StatusCheck:
         return None
 
 
+def _messages_problem(size: int, messages: frozenset[tuple[str, str]]) -> str | None:
+    """What is wrong with an entry's ``statusMessage`` for its ``statusSize`` (section 2.1: one
+    message for each of the 2**statusSize values, each status ``0x`` and hexadecimal), or None.
+    As signed, the messages are a set (JSON-LD keeps no order here): each value once is checked.
+    """
+    count = 2**size
+    if len(messages) != count:
+        return f"statusSize {size} needs {count} statusMessage entries (one for each value), not {len(messages)}"
+    values = [int(status, 16) if _STATUS_TEXT.fullmatch(status) else -1 for status, _ in messages]
+    if sorted(values) != list(range(count)):
+        return f"the statusMessage status values must be 0x0 to {hex(count - 1)}, each once"
+    return None
+
+
 _VCCORE_MESSAGES: Final = frozenset(MESSAGES)
+_STATE_MESSAGES: Final = frozenset(STATE_MESSAGES)

@@ -17,9 +17,9 @@ from ..contexts import ContextLoader
 from ..keys import Signer
 from ..proofs import sign
 from ..suites import Suite
-from .bitstring import Bitstring, list_url, status_list_credential
+from .bitstring import STATE_LIST, STATE_SIZE, Bitstring, list_url, status_list_credential
 
-__all__ = ["list_set_credentials", "write_status_lists"]
+__all__ = ["list_set_credentials", "state_lists", "write_status_lists"]
 
 
 def list_set_credentials(
@@ -71,6 +71,59 @@ def list_set_credentials(
             suspensions=suspensions,
         )
         out[url] = sign(unsigned, signer, suite=suite, created=now, contexts=contexts)
+    return out
+
+
+def state_lists(
+    lists: Mapping[str, Mapping[str, Any]],
+    *,
+    issuer: str,
+    signer: Signer,
+    suite: str | Suite,
+    contexts: ContextLoader | None,
+    now: datetime,
+    valid_for: timedelta,
+) -> dict[str, dict[str, Any]]:
+    """The state lists (``<base><set>/state``, see :mod:`vccore.status.bitstring`) of the list sets
+    in ``lists`` (URL -> credential, as :func:`list_set_credentials` made them), signed at ``now``
+    and valid for ``valid_for``: URL -> credential. Each is read off its set's three lists, so it
+    says what they say, as of when they were made: revoked (``0x2``) or superseded (``0x3``) where
+    the revocation bit is set, suspended (``0x1``) where only the suspension bit is, with the
+    suspension list's end dates. A set that has a state list already, or lacks one of the three,
+    is passed over.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for url, revocation in lists.items():
+        if not url.endswith("/revocation"):
+            continue
+        base = url[: -len("revocation")]
+        suspension, message = lists.get(base + "suspension"), lists.get(base + "message")
+        if suspension is None or message is None or base + STATE_LIST in lists:
+            continue
+        revoked, suspended, superseded = (
+            Bitstring.decode(one["credentialSubject"]["encodedList"]) for one in (revocation, suspension, message)
+        )
+        if not revoked.length == suspended.length == superseded.length:
+            raise ValueError(f"the lists of {base} are not of one length")
+        values = dict.fromkeys(suspended.set_indices(), 1)
+        values.update(dict.fromkeys(revoked.set_indices(), 2))
+        values.update(dict.fromkeys((i for i in superseded.set_indices() if values.get(i) == 2), 3))
+        ends = {
+            int(item["statusListIndex"]): item["suspendedUntil"]
+            for item in suspension["credentialSubject"].get("suspensions", ())
+            if values.get(int(item["statusListIndex"])) == 1
+        }
+        state_url = base + STATE_LIST
+        unsigned = status_list_credential(
+            state_url,
+            issuer=issuer,
+            purpose="message",
+            bits=Bitstring.zeros(revoked.length * STATE_SIZE).with_values(values, STATE_SIZE),
+            valid_from=_datetime.format(now),
+            valid_until=_datetime.format(now + valid_for),
+            suspensions=ends,
+        )
+        out[state_url] = sign(unsigned, signer, suite=suite, created=now, contexts=contexts)
     return out
 
 

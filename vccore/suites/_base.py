@@ -68,8 +68,10 @@ class Suite:
 
 
 def transform_rdfc(document: Any, contexts: ContextLoader) -> str:
-    """RDFC-1.0 canonical N-Quads, safe mode on."""
-    return canonicalize(document, contexts=contexts, safe=True)
+    """RDFC-1.0 canonical N-Quads, safe mode on, base direction as ``i18n-datatype`` (what
+    Digital Bazaar's eddsa-rdfc-2022 cryptosuite and jsonld-signatures 11 sign).
+    """
+    return canonicalize(document, contexts=contexts, safe=True, rdf_direction="i18n-datatype")
 
 
 def sha256(data: bytes) -> bytes:

@@ -13,6 +13,9 @@ so under DIVOC's and Sunbird RC's signers): RDFC-1.0's algorithm, but a literal 
 backslash, the double quote, LF and CR. A tab or another control character is written raw, where
 RDFC-1.0 writes an escape (t, b, f or u00XX after a backslash), so such a credential hashes
 differently under the two.
+
+rdf-canonize 1.x (jsonld.js 2 under jsonld-signatures 6) has no ``rdfDirection``: a value's base
+direction is left out of what it signs, so vccore refuses to sign or verify one with these suites.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def transform_urdna2015(document: Any, contexts: ContextLoader) -> str:
     """URDNA2015 canonical N-Quads as rdf-canonize 1.x wrote them (safe mode on): literals keep
     tabs and other control characters raw, and the blank node labels follow from that text.
     """
-    quads = to_quads(document, contexts=contexts, safe=True)
+    quads = to_quads(document, contexts=contexts, safe=True, rdf_direction=None)
     return canonical_nquads([_rdf_canonize_1_literals(q) for q in quads])
 
 
