@@ -220,6 +220,17 @@ class PrinterProtocolError(Exception):
     """Inside :mod:`vccore.pdf`: Chromium answered a command with an error (a RenderError to callers)."""
 
 
+class VerifyPageInputError(Exception):
+    """Inside :mod:`vccore.http.verify_page`: what stopped a check before any credential was read
+    (no QR code in the photo, a URL, an empty form): ``key`` names the page's words for it,
+    ``code`` is the outcome logged, ``status`` the HTTP status, ``fill`` the words' placeholders.
+    """
+
+    def __init__(self, key: str, code: str, status: int, **fill: str) -> None:
+        super().__init__(key)
+        self.key, self.code, self.status, self.fill = key, code, status, fill
+
+
 class QRError(VccoreError):
     """A QR payload cannot be made or read.
 

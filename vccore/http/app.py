@@ -35,6 +35,7 @@ from .management import ManagementApi
 from .schemas import SchemaApi, TypeRegistry
 from .templates import TemplatesApi
 from .vc_api import VcApi
+from .verify_page import VerifyPage, openapi_paths
 from .webhook import Callbacks, WebhookWorker
 
 __all__ = ["create_app", "openapi"]
@@ -113,13 +114,14 @@ def create_app(
     common = _Common(service)
     divoc, vc_api = DivocApi(service, callbacks), VcApi(service)
     management = ManagementApi(service, openapi=lambda: openapi(issuer))
+    page = VerifyPage(service)  # the verifier's page, /verify, and the front page /
 
     # the entity types tenants make at run time (DIVOC's schema routes): kept in the store, served
     # from start, and swapped whole into the issuer and every handler's verifier when they change
     def remember(verifier: Verifier) -> None:
         app.state.verifier = verifier  # the app is made below, before any type is installed
 
-    registry = TypeRegistry(issuer, authorizer, make_verifier, [common, divoc, vc_api, management], remember)
+    registry = TypeRegistry(issuer, authorizer, make_verifier, [common, divoc, vc_api, management, page], remember)
     schemas = SchemaApi(service, registry)
     registry.handlers.append(schemas)
     templates = TemplatesApi(service)
@@ -134,6 +136,7 @@ def create_app(
         *schemas.routes(),
         *templates.routes(),
         *vc_api.routes(),
+        *page.routes(),
         *(Route(path + "{set}/{purpose}", common.status_list, methods=["GET"]) for path in status_paths),
     ]
     divoc_paths = [r.path for r in routes if r.path.startswith(_EXPRESS_PREFIXES)]
@@ -310,4 +313,6 @@ def openapi(issuer: Issuer) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the API, with each entity type's payload schema."""
     from .openapi import document
 
-    return document(issuer, status_path=_url_path(issuer.store.status_url), list_size=LIST_SIZE)
+    found = document(issuer, status_path=_url_path(issuer.store.status_url), list_size=LIST_SIZE)
+    found["paths"].update(openapi_paths())  # the verifier's page (HTML), described beside it
+    return found
