@@ -42,20 +42,13 @@ def vectors() -> Path:
 # --- stores: every store test runs on SQLite and on PostgreSQL ------------------------------------
 
 STORES = ["sqlite", "postgresql"]
-PG_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_POSTGRES"))
 
 
 @pytest.fixture(scope="session")
 def pg_server() -> Any:
     """A throwaway PostgreSQL server for the session (skipped, with the reason, where there are no
     server binaries, unless VCCORE_REQUIRE_POSTGRES is set, as CI sets it)."""
-    reason = pgserver.unavailable()
-    if reason is not None:
-        if PG_REQUIRED:
-            pytest.fail(f"VCCORE_REQUIRE_POSTGRES is set but no PostgreSQL server can start: {reason}")
-        pytest.skip(f"PostgreSQL store tests: {reason}")
-    with pgserver.running() as server:
-        yield server
+    yield from pgserver.for_tests()
 
 
 @pytest.fixture(params=STORES)

@@ -153,6 +153,20 @@ class Server:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
+def for_tests(*, durable: bool = False, settings: dict[str, str] | None = None) -> Iterator[Server]:
+    """A fixture's body: a running server, or the test skipped with the reason there is none
+    (failed instead when VCCORE_REQUIRE_POSTGRES is set, as CI sets it)."""
+    import pytest
+
+    reason = unavailable()
+    if reason is not None:
+        if os.environ.get("VCCORE_REQUIRE_POSTGRES"):
+            pytest.fail(f"VCCORE_REQUIRE_POSTGRES is set but no PostgreSQL server can start: {reason}")
+        pytest.skip(f"PostgreSQL tests: {reason}")
+    with running(durable=durable, settings=settings) as server:
+        yield server
+
+
 @contextlib.contextmanager
 def running(*, durable: bool = False, settings: dict[str, str] | None = None) -> Iterator[Server]:
     server = Server(durable=durable, settings=settings)

@@ -23,7 +23,7 @@ from typing import Any
 import pgserver
 import psycopg
 import pytest
-from conftest import PG_REQUIRED, raw_rows
+from conftest import raw_rows
 from starlette.testclient import TestClient
 from store_invariants import check_store
 
@@ -44,21 +44,11 @@ assert HP.example is not None
 PAYLOAD = {k: v for k, v in HP.example.items() if k != "certificateId"}
 
 
-def _server() -> Iterator[pgserver.Server]:
-    reason = pgserver.unavailable()
-    if reason is not None:
-        if PG_REQUIRED:
-            pytest.fail(f"VCCORE_REQUIRE_POSTGRES is set but no PostgreSQL server can start: {reason}")
-        pytest.skip(f"PostgreSQL tests: {reason}")
-    with pgserver.running(durable=True) as server:
-        yield server
-
-
 @pytest.fixture(scope="module")
 def durable() -> Iterator[pgserver.Server]:
     """A server of this module's own, as production runs one (fsync and synchronous commits on):
     these tests restart, crash and freeze it."""
-    yield from _server()
+    yield from pgserver.for_tests(durable=True)
 
 
 def _issuer(location: str) -> Issuer:

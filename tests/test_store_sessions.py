@@ -17,7 +17,6 @@ from typing import Any
 import pgserver
 import psycopg
 import pytest
-from conftest import PG_REQUIRED
 from starlette.testclient import TestClient
 
 from vccore import Ed25519Key, bundled_entity_types
@@ -43,13 +42,7 @@ HOSTILE = {
 @pytest.fixture(scope="module")
 def hostile() -> Iterator[pgserver.Server]:
     """A server of its own whose defaults are serializable transactions and asynchronous commits."""
-    reason = pgserver.unavailable()
-    if reason is not None:
-        if PG_REQUIRED:
-            pytest.fail(f"VCCORE_REQUIRE_POSTGRES is set but no PostgreSQL server can start: {reason}")
-        pytest.skip(f"PostgreSQL session tests: {reason}")
-    with pgserver.running(settings=HOSTILE) as server:
-        yield server
+    yield from pgserver.for_tests(settings=HOSTILE)
 
 
 def _show(store: PostgresStore, *names: str) -> list[str]:

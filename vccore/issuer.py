@@ -679,33 +679,18 @@ class Issuer:
         """
         moment = now if now is not None else _datetime.now()
         rows = list(self.store.status_rows(list_number))
+        signing: dict[str, Any] = {
+            "issuer": issuer_of(self.signer),
+            "signer": self.signer,
+            "suite": self.suite if self.suite is not None else DEFAULT_SUITE,
+            "contexts": self.contexts,
+            "now": moment,
+            "valid_for": self.status_valid_for,
+        }
         out: dict[str, dict[str, Any]] = {}
         for base_url in (*self.store.earlier_status_urls, self.store.status_url):
-            out.update(
-                list_set_credentials(
-                    rows,
-                    list_number,
-                    base_url=base_url,
-                    list_size=LIST_SIZE,
-                    issuer=issuer_of(self.signer),
-                    signer=self.signer,
-                    suite=self.suite if self.suite is not None else DEFAULT_SUITE,
-                    contexts=self.contexts,
-                    now=moment,
-                    valid_for=self.status_valid_for,
-                )
-            )
-        out.update(
-            state_lists(
-                out,
-                issuer=issuer_of(self.signer),
-                signer=self.signer,
-                suite=self.suite if self.suite is not None else DEFAULT_SUITE,
-                contexts=self.contexts,
-                now=moment,
-                valid_for=self.status_valid_for,
-            )
-        )
+            out.update(list_set_credentials(rows, list_number, base_url=base_url, list_size=LIST_SIZE, **signing))
+        out.update(state_lists(out, **signing))
         return out
 
     def export_status(self, directory: str | Path, *, now: datetime | None = None) -> list[Path]:
