@@ -104,7 +104,10 @@ def tenant(name: str, **options: Any) -> str:
     return keycloak_token(realm_roles=[*KEYCLOAK_DEFAULTS, f"{name}-realm-role"], username=name, **options)
 
 
-ADMIN = keycloak_token(clients={"admin-api": ["api"]}, username="service-account-admin-api")
+def admin() -> str:
+    """The admin-api client's token, made when a test asks (a token made at import would expire
+    before the tests of a slow run reach it: it lives 300 s)."""
+    return keycloak_token(clients={"admin-api": ["api"]}, username="service-account-admin-api")
 
 
 def divoc_authorizer(mapping: dict[str, Any] = DIVOC_REALM) -> JwtAuthorizer:
@@ -123,9 +126,9 @@ def refusal(call: Any) -> AuthError:
 def test_the_admin_api_clients_api_role_grants_every_permission_on_every_entity_type() -> None:
     authorizer = divoc_authorizer()
     for scope in ("certify", "revoke", "read"):
-        assert authorizer.check(ADMIN, scope) == "user-service-account-admin-api"
+        assert authorizer.check(admin(), scope) == "user-service-account-admin-api"
         for entity in ("HealthProfessional", "VaccinationCertificate", "AnyOtherType"):
-            assert authorizer.check_entity(ADMIN, scope, entity)
+            assert authorizer.check_entity(admin(), scope, entity)
 
 
 def test_a_tenants_role_reaches_its_own_entity_types_only() -> None:
@@ -202,7 +205,7 @@ def test_a_role_can_name_its_entity_types_and_a_claim_can_be_a_scope_string() ->
 def test_a_bad_token_is_still_401_with_a_mapping() -> None:
     authorizer = divoc_authorizer()
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged = jwt.encode(jwt.decode(ADMIN, options={"verify_signature": False}), stranger, "RS256", {"kid": "rsa-1"})
+    forged = jwt.encode(jwt.decode(admin(), options={"verify_signature": False}), stranger, "RS256", {"kid": "rsa-1"})
     assert refusal(lambda: authorizer.check_entity(forged, "certify", "HealthProfessional")).status == 401
     assert refusal(lambda: authorizer.check_entity(None, "certify", "HealthProfessional")).status == 401
 
@@ -307,13 +310,13 @@ def bearer(token: str) -> dict[str, str]:
 def test_a_token_with_divocs_api_role_certifies_revokes_and_reads_over_http(divoc: TestClient) -> None:
     assert HP.example is not None and VACCINATION.example is not None
     for entity, payload in (("HealthProfessional", HP.example), ("VaccinationCertificate", VACCINATION.example)):
-        made = divoc.post(f"{CERTIFY}/{entity}", json=payload, headers=bearer(ADMIN))
+        made = divoc.post(f"{CERTIFY}/{entity}", json=payload, headers=bearer(admin()))
         assert made.status_code == 200, made.text
         certificate_id = made.json()["certificateId"]
-        fetched = divoc.get(f"/vc-certification/v1/certificate/{entity}/{certificate_id}", headers=bearer(ADMIN))
+        fetched = divoc.get(f"/vc-certification/v1/certificate/{entity}/{certificate_id}", headers=bearer(admin()))
         assert fetched.status_code == 200, fetched.text
         revoked = divoc.post(
-            REVOKE, json={"certificateId": certificate_id, "entityName": entity}, headers=bearer(ADMIN)
+            REVOKE, json={"certificateId": certificate_id, "entityName": entity}, headers=bearer(admin())
         )
         assert revoked.status_code == 200, revoked.text
 
