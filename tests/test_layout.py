@@ -129,6 +129,7 @@ FLOORS: list[tuple[str, ...]] = [
         "vccore.proofs",
         "vccore.suites",
         "vccore.keys",
+        "vccore._ed25519",
         "vccore.dids",
         "vccore.verification_methods",
         "vccore.key_files",
