@@ -32,6 +32,8 @@ from ._status_cache import STATUS_TTL, StatusCache
 from .auth import Authorizer
 from .divoc import DivocApi
 from .management import ManagementApi
+from .metrics import Metrics, Observed, instrument, metrics_endpoint
+from .metrics import openapi_paths as metrics_paths
 from .schemas import SchemaApi, TypeRegistry
 from .templates import TemplatesApi
 from .vc_api import VcApi
@@ -51,6 +53,7 @@ def create_app(
     any_issuer: bool = False,
     status_ttl: float = STATUS_TTL,
     callbacks: Callbacks | None = None,
+    metrics_token: str | None = None,
 ) -> Starlette:
     """The ASGI application. ``verifier`` answers the verify routes; by default one that
     accepts every suite vccore knows (DIVOC's 2018 suites too), reads status from this server's
@@ -61,13 +64,17 @@ def create_app(
     ``any_issuer``: trust every issuer that controls the key that signed, as a general VC API
     verifier does (what the W3C test suites need); never the default. ``callbacks``: the tenant
     webhooks (:mod:`vccore.http.webhook`) told of every certify and update on DIVOC's routes, from
-    the store's outbox, by a thread that runs while the app does.
+    the store's outbox, by a thread that runs while the app does. Every request is counted and
+    timed for ``GET /metrics`` and logged on ``vccore.access`` (:mod:`vccore.http.metrics`);
+    ``metrics_token``: the bearer token ``/metrics`` takes (None: it is public, as ``/health``).
 
     The entity types tenants make through DIVOC's schema routes (:mod:`vccore.http.schemas`) are
     kept in the store and served from start: they are added to ``issuer.entity_types`` (the
     server owns the issuer from here), and the default verifier is made anew with them (a
     ``verifier`` given is kept as it is).
     """
+    metrics = Metrics()
+    instrument(issuer, metrics)  # before anything takes the issuer's store
     status = StatusCache(issuer, status_ttl)
     trusted_issuers, verification_methods = list(trusted_issuers), list(verification_methods)
     if verifier is not None and (trusted_issuers or verification_methods or any_issuer):
@@ -131,6 +138,7 @@ def create_app(
         Route("/health", common.health, methods=["GET"]),
         Route("/ready", common.ready, methods=["GET"]),
         Route("/openapi.json", common.openapi, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(metrics, metrics_token), methods=["GET"]),
         *divoc.routes(),
         *management.routes(),
         *schemas.routes(),
@@ -146,7 +154,7 @@ def create_app(
         lifespan=webhooks.lifespan if webhooks is not None else None,
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_allowed},
-        middleware=[Middleware(ExpressPaths, templates=divoc_paths)],
+        middleware=[Middleware(ExpressPaths, templates=divoc_paths), Middleware(Observed, metrics=metrics)],
     )
     app.state.verifier = checker  # whom it trusts: app.state.verifier.trusted_issuers
     registry.load()  # the types made at run time before this start
@@ -315,4 +323,5 @@ def openapi(issuer: Issuer) -> dict[str, Any]:
 
     found = document(issuer, status_path=_url_path(issuer.store.status_url), list_size=LIST_SIZE)
     found["paths"].update(openapi_paths())  # the verifier's page (HTML), described beside it
+    found["paths"].update(metrics_paths())
     return found

@@ -3,12 +3,13 @@
 Two modes:
 
 - **JWT** (what DIVOC deployments do, with Keycloak as the token issuer): a JSON Web Key Set (a
-  file, the token issuer's public keys) verifies the token's signature (RS256/PS256, ES256/ES384
-  or EdDSA, never "none" or a shared-secret HS* algorithm); ``exp`` is required and checked
-  (30 s leeway), ``nbf`` and ``iat`` when present, ``iss`` and ``aud`` when configured. Each of
-  these times is an integer (a string, a float or a boolean is refused), and a token may live at
-  most ``max_lifetime`` seconds (:data:`MAX_LIFETIME`, a day, unless told otherwise): ``exp``
-  minus ``iat``, or minus now when it has no ``iat``. The token's permissions are read from
+  file, or a URL fetched again for an unknown ``kid``: :mod:`vccore.http._jwks`) verifies the
+  token's signature (RS256/PS256, ES256/ES384 or EdDSA, never "none" or a shared-secret HS*
+  algorithm); ``exp`` is required and checked (30 s leeway), ``nbf`` and ``iat`` when present,
+  ``iss`` and ``aud`` when configured. Each of these times is an integer (a string, a float or a
+  boolean is refused), and a token may live at most ``max_lifetime`` seconds
+  (:data:`MAX_LIFETIME`, a day, unless told otherwise): ``exp`` minus ``iat``, or minus now when
+  it has no ``iat``. The token's permissions are read from
   ``scope`` (space-separated), ``scp``, ``roles`` and Keycloak's ``realm_access.roles`` together,
   unless a :class:`RoleMapping` is given: then only the token's roles grant permissions, as it
   says, and perhaps on some entity types only (DIVOC's tenants: their schemas' ``_osConfig.roles``).
@@ -38,6 +39,7 @@ from typing import Any, Final, Protocol, runtime_checkable
 from .. import _json
 from ..codes import ErrorCode
 from ..errors import AuthError
+from ._jwks import JWKS_MIN_INTERVAL, JwksUrl, algorithms_of, signing_keys
 
 __all__ = [
     "MAX_LIFETIME",
@@ -45,6 +47,7 @@ __all__ = [
     "AuthError",
     "Authorizer",
     "EntityAuthorizer",
+    "JwksUrl",
     "JwtAuthorizer",
     "RoleMapping",
     "StaticTokenAuthorizer",
@@ -54,11 +57,6 @@ __all__ = [
 ]
 
 SCOPES: Final = ("certify", "revoke", "read", "manage")
-_ALGORITHMS: Final = {
-    "RSA": ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512"),
-    "EC": ("ES256", "ES384", "ES512"),
-    "OKP": ("EdDSA",),
-}
 MAX_TOKEN_CHARS: Final = 16_384
 MAX_LIFETIME: Final = 86_400
 """The longest a JWT may live by default, in seconds (``exp`` - ``iat``): a day. Keycloak's tokens
@@ -303,7 +301,7 @@ class JwtAuthorizer:
 
     def __init__(
         self,
-        jwks: Mapping[str, Any],
+        jwks: Mapping[str, Any] | JwksUrl,
         *,
         issuer: str | None = None,
         audience: str | Iterable[str] | None = None,
@@ -311,30 +309,15 @@ class JwtAuthorizer:
         max_lifetime: float | None = MAX_LIFETIME,
         roles: RoleMapping | None = None,
     ) -> None:
-        """``max_lifetime``: the longest a token may live, in seconds (None: no limit). ``roles``:
-        which token roles grant which permissions (None: the token's scopes and roles name
-        vccore's permissions themselves).
+        """``jwks``: the key set, or where it is fetched from (:meth:`from_url`). ``max_lifetime``:
+        the longest a token may live, in seconds (None: no limit). ``roles``: which token roles
+        grant which permissions (None: the token's scopes and roles name vccore's permissions).
         """
         import jwt  # the server extra
 
         self._jwt = jwt
-        try:
-            key_set = jwt.PyJWKSet.from_dict(dict(jwks))
-        except (jwt.PyJWKSetError, jwt.InvalidKeyError, TypeError, ValueError) as exc:
-            raise AuthError(f"the JWKS cannot be used: {exc}", code=ErrorCode.AUTH_CONFIG) from None
-        self._keys: list[Any] = []
-        for key in key_set.keys:
-            kty = key._jwk_data.get("kty")
-            if kty not in _ALGORITHMS:
-                raise AuthError(
-                    f"the JWKS key {key.key_id or '(no kid)'} is a {kty} key: only RSA, EC and OKP keys sign tokens",
-                    code=ErrorCode.AUTH_CONFIG,
-                )
-            if key._jwk_data.get("use", "sig") != "sig":
-                continue
-            self._keys.append(key)
-        if not self._keys:
-            raise AuthError("the JWKS holds no signing key", code=ErrorCode.AUTH_CONFIG)
+        self._source = jwks if isinstance(jwks, JwksUrl) else None
+        self._keys: list[Any] = jwks.keys if isinstance(jwks, JwksUrl) else signing_keys(jwks)
         self.issuer = issuer
         self.audience = [audience] if isinstance(audience, str) else list(audience) if audience is not None else None
         self.leeway = leeway
@@ -357,13 +340,30 @@ class JwtAuthorizer:
             raise AuthError(f"{path} is not a JWKS object", code=ErrorCode.AUTH_CONFIG)
         return cls(data, **options)
 
+    @classmethod
+    def from_url(cls, url: str, *, min_interval: float = JWKS_MIN_INTERVAL, **options: Any) -> JwtAuthorizer:
+        """The key set at ``url`` (Keycloak's ``https://HOST/realms/NAME/protocol/openid-connect/certs``),
+        fetched now and again for a token naming a key it does not hold, at most once per
+        ``min_interval`` seconds (:class:`~vccore.http._jwks.JwksUrl`); AuthError (``AUTH_CONFIG``)
+        when it cannot be fetched or used.
+        """
+        return cls(JwksUrl(url, min_interval=min_interval), **options)
+
     def _key_for(self, header: Mapping[str, Any]) -> Any:
         kid = header.get("kid")
+        if self._source is not None:
+            self._source.refresh_if_old()
+            self._keys = self._source.keys
         if kid is not None:
-            for key in self._keys:
-                if key.key_id == kid:
-                    return key
-            raise AuthError(f"no key {json.dumps(kid)} in the token issuer's key set", token="invalid")
+            for attempt in range(2):
+                for key in self._keys:
+                    if key.key_id == kid:
+                        return key
+                if attempt or self._source is None or not self._source.refresh_for_unknown_kid():
+                    break
+                self._keys = self._source.keys  # fetched again: the token issuer may have rotated its keys
+            where = f" ({self._source.describe()})" if self._source is not None else ""
+            raise AuthError(f"no key {json.dumps(kid)} in the token issuer's key set{where}", token="invalid")
         if len(self._keys) == 1:
             return self._keys[0]
         raise AuthError("the token names no key (kid) and the key set has several", token="invalid")
@@ -379,14 +379,13 @@ class JwtAuthorizer:
     def _check(self, token: str | None, scope: str, entity: str | None) -> str:
         jwt = self._jwt
         if token is None:
-            raise _missing("a JWT from the token issuer whose keys this server takes (vccore serve --jwks)")
+            raise _missing("a JWT from the token issuer whose keys this server takes (vccore serve --jwks[-url])")
         if len(token) > MAX_TOKEN_CHARS:
             raise AuthError(f"the bearer token is longer than {MAX_TOKEN_CHARS} characters", token="invalid")
         try:
             header = jwt.get_unverified_header(token)
             key = self._key_for(header)
-            kty = key._jwk_data["kty"]
-            allowed = [key._jwk_data["alg"]] if "alg" in key._jwk_data else list(_ALGORITHMS[kty])
+            allowed = algorithms_of(key)
             if header.get("alg") not in allowed:
                 raise AuthError(
                     f"the token's algorithm {json.dumps(header.get('alg'))} is not one its key signs with ({', '.join(allowed)})",
