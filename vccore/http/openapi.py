@@ -123,6 +123,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
         "description": "An entity type (or an alias, such as DIVOC 3.x's HealthProfessional_1).",
     }
     certificate_param = {"name": "certificateId", "in": "path", "required": True, "schema": {"type": "string"}}
+    idempotency = {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 257}}
     payloads = {
         f"{entity.name}Payload": {**entity.schema, "description": entity.description} for entity in types.values()
     }
@@ -137,15 +138,15 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
         **_answer("Signed and recorded", {"$ref": "#/components/schemas/Certified"}),
         "headers": {
             "Idempotent-Replayed": {
-                "description": "true when the payload was certified before: the answer is that request's, "
-                "and nothing was signed",
+                "description": "true when the payload (or Idempotency-Key) was sent before: the answer is "
+                "that request's, and nothing was signed",
                 "schema": {"const": "true"},
             }
         },
     }
     paths: dict[str, Any] = {
         "/vc-certification/v1/certify/{entityName}": {
-            "parameters": [entity_param],
+            "parameters": [entity_param, idempotency],
             "post": {
                 "summary": "Certify a payload; a certificateId already in the store updates that certificate",
                 "security": _secured("certify"),
@@ -282,6 +283,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
             "post": {
                 "summary": "W3C VC API: sign a credential as this issuer",
                 "security": _secured("certify"),
+                "parameters": [idempotency],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -296,7 +298,7 @@ def document(issuer: Issuer, *, status_path: str, list_size: int) -> dict[str, A
                 },
                 "responses": {
                     "201": _answer("Signed", {"type": "object", "properties": {"verifiableCredential": credential}}),
-                    **_problems(400, 401, 403, 413),
+                    **_problems(400, 401, 403, 409, 413, 422),
                 },
             },
         },

@@ -22,6 +22,7 @@ from ..status import STATE_LIST, STATE_SIZE, add_lifecycle
 from ..store import Record, RecordState, list_of
 from ..suites import DEFAULT_SUITE, Suite
 from ..verify import UnsignedCredential, check_unsigned
+from ._idempotency import RequestKeys, idempotency_key, insert_once, issued_before, replayed, request_keys
 from ._responses import ApiError, problem, summary
 from ._service import Handlers, Service
 
@@ -51,17 +52,24 @@ class VcApi(Handlers):
         ids: dict[str, str] = {}
 
         async def work() -> Response:
-            self._authorize(request, "certify", "VerifiableCredential")  # the entity type the VC API records
-            credential, options = _vc_api_body(await self._json(request), "credential")
+            subject = self._authorize(request, "certify", "VerifiableCredential")  # the entity type the VC API records
+            sent = idempotency_key(request.headers)
+            body = await self._json(request)
+            credential, options = _vc_api_body(body, "credential")
             if isinstance(credential.get("id"), str):
                 ids["credentialId"] = credential["id"]
-            signed = await run_in_threadpool(self._vc_issue, credential, options)
-            return JSONResponse({"verifiableCredential": signed}, status_code=201)
+            keys = None if sent is None else request_keys("POST /credentials/issue", subject, sent, body)
+            signed, again = await run_in_threadpool(self._vc_issue, credential, options, keys)
+            answer = {"verifiableCredential": signed}
+            return replayed(answer, 201) if again else JSONResponse(answer, status_code=201)
 
         return await self._guard(work, correlation=ids)
 
-    def _vc_issue(self, credential: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
-        """Sign a credential the caller wrote, as this issuer, and record it.
+    def _vc_issue(
+        self, credential: dict[str, Any], options: dict[str, Any], keys: RequestKeys | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Sign a credential the caller wrote, as this issuer, and record it; and whether it was
+        issued before, for a request with the same Idempotency-Key (``keys``).
 
         What is decided is read from the credential as it will be signed (its RDF: another
         spelling of a key changes nothing): the data model is checked first (what a verifier
@@ -79,6 +87,8 @@ class VcApi(Handlers):
         statusPurpose: "message", statusSize: 2}`` for the entry of the state list (the four
         states in two bits), an array of these for several, or null for none.
         """
+        if keys is not None and (issued := issued_before(self.store, keys)) is not None:
+            return issued.credential, True
         ours = issuer_of(self.issuer.signer)
         if "proof" in credential:
             raise ApiError(
@@ -164,9 +174,11 @@ class VcApi(Handlers):
             updated_at=stamp,
         )
         with self.store.transaction() as tx:
-            tx.insert(record)
+            earlier = insert_once(tx, record, keys)
+        if earlier is not None:  # the same Idempotency-Key sent beside this request stored it
+            return earlier.credential, True
         self._changed(record)
-        return signed
+        return signed, False
 
     def _refuse_owned(self, unsigned: UnsignedCredential) -> None:
         """What only this issuer's own machinery may sign (issue #16: a token that could certify
