@@ -50,7 +50,7 @@ def _free_port() -> int:
         return port
 
 
-def start_server(home: Path, store: str | None, port: int) -> subprocess.Popen[bytes]:
+def start_server(home: Path, store: str | None, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     argv = [
         sys.executable,
         "-m",
@@ -65,6 +65,8 @@ def start_server(home: Path, store: str | None, port: int) -> subprocess.Popen[b
         "--status-url",
         "https://issuer.example/status/",
         *(["--store", store] if store else []),
+        "--workers",
+        str(workers),
     ]
     process = subprocess.Popen(
         argv,
@@ -132,9 +134,9 @@ async def load(port: int, path: str, clients: int, bodies: list[bytes], headers:
         finally:
             writer.close()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await asyncio.gather(*(client() for _ in range(clients)))
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     latencies.sort()
 
     def percentile(p: float) -> float:
@@ -152,16 +154,18 @@ async def load(port: int, path: str, clients: int, bodies: list[bytes], headers:
         "mean_ms": round(1000 * statistics.mean(latencies), 1),
         "failures": len(failures),
         "first_failure": failures[0] if failures else None,
+        # the load generator's own CPU, as a share of the machine's over the run
+        "client_cpu_share": round(cpu / (seconds * (os.cpu_count() or 1)), 3),
     }
 
 
-def run(args: argparse.Namespace, new_store: Callable[[], str | None]) -> dict[str, Any]:
+def run(args: argparse.Namespace, new_store: Callable[[], str | None], workers: int = 1) -> dict[str, Any]:
     entity = bundled_entity_types()["HealthProfessional"]
     assert entity.example is not None
     folder = Path(tempfile.mkdtemp(prefix="vccore-serve-bench-"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start_server(folder / "home", new_store(), port)
+    process = start_server(folder / "home", new_store(), port, workers)
     results: dict[str, Any] = {}
     try:
         auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -182,7 +186,7 @@ def run(args: argparse.Namespace, new_store: Callable[[], str | None]) -> dict[s
             load(port, "/vc-certification/v1/certify/HealthProfessional_1", args.clients, payloads, auth)
         )
         print(
-            f"certify: {certify['requests']:,} requests, {certify['clients']} clients: {certify['per_second']:,}/s; "
+            f"{workers} worker(s) certify: {certify['requests']:,} requests, {certify['clients']} clients: {certify['per_second']:,}/s; "
             f"p50 {certify['p50_ms']} ms, p99 {certify['p99_ms']} ms, max {certify['max_ms']} ms; {certify['failures']} failed"
         )
         credentials = []
@@ -202,7 +206,7 @@ def run(args: argparse.Namespace, new_store: Callable[[], str | None]) -> dict[s
             )
         )
         print(
-            f"verify:  {verify['requests']:,} requests, {verify['clients']} clients: {verify['per_second']:,}/s; "
+            f"{workers} worker(s) verify:  {verify['requests']:,} requests, {verify['clients']} clients: {verify['per_second']:,}/s; "
             f"p50 {verify['p50_ms']} ms, p99 {verify['p99_ms']} ms, max {verify['max_ms']} ms; {verify['failures']} failed"
         )
         results = {"certify": certify, "verify": verify}
@@ -221,8 +225,24 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--store", choices=STORES, default="sqlite")
+    parser.add_argument(
+        "--workers", default="1,2", help="the server's worker processes, each count run in turn (default 1,2)"
+    )
     args = parser.parse_args()
-    results = on_store(args.store, lambda new_store: run(args, new_store))
+    counts = [int(n) for n in args.workers.split(",")]
+    results: dict[str, Any] = {}
+    for workers in counts:
+
+        def serve(new_store: Callable[[], str | None], workers: int = workers) -> dict[str, Any]:
+            return run(args, new_store, workers)
+
+        results[f"workers_{workers}"] = on_store(args.store, serve)
+    if len(counts) > 1:  # in this run, on this machine: the ratio is what the noise leaves standing
+        first, last = results[f"workers_{counts[0]}"], results[f"workers_{counts[-1]}"]
+        results["ratio"] = {
+            kind: round(last[kind]["per_second"] / first[kind]["per_second"], 2) for kind in ("certify", "verify")
+        }
+        print(f"{counts[-1]} workers against {counts[0]}: {results['ratio']}")
     results.update(store=args.store, machine=machine())
     print(f"store: {args.store}; machine: {machine()}")
     write_results("server", args.store, results)

@@ -332,7 +332,13 @@ class Issuer:
         earlier = self.store.get_by_keys(keys) if keys is not None else {}
         issuer = issuer_of(self.signer)
         todo: dict[int, dict[str, Any]] = {}  # index -> its slot values
+        first_with: dict[str, int] = {}
+        repeats = {  # a key given twice in one call: the later payloads get the first's answer
+            i: first_with[key] for i, key in enumerate(keys or ()) if first_with.setdefault(key, i) != i
+        }
         for i, payload in enumerate(payloads):
+            if i in repeats:
+                continue
             record = earlier.get(keys[i]) if keys is not None else None
             if record is not None:
                 results[i] = Certified._of(record)
@@ -353,6 +359,8 @@ class Issuer:
                 results[i] = exc
         if todo:
             self._certify_todo(entity_type, version, payloads, keys, todo, moment, results, notify)
+        for i, first in repeats.items():
+            results[i] = results[first]
         assert all(result is not None for result in results)
         return [result for result in results if result is not None]
 

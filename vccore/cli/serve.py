@@ -27,6 +27,7 @@ from ._common import (
 from ._home import STATUS_URL_HELP, _home, _issuer, _issuer_options
 
 API_TOKEN_ENV = "VCCORE_API_TOKEN"
+METRICS_TOKEN_ENV = "VCCORE_METRICS_TOKEN"
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,6 +50,12 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="FILE",
         help="accept JWTs signed by these keys (the token issuer's JWKS) with the scope or role certify, revoke or read; "
         f"without it, one static token (${API_TOKEN_ENV}, else api-token in the home folder, made on first start)",
+    )
+    serve.add_argument(
+        "--jwks-url",
+        metavar="URL",
+        help="as --jwks, the keys fetched from the token issuer (Keycloak: https://HOST/realms/NAME/protocol/"
+        "openid-connect/certs) at start, and again for a token naming an unknown kid, at most every 30 s",
     )
     serve.add_argument(
         "--jwt-issuer", metavar="ISS", help="with --jwks: the tokens' iss (without it, any; a warning says so)"
@@ -106,6 +113,20 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "update is posted there, as DIVOC posts it, at least once (a token in the file itself needs mode 0600)",
     )
     serve.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="no line per request (by default one JSON line on standard error, logger vccore.access: route, status, "
+        f"time, outcome code, never a request's data); GET /metrics is public unless ${METRICS_TOKEN_ENV} is set",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes serving the one port (default 1): each has its own store connections; a change "
+        "through one is seen by the others' verify at once; SIGTERM lets each finish what it accepted",
+    )
     signer = serve.add_argument_group(
         "Sunbird RC's certificate-signer (a drop-in for its container: docs/sunbird.md)",
         "it reads the original's variables too: PORT, CONFIG_BASE_PATH, CUSTOM_TEMPLATE_DELIMITERS, "
@@ -183,52 +204,87 @@ def _serve(args: argparse.Namespace) -> int:
     trust = [m for path in args.trust for m in _read_trust(path)]
     callbacks = load_callbacks(args.callbacks) if args.callbacks is not None else None
     authorizer: Authorizer
-    if args.jwks is not None:
+    if args.jwks is not None and args.jwks_url is not None:
+        raise UnusableInputError("--jwks and --jwks-url are two places for the same keys: give one")
+    if args.jwks is not None or args.jwks_url is not None:
         lifetime = MAX_LIFETIME if args.jwt_max_lifetime is None else args.jwt_max_lifetime
         if lifetime <= 0:
             raise UnusableInputError(f"--jwt-max-lifetime takes a number of seconds above 0, not {lifetime}")
         roles = RoleMapping.from_file(args.roles) if args.roles is not None else None
-        authorizer = JwtAuthorizer.from_file(
-            args.jwks, issuer=args.jwt_issuer, audience=args.jwt_audience, max_lifetime=lifetime, roles=roles
+        claims: dict[str, Any] = {
+            "issuer": args.jwt_issuer,
+            "audience": args.jwt_audience,
+            "max_lifetime": lifetime,
+            "roles": roles,
+        }
+        authorizer = (
+            JwtAuthorizer.from_file(args.jwks, **claims)
+            if args.jwks is not None
+            else JwtAuthorizer.from_url(args.jwks_url, **claims)
         )
         how = (
-            f"JWTs signed by the keys in {args.jwks} (iss {args.jwt_issuer or 'not checked'}, aud {args.jwt_audience or 'not checked'}; "
+            f"JWTs signed by the keys in {args.jwks or args.jwks_url} (iss {args.jwt_issuer or 'not checked'}, aud {args.jwt_audience or 'not checked'}; "
             f"tokens live at most {lifetime} s)" + (f"; roles mapped by {args.roles}" if args.roles is not None else "")
         )
         _warn_unchecked_claims(args)
     elif any(getattr(args, name) is not None for name in ("jwt_issuer", "jwt_audience", "jwt_max_lifetime", "roles")):
-        raise UnusableInputError("--jwt-issuer, --jwt-audience, --jwt-max-lifetime and --roles go with --jwks")
+        raise UnusableInputError(
+            "--jwt-issuer, --jwt-audience, --jwt-max-lifetime and --roles go with --jwks or --jwks-url"
+        )
     else:
         token, where = _api_token(_home(args))
         authorizer = StaticTokenAuthorizer(token)
         how = f"the static token in {where}"
-    issuer = _issuer(args, make_key=True, warn_placeholder=True)
-    try:
-        app = create_app(
-            issuer,
-            authorizer=authorizer,
-            trusted_issuers=args.issuer,
-            verification_methods=[*trust, *_own_keys(args, issuer)],
-            any_issuer=args.any_issuer,
-            callbacks=callbacks,
-        )
-    except VccoreError as exc:  # a trusted key that cannot be read
-        raise UnusableInputError(f"--trust: {exc.code}: {exc.message}") from None
+    if not 1 <= args.workers <= 64:
+        raise UnusableInputError(f"--workers takes 1 to 64, not {args.workers}")
+    if args.workers > 1 and not hasattr(os, "fork"):
+        raise UnusableInputError("--workers above 1 needs fork(), which this system has not: run one process per port")
+
+    metrics_token = os.environ.get(METRICS_TOKEN_ENV) or None
+    if metrics_token is not None and len(metrics_token) < 16:
+        raise UnusableInputError(f"${METRICS_TOKEN_ENV} must be at least 16 characters")
+    if not args.no_access_log:
+        _access_log(args.log_level)
+
+    def build(*, first: bool) -> tuple[Issuer, Any]:
+        issuer = _issuer(args, make_key=first, warn_placeholder=first)
+        try:
+            return issuer, create_app(
+                issuer,
+                authorizer=authorizer,
+                trusted_issuers=args.issuer,
+                verification_methods=[*trust, *_own_keys(args, issuer)],
+                any_issuer=args.any_issuer,
+                callbacks=callbacks,
+                metrics_token=metrics_token,
+            )
+        except VccoreError as exc:  # a trusted key that cannot be read
+            raise UnusableInputError(f"--trust: {exc.code}: {exc.message}") from None
+
+    issuer, app = build(first=True)
     scheme = "https" if args.tls_cert else "http"
     print(
         f"vccore: serving {scheme}://{args.host}:{args.port} as {issuer_of(issuer.signer)}; store {issuer.store.location}; "
         f"status lists under {issuer.store.status_url}; OpenAPI at /openapi.json; protected routes take {how}; "
-        f"the verify routes trust {_trusted_names(app.state.verifier.trusted_issuers)}",
+        f"the verify routes trust {_trusted_names(app.state.verifier.trusted_issuers)}"
+        + (f"; {args.workers} worker processes" if args.workers > 1 else ""),
         file=sys.stderr,
     )
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        ssl_certfile=str(args.tls_cert) if args.tls_cert else None,
-        ssl_keyfile=str(args.tls_key) if args.tls_key else None,
-    )
+    options: dict[str, Any] = {
+        "log_level": args.log_level,
+        "access_log": False,  # the app writes its own line (vccore.access), without the query string
+        "ssl_certfile": str(args.tls_cert) if args.tls_cert else None,
+        "ssl_keyfile": str(args.tls_key) if args.tls_key else None,
+    }
+    if args.workers > 1:
+        from ..http.workers import serve_workers
+
+        issuer.store.close()  # each worker opens its own
+        del issuer, app
+        return serve_workers(
+            lambda: build(first=False)[1], host=args.host, port=args.port, workers=args.workers, **options
+        )
+    uvicorn.run(app, host=args.host, port=args.port, timeout_graceful_shutdown=30, **options)
     return EXIT_OK
 
 
@@ -273,7 +329,7 @@ def _serve_signer(args: argparse.Namespace) -> int:
 
 # vccore's own APIs' options, which neither drop-in takes (the originals check no token either)
 _API_ONLY: Final = (
-    "jwks", "jwt_issuer", "jwt_audience", "jwt_max_lifetime", "roles", "issuer", "trust", "any_issuer",
+    "jwks", "jwks_url", "jwt_issuer", "jwt_audience", "jwt_max_lifetime", "roles", "issuer", "trust", "any_issuer",
     "home", "store", "key", "vc", "suite", "templates", "status_url", "callbacks",
 )  # fmt: skip
 
@@ -364,6 +420,18 @@ def _serve_certificate_api(args: argparse.Namespace) -> int:
 
 def _trusted_names(trusted: frozenset[str] | None) -> str:
     return "any issuer that controls its signing key (--any-issuer)" if trusted is None else ", ".join(sorted(trusted))
+
+
+def _access_log(level: str) -> None:
+    """The app's access lines (:mod:`vccore.http.metrics`) on standard error, each as it is (a
+    JSON object), beside uvicorn's own lines.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("vccore.access")
+    access.addHandler(handler)
+    access.setLevel(level.upper())
+    access.propagate = False
 
 
 def _warn_unchecked_claims(args: argparse.Namespace) -> None:

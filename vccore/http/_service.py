@@ -6,7 +6,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from starlette.requests import ClientDisconnect, Request
@@ -19,6 +19,7 @@ from ..errors import VccoreError
 from ..issuer import Issuer, resolve_entity_type
 from ..store import Record
 from ..verify import Verifier
+from ._group_commit import GroupCommitter
 from ._responses import STATUS_FOR, ApiError, problem
 from ._status_cache import StatusCache, ascii_digits
 from .auth import AuthError, Authorizer, authorize, bearer_token, misspelt_authorization
@@ -74,6 +75,11 @@ class Service:
     authorizer: Authorizer
     verifier: Verifier
     status: StatusCache
+    committer: GroupCommitter = field(init=False)
+    """Certifies the certify requests in hand at once together (one transaction, one sync)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "committer", GroupCommitter(self.issuer))
 
 
 class Handlers:
@@ -85,6 +91,7 @@ class Handlers:
         self.verifier = service.verifier
         self.status = service.status
         self.store = service.issuer.store
+        self.committer = service.committer
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -11,11 +13,54 @@ from ..issuer import Issuer
 from ..status import PURPOSES, STATE_LIST
 from ..store import list_of
 
-__all__ = ["STATUS_TTL", "StatusCache", "ascii_digits"]
+__all__ = ["STATUS_TTL", "SharedGenerations", "StatusCache", "ascii_digits", "join_workers"]
 
 STATUS_TTL: Final = 5.0
 """Seconds a status list set signed for a request is served again (and used by verify) before
 it is made anew; a change made through this server makes it anew at once."""
+
+
+class SharedGenerations:
+    """Counters in memory shared by the worker processes of one ``vccore serve`` (made before they
+    are forked): each worker moves on its own column when it invalidates a list set, so that the
+    others see the change at their next read, without a lock (no worker writes another's column).
+    A set is counted in slot ``set mod SLOTS`` (two sets sharing a slot cost each other a
+    re-signing, never a stale list); slot 0 of each column counts invalidations of every set.
+    """
+
+    SLOTS: Final = 1024
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._memory = mmap.mmap(-1, 8 * (self.SLOTS + 1) * workers)
+        self.index = 0
+
+    def bump(self, list_number: int | None) -> None:
+        """Say that this worker changed ``list_number`` (None: every set)."""
+        slot = 0 if list_number is None else 1 + list_number % self.SLOTS
+        at = 8 * (self.index * (self.SLOTS + 1) + slot)
+        (value,) = struct.unpack_from("<Q", self._memory, at)
+        struct.pack_into("<Q", self._memory, at, value + 1)
+
+    def read(self, list_number: int) -> int:
+        """How many changes of ``list_number`` (or of every set) the workers have said."""
+        total = 0
+        for worker in range(self.workers):
+            base = 8 * worker * (self.SLOTS + 1)
+            total += struct.unpack_from("<Q", self._memory, base)[0]
+            total += struct.unpack_from("<Q", self._memory, base + 8 * (1 + list_number % self.SLOTS))[0]
+        return total
+
+
+_SIBLINGS: SharedGenerations | None = None
+"""The counters this process shares with the other workers of its server (None: it serves alone)."""
+
+
+def join_workers(shared: SharedGenerations, index: int) -> None:
+    """In a worker process, before its app is made: share invalidations with its siblings."""
+    global _SIBLINGS  # noqa: PLW0603 (one per process, set once when the worker starts)
+    shared.index = index
+    _SIBLINGS = shared
 
 
 @dataclass
@@ -32,15 +77,15 @@ class StatusCache:
     ttl: float = STATUS_TTL
 
     def __post_init__(self) -> None:
-        self._sets: dict[int, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._sets: dict[int, tuple[float, tuple[int, int, int], dict[str, dict[str, Any]]]] = {}
         self._making: dict[int, threading.Lock] = {}
         self._generations: dict[int, int] = {}
         self._epoch = 0  # moved on by invalidating every set
         self._lock = threading.Lock()
 
     def invalidate(self, list_number: int | None = None) -> None:
-        """Forget a set (every set: None), and any making of it under way; call it after the
-        change is committed.
+        """Forget a set (every set: None), and any making of it under way, here and in the other
+        workers of this server; call it after the change is committed.
         """
         with self._lock:
             if list_number is None:
@@ -49,9 +94,12 @@ class StatusCache:
             else:
                 self._sets.pop(list_number, None)
                 self._generations[list_number] = self._generations.get(list_number, 0) + 1
+            if _SIBLINGS is not None:
+                _SIBLINGS.bump(list_number)
 
-    def _generation(self, list_number: int) -> tuple[int, int]:
-        return self._epoch, self._generations.get(list_number, 0)
+    def _generation(self, list_number: int) -> tuple[int, int, int]:
+        shared = _SIBLINGS.read(list_number) if _SIBLINGS is not None else 0
+        return self._epoch, self._generations.get(list_number, 0), shared
 
     def get(self, list_number: int) -> dict[str, dict[str, Any]]:
         cached = self._fresh(list_number)
@@ -70,7 +118,7 @@ class StatusCache:
             made = self.issuer.status_list_set(list_number)
             with self._lock:
                 if self._generation(list_number) == generation:
-                    self._sets[list_number] = (time.monotonic(), made)
+                    self._sets[list_number] = (time.monotonic(), generation, made)
             # Changed meanwhile: what was read is not kept for anyone else, but this request may
             # have it (it began before the change was answered).
             return made
@@ -78,9 +126,12 @@ class StatusCache:
     def _fresh(self, list_number: int) -> dict[str, dict[str, Any]] | None:
         with self._lock:
             cached = self._sets.get(list_number)
-        if cached is not None and time.monotonic() - cached[0] < self.ttl:
-            return cached[1]
-        return None
+            if cached is None or time.monotonic() - cached[0] >= self.ttl:
+                return None
+            # another worker's change (this worker's own drop the set at once)
+            if _SIBLINGS is not None and self._generation(list_number) != cached[1]:
+                return None
+        return cached[2]
 
     def resolve(self, url: str) -> dict[str, Any] | None:
         """A status list credential of this server's store by URL (what its verifier reads)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -17,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from .. import _datetime, _jcs, _json, qr, render
+from .. import _datetime, _json, qr, render
 from ..codes import ErrorCode, ProblemCode
 from ..entities import EntityType
 from ..errors import RenderError, VccoreError
@@ -25,6 +24,7 @@ from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
 from ..payloads import PayloadError
 from ..store import LifecycleError, Record, RecordState, notification, record_of_credential
 from ..verify import Verifier
+from ._idempotency import Claim, claim_key, claimed, divoc_answer, idempotency_key, made_for, payload_key, replay
 from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, divoc_verify_answer, negotiate, problem, summary
 from ._schema_records import PAGE_TYPES, pdf_name, template_url, tenant_page, tenant_templates
 from ._service import Handlers, Service
@@ -70,9 +70,10 @@ class DivocApi(Handlers):
         name = request.path_params["entity"]
 
         async def work() -> Response:
-            self._authorize(request, "certify", self._entity_name(name))
+            subject = self._authorize(request, "certify", self._entity_name(name))
             try:
                 entity = self._entity(name)
+                sent = idempotency_key(request.headers)
                 payload = await self._json(request)
                 if not isinstance(payload, dict):
                     raise ApiError(
@@ -89,26 +90,45 @@ class DivocApi(Handlers):
                     return JSONResponse({"transactionId": transaction_id})
                 return refused
             payload = _zoned(entity, payload)
-            return await run_in_threadpool(self._certify, entity, payload, request.method == "PUT", transaction_id)
+            claim = (
+                None if sent is None else (sent, claim_key(f"{request.method} certify {entity.name}", subject, sent))
+            )
+            return await run_in_threadpool(
+                self._certify, entity, payload, request.method == "PUT", transaction_id, claim
+            )
 
         return await self._guard(work, correlation={"transactionId": transaction_id})
 
-    def _certify(self, entity: EntityType, payload: dict[str, Any], update_only: bool, transaction_id: str) -> Response:
+    def _certify(
+        self, entity: EntityType, payload: dict[str, Any], update_only: bool, transaction_id: str, claim: Claim
+    ) -> Response:
+        """``claim``: the request's Idempotency-Key, as sent and as the store knows it (None: none)."""
         given = payload.get("certificateId")
-        key = _replay_key(entity, payload)
+        key = payload_key(entity.name, payload)
         try:
             if update_only and not isinstance(given, str):
                 raise LifecycleError(
                     "an update (PUT) needs the payload's certificateId: the certificate to replace",
                     code=ErrorCode.MISSING_CERTIFICATE_ID,
                 )
-            earlier = self.store.get_by_keys([key]).get(key) if key is not None else None
-            # a PUT re-issues the certificate it names, even from the payload that made it; a PUT
-            # whose payload made that certificate's successor is the same PUT again
-            if earlier is not None and not (update_only and earlier.certificate_id == given):
-                return self._replayed(earlier)
-            # the key is recorded once, for the first certificate its payload made
-            certified = self._certify_or_update(entity, payload, given, update_only, key if earlier is None else None)
+            found = self.store.get_by_keys([*((key, f"reissue:{key}") if key else ()), *(claim[1:] if claim else ())])
+            earlier = found.get(key or "")
+            # a PUT re-issues the certificate it names, even from the payload that made it (a
+            # re-issue has a key of its own); a PUT whose payload made its successor is the same PUT
+            if earlier is not None and update_only and earlier.certificate_id == given:
+                key = f"reissue:{key}"
+                earlier = found.get(key)
+            if (answered := made_for(claim, key, found)) is not None:  # this key's request, sent again
+                return replay(self.issuer, answered, claimed=True)
+            if earlier is not None:
+                return claimed(self.store, claim, earlier, replay(self.issuer, earlier))
+            try:
+                certified = self._certify_or_update(entity, payload, given, update_only, key)
+            except LifecycleError as exc:  # sent twice at once: the other made it (superseded it, took its key)
+                lost = exc.code in (ErrorCode.INVALID_TRANSITION, ErrorCode.DUPLICATE_ISSUE_KEY)
+                if (made := self.store.get_by_keys([key]).get(key) if lost and key else None) is None:
+                    raise
+                return claimed(self.store, claim, made, replay(self.issuer, made))
         except LifecycleError as exc:
             if exc.code == ErrorCode.STORE_ERROR:
                 raise
@@ -124,21 +144,17 @@ class DivocApi(Handlers):
             # a store failing now must not turn its answer into a 503.
             for list_set in certified.list_sets:
                 self.status.invalidate(list_set)
-        return JSONResponse({"transactionId": certified.transaction_id, "certificateId": certified.certificate_id})
+        return claimed(self.store, claim, certified, divoc_answer(certified))
 
     def _certify_or_update(
         self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool, key: str | None
     ) -> Certified:
         if update_only or (isinstance(given, str) and self.store.get(given) is not None):
             return self._update(entity, payload, key)
-        if key is None:
-            made: Certified | VccoreError = self.issuer.certify(
-                entity, payload, notify=self.callbacks.target(entity.name)
-            )
-        else:
-            # a batch of one records the payload's key in the certificate's own transaction; the
-            # same payload certified by another request meanwhile gives back that certificate
-            [made] = self.issuer.certify_batch(entity, [payload], keys=[key], notify=self.callbacks.target(entity.name))
+        # with the other certify requests in hand (group commit); the payload's key recorded in
+        # the certificate's own transaction: the same payload certified by another request
+        # meanwhile gives back that certificate
+        made = self.committer.certify(entity, payload, key=key, notify=self.callbacks.target(entity.name))
         if isinstance(made, VccoreError):
             if made.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
                 return self._update(entity, payload, key)
@@ -155,26 +171,6 @@ class DivocApi(Handlers):
         except PayloadError as exc:
             return exc
         return None
-
-    def _replayed(self, earlier: Record) -> Response:
-        """A payload certified before, sent again: that request's answer, while the certificate it
-        made has not been replaced (a source system retrying); a conflict once it has.
-        """
-        if earlier.state is RecordState.SUPERSEDED:
-            current = self.issuer.fetch(earlier.certificate_id)[-1]
-            raise LifecycleError(
-                f"this payload was certified before, as certificate {earlier.certificate_id} (transaction "
-                f"{earlier.transaction_id}), which has been updated since: certificate {current.certificate_id} "
-                f"replaces it; to change that one, send the payload with certificateId {current.certificate_id}",
-                code=ErrorCode.INVALID_TRANSITION,
-                certificate_id=earlier.certificate_id,
-                state=earlier.state,
-                successor=current.certificate_id,
-            )
-        return JSONResponse(
-            {"transactionId": earlier.transaction_id, "certificateId": earlier.certificate_id},
-            headers={"Idempotent-Replayed": "true"},
-        )
 
     def _failed(self, entity_name: str, given: Any, exc: VccoreError, transaction_id: str, payload: Any) -> Response:
         """Record the refused request under its transactionId, with its webhook message (DIVOC's
@@ -432,18 +428,6 @@ def _bad_end_date(what: str) -> NoReturn:
         code=ErrorCode.MALFORMED_REQUEST,
         field="endDate",
     )
-
-
-def _replay_key(entity: EntityType, payload: dict[str, Any]) -> str | None:
-    """The store's issue key of a certify request: its entity type and payload, canonical (RFC
-    8785), hashed. The same payload sent again has the same key; None for one that has no
-    canonical form (it is refused anyway).
-    """
-    try:
-        text = _jcs.canonicalize({"entityType": entity.name, "payload": payload})
-    except (VccoreError, ValueError, TypeError):
-        return None
-    return "certify:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _certificate_response(record: Record, media: str, issuer: Issuer, verifier: Verifier) -> Response:
