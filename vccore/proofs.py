@@ -7,18 +7,25 @@ or, when it names ``previousProof``, the document with the proofs it names.
 from __future__ import annotations
 
 import copy
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 from . import _datetime
+from ._cache import Cache
 from ._json import as_list, one_or_many
 from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
-from .errors import DocumentError, SigningError, UnsupportedSuiteError
+from .errors import DocumentError, SigningError, UnsupportedSuiteError, VccoreError
 from .keys import PublicKey, Signer
 from .suites import Suite, get_suite
+from .suites._base import transform_rdfc
+from .suites.ed25519_signature_2018 import transform_urdna2015
+
+if TYPE_CHECKING:
+    from ._document_shapes import DocumentShapes
 
 __all__ = ["VerifyData", "create_verify_data", "hash_document", "proof_configuration", "sign", "verify_signature"]
 
@@ -126,7 +133,9 @@ def sign_with_transform(
     (the compiled path of :mod:`vccore._compiled`, which the issuer takes), or None to have them
     transformed here. ``copy_document`` False lets a caller that hands over a document it made
     itself, and will not touch again, save the deep copy that otherwise keeps the caller's
-    objects apart from the result.
+    objects apart from the result. Without ``transformed``, the RDF suites canonicalize through
+    process-wide compiled skeletons (:mod:`vccore._document_shapes`), byte for byte the
+    reference path's, which judges every document those cannot vouch for.
     """
     chosen = get_suite(suite)
     if chosen.sign is None:
@@ -175,12 +184,70 @@ def sign_with_transform(
     if known is not None:
         data = chosen.hash(known[1].encode("utf-8")) + chosen.hash(known[0].encode("utf-8"))
     else:
-        data = create_verify_data(chosen, signed_part, proof, contexts=contexts).data
+        loader = contexts if contexts is not None else bundled_contexts()
+        compiled = _compiled_verify_data(chosen, signed_part, proof, loader) if transformed is None else None
+        data = (
+            compiled if compiled is not None else create_verify_data(chosen, signed_part, proof, contexts=loader).data
+        )
     proof.update(chosen.sign(signer, data))
     secured = dict(unsecured)
     all_proofs = [*existing, proof]
     secured["proof"] = all_proofs[0] if len(all_proofs) == 1 else all_proofs
     return secured
+
+
+# --- the compiled path of sign ---------------------------------------------------------------------
+
+_SHAPES: Final[Cache[tuple[Callable[[Any, ContextLoader], str], int], DocumentShapes]] = Cache(32)
+_SHAPES_LOCK: Final = threading.Lock()
+_REFERENCE_ONLY = threading.local()  # tests: ``_REFERENCE_ONLY.active = True`` sends every sign to pyld
+
+
+def _document_shapes(suite: Suite, loader: ContextLoader) -> DocumentShapes | None:
+    """The process-wide compiled skeletons for the suite's transform under ``loader`` (None: a
+    transform they cannot stand in for, such as JCS). Keyed by the loader's identity (an entry
+    holds its loader, so no other can come to have its id); at most 32 are kept.
+    """
+    if suite.transform is transform_rdfc:
+        rdf_canonize_1 = False
+    elif suite.transform is transform_urdna2015:
+        rdf_canonize_1 = True
+    else:
+        return None
+    key = (suite.transform, id(loader))
+    shapes = _SHAPES.get(key)
+    if shapes is None or shapes.contexts is not loader:
+        # imported here: _document_shapes reaches vccore.status, which signs with this module
+        from ._document_shapes import DocumentShapes
+
+        with _SHAPES_LOCK:
+            shapes = _SHAPES.get(key)
+            if shapes is None or shapes.contexts is not loader:
+                shapes = DocumentShapes(loader, reference=suite.transform, rdf_canonize_1=rdf_canonize_1)
+                _SHAPES.put(key, shapes)
+    return shapes
+
+
+def _compiled_verify_data(
+    suite: Suite, document: dict[str, Any], proof: dict[str, Any], loader: ContextLoader
+) -> bytes | None:
+    """The verify data by compiled skeletons (:class:`~vccore._document_shapes.DocumentShapes`),
+    byte for byte the reference path's; None: the reference path must say (a suite they do not
+    cover, or a document they cannot read, whose error the reference path raises).
+    """
+    if getattr(_REFERENCE_ONLY, "active", False):
+        return None
+    try:
+        shapes = _document_shapes(suite, loader)
+        if shapes is None:
+            return None
+        # the proof configuration first, as the reference path transforms it first
+        proof_hash = suite.hash(shapes.canonical(proof_configuration(suite, proof, document)).encode("utf-8"))
+        return proof_hash + suite.hash(shapes.canonical(document).encode("utf-8"))
+    except VccoreError:
+        raise  # the reference path's own error, raised inside DocumentShapes
+    except Exception:  # noqa: BLE001 (a value JSON cannot hold, a lone surrogate, deep nesting: the reference path's to refuse)
+        return None
 
 
 def verify_signature(
