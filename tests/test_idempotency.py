@@ -151,11 +151,6 @@ def test_a_key_sent_with_another_payload_is_refused(served: ServedProcess, store
     assert sorted(row[0] for row in certificates(store_location)) == sorted(["idem-0002", put.json()["certificateId"]])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the certify routes record the key just after the certificate's transaction: it needs the issuer to "
-    "record it in that transaction (Issuer.certify_batch(claims=...), Issuer.update(claim=...); issue 23)",
-)
 def test_one_key_with_sixteen_payloads_at_once_makes_one_certificate(
     served: ServedProcess, store_location: str
 ) -> None:

@@ -133,16 +133,19 @@ class Certified:
     # The credential as compact JSON (vccore.store.credential_json), when it was written for the
     # store already (see _of).
     _json: str | None = field(default=None, init=False, compare=False, repr=False)
+    replayed: bool = field(default=False, init=False, compare=False, repr=False)
+    """Whether this certificate was made before, and given back for its key (:meth:`Issuer.certify_batch`)."""
     list_sets: tuple[int, ...] = field(default=(), init=False, compare=False, repr=False)
     """The status list sets whose lists this issue changed: the new certificate's, and for an
     update the replaced one's too (what a cache of signed lists must drop, without asking the
     store again)."""
 
     @classmethod
-    def _of(cls, record: Record) -> Certified:
+    def _of(cls, record: Record, *, replayed: bool = False) -> Certified:
         """The certificate a record holds, with the JSON written for the store, if it was."""
         certified = cls(record.certificate_id, record.transaction_id, record.credential, record.replaces)
         object.__setattr__(certified, "_json", record.credential_json)
+        object.__setattr__(certified, "replayed", replayed)
         object.__setattr__(certified, "list_sets", (record.status_list,))
         return certified
 
@@ -236,13 +239,16 @@ class Issuer:
         *,
         now: datetime | None = None,
         key: str | None = None,
+        claim: str | None = None,
         notify: str | None = None,
     ) -> Certified:
         """Re-issue: the payload's certificateId names the certificate to replace. The new one gets
         a new certificateId and says which it replaces (``replaces``); the old one becomes
         SUPERSEDED. All in one transaction: if anything fails, nothing changes. ``key``: an
         idempotency key recorded for the new certificate in that transaction
-        (:meth:`vccore.store.Store.get_by_keys` finds it). ``notify``: as for :meth:`certify`.
+        (:meth:`vccore.store.Store.get_by_keys` finds it); ``claim``: a second one (an HTTP
+        client's Idempotency-Key), DUPLICATE_ISSUE_KEY when another certificate holds it (then
+        nothing changes). ``notify``: as for :meth:`certify`.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -293,8 +299,9 @@ class Issuer:
                     updated_at=stamp,
                 )
             )
-            if key is not None:
-                tx.record_key(key, certified.certificate_id)
+            for recorded in (key, claim):  # a claim (a second key) taken already: nothing changes
+                if recorded is not None:
+                    tx.record_key(recorded, certified.certificate_id)
             _notify(tx, notify, certified, entity_type, payload, moment)
             object.__setattr__(certified, "list_sets", tuple(dict.fromkeys((old.status_list, *certified.list_sets))))
             return certified
@@ -305,6 +312,7 @@ class Issuer:
         payloads: Sequence[Any],
         *,
         keys: Sequence[str] | None = None,
+        claims: Sequence[str | None] | None = None,
         now: datetime | None = None,
         notify: str | None = None,
     ) -> list[Certified | VccoreError]:
@@ -319,7 +327,11 @@ class Issuer:
         certificateId taken meanwhile is still refused). A crash before it leaves only unused
         status positions behind, never a credential out of the store. ``notify``: as for
         :meth:`certify`, one message per certificate made by this call (a key's earlier
-        certificate was told of by the call that made it).
+        certificate was told of by the call that made it). ``claims``: a second key per payload
+        (None: none; an HTTP client's Idempotency-Key), recorded with the certificate; one that
+        another certificate holds already (recorded meanwhile) makes that payload's answer a
+        DUPLICATE_ISSUE_KEY error, and nothing is stored for it. A key given twice in one call:
+        the later payloads get the first's answer.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -341,7 +353,7 @@ class Issuer:
                 continue
             record = earlier.get(keys[i]) if keys is not None else None
             if record is not None:
-                results[i] = Certified._of(record)
+                results[i] = Certified._of(record, replayed=True)
                 continue
             try:
                 # refuse before taking a position; a payload without a certificateId is checked as
@@ -358,9 +370,10 @@ class Issuer:
             except VccoreError as exc:
                 results[i] = exc
         if todo:
-            self._certify_todo(entity_type, version, payloads, keys, todo, moment, results, notify)
+            self._certify_todo(entity_type, version, payloads, (keys, claims), todo, moment, results, notify)
         for i, first in repeats.items():
-            results[i] = results[first]
+            made = results[first]
+            results[i] = _replayed(made) if isinstance(made, Certified) else made
         assert all(result is not None for result in results)
         return [result for result in results if result is not None]
 
@@ -369,7 +382,7 @@ class Issuer:
         entity_type: EntityType,
         version: str,
         payloads: Sequence[Any],
-        keys: Sequence[str] | None,
+        named_by: tuple[Sequence[str] | None, Sequence[str | None] | None],
         todo: dict[int, dict[str, Any]],
         moment: datetime,
         results: list[Certified | VccoreError | None],
@@ -428,12 +441,20 @@ class Issuer:
         # 3. the records, in a second transaction: those whose key has made a certificate, or whose
         #    certificateId another process has taken, meanwhile (committed, or committing beside
         #    this one: the store waits for it) are left out
+        keys, claims = named_by
         with self.store.transaction() as tx:
-            refused = tx.insert_many([(record, keys[i] if keys is not None else None) for i, record in made])
+            refused = tx.insert_many([(record, _named(i, keys, claims)) for i, record in made])
             for i, record in made:
                 earlier_id = refused.keys.get(keys[i]) if keys is not None else None
-                if earlier_id is not None:  # another process issued this one meanwhile: that stands
-                    results[i] = Certified._of(_require(tx.get(earlier_id), earlier_id))
+                if claims is not None and (claim := claims[i]) is not None and claim in refused.keys:
+                    # the claim (a second key: a client's Idempotency-Key) was recorded meanwhile
+                    results[i] = LifecycleError(
+                        f"issue key {claim!r} has made a certificate already",
+                        code=ErrorCode.DUPLICATE_ISSUE_KEY,
+                        key=claim,
+                    )
+                elif earlier_id is not None:  # another process issued this one meanwhile: that stands
+                    results[i] = Certified._of(_require(tx.get(earlier_id), earlier_id), replayed=True)
                 elif record.certificate_id in refused.certificate_ids:
                     results[i] = _duplicate(record.certificate_id)
                 else:
@@ -781,6 +802,20 @@ def _notify(
             at=_datetime.format(moment),
         )
         tx.notify(message)
+
+
+def _replayed(certified: Certified) -> Certified:
+    """``certified``, as given back to a later request with its key."""
+    again = replace(certified)
+    object.__setattr__(again, "_json", certified._json)
+    object.__setattr__(again, "list_sets", certified.list_sets)
+    object.__setattr__(again, "replayed", True)
+    return again
+
+
+def _named(i: int, keys: Sequence[str] | None, claims: Sequence[str | None] | None) -> list[str]:
+    """The keys the ``i``-th record of a batch is recorded under: its key and its claim."""
+    return [k for k in (keys[i] if keys is not None else None, claims[i] if claims is not None else None) if k]
 
 
 def _duplicate(certificate_id: str) -> LifecycleError:

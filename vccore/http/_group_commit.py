@@ -33,6 +33,7 @@ class _Request:
     entity: EntityType
     payload: Mapping[str, Any]
     key: str | None
+    claim: str | None
     notify: str | None
     done: threading.Event = field(default_factory=threading.Event)
     answer: Certified | VccoreError | None = None
@@ -51,12 +52,19 @@ class GroupCommitter:
         self._thread: threading.Thread | None = None
 
     def certify(
-        self, entity: EntityType, payload: Mapping[str, Any], *, key: str | None = None, notify: str | None = None
+        self,
+        entity: EntityType,
+        payload: Mapping[str, Any],
+        *,
+        key: str | None = None,
+        claim: str | None = None,
+        notify: str | None = None,
     ) -> Certified | VccoreError:
         """What :meth:`Issuer.certify_batch` gives for this one payload (with its idempotency
-        ``key``), once it is stored; an error nobody foresaw is raised here, in the caller's thread.
+        ``key`` and ``claim``), once it is stored; an error nobody foresaw is raised here, in the
+        caller's thread.
         """
-        request = _Request(entity, payload, key, notify)
+        request = _Request(entity, payload, key, claim, notify)
         with self._lock:
             self._waiting.append(request)
             if self._thread is None:
@@ -88,6 +96,7 @@ class GroupCommitter:
                 first.entity,
                 [request.payload for request in part],
                 keys=[request.key for request in part if request.key is not None] if first.key is not None else None,
+                claims=[request.claim for request in part] if any(r.claim is not None for r in part) else None,
                 notify=first.notify,
             )
         except BaseException as exc:  # noqa: BLE001 (each request's thread raises it, and logs it there)

@@ -123,10 +123,11 @@ class DivocApi(Handlers):
             if earlier is not None:
                 return claimed(self.store, claim, earlier, replay(self.issuer, earlier))
             try:
-                certified = self._certify_or_update(entity, payload, given, update_only, key)
+                certified = self._certify_or_update(entity, payload, given, update_only, key, claim)
             except LifecycleError as exc:  # sent twice at once: the other made it (superseded it, took its key)
                 lost = exc.code in (ErrorCode.INVALID_TRANSITION, ErrorCode.DUPLICATE_ISSUE_KEY)
-                if (made := self.store.get_by_keys([key]).get(key) if lost and key else None) is None:
+                found = self.store.get_by_keys([k for k in (key, claim and claim[1]) if k]) if lost else {}
+                if (made := made_for(claim, key, found) or found.get(key or "")) is None:
                     raise
                 return claimed(self.store, claim, made, replay(self.issuer, made))
         except LifecycleError as exc:
@@ -144,25 +145,29 @@ class DivocApi(Handlers):
             # a store failing now must not turn its answer into a 503.
             for list_set in certified.list_sets:
                 self.status.invalidate(list_set)
-        return claimed(self.store, claim, certified, divoc_answer(certified))
+        if certified.replayed:  # made by the same payload sent beside this request
+            return claimed(self.store, claim, certified, divoc_answer(certified, again=True))
+        return divoc_answer(certified)  # its keys recorded with it
 
     def _certify_or_update(
-        self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool, key: str | None
+        self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool, key: str | None, claim: Claim
     ) -> Certified:
         if update_only or (isinstance(given, str) and self.store.get(given) is not None):
-            return self._update(entity, payload, key)
+            return self._update(entity, payload, key, claim)
         # with the other certify requests in hand (group commit); the payload's key recorded in
         # the certificate's own transaction: the same payload certified by another request
         # meanwhile gives back that certificate
-        made = self.committer.certify(entity, payload, key=key, notify=self.callbacks.target(entity.name))
+        notify = self.callbacks.target(entity.name)
+        made = self.committer.certify(entity, payload, key=key, claim=claim and claim[1], notify=notify)
         if isinstance(made, VccoreError):
             if made.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
-                return self._update(entity, payload, key)
+                return self._update(entity, payload, key, claim)
             raise made
         return made
 
-    def _update(self, entity: EntityType, payload: dict[str, Any], key: str | None) -> Certified:
-        return self.issuer.update(entity, payload, key=key, notify=self.callbacks.target(entity.name))
+    def _update(self, entity: EntityType, payload: dict[str, Any], key: str | None, claim: Claim) -> Certified:
+        notify = self.callbacks.target(entity.name)
+        return self.issuer.update(entity, payload, key=key, claim=claim and claim[1], notify=notify)
 
     def _invalid(self, entity: EntityType, payload: dict[str, Any]) -> PayloadError | None:
         """The payload's problems, if it has any (what certify and update would find)."""

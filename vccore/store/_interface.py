@@ -145,25 +145,30 @@ class StoreTransaction(Protocol):
         found = {key: self.certificate_for_key(key) for key in keys}
         return {key: made for key, made in found.items() if made is not None}
 
-    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> Refused:
-        """:meth:`insert` each record and :meth:`record_key` its idempotency key (None: none),
-        but for those whose certificateId or key is taken, by a transaction committed before or
-        by one running beside this one (waited for: what it commits counts): those are left out
-        and named in the answer.
+    def insert_many(self, records: Sequence[tuple[Record, str | Sequence[str] | None]]) -> Refused:
+        """:meth:`insert` each record and :meth:`record_key` its idempotency keys (a key, several,
+        or None: none), but for those whose certificateId or one of whose keys is taken, by a
+        transaction committed before or by one running beside this one (waited for: what it
+        commits counts): those are left out, whole, and named in the answer.
         """
         ids: set[str] = set()
         keys: dict[str, str] = {}
-        for record, key in records:
-            earlier = self.certificate_for_key(key) if key is not None else None
-            if key is not None and earlier is not None:
-                keys[key] = earlier
+        for record, given in records:
+            earlier = {key: made for key in keys_of(given) if (made := self.certificate_for_key(key)) is not None}
+            if earlier:
+                keys.update(earlier)
             elif self.certificate_id_taken(record.certificate_id):
                 ids.add(record.certificate_id)
             else:
                 self.insert(record)
-                if key is not None:
+                for key in keys_of(given):
                     self.record_key(key, record.certificate_id)
         return Refused(frozenset(ids), keys)
+
+
+def keys_of(given: str | Sequence[str] | None) -> tuple[str, ...]:
+    """The idempotency keys of a record given to :meth:`StoreTransaction.insert_many`."""
+    return () if given is None else (given,) if isinstance(given, str) else tuple(given)
 
 
 class Refused(NamedTuple):

@@ -20,7 +20,7 @@ except ImportError:  # not POSIX: SQLite's own busy handler alone orders the wri
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._entity_types import TABLE_DOCUMENTS, TABLE_ENTITY_TYPES, EntityTypes
-from ._interface import Record, Refused
+from ._interface import Record, Refused, keys_of
 from ._outbox import INDEX_OUTBOX, INSERT_NOTIFICATION, TABLE_OUTBOX_SQLITE, Notification, Outbox, insert_args
 from ._positions import LIST_SIZE, Position, _PositionPool, permute, skipped_positions
 from ._schema import (
@@ -439,14 +439,14 @@ class _SQLiteTransaction:
             found.update((row[0], row[1]) for row in self._connection.execute(query, part))
         return found
 
-    def insert_many(self, records: Sequence[tuple[Record, str | None]]) -> Refused:
+    def insert_many(self, records: Sequence[tuple[Record, str | Sequence[str] | None]]) -> Refused:
         # one writer at a time: what this transaction reads of ids and keys stays so until it ends
-        made = self.certificates_for_keys([key for _, key in records if key is not None])
+        made = self.certificates_for_keys([key for _, given in records for key in keys_of(given)])
         taken = ids_taken(self._connection, [record.certificate_id for record, _ in records])
-        rows = [(r, k) for r, k in records if r.certificate_id not in taken and (k is None or k not in made)]
+        rows = [(r, keys_of(k)) for r, k in records if r.certificate_id not in taken and not made.keys() & keys_of(k)]
         try:
             self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in rows])
-            self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, k in rows if k is not None])
+            self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, keys in rows for k in keys])
         except sqlite3.IntegrityError as exc:
             raise LifecycleError(
                 f"{len(rows)} certificates cannot be stored: {exc}", code=ErrorCode.STORE_ERROR
