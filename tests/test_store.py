@@ -395,6 +395,29 @@ def test_a_many_insert_leaves_out_what_is_taken_and_names_it(store_location: str
     assert store.count() == 2
 
 
+def test_a_record_with_several_keys_is_left_out_whole_when_one_is_taken(store_location: str) -> None:
+    """insert_many with two keys for a record (a payload's and a client's Idempotency-Key): one of
+    them taken leaves the record out, and its other key unrecorded; both free, both recorded."""
+    store = open_store(store_location, status_url=BASE)
+    with store.transaction() as tx:
+        assert tx.insert_many([(_record("first", tx.allocate_status_position(), {}), ("payload-1", "claim-1"))]) == (
+            set(),
+            {},
+        )
+    with store.transaction() as tx:
+        one, two = tx.allocate_status_positions(2)
+        refused = tx.insert_many(
+            [(_record("second", one, {}), ["payload-2", "claim-1"]), (_record("third", two, {}), ["payload-3"])]
+        )
+    assert refused.certificate_ids == set() and dict(refused.keys) == {"claim-1": "first"}
+    assert store.get("second") is None and store.get("third") is not None
+    made = {
+        key: record.certificate_id
+        for key, record in store.get_by_keys(["payload-1", "claim-1", "payload-2", "payload-3"]).items()
+    }
+    assert made == {"payload-1": "first", "claim-1": "first", "payload-3": "third"}
+
+
 def _use_inherited_store(store: SQLiteStore, inherited: Any) -> None:
     """In a forked child: write through the parent's store object, close it; exit 3 if the
     parent's connection was used."""
