@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import shutil
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -29,6 +31,37 @@ def available() -> str | None:
     if not (JS_DIR / "node_modules").is_dir():
         return f"{JS_DIR / 'node_modules'} is missing (run `npm ci` in {JS_DIR})"
     return None
+
+
+def requires_js() -> Any:
+    """The mark of a test that needs the harness: skipped where it cannot run, unless
+    VCCORE_REQUIRE_INTEROP is set (as CI sets it), where the test fails instead."""
+    import pytest
+
+    missing = available()
+    required = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
+    return pytest.mark.skipif(missing is not None and not required, reason=f"JS interop stack unavailable: {missing}")
+
+
+def running_harness() -> Iterator[JsInterop]:
+    """A fixture's body: the harness, running (the test fails where it cannot run)."""
+    import pytest
+
+    missing = available()
+    if missing is not None:
+        pytest.fail(f"VCCORE_REQUIRE_INTEROP is set but the JS stack is unavailable: {missing}")
+    with JsInterop() as harness:
+        yield harness
+
+
+def js_key(key: Any) -> dict[str, str]:
+    """An Ed25519 key as the harness's sign request takes it."""
+    return {
+        "id": key.id,
+        "controller": key.controller,
+        "publicKeyMultibase": key.public_key_multibase,
+        "secretKeyMultibase": key.secret_key_multibase,
+    }
 
 
 class JsInteropError(RuntimeError):

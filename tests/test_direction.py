@@ -12,40 +12,27 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from jsinterop import JS_DIR, JsInterop, available
+from jsinterop import JS_DIR, JsInterop, available, js_key, requires_js, running_harness
 
 from vccore import Ed25519Key, SafeModeError, canonicalize, sign, verify
 
-_MISSING = available()
-_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
-pytestmark = pytest.mark.skipif(
-    _MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}"
-)
+pytestmark = requires_js()
 
 KEY = Ed25519Key.from_seed(bytes.fromhex("5c1d7a3e9b0f42c68d2e1f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e"))
-JS_KEY = {
-    "id": KEY.id,
-    "controller": KEY.controller,
-    "publicKeyMultibase": KEY.public_key_multibase,
-    "secretKeyMultibase": KEY.secret_key_multibase,
-}
+JS_KEY = js_key(KEY)
 CREATED = "2026-12-02T05:00:00Z"
 RDF_SUITES = ["eddsa-rdfc-2022", "Ed25519Signature2020"]
 
 
 @pytest.fixture(scope="module")
 def js() -> Iterator[JsInterop]:
-    if _MISSING is not None:
-        pytest.fail(f"VCCORE_REQUIRE_INTEROP is set but the JS stack is unavailable: {_MISSING}")
-    with JsInterop() as harness:
-        yield harness
+    yield from running_harness()
 
 
 def credential(direction: str = "rtl") -> dict[str, Any]:
@@ -78,8 +65,8 @@ def flipped(document: dict[str, Any]) -> dict[str, Any]:
 def digital_bazaar_nquads(suite: str, documents: list[dict[str, Any]]) -> list[dict[str, str]]:
     """Each document through the suite's own canonize in Digital Bazaar's stack."""
     node = shutil.which("node")
-    if node is None or _MISSING is not None:
-        pytest.fail(f"the JS stack is unavailable: {_MISSING}")
+    if node is None or (missing := available()) is not None:
+        pytest.fail(f"the JS stack is unavailable: {missing}")
     done = subprocess.run(
         [node, str(JS_DIR / "direction.mjs")],
         input=json.dumps({"suite": suite, "documents": documents}),

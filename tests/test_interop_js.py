@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,23 +15,14 @@ import pytest
 from conftest import load_json
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from jsinterop import JsInterop, available
+from jsinterop import JsInterop, js_key, requires_js, running_harness
 
 from vccore import CanonicalizationError, Ed25519Key, bundled_contexts, canonicalize, sign, verify
 
-_MISSING = available()
-_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
-pytestmark = pytest.mark.skipif(
-    _MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}"
-)
+pytestmark = requires_js()
 
 KEY = Ed25519Key.from_seed(bytes.fromhex("9b3e6f0c2a7d41e58c0f1b2a3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60"))
-JS_KEY = {
-    "id": KEY.id,
-    "controller": KEY.controller,
-    "publicKeyMultibase": KEY.public_key_multibase,
-    "secretKeyMultibase": KEY.secret_key_multibase,
-}
+JS_KEY = js_key(KEY)
 CREATED = "2025-03-04T05:06:07Z"
 # VC 1.1 has no @vocab of its own: a pinned context gives one, to vccore and to the JS loader.
 VOCAB_URL = "https://contexts.example/vocab/v1"
@@ -44,10 +34,7 @@ SUITES = ["eddsa-rdfc-2022", "eddsa-jcs-2022", "Ed25519Signature2020"]
 
 @pytest.fixture(scope="module")
 def js() -> Iterator[JsInterop]:
-    if _MISSING is not None:
-        pytest.fail(f"VCCORE_REQUIRE_INTEROP is set but the JS stack is unavailable: {_MISSING}")
-    with JsInterop() as harness:
-        yield harness
+    yield from running_harness()
 
 
 def v2(subject: dict[str, Any]) -> dict[str, Any]:

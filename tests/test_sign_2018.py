@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsinterop import JsInterop, available
+from jsinterop import JsInterop, requires_js, running_harness
 
 from vccore import Verifier
 from vccore.errors import KeyFormatError, SigningError
@@ -39,11 +38,7 @@ CONTROLLER = "https://divoc.dev/"
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 LEGACY = ["Ed25519Signature2018", "RsaSignature2018"]
 
-_MISSING = available()
-_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
-needs_js = pytest.mark.skipif(
-    _MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}"
-)
+needs_js = requires_js()
 
 
 def ed_method(key_id: str) -> dict[str, Any]:
@@ -258,10 +253,7 @@ def test_an_rsa_pem_that_does_not_fit_is_refused() -> None:
 
 @pytest.fixture(scope="module")
 def js() -> Iterator[JsInterop]:
-    if _MISSING is not None:
-        pytest.fail(f"VCCORE_REQUIRE_INTEROP is set but the JS stack is unavailable: {_MISSING}")
-    with JsInterop() as harness:
-        yield harness
+    yield from running_harness()
 
 
 def js_signed(js: JsInterop, issuer: dict[str, Any], document: dict[str, Any], created: str, via: str) -> Any:

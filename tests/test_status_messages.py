@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from jsinterop import JS_DIR, available
+from jsinterop import JS_DIR, available, requires_js
 
 from vccore import Ed25519Key, Verifier, canonicalize, sign
 from vccore.issuer import issuer_of
@@ -319,10 +318,9 @@ def test_another_issuers_multi_bit_messages_are_reported_not_judged() -> None:
 # --- Digital Bazaar's vc-bitstring-status-list ------------------------------------------------------
 
 _MISSING = available()
-_REQUIRED = bool(os.environ.get("VCCORE_REQUIRE_INTEROP"))
 
 
-@pytest.mark.skipif(_MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}")
+@requires_js()
 def test_digital_bazaars_library_reads_the_state_list() -> None:
     """The state list vccore writes, decoded by @digitalbazaar/vc-bitstring-status-list 2.0.1
     (``decodeList``, ``getStatus``) in a node subprocess: read two bits at 2*index, each entry holds
@@ -357,7 +355,7 @@ def test_digital_bazaars_library_reads_the_state_list() -> None:
     assert theirs["atIndex"][list(EXPECTED).index(8)] is False
 
 
-@pytest.mark.skipif(_MISSING is not None and not _REQUIRED, reason=f"JS interop stack unavailable: {_MISSING}")
+@requires_js()
 def test_digital_bazaars_check_status_verifies_the_state_list_and_misreads_its_entries() -> None:
     """Digital Bazaar's whole ``checkStatus`` (through interop/js/vcjs.mjs): the signed state list
     verifies there (proof, issuer, type, purpose ``message``), and the value it answers for each

@@ -7,32 +7,10 @@
 // DataIntegrityProof calls it: base null, safe mode) or jsonld-signatures 11's
 // LinkedDataSignature (under Ed25519Signature2020), both of which set
 // rdfDirection: 'i18n-datatype'. Offline: contexts come from ../../contexts (digests checked).
-import {createHash} from 'node:crypto';
-import {readFileSync} from 'node:fs';
-import {dirname, join} from 'node:path';
-import {fileURLToPath} from 'node:url';
-
 import {cryptosuite} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {Ed25519Signature2020} from '@digitalbazaar/ed25519-signature-2020';
 
-const CONTEXTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'contexts');
-
-function loadContexts() {
-  const index = JSON.parse(readFileSync(join(CONTEXTS_DIR, 'index.json')));
-  const contexts = new Map();
-  for(const [url, entry] of Object.entries(index)) {
-    const bytes = readFileSync(join(CONTEXTS_DIR, entry.file));
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if(entry.sha256 && digest !== entry.sha256) {
-      throw new Error(`sha256 mismatch for ${entry.file} (${url})`);
-    }
-    const document = JSON.parse(bytes);
-    for(const alias of [url, ...(entry.aliases || [])]) {
-      contexts.set(alias, document);
-    }
-  }
-  return contexts;
-}
+import {loadContexts} from './contexts.mjs';
 
 const CONTEXTS = loadContexts();
 

@@ -28,6 +28,8 @@ import {
   createVerifyCryptosuite as createEddsaJcs2022VerifyCryptosuite
 } from '@digitalbazaar/eddsa-jcs-2022-cryptosuite';
 import jsonld from 'jsonld';
+
+import {loadContexts} from './contexts.mjs';
 import jsigs from 'jsonld-signatures';
 // jsonld-signatures 6 (CommonJS) still has RsaSignature2018, as DIVOC 2.x/3.x signed with it
 import jsigsLegacy from 'jsonld-signatures-legacy';
@@ -41,7 +43,6 @@ const vcLegacy = require('vc-js');
 // DIVOC's and Sunbird RC's signers log every document they load with console.log/info;
 // stdout carries the protocol, so their chatter goes to stderr
 console.log = console.info = (...args) => console.error(...args);
-const CONTEXTS_DIR = join(HERE, '..', '..', 'contexts');
 const KEY_PACKAGES = [
   '@digitalbazaar/vc',
   '@digitalbazaar/vc-bitstring-status-list',
@@ -78,24 +79,6 @@ const VM_PROPERTIES = [
   'capabilityInvocation', 'capabilityDelegation', 'keyAgreement'
 ];
 
-// Bundled contexts are checked against the index's digests at start-up, so a
-// corrupted or edited context fails loudly instead of changing signatures.
-function loadContexts() {
-  const index = JSON.parse(readFileSync(join(CONTEXTS_DIR, 'index.json')));
-  const contexts = new Map();
-  for(const [url, entry] of Object.entries(index)) {
-    const bytes = readFileSync(join(CONTEXTS_DIR, entry.file));
-    const digest = createHash('sha256').update(bytes).digest('hex');
-    if(entry.sha256 && digest !== entry.sha256) {
-      throw new Error(`sha256 mismatch for ${entry.file} (${url})`);
-    }
-    const document = JSON.parse(bytes);
-    for(const alias of [url, ...(entry.aliases || [])]) {
-      contexts.set(alias, document);
-    }
-  }
-  return contexts;
-}
 const CONTEXTS = loadContexts();
 
 // did:key is resolved locally: the DID document is fully determined by the
