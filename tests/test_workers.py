@@ -5,6 +5,7 @@ answers none it did not commit; every store invariant holds after."""
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import signal
 import subprocess
 import time
@@ -111,6 +112,40 @@ def test_sigterm_during_load_loses_no_answered_certify(tmp_path: Path, store_loc
     assert served.process.wait(timeout=60) == 0
     print(f"\n{len(answered)} answered, {failed} not, exit {time.monotonic() - started:.1f} s after SIGTERM")
     assert 40 <= len(answered) < 400
+    check_store(
+        store_location, signer=load_key(tmp_path / "home" / "key.json"), now=datetime.now(UTC), answered=answered
+    )
+
+
+def test_a_certify_answered_is_stored_after_sigkill_of_every_worker(tmp_path: Path, store_location: str) -> None:
+    """Group commit answers a certify only once its credential is stored: every worker and the
+    parent SIGKILLed during load, every certify answered 200 is in the store."""
+    served = _served(tmp_path, store_location)
+    answered: dict[str, str] = {}
+    cut = 0
+
+    def certify(n: int) -> None:
+        nonlocal cut
+        try:
+            answer = _fresh(served, "POST", CERTIFY, json={**PAYLOAD, "name": f"Killed {n}"})
+        except httpx.HTTPError:
+            cut += 1
+            return
+        if answer.status_code == 200:
+            answered[answer.json()["certificateId"]] = answer.json()["transactionId"]
+
+    assert served.process is not None
+    everyone = [served.process.pid, *_workers(served)]
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(certify, n) for n in range(600)]
+        while len(answered) < 60:
+            time.sleep(0.005)
+        for pid in everyone:
+            os.kill(pid, signal.SIGKILL)
+        concurrent.futures.wait(futures)
+    served.process.wait(timeout=30)
+    print(f"\n{len(answered)} answered before the kill, {cut} cut")
+    assert 60 <= len(answered) < 600 and cut > 0
     check_store(
         store_location, signer=load_key(tmp_path / "home" / "key.json"), now=datetime.now(UTC), answered=answered
     )
