@@ -363,8 +363,9 @@ class Issuer:
                     and "certificateId" not in payload
                     and "certificateId" in entity_type.schema["properties"]
                 ):
-                    entity_type.values({**payload, "certificateId": "0" * 12}, issuer=issuer, now=moment)
-                    todo[i] = {}
+                    # kept, and the real id put in its place in step 2: validated once, not twice
+                    # (the generated ids are all of this form, 12 digits)
+                    todo[i] = entity_type.values({**payload, "certificateId": "0" * 12}, issuer=issuer, now=moment)
                 else:
                     todo[i] = entity_type.values(payload, issuer=issuer, now=moment)
             except VccoreError as exc:
@@ -388,7 +389,6 @@ class Issuer:
         results: list[Certified | VccoreError | None],
         notify: str | None,
     ) -> None:
-        issuer = issuer_of(self.signer)
         # 1. certificateIds (read, not locked: step 3 checks them again under its lock) and status
         #    positions (from this store object's reserved block; a reservation when it runs short)
         named: list[tuple[int, str, dict[str, Any] | None]] = []
@@ -403,7 +403,7 @@ class Issuer:
                 continue
             certificate_id = given if isinstance(given, str) else _new_certificate_id(self.store, claimed)
             claimed.add(certificate_id)
-            payload = None  # the values validated above stand, unless a generated id goes in
+            payload = None  # the values validated above stand; a generated id is put in them in step 2
             if given is None and "certificateId" in entity_type.schema["properties"]:
                 payload = {**payloads[i], "certificateId": certificate_id}
             named.append((i, certificate_id, payload))
@@ -414,7 +414,7 @@ class Issuer:
         made: list[tuple[int, Record]] = []
         for i, certificate_id, payload, position in planned:
             try:
-                values = todo[i] if payload is None else entity_type.values(payload, issuer=issuer, now=moment)
+                values = todo[i] if payload is None else {**todo[i], "certificateId": certificate_id}
                 signed = self._credential(entity_type, version, values, position, moment, None)
             except VccoreError as exc:
                 results[i] = exc
