@@ -38,7 +38,9 @@ class ServedProcess:
         command += ["--store", self.store] if self.store is not None else []
         command += ["--status-url", self.status_url] if self.status_url is not None else []
         self.process = subprocess.Popen(
-            [*command, "--log-level", "warning", *self.options],
+            # one worker unless the test asks for more: the tests that count on one process's
+            # state (a webhook thread, a log) were written for one
+            [*command, "--log-level", "warning", "--workers", "1", *self.options],
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

@@ -149,3 +149,29 @@ def test_a_certify_answered_is_stored_after_sigkill_of_every_worker(tmp_path: Pa
     check_store(
         store_location, signer=load_key(tmp_path / "home" / "key.json"), now=datetime.now(UTC), answered=answered
     )
+
+
+def test_an_entity_type_made_through_one_worker_is_served_by_every_worker_at_once(
+    tmp_path: Path, store_location: str
+) -> None:
+    """A tenant's schema made through DIVOC's schema route, on one connection (one worker): at
+    once, 24 certify requests of that type on fresh connections (both workers) all succeed."""
+    from test_divoc_schemas import NAME, create, tenant_record, upload_context
+    from test_divoc_schemas import PAYLOAD as TENANT_PAYLOAD
+
+    served = _served(tmp_path, store_location)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        with httpx.Client(base_url=served.url, timeout=60) as http:
+            create(http, tenant_record(upload_context(http, headers=auth)), headers=auth)  # type: ignore[arg-type]
+
+        def certify(n: int) -> int:
+            payload = {**TENANT_PAYLOAD, "certificateId": f"tc-{n}"}
+            answer = _fresh(served, "POST", f"/vc-certification/v1/certify/{NAME}", json=payload)
+            return answer.status_code if "certificateId" in answer.json() else 404
+
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            codes = list(pool.map(certify, range(24)))
+        assert codes == [200] * 24, codes
+    finally:
+        served.stop()

@@ -122,10 +122,10 @@ def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     serve.add_argument(
         "--workers",
         type=int,
-        default=1,
         metavar="N",
-        help="processes serving the one port (default 1): each has its own store connections; a change "
-        "through one is seen by the others' verify at once; SIGTERM lets each finish what it accepted",
+        help="processes serving the one port (default: the machine's cores; 1 where there is no fork()): "
+        "each has its own store connections; a change through one is seen by the others at once; "
+        "SIGTERM lets each finish what it accepted",
     )
     signer = serve.add_argument_group(
         "Sunbird RC's certificate-signer (a drop-in for its container: docs/sunbird.md)",
@@ -235,6 +235,8 @@ def _serve(args: argparse.Namespace) -> int:
         token, where = _api_token(_home(args))
         authorizer = StaticTokenAuthorizer(token)
         how = f"the static token in {where}"
+    if args.workers is None:
+        args.workers = min(os.cpu_count() or 1, 64) if hasattr(os, "fork") else 1
     if not 1 <= args.workers <= 64:
         raise UnusableInputError(f"--workers takes 1 to 64, not {args.workers}")
     if args.workers > 1 and not hasattr(os, "fork"):

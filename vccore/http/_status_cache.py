@@ -13,7 +13,15 @@ from ..issuer import Issuer
 from ..status import PURPOSES, STATE_LIST
 from ..store import list_of
 
-__all__ = ["STATUS_TTL", "SharedGenerations", "StatusCache", "ascii_digits", "join_workers"]
+__all__ = [
+    "STATUS_TTL",
+    "SharedGenerations",
+    "StatusCache",
+    "ascii_digits",
+    "join_workers",
+    "types_changed",
+    "types_generation",
+]
 
 STATUS_TTL: Final = 5.0
 """Seconds a status list set signed for a request is served again (and used by verify) before
@@ -25,31 +33,43 @@ class SharedGenerations:
     are forked): each worker moves on its own column when it invalidates a list set, so that the
     others see the change at their next read, without a lock (no worker writes another's column).
     A set is counted in slot ``set mod SLOTS`` (two sets sharing a slot cost each other a
-    re-signing, never a stale list); slot 0 of each column counts invalidations of every set.
+    re-signing, never a stale list); slot 0 of each column counts invalidations of every set, and
+    the last slot changes of the entity types made at run time (which every worker must then load).
     """
 
     SLOTS: Final = 1024
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._memory = mmap.mmap(-1, 8 * (self.SLOTS + 1) * workers)
+        self._memory = mmap.mmap(-1, 8 * (self.SLOTS + 2) * workers)
         self.index = 0
 
     def bump(self, list_number: int | None) -> None:
         """Say that this worker changed ``list_number`` (None: every set)."""
-        slot = 0 if list_number is None else 1 + list_number % self.SLOTS
-        at = 8 * (self.index * (self.SLOTS + 1) + slot)
-        (value,) = struct.unpack_from("<Q", self._memory, at)
-        struct.pack_into("<Q", self._memory, at, value + 1)
+        self._add(0 if list_number is None else 1 + list_number % self.SLOTS)
 
     def read(self, list_number: int) -> int:
         """How many changes of ``list_number`` (or of every set) the workers have said."""
-        total = 0
-        for worker in range(self.workers):
-            base = 8 * worker * (self.SLOTS + 1)
-            total += struct.unpack_from("<Q", self._memory, base)[0]
-            total += struct.unpack_from("<Q", self._memory, base + 8 * (1 + list_number % self.SLOTS))[0]
-        return total
+        return self._sum(0) + self._sum(1 + list_number % self.SLOTS)
+
+    def bump_types(self) -> None:
+        """Say that this worker changed the entity types made at run time."""
+        self._add(self.SLOTS + 1)
+
+    def read_types(self) -> int:
+        """How many changes of the entity types the workers have said."""
+        return self._sum(self.SLOTS + 1)
+
+    def _add(self, slot: int) -> None:
+        at = 8 * (self.index * (self.SLOTS + 2) + slot)
+        (value,) = struct.unpack_from("<Q", self._memory, at)
+        struct.pack_into("<Q", self._memory, at, value + 1)
+
+    def _sum(self, slot: int) -> int:
+        return sum(
+            struct.unpack_from("<Q", self._memory, 8 * (worker * (self.SLOTS + 2) + slot))[0]
+            for worker in range(self.workers)
+        )
 
 
 _SIBLINGS: SharedGenerations | None = None
@@ -61,6 +81,17 @@ def join_workers(shared: SharedGenerations, index: int) -> None:
     global _SIBLINGS  # noqa: PLW0603 (one per process, set once when the worker starts)
     shared.index = index
     _SIBLINGS = shared
+
+
+def types_changed() -> None:
+    """Tell the other workers of this server that the entity types made at run time changed."""
+    if _SIBLINGS is not None:
+        _SIBLINGS.bump_types()
+
+
+def types_generation() -> int:
+    """How many changes of the entity types this server's workers have told of (0: one process)."""
+    return _SIBLINGS.read_types() if _SIBLINGS is not None else 0
 
 
 @dataclass

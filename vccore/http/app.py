@@ -28,7 +28,7 @@ from ..verification_methods import VERIFICATION_RELATIONSHIPS, public_key_from_v
 from ..verify import Verifier
 from ._responses import CREDENTIAL_TYPES, ApiError, negotiate, problem
 from ._service import Handlers, Service
-from ._status_cache import STATUS_TTL, StatusCache
+from ._status_cache import STATUS_TTL, StatusCache, types_generation
 from .auth import Authorizer
 from .divoc import DivocApi
 from .management import ManagementApi
@@ -154,11 +154,33 @@ def create_app(
         lifespan=webhooks.lifespan if webhooks is not None else None,
         routes=routes,
         exception_handlers={404: _not_found, 405: _not_allowed},
-        middleware=[Middleware(ExpressPaths, templates=divoc_paths), Middleware(Observed, metrics=metrics)],
+        middleware=[
+            Middleware(ExpressPaths, templates=divoc_paths),
+            Middleware(Observed, metrics=metrics),
+            Middleware(FollowTypes, registry=registry),
+        ],
     )
     app.state.verifier = checker  # whom it trusts: app.state.verifier.trusted_issuers
     registry.load()  # the types made at run time before this start
     return app
+
+
+class FollowTypes:
+    """ASGI middleware: before each request, the entity types another worker of this server made
+    at run time are loaded (a counter in the memory the workers share, read once a request; in a
+    server of one process it never moves).
+    """
+
+    def __init__(self, app: Any, registry: TypeRegistry) -> None:
+        self.app = app
+        self.registry = registry
+        self.seen = types_generation()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and (now := types_generation()) != self.seen:
+            self.seen = now
+            self.registry.load()
+        await self.app(scope, receive, send)
 
 
 def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:

@@ -70,6 +70,7 @@ from ._schema_records import (
     with_templates,
 )
 from ._service import Handlers, Service
+from ._status_cache import types_changed
 from .auth import Authorizer, JwtAuthorizer, bearer_token
 
 __all__ = ["MANAGE", "SCHEMA_PATH", "SchemaApi", "TypeRegistry", "openapi_paths"]
@@ -474,6 +475,7 @@ class SchemaApi(Handlers):
                 raise ApiError(409, exc.message, code=exc.code, **exc.details) from None
             raise
         self.registry.install({imported.name: imported.entity_type}, {imported.name: (osid, version)})
+        types_changed()  # the other workers of this server load it before their next request
 
     def _known_contexts(self, schema: Any) -> dict[str, bytes]:
         """The contexts the schema's template names that this server can pin: uploaded ones (at
