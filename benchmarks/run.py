@@ -2,8 +2,9 @@
 
 HealthProfessional credentials (VC 2.0, eddsa-rdfc-2022, with their status entries), issued and
 verified on one core by vccore and by the plain pipeline, one after the other in this process, so
-that the ratio holds however fast the machine is today. Also the time per issuing stage, and how
-long the worst inputs take. Prints a table and writes benchmarks/results/latest.json.
+that the ratio holds however fast the machine is today. Also the time per issuing stage, the
+calls a user makes as README.md shows them (benchmarks/public_api.py), and how long the worst
+inputs take. Prints a table and writes benchmarks/results/latest.json.
 
     python -m benchmarks.run [--count N] [--repeat R]
 """
@@ -28,6 +29,7 @@ import segno
 from pyld import jsonld
 
 import vccore
+from benchmarks import public_api
 from vccore import (
     Ed25519Key,
     VccoreError,
@@ -188,9 +190,7 @@ def main() -> None:
     entity = bundled_entity_types()["HealthProfessional"]
     key = Ed25519Key.from_seed(bytes(range(32)))
     folder = Path(tempfile.mkdtemp(prefix="vccore-bench-"))
-    issuer = Issuer(
-        signer=key, store=SQLiteStore(folder / "bench.db", status_base_url="https://issuer.example/status/")
-    )
+    issuer = Issuer(signer=key, store=SQLiteStore(folder / "bench.db", status_url="https://issuer.example/status/"))
     _LOADER = entity.context_loader()
     batch = payloads(args.count)
     positions = [(0, i) for i in range(len(batch))]
@@ -264,6 +264,13 @@ def main() -> None:
         "verify_signature_us": microseconds(lambda i: key.verify(signatures[i], data[i]), indexes, args.repeat),
     }
     results.update(stages)
+    # the calls a user makes, as the README shows them, in the same run
+    results.update(
+        public_api.measure(
+            key, args.count, args.repeat, rate=rate, baseline_sign=baseline_sign, baseline_verify=baseline_verify
+        )
+    )
+    results.update(public_api.derived(results))
     results.update(qr_timings(signed[0]))
     results.update(hostile_timings())
 
@@ -295,6 +302,7 @@ def main() -> None:
             **results,
         )
     )
+    public_api.report(results)
     print(
         "QR of a credential (compact, ECC M, version {qr_version}): {qr_vccore_ms:.1f} ms; "
         "segno choosing its own mask: {qr_segno_default_ms:.1f} ms (medians)".format(**results)
