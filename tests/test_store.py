@@ -416,6 +416,12 @@ def test_a_record_with_several_keys_is_left_out_whole_when_one_is_taken(store_lo
         for key, record in store.get_by_keys(["payload-1", "claim-1", "payload-2", "payload-3"]).items()
     }
     assert made == {"payload-1": "first", "claim-1": "first", "payload-3": "third"}
+    # one key twice in one call (two requests of one group commit under one Idempotency-Key)
+    with store.transaction() as tx:
+        one, two = tx.allocate_status_positions(2)
+        refused = tx.insert_many([(_record("fourth", one, {}), ["claim-4"]), (_record("fifth", two, {}), ["claim-4"])])
+    assert dict(refused.keys) == {"claim-4": "fourth"} and store.get("fifth") is None
+    assert store.get_by_keys(["claim-4"])["claim-4"].certificate_id == "fourth"
 
 
 def _use_inherited_store(store: SQLiteStore, inherited: Any) -> None:

@@ -129,16 +129,21 @@ class PostgresTransaction:
         try:
             columns = [list(column) for column in zip(*(_row(record) for record, _ in records), strict=True)]
             stored = {row[0] for row in self._connection.execute(_INSERT_NEW, columns).fetchall()}
-            keyed = sorted(
-                (key, r.certificate_id) for r, given in records if r.certificate_id in stored for key in keys_of(given)
-            )
-            made: dict[str, str] = {}
+            first: dict[str, str] = {}  # a key twice in one call: the first record has it
+            twice: list[tuple[str, str]] = []
+            for record, given in records:
+                mine = record.certificate_id
+                if mine in stored:
+                    twice.extend((key, mine) for key in keys_of(given) if first.setdefault(key, mine) != mine)
+            keyed = sorted(first.items())
+            made: dict[str, str] = {key: first[key] for key, _ in twice}
             if keyed:
                 pairs = [list(column) for column in zip(*keyed, strict=True)]
                 recorded = {row[0] for row in self._connection.execute(_INSERT_NEW_KEYS, pairs).fetchall()}
-                lost = [(key, certificate_id) for key, certificate_id in keyed if key not in recorded]
+                lost = [(key, certificate_id) for key, certificate_id in keyed if key not in recorded] + twice
                 if lost:
-                    made = self.certificates_for_keys([key for key, _ in lost])
+                    others = [key for key, certificate_id in lost if (key, certificate_id) not in twice]
+                    made.update(self.certificates_for_keys(others))
                     taken_out = [list({c: None for _, c in lost})]
                     self._connection.execute("DELETE FROM issue_keys WHERE certificate_id = ANY(%s)", taken_out)
                     self._connection.execute("DELETE FROM certificates WHERE certificate_id = ANY(%s)", taken_out)

@@ -441,9 +441,19 @@ class _SQLiteTransaction:
 
     def insert_many(self, records: Sequence[tuple[Record, str | Sequence[str] | None]]) -> Refused:
         # one writer at a time: what this transaction reads of ids and keys stays so until it ends
-        made = self.certificates_for_keys([key for _, given in records for key in keys_of(given)])
+        holders = self.certificates_for_keys([key for _, given in records for key in keys_of(given)])
         taken = ids_taken(self._connection, [record.certificate_id for record, _ in records])
-        rows = [(r, keys_of(k)) for r, k in records if r.certificate_id not in taken and not made.keys() & keys_of(k)]
+        rows: list[tuple[Record, tuple[str, ...]]] = []
+        refused: dict[str, str] = {}
+        for record, given in records:  # a key twice in one call: the first record has it
+            keys = keys_of(given)
+            if record.certificate_id in taken:
+                continue
+            if held := [key for key in keys if key in holders]:
+                refused.update((key, holders[key]) for key in held)
+                continue
+            rows.append((record, keys))
+            holders.update((key, record.certificate_id) for key in keys)
         try:
             self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in rows])
             self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, keys in rows for k in keys])
@@ -451,7 +461,7 @@ class _SQLiteTransaction:
             raise LifecycleError(
                 f"{len(rows)} certificates cannot be stored: {exc}", code=ErrorCode.STORE_ERROR
             ) from None
-        return Refused(frozenset(taken), made)
+        return Refused(frozenset(taken), refused)
 
     def certificate_for_key(self, key: str) -> str | None:
         row = self._connection.execute("SELECT certificate_id FROM issue_keys WHERE key = ?", (key,)).fetchone()
