@@ -446,14 +446,12 @@ class _SQLiteTransaction:
         rows: list[tuple[Record, tuple[str, ...]]] = []
         refused: dict[str, str] = {}
         for record, given in records:  # a key twice in one call: the first record has it
-            keys = keys_of(given)
-            if record.certificate_id in taken:
-                continue
-            if held := [key for key in keys if key in holders]:
+            held = [key for key in keys_of(given) if key in holders]
+            if record.certificate_id not in taken and held:
                 refused.update((key, holders[key]) for key in held)
-                continue
-            rows.append((record, keys))
-            holders.update((key, record.certificate_id) for key in keys)
+            elif record.certificate_id not in taken:
+                rows.append((record, keys_of(given)))
+                holders.update((key, record.certificate_id) for key in keys_of(given))
         try:
             self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in rows])
             self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, keys in rows for k in keys])
