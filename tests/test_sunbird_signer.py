@@ -489,7 +489,13 @@ def test_a_drop_in_refuses_the_options_of_vccores_own_apis(capsys: pytest.Captur
     from vccore.cli import main
 
     for drop_in in ("--sunbird-signer", "--certificate-api"):
-        for extra in (["--jwks", "jwks.json"], ["--store", "x.db"], ["--suite", "eddsa-rdfc-2022"], ["--any-issuer"]):
+        for extra in (
+            ["--jwks", "jwks.json"],
+            ["--store", "x.db"],
+            ["--suite", "eddsa-rdfc-2022"],
+            ["--any-issuer"],
+            ["--workers", "2"],
+        ):
             assert main(["serve", drop_in, *extra]) == 2
             err = capsys.readouterr().err
             assert extra[0] in err and "gateway" in err, err

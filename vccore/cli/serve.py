@@ -189,6 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise UnusableInputError(f"vccore serve needs the server extra: pip install 'vccore[server]' ({exc})") from None
     if (args.tls_cert is None) != (args.tls_key is None):
         raise UnusableInputError("--tls-cert and --tls-key go together")
+    if args.jwks is not None and args.jwks_url is not None:
+        raise UnusableInputError("--jwks and --jwks-url are two places for the same keys: give one")
     for path in (args.tls_cert, args.tls_key, args.jwks, args.roles):
         if path is not None and not path.is_file():
             raise UnusableInputError(f"cannot read {path}")
@@ -204,8 +206,6 @@ def _serve(args: argparse.Namespace) -> int:
     trust = [m for path in args.trust for m in _read_trust(path)]
     callbacks = load_callbacks(args.callbacks) if args.callbacks is not None else None
     authorizer: Authorizer
-    if args.jwks is not None and args.jwks_url is not None:
-        raise UnusableInputError("--jwks and --jwks-url are two places for the same keys: give one")
     if args.jwks is not None or args.jwks_url is not None:
         lifetime = MAX_LIFETIME if args.jwt_max_lifetime is None else args.jwt_max_lifetime
         if lifetime <= 0:
@@ -332,7 +332,7 @@ def _serve_signer(args: argparse.Namespace) -> int:
 # vccore's own APIs' options, which neither drop-in takes (the originals check no token either)
 _API_ONLY: Final = (
     "jwks", "jwks_url", "jwt_issuer", "jwt_audience", "jwt_max_lifetime", "roles", "issuer", "trust", "any_issuer",
-    "home", "store", "key", "vc", "suite", "templates", "status_url", "callbacks",
+    "home", "store", "key", "vc", "suite", "templates", "status_url", "callbacks", "workers", "no_access_log",
 )  # fmt: skip
 
 
@@ -344,8 +344,8 @@ def _drop_in_settings(args: argparse.Namespace, *, default_port: int) -> tuple[s
     given = [f"--{name.replace('_', '-')}" for name in _API_ONLY if getattr(args, name, None) not in (None, False, [])]
     if given:
         raise UnusableInputError(
-            f"{', '.join(given)} configure vccore's own APIs, not a Sunbird drop-in, which takes no token (as the "
-            "original): put it behind the deployment's gateway, as the original is"
+            f"{', '.join(given)}: options of vccore's own APIs, not of a Sunbird drop-in, which runs one process "
+            "and takes no token (as the original): put it behind the deployment's gateway, as the original is"
         )
     if args.port is None:
         port = os.environ.get("PORT") or str(default_port)
