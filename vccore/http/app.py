@@ -178,8 +178,8 @@ class FollowTypes:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and (now := types_generation()) != self.seen:
+            self.registry.load()  # a store that fails here: tried again by the next request
             self.seen = now
-            self.registry.load()
         await self.app(scope, receive, send)
 
 
