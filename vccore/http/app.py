@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -165,6 +166,9 @@ def create_app(
     return app
 
 
+_log = logging.getLogger("vccore.serve")
+
+
 class FollowTypes:
     """ASGI middleware: before each request, the entity types another worker of this server made
     at run time are loaded (a counter in the memory the workers share, read once a request; in a
@@ -178,8 +182,11 @@ class FollowTypes:
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http" and (now := types_generation()) != self.seen:
-            self.registry.load()  # a store that fails here: tried again by the next request
-            self.seen = now
+            try:
+                self.registry.load()
+                self.seen = now
+            except VccoreError as exc:  # served with the types it has; the next request tries again
+                _log.warning("the entity types another worker changed could not be loaded: %s", exc)
         await self.app(scope, receive, send)
 
 
