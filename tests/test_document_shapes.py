@@ -166,3 +166,29 @@ def test_a_base_direction_is_compiled_as_each_form_reads_it(names: list[str], di
         assert reference_or_error(lambda d, _contexts: legacy.canonical(d), doc) == ("error", "SafeModeError")
     # two sights to compile, three checked uses, then the compiled form alone
     assert len(calls) == 5
+
+
+def test_a_context_that_rewrites_the_probes_tokens_is_not_compiled() -> None:
+    """A context that makes the probe's token a compact IRI (a term ``urn``) rewrites the token
+    in the quads: the compiled form would hold the token's text where the value goes, and give
+    that text whatever the value. A sender who writes the token's text as the value (private-use
+    characters are JSON) passes the checked uses; then any other value would be left unsigned.
+    Such a skeleton stays with the reference path."""
+    from vccore._compiled import slot_token
+
+    context = {"urn": "https://evil.example/", "homepage": {"@id": "https://schema.org/url", "@type": "@id"}}
+
+    def doc(homepage: str) -> dict[str, Any]:
+        return {
+            "@context": ["https://www.w3.org/2018/credentials/v1", context],
+            "type": ["VerifiableCredential"],
+            "homepage": homepage,
+        }
+
+    shapes = DocumentShapes(bundled_contexts(), reference=transform_rdfc)
+    for _ in range(6):  # seen, compiled, checked: the token's own text every time
+        shapes.canonical(doc(slot_token(0)))
+    other = doc("https://a.example/other")
+    expected = transform_rdfc(other, bundled_contexts())
+    assert "<https://a.example/other>" in expected
+    assert shapes.canonical(other) == expected

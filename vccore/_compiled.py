@@ -101,6 +101,11 @@ class CompiledShape:
             used: set[str] = set()
             for term in quad:
                 numbers = _TOKEN.findall(term)
+                if term.count("\ue000") != len(numbers):
+                    # A token that JSON-LD rewrote (a context's term "urn" makes it a compact
+                    # IRI): the value would not land where the token did, and the rewritten
+                    # text would be signed in its place, whatever the value.
+                    return None
                 if not numbers:
                     terms.append(term)
                     continue

@@ -151,6 +151,8 @@ class DocumentShapes:
             if skeleton is not None and outside:
                 break  # the skeleton's constant paths do not hold for these values: not compiled
             if not outside:
+                if tokens and _placed(quads) != tokens.keys():
+                    break  # a value JSON-LD drops or rewrites: the reference path's to read
                 if tokens:
                     try:
                         compiled = CompiledShape.compile(
@@ -165,6 +167,11 @@ class DocumentShapes:
             self._skeletons.put(key, skeleton)
             fixed = json.dumps([value for path, value in leaves if path in constant], ensure_ascii=False)
         skeleton.shapes.put(fixed, _Shape(compiled))
+
+
+def _placed(quads: list[Any]) -> set[int]:
+    """The token numbers that stand whole in the quads."""
+    return {int(n) for quad in quads for term in quad for n in _TOKEN.findall(term)}
 
 
 def _has_control(node: Any) -> bool:
