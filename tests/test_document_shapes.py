@@ -192,3 +192,32 @@ def test_a_context_that_rewrites_the_probes_tokens_is_not_compiled() -> None:
     expected = transform_rdfc(other, bundled_contexts())
     assert "<https://a.example/other>" in expected
     assert shapes.canonical(other) == expected
+
+
+def test_a_reader_gets_the_compiled_form_only_after_observing_the_reference_path() -> None:
+    """read() answers once the reference path's output was observed on two sights and matched
+    on three checked uses; what it gives is the reference path's quads and canonical form."""
+    from vccore.canon import canonical_nquads, to_quads
+
+    shapes = DocumentShapes(bundled_contexts(), reference=transform_rdfc)
+    docs = [document({**BASE, "name": f"name {n}", "id": f"https://a.example/{n}"}) for n in range(8)]
+    answered = []
+    for doc in docs:
+        read = shapes.read(doc)
+        answered.append(read is not None)
+        reference = transform_rdfc(doc, bundled_contexts())
+        if read is None:
+            shapes.observe(doc, reference)
+        else:
+            quads, canonical = read
+            assert canonical in (None, reference)  # None: only the general RDFC-1.0 labels them
+            assert sorted(quads) == sorted(to_quads(doc, contexts=bundled_contexts()))
+            assert canonical_nquads(quads) == reference
+    assert answered == [False] * 5 + [True] * 3
+
+    # a reference form that differs once (as if the compiled form were wrong) drops it for good
+    wrong = DocumentShapes(bundled_contexts(), reference=transform_rdfc)
+    for n, doc in enumerate(docs):
+        assert wrong.read(doc) is None
+        wrong.observe(doc, transform_rdfc(doc, bundled_contexts()) + ("x" if n == 3 else ""))
+    assert wrong.read(docs[0]) is None

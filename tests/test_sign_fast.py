@@ -233,11 +233,11 @@ def test_the_2018_suite_keeps_rdf_canonize_1_literals(reference_calls: list[int]
     document = unsigned(credentialSubject__name="tab\there")
     fast, reference = both(lambda: vccore.sign(document, KEY, suite="Ed25519Signature2018", created=NOW))
     assert fast == reference
-    assert proofs._document_shapes(get_suite("Ed25519Signature2018"), vccore.bundled_contexts()) is not None
+    assert proofs._document_shapes(get_suite("Ed25519Signature2018").transform, vccore.bundled_contexts()) is not None
 
 
 def test_jcs_is_left_to_its_own_transform() -> None:
-    assert proofs._document_shapes(get_suite("eddsa-jcs-2022"), LOADER) is None
+    assert proofs._document_shapes(get_suite("eddsa-jcs-2022").transform, LOADER) is None
     payload = VACCINATION.sample_payload()
     for n in range(4):
         vccore.issue(VACCINATION, {**payload, "recipientName": f"warm {n}"}, signer=KEY, now=NOW)
@@ -263,7 +263,7 @@ def test_the_shapes_are_bounded() -> None:
     rdfc = get_suite("eddsa-rdfc-2022")
     for n in range(40):
         loader = vccore.bundled_contexts().with_contexts({f"https://example.org/{n}": b'{"@context": {}}'})
-        assert proofs._document_shapes(rdfc, loader) is not None
+        assert proofs._document_shapes(rdfc.transform, loader) is not None
     assert len(proofs._SHAPES) <= 32
 
 

@@ -157,6 +157,18 @@ class CompiledShape:
         canonical = self._canonical(present)
         return None if quads is None or canonical is None else (quads, canonical)
 
+    def read(self, values: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str | None] | None:
+        """:meth:`transform` for a caller that runs the general RDFC-1.0 under its own bounds:
+        the canonical form is None when this shape's straight-line labelling ties (or it has
+        none), never worked out by the general algorithm here.
+        """
+        present = self._present(values)
+        quads = self._emit(present) if present is not None else None
+        if present is None or quads is None:
+            return None
+        canonical = self._canon(present) if self._canon is not None else None
+        return quads, canonical if isinstance(canonical, str) else None
+
     def _canonical(self, present: dict[str, str]) -> str | None:
         if self._canon is not None:
             canonical = self._canon(present)

@@ -36,10 +36,12 @@ import logging
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from ._cache import Cache
 from ._compiled import CompiledShape, slot_token
+from ._nquads import Quad
 from .canon import RdfDirection, to_quads
 from .contexts import ContextLoader
 
@@ -78,6 +80,16 @@ class _Shape:
         self.checked = 0
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    key: str  # the skeleton
+    skeleton: _Skeleton | None
+    fixed: str  # the values at its constant paths
+    leaves: list[tuple[Path, str]]
+    shape: _Shape | None
+    values: dict[str, str]  # the slots' values, when there is a shape
+
+
 class DocumentShapes:
     """Canonical N-Quads of documents by compiled skeletons; thread-safe."""
 
@@ -101,35 +113,76 @@ class DocumentShapes:
         """The canonical N-Quads of ``document``: compiled when its skeleton is, else by the
         reference path (whose errors it raises, as the reference path would).
         """
-        leaves = _leaves(document)
-        if leaves is None or (self.rdf_canonize_1 and _has_control(document)):
+        found = self._find(document, _MAX_LEAVES)
+        if found is None:
             return self.reference(document, self.contexts)
+        shape, values = found.shape, found.values
+        compiled = shape.compiled.canonical(values) if shape is not None and shape.compiled is not None else None
+        if compiled is None or shape is None:
+            canonical = self.reference(document, self.contexts)  # raises for what it refuses
+            if shape is None:
+                self._sighted(found, document)
+            return canonical
+        if shape.checked < _CHECKED_USES:
+            reference = self.reference(document, self.contexts)
+            self._check(shape, compiled, reference)
+            return reference
+        return compiled
+
+    def read(self, document: Any, *, max_leaves: int = _MAX_LEAVES) -> tuple[list[Quad], str | None] | None:
+        """For a reader that does the reference work itself, under its own bounds (the
+        verifier): the quads of ``document`` and their canonical N-Quads by its compiled
+        skeleton, once that skeleton has passed its checked uses (the canonical form None when
+        only the general RDFC-1.0 can label its blank nodes: the caller's to run). None: the
+        reference path's to say; give what it says to :meth:`observe`.
+        """
+        found = self._find(document, max_leaves)
+        shape = found.shape if found is not None else None
+        if found is None or shape is None or shape.compiled is None or shape.checked < _CHECKED_USES:
+            return None
+        return shape.compiled.read(found.values)
+
+    def observe(self, document: Any, canonical: str, *, max_leaves: int = _MAX_LEAVES) -> None:
+        """What the reference path made of a ``document`` that :meth:`read` did not answer for:
+        a sight of its skeleton (compiled on the second), or a checked use of its compiled form.
+        """
+        found = self._find(document, max_leaves)
+        if found is None:
+            return
+        shape = found.shape
+        if shape is None:
+            self._sighted(found, document)
+        elif shape.compiled is not None and shape.checked < _CHECKED_USES:
+            self._check(shape, shape.compiled.canonical(found.values), canonical)
+
+    def _find(self, document: Any, max_leaves: int) -> _Found | None:
+        """Where ``document``'s skeleton stands (None: not one to compile)."""
+        leaves = _leaves(document, max_leaves)
+        if leaves is None or (self.rdf_canonize_1 and _has_control(document)):
+            return None
         key = _skeleton_key(document)
         skeleton = self._skeletons.get(key)
         constant_paths = skeleton.constant_paths if skeleton is not None else frozenset()
         fixed = json.dumps([value for path, value in leaves if path in constant_paths], ensure_ascii=False)
         shape = skeleton.shapes.get(fixed) if skeleton is not None else None
-        if skeleton is None or shape is None:
-            canonical = self.reference(document, self.contexts)  # raises for what it refuses
-            with self._lock:
-                second = self._seen.get((key, fixed)) is not None
-                self._seen.put((key, fixed), True)
-            if second:
-                self._compile(key, skeleton, fixed, document, leaves)
-            return canonical
-        values = {repr(path): value for path, value in leaves if path not in constant_paths}
-        compiled = shape.compiled.canonical(values) if shape.compiled is not None else None
-        if compiled is None:
-            return self.reference(document, self.contexts)
-        if shape.checked < _CHECKED_USES:
-            reference = self.reference(document, self.contexts)
-            with self._lock:
-                shape.checked += 1
-            if reference != compiled:
+        values = {repr(path): value for path, value in leaves if path not in constant_paths} if shape else {}
+        return _Found(key, skeleton, fixed, leaves, shape, values)
+
+    def _sighted(self, found: _Found, document: Any) -> None:
+        """A sight of a skeleton (or of its values at its constant paths) not compiled yet."""
+        with self._lock:
+            second = self._seen.get((found.key, found.fixed)) is not None
+            self._seen.put((found.key, found.fixed), True)
+        if second:
+            self._compile(found.key, found.skeleton, found.fixed, document, found.leaves)
+
+    def _check(self, shape: _Shape, compiled: str | None, reference: str) -> None:
+        """One checked use of a compiled shape: one that ever differs is dropped for good."""
+        with self._lock:
+            shape.checked += 1
+            if compiled != reference and shape.compiled is not None:
                 _log.warning("a compiled document shape gave another canonical form than the reference: dropped")
                 shape.compiled = None
-                return reference
-        return compiled
 
     def _compile(
         self, key: str, skeleton: _Skeleton | None, fixed: str, document: Any, leaves: list[tuple[Path, str]]
@@ -183,7 +236,7 @@ def _has_control(node: Any) -> bool:
     return isinstance(node, str) and _CONTROL.search(node) is not None
 
 
-def _leaves(document: Any) -> list[tuple[Path, str]] | None:
+def _leaves(document: Any, max_leaves: int = _MAX_LEAVES) -> list[tuple[Path, str]] | None:
     """The string values of ``document`` that may be slots, with their paths (None: too many)."""
     out: list[tuple[Path, str]] = []
 
@@ -198,7 +251,7 @@ def _leaves(document: Any) -> list[tuple[Path, str]] | None:
                     return False
         elif isinstance(node, str):
             out.append((path, node))
-            return len(out) <= _MAX_LEAVES
+            return len(out) <= max_leaves
         return True
 
     return out if walk(document, ()) else None

@@ -203,18 +203,18 @@ _SHAPES_LOCK: Final = threading.Lock()
 _REFERENCE_ONLY = threading.local()  # tests: ``_REFERENCE_ONLY.active = True`` sends every sign to pyld
 
 
-def _document_shapes(suite: Suite, loader: ContextLoader) -> DocumentShapes | None:
-    """The process-wide compiled skeletons for the suite's transform under ``loader`` (None: a
+def _document_shapes(transform: Callable[[Any, ContextLoader], str], loader: ContextLoader) -> DocumentShapes | None:
+    """The process-wide compiled skeletons for a suite's transform under ``loader`` (None: a
     transform they cannot stand in for, such as JCS). Keyed by the loader's identity (an entry
     holds its loader, so no other can come to have its id); at most 32 are kept.
     """
-    if suite.transform is transform_rdfc:
+    if transform is transform_rdfc:
         rdf_canonize_1 = False
-    elif suite.transform is transform_urdna2015:
+    elif transform is transform_urdna2015:
         rdf_canonize_1 = True
     else:
         return None
-    key = (suite.transform, id(loader))
+    key = (transform, id(loader))
     shapes = _SHAPES.get(key)
     if shapes is None or shapes.contexts is not loader:
         # imported here: _document_shapes reaches vccore.status, which signs with this module
@@ -223,9 +223,18 @@ def _document_shapes(suite: Suite, loader: ContextLoader) -> DocumentShapes | No
         with _SHAPES_LOCK:
             shapes = _SHAPES.get(key)
             if shapes is None or shapes.contexts is not loader:
-                shapes = DocumentShapes(loader, reference=suite.transform, rdf_canonize_1=rdf_canonize_1)
+                shapes = DocumentShapes(loader, reference=transform, rdf_canonize_1=rdf_canonize_1)
                 _SHAPES.put(key, shapes)
     return shapes
+
+
+def rdfc_skeletons(loader: ContextLoader) -> DocumentShapes | None:
+    """The process-wide compiled skeletons of RDFC-1.0 (i18n-datatype) under ``loader``, which
+    signing and verifying share (None while tests send everything to the reference path).
+    """
+    if getattr(_REFERENCE_ONLY, "active", False):
+        return None
+    return _document_shapes(transform_rdfc, loader)
 
 
 def _compiled_verify_data(
@@ -238,7 +247,7 @@ def _compiled_verify_data(
     if getattr(_REFERENCE_ONLY, "active", False):
         return None
     try:
-        shapes = _document_shapes(suite, loader)
+        shapes = _document_shapes(suite.transform, loader)
         if shapes is None:
             return None
         # the proof configuration first, as the reference path transforms it first

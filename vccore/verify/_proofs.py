@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .._cache import Cache
 from .._compiled import CompiledCredentials
@@ -25,9 +27,14 @@ from ..errors import (
     VccoreError,
 )
 from ..keys import PublicKey
-from ..proofs import proof_configuration
+from ..proofs import proof_configuration, rdfc_skeletons
 from ..results import Problem, ProofResult, work_limit
 from ..suites import Suite
+
+if TYPE_CHECKING:
+    from .._document_shapes import DocumentShapes
+
+_log: Final = logging.getLogger("vccore")
 
 # More proofs than any real credential carries; each one costs a canonicalization (and a chain
 # of them one of the whole document each: the request's WorkBudget bounds that sum).
@@ -43,7 +50,18 @@ class _Document:
     when one vouches for it), and their canonical forms by transformation.
     """
 
-    __slots__ = ("by_id", "canonical", "compiled", "dataset", "failure", "json", "proofs", "quads", "unsecured")
+    __slots__ = (
+        "by_id",
+        "canonical",
+        "compiled",
+        "dataset",
+        "failure",
+        "json",
+        "proofs",
+        "quads",
+        "skeletons",
+        "unsecured",
+    )
 
     def __init__(self, json_document: Mapping[str, Any], proofs: list[Any]) -> None:
         self.json = json_document
@@ -54,7 +72,43 @@ class _Document:
         self.quads: list[Quad] = []
         self.canonical: dict[tuple[str, tuple[str, ...]], str] = {}
         self.compiled: tuple[CompiledCredentials, Suite] | None = None
+        # the compiled skeletons to tell what the reference path made of it (see _read_skeleton)
+        self.skeletons: DocumentShapes | None = None
         self.failure: Problem | None = None
+
+
+# A verifier compiles the skeletons of documents this small only: compiling costs about as much
+# as the reference path per leaf squared over a few hundred, and senders choose the documents.
+_SKELETON_LEAVES: Final = 128
+_LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+
+
+def _read_skeleton(skeletons: DocumentShapes | None, document: Any) -> tuple[list[Quad], str | None] | None:
+    """The quads (and canonical form, None when the general RDFC-1.0 must label them) of a
+    document by its compiled skeleton, or None: the reference path's to read, under the
+    request's budget. A skeleton is trusted once the reference path has made its documents the
+    same way (:meth:`DocumentShapes.read`); a value the reference path would refuse (a lone
+    surrogate) is the reference path's to refuse.
+    """
+    if skeletons is None:
+        return None
+    try:
+        read = skeletons.read(document, max_leaves=_SKELETON_LEAVES)
+    except Exception:  # noqa: BLE001 (deep nesting, keys JSON cannot hold: the reference path's to refuse)
+        return None
+    if read is not None:
+        text = read[1] if read[1] is not None else "".join(map("".join, read[0]))
+        if _LONE_SURROGATE.search(text):
+            return None
+    return read
+
+
+def _observe_skeleton(skeletons: DocumentShapes, document: Any, canonical: str) -> None:
+    """Tell the skeletons what the reference path made of ``document`` (see _read_skeleton)."""
+    try:
+        skeletons.observe(document, canonical, max_leaves=_SKELETON_LEAVES)
+    except Exception:  # noqa: BLE001 (as above; the verdict is made, and stays the reference path's)
+        _log.warning("a document skeleton could not be compiled", exc_info=True)
 
 
 def _spent(budget: WorkBudget) -> bool:
@@ -283,8 +337,15 @@ class _ProofCheck:
         if canonical is None:
             configuration = proof_configuration(suite, proof, self.document.unsecured)
             if suite.canonicalizes_rdf:
-                quads = to_quads(configuration, contexts=self.tools.contexts, safe=True, budget=self.budget)
-                canonical = canonical_nquads(quads, budget=self.budget)
+                skeletons = rdfc_skeletons(self.tools.contexts) if self.document.compiled is None else None
+                read = _read_skeleton(skeletons, configuration)
+                if read is not None and read[1] is not None:
+                    quads, canonical = read[0], read[1]
+                else:
+                    quads = to_quads(configuration, contexts=self.tools.contexts, safe=True, budget=self.budget)
+                    canonical = canonical_nquads(quads, budget=self.budget)
+                    if skeletons is not None:
+                        _observe_skeleton(skeletons, configuration, canonical)
             else:
                 canonical = suite.transform(configuration, self.tools.contexts)
         signed = self.tools.signed_proofs.get((suite.name, canonical))

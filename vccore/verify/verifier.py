@@ -15,12 +15,22 @@ from ..contexts import ContextLoader, bundled_contexts
 from ..entities import EntityType
 from ..errors import CanonicalizationError, ContextError
 from ..keys import Ed25519Key, PublicKey
+from ..proofs import rdfc_skeletons
 from ..results import TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, work_limit
 from ..status.check import Refusal, StatusCheck, StatusList, StatusLists
 from ..status.resolve import StatusResolver, StatusSource, status_resolver
 from ..store import Store, record_at
 from ..suites import Suite, resolve_suites
-from ._proofs import _check_proofs, _Document, _proof_list, _ProofTools, _spent, _transformation_problem
+from ._proofs import (
+    _check_proofs,
+    _Document,
+    _observe_skeleton,
+    _proof_list,
+    _ProofTools,
+    _read_skeleton,
+    _spent,
+    _transformation_problem,
+)
 from ._shapes import _Shapes
 from ._trust import _index_trusted, _resolve_key, _TrustedKey
 from .data_model import (
@@ -348,6 +358,12 @@ class Verifier:
         proof_results = (
             _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
         )
+        if document.skeletons is not None and any(r.verified for r in proof_results):
+            # what the reference path made of a document with a proof that verified: a sight of
+            # its skeleton, or a checked use of its compiled form
+            canonical = document.canonical.get(("rdf", ()))
+            if canonical is not None:
+                _observe_skeleton(document.skeletons, document.unsecured, canonical)
         warnings: list[Problem] = []
         if read is not None and not status_list:
             _check_validity(read, now, problems)
@@ -395,7 +411,18 @@ class Verifier:
                     document.dataset = Dataset(document.quads)
                     document.compiled = found
                     return document
-            document.quads = to_quads(document.unsecured, contexts=self.contexts, safe=True, budget=budget)
+            # A document of no entity type: through the compiled skeleton of its kind (what
+            # vccore.issue and Sunbird's templates make), once the reference path has made it,
+            # checked, a few times (see vccore._document_shapes).
+            skeletons = rdfc_skeletons(self.contexts) if compiled else None
+            read = _read_skeleton(skeletons, document.unsecured)
+            if read is not None:
+                document.quads, canonical = read
+                if canonical is not None:
+                    document.canonical[("rdf", ())] = canonical
+            else:
+                document.quads = to_quads(document.unsecured, contexts=self.contexts, safe=True, budget=budget)
+                document.skeletons = skeletons
             document.dataset = Dataset(document.quads)
         except (CanonicalizationError, ContextError) as exc:
             document.failure = _transformation_problem(exc)
