@@ -1,5 +1,9 @@
 """Batch issuing at scale: `vccore issue --batch` on generated HealthProfessional payloads.
 
+0. Against the core (``--against``, 20,000 payloads): `vccore issue --batch` and `vccore verify
+   --batch` with 1 worker, start-up included, against ``Issuer.make_credential`` and
+   ``Verifier.verify`` in this process and against the plain pyld pipeline, in this run.
+
 1. Speed-up: the same ``--sample`` payloads issued with 1 worker and with 2 (fresh stores), and,
    for the machine's own ceiling, the bare signing loop (no store, no files) run in one process
    and in two at once: what two cores give this kind of work here. ``--rounds`` times; the
@@ -190,6 +194,87 @@ def count_instructions(folder: Path, source: Path, workers: int, store: str | No
     return total
 
 
+def against_core(folder: Path, count: int, store: str | None) -> dict[str, Any]:
+    """`vccore issue --batch` and `vccore verify --batch` (1 worker, start-up included) on
+    ``count`` payloads, against the core (``Issuer.make_credential``, ``Verifier.verify`` with
+    the exported status lists, in this process, on 2,000 of them) and the plain pyld pipeline
+    (benchmarks.run's baseline, on 200), all in this run."""
+    from datetime import UTC, datetime
+
+    from benchmarks import run as run_module
+    from benchmarks.run import baseline_sign, baseline_verify, rate
+    from vccore import Issuer, Verifier, load_key
+
+    now = "2024-06-01T00:00:00Z"
+    source = folder / "against.jsonl"
+    write_payloads(source, count)
+    issued = run_batch(folder / "against", source, 1, store)
+    home, out = folder / "against" / "home", folder / "against" / "out.jsonl"
+    stores = ["--store", store] if store else []
+    vccore_cli = [sys.executable, "-m", "vccore"]
+    subprocess.run(
+        [*vccore_cli, "status", "export", "--home", str(home), *stores, "--now", "2024-05-31", str(folder / "status")],
+        check=True,
+        capture_output=True,
+    )
+    started = time.perf_counter()
+    verified = subprocess.run(
+        [
+            *vccore_cli,
+            *("verify", "--batch", str(out), "--status-dir", str(folder / "status"), "--now", now),
+            *("-o", str(folder / "verified.jsonl"), "--workers", "1"),
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+    )
+    verify_seconds = time.perf_counter() - started
+    if verified.returncode != 0:
+        raise SystemExit(f"verify --batch: {verified.stderr.decode()[-1000:]}")
+
+    key = load_key(home / "key.json")
+    entity = bundled_entity_types()["HealthProfessional"]
+    moment = datetime(2024, 6, 1, tzinfo=UTC)
+    with source.open(encoding="utf-8") as stream:
+        payloads = [json.loads(line) for _, line in zip(range(2000), stream, strict=False)]
+    with out.open(encoding="utf-8") as stream:
+        credentials = [json.loads(line) for _, line in zip(range(2000), stream, strict=False)]
+    core_store = SQLiteStore(folder / "core.db", status_url="https://issuer.example/status/")
+    issuer = Issuer(signer=key, store=core_store)
+    core_issue = rate(
+        lambda i: issuer.make_credential(entity, payloads[i], (0, i), moment), list(range(len(payloads))), 3
+    )
+    core_store.close()
+    verifier = Verifier.create(status=str(folder / "status"))
+    assert all(verifier.verify(c, now=moment).verified for c in credentials)
+    core_verify = rate(lambda c: verifier.verify(c, now=moment), credentials, 3)
+    run_module._LOADER = entity.context_loader()  # the baseline's offline loader
+    few = credentials[:200]
+    unsigned = [{k: v for k, v in c.items() if k != "proof"} for c in few]
+    pyld_issue = rate(lambda u: baseline_sign(u, key, "2024-01-01T00:00:00Z"), unsigned, 1)
+    pyld_verify = rate(lambda c: baseline_verify(c, key), few, 1)
+    issue_per_s, verify_per_s = count / issued["seconds"], count / verify_seconds
+    result = {
+        "count": count,
+        "issue_batch_per_s": round(issue_per_s),
+        "verify_batch_per_s": round(verify_per_s),
+        "core_issue_per_s": round(core_issue),
+        "core_verify_per_s": round(core_verify),
+        "pyld_issue_per_s": round(pyld_issue),
+        "pyld_verify_per_s": round(pyld_verify),
+        "issue_of_core": round(issue_per_s / core_issue, 2),
+        "verify_of_core": round(verify_per_s / core_verify, 2),
+        "issue_of_pyld": round(issue_per_s / pyld_issue, 1),
+        "verify_of_pyld": round(verify_per_s / pyld_verify, 1),
+    }
+    print(
+        f"{count:,} payloads, 1 worker, start-up included: issue --batch {issue_per_s:,.0f}/s = "
+        f"{result['issue_of_core']:.0%} of the core ({core_issue:,.0f}/s), {result['issue_of_pyld']}x plain pyld "
+        f"({pyld_issue:,.0f}/s); verify --batch {verify_per_s:,.0f}/s = {result['verify_of_core']:.0%} of the core "
+        f"({core_verify:,.0f}/s), {result['verify_of_pyld']}x plain pyld ({pyld_verify:,.0f}/s)"
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1_000_000)
@@ -202,6 +287,16 @@ def main() -> None:
         default=0,
         metavar="N",
         help="also count instructions, under valgrind, for N payloads (0: not)",
+    )
+    parser.add_argument(
+        "--against",
+        type=int,
+        default=20_000,
+        metavar="N",
+        help="issue and verify N payloads with 1 worker against the core and plain pyld, in this run (0: not)",
+    )
+    parser.add_argument(
+        "--against-only", action="store_true", help="run only the comparison with the core and pyld (--against N)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the working folder")
     parser.add_argument(
@@ -216,7 +311,22 @@ def main() -> None:
         parser.error(
             f"--instructions needs at least {2 * CHUNK_LINES} payloads: with fewer than two chunks one worker does them all"
         )
-    on_store(args.store, lambda new_store: measure(args, new_store))
+    if args.against_only:
+        on_store(args.store, lambda new_store: measure_against(args, new_store))
+    else:
+        on_store(args.store, lambda new_store: measure(args, new_store))
+
+
+def measure_against(args: argparse.Namespace, new_store: Callable[[], str | None]) -> None:
+    """Only the comparison with the core and the plain pipeline: benchmarks/results/batch-against.json."""
+    folder = Path(tempfile.mkdtemp(prefix="vccore-batch-"))
+    try:
+        results = {"machine": machine(), "store": args.store}
+        results["against_core"] = against_core(folder, args.against, new_store())
+        write_results("batch-against", args.store, results)
+    finally:
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> None:
@@ -228,6 +338,8 @@ def measure(args: argparse.Namespace, new_store: Callable[[], str | None]) -> No
         sample = folder / "sample.jsonl"
         write_payloads(sample, args.sample)
         results["store"] = args.store
+        if args.against:
+            results["against_core"] = against_core(folder / "against-core", args.against, new_store())
         # One worker, then two, each on a new store, then the bare loop in one process and in two,
         # --rounds times: this machine's speed drifts by 20-40% from minute to minute, and what
         # two processes get of its two cores moved between 1.56x and 2.61x in one day (its vCPUs

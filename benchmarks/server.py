@@ -10,6 +10,11 @@ keep-alive HTTP/1.1 connections (asyncio, a minimal client, in this process) thr
 2. verify: the same number of POSTs of issued credentials to the public verify route (proof,
    status from the store's lists).
 
+3. verify at a fixed rate (``--rate``, default 1,500/s, open loop for 4 s): the latency of each
+   request counted from when it was due, so that a server falling behind shows in its p99;
+4. the library's own ``Verifier.verify`` of the same credentials in this process (one core,
+   the status lists exported from the server's store), against what one worker answered.
+
 Prints requests per second and the latency percentiles of each, and writes
 benchmarks/results/server.json. The clients share the machine with the server (2 cores here),
 so the figures are a floor for the server alone.
@@ -159,13 +164,96 @@ async def load(port: int, path: str, clients: int, bodies: list[bytes], headers:
     }
 
 
+async def paced(
+    port: int, path: str, rate: float, bodies: list[bytes], headers: dict[str, str], connections: int = 64
+) -> dict[str, Any]:
+    """POST the bodies at ``rate`` per second (open loop: request i is due at i / rate), over
+    ``connections`` kept-alive connections; each latency runs from when its request was due, so
+    a server that falls behind shows it (no coordinated omission)."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        + "Content-Length: "
+    ).encode()
+    loop = asyncio.get_running_loop()
+    start = loop.time() + 0.05
+    turn = iter(range(len(bodies)))
+
+    async def client() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for i in turn:
+                due = start + i / rate
+                delay = due - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                status, answer = await _exchange(reader, writer, head, bodies[i])
+                latencies.append(loop.time() - due)
+                if status != 200:
+                    failures.append(f"{status} {answer[:200]!r}")
+        finally:
+            writer.close()
+
+    cpu = time.process_time()
+    began = loop.time()
+    await asyncio.gather(*(client() for _ in range(connections)))
+    seconds, cpu = loop.time() - began, time.process_time() - cpu
+    latencies.sort()
+    return {
+        "asked_per_second": rate,
+        "requests": len(bodies),
+        "per_second": round(len(bodies) / seconds),
+        "p50_ms": round(1000 * latencies[len(latencies) // 2], 1),
+        "p99_ms": round(1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))], 1),
+        "max_ms": round(1000 * latencies[-1], 1),
+        "failures": len(failures),
+        "client_cpu_share": round(cpu / (seconds * (os.cpu_count() or 1)), 3),
+    }
+
+
+def library_verify_rate(home: Path, store: str | None, credentials: list[bytes]) -> float:
+    """Verifications per second of the same credentials by the library in this process (one
+    core), with the status lists exported from the server's store: what one worker could reach."""
+    import vccore
+
+    folder = home.parent / "status-export"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vccore",
+            "status",
+            "export",
+            "--home",
+            str(home),
+            *(["--store", store] if store else []),
+            str(folder),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    verifier = vccore.Verifier.create(status=str(folder))
+    documents = [json.loads(c) for c in credentials]
+    assert all(verifier.verify(d).verified for d in documents)
+    best = 0.0
+    for _ in range(3):
+        started = time.perf_counter()
+        for d in documents:
+            verifier.verify(d)
+        best = max(best, len(documents) / (time.perf_counter() - started))
+    return best
+
+
 def run(args: argparse.Namespace, new_store: Callable[[], str | None], workers: int = 1) -> dict[str, Any]:
     entity = bundled_entity_types()["HealthProfessional"]
     assert entity.example is not None
     folder = Path(tempfile.mkdtemp(prefix="vccore-serve-bench-"))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    process = start_server(folder / "home", new_store(), port, workers)
+    store = new_store()
+    process = start_server(folder / "home", store, port, workers)
     results: dict[str, Any] = {}
     try:
         auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
@@ -210,6 +298,29 @@ def run(args: argparse.Namespace, new_store: Callable[[], str | None], workers: 
             f"p50 {verify['p50_ms']} ms, p99 {verify['p99_ms']} ms, max {verify['max_ms']} ms; {verify['failures']} failed"
         )
         results = {"certify": certify, "verify": verify}
+        if args.rate:
+            at_rate = asyncio.run(
+                paced(
+                    port,
+                    "/vc-certification/v1/certificate/verify",
+                    args.rate,
+                    [credentials[i % len(credentials)] for i in range(int(args.rate * 4))],
+                    {"Content-Type": "application/json"},
+                )
+            )
+            print(
+                f"{workers} worker(s) verify at {args.rate:,.0f}/s asked, 4 s: {at_rate['per_second']:,}/s answered; "
+                f"p50 {at_rate['p50_ms']} ms, p99 {at_rate['p99_ms']} ms, max {at_rate['max_ms']} ms; "
+                f"{at_rate['failures']} failed; client CPU {at_rate['client_cpu_share']:.0%} of the machine"
+            )
+            results["verify_at_rate"] = at_rate
+        library = library_verify_rate(folder / "home", store, credentials)
+        results["library_verify_per_s"] = round(library)
+        results["verify_of_library"] = round(verify["per_second"] / workers / library, 2)
+        print(
+            f"library Verifier.verify of the same credentials, one core, this process: {library:,.0f}/s; "
+            f"per worker the server verified {results['verify_of_library']:.0%} of that"
+        )
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -225,6 +336,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--store", choices=STORES, default="sqlite")
+    parser.add_argument(
+        "--rate", type=float, default=1500, help="verify at this many requests per second for 4 s (0: not run)"
+    )
     parser.add_argument(
         "--workers", default="1,2", help="the server's worker processes, each count run in turn (default 1,2)"
     )
