@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_sign_fast import reference_path  # every sign and verify through pyld
 
 import vccore
-from vccore import proofs
 from vccore._compiled import slot_token
 from vccore.verify import verifier as verifier_module
 
@@ -40,15 +40,6 @@ def issue(i: int, **values: str) -> dict[str, Any]:
         {**PAYLOAD, "name": f"Neha {i}", "certificateId": str(614894628867 + i), **values},
         signer=KEY,
     )
-
-
-@contextmanager
-def reference_path() -> Iterator[None]:
-    proofs._REFERENCE_ONLY.active = True
-    try:
-        yield
-    finally:
-        proofs._REFERENCE_ONLY.active = False
 
 
 @contextmanager
