@@ -352,3 +352,19 @@ def test_rotating_a_did_web_key_keeps_what_the_old_key_signed_verifiable(
     assert main(["keygen", "--out", str(tmp_path / "plain")]) == 0
     assert main(["keygen", "--out", str(tmp_path / "plain"), "--rotate"]) == 1
     assert "rotation needs a did:web key" in capsys.readouterr().err
+
+
+@given(seed=st.binary(min_size=32, max_size=32), data=st.binary(max_size=200))
+def test_a_signature_is_openssls_byte_for_byte(seed: bytes, data: bytes) -> None:
+    """Ed25519Key.sign runs libsodium when PyNaCl is there; Ed25519 is deterministic, so its
+    signature is OpenSSL's, byte for byte, and verifies under both."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from vccore import _ed25519
+
+    key = Ed25519Key.from_seed(seed)
+    signature = key.sign(data)
+    assert signature == Ed25519PrivateKey.from_private_bytes(seed).sign(data)
+    assert _ed25519.signer(seed, key.public_bytes) is not None  # libsodium did sign (PyNaCl is a dependency)
+    for backend in ("libsodium", "openssl"):
+        assert _ed25519.raw_verify(backend, key.public_bytes, signature, data)

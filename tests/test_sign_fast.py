@@ -296,3 +296,25 @@ def test_threads_sign_what_the_reference_path_signs() -> None:
         signed = list(pool.map(fast, names))
     with reference_path():
         assert signed == [fast(name) for name in names]
+
+
+def test_issue_shares_no_object_with_its_template_or_the_next_credential() -> None:
+    """vccore.issue saves sign's deep copy of a credential it made itself (a JSON template's
+    payload values are scalars; a Handlebars template's credential is parsed anew): changing
+    every object and array of one credential changes nothing in the next."""
+    payload = {"name": "Neha", "registrationId": "1", "registrationCouncil": "K", "certificateId": "1"}
+    first = vccore.issue("HealthProfessional", payload, signer=KEY, now=NOW)
+    kept = copy.deepcopy(first)
+
+    def scribble(node: Any) -> None:
+        if isinstance(node, dict):
+            for value in list(node.values()):
+                scribble(value)
+            node["scribbled"] = True
+        elif isinstance(node, list):
+            for value in node:
+                scribble(value)
+            node.append("scribbled")
+
+    scribble(first)
+    assert vccore.issue("HealthProfessional", payload, signer=KEY, now=NOW) == kept

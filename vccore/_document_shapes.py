@@ -63,13 +63,17 @@ Path = tuple[str | int, ...]
 
 
 class _Skeleton:
-    """What one skeleton's first compile found: which string values must stay as they are."""
+    """What one skeleton's first compile found: which string values must stay as they are (by
+    their place in the order :func:`_scan` finds them, the same for every document of a
+    skeleton), and the slot that each of the others fills.
+    """
 
-    __slots__ = ("constant_paths", "shapes")
+    __slots__ = ("constant", "shapes", "slots")
 
-    def __init__(self, constant_paths: frozenset[Path]) -> None:
-        self.constant_paths = constant_paths
-        self.shapes: Cache[str, _Shape] = Cache(8)  # by the values at the constant paths
+    def __init__(self, constant: frozenset[int], leaves: int) -> None:
+        self.constant = tuple(sorted(constant))
+        self.slots = tuple((number, str(number)) for number in range(leaves) if number not in constant)
+        self.shapes: Cache[str, _Shape] = Cache(8)  # by the values at the constant places
 
 
 class _Shape:
@@ -84,8 +88,8 @@ class _Shape:
 class _Found:
     key: str  # the skeleton
     skeleton: _Skeleton | None
-    fixed: str  # the values at its constant paths
-    leaves: list[tuple[Path, str]]
+    fixed: str  # the values at its constant places
+    leaves: list[str]
     shape: _Shape | None
     values: dict[str, str]  # the slots' values, when there is a shape
 
@@ -108,6 +112,8 @@ class DocumentShapes:
         self._lock = threading.Lock()
         self._seen: Cache[tuple[str, str], bool] = Cache(1024)
         self._skeletons: Cache[str, _Skeleton] = Cache(max_shapes)
+        # a caller's memo: JSON text of a small document -> its canonical form (see vccore.proofs)
+        self.recent: Cache[str, str] = Cache(64)
 
     def canonical(self, document: Any) -> str:
         """The canonical N-Quads of ``document``: compiled when its skeleton is, else by the
@@ -157,15 +163,16 @@ class DocumentShapes:
 
     def _find(self, document: Any, max_leaves: int) -> _Found | None:
         """Where ``document``'s skeleton stands (None: not one to compile)."""
-        leaves = _leaves(document, max_leaves)
-        if leaves is None or (self.rdf_canonize_1 and _has_control(document)):
+        scanned = _scan(document, max_leaves)
+        if scanned is None or (self.rdf_canonize_1 and _has_control(document)):
             return None
-        key = _skeleton_key(document)
+        key, leaves = scanned
         skeleton = self._skeletons.get(key)
-        constant_paths = skeleton.constant_paths if skeleton is not None else frozenset()
-        fixed = json.dumps([value for path, value in leaves if path in constant_paths], ensure_ascii=False)
-        shape = skeleton.shapes.get(fixed) if skeleton is not None else None
-        values = {repr(path): value for path, value in leaves if path not in constant_paths} if shape else {}
+        if skeleton is None:
+            return _Found(key, None, "[]", leaves, None, {})
+        fixed = json.dumps([leaves[number] for number in skeleton.constant], ensure_ascii=False)
+        shape = skeleton.shapes.get(fixed)
+        values = {name: leaves[number] for number, name in skeleton.slots} if shape is not None else {}
         return _Found(key, skeleton, fixed, leaves, shape, values)
 
     def _sighted(self, found: _Found, document: Any) -> None:
@@ -184,14 +191,15 @@ class DocumentShapes:
                 _log.warning("a compiled document shape gave another canonical form than the reference: dropped")
                 shape.compiled = None
 
-    def _compile(
-        self, key: str, skeleton: _Skeleton | None, fixed: str, document: Any, leaves: list[tuple[Path, str]]
-    ) -> None:
+    def _compile(self, key: str, skeleton: _Skeleton | None, fixed: str, document: Any, leaves: list[str]) -> None:
         """Compile the shape of ``document`` (its skeleton first, when it is new)."""
-        constant: set[Path] = set(skeleton.constant_paths) if skeleton is not None else set()
+        constant: set[int] = set(skeleton.constant) if skeleton is not None else set()
         compiled: CompiledShape | None = None
+        paths = _paths(document)
+        if len(paths) != len(leaves):
+            return  # (cannot be: both walk the document alike)
         for _ in range(3):
-            probe, tokens, paths = _probe(document, leaves, constant)
+            probe, tokens = _probe(document, paths, constant)
             try:
                 quads = (
                     to_quads(probe, contexts=self.contexts, safe=True, rdf_direction=self.rdf_direction)
@@ -200,7 +208,7 @@ class DocumentShapes:
                 )
             except Exception:  # noqa: BLE001 (the reference path judged the document; a probe it cannot read is not compiled)
                 break
-            outside = _fixed_slots(quads, {n: leaves[n][1] for n in tokens})
+            outside = _fixed_slots(quads, {n: leaves[n] for n in tokens})
             if skeleton is not None and outside:
                 break  # the skeleton's constant paths do not hold for these values: not compiled
             if not outside:
@@ -214,11 +222,11 @@ class DocumentShapes:
                     except Exception:  # noqa: BLE001 (as above)
                         compiled = None
                 break
-            constant |= {paths[number] for number in outside}
+            constant |= outside
         if skeleton is None:
-            skeleton = _Skeleton(frozenset(constant))
+            skeleton = _Skeleton(frozenset(constant), len(leaves))
             self._skeletons.put(key, skeleton)
-            fixed = json.dumps([value for path, value in leaves if path in constant], ensure_ascii=False)
+            fixed = json.dumps([leaves[number] for number in skeleton.constant], ensure_ascii=False)
         skeleton.shapes.put(fixed, _Shape(compiled))
 
 
@@ -236,57 +244,84 @@ def _has_control(node: Any) -> bool:
     return isinstance(node, str) and _CONTROL.search(node) is not None
 
 
-def _leaves(document: Any, max_leaves: int = _MAX_LEAVES) -> list[tuple[Path, str]] | None:
-    """The string values of ``document`` that may be slots, with their paths (None: too many)."""
-    out: list[tuple[Path, str]] = []
+def _scan(document: Any, max_leaves: int = _MAX_LEAVES) -> tuple[str, list[str]] | None:
+    """The skeleton's key (``document`` with every string that may be a slot left out) and those
+    strings, in order, in one walk; None: more than ``max_leaves`` of them.
 
-    def walk(node: Any, path: Path) -> bool:
+    The key is the JSON of a flat list that a grammar reads back one way only (so two skeletons
+    never share a key): 1 opens an object, each entry its key (a string), then 7 and the value of
+    a key in ``_FIXED_KEYS`` whole, or the value's node; 2 closes it; 3 opens an array, 4 closes
+    it; 5 is a string slot; 6 is followed by a number, true, false or null. An object key that is
+    not a string (a Python caller's) raises TypeError, for the caller's reference path.
+    """
+    parts: list[Any] = []
+    leaves: list[str] = []
+
+    def walk(node: Any) -> bool:
+        if isinstance(node, str):
+            parts.append(5)
+            leaves.append(node)
+            return len(leaves) <= max_leaves
         if isinstance(node, dict):
+            parts.append(1)
             for k, v in node.items():
-                if k not in _FIXED_KEYS and not walk(v, (*path, k)):
+                if not isinstance(k, str):
+                    raise TypeError("an object key is not a string")
+                parts.append(k)
+                if k in _FIXED_KEYS:
+                    parts.append(7)
+                    parts.append(v)
+                elif not walk(v):
                     return False
+            parts.append(2)
         elif isinstance(node, list):
-            for i, v in enumerate(node):
-                if not walk(v, (*path, i)):
+            parts.append(3)
+            for v in node:
+                if not walk(v):
                     return False
-        elif isinstance(node, str):
-            out.append((path, node))
-            return len(out) <= max_leaves
+            parts.append(4)
+        else:
+            parts.append(6)
+            parts.append(node)
         return True
 
-    return out if walk(document, ()) else None
+    if not walk(document):
+        return None
+    return json.dumps(parts, ensure_ascii=False, separators=(",", ":")), leaves
 
 
-def _skeleton_key(document: Any) -> str:
-    """``document`` with every string that may be a slot written as one mark."""
+def _paths(document: Any) -> list[Path]:
+    """Where each string :func:`_scan` finds is, in the same order (to compile a probe)."""
+    out: list[Path] = []
 
-    def strip(node: Any) -> Any:
+    def walk(node: Any, path: Path) -> None:
         if isinstance(node, dict):
-            return {k: (v if k in _FIXED_KEYS else strip(v)) for k, v in node.items()}
-        if isinstance(node, list):
-            return [strip(v) for v in node]
-        return "\ue002" if isinstance(node, str) else node
+            for k, v in node.items():
+                if k not in _FIXED_KEYS:
+                    walk(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, (*path, i))
+        elif isinstance(node, str):
+            out.append(path)
 
-    return json.dumps(strip(document), ensure_ascii=False, separators=(",", ":"))
+    walk(document, ())
+    return out
 
 
-def _probe(
-    document: Any, leaves: list[tuple[Path, str]], constant: set[Path]
-) -> tuple[Any, dict[int, str], dict[int, Path]]:
-    """``document`` with a token in each slot; token number -> slot name, and -> path."""
+def _probe(document: Any, paths: list[Path], constant: set[int]) -> tuple[Any, dict[int, str]]:
+    """``document`` with a token in each slot; token number (the string's place) -> slot name."""
     probe = json.loads(json.dumps(document))
     tokens: dict[int, str] = {}
-    paths: dict[int, Path] = {}
-    for number, (path, _) in enumerate(leaves):
-        if path in constant:
+    for number, path in enumerate(paths):
+        if number in constant:
             continue
         node = probe
         for step in path[:-1]:
             node = node[step]
         node[path[-1]] = slot_token(number)
-        tokens[number] = repr(path)
-        paths[number] = path
-    return probe, tokens, paths
+        tokens[number] = str(number)
+    return probe, tokens
 
 
 def _fixed_slots(quads: list[Any], values: dict[int, str]) -> set[int]:

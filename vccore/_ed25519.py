@@ -192,6 +192,22 @@ def _libsodium() -> Callable[[bytes, bytes, bytes], bool] | None:
     return check
 
 
+def signer(seed: bytes, public: bytes) -> Callable[[bytes], bytes] | None:
+    """Ed25519 signing with this key by libsodium, or None when PyNaCl is not installed. The key's
+    secret goes to libsodium as bytes (seed then public key), as PyNaCl takes it.
+    """
+    try:
+        from nacl.bindings import crypto_sign
+    except ImportError:
+        return None
+    secret = seed + public
+
+    def sign(data: bytes) -> bytes:
+        return crypto_sign(bytes(data), secret)[:64]
+
+    return sign
+
+
 def default_backend() -> Backend:
     """The library verify() uses: libsodium when PyNaCl is installed (about twice as fast), else OpenSSL."""
     return "libsodium" if _libsodium() is not None else "openssl"

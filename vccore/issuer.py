@@ -29,7 +29,7 @@ from .contexts import ContextLoader
 from .entities import EntityType, EntityTypeError, bundled_entity_types
 from .errors import VccoreError
 from .keys import Signer
-from .proofs import sign, sign_with_transform
+from .proofs import sign_with_transform
 from .status import add_lifecycle, list_set_credentials, list_url, state_lists, write_status_lists
 from .store import (
     LIST_SIZE,
@@ -81,7 +81,17 @@ def issue(
     _check_suite(entity_type, suite)
     moment = now if now is not None else _datetime.now()
     credential = entity_type.render(payload, issuer=issuer_of(signer), now=moment, vc_version=version)
-    return sign(credential, signer, suite=suite, created=moment, contexts=entity_type.context_loader(contexts))
+    # The credential is made here, of new objects but for the payload's own objects and arrays,
+    # which it may hold: those must be copied, not shared with the caller's payload.
+    shared = any(isinstance(value, (dict, list)) for value in payload.values())
+    return sign_with_transform(
+        credential,
+        signer,
+        suite=suite,
+        created=moment,
+        contexts=entity_type.context_loader(contexts),
+        copy_document=shared,
+    )
 
 
 def issuer_of(signer: Signer) -> str:

@@ -7,6 +7,7 @@ or, when it names ``previousProof``, the document with the proofs it names.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -250,8 +251,15 @@ def _compiled_verify_data(
         shapes = _document_shapes(suite.transform, loader)
         if shapes is None:
             return None
-        # the proof configuration first, as the reference path transforms it first
-        proof_hash = suite.hash(shapes.canonical(proof_configuration(suite, proof, document)).encode("utf-8"))
+        # the proof configuration first, as the reference path transforms it first; a signer's
+        # configurations differ by their created only, the same for all it signs in one second
+        configuration = proof_configuration(suite, proof, document)
+        text = json.dumps(configuration, ensure_ascii=False, separators=(",", ":"))
+        canonical = shapes.recent.get(text)
+        if canonical is None:
+            canonical = shapes.canonical(configuration)
+            shapes.recent.put(text, canonical)
+        proof_hash = suite.hash(canonical.encode("utf-8"))
         return proof_hash + suite.hash(shapes.canonical(document).encode("utf-8"))
     except VccoreError:
         raise  # the reference path's own error, raised inside DocumentShapes
