@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa  # noqa: 
 from served import ServedProcess, free_port  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
-from vccore import Ed25519Key, Verifier, bundled_entity_types, open_store, qr  # noqa: E402
+from vccore import Ed25519Key, Verifier, bundled_entity_types, open_store, qr, sign  # noqa: E402
 from vccore.http import MAX_BODY, create_app  # noqa: E402
 from vccore.http.auth import JwtAuthorizer, StaticTokenAuthorizer  # noqa: E402
 from vccore.issuer import Issuer  # noqa: E402
@@ -273,6 +273,27 @@ def test_verify_reads_the_credential_however_divoc_sends_it(client: TestClient) 
     forged["credentialSubject"]["name"] = "Mallory"
     result = public.post("/vc-certification/v1/certificate/verify", json=forged).json()
     assert result["certificateStatus"] == "INVALID" and result["verified"] is False and result["problems"]
+
+
+def test_a_credential_that_takes_more_work_is_verified_in_a_thread_with_the_whole_budget(client: TestClient) -> None:
+    """The verify routes verify in the event loop what takes little work (Handlers._verify); a
+    credential that needs more than that bound is verified all the same, with a request's budget."""
+    wide = sign(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": KEY.controller,
+            "credentialSubject": {f"https://example.org/v{i}": [f"v{i}.{j}" for j in range(20)] for i in range(30)},
+        },
+        KEY,
+    )
+    assert Verifier.create().verify_bounded(wide, json_values=500, rdfc_work=2_000) is None
+    public = TestClient(client.app)
+    verified = public.post("/credentials/verify", json={"verifiableCredential": wide})
+    assert verified.status_code == 200 and verified.json()["verified"] is True, verified.text
+    wide["credentialSubject"]["https://example.org/v0"][0] = "forged"
+    refused = public.post("/credentials/verify", json={"verifiableCredential": wide})
+    assert refused.status_code == 400 and refused.json()["errors"][0]["code"] == "PROOF_VERIFICATION_ERROR"
 
 
 def test_the_vc_api_issues_and_verifies(client: TestClient) -> None:

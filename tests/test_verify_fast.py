@@ -187,3 +187,28 @@ def test_a_large_document_is_not_compiled_by_a_verifier(monkeypatch: pytest.Monk
         for _ in range(8):
             assert verifier.verify(signed).verified
         assert len(calls) == 8
+
+
+def test_a_bounded_verification_gives_the_verdict_or_steps_aside() -> None:
+    """verify_bounded (what a server runs in its event loop) gives verify's verdict for what takes
+    little work, and None (verify it with the whole budget) for what takes more, even when the
+    whole budget would refuse it too."""
+    verifier = vccore.Verifier.create()
+    credential = issue(3000)
+    quick = verifier.verify_bounded(credential, json_values=500, rdfc_work=2_000)
+    assert quick is not None and verdict(quick) == verdict(verifier.verify(credential))
+    forged = tamper(credential, "name", "Eve")
+    quick = verifier.verify_bounded(forged, json_values=500, rdfc_work=2_000)
+    assert quick is not None and not quick.verified
+    # a credential of 600 values, never seen: more than the bound, within the whole budget
+    wide = vccore.sign(
+        {
+            "@context": ["https://www.w3.org/ns/credentials/v2"],
+            "type": ["VerifiableCredential"],
+            "issuer": OTHER.controller,
+            "credentialSubject": {f"https://example.org/v{i}": [f"v{i}.{j}" for j in range(20)] for i in range(30)},
+        },
+        OTHER,
+    )
+    assert verifier.verify_bounded(wide, json_values=500, rdfc_work=2_000) is None
+    assert verifier.verify(wide).verified

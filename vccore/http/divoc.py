@@ -362,7 +362,7 @@ class DivocApi(Handlers):
         async def work() -> Response:
             body = await self._json(request)
             credential = _credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
-            result = await run_in_threadpool(self.verifier.verify, credential)
+            result = await self._verify(credential)
             # the issuer's record gives the dates of a revocation or suspension: looked up only then
             # (a VALID credential, the common case, costs no store query)
             dated = result.authentic and bool(set(result.codes) & _DATED)

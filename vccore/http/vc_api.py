@@ -310,7 +310,7 @@ class VcApi(Handlers):
 
         async def work() -> Response:
             credential, _ = _vc_api_body(await self._json(request), "verifiableCredential")
-            result = await run_in_threadpool(self.verifier.verify, credential)
+            result = await self._verify(credential)
             report = {
                 "verified": result.verified,
                 "checks": ["proof", *(["credentialStatus"] if credential.get("credentialStatus") else [])],

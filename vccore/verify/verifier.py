@@ -200,6 +200,23 @@ class Verifier:
                 (Problem(ProblemCode.INTERNAL_ERROR, f"vccore failed while verifying: {type(exc).__name__}: {exc}"),),
             )
 
+    def verify_bounded(
+        self, credential: Any, *, json_values: int, rdfc_work: int, now: datetime | None = None
+    ) -> VerificationResult | None:
+        """:meth:`verify` within less JSON-LD and RDFC-1.0 work than a request may spend (see
+        :class:`~vccore.canon.WorkBudget`); None when the credential needs more. For a server
+        that verifies in its event loop what takes little work (a credential of a compiled shape
+        takes none), and in a thread, with the whole budget, what this refuses.
+        """
+        moment = now if now is not None else _datetime.now()
+        try:
+            result = self._verify(
+                credential, moment, "assertionMethod", WorkBudget(json_values=json_values, rdfc_work=rdfc_work)
+            )[0]
+        except Exception:  # noqa: BLE001 (verify() says what failed, with the whole budget)
+            return None
+        return None if any(p.code == ProblemCode.WORK_LIMIT for p in result.problems) else result
+
     def verify_presentation(
         self,
         presentation: Any,
