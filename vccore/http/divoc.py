@@ -152,11 +152,13 @@ class DivocApi(Handlers):
     def _certify_or_update(
         self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool, key: str | None, claim: Claim
     ) -> Certified:
-        if update_only or (isinstance(given, str) and self.store.get(given) is not None):
+        if update_only:
             return self._update(entity, payload, key, claim)
         # with the other certify requests in hand (group commit); the payload's key recorded in
         # the certificate's own transaction: the same payload certified by another request
-        # meanwhile gives back that certificate
+        # meanwhile gives back that certificate. A certificateId already stored is refused by
+        # the group's insert (DUPLICATE_CERTIFICATE_ID), and the request becomes an update, as
+        # DIVOC's POST of a known id is: looking the id up first cost every certify a query.
         notify = self.callbacks.target(entity.name)
         made = self.committer.certify(entity, payload, key=key, claim=claim and claim[1], notify=notify)
         if isinstance(made, VccoreError):
