@@ -83,7 +83,10 @@ def _bare_loop(count: int) -> float:
     from vccore.issuer import Issuer
 
     entity = bundled_entity_types()["HealthProfessional"]
-    issuer = Issuer(signer=Ed25519Key.from_seed(bytes(32)), store=SQLiteStore(Path(tempfile.mkdtemp()) / "bare.db"))
+    issuer = Issuer(
+        signer=Ed25519Key.from_seed(bytes(32)),
+        store=SQLiteStore(Path(tempfile.mkdtemp()) / "bare.db", status_url="https://issuer.example/status/"),
+    )
     now = datetime(2024, 1, 1, tzinfo=UTC)
     assert entity.example is not None
     payloads = [{**entity.example, "name": f"Dr. Professional {i}"} for i in range(count)]
@@ -206,6 +209,7 @@ def against_core(folder: Path, count: int, store: str | None) -> dict[str, Any]:
     from vccore import Issuer, Verifier, load_key
 
     now = "2024-06-01T00:00:00Z"
+    folder.mkdir(parents=True, exist_ok=True)
     source = folder / "against.jsonl"
     write_payloads(source, count)
     issued = run_batch(folder / "against", source, 1, store)
