@@ -318,9 +318,7 @@ class Ed25519Key:
     # --- use ----------------------------------------------------------------------------------
 
     def sign(self, data: bytes) -> bytes:
-        """Ed25519 signature of ``data`` (64 bytes). Ed25519 signatures are deterministic: libsodium
-        (when PyNaCl is installed, about a third faster here) and OpenSSL make the same bytes.
-        """
+        """Ed25519 signature of ``data`` (64 bytes) by libsodium, else OpenSSL: deterministic, the same bytes."""
         sodium = self._sodium
         if sodium is None:
             sodium = _ed25519.signer(self._seed(), self.public_bytes) or self._require_private().sign
