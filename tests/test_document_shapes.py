@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from vccore import bundled_contexts
@@ -221,3 +221,132 @@ def test_a_reader_gets_the_compiled_form_only_after_observing_the_reference_path
         assert wrong.read(doc) is None
         wrong.observe(doc, transform_rdfc(doc, bundled_contexts()) + ("x" if n == 3 else ""))
     assert wrong.read(docs[0]) is None
+
+
+# Term definitions of every kind a sender's inline context may hold, for the property below.
+_TERMS: dict[str, Any] = {
+    "text": "https://ex.example/text",
+    "link": {"@id": "https://ex.example/link", "@type": "@id"},
+    "word": {"@id": "https://ex.example/word", "@type": "@vocab"},
+    "when": {"@id": "https://ex.example/when", "@type": "http://www.w3.org/2001/XMLSchema#dateTime"},
+    "said": {"@id": "https://ex.example/said", "@language": "en"},
+    "json": {"@id": "https://ex.example/json", "@type": "@json"},
+    "tags": {"@id": "https://ex.example/tags", "@container": "@set"},
+    "byLang": {"@id": "https://ex.example/byLang", "@container": "@language"},
+    "inner": {"@id": "https://ex.example/inner", "@context": {"urn": "https://evil.example/"}},
+    "nest": "@nest",
+    "urn": "https://evil.example/",
+    "https": "https://prefix.example/",
+    "ex": "https://ex.example/",
+    "Thing": "https://ex.example/Thing",
+    "back": {"@reverse": "https://ex.example/back"},
+    "byIndex": {"@id": "https://ex.example/byIndex", "@container": "@index"},
+    "byType": {"@id": "https://ex.example/byType", "@container": "@type"},
+    "@vocab": "https://vocab.example/",
+    "@base": "https://base.example/",
+}
+_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "https://a.example/x",
+            "https://a.example/y",
+            "urn:uuid:1",
+            "ex:term",
+            "Thing",
+            "@id",
+            "relative",
+            "_:b0",
+            "https://a.example/x y",
+            "2026-01-01T00:00:00Z",
+            "",
+            "urn:vccore-slot:\ue0000\ue001",
+            "urn:vccore-slot:\ue0001\ue001",
+            "urn:vccore-slot:\ue0002\ue001",
+            "https://prefix.example/z",
+        ]
+    ),
+    st.text(max_size=6),
+)
+_KEYS = st.sampled_from(["text", "link", "word", "when", "said", "tags", "id", "ex:free", "https://ex.example/full"])
+
+
+_PROPERTIES = ("text", "link", "word", "when", "said", "json", "tags", "back")
+
+
+@st.composite
+def _hostile_documents(draw: Any) -> tuple[list[str], dict[str, Any]]:
+    """A context of some of _TERMS, and a skeleton of keys it mostly defines (values filled in later)."""
+    names = draw(st.lists(st.sampled_from(sorted(_TERMS)), min_size=3, max_size=10, unique=True))
+    context = {name: _TERMS[name] for name in names}
+    defined = [name for name in _PROPERTIES if name in context] + ["https://ex.example/full", "id"]
+    keys = draw(st.lists(st.sampled_from([*defined, "ex:free"]), min_size=1, max_size=4, unique=True))
+    inner = draw(st.lists(st.sampled_from(["text", "link", "word", "said"]), max_size=2, unique=True))
+    return keys, {
+        "context": context,
+        "inner": inner if "inner" in context else [],
+        "nested": draw(st.booleans()),
+        "objects": draw(st.booleans()),
+    }
+
+
+@st.composite
+def _rows(draw: Any) -> list[list[str]]:
+    """A first row of values, then rows that change one or two of them."""
+    first = draw(st.lists(_VALUES, min_size=8, max_size=8))
+    rows = [first]
+    for _ in range(draw(st.integers(min_value=2, max_value=6))):
+        row = list(first)
+        for place in draw(st.lists(st.integers(min_value=0, max_value=7), min_size=1, max_size=2)):
+            row[place] = draw(_VALUES)
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=400, deadline=None)
+@given(shape=_hostile_documents(), values=_rows())
+def test_a_reader_never_gets_what_the_reference_path_would_not_give(shape: Any, values: list[list[str]]) -> None:
+    """Senders choose contexts and values (prefixes named like the tokens' scheme, scoped contexts,
+    @vocab and @id coercion, languages, JSON literals, the tokens' own text): whatever read()
+    answers, after the reference path was observed for the earlier documents of the skeleton, is
+    the reference path's quads and canonical form, and it answers nothing for a document the
+    reference path refuses."""
+    from vccore.canon import canonical_nquads, to_quads
+
+    keys, rest = shape
+
+    def doc(row: list[str]) -> dict[str, Any]:
+        subject: dict[str, Any] = {key: row[i] for i, key in enumerate(keys)}
+        if "byIndex" in rest["context"]:
+            subject["byIndex"] = {"k": row[6]}
+        if "byType" in rest["context"]:
+            subject["byType"] = {"Thing": row[7]}
+        if rest["objects"]:
+            subject["https://ex.example/obj"] = [{"@value": row[5], "@language": "fr"}, {"@id": row[6]}]
+        if rest["inner"]:
+            subject["inner"] = {key: row[4 + i] for i, key in enumerate(rest["inner"])}
+        if rest["nested"]:
+            subject = {"nest": subject} if "nest" in rest["context"] else subject
+        return {
+            "@context": ["https://www.w3.org/ns/credentials/v2", rest["context"]],
+            "type": ["VerifiableCredential"],
+            "issuer": "https://issuer.example/",
+            "credentialSubject": subject,
+        }
+
+    shapes = DocumentShapes(bundled_contexts(), reference=transform_rdfc)
+    first = values[0]
+    for row in [first, first, first, first, first, *values[1:]]:
+        document = doc(row)
+        try:
+            quads = to_quads(document, contexts=bundled_contexts(), safe=True)
+            reference: str | None = canonical_nquads(quads)
+        except Exception:  # refused: read() must not answer for it
+            reference = None
+        read = shapes.read(document)
+        event("read by the compiled skeleton" if read is not None else "not read")
+        if read is not None:
+            assert reference is not None, document
+            assert sorted(read[0]) == sorted(quads)
+            assert read[1] in (None, reference)
+        elif reference is not None:
+            shapes.observe(document, reference)

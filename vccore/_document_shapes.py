@@ -58,6 +58,7 @@ _FIXED_KEYS: Final = frozenset(
     {"@context", "@type", "type", "@language", "@direction", "@index", "@base", "@vocab", "@version", "@protected"}
 )
 _MAX_LEAVES: Final = 2000
+_MARK: Final = "\ue000"  # what opens every slot token (vccore._compiled.slot_token)
 
 Path = tuple[str | int, ...]
 
@@ -287,7 +288,12 @@ def _scan(document: Any, max_leaves: int = _MAX_LEAVES) -> tuple[str, list[str]]
 
     if not walk(document):
         return None
-    return json.dumps(parts, ensure_ascii=False, separators=(",", ":")), leaves
+    key = json.dumps(parts, ensure_ascii=False, separators=(",", ":"))
+    # A text holding the tokens' marks (private-use characters, which JSON carries) could pass
+    # for a token in the probe's quads: such a document is the reference path's to read.
+    if _MARK in key or any(_MARK in leaf for leaf in leaves):
+        return None
+    return key, leaves
 
 
 def _paths(document: Any) -> list[Path]:
