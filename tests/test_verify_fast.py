@@ -212,3 +212,30 @@ def test_a_bounded_verification_gives_the_verdict_or_steps_aside() -> None:
     )
     assert verifier.verify_bounded(wide, json_values=500, rdfc_work=2_000) is None
     assert verifier.verify(wide).verified
+
+
+def test_a_bounded_verification_steps_aside_for_a_source_that_would_wait(tmp_path: Any) -> None:
+    """A status source that would wait (the server's cache about to query the store and sign
+    the lists anew) answers nothing inside verify_bounded and says so: the verification is then
+    run where waiting is allowed, never judged on a list it did not get."""
+    from vccore.status.resolve import status_resolver, would_wait
+
+    store = vccore.open_store(str(tmp_path / "s.db"), status_url="https://issuer.example/status/")
+    issuer = vccore.Issuer(signer=KEY, store=store)
+    certified = issuer.certify("HealthProfessional", {**PAYLOAD, "certificateId": "900000000001"}).credential
+    issuer.export_status(tmp_path / "status")
+    folder = status_resolver(str(tmp_path / "status"))
+    fresh = {"lists": False}
+
+    def source(url: str) -> Any:
+        if not fresh["lists"] and would_wait():
+            return None
+        return folder(url)
+
+    verifier = vccore.Verifier.create(status=source)
+    assert verifier.verify_bounded(certified, json_values=500, rdfc_work=2_000) is None
+    assert verifier.verify(certified).verified
+    fresh["lists"] = True
+    quick = verifier.verify_bounded(certified, json_values=500, rdfc_work=2_000)
+    assert quick is not None and quick.verified
+    store.close()

@@ -11,6 +11,7 @@ from typing import Any, Final
 
 from ..issuer import Issuer
 from ..status import PURPOSES, STATE_LIST
+from ..status.resolve import would_wait
 from ..store import list_of
 
 __all__ = [
@@ -173,6 +174,8 @@ class StatusCache:
         list_number = found[0]
         cached = self._fresh(list_number)  # the verify path: no store query while the set is fresh
         if cached is None:
+            if would_wait():  # a verification in the event loop: it goes to a thread
+                return None
             if list_number not in self.issuer.store.list_sets():
                 return None
             cached = self.get(list_number)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,41 @@ from .. import _json
 
 StatusResolver = Callable[[str], Any]
 StatusSource = str | PathLike[str] | Mapping[str, Any] | StatusResolver
+
+
+class Waits:
+    """Whether something asked not to wait would have waited (see :func:`no_waiting`)."""
+
+    __slots__ = ("missed",)
+
+    def __init__(self) -> None:
+        self.missed = False
+
+
+_NO_WAITING: ContextVar[Waits | None] = ContextVar("vccore_no_waiting", default=None)
+
+
+@contextmanager
+def no_waiting() -> Iterator[Waits]:
+    """A block in which sources that would wait (a store query, status lists signed anew) answer
+    nothing at once, and say so in the :class:`Waits` given: for a verification run in an event
+    loop, which must then be run again where waiting is allowed.
+    """
+    waits = Waits()
+    token = _NO_WAITING.set(waits)
+    try:
+        yield waits
+    finally:
+        _NO_WAITING.reset(token)
+
+
+def would_wait() -> bool:
+    """For a source about to wait: True (and noted) when the caller asked it not to."""
+    waits = _NO_WAITING.get()
+    if waits is None:
+        return False
+    waits.missed = True
+    return True
 
 
 def status_resolver(source: StatusSource) -> StatusResolver:

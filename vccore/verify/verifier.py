@@ -18,7 +18,7 @@ from ..keys import Ed25519Key, PublicKey
 from ..proofs import rdfc_skeletons
 from ..results import TIME_ONLY, PresentationResult, Problem, ProofResult, VerificationResult, work_limit
 from ..status.check import Refusal, StatusCheck, StatusList, StatusLists
-from ..status.resolve import StatusResolver, StatusSource, status_resolver
+from ..status.resolve import StatusResolver, StatusSource, no_waiting, status_resolver, would_wait
 from ..store import Store, record_at
 from ..suites import Suite, resolve_suites
 from ._proofs import (
@@ -204,18 +204,23 @@ class Verifier:
         self, credential: Any, *, json_values: int, rdfc_work: int, now: datetime | None = None
     ) -> VerificationResult | None:
         """:meth:`verify` within less JSON-LD and RDFC-1.0 work than a request may spend (see
-        :class:`~vccore.canon.WorkBudget`); None when the credential needs more. For a server
-        that verifies in its event loop what takes little work (a credential of a compiled shape
-        takes none), and in a thread, with the whole budget, what this refuses.
+        :class:`~vccore.canon.WorkBudget`) and without waiting; None when the credential needs
+        more work, or a source would wait (a store query, status lists signed anew: sources that
+        honour :func:`vccore.status.resolve.no_waiting`). For a server that verifies in its event
+        loop what takes little work (a credential of a compiled shape takes none, its status lists
+        cached), and in a thread, with the whole budget, what this refuses.
         """
         moment = now if now is not None else _datetime.now()
         try:
-            result = self._verify(
-                credential, moment, "assertionMethod", WorkBudget(json_values=json_values, rdfc_work=rdfc_work)
-            )[0]
+            with no_waiting() as waits:  # a store query, lists signed anew: verify() waits for them
+                result = self._verify(
+                    credential, moment, "assertionMethod", WorkBudget(json_values=json_values, rdfc_work=rdfc_work)
+                )[0]
         except Exception:  # noqa: BLE001 (verify() says what failed, with the whole budget)
             return None
-        return None if any(p.code == ProblemCode.WORK_LIMIT for p in result.problems) else result
+        if waits.missed or any(p.code == ProblemCode.WORK_LIMIT for p in result.problems):
+            return None
+        return result
 
     def verify_presentation(
         self,
@@ -465,7 +470,9 @@ class Verifier:
         """The certificateId that replaced the credential at ``index`` of the list at ``url``,
         when the list is one of this verifier's ``store`` (None: not known).
         """
-        record = record_at(self.store, url, index) if self.store is not None else None
+        if self.store is None or would_wait():
+            return None
+        record = record_at(self.store, url, index)
         return record.replaced_by if record is not None else None
 
 
