@@ -150,12 +150,11 @@ class CompiledShape:
         """The quads (what a verifier reads, see :mod:`vccore._signed`) and the canonical N-Quads
         for slot ``values``, or None (use the reference path).
         """
-        present = self._present(values)
-        if present is None:
+        read = self.read(values)
+        if read is None:
             return None
-        quads = self._emit(present)
-        canonical = self._canonical(present)
-        return None if quads is None or canonical is None else (quads, canonical)
+        quads, canonical = read
+        return quads, canonical if canonical is not None else "".join(_rdfc10.canonicalize(quads)[0])
 
     def read(self, values: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str | None] | None:
         """:meth:`transform` for a caller that runs the general RDFC-1.0 under its own bounds:
@@ -166,7 +165,9 @@ class CompiledShape:
         quads = self._emit(present) if present is not None else None
         if present is None or quads is None:
             return None
-        canonical = self._canon(present) if self._canon is not None else None
+        canonical = self._canon(present) if self._canon is not None else TIED
+        if canonical is None:
+            return None  # a value only the reference path may judge
         return quads, canonical if isinstance(canonical, str) else None
 
     def _canonical(self, present: dict[str, str]) -> str | None:
