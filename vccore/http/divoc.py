@@ -123,7 +123,7 @@ class DivocApi(Handlers):
             if earlier is not None:
                 return claimed(self.store, claim, earlier, replay(self.issuer, earlier))
             try:
-                certified = self._certify_or_update(entity, payload, given, update_only, key, claim)
+                certified = self._certify_or_update(entity, payload, update_only, key, claim)
             except LifecycleError as exc:  # sent twice at once: the other made it (superseded it, took its key)
                 lost = exc.code in (ErrorCode.INVALID_TRANSITION, ErrorCode.DUPLICATE_ISSUE_KEY)
                 found = self.store.get_by_keys([k for k in (key, claim and claim[1]) if k]) if lost else {}
@@ -150,7 +150,7 @@ class DivocApi(Handlers):
         return divoc_answer(certified)  # its keys recorded with it
 
     def _certify_or_update(
-        self, entity: EntityType, payload: dict[str, Any], given: Any, update_only: bool, key: str | None, claim: Claim
+        self, entity: EntityType, payload: dict[str, Any], update_only: bool, key: str | None, claim: Claim
     ) -> Certified:
         if update_only:
             return self._update(entity, payload, key, claim)
@@ -162,7 +162,7 @@ class DivocApi(Handlers):
         notify = self.callbacks.target(entity.name)
         made = self.committer.certify(entity, payload, key=key, claim=claim and claim[1], notify=notify)
         if isinstance(made, VccoreError):
-            if made.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified by another request meanwhile
+            if made.code == ErrorCode.DUPLICATE_CERTIFICATE_ID:  # certified before, or by another request meanwhile
                 return self._update(entity, payload, key, claim)
             raise made
         return made
