@@ -66,9 +66,8 @@ def all_lists(rows: Sequence[tuple[int, str, str | None]] = ROWS) -> dict[str, d
     return {**lists, **state_lists(lists, **SIGNING)}
 
 
-def credential(index: int, lists: tuple[str, ...] = ("state",), **entry: Any) -> dict[str, Any]:
-    """A VC 2.0 credential with entries at ``index`` of list set 0, the state entry changed by
-    ``entry`` (None: left out), signed by the lists' issuer."""
+def unsigned(index: int, lists: tuple[str, ...]) -> dict[str, Any]:
+    """A VC 2.0 credential with entries at ``index`` of list set 0 in ``lists``, not signed."""
     document: dict[str, Any] = {
         "@context": ["https://www.w3.org/ns/credentials/v2"],
         "type": ["VerifiableCredential"],
@@ -77,6 +76,13 @@ def credential(index: int, lists: tuple[str, ...] = ("state",), **entry: Any) ->
         "credentialSubject": {"id": "did:example:subject"},
     }
     add_lifecycle(document, "2.0", BASE, 0, index, None, lists)
+    return document
+
+
+def credential(index: int, lists: tuple[str, ...] = ("state",), **entry: Any) -> dict[str, Any]:
+    """A VC 2.0 credential with entries at ``index`` of list set 0, the state entry changed by
+    ``entry`` (None: left out), signed by the lists' issuer."""
+    document = unsigned(index, lists)
     for status in document["credentialStatus"]:
         if status["statusListCredential"] == STATE:
             status.update(entry)
@@ -247,14 +253,7 @@ def test_malformed_multi_bit_entries_are_refused(change: dict[str, Any], code: s
 
 def test_a_one_bit_entry_with_messages_needs_two_of_them() -> None:
     """statusMessage, when present, has 2**statusSize elements even for statusSize 1."""
-    document: dict[str, Any] = {
-        "@context": ["https://www.w3.org/ns/credentials/v2"],
-        "type": ["VerifiableCredential"],
-        "issuer": ISSUER,
-        "validFrom": "2024-01-01T00:00:00Z",
-        "credentialSubject": {"id": "did:example:subject"},
-    }
-    add_lifecycle(document, "2.0", BASE, 0, 7, None, ("message",))
+    document = unsigned(7, ("message",))
     document["credentialStatus"][0]["statusMessage"] = [{"status": "0x0", "message": "not superseded"}]
     assert verdict(sign(document, KEY, created=T0), all_lists()) == ("INVALID", ["MALFORMED_VALUE_ERROR"])
 
