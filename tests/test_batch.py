@@ -451,3 +451,29 @@ def test_verify_batch_reports_each_line(tmp_path: Path, issuer: Issuer, capsys: 
     assert [(r["line"], r["verified"]) for r in results] == [(1, True), (2, False), (3, False), (5, False), (6, True)]
     assert results[1]["problems"][0]["code"] == "PROOF_VERIFICATION_ERROR"
     assert results[2]["problems"][0]["code"] == results[3]["problems"][0]["code"] == "PARSING_ERROR"
+
+
+def test_a_pretty_printed_document_is_not_taken_for_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A person's first try: --batch given one credential (or payload) written over several lines.
+    Each line would be rejected as not JSON; the command says what the file is instead, and
+    writes nothing."""
+    document = tmp_path / "one.json"
+    document.write_text(json.dumps(payload(1), indent=2))
+    output = tmp_path / "out.jsonl"
+    home = str(tmp_path / "home")
+    for argv in (
+        ("issue", "HealthProfessional", "--batch", str(document), "-o", str(output), "--home", home),
+        ("verify", "--batch", str(document), "-o", str(output)),
+    ):
+        code, _, err = run(capsys, *argv)
+        assert code == 2, err
+        assert "holds one JSON document over several lines" in err and "without --batch" in err
+        assert not output.exists()
+    # one document on one line is JSON Lines all the same
+    document.write_text(json.dumps(payload(1)) + "\n")
+    code, _, err = run(
+        capsys, "issue", "HealthProfessional", "--batch", str(document), "-o", str(output), "--home", home
+    )
+    assert code == 0, err

@@ -406,8 +406,7 @@ def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: s
             raise BatchError(
                 f"{path} exists and is not empty (and there is no {state_path.name} to resume from)", path=str(path)
             )
-    if not source.is_file():
-        raise BatchError(f"cannot read {source}", path=str(source))
+    check_json_lines(source)
     state = {
         "batch": uuid.uuid4().hex,
         "source": str(source.resolve()),
@@ -485,8 +484,7 @@ def verify_batch(
     """
     _check_start_method(start_method, workers)
     source_path = Path(source)
-    if not source_path.is_file():
-        raise BatchError(f"cannot read {source_path}", path=str(source_path))
+    check_json_lines(source_path)
     now_text = _datetime.format(now) if now is not None else None
     done = rejected = lines = 0
     meter = _Meter(progress, source_path, "verified")
@@ -504,6 +502,38 @@ def verify_batch(
     output.flush()
     meter.close(done, rejected)
     return BatchReport(lines, done, rejected, 1, meter.seconds())
+
+
+def check_json_lines(source: Path) -> None:
+    """Refuse a source that cannot be read, or that holds one JSON document written over several
+    lines (a pretty-printed credential or array), which a batch would reject line by line.
+    """
+    if not source.is_file():
+        raise BatchError(f"cannot read {source}", path=str(source))
+    with open(source, "rb") as stream:
+        first = stream.readline()
+        if not first.strip() or _parses(first) or source.stat().st_size > _WHOLE_DOCUMENT_CHECK:
+            return
+        stream.seek(0)
+        whole = stream.read()
+    if _parses(whole):
+        raise BatchError(
+            f"{source} holds one JSON document over several lines; a batch reads JSON Lines, one "
+            "document on each line: give a single credential or payload without --batch, or write "
+            "one per line (jq -c '.[]' for an array)",
+            path=str(source),
+        )
+
+
+_WHOLE_DOCUMENT_CHECK = 64 * 1024 * 1024  # a larger file is not read whole to see whether it is one document
+
+
+def _parses(text: bytes) -> bool:
+    try:
+        _json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 # --- progress ------------------------------------------------------------------------------------

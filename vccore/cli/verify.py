@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..batch import BatchError, verify_batch
+from ..batch import BatchError, check_json_lines, verify_batch
 from ..errors import UnusableInputError
 from ..suites import SUITES
 from . import _common
@@ -88,6 +88,7 @@ def _verify_batch(args: argparse.Namespace) -> int:
         verify_batch, make_verifier, args.batch, workers=args.workers, now=now, start_method=_common._start_method()
     )
     try:
+        check_json_lines(Path(args.batch))  # before the output is made
         if args.output is None:
             report = run(sys.stdout.buffer)
         else:
