@@ -46,7 +46,7 @@ from .errors import BatchError, VccoreError
 from .issuer import Certified, Issuer
 from .verify import Verifier
 
-__all__ = ["MAX_LINE_BYTES", "BatchError", "BatchReport", "issue_batch", "verify_batch"]
+__all__ = ["MAX_LINE_BYTES", "BatchError", "BatchReport", "check_json_lines", "issue_batch", "verify_batch"]
 
 MAX_LINE_BYTES = 1 << 20
 """The longest line a batch reads (1 MiB): a payload or credential is a few KiB."""
