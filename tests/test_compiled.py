@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vccore import Ed25519Key, Verifier, _rdfc10, bundled_entity_types, canonicalize, sign
-from vccore._compiled import TIED, CompiledCredentials, CompiledShape, slot_token
+from vccore._compiled import TIED, CompiledCredentials, CompiledShape, _JsonText, slot_token
 from vccore.contexts import bundled_contexts
-from vccore.issuer import Issuer
-from vccore.store import SQLiteStore
+from vccore.issuer import Certified, Issuer
+from vccore.store import SQLiteStore, credential_json
 from vccore.suites import get_suite
 
 HP = bundled_entity_types()["HealthProfessional"]
@@ -141,6 +141,8 @@ def test_compiled_canonical_form_is_the_reference(
     rendered = compiled.render(slots)
     assert rendered is not None
     assert json.dumps(rendered[0], ensure_ascii=False) == json.dumps(credential, ensure_ascii=False)
+    # and its compact JSON, written around the values, is json.dumps's, to the byte
+    assert compiled.json_text(rendered[1]) == credential_json(credential)
 
 
 @settings(max_examples=60)
@@ -158,6 +160,38 @@ def test_compiled_issuance_signs_the_same_bytes(
     result = Verifier.create().verify(certified.credential, now=NOW)
     assert [p.verified for p in result.proofs] == [True]  # (the generated dates may be long past)
     assert set(result.codes) <= {"EXPIRED", "NOT_YET_VALID"}
+
+
+@settings(max_examples=40)
+@given(st.lists(payloads(), min_size=1, max_size=4), st.sampled_from(CONFIGS[::2]))
+def test_a_batch_writes_the_credential_as_json_dumps_does(
+    issuers: dict[tuple[str, str], Issuer], batch: list[dict[str, Any]], config: tuple[str, str, bool]
+) -> None:
+    """certify_batch's JSON (what the store and the batch's output hold) is written from the
+    compiled shape's text; it is the signed credential's compact JSON, to the byte."""
+    issuer = issuers[config[:2]]
+    batch = [{k: v for k, v in payload.items() if k != "certificateId"} for payload in batch]
+    for result in issuer.certify_batch(HP, batch, now=NOW):
+        assert isinstance(result, Certified)
+        assert result._json is not None
+        assert result.credential_json() == credential_json(result.credential)
+        assert issuer.store.get(result.certificate_id).credential == result.credential
+
+
+def test_a_template_text_holding_the_marks_is_dumped_instead(issuers: dict[tuple[str, str], Issuer]) -> None:
+    """The text around the values is worked out with marks (private-use characters); a shape
+    whose own text holds one is not written that way, and its credentials are dumped."""
+    compiled = issuers[("2.0", "eddsa-rdfc-2022")]._compiled(HP, "2.0", False)
+    assert compiled is not None
+    render = compiled._render
+
+    def marked(values: Any) -> Any:
+        credential = render(values)
+        return None if credential is None else {**credential, "description": "\ue0020\ue003"}
+
+    present = {slot: "x" for slot in compiled.placed if slot != "$replaces"}
+    assert _JsonText.build(render, present) is not None
+    assert _JsonText.build(marked, present) is None
 
 
 def test_the_compiled_path_is_taken(issuers: dict[tuple[str, str], Issuer], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,9 +18,11 @@ The reference path (pyld + safe mode, :mod:`vccore.canon`) stays the authority:
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _escape
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
@@ -537,6 +539,8 @@ class CompiledCredentials:
     _render: Callable[[Mapping[str, str]], dict[str, Any] | None] = field(compare=False, repr=False)
     # created -> canonical proof configuration; a batch signs many credentials in one second
     _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
+    # the slots present -> the rendered credential's JSON text around them (see json_text)
+    _texts: dict[frozenset[str], _JsonText | None] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(
@@ -623,6 +627,24 @@ class CompiledCredentials:
         credential = self._render(present)
         return None if credential is None else (credential, present)
 
+    def json_text(self, present: dict[str, str]) -> str | None:
+        """The compact JSON of what :meth:`render` makes of the slots ``present``, as
+        ``json.dumps(credential, ensure_ascii=False, separators=(",", ":"))`` writes it (what a
+        store and a batch write), without walking the credential: the text around the slots is
+        worked out once per set of slots present. None when this shape's text cannot be (then
+        the caller dumps the credential).
+        """
+        key = frozenset(present)
+        text = self._texts.get(key, _UNBUILT)
+        if text is _UNBUILT:
+            if len(self._texts) >= _MAX_TEXTS:
+                self._texts.clear()
+            text = self._texts[key] = _JsonText.build(self._render, present)
+        if text is None:
+            return None
+        assert isinstance(text, _JsonText)
+        return text.fill(present)
+
     def transform_present(self, proof: Mapping[str, Any], present: dict[str, str]) -> tuple[str, str] | None:
         """:meth:`transform` for a document known to be this shape with the slots ``present``
         (what :meth:`render` made, or what :meth:`transform` read back).
@@ -675,6 +697,57 @@ class CompiledCredentials:
         if absent & out.keys():
             return None  # a slot present in one place and absent in another: not this shape
         return out
+
+
+_MAX_TEXTS: Final = 256
+_MARK: Final = re.compile("\ue002([0-9]+)\ue003")
+# Values that try the escaping: JSON's own escapes, a control, a line separator JSON leaves raw,
+# a character outside the BMP, and the marks themselves.
+_TRIAL: Final = 'a"\\\n\x01\u2028\U0001f600\ue002\ue003'
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass(frozen=True, slots=True)
+class _JsonText:
+    """The JSON text of a rendered credential for one set of slots present: the constant text
+    between the slots' values, and which slot each gap holds (a value inside a constant text,
+    as in a status entry's id, is a gap of its own).
+    """
+
+    pieces: tuple[str, ...]  # len(pieces) == len(slots) + 1
+    slots: tuple[str, ...]
+
+    @classmethod
+    def build(
+        cls, render: Callable[[Mapping[str, str]], dict[str, Any] | None], present: Mapping[str, str]
+    ) -> _JsonText | None:
+        names = sorted(present)
+        marked = render({name: f"\ue002{i}\ue003" for i, name in enumerate(names)})
+        if marked is None:
+            return None
+        parts = _MARK.split(_dumps(marked))
+        built = cls(tuple(parts[0::2]), tuple(names[int(n)] for n in parts[1::2]))
+        # a mark the template's own text held, or a value the encoder wrote otherwise than
+        # escaped in place, shows here: then the caller dumps every credential of this set
+        trial = {name: f"{_TRIAL}{i}" for i, name in enumerate(names)}
+        tried = render(trial)
+        if any(_MARK.search(piece) for piece in built.pieces) or tried is None or built.fill(trial) != _dumps(tried):
+            return None
+        return built
+
+    def fill(self, values: Mapping[str, str]) -> str:
+        pieces = self.pieces
+        out = [pieces[0]]
+        for i, slot in enumerate(self.slots, 1):
+            out.append(_escape(values[slot])[1:-1])
+            out.append(pieces[i])
+        return "".join(out)
+
+
+_UNBUILT: Final[Any] = object()
 
 
 Reader = Callable[[Any, dict[str, Any]], bool]

@@ -425,7 +425,7 @@ class Issuer:
         for i, certificate_id, payload, position in planned:
             try:
                 values = todo[i] if payload is None else {**todo[i], "certificateId": certificate_id}
-                signed = self._credential(entity_type, version, values, position, moment, None)
+                signed, text = self._credential(entity_type, version, values, position, moment, None)
             except VccoreError as exc:
                 results[i] = exc
                 continue
@@ -442,7 +442,7 @@ class Issuer:
                         state=RecordState.VALID,
                         created_at=stamp,
                         updated_at=stamp,
-                        credential_json=credential_json(signed),
+                        credential_json=text if text is not None else credential_json(signed),
                     ),
                 )
             )
@@ -533,7 +533,7 @@ class Issuer:
         _check_suite(entity_type, self._suite(entity_type))
         self._check_shape(entity_type, version)
         values = entity_type.values(payload, issuer=issuer_of(self.signer), now=moment)
-        return self._credential(entity_type, version, values, position, moment, replaces)
+        return self._credential(entity_type, version, values, position, moment, replaces)[0]
 
     def _credential(
         self,
@@ -543,7 +543,8 @@ class Issuer:
         position: tuple[int, int],
         moment: datetime,
         replaces: str | None,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], str | None]:
+        """The signed credential, and its compact JSON when the compiled shape wrote it (else None)."""
         compiled = self._compiled(entity_type, version, replaces is not None)
         slots = {**values, "$list": str(position[0]), "$index": str(position[1]), "$replaces": replaces}
         rendered = compiled.render(slots) if compiled is not None else None
@@ -559,7 +560,7 @@ class Issuer:
                 transformed = lambda document, proof: compiled.transform(document, proof, slots)  # noqa: E731
         # a payload id may not be another node's id, the status entries' included, on both paths
         entity_type.check_ids(credential, values, vc_version=version)
-        return sign_with_transform(
+        signed = sign_with_transform(
             credential,
             self.signer,
             suite=self._suite(entity_type),
@@ -568,6 +569,17 @@ class Issuer:
             transformed=transformed,
             copy_document=False,  # made here, handed over
         )
+        text = None
+        if (
+            compiled is not None
+            and rendered is not None
+            and len(signed) == len(credential) + 1
+            and next(reversed(signed)) == "proof"
+            and signed["@context"] is credential["@context"]  # the members as rendered, the proof last
+            and (around := compiled.json_text(rendered[1])) is not None
+        ):
+            text = f'{around[:-1]},"proof":{credential_json(signed["proof"])}}}'
+        return signed, text
 
     def _version(self, entity_type: EntityType) -> VCVersion:
         return self.vc_version if self.vc_version is not None else entity_type.default_vc_version()
