@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import pickle
@@ -188,6 +189,7 @@ def test_issue_batch_with_two_workers(
     import vccore.cli._common
 
     monkeypatch.setattr(vccore.cli._common, "_start_method", lambda: start_method)
+    collector = (gc.get_threshold(), gc.get_freeze_count())
     good, bad = write_input(tmp_path / "in.jsonl", 700)
     argv = [
         "issue",
@@ -228,6 +230,8 @@ def test_issue_batch_with_two_workers(
     before = (tmp_path / "out.jsonl").read_bytes()
     code, _, err = run(capsys, *argv)
     assert code == 1 and (tmp_path / "out.jsonl").read_bytes() == before  # its rejected lines still are
+    # the commands settle the collector for their batches, and put it back as it was
+    assert (gc.get_threshold(), gc.get_freeze_count()) == collector
 
 
 def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from json.encoder import encode_basestring as _escape
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
-from .canon import RdfDirection, is_iri, to_quads
+from .canon import RdfDirection, iri_match, to_quads
 from .contexts import ContextLoader
 from .entities import EntityType
 from .status import add_lifecycle
@@ -289,7 +289,7 @@ class _Source:
             "K": self.texts,
             "S": self.names,
             "esc": _nquads.escape_literal,
-            "is_iri": is_iri,
+            "is_iri": iri_match,  # is_iri's test, one call fewer
             "hier": _HIERARCHICAL.match,
             **extra,
         }

@@ -184,6 +184,9 @@ class Node:
 
     def one_iri(self, predicate: str, name: str) -> str | None:
         """The one IRI value of ``predicate`` (None when absent)."""
+        terms = self.props.get(_iri_term(predicate), _NONE)
+        if len(terms) == 1 and terms[0].startswith("<"):  # the common case, read straight
+            return iri_value(terms[0])
         found = self.iris(predicate, name)
         if len(found) > 1:
             raise Unreadable(f"{name} has {len(found)} values; it takes one", field=name)
@@ -214,16 +217,27 @@ class Node:
 
     def one_text(self, predicate: str, name: str) -> str | None:
         """The one plain string value of ``predicate`` (None when absent)."""
-        found = self.one_literal(predicate, name, _STRINGS)
+        terms = self.props.get(_iri_term(predicate), _NONE)
+        if len(terms) == 1 and terms[0].startswith('"'):  # the common case, read straight
+            value, datatype, _ = literal_value(terms[0])
+            if datatype == XSD_STRING:
+                return value
+        found = self.one_literal(predicate, name, _STRINGS)  # the rest, and what is wrong, said there
         return found.value if found is not None else None
 
     def one_datetime(self, predicate: str, name: str, *, require_zone: bool = True) -> tuple[str, datetime] | None:
         """The one ``xsd:dateTime`` value of ``predicate``, as written and parsed."""
-        found = self.one_literal(predicate, name, _DATETIMES)
-        if found is None:
-            return None
+        terms = self.props.get(_iri_term(predicate), _NONE)
+        read = literal_value(terms[0]) if len(terms) == 1 and terms[0].startswith('"') else None
+        if read is not None and read[1] == XSD_DATETIME:  # the common case, read straight
+            text = read[0]
+        else:
+            found = self.one_literal(predicate, name, _DATETIMES)
+            if found is None:
+                return None
+            text = found.value
         try:
-            return found.value, _datetime.parse(found.value, require_zone=require_zone)
+            return text, _datetime.parse(text, require_zone=require_zone)
         except ValueError as exc:
             raise Unreadable(f"{name}: {exc}", field=name) from None
 

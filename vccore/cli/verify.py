@@ -89,11 +89,12 @@ def _verify_batch(args: argparse.Namespace) -> int:
     )
     try:
         check_json_lines(Path(args.batch))  # before the output is made
-        if args.output is None:
-            report = run(sys.stdout.buffer)
-        else:
-            with open(args.output, "wb") as output:
-                report = run(output)
+        with _common._settled_collector():
+            if args.output is None:
+                report = run(sys.stdout.buffer)
+            else:
+                with open(args.output, "wb") as output:
+                    report = run(output)
     except BatchError as exc:
         raise UnusableInputError(exc.message) from None
     except OSError as exc:
