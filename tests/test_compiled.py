@@ -137,6 +137,7 @@ def test_compiled_canonical_form_is_the_reference(
         assert quads is not None and "".join(_rdfc10.canonicalize(quads)[0]) == reference
     else:  # a URL that could be a compact IRI ("did:", "urn:"): the reference path decides
         assert fast is None
+    _check_read(compiled.document, slots)
     # the credential built straight from the compiled shape is the template's, to the byte
     rendered = compiled.render(slots)
     assert rendered is not None
@@ -160,6 +161,18 @@ def test_compiled_issuance_signs_the_same_bytes(
     result = Verifier.create().verify(certified.credential, now=NOW)
     assert [p.verified for p in result.proofs] == [True]  # (the generated dates may be long past)
     assert set(result.codes) <= {"EXPIRED", "NOT_YET_VALID"}
+
+
+def _check_read(shape: CompiledShape, slots: dict[str, Any]) -> None:
+    """What a verifier reads (the quads and the canonical form at once) is what the shape's quads
+    code and canonicalizer give one after the other: the same quads, in the same order."""
+    present = shape._present(slots)
+    assert present is not None and shape._canon is not None and shape._read is not None
+    emitted, canonical = shape._emit(present), shape._canon(present)
+    if emitted is None or canonical is None:
+        assert shape.read(slots) is None
+    else:
+        assert shape.read(slots) == (emitted, canonical if isinstance(canonical, str) else None)
 
 
 @settings(max_examples=40)
@@ -248,6 +261,7 @@ def test_blank_nodes_that_hash_alike_go_to_the_general_algorithm(values: list[st
     assert shape is not None and shape._canon is not None
     slots = dict(zip("xyz", values, strict=True))
     assert (shape._canon(slots) is TIED) == (slots["x"] == slots["y"])
+    _check_read(shape, slots)
     document = {"@context": _VOCAB, "title": slots["z"], "knows": [{"name": slots["x"]}, {"name": slots["y"]}]}
     assert shape.canonical(slots) == canonicalize(document)
 

@@ -75,6 +75,8 @@ class CompiledShape:
     _emit: Callable[[Mapping[str, str]], list[_nquads.Quad] | None] = field(repr=False, compare=False)
     # RDFC-1.0 for the shape as straight-line Python (see _generate_canonical), if it has one.
     _canon: Callable[[Mapping[str, str]], Any] | None = field(repr=False, compare=False)
+    # the two at once, for a verifier (_generate_canonical with_quads), when the shape has _canon
+    _read: Callable[[Mapping[str, str]], Any] | None = field(repr=False, compare=False)
 
     @classmethod
     def compile(
@@ -133,7 +135,8 @@ class CompiledShape:
             tuple(groups),
             frozenset(tokens.values()),
             _generate(constant, slotted),
-            _generate_canonical(constant, slotted),
+            canon := _generate_canonical(constant, slotted),
+            _generate_canonical(constant, slotted, with_quads=True) if canon is not None else None,
         )
 
     def quads_for(self, values: Mapping[str, Any]) -> list[_nquads.Quad] | None:
@@ -164,8 +167,16 @@ class CompiledShape:
         none), never worked out by the general algorithm here.
         """
         present = self._present(values)
-        quads = self._emit(present) if present is not None else None
-        if present is None or quads is None:
+        if present is None:
+            return None
+        if self._read is not None:
+            found = self._read(present)
+            if found is None:
+                return None  # a value only the reference path may judge
+            quads, canonical = found
+            return quads, canonical if isinstance(canonical, str) else None
+        quads = self._emit(present)
+        if quads is None:
             return None
         canonical = self._canon(present) if self._canon is not None else TIED
         if canonical is None:
@@ -355,7 +366,7 @@ def _may_equal(one: str | _Term, other: str | _Term) -> bool:
 
 
 def _generate_canonical(
-    constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]]
+    constant: list[_nquads.Quad], slotted: list[tuple[tuple[str, ...], Quad]], *, with_quads: bool = False
 ) -> Callable[[Mapping[str, str]], Any] | None:
     """RDFC-1.0 for one shape as straight-line code. The function returns the canonical N-Quads,
     None (the reference path decides, as for :func:`_generate`), or :data:`TIED`.
@@ -369,6 +380,10 @@ def _generate_canonical(
 
     None (no such code) when two quads of the shape could ever be the same quad: RDF keeps one,
     and the general algorithm sees to it.
+
+    ``with_quads``: the function (``read``) returns the quads too, as :func:`_generate`'s code
+    makes them and in its order, with what ``canon`` returns: ``(quads, canonical or TIED)``, or
+    None. A verifier wants both, and the terms are worked out once for the two.
     """
     templates: list[Quad] = [*constant, *(quad for _, quad in slotted)]
     for i, one in enumerate(templates):
@@ -390,7 +405,10 @@ def _generate_canonical(
             late.append(f"    out.append({source.line([labels.get(t, t) for t in quad])})")
         else:
             plain.append(_nquads.serialize(quad))
-    source.lines += ["def canon(v):", *(f"    a{i} = list(F[{i}])" for i in range(len(nodes))), "    out = list(P)"]
+    name = "read" if with_quads else "canon"
+    source.lines += [f"def {name}(v):", *(f"    a{i} = list(F[{i}])" for i in range(len(nodes))), "    out = list(P)"]
+    if with_quads:
+        source.lines.append(f"    Q = [None] * {len(slotted)}")
     # One block per set of slots needed, each term worked out once in its block (the status
     # entries' IRIs recur in many quads); the lines are sorted at the end, so order is free.
     blocks: dict[tuple[str, ...], list[tuple[int, Quad]]] = {}
@@ -403,6 +421,9 @@ def _generate_canonical(
         for j, quad in quads:
             here = _blank_nodes(quad)
             terms = source.terms(quad, f"q{j}_", known)
+            if with_quads:  # the quad as _generate writes it (its own blank node labels), in its place
+                written = [t if isinstance(t, _Code) else source.text(t) for t in terms]
+                source.lines.append(f"        Q[{j}] = ({', '.join(written)})")
             for node in here:
                 line = source.line([t if isinstance(t, _Code) else _first_degree(t, node) for t in terms])
                 source.lines.append(f"        a{nodes.index(node)}.append({line})")
@@ -414,20 +435,24 @@ def _generate_canonical(
             else:
                 source.lines.append(f"        out.append({source.line(terms)})")
     lists = "".join(f"a{i}, " for i in range(len(nodes)))
+    if with_quads:
+        source.lines.append("    quads = [*C, *(q for q in Q if q is not None)]")
+    tied, done = ("quads, TIED", "quads, ''.join(out)") if with_quads else ("TIED", "''.join(out)")
     source.lines += [
         f"    order = sorted([(H(''.join(sorted(a)).encode()).hexdigest(), n) for n, a in enumerate(({lists})) if a])",
         "    for i in range(1, len(order)):",
-        "        if order[i][0] == order[i - 1][0]: return TIED",
+        f"        if order[i][0] == order[i - 1][0]: return {tied}",
         f"    names = [''] * {len(nodes)}",
         "    for i, (_, n) in enumerate(order): names[n] = C14N[i]",
         # (a shape without blank nodes has no labels to set)
         *([f"    {''.join(f'L{i}, ' for i in range(len(nodes)))}= names"] if nodes else []),
         *late,
         "    out.sort()",
-        "    return ''.join(out)",
+        f"    return {done}",
     ]
     canon: Callable[[Mapping[str, str]], Any] = source.function(
-        "canon",
+        name,
+        C=tuple(constant),
         F=[tuple(first[n]) for n in nodes],
         P=tuple(plain),
         H=hashlib.sha256,
