@@ -773,6 +773,7 @@ class _JsonText:
 
 
 _UNBUILT: Final[Any] = object()
+_UNREAD: Final[Any] = object()
 
 
 Reader = Callable[[Any, dict[str, Any]], bool]
@@ -856,10 +857,22 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
     read(probe, "x0", "    ")
     source.lines.append("    return True")
 
+    read_before: dict[tuple[int, str], tuple[str, ...] | None] = {}
+
     def groups(entry: tuple[re.Pattern[str], list[str]], text: str, out: dict[str, Any]) -> bool:
+        # a text read before (a status list's URL: the same in a batch's every credential) is not
+        # matched again; the texts kept are few and short (a long one is not kept)
         pattern, names = entry
-        match = pattern.fullmatch(text)
-        return match is not None and all(out.setdefault(n, v) == v for n, v in zip(names, match.groups(), strict=True))
+        key = (id(entry), text)
+        found = read_before.get(key, _UNREAD)
+        if found is _UNREAD:
+            match = pattern.fullmatch(text)
+            found = match.groups() if match is not None else None
+            if len(text) <= 256:
+                if len(read_before) >= 256:
+                    read_before.clear()
+                read_before[key] = found
+        return found is not None and all(out.setdefault(n, v) == v for n, v in zip(names, found, strict=True))
 
     reader: Reader = source.function(
         "read", P=patterns, D=key_sets, MISSING=object(), ABSENT=_ABSENT_SLOTS, groups=groups

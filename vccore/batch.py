@@ -44,6 +44,7 @@ from . import _datetime, _json
 from .codes import CredentialStatus, ErrorCode, ProblemCode
 from .errors import BatchError, VccoreError
 from .issuer import Certified, Issuer
+from .results import VerificationResult
 from .verify import Verifier
 
 __all__ = ["MAX_LINE_BYTES", "BatchError", "BatchReport", "check_json_lines", "issue_batch", "verify_batch"]
@@ -288,6 +289,9 @@ def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None
     now = _datetime.parse(now_text) if now_text else None
     out: list[str] = []
     verified = 0
+    # Results alike (most of a batch: verified, by one key) are written once each; a result whose
+    # problems carry data is not hashable, and is written every time.
+    written: dict[VerificationResult, str] = {}
     for number, raw in lines:
         if isinstance(raw, str):
             result: dict[str, Any] = {
@@ -295,11 +299,23 @@ def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None
                 "status": CredentialStatus.INVALID,
                 "problems": [{"code": ProblemCode.PARSING_ERROR, "detail": raw}],
             }
-        else:
-            result = verifier.verify(raw, now=now).to_dict()
-        verified += bool(result["verified"])
-        out.append(json.dumps({"line": number, **result}, ensure_ascii=False, separators=(",", ":")))
+            out.append(_dumps({"line": number, **result}))
+            continue
+        verdict = verifier.verify(raw, now=now)
+        verified += verdict.verified
+        try:
+            text = written.get(verdict)
+        except TypeError:
+            out.append(_dumps({"line": number, **verdict.to_dict()}))
+            continue
+        if text is None:
+            text = written[verdict] = _dumps(verdict.to_dict())[1:]  # what follows {"line":N,
+        out.append(f'{{"line":{number},{text}')
     return _joined(out), verified, len(out) - verified
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _joined(texts: list[str]) -> bytes:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Final
 
 from .. import _datetime
@@ -243,7 +244,7 @@ class StatusCheck:
         except Unreadable as exc:
             self.fail(ProblemCode.MALFORMED_VALUE_ERROR, f"credentialStatus: {exc.message}")
             return None
-        if STATUS + "BitstringStatusListEntry" not in entry.types:
+        if _BITSTRING_ENTRY not in entry.types:
             kinds = ", ".join(sorted(t.rsplit("#", 1)[-1] for t in entry.types)) or "none"
             self.fail(
                 ProblemCode.STATUS_VERIFICATION_ERROR,
@@ -347,6 +348,7 @@ class StatusCheck:
         return None
 
 
+@lru_cache(maxsize=64)  # an issuer's entries repeat their messages
 def _messages_problem(size: int, messages: frozenset[tuple[str, str]]) -> str | None:
     """What is wrong with an entry's ``statusMessage`` for its ``statusSize`` (section 2.1: one
     message for each of the 2**statusSize values, each status ``0x`` and hexadecimal), or None.
@@ -361,5 +363,6 @@ def _messages_problem(size: int, messages: frozenset[tuple[str, str]]) -> str | 
     return None
 
 
+_BITSTRING_ENTRY: Final = STATUS + "BitstringStatusListEntry"
 _VCCORE_MESSAGES: Final = frozenset(MESSAGES)
 _STATE_MESSAGES: Final = frozenset(STATE_MESSAGES)
