@@ -381,7 +381,7 @@ def _generate_canonical(
     None (no such code) when two quads of the shape could ever be the same quad: RDF keeps one,
     and the general algorithm sees to it.
 
-    ``with_quads``: the function (``read``) returns the quads too, as :func:`_generate`'s code
+    ``with_quads``: the function (``emit_canon``) returns the quads too, as :func:`_generate`'s code
     makes them and in its order, with what ``canon`` returns: ``(quads, canonical or TIED)``, or
     None. A verifier wants both, and the terms are worked out once for the two.
     """
@@ -405,7 +405,7 @@ def _generate_canonical(
             late.append(f"    out.append({source.line([labels.get(t, t) for t in quad])})")
         else:
             plain.append(_nquads.serialize(quad))
-    name = "read" if with_quads else "canon"
+    name = "emit_canon" if with_quads else "canon"
     source.lines += [f"def {name}(v):", *(f"    a{i} = list(F[{i}])" for i in range(len(nodes))), "    out = list(P)"]
     if with_quads:
         source.lines.append(f"    Q = [None] * {len(slotted)}")
