@@ -205,7 +205,7 @@ def test_issue_batch_with_two_workers_refuses_one_of_two_lines_with_one_id(
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
         assert done.returncode == 1 and "STORE_ERROR" not in done.stderr, done.stderr
-        assert "999 credentials" in done.stderr and "1 lines rejected" in done.stderr, done.stderr
+        assert "999 credentials" in done.stderr and "1 line rejected" in done.stderr, done.stderr
         assert len(out.read_text().splitlines()) == 999
         assert raw_rows(location, "SELECT count(*) FROM certificates WHERE certificate_id = 'the-same-id'") == [(1,)]
         check_store(location, signer=load_key(home / "key.json"), now=NOW)

@@ -144,7 +144,8 @@ def _issue_batch(args: argparse.Namespace) -> int:
     errors = args.errors or args.output.with_name(args.output.stem + ".errors.jsonl")
     resumed = f" (continued at line {report.resumed_at:,})" if report.resumed_at > 1 else ""
     print(
-        f"vccore: wrote {report.done:,} credentials in {args.output}, {report.rejected:,} lines rejected"
+        f"vccore: wrote {report.done:,} credential{'s' * (report.done != 1)} in {args.output}, "
+        f"{report.rejected:,} line{'s' * (report.rejected != 1)} rejected"
         f"{f' (see {errors})' if report.rejected else ''}{resumed}; {report.seconds:.1f} s",
         file=sys.stderr,
     )
