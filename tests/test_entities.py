@@ -111,6 +111,33 @@ def test_vaccination_certificate_in_divoc_shape() -> None:
         issue(VAX, VAX.example, signer=KEY, vc_version="2.0", suite="eddsa-jcs-2022")
 
 
+def test_the_bundled_schemas_are_json_schema_and_load_without_jsonschema() -> None:
+    """Loading the bundled types does not check their schemas against JSON Schema's meta-schema
+    (jsonschema's import was 40 ms of every start): this test does, for every one of them, and a
+    type given by its folder is still checked as it loads."""
+    import subprocess
+    import sys
+
+    from jsonschema import Draft202012Validator
+
+    from vccore.entities import data_dir
+
+    for entity in bundled_entity_types().values():
+        Draft202012Validator.check_schema(entity.schema)
+        assert EntityType.from_directory(data_dir("templates") / entity.name) == entity
+    probe = (
+        "import sys, vccore; from vccore import Verifier, bundled_entity_types, issue, Ed25519Key; "
+        "hp = bundled_entity_types()['HealthProfessional']; Verifier.create(); "
+        "issue('HealthProfessional', hp.example, signer=Ed25519Key.from_seed(bytes(32))); "
+        "print('jsonschema' in sys.modules)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False", loaded.stderr
+    # a payload the quick check cannot pass asks jsonschema, as before
+    assert HP.example is not None
+    assert _problems({**HP.example, "name": 3}) == {("/name", "WRONG_TYPE")}
+
+
 def test_a_vc_version_is_a_vcversion_or_its_value(tmp_path: Path) -> None:
     """issue, Issuer and EntityType take a VCVersion or its value, to the same credential; the
     templates are keyed by VCVersion, and a verifier reads one back; an unknown version is
@@ -322,8 +349,12 @@ def test_bad_example_and_bad_schema(tmp_path: Path) -> None:
     assert "example" in caught.value.message
     folder = _copy_type(tmp_path / "b")
     _edit_json(folder / "schema.json", lambda s: s.update(type=5))
-    with pytest.raises(EntityTypeError):
+    with pytest.raises(EntityTypeError) as caught:
         EntityType.from_directory(folder)
+    assert "the schema is not valid JSON Schema: 5 is not valid under any of the given schemas" in caught.value.message
+    with pytest.raises(EntityTypeError) as caught:  # a folder given to load_entity_types is checked too
+        load_entity_types(folder, bundled=False)
+    assert "not valid JSON Schema" in caught.value.message
 
 
 NEW_TYPE = {
@@ -543,7 +574,7 @@ def test_the_quick_check_never_passes_what_jsonschema_refuses(entity: EntityType
     if data.draw(st.booleans()):
         payload[data.draw(st.text(min_size=1, max_size=5))] = 1
     if entity._quick_check(payload):
-        assert list(entity._validator.iter_errors(payload)) == []
+        assert list(entity._schema_validator().iter_errors(payload)) == []
 
 
 def test_a_type_is_issued_by_default_in_its_own_version_and_suite(tmp_path: Path) -> None:

@@ -236,7 +236,7 @@ def test_payload_problems_show_json_values_not_python_reprs() -> None:
     problems = validate_payload(
         {"name": "", "code": "x'y", "kind": "b", "level": 1, "flag": True},
         entity="T",
-        validator=schema_validator(schema),
+        validator=lambda: schema_validator(schema),
         quick_check=None,
     )
     details = {p.pointer: p.detail for p in problems}

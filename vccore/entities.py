@@ -45,9 +45,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, Final
 
-import jsonschema
-from jsonschema import Draft202012Validator
-
 from . import _datetime
 from ._json import one_or_many
 from ._resources import data_dir
@@ -70,7 +67,7 @@ from ._vocab import CREDENTIALS_V1, CREDENTIALS_V2, VCVersion
 from .canon import canonicalize
 from .contexts import ContextLoader, bundled_contexts
 from .errors import EntityTypeError, PayloadError, PayloadProblem, TemplateError, VccoreError
-from .payloads import quick_checker, schema_validator, validate_payload
+from .payloads import quick_checker, schema_problem, schema_validator, validate_payload
 from .suites import DEFAULT_SUITE
 
 __all__ = [
@@ -213,6 +210,14 @@ class EntityType:
     @classmethod
     def from_directory(cls, directory: Traversable | str | Path) -> EntityType:
         """Load and check the entity type in ``directory``; EntityTypeError names what is wrong."""
+        return cls._load(directory, check_schema=True)
+
+    @classmethod
+    def _load(cls, directory: Traversable | str | Path, *, check_schema: bool) -> EntityType:
+        """:meth:`from_directory`; ``check_schema`` False for the bundled types, whose schemas the
+        test suite checks against JSON Schema's meta-schema (``tests/test_entities.py``): loading
+        them then needs no jsonschema, whose import was 40 ms of every process's start.
+        """
         root: Traversable = Path(directory) if isinstance(directory, (str, Path)) else directory
         manifest = _read_json(root, "entity.json", root.name)
         name = manifest.get("name")
@@ -228,12 +233,11 @@ class EntityType:
                 file="entity.json",
             )
         schema = _read_json(root, _string(manifest, "schema", name), name)
-        try:
-            Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
+        problem = schema_problem(schema) if check_schema else None
+        if problem is not None:
             raise EntityTypeError(
-                f"{name}: the schema is not valid JSON Schema: {exc.message}", entity=name, file=manifest["schema"]
-            ) from None
+                f"{name}: the schema is not valid JSON Schema: {problem}", entity=name, file=manifest["schema"]
+            )
         if schema.get("type") != "object" or not isinstance(schema.get("properties"), dict):
             raise EntityTypeError(
                 f"{name}: the schema must describe a flat object with properties", entity=name, file=manifest["schema"]
@@ -333,7 +337,6 @@ class EntityType:
             os_config=MappingProxyType(os_config),
         )
         entity._handlebars.update(handlebars)
-        object.__setattr__(entity, "_validator", schema_validator(schema))
         object.__setattr__(entity, "_quick_check", quick_checker(schema))
         if example is not None:
             problems = entity.validate(example)
@@ -353,7 +356,17 @@ class EntityType:
 
     def validate(self, payload: Any) -> list[PayloadProblem]:
         """Every problem with ``payload`` (empty when it is valid); defaults are not applied."""
-        return validate_payload(payload, entity=self.name, validator=self._validator, quick_check=self._quick_check)
+        return validate_payload(
+            payload, entity=self.name, validator=self._schema_validator, quick_check=self._quick_check
+        )
+
+    def _schema_validator(self) -> Any:
+        """Jsonschema's validator of this type's schema, made when first asked for (the quick check
+        answers for the valid payloads of a flat schema).
+        """
+        if self._validator is None:
+            object.__setattr__(self, "_validator", schema_validator(self.schema))
+        return self._validator
 
     def render(
         self,
@@ -606,7 +619,7 @@ def load_entity_types(*directories: Traversable | str | Path, bundled: bool = Tr
         for folder in folders:
             if any(_same(seen, folder) for seen in where.values()):
                 continue  # the same folder given twice (or the bundled one again): one type, loaded once
-            entity = EntityType.from_directory(folder)
+            entity = EntityType._load(folder, check_schema=given)  # the bundled ones: see _load
             if entity.name in found:
                 first = where[entity.name]
                 raise EntityTypeError(

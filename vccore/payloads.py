@@ -10,15 +10,17 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date
-from typing import Any, Final
-
-import jsonschema
-from jsonschema import Draft202012Validator, FormatChecker
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
 
 from . import _datetime
 from .canon import is_iri
 from .codes import PayloadReason
 from .errors import PayloadError, PayloadProblem
+
+if TYPE_CHECKING:  # jsonschema is imported when first needed: 40 ms of every process's start
+    import jsonschema
+    from jsonschema import Draft202012Validator, FormatChecker
 
 # PayloadProblem and PayloadError live in vccore.errors (every exception, and the value one carries).
 __all__ = ["PayloadError", "PayloadProblem"]
@@ -61,17 +63,19 @@ _FORMAT_TESTS: Final[dict[str, Callable[[str], bool]]] = {
 }
 
 
+@cache
 def _format_checker() -> FormatChecker:
     """The :data:`_FORMAT_TESTS` as a jsonschema format checker (they pass non-strings: the
     schema's ``type`` speaks for those).
     """
+    from jsonschema import FormatChecker
+
     checker = FormatChecker(formats=())
     for name, test in _FORMAT_TESTS.items():
         checker.checks(name)(lambda value, test=test: not isinstance(value, str) or test(value))
     return checker
 
 
-_FORMATS: Final = _format_checker()
 _FORMAT_REASONS: Final = {
     "date": PayloadReason.BAD_DATE,
     "year": PayloadReason.BAD_DATE,
@@ -82,17 +86,35 @@ _FORMAT_REASONS: Final = {
 
 def schema_validator(schema: Mapping[str, Any]) -> Draft202012Validator:
     """Jsonschema's validator of ``schema`` with the entity formats: the validator of record."""
-    return Draft202012Validator(schema, format_checker=_FORMATS)
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(schema, format_checker=_format_checker())
+
+
+def schema_problem(schema: Any) -> str | None:
+    """Why ``schema`` is not valid JSON Schema (2020-12), or None."""
+    from jsonschema import Draft202012Validator, SchemaError
+
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return str(exc.message)
+    return None
 
 
 # --- validation ---------------------------------------------------------------------------------
 
 
 def validate_payload(
-    payload: Any, *, entity: str, validator: Any, quick_check: Callable[[Mapping[str, Any]], bool] | None
+    payload: Any,
+    *,
+    entity: str,
+    validator: Callable[[], Any],
+    quick_check: Callable[[Mapping[str, Any]], bool] | None,
 ) -> list[PayloadProblem]:
-    """Every problem with ``payload`` against an entity type's ``validator`` (empty when it is
-    valid); defaults are not applied. ``quick_check`` (:func:`quick_checker`) answers first.
+    """Every problem with ``payload`` against an entity type's schema validator (``validator()``
+    gives it; empty when it is valid); defaults are not applied. ``quick_check``
+    (:func:`quick_checker`) answers first: the validator is asked for only when it cannot.
     """
     if not isinstance(payload, Mapping):
         return [
@@ -103,7 +125,7 @@ def validate_payload(
     if quick_check is not None and quick_check(payload):
         return []  # surely valid: jsonschema, the validator of record, is asked only otherwise
     problems: list[PayloadProblem] = []
-    for error in validator.iter_errors(dict(payload)):
+    for error in validator().iter_errors(dict(payload)):
         problems.extend(_explain(error, payload, entity))
     problems.extend(
         PayloadProblem(pointer, PayloadReason.INVALID_VALUE, "holds a lone UTF-16 surrogate, which is not text")
