@@ -272,9 +272,11 @@ def test_quads_that_may_coincide_are_left_to_the_general_algorithm(first: str, s
     """Two slots of one property: equal values make one quad, which RDF keeps once."""
     probe = {"@context": _VOCAB, "@id": "urn:x", "name": [slot_token(0), slot_token(1)]}
     shape = CompiledShape.compile(probe, {0: "x", 1: "y"}, contexts=bundled_contexts())
-    assert shape is not None and shape._canon is None
+    assert shape is not None and shape._canon is None and shape._read is None
     document = {"@context": _VOCAB, "@id": "urn:x", "name": [first, second]}
     assert shape.canonical({"x": first, "y": second}) == canonicalize(document)
+    # a verifier gets the quads, and runs the general RDFC-1.0 itself
+    assert shape.read({"x": first, "y": second}) == (shape.quads_for({"x": first, "y": second}), None)
 
 
 def test_jcs_has_nothing_to_compile(tmp_path: Path) -> None:

@@ -18,7 +18,6 @@ The reference path (pyld + safe mode, :mod:`vccore.canon`) stays the authority:
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from json.encoder import encode_basestring as _escape
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
+from ._json import compact
 from .canon import RdfDirection, iri_match, to_quads
 from .contexts import ContextLoader
 from .entities import EntityType
@@ -175,13 +175,8 @@ class CompiledShape:
                 return None  # a value only the reference path may judge
             quads, canonical = found
             return quads, canonical if isinstance(canonical, str) else None
-        quads = self._emit(present)
-        if quads is None:
-            return None
-        canonical = self._canon(present) if self._canon is not None else TIED
-        if canonical is None:
-            return None  # a value only the reference path may judge
-        return quads, canonical if isinstance(canonical, str) else None
+        quads = self._emit(present)  # a shape without its own RDFC-1.0 (no _canon, so no _read)
+        return None if quads is None else (quads, None)
 
     def _canonical(self, present: dict[str, str]) -> str | None:
         if self._canon is not None:
@@ -654,8 +649,8 @@ class CompiledCredentials:
 
     def json_text(self, present: dict[str, str]) -> str | None:
         """The compact JSON of what :meth:`render` makes of the slots ``present``, as
-        ``json.dumps(credential, ensure_ascii=False, separators=(",", ":"))`` writes it (what a
-        store and a batch write), without walking the credential: the text around the slots is
+        :func:`vccore._json.compact` writes it (what a store and a batch write), without walking
+        the credential: the text around the slots is
         worked out once per set of slots present. None when this shape's text cannot be (then
         the caller dumps the credential).
         """
@@ -731,10 +726,6 @@ _MARK: Final = re.compile("\ue002([0-9]+)\ue003")
 _TRIAL: Final = 'a"\\\n\x01\u2028\U0001f600\ue002\ue003'
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 @dataclass(frozen=True, slots=True)
 class _JsonText:
     """The JSON text of a rendered credential for one set of slots present: the constant text
@@ -753,13 +744,13 @@ class _JsonText:
         marked = render({name: f"\ue002{i}\ue003" for i, name in enumerate(names)})
         if marked is None:
             return None
-        parts = _MARK.split(_dumps(marked))
+        parts = _MARK.split(compact(marked))
         built = cls(tuple(parts[0::2]), tuple(names[int(n)] for n in parts[1::2]))
         # a mark the template's own text held, or a value the encoder wrote otherwise than
         # escaped in place, shows here: then the caller dumps every credential of this set
         trial = {name: f"{_TRIAL}{i}" for i, name in enumerate(names)}
         tried = render(trial)
-        if any(_MARK.search(piece) for piece in built.pieces) or tried is None or built.fill(trial) != _dumps(tried):
+        if any(_MARK.search(piece) for piece in built.pieces) or tried is None or built.fill(trial) != compact(tried):
             return None
         return built
 

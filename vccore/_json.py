@@ -1,4 +1,6 @@
-"""Strict JSON reading for what vccore verifies: I-JSON (RFC 7493), as JCS and signatures assume."""
+"""Strict JSON reading for what vccore verifies: I-JSON (RFC 7493), as JCS and signatures assume;
+and the compact JSON vccore writes.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +40,13 @@ def loads(text: str | bytes) -> Any:
         return _DECODER.decode(text)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
+
+
+def compact(value: Any) -> str:
+    """``value`` as compact JSON, UTF-8 characters as they are: what the store holds and a batch
+    writes (and what the compiled JSON text of a credential is held to, byte for byte).
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def as_list(value: Any) -> list[Any]:

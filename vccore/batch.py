@@ -299,23 +299,19 @@ def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None
                 "status": CredentialStatus.INVALID,
                 "problems": [{"code": ProblemCode.PARSING_ERROR, "detail": raw}],
             }
-            out.append(_dumps({"line": number, **result}))
+            out.append(_json.compact({"line": number, **result}))
             continue
         verdict = verifier.verify(raw, now=now)
         verified += verdict.verified
         try:
             text = written.get(verdict)
         except TypeError:
-            out.append(_dumps({"line": number, **verdict.to_dict()}))
+            out.append(_json.compact({"line": number, **verdict.to_dict()}))
             continue
         if text is None:
-            text = written[verdict] = _dumps(verdict.to_dict())[1:]  # what follows {"line":N,
+            text = written[verdict] = _json.compact(verdict.to_dict())[1:]  # what follows {"line":N,
         out.append(f'{{"line":{number},{text}')
     return _joined(out), verified, len(out) - verified
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _joined(texts: list[str]) -> bytes:
@@ -323,7 +319,7 @@ def _joined(texts: list[str]) -> bytes:
 
 
 def _error_line(number: int, exc: VccoreError) -> str:
-    return json.dumps({"line": number, **exc.to_dict()}, ensure_ascii=False, separators=(",", ":"))
+    return _json.compact({"line": number, **exc.to_dict()})
 
 
 # --- issuing -------------------------------------------------------------------------------------

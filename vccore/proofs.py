@@ -7,7 +7,6 @@ or, when it names ``previousProof``, the document with the proofs it names.
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from . import _datetime
 from ._cache import Cache
-from ._json import as_list, one_or_many
+from ._json import as_list, compact, one_or_many
 from .codes import ErrorCode
 from .contexts import ContextLoader, bundled_contexts
 from .errors import DocumentError, SigningError, UnsupportedSuiteError, VccoreError
@@ -254,7 +253,7 @@ def _compiled_verify_data(
         # the proof configuration first, as the reference path transforms it first; a signer's
         # configurations differ by their created only, the same for all it signs in one second
         configuration = proof_configuration(suite, proof, document)
-        text = json.dumps(configuration, ensure_ascii=False, separators=(",", ":"))
+        text = compact(configuration)
         canonical = shapes.recent.get(text)
         if canonical is None:
             canonical = shapes.canonical(configuration)

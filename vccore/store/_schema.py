@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final, TypeVar
 from urllib.parse import urlsplit
 
+from .._json import compact
 from ..codes import ErrorCode
 from ..errors import LifecycleError
 from ._interface import Record
@@ -244,7 +245,7 @@ def _failure(row: Sequence[Any]) -> dict[str, Any]:
 
 def credential_json(credential: dict[str, Any]) -> str:
     """A credential as the store writes it: compact JSON, UTF-8 as is."""
-    return json.dumps(credential, ensure_ascii=False, separators=(",", ":"))
+    return compact(credential)
 
 
 def _row(record: Record) -> tuple[Any, ...]:
