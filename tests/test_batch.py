@@ -230,6 +230,7 @@ def test_issue_batch_with_two_workers(
     before = (tmp_path / "out.jsonl").read_bytes()
     code, _, err = run(capsys, *argv)
     assert code == 1 and (tmp_path / "out.jsonl").read_bytes() == before  # its rejected lines still are
+    assert f"holds {len(good):,} credentials in" in err and "(complete already: nothing issued)" in err, err
     # the commands settle the collector for their batches, and put it back as it was
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector
 

@@ -142,9 +142,13 @@ def _issue_batch(args: argparse.Namespace) -> int:
     except BatchError as exc:
         raise UnusableInputError(exc.message) from None
     errors = args.errors or args.output.with_name(args.output.stem + ".errors.jsonl")
-    resumed = f" (continued at line {report.resumed_at:,})" if report.resumed_at > 1 else ""
+    if report.resumed_at > report.lines:  # finished by an earlier run: this one wrote nothing
+        written, resumed = "holds", " (complete already: nothing issued)"
+    else:
+        written = "wrote"
+        resumed = f" (continued at line {report.resumed_at:,})" if report.resumed_at > 1 else ""
     print(
-        f"vccore: wrote {report.done:,} credential{'s' * (report.done != 1)} in {args.output}, "
+        f"vccore: {written} {report.done:,} credential{'s' * (report.done != 1)} in {args.output}, "
         f"{report.rejected:,} line{'s' * (report.rejected != 1)} rejected"
         f"{f' (see {errors})' if report.rejected else ''}{resumed}; {report.seconds:.1f} s",
         file=sys.stderr,
