@@ -111,6 +111,16 @@ def test_malformed_value_error(field: str, value: Any, words: str) -> None:
     assert words in _problem(verify(bad, now=NOW), "MALFORMED_VALUE_ERROR").detail
 
 
+def test_a_credential_status_that_is_a_value_is_one_problem() -> None:
+    """credentialStatus read as signed, once: a value where an object belongs is said once (it
+    was said twice, by the type check of typed objects and again by the status reading)."""
+    signed = sign(dict(credential_v2(), credentialStatus={"@value": "revoked"}), KEY, created=CREATED)
+    result = verify(signed, now=NOW)
+    said = [p.detail for p in result.problems if "credentialStatus" in p.detail]
+    assert said == ['credentialStatus must be an object or a URL, not the value "revoked"'], result.problems
+    assert not result.verified
+
+
 def test_a_subject_written_as_a_relative_url_is_refused_as_such() -> None:
     # credentialSubject takes an id: a bare word is a relative URL, which nothing signs
     bad = dict(GOOD, credentialSubject="someone")

@@ -156,13 +156,20 @@ class Node:
         """Whether the node makes no statement of its own."""
         return not self.props
 
+    def has(self, predicate: str) -> bool:
+        """Whether the node has a value of ``predicate`` (an IRI)."""
+        return _iri_term(predicate) in self.props
+
     def terms(self, predicate: str) -> list[str]:
         """The objects of ``predicate`` (an IRI), as N-Quads terms."""
         return self.props.get(_iri_term(predicate), _NONE)
 
     def types(self) -> frozenset[str]:
         """The node's ``rdf:type`` IRIs."""
-        return frozenset(iri_value(t) for t in self.terms(RDF_TYPE) if t.startswith("<"))
+        terms = self.props.get(_RDF_TYPE_TERM, _NONE)
+        if len(terms) > 8:  # not kept: the cache holds what it is given
+            return _types_of.__wrapped__(tuple(terms))
+        return _types_of(tuple(terms))
 
     def nodes(self, predicate: str, name: str) -> list[Node]:
         """The objects of ``predicate`` that are nodes; Unreadable when one is a literal."""
@@ -248,6 +255,12 @@ def _iri_term(iri: str) -> str:
     return f"<{iri}>"
 
 
+@lru_cache(maxsize=256)
+def _types_of(terms: tuple[str, ...]) -> frozenset[str]:
+    """The IRIs among ``rdf:type`` terms: the same few sets, node after node."""
+    return frozenset(iri_value(t) for t in terms if t.startswith("<"))
+
+
 def _shown(term: str) -> str:
     return term if len(term) <= 80 else term[:77] + "..."
 
@@ -285,27 +298,37 @@ class StatusEntry:
     @classmethod
     def read(cls, node: Node) -> StatusEntry:
         """The entry at ``node``; Unreadable when a field has more than one value or the wrong kind."""
-        size_value = node.one_literal(STATUS + "statusSize", "statusSize", XSD_INTEGERS)
         size = 1
-        if size_value is not None:
+        if node.has(_STATUS_SIZE):  # (absent from most entries: 1)
+            size_value = node.one_literal(_STATUS_SIZE, "statusSize", XSD_INTEGERS)
+            assert size_value is not None
             if not size_value.value.isascii() or not size_value.value.isdigit() or not 1 <= int(size_value.value) <= 8:
                 raise Unreadable(f"statusSize {size_value.value!r} is not a size in bits (1 to 8)", field="statusSize")
             size = int(size_value.value)
         messages = set()
-        for message in node.nodes(STATUS + "statusMessage", "statusMessage"):
-            status = message.one_text(STATUS + "status", "statusMessage.status")
-            text = message.one_text(STATUS + "message", "statusMessage.message")
-            if status is None or text is None:
-                raise Unreadable("each statusMessage has one status and one message", field="statusMessage")
-            messages.add((status, text))
+        if node.has(_STATUS_MESSAGE):
+            for message in node.nodes(_STATUS_MESSAGE, "statusMessage"):
+                status = message.one_text(STATUS + "status", "statusMessage.status")
+                text = message.one_text(STATUS + "message", "statusMessage.message")
+                if status is None or text is None:
+                    raise Unreadable("each statusMessage has one status and one message", field="statusMessage")
+                messages.add((status, text))
         return cls(
             node.types(),
-            node.one_text(STATUS + "statusPurpose", "statusPurpose"),
-            node.one_iri(STATUS + "statusListCredential", "statusListCredential"),
-            node.one_text(STATUS + "statusListIndex", "statusListIndex"),
+            node.one_text(_STATUS_PURPOSE, "statusPurpose"),
+            node.one_iri(_STATUS_LIST_CREDENTIAL, "statusListCredential"),
+            node.one_text(_STATUS_LIST_INDEX, "statusListIndex"),
             size,
-            frozenset(messages),
+            frozenset(messages) if messages else _NO_MESSAGES,
         )
+
+
+_STATUS_SIZE: Final = STATUS + "statusSize"
+_STATUS_MESSAGE: Final = STATUS + "statusMessage"
+_STATUS_PURPOSE: Final = STATUS + "statusPurpose"
+_STATUS_LIST_CREDENTIAL: Final = STATUS + "statusListCredential"
+_STATUS_LIST_INDEX: Final = STATUS + "statusListIndex"
+_NO_MESSAGES: Final[frozenset[tuple[str, str]]] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,8 +60,12 @@ def _context_version(context: Any, problems: list[Problem]) -> VCVersion | None:
 _VERSION_OF: Final = {version.context: version for version in VCVersion}
 
 # Section 4.5 and the sections of each property: these objects say what kind they are.
-_TYPED_OBJECTS: Final = ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
-_DATES: Final = ("validFrom", "validUntil", "issuanceDate", "expirationDate")
+_TYPED_OBJECTS: Final = tuple(
+    (name, VC + name) for name in ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
+)
+_DATES: Final = tuple((name, VC + name) for name in ("validFrom", "validUntil", "issuanceDate", "expirationDate"))
+_TEXTS: Final = tuple((name, SCHEMA + name) for name in ("name", "description"))
+_RELATED_RESOURCE: Final = VC + "relatedResource"
 
 
 def _check_data_model(dataset: Dataset, version: str | None, problems: list[Problem]) -> _Credential | None:
@@ -90,8 +94,16 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
         bad("credentialSubject must be an object or a non-empty list of objects")
     if subjects and any(s.iri is None and s.is_empty() for s in subjects):
         bad("each credentialSubject object must make at least one claim (an empty object makes none)")
-    for name in _TYPED_OBJECTS:
-        for item in _read(lambda: root.nodes(VC + name, name), problems) or ():
+    # (each property read only where the node has it: an absent one reads as nothing, and is
+    # most of them, on the path every credential takes)
+    status: list[Node] = []
+    for name, predicate in _TYPED_OBJECTS:
+        if not root.has(predicate):
+            continue
+        items = _read(lambda: root.nodes(predicate, name), problems) or []
+        if name == "credentialStatus":
+            status = items  # read once: a credentialStatus that is a value is one problem, not two
+        for item in items:
             if not item.types():
                 bad(f"each {name} object must have a type")
             if name == "credentialSchema" and item.iri is None:
@@ -99,17 +111,17 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
     if version == "2.0":
         holders = [(root, "")] + ([(issuer, "issuer.")] if issuer is not None else [])
         for holder, where in holders:
-            for name in ("name", "description"):
-                _read(lambda: holder.literals(SCHEMA + name, f"{where}{name}", TEXT_DATATYPES), problems)
+            for name, predicate in _TEXTS:
+                if holder.has(predicate):
+                    _read(lambda: holder.literals(predicate, f"{where}{name}", TEXT_DATATYPES), problems)
     dates: dict[str, tuple[str, datetime]] = {}
-    for name in _DATES:
-        if root.terms(VC + name):
-            moment = _read(lambda: root.one_datetime(VC + name, name, require_zone=version == "2.0"), problems)
+    for name, predicate in _DATES:
+        if root.has(predicate):
+            moment = _read(lambda: root.one_datetime(predicate, name, require_zone=version == "2.0"), problems)
             if moment is not None:
                 dates[name] = moment
         elif name == "issuanceDate" and version == "1.1":
             bad("a VC 1.1 credential must have issuanceDate")
-    status = _read(lambda: root.nodes(VC + "credentialStatus", "credentialStatus"), problems) or []
     return _Credential(root, issuer.iri if issuer is not None else None, dates, tuple(status))
 
 
@@ -172,7 +184,9 @@ def _check_related_resources(root: Node, contexts: ContextLoader, problems: list
     (digestSRI or digestMultibase). A resource vccore holds (a pinned context) is hashed and
     compared; others cannot be retrieved here (vccore fetches nothing) and are not compared.
     """
-    for item in _read(lambda: root.nodes(VC + "relatedResource", "relatedResource"), problems) or ():
+    if not root.has(_RELATED_RESOURCE):
+        return
+    for item in _read(lambda: root.nodes(_RELATED_RESOURCE, "relatedResource"), problems) or ():
         ident = item.iri
         if ident is None:
             problems.append(
