@@ -144,7 +144,7 @@ def test_a_forged_certificate_is_406_and_invalid_in_every_qr_form_the_app_reads(
 def test_express_routes_take_any_case_and_a_trailing_slash(client: TestClient) -> None:
     transaction_id = client.post(CERTIFY, json=payload("e-1")).json()["transactionId"]
     # row 6: /vc-management/V1/... (DIVOC's source systems) was a 404, a trailing slash a 307
-    for path in (
+    for path in 2 * (  # the second time from the paths matched before
         f"/vc-management/V1/transaction/{transaction_id}",
         f"/VC-MANAGEMENT/v1/Transaction/{transaction_id}/",
         f"/vc-management/v1/transaction/{transaction_id}/",
@@ -154,6 +154,32 @@ def test_express_routes_take_any_case_and_a_trailing_slash(client: TestClient) -
     # the parameters keep their case: a certificate id is not a route's literal
     assert client.get("/vc-certification/V1/certificate/HealthProfessional/E-1").status_code == 404
     assert client.get("/Vc-Certification/v1/certificate/HealthProfessional/e-1/").status_code == 200
+
+
+def test_express_paths_match_alike_once_their_memo_is_full() -> None:
+    """The paths matched before are kept up to a bound: past it, each path is matched anew, the
+    same way (a client sending endless distinct paths grows nothing)."""
+    import asyncio
+
+    from vccore.http.app import _EXPRESS_KEPT, ExpressPaths
+
+    seen: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+
+    express = ExpressPaths(app, ["/vc-certification/v1/certificate/{entity}/{certificate}"])
+
+    def through(path: str) -> str:
+        asyncio.run(express({"type": "http", "path": path}, None, None))
+        return seen[-1]
+
+    for n in range(_EXPRESS_KEPT + 10):
+        assert through(f"/VC-certification/v1/Certificate/T/c-{n}/") == f"/vc-certification/v1/certificate/T/c-{n}"
+    assert len(express._matched) == _EXPRESS_KEPT
+    assert through("/vc-certification/V1/certificate/T/c-1") == "/vc-certification/v1/certificate/T/c-1"  # kept
+    assert through("/vc-certification/V1/certificate/T/new") == "/vc-certification/v1/certificate/T/new"  # not
+    assert through("/vc-certification/v1/other") == "/vc-certification/v1/other"  # no route: as it is
 
 
 def test_zone_less_date_times_are_taken_as_utc(client: TestClient) -> None:

@@ -124,6 +124,16 @@ def _chunks(stream: IO[bytes], first_line: int, digest: Any) -> Iterator[tuple[l
         yield chunk, offset, number, digest.hexdigest()
 
 
+class _NoDigest:
+    """What :func:`_chunks` takes for a digest, for a run that resumes nothing (verify): none made."""
+
+    def update(self, data: bytes) -> None:
+        pass
+
+    def hexdigest(self) -> str:
+        return ""
+
+
 def _parse_object(raw: bytes | str, what: str) -> dict[str, Any]:
     """A line's JSON object; BatchError says why not."""
     if isinstance(raw, str):
@@ -502,8 +512,7 @@ def verify_batch(
     meter = _Meter(progress, source_path, "verified")
     with open(source_path, "rb") as stream:
         tasks = (
-            ((offset, next_line), (now_text, chunk))
-            for chunk, offset, next_line, _ in _chunks(stream, 1, hashlib.sha256())
+            ((offset, next_line), (now_text, chunk)) for chunk, offset, next_line, _ in _chunks(stream, 1, _NoDigest())
         )
         for (offset, next_line), results in _ordered(_verify_chunk, tasks, make_verifier, workers, start_method):
             text, verified, not_verified = results

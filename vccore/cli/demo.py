@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .. import _datetime, qr, render
+from .. import _datetime, qr
 from ..entities import bundled_entity_types
 from ..errors import QRError
 from ..issuer import issue
@@ -74,6 +74,8 @@ def _demo(args: argparse.Namespace) -> int:
     png = home / "credential.png"
     symbol.save(png)
     made.append((png, f"its QR code (version {symbol.version}, ECC {symbol.ecc}): {_read_back(png, verifier)}"))
+    from .. import render  # (with the PDF module behind it: 6 ms that no other command needs)
+
     page = render.render(credential, home / "credential.html")
     made.append((page, "a printable A4 certificate with the QR code (open it in a browser)"))
     width = max(len(str(path)) for path, _ in made)

@@ -205,6 +205,7 @@ def _controllers(verification_methods: Iterable[Mapping[str, Any]]) -> set[str]:
 
 
 _EXPRESS_PREFIXES: Final = ("/vc-certification/", "/vc-management/")
+_EXPRESS_KEPT: Final = 1024
 
 
 class ExpressPaths:
@@ -221,12 +222,19 @@ class ExpressPaths:
             [None if part.startswith("{") else (part.lower(), part) for part in template.strip("/").split("/")]
             for template in templates
         ]
+        # paths matched before (the verify and certify routes, over and over), up to a bound
+        self._matched: dict[str, str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
             if path.lower().startswith(_EXPRESS_PREFIXES):
-                matched = self._match(path)
+                if path in self._matched:
+                    matched = self._matched[path]
+                else:
+                    matched = self._match(path)
+                    if len(self._matched) < _EXPRESS_KEPT:
+                        self._matched[path] = matched
                 if matched is not None and matched != path:
                     scope = {**scope, "path": matched, "raw_path": quote(matched).encode("ascii")}
         await self.app(scope, receive, send)
