@@ -317,14 +317,24 @@ def _record(number: str, position: tuple[int, int], credential: dict[str, Any]) 
 
 
 def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> None:
-    """insert_many (PostgreSQL: COPY) keeps every character: tabs, newlines, backslashes, quotes,
-    text from every plane; absent fields stay absent."""
+    """insert_many (PostgreSQL: one INSERT of arrays, sent in binary) keeps every character: tabs,
+    newlines, backslashes, quotes, what an array's text would quote ({, }, commas, NULL), text
+    from every plane; absent fields stay absent."""
     store = open_store(store_location, status_url=BASE)
-    odd = {"name": 'a\tb\nc\\d"e\\N\r\u0085\u2028\U0001f600 \\\\t', "empty": "", "none": None}
+    odd = {
+        "name": 'a\tb\nc\\d"e\\N\r\u0085\u2028\U0001f600 \\\\t',
+        "array": '{"a",b}, {NULL}',
+        "null": "NULL",
+        "empty": "",
+        "none": None,
+    }
     with store.transaction() as tx:
         positions = tx.allocate_status_positions(3)
         tx.insert_many(
-            [(_record(f"odd-{i}", p, {**odd, "i": i}), f"key\t{i}\\N" if i else None) for i, p in enumerate(positions)]
+            [
+                (_record(f"odd-{i}", p, {**odd, "i": i}), f"key\t{i}\\N" if i else "NULL")
+                for i, p in enumerate(positions)
+            ]
         )
     for i in range(3):
         record = store.get(f"odd-{i}")
@@ -334,7 +344,8 @@ def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> 
             and record.replaces is None
             and record.reason is None
         )
-    assert set(store.get_by_keys(["key\t1\\N", "key\t2\\N", "key\t0\\N"])) == {"key\t1\\N", "key\t2\\N"}
+    assert set(store.get_by_keys(["key\t1\\N", "key\t2\\N", "key\t0\\N", "NULL"])) == {"key\t1\\N", "key\t2\\N", "NULL"}
+    assert store.certificate_ids_taken(["odd-1", "NULL", '{"odd-2"}']) == {"odd-1"}
 
 
 def test_a_records_state_is_a_record_state_stored_as_its_value(store_location: str) -> None:

@@ -30,22 +30,25 @@ INSERT: Final = pg(INSERT_CERTIFICATE)
 # Many records in one statement, in the order of their certificateIds (every transaction inserts
 # in that one order, so two never wait on each other in a circle), leaving out those whose id
 # another transaction holds, committed or not (waited for: left out only if it commits).
+# The arrays go in binary (%b): psycopg writes an array as text in Python, escaping each element
+# with a regular expression, and a credential's JSON is full of quotes: 200 credentials took it
+# 110 ms that way, against 9 ms in binary, and it was most of a certify's time on PostgreSQL.
 _INSERT_NEW: Final = (
     f"INSERT INTO certificates ({_COLUMNS}) SELECT * FROM unnest("
-    + ", ".join(f"%s::{kind}[]" for kind in ("text",) * 4 + ("int",) * 2 + ("text",) * 7)
+    + ", ".join(f"%b::{kind}[]" for kind in ("text",) * 4 + ("int",) * 2 + ("text",) * 7)
     + ") ORDER BY 1 ON CONFLICT (certificate_id) DO NOTHING RETURNING certificate_id"
 )
 _INSERT_NEW_KEYS: Final = (
-    "INSERT INTO issue_keys (key, certificate_id) SELECT * FROM unnest(%s::text[], %s::text[]) "
+    "INSERT INTO issue_keys (key, certificate_id) SELECT * FROM unnest(%b::text[], %b::text[]) "
     "ORDER BY 1 ON CONFLICT (key) DO NOTHING RETURNING key"
 )
 POSITIONS_TAKEN: Final = (
     "SELECT status_list, status_index FROM certificates "
-    "WHERE (status_list, status_index) IN (SELECT * FROM unnest(%s::int[], %s::int[]))"
+    "WHERE (status_list, status_index) IN (SELECT * FROM unnest(%b::int[], %b::int[]))"
 )
 _POSITION_CONSTRAINT: Final = "certificates_status_list_status_index_key"
 NOTIFY: Final = pg(INSERT_NOTIFICATION)
-IDS_TAKEN: Final = "SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%s)"
+IDS_TAKEN: Final = "SELECT certificate_id FROM certificates WHERE certificate_id = ANY(%b)"
 
 
 class PostgresTransaction:
@@ -145,8 +148,8 @@ class PostgresTransaction:
                     others = [key for key, certificate_id in lost if (key, certificate_id) not in twice]
                     made.update(self.certificates_for_keys(others))
                     taken_out = [list({c: None for _, c in lost})]
-                    self._connection.execute("DELETE FROM issue_keys WHERE certificate_id = ANY(%s)", taken_out)
-                    self._connection.execute("DELETE FROM certificates WHERE certificate_id = ANY(%s)", taken_out)
+                    self._connection.execute("DELETE FROM issue_keys WHERE certificate_id = ANY(%b)", taken_out)
+                    self._connection.execute("DELETE FROM certificates WHERE certificate_id = ANY(%b)", taken_out)
         except pg_errors.IntegrityError as exc:
             raise LifecycleError(
                 f"{len(records)} certificates cannot be stored: {self._refusal(exc)}", code=ErrorCode.STORE_ERROR
@@ -156,7 +159,7 @@ class PostgresTransaction:
     def certificates_for_keys(self, keys: Sequence[str]) -> dict[str, str]:
         if not keys:
             return {}
-        rows = self._connection.execute("SELECT key, certificate_id FROM issue_keys WHERE key = ANY(%s)", (list(keys),))
+        rows = self._connection.execute("SELECT key, certificate_id FROM issue_keys WHERE key = ANY(%b)", (list(keys),))
         return {row[0]: row[1] for row in rows}
 
     def certificate_for_key(self, key: str) -> str | None:

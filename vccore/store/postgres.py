@@ -407,7 +407,7 @@ class PostgresStore(Outbox, EntityTypes):
             return {}
         rows = self._query(
             f"SELECT k.key, {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM issue_keys k "
-            "JOIN certificates c ON c.certificate_id = k.certificate_id WHERE k.key = ANY(%s)",
+            "JOIN certificates c ON c.certificate_id = k.certificate_id WHERE k.key = ANY(%b)",
             (list(keys),),
         )
         return {row[0]: _record(row[1:]) for row in rows}
