@@ -112,6 +112,25 @@ def test_the_verification_apps_scan_verify_display_path(client: TestClient, tmp_
     assert body["status"]["startDate"] and body["status"]["endDate"] == ""
 
 
+def test_verify_answers_alike_are_written_once_and_never_stand_for_another(client: TestClient) -> None:
+    """An answer written before for an equal result is sent again, byte for byte as it was
+    written; a forged or revoked credential verified after a valid one gets its own answer."""
+    for number in ("m-1", "m-2"):
+        assert client.post(CERTIFY, json=payload(number)).status_code == 200
+    one, two = (client.get(f"{CERTIFICATE}/{n}").json() for n in ("m-1", "m-2"))
+    forged = {**one, "credentialSubject": {**one["credentialSubject"], "name": "Mallory"}}
+    answers = [client.post(VERIFY, json=c) for c in (one, two, forged, one, forged)]
+    assert [a.status_code for a in answers] == [200, 200, 406, 200, 406]
+    assert answers[0].content == answers[1].content == answers[3].content  # one issuer's valid credentials
+    assert answers[2].content == answers[4].content and answers[2].json()["verified"] is False
+    assert {a.headers["content-type"] for a in answers} == {"application/json"}
+    assert all(a.headers["content-length"] == str(len(a.content)) for a in answers)
+    assert client.post(REVOKE, json={"certificateId": "m-1", "entityName": "HealthProfessional"}).status_code == 200
+    revoked = client.post(VERIFY, json=one)
+    assert revoked.json()["status"]["certificateStatus"] == "REVOKED" and revoked.json()["status"]["startDate"]
+    assert client.post(VERIFY, json=two).content == answers[1].content
+
+
 def test_an_updated_certificates_old_one_reads_revoked_with_its_successor(client: TestClient, tmp_path: Path) -> None:
     assert client.post(CERTIFY, json=payload("u-1")).status_code == 200
     old = scanned(client, "u-1", tmp_path)
