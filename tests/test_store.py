@@ -246,6 +246,29 @@ def test_threads_taking_positions_while_transactions_fail_never_share_one(store_
     )
 
 
+def test_positions_taken_outside_a_transaction_never_come_from_one_that_rolls_back(store_location: str) -> None:
+    """A transaction reserves a block of positions and has some left over in the pool; another
+    thread asks for positions outside any transaction meanwhile. It must not get the left-over
+    ones: the transaction rolls back, the counter behind the block with it, and the block is
+    reserved again later. (Taken straight from the pool, they were handed out twice.)"""
+    import threading
+
+    store = open_store(store_location, status_url=BASE)
+    kept = store.allocate_status_positions(1)  # the list set made (and its secret kept), a block of 1
+    got: list[list[tuple[int, int]]] = []
+    with pytest.raises(KeyError), store.transaction() as tx:
+        tx.allocate_status_positions(1)  # a block of 2: one left over in the pool
+        other = threading.Thread(target=lambda: got.append(store.allocate_status_positions(1)))
+        other.start()
+        other.join(timeout=0.5)  # it waits for the transaction to end, or it took the left-over one
+        raise KeyError("the signer failed")
+    other.join()
+    kept += got[0]
+    for _ in range(4):
+        kept += store.allocate_status_positions(3)
+    assert len(kept) == len(set(kept)) == 14, kept
+
+
 def test_two_sqlite_writers_keep_the_wal_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two writers (two store objects, each its own connection and lock descriptor, as two
     worker processes have) in turn: the WAL restarts once it passes WAL_RESTART_FRAMES pages,

@@ -42,6 +42,7 @@ class _PositionPool:
         self.free: tuple[Position, ...] = ()
         self.block = 1
         self.lock = threading.Lock()
+        self.in_flight = 0  # transactions begun (see begin) and not ended
 
     def take(self, count: int, reserve: Callable[[int], list[Position]]) -> list[Position]:
         """``count`` positions, reserving more through ``reserve(n)`` when there are too few."""
@@ -65,12 +66,33 @@ class _PositionPool:
         with self.lock:
             self.free = ()
 
-    def state(self) -> tuple[tuple[Position, ...], int]:
-        return self.free, self.block
-
-    def restore(self, state: tuple[tuple[Position, ...], int]) -> None:
+    def try_take(self, count: int) -> list[Position] | None:
+        """``count`` positions with no transaction, when the pool has them and no transaction is
+        running that may put the pool back (see :meth:`begin`); else None. What the pool holds
+        then was reserved by transactions that committed.
+        """
         with self.lock:
-            self.free, self.block = state
+            if self.in_flight or len(self.free) < count:
+                return None
+            taken, self.free = self.free[:count], self.free[count:]
+        return list(taken)
+
+    def begin(self) -> tuple[tuple[Position, ...], int]:
+        """A transaction that reserves positions in the database begins: the pool as it is, for
+        :meth:`end` to put back should it roll back (the counter it moved rolls back with it).
+        """
+        with self.lock:
+            self.in_flight += 1
+            return self.free, self.block
+
+    def end(self, rolled_back: tuple[tuple[Position, ...], int] | None) -> None:
+        """The transaction ended: committed (None), or rolled back, the pool put back as
+        :meth:`begin` found it.
+        """
+        with self.lock:
+            self.in_flight -= 1
+            if rolled_back is not None:
+                self.free, self.block = rolled_back
 
 
 _log = logging.getLogger("vccore.store")

@@ -271,17 +271,18 @@ class SQLiteStore(Outbox, EntityTypes):
             ) from exc
         # The counter of reserved positions is rolled back with the transaction, and so are the
         # blocks reserved in it: the pool goes back to what it was when the transaction began.
-        pool = self._pool.state()
+        pool = self._pool.begin()
         try:
             yield connection
             connection.execute("COMMIT")
         except BaseException as exc:
-            self._pool.restore(pool)
+            self._pool.end(pool)
             if connection.in_transaction:  # also when COMMIT itself failed: never keep the lock
                 connection.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise LifecycleError(f"the store {self.location} failed: {exc}", code=ErrorCode.STORE_ERROR) from exc
             raise
+        self._pool.end(None)
 
     @contextmanager
     def transaction(self) -> Iterator[_SQLiteTransaction]:
@@ -321,11 +322,15 @@ class SQLiteStore(Outbox, EntityTypes):
         return ids_taken(self._connection(), certificate_ids)
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
-        """``count`` positions outside any transaction. Taken under the write lock all the same:
-        a transaction that rolls back puts the pool back as it found it, so nothing may take from
-        the pool meanwhile (when the pool has enough, the transaction writes nothing and its
-        commit costs no sync).
+        """``count`` positions outside any transaction: straight from the pool when it has them
+        and none of this store object's transactions is running, else under the write lock (a
+        transaction that rolls back puts the pool back as it found it, so nothing may take from
+        the pool meanwhile). The write lock for every group of a certifying server cost a wait
+        for the other workers' commits.
         """
+        taken = self._pool.try_take(count)
+        if taken is not None:
+            return taken
         with self.transaction() as tx:
             return tx.allocate_status_positions(count)
 
