@@ -161,6 +161,31 @@ def test_ready_answers_on_a_store_that_answers_and_is_documented(tmp_path: Path)
     assert sorted(ready) == ["200", "503"]
 
 
+def test_the_ready_probe_keeps_a_thread_only_while_it_is_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An app nobody asks /ready of runs no probe thread; one asked runs one, which ends when no
+    check has come for a while, and starts again with the next. (Each app's thread ran for good:
+    a test that made an app left a thread behind, and a batch forking its workers later in the
+    same process refused to, a thread running.)"""
+    import vccore.http.app
+    from vccore.store import SQLiteStore
+
+    monkeypatch.setattr(vccore.http.app, "_PROBE_IDLE", 0.2, raising=False)
+    earlier = {t for t in threading.enumerate() if t.name == "vccore-ready"}
+
+    def probes() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "vccore-ready"} - earlier
+
+    client = _client(SQLiteStore(str(tmp_path / "vccore.db"), status_url=BASE))
+    assert client.get("/health").status_code == 200 and not probes()
+    for _ in range(2):
+        assert client.get("/ready").status_code == 200 and len(probes()) == 1
+        assert client.get("/ready").status_code == 200 and len(probes()) == 1  # the same thread
+        deadline = time.monotonic() + 5
+        while probes():
+            assert time.monotonic() < deadline, probes()
+            time.sleep(0.05)
+
+
 def test_opening_waits_for_a_migration_however_long_it_takes(hostile: pgserver.Server) -> None:
     """The schema's advisory lock is exempt from the lock timeout: a worker started while another
     migrates waits for it, instead of failing to start."""

@@ -313,10 +313,16 @@ class _Common(Handlers):
 READY_TIMEOUT: Final = 2.0
 
 
+_PROBE_IDLE: Final = 10.0
+"""Seconds the store probe's thread waits for another check before it ends (the next starts it)."""
+
+
 class _StoreProbe:
     """Asks the store a trivial query from one thread of its own (a daemon: a store that never
     answers keeps it, not a worker of the pool, nor the process from exiting). While a query has
-    not answered, every check waits on that one, never sends another.
+    not answered, every check waits on that one, never sends another. The thread starts with a
+    check and ends when none has come for a while: an app whose /ready nobody asks keeps no
+    thread (a thread that runs stops a batch from forking its workers in the same process).
     """
 
     def __init__(self, query: Callable[[], object]) -> None:
@@ -324,11 +330,18 @@ class _StoreProbe:
         self._asks: queue.SimpleQueue[concurrent.futures.Future[None]] = queue.SimpleQueue()
         self._pending: concurrent.futures.Future[None] | None = None
         self._lock = threading.Lock()
-        threading.Thread(target=self._answer, name="vccore-ready", daemon=True).start()
+        self._thread: threading.Thread | None = None
 
     def _answer(self) -> None:
         while True:
-            asked = self._asks.get()
+            try:
+                asked = self._asks.get(timeout=_PROBE_IDLE)
+            except queue.Empty:
+                with self._lock:  # (check() asks and looks at the thread under this lock)
+                    if self._asks.empty():
+                        self._thread = None
+                        return
+                continue
             if asked.set_running_or_notify_cancel():
                 try:
                     self._query()
@@ -342,6 +355,9 @@ class _StoreProbe:
             if self._pending is None or self._pending.done():
                 self._pending = concurrent.futures.Future()
                 self._asks.put(self._pending)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._answer, name="vccore-ready", daemon=True)
+                    self._thread.start()
             pending = self._pending
         try:
             await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(pending)), READY_TIMEOUT)
