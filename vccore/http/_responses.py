@@ -23,6 +23,7 @@ __all__ = [
     "CREDENTIAL_TYPES",
     "STATUS_FOR",
     "ApiError",
+    "DivocVerifyAnswers",
     "divoc_verify_answer",
     "drop_in_app",
     "drop_in_refusal",
@@ -167,6 +168,33 @@ def divoc_verify_answer(result: VerificationResult, record: Record | None) -> di
     if successor is not None:
         answer["successor"] = successor
     return answer
+
+
+class DivocVerifyAnswers:
+    """:func:`divoc_verify_answer` as responses, each written once for equal results: one issuer's
+    valid credentials differ in nothing the answer says. At most a few hundred are kept; a
+    result whose problems carry data cannot be looked up, and an answer with a record (the dates
+    of a revocation or suspension) is written each time.
+    """
+
+    KEPT: Final = 256
+
+    def __init__(self) -> None:
+        self._written: dict[VerificationResult, bytes] = {}
+
+    def response(self, result: VerificationResult, record: Record | None) -> Response:
+        status = 200 if result.authentic else 406
+        if record is not None:
+            return JSONResponse(divoc_verify_answer(result, record), status_code=status)
+        try:
+            body = self._written.get(result)
+        except TypeError:
+            return JSONResponse(divoc_verify_answer(result, None), status_code=status)
+        if body is None:
+            body = bytes(JSONResponse(divoc_verify_answer(result, None)).body)
+            if len(self._written) < self.KEPT:
+                self._written[result] = body
+        return Response(body, status_code=status, media_type=JSONResponse.media_type)
 
 
 # --- Sunbird RC's drop-ins (vccore serve --sunbird-signer, --certificate-api) -------------------

@@ -23,9 +23,9 @@ from ..errors import RenderError, VccoreError
 from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
 from ..payloads import PayloadError
 from ..store import LifecycleError, Record, RecordState, notification, record_of_credential
-from ..verify import VerificationResult, Verifier
+from ..verify import Verifier
 from ._idempotency import Claim, claim_key, claimed, divoc_answer, idempotency_key, made_for, payload_key, replay
-from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, divoc_verify_answer, negotiate, problem, summary
+from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, DivocVerifyAnswers, negotiate, problem, summary
 from ._schema_records import PAGE_TYPES, pdf_name, template_url, tenant_page, tenant_templates
 from ._service import Handlers, Service
 from .webhook import Callbacks
@@ -46,9 +46,7 @@ class DivocApi(Handlers):
         super().__init__(service)
         self.callbacks = callbacks if callbacks is not None else Callbacks({})
         self.templates = tenant_templates(self.store)  # one cache of tenants' templates for the server
-        # DIVOC's verify answer, written, by the result it answers (most answers are alike: one
-        # issuer's valid credentials differ in nothing the answer says); a few hundred at most
-        self._verify_answers: dict[VerificationResult, bytes] = {}
+        self._verify_answers = DivocVerifyAnswers()
 
     def routes(self) -> list[Route]:
         """The API's routes, in the order they are matched."""
@@ -372,29 +370,9 @@ class DivocApi(Handlers):
             # (a VALID credential, the common case, costs no store query)
             dated = result.authentic and bool(set(result.codes) & _DATED)
             record = await run_in_threadpool(record_of_credential, self.store, credential) if dated else None
-            return self._verify_answer(result, record)
+            return self._verify_answers.response(result, record)
 
         return await self._guard(work)
-
-    def _verify_answer(self, result: VerificationResult, record: Record | None) -> Response:
-        """:func:`divoc_verify_answer` as a response; one written before for an equal result is
-        sent again (a result whose problems carry data cannot be looked up, and is written anew).
-        """
-        status = 200 if result.authentic else 406
-        if record is not None:
-            return JSONResponse(divoc_verify_answer(result, record), status_code=status)
-        try:
-            body = self._verify_answers.get(result)
-        except TypeError:
-            return JSONResponse(divoc_verify_answer(result, None), status_code=status)
-        if body is None:
-            body = bytes(JSONResponse(divoc_verify_answer(result, None)).body)
-            if len(self._verify_answers) < _VERIFY_ANSWERS_KEPT:
-                self._verify_answers[result] = body
-        return Response(body, status_code=status, media_type=JSONResponse.media_type)
-
-
-_VERIFY_ANSWERS_KEPT: Final = 256
 
 
 def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:

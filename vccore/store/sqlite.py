@@ -269,8 +269,7 @@ class SQLiteStore(Outbox, EntityTypes):
             raise LifecycleError(
                 f"cannot write to the store {self.location}: {exc}", code=ErrorCode.STORE_ERROR
             ) from exc
-        # The counter of reserved positions is rolled back with the transaction, and so are the
-        # blocks reserved in it: the pool goes back to what it was when the transaction began.
+        # a rollback undoes the positions' counter and the blocks reserved here: the pool goes back too
         pool = self._pool.begin()
         try:
             yield connection
@@ -322,15 +321,11 @@ class SQLiteStore(Outbox, EntityTypes):
         return ids_taken(self._connection(), certificate_ids)
 
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
-        """``count`` positions outside any transaction: straight from the pool when it has them
-        and none of this store object's transactions is running, else under the write lock (a
-        transaction that rolls back puts the pool back as it found it, so nothing may take from
-        the pool meanwhile). The write lock for every group of a certifying server cost a wait
-        for the other workers' commits.
+        """``count`` positions outside any transaction: from the pool when none of this object's
+        transactions runs (one that rolls back puts the pool back as it was), else under the lock.
         """
-        taken = self._pool.try_take(count)
-        if taken is not None:
-            return taken
+        if (taken := self._pool.try_take(count)) is not None:
+            return taken  # no wait for the other workers' commits
         with self.transaction() as tx:
             return tx.allocate_status_positions(count)
 
