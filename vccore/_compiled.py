@@ -25,6 +25,7 @@ from json.encoder import encode_basestring as _escape
 from typing import Any, Final, cast
 
 from . import _datetime, _nquads, _rdfc10
+from ._cache import Cache
 from ._json import compact
 from .canon import RdfDirection, iri_match, to_quads
 from .contexts import ContextLoader
@@ -560,7 +561,10 @@ class CompiledCredentials:
     # created -> canonical proof configuration; a batch signs many credentials in one second
     _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
     # the slots present -> the rendered credential's JSON text around them (see json_text)
-    _texts: dict[frozenset[str], _JsonText | None] = field(default_factory=dict, compare=False, repr=False)
+    # (each held in a 1-tuple: None is an answer, that this set's text cannot be worked out)
+    _texts: Cache[frozenset[str], tuple[_JsonText | None]] = field(
+        default_factory=lambda: Cache(256), compare=False, repr=False
+    )
 
     @classmethod
     def build(
@@ -655,15 +659,11 @@ class CompiledCredentials:
         the caller dumps the credential).
         """
         key = frozenset(present)
-        text = self._texts.get(key, _UNBUILT)
-        if text is _UNBUILT:
-            if len(self._texts) >= _MAX_TEXTS:
-                self._texts.clear()
-            text = self._texts[key] = _JsonText.build(self._render, present)
-        if text is None:
-            return None
-        assert isinstance(text, _JsonText)
-        return text.fill(present)
+        built = self._texts.get(key)
+        if built is None:
+            built = (_JsonText.build(self._render, present),)
+            self._texts.put(key, built)
+        return None if built[0] is None else built[0].fill(present)
 
     def transform_present(self, proof: Mapping[str, Any], present: dict[str, str]) -> tuple[str, str] | None:
         """:meth:`transform` for a document known to be this shape with the slots ``present``
@@ -719,7 +719,6 @@ class CompiledCredentials:
         return out
 
 
-_MAX_TEXTS: Final = 256
 _MARK: Final = re.compile("\ue002([0-9]+)\ue003")
 # Values that try the escaping: JSON's own escapes, a control, a line separator JSON leaves raw,
 # a character outside the BMP, and the marks themselves.
@@ -761,10 +760,6 @@ class _JsonText:
             out.append(_escape(values[slot])[1:-1])
             out.append(pieces[i])
         return "".join(out)
-
-
-_UNBUILT: Final[Any] = object()
-_UNREAD: Final[Any] = object()
 
 
 Reader = Callable[[Any, dict[str, Any]], bool]
@@ -848,21 +843,20 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
     read(probe, "x0", "    ")
     source.lines.append("    return True")
 
-    read_before: dict[tuple[int, str], tuple[str, ...] | None] = {}
+    read_before: Cache[tuple[int, str], tuple[tuple[str, ...] | None]] = Cache(256)
 
     def groups(entry: tuple[re.Pattern[str], list[str]], text: str, out: dict[str, Any]) -> bool:
         # a text read before (a status list's URL: the same in a batch's every credential) is not
         # matched again; the texts kept are few and short (a long one is not kept)
         pattern, names = entry
         key = (id(entry), text)
-        found = read_before.get(key, _UNREAD)
-        if found is _UNREAD:
+        kept = read_before.get(key)  # (the groups, or None for no match, in a 1-tuple)
+        if kept is None:
             match = pattern.fullmatch(text)
-            found = match.groups() if match is not None else None
+            kept = (match.groups() if match is not None else None,)
             if len(text) <= 256:
-                if len(read_before) >= 256:
-                    read_before.clear()
-                read_before[key] = found
+                read_before.put(key, kept)
+        found = kept[0]
         return found is not None and all(out.setdefault(n, v) == v for n, v in zip(names, found, strict=True))
 
     reader: Reader = source.function(

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from .._cache import Cache
 from ..codes import CredentialStatus, ErrorCode, ProblemCode
 from ..errors import ApiError, AuthError, VccoreError
 from ..results import VerificationResult
@@ -172,15 +173,13 @@ def divoc_verify_answer(result: VerificationResult, record: Record | None) -> di
 
 class DivocVerifyAnswers:
     """:func:`divoc_verify_answer` as responses, each written once for equal results: one issuer's
-    valid credentials differ in nothing the answer says. At most a few hundred are kept; a
+    valid credentials differ in nothing the answer says. The latest 256 are kept; a
     result whose problems carry data cannot be looked up, and an answer with a record (the dates
     of a revocation or suspension) is written each time.
     """
 
-    KEPT: Final = 256
-
     def __init__(self) -> None:
-        self._written: dict[VerificationResult, bytes] = {}
+        self._written: Cache[VerificationResult, bytes] = Cache(256)
 
     def response(self, result: VerificationResult, record: Record | None) -> Response:
         status = 200 if result.authentic else 406
@@ -192,8 +191,7 @@ class DivocVerifyAnswers:
             return JSONResponse(divoc_verify_answer(result, None), status_code=status)
         if body is None:
             body = bytes(JSONResponse(divoc_verify_answer(result, None)).body)
-            if len(self._written) < self.KEPT:
-                self._written[result] = body
+            self._written.put(result, body)
         return Response(body, status_code=status, media_type=JSONResponse.media_type)
 
 

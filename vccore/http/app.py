@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .._cache import Cache
 from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
@@ -222,19 +223,19 @@ class ExpressPaths:
             [None if part.startswith("{") else (part.lower(), part) for part in template.strip("/").split("/")]
             for template in templates
         ]
-        # paths matched before (the verify and certify routes, over and over), up to a bound
-        self._matched: dict[str, str | None] = {}
+        # paths matched before (the verify and certify routes, over and over), the latest kept;
+        # each in a 1-tuple (None is an answer: no route of DIVOC's)
+        self._matched: Cache[str, tuple[str | None]] = Cache(_EXPRESS_KEPT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
             if path.lower().startswith(_EXPRESS_PREFIXES):
-                if path in self._matched:
-                    matched = self._matched[path]
-                else:
-                    matched = self._match(path)
-                    if len(self._matched) < _EXPRESS_KEPT:
-                        self._matched[path] = matched
+                kept = self._matched.get(path)
+                if kept is None:
+                    kept = (self._match(path),)
+                    self._matched.put(path, kept)
+                matched = kept[0]
                 if matched is not None and matched != path:
                     scope = {**scope, "path": matched, "raw_path": quote(matched).encode("ascii")}
         await self.app(scope, receive, send)
