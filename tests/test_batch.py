@@ -463,7 +463,7 @@ def test_a_pretty_printed_document_is_not_taken_for_json_lines(
 ) -> None:
     """A person's first try: --batch given one credential (or payload) written over several lines.
     Each line would be rejected as not JSON; the command says what the file is instead, and
-    writes nothing."""
+    writes nothing: no output, and no key or store in a home folder it would have made."""
     document = tmp_path / "one.json"
     document.write_text(json.dumps(payload(1), indent=2))
     output = tmp_path / "out.jsonl"
@@ -475,7 +475,7 @@ def test_a_pretty_printed_document_is_not_taken_for_json_lines(
         code, _, err = run(capsys, *argv)
         assert code == 2, err
         assert "holds one JSON document over several lines" in err and "without --batch" in err
-        assert not output.exists()
+        assert not output.exists() and not Path(home).exists()
     # one document on one line is JSON Lines all the same
     document.write_text(json.dumps(payload(1)) + "\n")
     code, _, err = run(

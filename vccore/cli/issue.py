@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..batch import BatchError, issue_batch
+from ..batch import BatchError, check_json_lines, issue_batch
 from ..errors import UnusableInputError
 from ..issuer import issue
 from ..payloads import PayloadError
@@ -122,6 +122,10 @@ def _issue_batch(args: argparse.Namespace) -> int:
     entity_types = _entity_types(args.templates)
     _known_entity(entity_types, args.entity)
     _check_output(args.output)
+    try:
+        check_json_lines(args.batch)  # before a key or a store is made for a run that cannot start
+    except BatchError as exc:
+        raise UnusableInputError(exc.message) from None
     _warn_entity(entity_types, args.entity)
     make_issuer = functools.partial(_issuer, args, make_key=True)
     # The key and the store now, in this process: a problem stops the batch before it starts. The
