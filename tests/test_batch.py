@@ -122,6 +122,31 @@ def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
         issuer.certify_batch(ENTITY, [payload(1)], keys=["a", "b"])
 
 
+def test_certify_batch_told_its_keys_were_looked_up_still_gives_back_what_they_made(
+    issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``looked_up=True`` (the server's group commit: each request's thread looked its key up
+    just before) skips the lookup before signing. A key recorded since still gives back its
+    certificate: caught by the insert (another payload, k0), or looked up because its payload's
+    certificateId is taken (the same payload sent twice, k1: not a duplicate, which the server
+    would turn into an update); nothing new is stored for either, and a new key is certified."""
+    made = issuer.certify_batch(ENTITY, [payload(0), payload(1)], keys=["k0", "k1"], now=AT)
+    lookups: list[list[str]] = []
+    real_lookup = issuer.store.get_by_keys
+    monkeypatch.setattr(issuer.store, "get_by_keys", lambda keys: lookups.append(list(keys)) or real_lookup(keys))
+    again = issuer.certify_batch(
+        ENTITY, [payload(7), payload(1), payload(2)], keys=["k0", "k1", "k2"], now=AT, looked_up=True
+    )
+    assert lookups == [["k1"]]
+    assert [getattr(r, "replayed", None) for r in again] == [True, True, False]
+    assert [r.certificate_id for r in again if isinstance(r, Certified)] == [
+        *(r.certificate_id for r in made if isinstance(r, Certified)),
+        f"{2:012d}",
+    ]
+    assert issuer.store.count() == 3
+    assert issuer.store.get(f"{7:012d}") is None  # the stale key's payload was signed, then left out
+
+
 def test_the_stores_batch_queries_agree_with_its_single_ones(issuer: Issuer) -> None:
     """Many ids and keys in a few statements (SQLite: parts of 500; PostgreSQL: one array): the
     same answers as one question at a time, and an unused key or id is simply not found."""

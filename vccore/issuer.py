@@ -324,6 +324,7 @@ class Issuer:
         claims: Sequence[str | None] | None = None,
         now: datetime | None = None,
         notify: str | None = None,
+        looked_up: bool = False,
     ) -> list[Certified | VccoreError]:
         """Certify many payloads: for each, in order, what :meth:`certify` returns, or the error
         it raises (a rejected payload does not stop the others).
@@ -340,7 +341,10 @@ class Issuer:
         (None: none; an HTTP client's Idempotency-Key), recorded with the certificate; one that
         another certificate holds already (recorded meanwhile) makes that payload's answer a
         DUPLICATE_ISSUE_KEY error, and nothing is stored for it. A key given twice in one call:
-        the later payloads get the first's answer.
+        the later payloads get the first's answer. ``looked_up``: the caller has just looked
+        ``keys`` up in the store and found none (a server's request thread does, to answer a
+        retry without waiting for a group): they are not looked up again before signing. A key
+        recorded since is still caught, by the insert, and its certificate given back.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -350,7 +354,7 @@ class Issuer:
         _check_suite(entity_type, self._suite(entity_type))
         self._check_shape(entity_type, version)
         results: list[Certified | VccoreError | None] = [None] * len(payloads)
-        earlier = self.store.get_by_keys(keys) if keys is not None else {}
+        earlier = self.store.get_by_keys(keys) if keys is not None and not looked_up else {}
         issuer = issuer_of(self.signer)
         todo: dict[int, dict[str, Any]] = {}  # index -> its slot values
         first_with: dict[str, int] = {}
@@ -380,7 +384,9 @@ class Issuer:
             except VccoreError as exc:
                 results[i] = exc
         if todo:
-            self._certify_todo(entity_type, version, payloads, (keys, claims), todo, moment, results, notify)
+            self._certify_todo(
+                entity_type, version, payloads, (keys, claims), todo, moment, results, notify, looked_up=looked_up
+            )
         for i, first in repeats.items():
             made = results[first]
             results[i] = _replayed(made) if isinstance(made, Certified) else made
@@ -397,6 +403,8 @@ class Issuer:
         moment: datetime,
         results: list[Certified | VccoreError | None],
         notify: str | None,
+        *,
+        looked_up: bool,
     ) -> None:
         # 1. certificateIds (read, not locked: step 3 checks them again under its lock) and status
         #    positions (from this store object's reserved block; a reservation when it runs short)
@@ -405,8 +413,17 @@ class Issuer:
         taken = self.store.certificate_ids_taken(
             [g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)]
         )
+        keys = named_by[0]
+        late: dict[str, Record] = {}
+        if taken and looked_up and keys is not None:
+            # a key recorded since the caller looked it up, by a request for the same payload:
+            # its certificate, not a duplicate (the lookup skipped, done here when it matters)
+            late = self.store.get_by_keys([keys[i] for i in todo if payloads[i].get("certificateId") in taken])
         for i in todo:
             given = payloads[i].get("certificateId")
+            if isinstance(given, str) and given in taken and keys is not None and keys[i] in late:
+                results[i] = Certified._of(late[keys[i]], replayed=True)
+                continue
             if isinstance(given, str) and (given in claimed or given in taken):
                 results[i] = _duplicate(given)
                 continue

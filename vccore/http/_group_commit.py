@@ -62,7 +62,9 @@ class GroupCommitter:
     ) -> Certified | VccoreError:
         """What :meth:`Issuer.certify_batch` gives for this one payload (with its idempotency
         ``key`` and ``claim``), once it is stored; an error nobody foresaw is raised here, in the
-        caller's thread.
+        caller's thread. The caller has looked ``key`` up in the store and found nothing: the
+        group does not look it up again (a request for the same key stored meanwhile is still
+        found, when the group's records are inserted, and its certificate given back).
         """
         request = _Request(entity, payload, key, claim, notify)
         with self._lock:
@@ -98,6 +100,7 @@ class GroupCommitter:
                 keys=[request.key for request in part if request.key is not None] if first.key is not None else None,
                 claims=[request.claim for request in part] if any(r.claim is not None for r in part) else None,
                 notify=first.notify,
+                looked_up=True,  # each request's thread looked its keys up before it came here
             )
         except BaseException as exc:  # noqa: BLE001 (each request's thread raises it, and logs it there)
             for request in part:
