@@ -1014,6 +1014,69 @@ def test_a_revoke_answered_during_a_verify_is_seen_by_the_next_verify(tmp_path: 
     assert after["certificateStatus"] == "REVOKED", after
 
 
+class _SlowSigningIssuer(Issuer):
+    """An issuer that counts the status list sets it signs; while ``blocked`` is set, each signing
+    waits for ``go`` (``started`` says that one began)."""
+
+    def __init__(self, **options: Any) -> None:
+        import threading
+
+        super().__init__(**options)
+        self.signed = 0
+        self.blocked, self.started, self.go = threading.Event(), threading.Event(), threading.Event()
+
+    def status_list_set(self, list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        self.signed += 1
+        if self.blocked.is_set():
+            self.started.set()
+            assert self.go.wait(30)
+        return super().status_list_set(list_number, now=now)
+
+
+def test_a_status_set_past_its_time_is_served_while_it_is_signed_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its time to live (and before twice that), a set no change is known of is served at
+    once while one thread signs it anew: no verify waits for the signing (which made the tail of
+    the verify latencies under load). A change is never served from before; twice as old, a set
+    is made anew before it is served."""
+    import threading
+    import types
+
+    from vccore.http import _status_cache
+    from vccore.http._status_cache import StatusCache
+
+    clock = [1000.0]
+    monkeypatch.setattr(_status_cache, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    issuer = _SlowSigningIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_url=BASE))
+    issuer.certify(HP, renewed(dict(HP.example or {}), "t-1"))
+    cache = StatusCache(issuer, ttl=5.0)
+    first = cache.get(0)
+    assert issuer.signed == 1 and cache.get(0) is first
+    clock[0] += 5.0  # past its time: served, and signed anew in the background
+    issuer.blocked.set()
+    served: list[Any] = []
+    reader = threading.Thread(target=lambda: served.append(cache.get(0)))
+    reader.start()
+    assert issuer.started.wait(30)  # the background signing has begun, and waits
+    reader.join(30)
+    assert not reader.is_alive() and served == [first]  # answered without waiting for it
+    assert cache.get(0) is first and issuer.signed == 2  # one signing at a time
+    issuer.go.set()
+    for _ in range(300):
+        if cache.get(0) is not first:
+            break
+        time.sleep(0.01)
+    renewed_set = cache.get(0)
+    assert renewed_set is not first and issuer.signed == 2
+    issuer.blocked.clear()
+    cache.invalidate(0)  # a change: never served from before
+    assert cache.get(0) is not renewed_set and issuer.signed == 3
+    current = cache.get(0)
+    clock[0] += 10.0  # twice its time: made anew before it is served
+    assert cache.get(0) is not current and issuer.signed == 4
+
+
 def test_an_update_that_carries_a_suspension_into_another_list_set_is_seen_at_once(tmp_path: Path) -> None:
     """An update gives the successor a position of its own, in the current list set, suspended
     when its predecessor was: that set's cached lists change too."""
