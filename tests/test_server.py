@@ -1014,6 +1014,40 @@ def test_a_revoke_answered_during_a_verify_is_seen_by_the_next_verify(tmp_path: 
     assert after["certificateStatus"] == "REVOKED", after
 
 
+def test_a_new_payload_is_certified_without_a_thread_and_the_rest_the_long_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A POST of a new payload goes from the event loop to the group commit (which looks its
+    keys up with the group's): no thread of its own. The same payload again, a refused one and a
+    POST of a stored certificateId (an update) take the long way, in a thread, with the answers
+    they had."""
+    from vccore.http import divoc
+
+    hops: list[str] = []
+    real = divoc.run_in_threadpool
+
+    async def counted(func: Any, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func.__name__)
+        return await real(func, *args, **kwargs)
+
+    monkeypatch.setattr(divoc, "run_in_threadpool", counted)
+    issuer = make_issuer(str(tmp_path / "vccore.db"))
+    client = TestClient(create_app(issuer, authorizer=StaticTokenAuthorizer(TOKEN)), headers=bearer(TOKEN))
+    payload = renewed(dict(HP.example or {}), "n-1")
+    first = client.post(f"{CERTIFY}/HealthProfessional", json=payload)
+    assert first.status_code == 200 and first.json()["certificateId"] == "n-1" and hops == []
+    again = client.post(f"{CERTIFY}/HealthProfessional", json=payload)
+    assert again.json() == first.json() and hops == ["_certify"]
+    refused = client.post(f"{CERTIFY}/HealthProfessional", json={**payload, "certificateId": "n-2", "name": 3})
+    assert refused.status_code == 422 and refused.json()["code"] == "INVALID_PAYLOAD"
+    assert hops == ["_certify"] * 2
+    updated = client.post(f"{CERTIFY}/HealthProfessional", json={**payload, "name": "Dr. Other"})
+    assert updated.status_code == 200 and hops == ["_certify"] * 3
+    successor = issuer.store.get(updated.json()["certificateId"])
+    assert successor is not None and successor.replaces == "n-1"
+    assert issuer.store.count() == 2
+
+
 class _SlowSigningIssuer(Issuer):
     """An issuer that counts the status list sets it signs; while ``blocked`` is set, each signing
     waits for ``go`` (``started`` says that one began)."""

@@ -7,17 +7,23 @@ hands every request to one thread, which takes all the requests waiting and issu
 once), then answers each. A request is answered only once its credential is stored and synced,
 as before; a request that arrives while a group commits waits for the next group, so nothing
 waits for a timer. The requests of a group keep their order and their own answers: one refused
-(a bad payload, a certificateId taken) does not touch the others.
+(a bad payload, a certificateId taken) does not touch the others. A new payload's request waits
+in the event loop, on a future the group settles (:meth:`GroupCommitter.certify_new`), rather
+than in a thread of its own: the hop to a thread and back, and a query of its own for its keys,
+cost more of the server's CPU than its share of the group's work.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..issuer import Certified, Issuer
@@ -35,9 +41,34 @@ class _Request:
     key: str | None
     claim: str | None
     notify: str | None
+    lookup: tuple[str, ...] = ()
+    """Keys to look up in the store before certifying (any found: the request is not certified here)."""
+    future: asyncio.Future[Certified | VccoreError | None] | None = None
+    """Settled in its event loop, for a request from there (else ``done`` is set)."""
     done: threading.Event = field(default_factory=threading.Event)
     answer: Certified | VccoreError | None = None
     failure: BaseException | None = None
+
+    def settle(self) -> None:
+        """Hand the answer (or the failure) to whoever waits for it."""
+        if self.future is None:
+            self.done.set()
+            return
+        with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits any more
+            self.future.get_loop().call_soon_threadsafe(_settle, self.future, self.answer, self.failure)
+
+
+def _settle(
+    future: asyncio.Future[Certified | VccoreError | None],
+    answer: Certified | VccoreError | None,
+    failure: BaseException | None,
+) -> None:
+    if future.done():  # cancelled: the client went away (what was certified stays certified)
+        return
+    if failure is not None:
+        future.set_exception(failure)
+    else:
+        future.set_result(answer)
 
 
 class GroupCommitter:
@@ -67,17 +98,47 @@ class GroupCommitter:
         found, when the group's records are inserted, and its certificate given back).
         """
         request = _Request(entity, payload, key, claim, notify)
+        self._enqueue(request)
+        request.done.wait()
+        if request.failure is not None:
+            raise request.failure
+        assert request.answer is not None
+        return request.answer
+
+    async def certify_new(
+        self,
+        entity: EntityType,
+        payload: Mapping[str, Any],
+        *,
+        key: str | None,
+        claim: str | None,
+        notify: str | None,
+        lookup: tuple[str, ...],
+    ) -> Certified | None:
+        """From the event loop, without a thread of its own: the certificate this request made,
+        stored, when it made one; None for anything else (one of the ``lookup`` keys found in
+        the store, a payload refused, a certificate given back for its key): the caller then
+        takes the request the long way, which finds out what it is and answers it. The group
+        looks the keys of all its requests up with one query. An error nobody foresaw (the store
+        failing) is raised here.
+        """
+        future: asyncio.Future[Certified | VccoreError | None] = asyncio.get_running_loop().create_future()
+        self._enqueue(_Request(entity, payload, key, claim, notify, lookup=lookup, future=future))
+        try:
+            answer = await future
+        except VccoreError as exc:  # refused as a whole (a suite the type does not take, ...): the long way says so
+            if exc.code == ErrorCode.STORE_ERROR:
+                raise
+            return None
+        return answer if isinstance(answer, Certified) and not answer.replayed else None
+
+    def _enqueue(self, request: _Request) -> None:
         with self._lock:
             self._waiting.append(request)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="vccore-group-commit", daemon=True)
                 self._thread.start()
             self._lock.notify()
-        request.done.wait()
-        if request.failure is not None:
-            raise request.failure
-        assert request.answer is not None
-        return request.answer
 
     def _run(self) -> None:
         while True:
@@ -92,6 +153,20 @@ class GroupCommitter:
                 self._issue(part)
 
     def _issue(self, part: list[_Request]) -> None:
+        try:
+            lookup = [key for request in part for key in request.lookup]
+            found = self.issuer.store.get_by_keys(lookup) if lookup else {}
+        except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
+            for request in part:
+                request.failure = exc
+                request.settle()
+            return
+        for request in part:
+            if any(key in found for key in request.lookup):
+                request.settle()  # no answer: its caller takes it the long way
+        part = [request for request in part if not any(key in found for key in request.lookup)]
+        if not part:
+            return
         first = part[0]
         try:
             answers = self.issuer.certify_batch(
@@ -100,16 +175,16 @@ class GroupCommitter:
                 keys=[request.key for request in part if request.key is not None] if first.key is not None else None,
                 claims=[request.claim for request in part] if any(r.claim is not None for r in part) else None,
                 notify=first.notify,
-                looked_up=True,  # each request's thread looked its keys up before it came here
+                looked_up=True,  # each request's keys were looked up: by its caller, or above
             )
-        except BaseException as exc:  # noqa: BLE001 (each request's thread raises it, and logs it there)
+        except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
             for request in part:
                 request.failure = exc
-                request.done.set()
+                request.settle()
             return
         for request, answer in zip(part, answers, strict=True):
             request.answer = answer
-            request.done.set()
+            request.settle()
 
 
 def _parts(group: list[_Request]) -> list[list[_Request]]:

@@ -38,6 +38,13 @@ _CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "application/pdf", 
 _DATED: Final = frozenset((ProblemCode.REVOKED, ProblemCode.SUSPENDED, ProblemCode.SUPERSEDED))
 
 
+def _lookup_keys(key: str | None, claim: Claim) -> tuple[str, ...]:
+    """The store's keys a certify request looks up first: its payload's (and the re-issue's of
+    it), and its Idempotency-Key's claim.
+    """
+    return (*((key, f"reissue:{key}") if key else ()), *(claim[1:] if claim else ()))
+
+
 class DivocApi(Handlers):
     """The handlers of DIVOC's certification API."""
 
@@ -94,6 +101,21 @@ class DivocApi(Handlers):
             claim = (
                 None if sent is None else (sent, claim_key(f"{request.method} certify {entity.name}", subject, sent))
             )
+            if request.method == "POST":
+                # The common case straight from here to the group commit, which looks the keys
+                # up (one query for the group): a new payload's certificate. Anything else (a
+                # key found, a refusal, an update) takes the long way, in a thread, as before.
+                key = payload_key(entity.name, payload)
+                made = await self.committer.certify_new(
+                    entity,
+                    payload,
+                    key=key,
+                    claim=claim and claim[1],
+                    notify=self.callbacks.target(entity.name),
+                    lookup=_lookup_keys(key, claim),
+                )
+                if made is not None:
+                    return divoc_answer(made)  # its keys recorded with it
             return await run_in_threadpool(
                 self._certify, entity, payload, request.method == "PUT", transaction_id, claim
             )
@@ -112,7 +134,7 @@ class DivocApi(Handlers):
                     "an update (PUT) needs the payload's certificateId: the certificate to replace",
                     code=ErrorCode.MISSING_CERTIFICATE_ID,
                 )
-            found = self.store.get_by_keys([*((key, f"reissue:{key}") if key else ()), *(claim[1:] if claim else ())])
+            found = self.store.get_by_keys(list(_lookup_keys(key, claim)))
             earlier = found.get(key or "")
             # a PUT re-issues the certificate it names, even from the payload that made it (a
             # re-issue has a key of its own); a PUT whose payload made its successor is the same PUT
