@@ -24,7 +24,7 @@ from vccore.batch import MAX_LINE_BYTES
 from vccore.cli import main
 from vccore.issuer import Certified, Issuer
 from vccore.payloads import PayloadError
-from vccore.store import LifecycleError, SQLiteStore, open_store
+from vccore.store import LifecycleError, SQLiteStore, look_up, open_store
 
 ENTITY = bundled_entity_types()["HealthProfessional"]
 NOW = "2024-01-01T00:00:00Z"
@@ -145,6 +145,10 @@ def test_certify_batch_told_its_keys_were_looked_up_still_gives_back_what_they_m
     ]
     assert issuer.store.count() == 3
     assert issuer.store.get(f"{7:012d}") is None  # the stale key's payload was signed, then left out
+    # told that no certificateId is taken (stale too): the insert still refuses a stored one
+    stale = issuer.certify_batch(ENTITY, [payload(2)], ids_taken=set(), now=AT)
+    assert isinstance(stale[0], LifecycleError) and stale[0].code == "DUPLICATE_CERTIFICATE_ID"
+    assert issuer.store.count() == 3
 
 
 def test_the_stores_batch_queries_agree_with_its_single_ones(issuer: Issuer) -> None:
@@ -169,6 +173,11 @@ def test_the_stores_batch_queries_agree_with_its_single_ones(issuer: Issuer) -> 
         found = tx.certificates_for_keys(keys)
         assert found == {k: tx.certificate_for_key(k) for k in keys if tx.certificate_for_key(k) is not None}
         assert len(found) == len(range(0, count, 5)) and found["k5"] == f"{5:012d}"
+    # both at once (PostgreSQL: one round trip), as each alone; either list empty
+    by_keys, taken = look_up(issuer.store, keys, ids)
+    assert by_keys == issuer.store.get_by_keys(keys) and taken == issuer.store.certificate_ids_taken(ids)
+    assert {k: r.certificate_id for k, r in by_keys.items()} == found
+    assert look_up(issuer.store, [], ids) == ({}, taken) and look_up(issuer.store, keys, []) == (by_keys, set())
 
 
 def test_errors_cross_processes_whole() -> None:

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -325,6 +325,7 @@ class Issuer:
         now: datetime | None = None,
         notify: str | None = None,
         looked_up: bool = False,
+        ids_taken: Collection[str] | None = None,
     ) -> list[Certified | VccoreError]:
         """Certify many payloads: for each, in order, what :meth:`certify` returns, or the error
         it raises (a rejected payload does not stop the others).
@@ -345,6 +346,9 @@ class Issuer:
         ``keys`` up in the store and found none (a server's request thread does, to answer a
         retry without waiting for a group): they are not looked up again before signing. A key
         recorded since is still caught, by the insert, and its certificate given back.
+        ``ids_taken``: the payloads' certificateIds the caller found stored just before (with
+        the keys, in one round trip: :func:`vccore.store.look_up`); None: looked up here. One
+        stored since is still refused, by the insert.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -385,7 +389,16 @@ class Issuer:
                 results[i] = exc
         if todo:
             self._certify_todo(
-                entity_type, version, payloads, (keys, claims), todo, moment, results, notify, looked_up=looked_up
+                entity_type,
+                version,
+                payloads,
+                (keys, claims),
+                todo,
+                moment,
+                results,
+                notify,
+                looked_up=looked_up,
+                ids_taken=ids_taken,
             )
         for i, first in repeats.items():
             made = results[first]
@@ -405,13 +418,18 @@ class Issuer:
         notify: str | None,
         *,
         looked_up: bool,
+        ids_taken: Collection[str] | None,
     ) -> None:
         # 1. certificateIds (read, not locked: step 3 checks them again under its lock) and status
         #    positions (from this store object's reserved block; a reservation when it runs short)
         named: list[tuple[int, str, dict[str, Any] | None]] = []
         claimed: set[str] = set()
-        taken = self.store.certificate_ids_taken(
-            [g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)]
+        taken = (
+            self.store.certificate_ids_taken(
+                [g for i in todo if isinstance(g := payloads[i].get("certificateId"), str)]
+            )
+            if ids_taken is None
+            else ids_taken
         )
         keys = named_by[0]
         late: dict[str, Record] = {}

@@ -27,6 +27,7 @@ from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
 from ..issuer import Certified, Issuer
+from ..store import look_up
 
 __all__ = ["GroupCommitter"]
 
@@ -154,8 +155,10 @@ class GroupCommitter:
 
     def _issue(self, part: list[_Request]) -> None:
         try:
+            # the keys of the requests from the event loop, and every payload's certificateId: one round trip
             lookup = [key for request in part for key in request.lookup]
-            found = self.issuer.store.get_by_keys(lookup) if lookup else {}
+            ids = [given for request in part if isinstance(given := request.payload.get("certificateId"), str)]
+            found, taken = look_up(self.issuer.store, lookup, ids)
         except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
             for request in part:
                 request.failure = exc
@@ -176,6 +179,7 @@ class GroupCommitter:
                 claims=[request.claim for request in part] if any(r.claim is not None for r in part) else None,
                 notify=first.notify,
                 looked_up=True,  # each request's keys were looked up: by its caller, or above
+                ids_taken=taken,
             )
         except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
             for request in part:

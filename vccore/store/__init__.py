@@ -23,7 +23,7 @@ that reserves them in blocks), then the stores, ``sqlite`` and ``postgres``. Thi
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import _json
@@ -69,6 +69,7 @@ __all__ = [
     "credential_json",
     "is_placeholder",
     "list_of",
+    "look_up",
     "migrate",
     "notification",
     "open_store",
@@ -137,6 +138,19 @@ def list_of(store: Store, status_list_credential: str) -> tuple[int, str] | None
                 return None
             return (int(list_set), purpose) if purpose and "/" not in purpose else None
     return None
+
+
+def look_up(store: Store, keys: Sequence[str], certificate_ids: Sequence[str]) -> tuple[dict[str, Record], set[str]]:
+    """``store.get_by_keys(keys)`` and ``store.certificate_ids_taken(certificate_ids)``: in one round
+    trip on a store that can (PostgreSQL's ``look_up``), else one after the other.
+    """
+    both = getattr(store, "look_up", None)
+    if both is not None:
+        found: tuple[dict[str, Record], set[str]] = both(keys, certificate_ids)
+        return found
+    return store.get_by_keys(keys) if keys else {}, store.certificate_ids_taken(
+        certificate_ids
+    ) if certificate_ids else set()
 
 
 def record_at(store: Store, status_list_credential: str, index: int) -> Record | None:

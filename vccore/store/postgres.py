@@ -98,6 +98,10 @@ _MIGRATIONS: list[Migration] = [
 ]
 
 
+_BY_KEYS: Final = (
+    f"SELECT k.key, {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM issue_keys k "
+    "JOIN certificates c ON c.certificate_id = k.certificate_id WHERE k.key = ANY(%b)"
+)
 _SCHEMA_LOCK: Final = 0x7663636F7265  # "vccore": the advisory lock held while the schema changes
 # Connections a forked child inherited: never used there, and never closed either (closing one
 # would end the parent's session on the server), so they are kept referenced here.
@@ -405,12 +409,22 @@ class PostgresStore(Outbox, EntityTypes):
         """The records made by the issues named ``keys``."""
         if not keys:
             return {}
-        rows = self._query(
-            f"SELECT k.key, {', '.join('c.' + c for c in _COLUMNS.split(', '))} FROM issue_keys k "
-            "JOIN certificates c ON c.certificate_id = k.certificate_id WHERE k.key = ANY(%b)",
-            (list(keys),),
-        )
-        return {row[0]: _record(row[1:]) for row in rows}
+        return {row[0]: _record(row[1:]) for row in self._query(_BY_KEYS, (list(keys),))}
+
+    def look_up(self, keys: Sequence[str], certificate_ids: Sequence[str]) -> tuple[dict[str, Record], set[str]]:
+        """:meth:`get_by_keys` and :meth:`certificate_ids_taken` in one round trip (a pipeline:
+        176 us against 264-329 us for the two, measured once on the throwaway server).
+        """
+        if not keys or not certificate_ids:
+            return self.get_by_keys(keys), self.certificate_ids_taken(certificate_ids)
+
+        def both(connection: psycopg.Connection[Any]) -> tuple[dict[str, Record], set[str]]:
+            with connection.pipeline():
+                by_keys = connection.execute(_BY_KEYS, (list(keys),))
+                taken = connection.execute(IDS_TAKEN, (list(certificate_ids),))
+            return {row[0]: _record(row[1:]) for row in by_keys.fetchall()}, {row[0] for row in taken.fetchall()}
+
+        return self._autocommit(both)
 
     def certificate_ids_taken(self, certificate_ids: Sequence[str]) -> set[str]:
         """Those of ``certificate_ids`` in the store now."""
