@@ -296,6 +296,44 @@ def test_jcs_matches_the_reference_implementation(value: Any) -> None:
     assert _jcs.canonicalize(value) == reference(value).decode("utf-8")
 
 
+@given(
+    st.recursive(
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(-(2**60), 2**60),
+            st.floats(allow_nan=False, allow_infinity=False),
+            st.text(),
+            st.sampled_from(["\U0001f600", "\ufb33", "\u20ac", '\x01\x1f\u2028"\\', "1.5e3", "\ud800"]),
+        ),
+        lambda inner: st.one_of(
+            st.lists(inner, max_size=4),
+            st.dictionaries(
+                st.one_of(st.text(max_size=5), st.sampled_from(["\U0001f600", "\ufb33", "a"])), inner, max_size=4
+            ),
+        ),
+        max_leaves=12,
+    )
+)
+def test_jcs_of_a_parsed_value_by_the_c_encoder_is_the_same(value: Any) -> None:
+    """canonicalize_parsed (the C JSON encoder where it writes what JCS writes) against
+    canonicalize, on values as JSON parsing gives them: the same text, or the same refusal."""
+    try:
+        expected = _jcs.canonicalize(value)
+    except CanonicalizationError:
+        with pytest.raises(CanonicalizationError):
+            _jcs.canonicalize_parsed(value)
+        return
+    assert _jcs.canonicalize_parsed(value) == expected
+
+
+def test_jcs_of_a_plain_payload_does_not_walk_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = {"name": 'Dr. "A" \\ B\u00e9\n', "n": -12, "ok": True, "none": None, "list": ["x", 900719925474099]}
+    expected = _jcs.canonicalize(payload)
+    monkeypatch.setattr(_jcs, "canonicalize", lambda value: pytest.fail("walked"))
+    assert _jcs.canonicalize_parsed(payload) == expected
+
+
 def test_jcs_refuses_what_is_not_json() -> None:
     for value in ("\ud800", float("nan"), float("inf"), {1: "x"}, {"s": {1, 2}}):
         with pytest.raises(CanonicalizationError):

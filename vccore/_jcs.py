@@ -6,6 +6,7 @@ written as ECMAScript's Number::toString writes them, object keys sorted by UTF-
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from decimal import Decimal
@@ -19,6 +20,12 @@ _NEEDS_ESCAPE: Final = re.compile('[\x00-\x1f"\\\\]')
 _LONE_SURROGATE: Final = re.compile("[\ud800-\udfff]")
 # Past this, a JSON integer is not exactly a JavaScript number: write the double it becomes.
 _EXACT_INTEGER: Final = 2**53
+# What the C JSON encoder would write otherwise than JCS: a character outside the BMP (a key with
+# one may sort otherwise by UTF-16 code units than by code points), a surrogate, and (outside the
+# strings) a number with a fraction or an exponent, or of 16 digits or more.
+_ASTRAL_OR_SURROGATE: Final = re.compile("[\ud800-\udfff\U00010000-\U0010ffff]")
+_JSON_STRING: Final = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: a third of the time of (?:a|b)*
+_NOT_AN_EXACT_INTEGER: Final = re.compile(r"[0-9][.eE]|[0-9]{16}")  # the strings taken out: true, false
 
 
 def canonicalize(value: Any) -> str:
@@ -31,6 +38,24 @@ def canonicalize(value: Any) -> str:
             "the document is nested too deeply to process", code=ErrorCode.INPUT_TOO_DEEP
         ) from None
     return "".join(out)
+
+
+def canonicalize_parsed(value: Any) -> str:
+    r""":func:`canonicalize` of a value parsed from JSON text (every object key a string), by the
+    C JSON encoder when it writes the same text: no character outside the BMP, no surrogate,
+    integers only, below 2**53 (what a payload holds); else by :func:`canonicalize`. The two
+    escape strings alike (the shortest escapes, ``\u00xx`` in lower case, nothing else escaped).
+    A certify request's key: 19 -> 11 us (a HealthProfessional payload).
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError):
+        return canonicalize(value)  # which says what is wrong
+    if (not text.isascii() and _ASTRAL_OR_SURROGATE.search(text)) or _NOT_AN_EXACT_INTEGER.search(
+        _JSON_STRING.sub("", text)
+    ):
+        return canonicalize(value)
+    return text
 
 
 def _write(value: Any, out: list[str]) -> None:

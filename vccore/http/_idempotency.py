@@ -119,7 +119,7 @@ def request_keys(operation: str, subject: str, sent: str, body: Any) -> RequestK
     """
     claim = claim_key(operation, subject, sent)
     try:
-        text = _jcs.canonicalize({"claim": claim, "body": body})
+        text = _jcs.canonicalize_parsed({"claim": claim, "body": body})
     except (VccoreError, ValueError, TypeError):  # no canonical form: the body as it was parsed
         text = json.dumps({"claim": claim, "body": body}, sort_keys=True, ensure_ascii=True)
     return RequestKeys(sent, claim, "idempotency-request:" + hashlib.sha256(text.encode("utf-8")).hexdigest())
@@ -169,7 +169,7 @@ def payload_key(entity_name: str, payload: Mapping[str, Any]) -> str | None:
     canonical form (it is refused anyway).
     """
     try:
-        text = _jcs.canonicalize({"entityType": entity_name, "payload": payload})
+        text = _jcs.canonicalize_parsed({"entityType": entity_name, "payload": payload})
     except (VccoreError, ValueError, TypeError):
         return None
     return "certify:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
