@@ -280,7 +280,8 @@ def _json_values(
     leaves: st.SearchStrategy[Any] | None = None, keys: st.SearchStrategy[str] | None = None
 ) -> st.SearchStrategy[Any]:
     """JSON values (and floats of every kind), with ``leaves`` and object ``keys`` besides."""
-    leaves, keys = leaves or st.nothing(), keys or st.nothing()
+    leaves = st.nothing() if leaves is None else leaves
+    keys = st.nothing() if keys is None else keys
     scalars = st.one_of(
         st.none(),
         st.booleans(),
