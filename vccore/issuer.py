@@ -343,8 +343,8 @@ class Issuer:
         another certificate holds already (recorded meanwhile) makes that payload's answer a
         DUPLICATE_ISSUE_KEY error, and nothing is stored for it. A key given twice in one call:
         the later payloads get the first's answer. ``looked_up``: the caller has just looked
-        ``keys`` up in the store and found none (a server's request thread does, to answer a
-        retry without waiting for a group): they are not looked up again before signing. A key
+        ``keys`` up in the store and found none (the server's group commit does, with the
+        certificateIds, in one round trip): they are not looked up again before signing. A key
         recorded since is still caught, by the insert, and its certificate given back.
         ``ids_taken``: the payloads' certificateIds the caller found stored just before (with
         the keys, in one round trip: :func:`vccore.store.look_up`); None: looked up here. One
@@ -436,7 +436,9 @@ class Issuer:
         if taken and looked_up and keys is not None:
             # a key recorded since the caller looked it up, by a request for the same payload:
             # its certificate, not a duplicate (the lookup skipped, done here when it matters)
-            late = self.store.get_by_keys([keys[i] for i in todo if payloads[i].get("certificateId") in taken])
+            late = self.store.get_by_keys(
+                [keys[i] for i in todo if isinstance(g := payloads[i].get("certificateId"), str) and g in taken]
+            )
         for i in todo:
             given = payloads[i].get("certificateId")
             if isinstance(given, str) and given in taken and keys is not None and keys[i] in late:

@@ -146,11 +146,11 @@ def look_up(store: Store, keys: Sequence[str], certificate_ids: Sequence[str]) -
     """
     both = getattr(store, "look_up", None)
     if both is not None:
-        found: tuple[dict[str, Record], set[str]] = both(keys, certificate_ids)
-        return found
-    return store.get_by_keys(keys) if keys else {}, store.certificate_ids_taken(
-        certificate_ids
-    ) if certificate_ids else set()
+        answer: tuple[dict[str, Record], set[str]] = both(keys, certificate_ids)
+        return answer
+    found = store.get_by_keys(keys) if keys else {}
+    taken = store.certificate_ids_taken(certificate_ids) if certificate_ids else set()
+    return found, taken
 
 
 def record_at(store: Store, status_list_credential: str, index: int) -> Record | None:
