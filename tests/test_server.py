@@ -1111,6 +1111,43 @@ def test_a_status_set_past_its_time_is_served_while_it_is_signed_anew(
     assert cache.get(0) is not current and issuer.signed == 4
 
 
+def test_a_status_set_that_cannot_be_signed_anew_in_the_background_is_logged_then_met(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A background signing that fails says so in the log and leaves the set as it was; twice
+    its time old, the set is made before it is served, and the failure reaches the request."""
+    import types
+
+    from vccore.codes import ErrorCode
+    from vccore.http import _status_cache
+    from vccore.http._status_cache import StatusCache
+    from vccore.store import LifecycleError
+
+    clock = [1000.0]
+    monkeypatch.setattr(_status_cache, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    issuer = _SlowSigningIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_url=BASE))
+    issuer.certify(HP, renewed(dict(HP.example or {}), "f-1"))
+    cache = StatusCache(issuer, ttl=5.0)
+    first = cache.get(0)
+
+    def failing(list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
+        raise LifecycleError("the store is down", code=ErrorCode.STORE_ERROR)
+
+    monkeypatch.setattr(issuer, "status_list_set", failing)
+    clock[0] += 6.0
+    with caplog.at_level("WARNING", logger="vccore.http"):
+        assert cache.get(0) is first
+        for _ in range(300):
+            if "could not be signed anew" in caplog.text:
+                break
+            time.sleep(0.01)
+    assert "status list set 0 could not be signed anew" in caplog.text
+    assert cache.get(0) is first  # kept, and tried again in the background
+    clock[0] += 5.0
+    with pytest.raises(LifecycleError, match="the store is down"):
+        cache.get(0)
+
+
 def test_an_update_that_carries_a_suspension_into_another_list_set_is_seen_at_once(tmp_path: Path) -> None:
     """An update gives the successor a position of its own, in the current list set, suspended
     when its predecessor was: that set's cached lists change too."""
