@@ -33,6 +33,7 @@ __all__ = [
     "idempotency_key",
     "insert_once",
     "issued_before",
+    "lookup_keys",
     "made_for",
     "payload_key",
     "record_claim",
@@ -161,6 +162,13 @@ def insert_once(tx: StoreTransaction, record: Record, keys: RequestKeys | None) 
         )
     tx.record_key(keys.request, record.certificate_id)
     return None
+
+
+def lookup_keys(key: str | None, claim: Claim) -> tuple[str, ...]:
+    """The store's keys a certify request looks up first: its payload's (and the re-issue's of
+    it, :func:`payload_key`), and its Idempotency-Key's claim.
+    """
+    return (*((key, f"reissue:{key}") if key else ()), *(claim[1:] if claim else ()))
 
 
 def payload_key(entity_name: str, payload: Mapping[str, Any]) -> str | None:

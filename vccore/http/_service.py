@@ -32,7 +32,7 @@ from .auth import AuthError, Authorizer, authorize, bearer_token, misspelt_autho
 _QUICK_JSON_VALUES: Final = 500
 _QUICK_RDFC_WORK: Final = 2_000
 
-__all__ = ["MAX_BODY", "Handlers", "Service", "read_body", "read_json"]
+__all__ = ["MAX_BODY", "Handlers", "Service", "credential_in", "read_body", "read_json"]
 
 MAX_BODY: Final = 1 << 20
 
@@ -71,6 +71,28 @@ async def read_json(request: Request) -> Any:
         return _json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
+
+
+def credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:
+    """The credential of a verify request: the body itself, or under one of ``wrappers``."""
+    if isinstance(body, dict):
+        for name in wrappers:
+            if name in body and "proof" not in body:
+                inner = body[name]
+                if isinstance(inner, str):  # DIVOC sends the credential as JSON text
+                    try:
+                        inner = _json.loads(inner)
+                    except ValueError as exc:
+                        raise ApiError(
+                            400, f"{name} is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST, field=name
+                        ) from None
+                if isinstance(inner, dict):
+                    return inner
+                raise ApiError(
+                    400, f"{name} is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST, field=name
+                )
+        return body
+    raise ApiError(400, "the body is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST)
 
 
 @dataclass(frozen=True)

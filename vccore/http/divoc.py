@@ -24,10 +24,20 @@ from ..issuer import Certified, Issuer, issuer_of, new_transaction_id
 from ..payloads import PayloadError
 from ..store import LifecycleError, Record, RecordState, notification, record_of_credential
 from ..verify import Verifier
-from ._idempotency import Claim, claim_key, claimed, divoc_answer, idempotency_key, made_for, payload_key, replay
+from ._idempotency import (
+    Claim,
+    claim_key,
+    claimed,
+    divoc_answer,
+    idempotency_key,
+    lookup_keys,
+    made_for,
+    payload_key,
+    replay,
+)
 from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, DivocVerifyAnswers, negotiate, problem, summary
 from ._schema_records import PAGE_TYPES, pdf_name, template_url, tenant_page, tenant_templates
-from ._service import Handlers, Service
+from ._service import Handlers, Service, credential_in
 from .webhook import Callbacks
 
 __all__ = ["DivocApi"]
@@ -36,13 +46,6 @@ _CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "application/pdf", 
 
 
 _DATED: Final = frozenset((ProblemCode.REVOKED, ProblemCode.SUSPENDED, ProblemCode.SUPERSEDED))
-
-
-def _lookup_keys(key: str | None, claim: Claim) -> tuple[str, ...]:
-    """The store's keys a certify request looks up first: its payload's (and the re-issue's of
-    it), and its Idempotency-Key's claim.
-    """
-    return (*((key, f"reissue:{key}") if key else ()), *(claim[1:] if claim else ()))
 
 
 class DivocApi(Handlers):
@@ -112,7 +115,7 @@ class DivocApi(Handlers):
                     key=key,
                     claim=claim and claim[1],
                     notify=self.callbacks.target(entity.name),
-                    lookup=_lookup_keys(key, claim),
+                    lookup=lookup_keys(key, claim),
                 )
                 if made is not None:
                     return divoc_answer(made)  # its keys recorded with it
@@ -134,7 +137,7 @@ class DivocApi(Handlers):
                     "an update (PUT) needs the payload's certificateId: the certificate to replace",
                     code=ErrorCode.MISSING_CERTIFICATE_ID,
                 )
-            found = self.store.get_by_keys(list(_lookup_keys(key, claim)))
+            found = self.store.get_by_keys(list(lookup_keys(key, claim)))
             earlier = found.get(key or "")
             # a PUT re-issues the certificate it names, even from the payload that made it (a
             # re-issue has a key of its own); a PUT whose payload made its successor is the same PUT
@@ -386,7 +389,7 @@ class DivocApi(Handlers):
 
         async def work() -> Response:
             body = await self._json(request)
-            credential = _credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
+            credential = credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
             result = await self._verify(credential)
             # the issuer's record gives the dates of a revocation or suspension: looked up only then
             # (a VALID credential, the common case, costs no store query)
@@ -395,28 +398,6 @@ class DivocApi(Handlers):
             return self._verify_answers.response(result, record)
 
         return await self._guard(work)
-
-
-def _credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:
-    """The credential of a verify request: the body itself, or under one of ``wrappers``."""
-    if isinstance(body, dict):
-        for name in wrappers:
-            if name in body and "proof" not in body:
-                inner = body[name]
-                if isinstance(inner, str):  # DIVOC sends the credential as JSON text
-                    try:
-                        inner = _json.loads(inner)
-                    except ValueError as exc:
-                        raise ApiError(
-                            400, f"{name} is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST, field=name
-                        ) from None
-                if isinstance(inner, dict):
-                    return inner
-                raise ApiError(
-                    400, f"{name} is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST, field=name
-                )
-        return body
-    raise ApiError(400, "the body is a credential (a JSON object)", code=ErrorCode.MALFORMED_REQUEST)
 
 
 def _end_date(value: Any, now: datetime) -> datetime | None:
