@@ -1067,14 +1067,10 @@ class _SlowSigningIssuer(Issuer):
         return super().status_list_set(list_number, now=now)
 
 
-def test_a_status_set_past_its_time_is_served_while_it_is_signed_anew(
+def _status_cache_on_a_clock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Past its time to live (and before twice that), a set no change is known of is served at
-    once while one thread signs it anew: no verify waits for the signing (which made the tail of
-    the verify latencies under load). A change is never served from before; twice as old, a set
-    is made anew before it is served."""
-    import threading
+) -> tuple[_SlowSigningIssuer, Any, list[float]]:
+    """A status cache (time to live 5 s) on a store with one certificate, its clock ``clock[0]``."""
     import types
 
     from vccore.http import _status_cache
@@ -1084,7 +1080,19 @@ def test_a_status_set_past_its_time_is_served_while_it_is_signed_anew(
     monkeypatch.setattr(_status_cache, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     issuer = _SlowSigningIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_url=BASE))
     issuer.certify(HP, renewed(dict(HP.example or {}), "t-1"))
-    cache = StatusCache(issuer, ttl=5.0)
+    return issuer, StatusCache(issuer, ttl=5.0), clock
+
+
+def test_a_status_set_past_its_time_is_served_while_it_is_signed_anew(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its time to live (and before twice that), a set no change is known of is served at
+    once while one thread signs it anew: no verify waits for the signing (which made the tail of
+    the verify latencies under load). A change is never served from before; twice as old, a set
+    is made anew before it is served."""
+    import threading
+
+    issuer, cache, clock = _status_cache_on_a_clock(tmp_path, monkeypatch)
     first = cache.get(0)
     assert issuer.signed == 1 and cache.get(0) is first
     clock[0] += 5.0  # past its time: served, and signed anew in the background
@@ -1116,18 +1124,10 @@ def test_a_status_set_that_cannot_be_signed_anew_in_the_background_is_logged_the
 ) -> None:
     """A background signing that fails says so in the log and leaves the set as it was; twice
     its time old, the set is made before it is served, and the failure reaches the request."""
-    import types
-
     from vccore.codes import ErrorCode
-    from vccore.http import _status_cache
-    from vccore.http._status_cache import StatusCache
     from vccore.store import LifecycleError
 
-    clock = [1000.0]
-    monkeypatch.setattr(_status_cache, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
-    issuer = _SlowSigningIssuer(signer=KEY, store=open_store(tmp_path / "vccore.db", status_url=BASE))
-    issuer.certify(HP, renewed(dict(HP.example or {}), "f-1"))
-    cache = StatusCache(issuer, ttl=5.0)
+    issuer, cache, clock = _status_cache_on_a_clock(tmp_path, monkeypatch)
     first = cache.get(0)
 
     def failing(list_number: int, *, now: datetime | None = None) -> dict[str, dict[str, Any]]:
