@@ -20,7 +20,7 @@ import contextlib
 import threading
 from collections import deque
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from ..codes import ErrorCode
@@ -45,31 +45,39 @@ class _Request:
     lookup: tuple[str, ...] = ()
     """Keys to look up in the store before certifying (any found: the request is not certified here)."""
     future: asyncio.Future[Certified | VccoreError | None] | None = None
-    """Settled in its event loop, for a request from there (else ``done`` is set)."""
-    done: threading.Event = field(default_factory=threading.Event)
+    """Settled in its event loop, for a request from there."""
+    done: threading.Event | None = None
+    """Set for a request from a thread, which waits for it."""
     answer: Certified | VccoreError | None = None
     failure: BaseException | None = None
 
-    def settle(self) -> None:
-        """Hand the answer (or the failure) to whoever waits for it."""
-        if self.future is None:
-            self.done.set()
-            return
+
+_Settled = tuple[asyncio.Future[Certified | VccoreError | None], Certified | VccoreError | None, BaseException | None]
+
+
+def _settle_all(requests: list[_Request]) -> None:
+    """Hand each request its answer (or its failure): a waiting thread's by its event, those of
+    an event loop in one call into that loop (one wake-up for the group, not one a request).
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Settled]] = {}
+    for request in requests:
+        if request.done is not None:
+            request.done.set()
+        elif request.future is not None:
+            by_loop.setdefault(request.future.get_loop(), []).append((request.future, request.answer, request.failure))
+    for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits any more
-            self.future.get_loop().call_soon_threadsafe(_settle, self.future, self.answer, self.failure)
+            loop.call_soon_threadsafe(_settle, settled)
 
 
-def _settle(
-    future: asyncio.Future[Certified | VccoreError | None],
-    answer: Certified | VccoreError | None,
-    failure: BaseException | None,
-) -> None:
-    if future.done():  # cancelled: the client went away (what was certified stays certified)
-        return
-    if failure is not None:
-        future.set_exception(failure)
-    else:
-        future.set_result(answer)
+def _settle(settled: list[_Settled]) -> None:
+    for future, answer, failure in settled:
+        if future.done():  # cancelled: the client went away (what was certified stays certified)
+            continue
+        if failure is not None:
+            future.set_exception(failure)
+        else:
+            future.set_result(answer)
 
 
 class GroupCommitter:
@@ -98,9 +106,10 @@ class GroupCommitter:
         group does not look it up again (a request for the same key stored meanwhile is still
         found, when the group's records are inserted, and its certificate given back).
         """
-        request = _Request(entity, payload, key, claim, notify)
+        done = threading.Event()
+        request = _Request(entity, payload, key, claim, notify, done=done)
         self._enqueue(request)
-        request.done.wait()
+        done.wait()
         if request.failure is not None:
             raise request.failure
         assert request.answer is not None
@@ -162,11 +171,10 @@ class GroupCommitter:
         except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
             for request in part:
                 request.failure = exc
-                request.settle()
+            _settle_all(part)
             return
-        for request in part:
-            if any(key in found for key in request.lookup):
-                request.settle()  # no answer: its caller takes it the long way
+        # no answer for a request with a key found: its caller takes it the long way
+        _settle_all([request for request in part if any(key in found for key in request.lookup)])
         part = [request for request in part if not any(key in found for key in request.lookup)]
         if not part:
             return
@@ -184,11 +192,11 @@ class GroupCommitter:
         except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
             for request in part:
                 request.failure = exc
-                request.settle()
+            _settle_all(part)
             return
         for request, answer in zip(part, answers, strict=True):
             request.answer = answer
-            request.settle()
+        _settle_all(part)
 
 
 def _parts(group: list[_Request]) -> list[list[_Request]]:
