@@ -85,12 +85,9 @@ def authorize(authorizer: Authorizer, token: str | None, scope: str, entity: str
     """``authorizer``'s answer for ``scope``, on entity type ``entity`` when there is one and the
     authorizer is an :class:`EntityAuthorizer`; a plain :class:`Authorizer` is asked for ``scope``.
     """
-    # what isinstance(authorizer, EntityAuthorizer) asks, without walking the protocol's members
-    # (in every request: 1.6% of a certifying server's time under the GIL)
     check_entity = getattr(authorizer, "check_entity", None) if entity is not None else None
-    if check_entity is not None and callable(check_entity):
-        answer: str = check_entity(token, scope, entity)
-        return answer
+    if callable(check_entity):  # isinstance(authorizer, EntityAuthorizer), without walking its members
+        return str(check_entity(token, scope, entity))
     return authorizer.check(token, scope)
 
 
