@@ -619,6 +619,25 @@ def _credentials_by_many_issuers(count: int, folder: Any) -> list[dict[str, Any]
     return out
 
 
+def test_the_bounded_map_remembers_what_it_made_none_too() -> None:
+    """Cache.get_or_make (the compiled JSON texts, the signed-form readers, the Express paths):
+    a made value is kept, None as well (an answer, not an absence); keep=False makes it each
+    time; past the bound the oldest goes."""
+    from vccore._cache import Cache
+
+    made: list[str] = []
+
+    def make(value: str | None, name: str) -> Any:
+        return lambda: made.append(name) or value
+
+    cache: Cache[str, str | None] = Cache(2)
+    assert cache.get_or_make("a", make(None, "a")) is None and cache.get_or_make("a", make("x", "a2")) is None
+    assert cache.get_or_make("b", make("B", "b")) == "B" == cache.get_or_make("b", make("y", "b2"))
+    assert cache.get_or_make("c", make("C", "c"), keep=False) == "C" and cache.get_or_make("c", make("D", "c2")) == "D"
+    assert made == ["a", "b", "c", "c2"] and len(cache) == 2  # "c" kept the second time, "a" evicted
+    assert cache.get_or_make("a", make("A", "a3")) == "A" and made[-1] == "a3"
+
+
 @pytest.mark.slow
 def test_a_verifier_shared_by_threads_never_fails_inside(tmp_path: Any) -> None:
     """Eight threads, one Verifier, credentials of more issuers than its caches hold: every

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
-from typing import Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Final, Generic, TypeVar
 
 K = TypeVar("K")
 V = TypeVar("V")
+
+_ABSENT: Final[Any] = object()
 
 
 class Cache(Generic[K, V]):
@@ -25,6 +28,19 @@ class Cache(Generic[K, V]):
     def get(self, key: K) -> V | None:
         with self._lock:
             return self._data.get(key)
+
+    def get_or_make(self, key: K, make: Callable[[], V], *, keep: bool = True) -> V:
+        """The value kept for ``key`` (None is one too), else ``make()``'s, kept when ``keep``
+        (made outside the lock: two threads may both make it, and the later is kept).
+        """
+        with self._lock:
+            found = self._data.get(key, _ABSENT)
+        if found is not _ABSENT:
+            return found  # type: ignore[no-any-return]
+        value = make()
+        if keep:
+            self.put(key, value)
+        return value
 
     def put(self, key: K, value: V) -> None:
         with self._lock:

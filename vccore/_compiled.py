@@ -560,9 +560,9 @@ class CompiledCredentials:
     _render: Callable[[Mapping[str, str]], dict[str, Any] | None] = field(compare=False, repr=False)
     # created -> canonical proof configuration; a batch signs many credentials in one second
     _proofs: dict[str, str | None] = field(default_factory=dict, compare=False, repr=False)
-    # the slots present -> the rendered credential's JSON text around them (see json_text)
-    # (each held in a 1-tuple: None is an answer, that this set's text cannot be worked out)
-    _texts: Cache[frozenset[str], tuple[_JsonText | None]] = field(
+    # the slots present -> the rendered credential's JSON text around them (see json_text; None:
+    # this set's text cannot be worked out)
+    _texts: Cache[frozenset[str], _JsonText | None] = field(
         default_factory=lambda: Cache(256), compare=False, repr=False
     )
 
@@ -658,12 +658,8 @@ class CompiledCredentials:
         worked out once per set of slots present. None when this shape's text cannot be (then
         the caller dumps the credential).
         """
-        key = frozenset(present)
-        built = self._texts.get(key)
-        if built is None:
-            built = (_JsonText.build(self._render, present),)
-            self._texts.put(key, built)
-        return None if built[0] is None else built[0].fill(present)
+        text = self._texts.get_or_make(frozenset(present), lambda: _JsonText.build(self._render, present))
+        return None if text is None else text.fill(present)
 
     def transform_present(self, proof: Mapping[str, Any], present: dict[str, str]) -> tuple[str, str] | None:
         """:meth:`transform` for a document known to be this shape with the slots ``present``
@@ -843,20 +839,18 @@ def _reader(probe: Any, tokens: Mapping[int, str]) -> Reader:
     read(probe, "x0", "    ")
     source.lines.append("    return True")
 
-    read_before: Cache[tuple[int, str], tuple[tuple[str, ...] | None]] = Cache(256)
+    read_before: Cache[tuple[int, str], tuple[str, ...] | None] = Cache(256)
 
     def groups(entry: tuple[re.Pattern[str], list[str]], text: str, out: dict[str, Any]) -> bool:
         # a text read before (a status list's URL: the same in a batch's every credential) is not
         # matched again; the texts kept are few and short (a long one is not kept)
         pattern, names = entry
-        key = (id(entry), text)
-        kept = read_before.get(key)  # (the groups, or None for no match, in a 1-tuple)
-        if kept is None:
-            match = pattern.fullmatch(text)
-            kept = (match.groups() if match is not None else None,)
-            if len(text) <= 256:
-                read_before.put(key, kept)
-        found = kept[0]
+
+        def match() -> tuple[str, ...] | None:
+            matched = pattern.fullmatch(text)
+            return matched.groups() if matched is not None else None
+
+        found = read_before.get_or_make((id(entry), text), match, keep=len(text) <= 256)
         return found is not None and all(out.setdefault(n, v) == v for n, v in zip(names, found, strict=True))
 
     reader: Reader = source.function(

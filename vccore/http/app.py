@@ -223,19 +223,15 @@ class ExpressPaths:
             [None if part.startswith("{") else (part.lower(), part) for part in template.strip("/").split("/")]
             for template in templates
         ]
-        # paths matched before (the verify and certify routes, over and over), the latest kept;
-        # each in a 1-tuple (None is an answer: no route of DIVOC's)
-        self._matched: Cache[str, tuple[str | None]] = Cache(_EXPRESS_KEPT)
+        # paths matched before (the verify and certify routes, over and over), the latest kept
+        # (None: no route of DIVOC's)
+        self._matched: Cache[str, str | None] = Cache(_EXPRESS_KEPT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
             if path.lower().startswith(_EXPRESS_PREFIXES):
-                kept = self._matched.get(path)
-                if kept is None:
-                    kept = (self._match(path),)
-                    self._matched.put(path, kept)
-                matched = kept[0]
+                matched = self._matched.get_or_make(path, lambda: self._match(path))
                 if matched is not None and matched != path:
                     scope = {**scope, "path": matched, "raw_path": quote(matched).encode("ascii")}
         await self.app(scope, receive, send)
