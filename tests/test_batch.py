@@ -122,22 +122,25 @@ def test_certify_batch_keys_give_back_what_they_made(issuer: Issuer) -> None:
         issuer.certify_batch(ENTITY, [payload(1)], keys=["a", "b"])
 
 
-def test_certify_batch_told_its_keys_were_looked_up_still_gives_back_what_they_made(
+def test_certify_batch_told_what_the_store_holds_still_gives_back_what_keys_made(
     issuer: Issuer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``looked_up=True`` (the server's group commit: each request's thread looked its key up
-    just before) skips the lookup before signing. A key recorded since still gives back its
-    certificate: caught by the insert (another payload, k0), or looked up because its payload's
-    certificateId is taken (the same payload sent twice, k1: not a duplicate, which the server
-    would turn into an update); nothing new is stored for either, and a new key is certified."""
+    """``known`` (the server's group commit: the keys and ids it looked up in one round trip)
+    is not asked again. What it missed is still caught: a key recorded since, by the insert
+    (another payload, k0: its certificate back); the same payload sent twice, k1, whose id is
+    taken: looked up by its key, given back (not a duplicate, which the server would turn into
+    an update); an id it did not know taken, refused by the insert. A new key is certified."""
     made = issuer.certify_batch(ENTITY, [payload(0), payload(1)], keys=["k0", "k1"], now=AT)
-    lookups: list[list[str]] = []
-    real_lookup = issuer.store.get_by_keys
-    monkeypatch.setattr(issuer.store, "get_by_keys", lambda keys: lookups.append(list(keys)) or real_lookup(keys))
-    again = issuer.certify_batch(
-        ENTITY, [payload(7), payload(1), payload(2)], keys=["k0", "k1", "k2"], now=AT, looked_up=True
+    asked: list[tuple[str, list[str]]] = []
+    real_keys, real_ids = issuer.store.get_by_keys, issuer.store.certificate_ids_taken
+    monkeypatch.setattr(issuer.store, "get_by_keys", lambda keys: asked.append(("keys", list(keys))) or real_keys(keys))
+    monkeypatch.setattr(
+        issuer.store, "certificate_ids_taken", lambda ids: asked.append(("ids", list(ids))) or real_ids(ids)
     )
-    assert lookups == [["k1"]]
+    again = issuer.certify_batch(
+        ENTITY, [payload(7), payload(1), payload(2)], keys=["k0", "k1", "k2"], now=AT, known=({}, {f"{1:012d}"})
+    )
+    assert asked == [("keys", ["k1"])]
     assert [getattr(r, "replayed", None) for r in again] == [True, True, False]
     assert [r.certificate_id for r in again if isinstance(r, Certified)] == [
         *(r.certificate_id for r in made if isinstance(r, Certified)),
@@ -145,8 +148,7 @@ def test_certify_batch_told_its_keys_were_looked_up_still_gives_back_what_they_m
     ]
     assert issuer.store.count() == 3
     assert issuer.store.get(f"{7:012d}") is None  # the stale key's payload was signed, then left out
-    # told that no certificateId is taken (stale too): the insert still refuses a stored one
-    stale = issuer.certify_batch(ENTITY, [payload(2)], ids_taken=set(), now=AT)
+    stale = issuer.certify_batch(ENTITY, [payload(2)], now=AT, known=({}, set()))
     assert isinstance(stale[0], LifecycleError) and stale[0].code == "DUPLICATE_CERTIFICATE_ID"
     assert issuer.store.count() == 3
 

@@ -324,8 +324,7 @@ class Issuer:
         claims: Sequence[str | None] | None = None,
         now: datetime | None = None,
         notify: str | None = None,
-        looked_up: bool = False,
-        ids_taken: Collection[str] | None = None,
+        known: tuple[Mapping[str, Record], Collection[str]] | None = None,
     ) -> list[Certified | VccoreError]:
         """Certify many payloads: for each, in order, what :meth:`certify` returns, or the error
         it raises (a rejected payload does not stop the others).
@@ -342,13 +341,12 @@ class Issuer:
         (None: none; an HTTP client's Idempotency-Key), recorded with the certificate; one that
         another certificate holds already (recorded meanwhile) makes that payload's answer a
         DUPLICATE_ISSUE_KEY error, and nothing is stored for it. A key given twice in one call:
-        the later payloads get the first's answer. ``looked_up``: the caller has just looked
-        ``keys`` up in the store and found none (the server's group commit does, with the
-        certificateIds, in one round trip): they are not looked up again before signing. A key
-        recorded since is still caught, by the insert, and its certificate given back.
-        ``ids_taken``: the payloads' certificateIds the caller found stored just before (with
-        the keys, in one round trip: :func:`vccore.store.look_up`); None: looked up here. One
-        stored since is still refused, by the insert.
+        the later payloads get the first's answer. ``known``: what the caller has just found in
+        the store for these ``keys`` and the payloads' certificateIds (the records by key, the
+        ids taken: :func:`vccore.store.look_up`, one round trip; the server's group commit
+        does), not asked again; None: asked here. What is stored since is still caught: a
+        certificateId taken by the same payload's key gives back its certificate, and the
+        insert refuses the rest.
         """
         entity_type = resolve_entity_type(entity, self.entity_types)
         moment = now if now is not None else _datetime.now()
@@ -358,7 +356,10 @@ class Issuer:
         _check_suite(entity_type, self._suite(entity_type))
         self._check_shape(entity_type, version)
         results: list[Certified | VccoreError | None] = [None] * len(payloads)
-        earlier = self.store.get_by_keys(keys) if keys is not None and not looked_up else {}
+        if known is not None:
+            earlier: Mapping[str, Record] = known[0]
+        else:
+            earlier = self.store.get_by_keys(keys) if keys is not None else {}
         issuer = issuer_of(self.signer)
         todo: dict[int, dict[str, Any]] = {}  # index -> its slot values
         first_with: dict[str, int] = {}
@@ -397,8 +398,7 @@ class Issuer:
                 moment,
                 results,
                 notify,
-                looked_up=looked_up,
-                ids_taken=ids_taken,
+                ids_taken=None if known is None else known[1],
             )
         for i, first in repeats.items():
             made = results[first]
@@ -417,7 +417,6 @@ class Issuer:
         results: list[Certified | VccoreError | None],
         notify: str | None,
         *,
-        looked_up: bool,
         ids_taken: Collection[str] | None,
     ) -> None:
         # 1. certificateIds (read, not locked: step 3 checks them again under its lock) and status
@@ -433,9 +432,9 @@ class Issuer:
         )
         keys = named_by[0]
         late: dict[str, Record] = {}
-        if taken and looked_up and keys is not None:
-            # a key recorded since the caller looked it up, by a request for the same payload:
-            # its certificate, not a duplicate (the lookup skipped, done here when it matters)
+        if taken and keys is not None:
+            # a certificateId taken since the keys were looked up, by the same payload under the
+            # same key (sent twice at once): its certificate, not a duplicate
             late = self.store.get_by_keys(
                 [keys[i] for i in todo if isinstance(g := payloads[i].get("certificateId"), str) and g in taken]
             )

@@ -186,8 +186,7 @@ class GroupCommitter:
                 keys=[request.key for request in part if request.key is not None] if first.key is not None else None,
                 claims=[request.claim for request in part] if any(r.claim is not None for r in part) else None,
                 notify=first.notify,
-                looked_up=True,  # each request's keys were looked up: by its caller, or above
-                ids_taken=taken,
+                known=(found, taken),  # the keys of a request from a thread: looked up there
             )
         except BaseException as exc:  # noqa: BLE001 (each request's caller raises it, and logs it there)
             for request in part:

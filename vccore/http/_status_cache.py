@@ -183,12 +183,11 @@ class StatusCache:
             age = time.monotonic() - cached[0]
             if age >= 2 * self.ttl:
                 return None
-            if age >= self.ttl:
-                making = self._making.setdefault(list_number, threading.Lock())
-                if making.acquire(blocking=False):  # else: being made anew already
-                    threading.Thread(
-                        target=self._refresh, args=(list_number, making), name="vccore-status-refresh", daemon=True
-                    ).start()
+            making = self._making.setdefault(list_number, threading.Lock()) if age >= self.ttl else None
+        if making is not None and making.acquire(blocking=False):  # else: fresh, or being made anew
+            threading.Thread(
+                target=self._refresh, args=(list_number, making), name="vccore-status-refresh", daemon=True
+            ).start()
         return cached[2]
 
     def _refresh(self, list_number: int, making: threading.Lock) -> None:

@@ -104,11 +104,11 @@ class DivocApi(Handlers):
             claim = (
                 None if sent is None else (sent, claim_key(f"{request.method} certify {entity.name}", subject, sent))
             )
+            key = payload_key(entity.name, payload)
             if request.method == "POST":
                 # The common case straight from here to the group commit, which looks the keys
                 # up (one query for the group): a new payload's certificate. Anything else (a
                 # key found, a refusal, an update) takes the long way, in a thread, as before.
-                key = payload_key(entity.name, payload)
                 made = await self.committer.certify_new(
                     entity,
                     payload,
@@ -120,17 +120,24 @@ class DivocApi(Handlers):
                 if made is not None:
                     return divoc_answer(made)  # its keys recorded with it
             return await run_in_threadpool(
-                self._certify, entity, payload, request.method == "PUT", transaction_id, claim
+                self._certify, entity, payload, key, request.method == "PUT", transaction_id, claim
             )
 
         return await self._guard(work, correlation={"transactionId": transaction_id})
 
     def _certify(
-        self, entity: EntityType, payload: dict[str, Any], update_only: bool, transaction_id: str, claim: Claim
+        self,
+        entity: EntityType,
+        payload: dict[str, Any],
+        key: str | None,
+        update_only: bool,
+        transaction_id: str,
+        claim: Claim,
     ) -> Response:
-        """``claim``: the request's Idempotency-Key, as sent and as the store knows it (None: none)."""
+        """``key``: the payload's (:func:`payload_key`); ``claim``: the request's Idempotency-Key,
+        as sent and as the store knows it (None: none).
+        """
         given = payload.get("certificateId")
-        key = payload_key(entity.name, payload)
         try:
             if update_only and not isinstance(given, str):
                 raise LifecycleError(
