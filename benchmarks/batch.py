@@ -41,7 +41,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.stores import STORES, machine, on_store, write_results
+from benchmarks.stores import STORES, compile_vccore, machine, on_store, write_results
 from vccore import bundled_entity_types
 from vccore.batch import CHUNK_LINES
 from vccore.store import SQLiteStore, open_store
@@ -340,6 +340,7 @@ def main() -> None:
         parser.error(
             f"--instructions needs at least {2 * CHUNK_LINES} payloads: with fewer than two chunks one worker does them all"
         )
+    compile_vccore()
     if args.against_only:
         on_store(args.store, lambda new_store: measure_against(args, new_store))
     else:
