@@ -15,13 +15,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# with the extras the quickstart uses: reading QR images (vccore verify cert.png) and vccore serve
+# with the extras the quickstart uses: reading QR images (vccore verify cert.png) and vccore serve.
+# The bytecode is written as pip writes an installed copy's: an editable install leaves it to the
+# first import, which writes none where PYTHONDONTWRITEBYTECODE is set (as in many containers),
+# and every command then compiles vccore anew as it starts (0.1 s of a 0.37 s start).
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[images,server]'
+	$(BIN)/python -m compileall -q vccore
 	touch $@
 
 $(VENV)/.installed-test: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/python -m compileall -q vccore
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
