@@ -658,8 +658,15 @@ class CompiledCredentials:
         worked out once per set of slots present. None when this shape's text cannot be (then
         the caller dumps the credential).
         """
-        text = self._texts.get_or_make(frozenset(present), lambda: _JsonText.build(self._render, present))
+        text = self.text_layout(present)
         return None if text is None else text.fill(present)
+
+    def text_layout(self, present: Mapping[str, str]) -> _JsonText | None:
+        """The constant texts of :meth:`json_text` for this set of slots present, and the slot
+        between each two (None: this set's text cannot be worked out). A verifier reads a
+        credential's slots back out of its text with them (vccore.verify._shapes).
+        """
+        return self._texts.get_or_make(frozenset(present), lambda: _JsonText.build(self._render, present))
 
     def transform_present(self, proof: Mapping[str, Any], present: dict[str, str]) -> tuple[str, str] | None:
         """:meth:`transform` for a document known to be this shape with the slots ``present``

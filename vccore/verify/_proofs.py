@@ -60,6 +60,7 @@ class _Document:
         "proofs",
         "quads",
         "skeletons",
+        "slots",
         "unsecured",
     )
 
@@ -72,6 +73,7 @@ class _Document:
         self.quads: list[Quad] = []
         self.canonical: dict[tuple[str, tuple[str, ...]], str] = {}
         self.compiled: tuple[CompiledCredentials, Suite] | None = None
+        self.slots: dict[str, Any] | None = None  # the compiled shape's slot values, when one read it
         # the compiled skeletons to tell what the reference path made of it (see _read_skeleton)
         self.skeletons: DocumentShapes | None = None
         self.failure: Problem | None = None

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from .._cache import Cache
 from .._compiled import CompiledCredentials
+from .._json import compact
 from ..contexts import ContextLoader
 from ..entities import EntityType, bundled_entity_types
 from ..errors import VccoreError
@@ -21,7 +24,7 @@ class _Shapes:
     only, and at most 64 are kept (each holds about 100 KB of generated code).
     """
 
-    __slots__ = ("compiled", "contexts", "entity_types", "seen", "suites")
+    __slots__ = ("compiled", "contexts", "entity_types", "seen", "suites", "texts")
 
     def __init__(
         self, suites: tuple[Suite, ...], contexts: ContextLoader, entity_types: Mapping[str, EntityType] | None
@@ -31,6 +34,9 @@ class _Shapes:
         self.entity_types = entity_types
         self.seen: Cache[tuple[Any, ...], bool] = Cache(1024)
         self.compiled: Cache[tuple[Any, ...], tuple[CompiledCredentials | None]] = Cache(64)
+        # by the compiled shape's id (held in the value, so that the id stays its own), the slots
+        # present and the proof's members
+        self.texts: Cache[tuple[Any, ...], tuple[CompiledCredentials, _TextShape | None]] = Cache(_MOST_TEXT_SHAPES)
 
     def find(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
         """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
@@ -110,3 +116,134 @@ class _Shapes:
                     if compiled is not None and compiled.context == context:
                         return compiled
         return None
+
+    def read_text(self, text: str | bytes) -> Known | None:
+        """A credential given as JSON text, read by the text of a shape met before (see
+        :class:`_TextShape`) without parsing it; None: parse it.
+        """
+        if len(text) > _MOST_TEXT or not len(self.texts):
+            return None
+        if isinstance(text, bytes):
+            try:
+                text = text.decode("utf-8")
+            except UnicodeDecodeError:
+                return None  # the JSON reader's to read (another encoding) or refuse
+        text = text.strip(" \t\n\r")  # JSON's whitespace around the value (a line's end)
+        for _, shape in self.texts.values():
+            if shape is not None and (matched := shape.pattern.fullmatch(text)) is not None:
+                return shape.read(matched)
+        return None
+
+    def learn_text(
+        self, found: tuple[CompiledCredentials, Suite] | None, slots: Mapping[str, Any] | None, proofs: list[Any]
+    ) -> None:
+        """Learn the text of a credential, given as text, that verified through the compiled
+        shape ``found`` (its ``slots``, its ``proofs``: one), for :meth:`read_text`: once per set
+        of slots present and order of the proof's members.
+        """
+        proof = proofs[0] if len(proofs) == 1 else None
+        if found is None or slots is None or not isinstance(proof, dict):
+            return
+        key = (id(found[0]), found[1].name, frozenset(k for k, v in slots.items() if v is not None), tuple(proof))
+        self.texts.get_or_make(key, lambda: (found[0], _TextShape.learn(found, slots, proof)))
+
+
+ReadBy = tuple[tuple[CompiledCredentials, Suite], dict[str, str]]
+"""The compiled shape and suite a credential was read by, and its slot values."""
+Known = tuple[dict[str, Any], tuple[CompiledCredentials, Suite], dict[str, str]]
+"""A credential read by its text: its JSON value, its compiled shape and suite, its slots."""
+
+_MOST_TEXT: Final = 64 * 1024
+"""The longest text read by a shape's text (a credential of an entity type is a few KiB)."""
+_MOST_TEXT_SHAPES: Final = 8
+# A slot between quotes holds any string JSON writes without an escape (what json.dumps leaves
+# raw; a lone surrogate is the reference path's to judge); one inside a constant string (a status
+# entry's list set and index) only digits, so that no text can be split between two slots in more
+# than one way, and matching stays linear in the text's length.
+_STRING_SLOT: Final = r'([^"\\\x00-\x1f\ud800-\udfff]*)'
+_DIGITS_SLOT: Final = "([0-9]{1,20})"
+_PROOF_SLOTS: Final = ("created", "proofValue")
+_READ: Final[Any] = object()  # a proof member read from the text
+
+
+@dataclass(frozen=True, slots=True)
+class _TextShape:
+    """The compact JSON text of a compiled shape's credentials, as vccore writes them (a store,
+    a batch's output): the text around the slots of one set of slots present, then the proof's
+    members in one order, as a pattern. A text it matches is, character for character, that
+    text with these values, so its JSON value is the shape's credential rendered from them: read
+    without parsing the JSON, walking it, or finding its shape. Anything else (other spacing,
+    order or escapes) does not match, and is parsed.
+    """
+
+    pattern: re.Pattern[str]
+    slots: tuple[str, ...]  # the slot of each group, in order (a slot met again is a backreference)
+    proof: tuple[tuple[str, Any], ...]  # the proof's members in order, each a constant or _READ
+    found: tuple[CompiledCredentials, Suite]
+    present: frozenset[str]
+
+    @classmethod
+    def learn(
+        cls, found: tuple[CompiledCredentials, Suite], slots: Mapping[str, Any], proof: Mapping[str, Any]
+    ) -> _TextShape | None:
+        """The text shape of a credential read by ``found``, or None (then it is read the long way)."""
+        try:
+            return cls.build(found, slots, proof)
+        except Exception:  # noqa: BLE001 (a text not learned costs speed, never a verdict)
+            return None
+
+    @classmethod
+    def build(
+        cls, found: tuple[CompiledCredentials, Suite], slots: Mapping[str, Any], proof: Mapping[str, Any]
+    ) -> _TextShape | None:
+        compiled = found[0]
+        rendered = compiled.render(slots)
+        layout = compiled.text_layout(rendered[1]) if rendered is not None else None
+        if (
+            rendered is None
+            or layout is None
+            or not layout.pieces[-1].endswith("}")
+            or "@context" in proof
+            or not compiled.is_plain_proof(proof)
+            or proof.keys() != {*compiled.proof_constants, *_PROOF_SLOTS}
+        ):
+            return None
+        parts: list[str] = []
+        groups: list[str] = []
+        for i, piece in enumerate(layout.pieces):
+            parts.append(re.escape(piece if i < len(layout.slots) else piece[:-1]))
+            if i < len(layout.slots):
+                slot = layout.slots[i]
+                if slot in groups:
+                    parts.append(f"(?P={_group(groups.index(slot))})")
+                    continue
+                quoted = piece.endswith('"') and layout.pieces[i + 1].startswith('"')
+                parts.append(f"(?P<{_group(len(groups))}>" + (_STRING_SLOT if quoted else _DIGITS_SLOT)[1:])
+                groups.append(slot)
+        members: list[tuple[str, Any]] = []
+        proof_text: list[str] = []
+        for name in proof:
+            if name in _PROOF_SLOTS:
+                members.append((name, _READ))
+                proof_text.append(re.escape(compact(name)) + ':"' + _STRING_SLOT + '"')
+            else:
+                members.append((name, compiled.proof_constants[name]))
+                proof_text.append(re.escape(compact(name) + ":" + compact(compiled.proof_constants[name])))
+        parts.append(re.escape(',"proof":{') + ",".join(proof_text) + "}}")
+        return cls(re.compile("".join(parts)), tuple(groups), tuple(members), found, frozenset(rendered[1]))
+
+    def read(self, matched: re.Match[str]) -> Known | None:
+        values = matched.groups()
+        slots = dict(zip(self.slots, values, strict=False))
+        read_back = iter(values[len(self.slots) :])
+        proof = {name: next(read_back) if value is _READ else value for name, value in self.proof}
+        rendered = self.found[0].render(slots)
+        if rendered is None or rendered[1].keys() != self.present:
+            return None  # a value the reference path judges: parsed, and read the long way
+        credential = rendered[0]
+        credential["proof"] = proof
+        return credential, self.found, slots
+
+
+def _group(number: int) -> str:
+    return f"s{number}"

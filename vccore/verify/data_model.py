@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Final, TypeVar
 
 from .. import _datetime
+from .._json import as_list
 from .._nquads import iri_value
 from .._signed import (
     SCHEMA,
@@ -177,6 +178,20 @@ def _check_presentation(dataset: Dataset, credentials: int, problems: list[Probl
             )
         )
     return holder
+
+
+def _check_unsigned_presentation(presentation: Mapping[str, Any], problems: list[Problem]) -> None:
+    """Unsigned, a presentation vouches for nothing of its own, and there is no signed form to
+    read: its JSON is checked for shape only, and no verdict rests on it.
+    """
+    if "VerifiablePresentation" not in as_list(presentation.get("type")):
+        problems.append(Problem(ProblemCode.MALFORMED_VALUE_ERROR, 'type must include "VerifiablePresentation"'))
+    holder = presentation.get("holder")
+    holder_id = holder.get("id") if isinstance(holder, Mapping) else holder
+    if holder is not None and not (isinstance(holder_id, str) and ":" in holder_id):
+        problems.append(
+            Problem(ProblemCode.MALFORMED_VALUE_ERROR, "holder must be a URL, or an object whose id is a URL")
+        )
 
 
 def _check_related_resources(root: Node, contexts: ContextLoader, problems: list[Problem]) -> None:

@@ -31,12 +31,13 @@ from ._proofs import (
     _spent,
     _transformation_problem,
 )
-from ._shapes import _Shapes
+from ._shapes import ReadBy, _Shapes
 from ._trust import _index_trusted, _resolve_key, _TrustedKey
 from .data_model import (
     _check_data_model,
     _check_presentation,
     _check_related_resources,
+    _check_unsigned_presentation,
     _check_validity,
     _context_version,
     _Credential,
@@ -280,7 +281,7 @@ class Verifier:
             proofs = _proof_list(presentation, problems)
             # What the presentation says of itself (its type, holder, credentials and proofs) is
             # read as signed; a presentation without a proof vouches for nothing of its own.
-            document = self._document(presentation, proofs, budget, compiled=False)
+            document = self._document(presentation, proofs, budget, False)
             holder: str | None = None
             if document.failure is not None:
                 problems.append(document.failure)
@@ -307,19 +308,7 @@ class Verifier:
                 )
             )
         else:
-            # Unsigned, the presentation vouches for nothing of its own, and there is no signed
-            # form to read: its JSON is checked for shape only, and no verdict rests on it.
-            types = presentation.get("type")
-            if "VerifiablePresentation" not in _json.as_list(types):
-                problems.append(
-                    Problem(ProblemCode.MALFORMED_VALUE_ERROR, 'type must include "VerifiablePresentation"')
-                )
-            holder_value = presentation.get("holder")
-            holder_id = holder_value.get("id") if isinstance(holder_value, Mapping) else holder_value
-            if holder_value is not None and not (isinstance(holder_id, str) and ":" in holder_id):
-                problems.append(
-                    Problem(ProblemCode.MALFORMED_VALUE_ERROR, "holder must be a URL, or an object whose id is a URL")
-                )
+            _check_unsigned_presentation(presentation, problems)
         results: list[VerificationResult] = []
         for index, credential in enumerate(credentials):
             if isinstance(credential, Mapping) and credential.get("type") == "EnvelopedVerifiableCredential":
@@ -345,9 +334,11 @@ class Verifier:
         (``status_list``) is checked for its proof and data model only: its validity window is
         judged for each use, and it has no status of its own.
         """
-        if isinstance(credential, (str, bytes)):
+        text = credential if isinstance(credential, (str, bytes)) else None
+        known = self._shapes.read_text(text) if text is not None else None  # a shape's text: not parsed
+        if text is not None:
             try:
-                credential = _json.loads(credential)
+                credential = known[0] if known is not None else _json.loads(text)
             except ValueError as exc:
                 return VerificationResult(False, (Problem(ProblemCode.PARSING_ERROR, f"not JSON: {exc}"),)), None
         if not isinstance(credential, Mapping):
@@ -360,7 +351,7 @@ class Verifier:
         problems: list[Problem] = []
         version = _context_version(credential.get("@context"), problems)
         proofs = _proof_list(credential, problems)
-        document = self._document(credential, proofs, budget)
+        document = self._document(credential, proofs, budget, known[1:] if known is not None else True)
         if document.failure is not None:
             problems.append(document.failure)
             return VerificationResult(False, tuple(problems)), None
@@ -409,20 +400,24 @@ class Verifier:
                     source = StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
                     StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
         verified = not problems and any(r.verified for r in proof_results)
+        if verified and text is not None and known is None:
+            self._shapes.learn_text(document.compiled, document.slots, proofs)  # read by its text next time
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings)), read
 
     def _document(
-        self, json_document: Mapping[str, Any], proofs: list[Any], budget: WorkBudget, *, compiled: bool = True
+        self, json_document: Mapping[str, Any], proofs: list[Any], budget: WorkBudget, compiled: bool | ReadBy = True
     ) -> _Document:
         """The document's unsecured part as signed: through a compiled shape when one vouches
-        for it (the JSON is exactly the shape, so its quads are the shape's with these values),
-        else through the reference path, in safe mode.
+        for it (the JSON is exactly the shape, so its quads are the shape's with these values;
+        ``compiled``: False for none, or the shape and slots its text was read by), else through
+        the reference path, in safe mode.
         """
         document = _Document(json_document, proofs)
+        known = compiled if isinstance(compiled, tuple) else None
         try:
-            found = self._shapes.find(json_document, proofs) if compiled else None
+            found = known[0] if known is not None else self._shapes.find(json_document, proofs) if compiled else None
             if found is not None:
-                slots = found[0].slots_of(json_document)
+                slots = document.slots = known[1] if known is not None else found[0].slots_of(json_document)
                 if slots is not None and found[1].canonicalizes_rdf:
                     transformed = found[0].document.transform(slots)
                     if transformed is not None:
