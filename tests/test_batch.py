@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -518,3 +519,66 @@ def test_a_pretty_printed_document_is_not_taken_for_json_lines(
         capsys, "issue", "HealthProfessional", "--batch", str(document), "-o", str(output), "--home", home
     )
     assert code == 0, err
+
+
+def test_a_batch_forks_in_a_process_whose_server_app_has_gone_idle(tmp_path: Path) -> None:
+    """A server app made in this process keeps a thread for its group commit and one for its
+    readiness probe, each ending only after 10 s without work: a batch forking its workers
+    meanwhile was refused ("needs a process with no other thread running"; a test of the app
+    run just before a forking one made that one fail). Idle, they are asked to end at once."""
+    pytest.importorskip("starlette")
+    import threading
+
+    from starlette.testclient import TestClient
+
+    from vccore.batch import issue_batch
+    from vccore.http import create_app
+    from vccore.http.auth import StaticTokenAuthorizer
+
+    token = "static-token-for-tests-0123456789"
+    server_issuer = _batch_issuer(tmp_path / "server.db")
+    client = TestClient(create_app(server_issuer, authorizer=StaticTokenAuthorizer(token)))
+    example = bundled_entity_types()["HealthProfessional"].example
+    answer = client.post(
+        "/vc-certification/v1/certify/HealthProfessional",
+        json={**example, "certificateId": "900000000001"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert client.get("/ready").status_code == 200
+    assert {t.name for t in threading.enumerate()} >= {"vccore-group-commit", "vccore-ready"}
+    server_issuer.store.close()
+    good, bad = write_input(tmp_path / "in.jsonl", 600)
+    report = issue_batch(
+        functools.partial(_batch_issuer, tmp_path / "batch.db"),
+        "HealthProfessional",
+        tmp_path / "in.jsonl",
+        tmp_path / "out.jsonl",
+        workers=2,
+        start_method="fork",
+        now=AT,
+    )
+    assert report.done == len(good) and report.rejected == len(bad)
+
+
+def _batch_issuer(path: Path) -> Issuer:
+    return Issuer(
+        signer=Ed25519Key.from_seed(bytes(32)), store=open_store(path, status_url="https://issuer.example/s/")
+    )
+
+
+def test_a_group_commit_thread_ended_idle_starts_again_with_the_next_request(tmp_path: Path) -> None:
+    pytest.importorskip("starlette")
+    from vccore import _threads
+    from vccore.http._group_commit import GroupCommitter
+
+    issuer = _batch_issuer(tmp_path / "s.db")
+    committer = GroupCommitter(issuer)
+    assert isinstance(committer.certify(ENTITY, payload(1)), Certified)
+    thread = committer._thread
+    assert thread is not None and thread.is_alive()  # waits 10 s for the next request
+    _threads.end_idle(2.0)
+    assert not thread.is_alive() and committer._thread is None
+    assert isinstance(committer.certify(ENTITY, payload(2)), Certified)
+    assert committer._thread is not None and committer._thread.is_alive()
+    issuer.store.close()

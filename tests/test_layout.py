@@ -151,6 +151,7 @@ FLOORS: list[tuple[str, ...]] = [
         "vccore.results",
         "vccore._signed",
         "vccore._cache",
+        "vccore._threads",
         "vccore._fetch",
     ),
 ]

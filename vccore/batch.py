@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from . import _datetime, _json
+from ._threads import end_idle as end_idle_threads
 from .codes import CredentialStatus, ErrorCode, ProblemCode
 from .errors import BatchError, VccoreError
 from .issuer import Certified, Issuer
@@ -183,6 +184,7 @@ def _exit_with(parent: int) -> None:
 
 
 START_METHODS = ("spawn", "fork")
+_IDLE_THREADS_WAIT = 2.0  # seconds a fork waits for vccore's idle threads to end (see vccore._threads)
 
 
 def _ordered(
@@ -247,6 +249,8 @@ def _check_start_method(start_method: str, workers: int) -> None:
         raise BatchError(
             f"start_method {start_method!r} is not one of {available} on this system", code=ErrorCode.INVALID_ARGUMENT
         )
+    if start_method == "fork" and workers > 1:
+        end_idle_threads(_IDLE_THREADS_WAIT)  # a server app's idle threads in this process, say
     others = [t for t in threading.enumerate() if t is not threading.current_thread()]
     if start_method == "fork" and workers > 1 and not all(getattr(t, "vccore_fork_safe", False) for t in others):
         # A thread holding a lock at the fork leaves that lock held forever in the copy (the

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from .._threads import register as register_idle
 from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
@@ -90,6 +91,8 @@ class GroupCommitter:
         self._waiting: deque[_Request] = deque()
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._end = False  # the thread ends once nothing waits, without its 10 s (see end_if_idle)
+        register_idle(self)
 
     def certify(
         self,
@@ -150,13 +153,24 @@ class GroupCommitter:
                 self._thread.start()
             self._lock.notify()
 
+    def end_if_idle(self) -> threading.Thread | None:
+        """The thread, told to end once it has no request (a batch about to fork asks: see
+        vccore._threads); None when a request waits or there is no thread.
+        """
+        with self._lock:
+            if self._thread is None or self._waiting:
+                return None
+            self._end = True
+            self._lock.notify()
+            return self._thread
+
     def _run(self) -> None:
         while True:
             with self._lock:
-                if not self._waiting:
+                if not self._waiting and not self._end:
                     self._lock.wait(timeout=10)  # a request, or 10 s of none
                 if not self._waiting:
-                    self._thread = None
+                    self._thread, self._end = None, False
                     return
                 group = [self._waiting.popleft() for _ in range(min(MOST, len(self._waiting)))]
             for part in _parts(group):

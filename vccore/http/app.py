@@ -20,6 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._cache import Cache
+from .._threads import register as register_idle
 from ..codes import ErrorCode
 from ..entities import EntityType
 from ..errors import VccoreError
@@ -324,16 +325,28 @@ class _StoreProbe:
 
     def __init__(self, query: Callable[[], object]) -> None:
         self._query = query
-        self._asks: queue.SimpleQueue[concurrent.futures.Future[None]] = queue.SimpleQueue()
+        self._asks: queue.SimpleQueue[concurrent.futures.Future[None] | None] = queue.SimpleQueue()
         self._pending: concurrent.futures.Future[None] | None = None
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        register_idle(self)
+
+    def end_if_idle(self) -> threading.Thread | None:
+        """The thread, told to end once no check waits (a batch about to fork asks: see
+        vccore._threads); None when there is no thread.
+        """
+        with self._lock:
+            if self._thread is not None:
+                self._asks.put(None)
+            return self._thread
 
     def _answer(self) -> None:
         while True:
             try:
                 asked = self._asks.get(timeout=_PROBE_IDLE)
             except queue.Empty:
+                asked = None
+            if asked is None:  # a while without a check, or asked to end: ends unless one came
                 with self._lock:  # (check() asks and looks at the thread under this lock)
                     if self._asks.empty():
                         self._thread = None
