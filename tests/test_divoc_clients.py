@@ -248,3 +248,33 @@ def test_an_unknown_entity_type_is_named_as_json_not_as_python_writes_it(client:
     answer = client.post(REVOKE, json={"certificateId": "x", "entityName": "a\x01\u00e9b"})
     assert answer.status_code == 404, answer.text
     assert '"a\\u0001\\u00e9b"' in answer.json()["detail"] and "'" not in answer.json()["detail"].split(";")[0]
+
+
+def test_a_credential_body_laid_out_as_one_verified_before_is_read_unparsed(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A body that is a credential as vccore writes it (compact, the layout of one the verifier
+    has verified) goes to the verifier as text: no JSON parse of the body, nor in the verifier.
+    The answers are those of the same credentials sent as parsed JSON, a revoked one's dates
+    included (its record is found from the text)."""
+    from vccore import _json
+
+    for number in ("t-1", "t-2", "t-3"):
+        assert client.post(CERTIFY, json=payload(number)).status_code == 200
+    texts = [client.get(f"{CERTIFICATE}/{n}").content for n in ("t-1", "t-2", "t-3")]
+    assert client.post(VERIFY, content=texts[0]).json()["verified"]  # met: its layout is learned
+    assert client.post(REVOKE, json={"certificateId": "t-2", "entityName": "HealthProfessional"}).status_code == 200
+    expected = [client.post(VERIFY, json=json.loads(text)).content for text in texts]
+    real = _json.loads
+
+    def not_parsed(text: Any) -> Any:
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(_json, "loads", not_parsed)
+    assert client.post(VERIFY, content=texts[0]).content == expected[0]
+    assert client.post(VERIFY, content=texts[2]).content == expected[2]
+    monkeypatch.setattr(_json, "loads", real)  # a revoked one: its record is looked up from the JSON
+    revoked = client.post(VERIFY, content=texts[1])
+    assert revoked.content == expected[1] and revoked.json()["status"]["certificateStatus"] == "REVOKED"
+    bad = client.post(VERIFY, content=texts[0][:-1])  # not JSON: the 400 it always was
+    assert bad.status_code == 400 and "the body is not JSON" in bad.text

@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -66,11 +66,28 @@ async def read_body(request: Request) -> bytes:
 
 async def read_json(request: Request) -> Any:
     """The request's body as strict JSON (:func:`read_body`), else a 400 that says why."""
-    body = await read_body(request)
+    return _body_json(await read_body(request))
+
+
+def _body_json(body: bytes) -> Any:
     try:
         return _json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"the body is not JSON: {exc}", code=ErrorCode.MALFORMED_REQUEST) from None
+
+
+async def credential_of(request: Request, verifier: Verifier, wrappers: tuple[str, ...]) -> dict[str, Any] | bytes:
+    """The credential of a verify request (:func:`credential_in`), or the body's bytes as they
+    are when they are a credential laid out as one ``verifier`` has verified from its text (it
+    then reads them without parsing: :meth:`Verifier.knows_text`).
+    """
+    body = await read_body(request)
+    return body if verifier.knows_text(body) else credential_in(_body_json(body), wrappers)
+
+
+def parsed(credential: dict[str, Any] | bytes) -> dict[str, Any]:
+    """What :func:`credential_of` gave, as JSON (its bytes were a credential: a JSON object)."""
+    return credential if isinstance(credential, dict) else cast("dict[str, Any]", _json.loads(credential))
 
 
 def credential_in(body: Any, wrappers: tuple[str, ...]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from ._idempotency import (
 )
 from ._responses import CREDENTIAL_TYPES, STATUS_FOR, ApiError, DivocVerifyAnswers, negotiate, problem, summary
 from ._schema_records import PAGE_TYPES, pdf_name, template_url, tenant_page, tenant_templates
-from ._service import Handlers, Service, credential_in
+from ._service import Handlers, Service, credential_of, parsed
 from .webhook import Callbacks
 
 __all__ = ["DivocApi"]
@@ -46,6 +46,7 @@ _CERTIFICATE_TYPES: Final = (*CREDENTIAL_TYPES, "text/html", "application/pdf", 
 
 
 _DATED: Final = frozenset((ProblemCode.REVOKED, ProblemCode.SUSPENDED, ProblemCode.SUPERSEDED))
+_VERIFY_WRAPPERS: Final = ("verifiableCredential", "signedCredentials", "credential")  # the credential, in a body
 
 
 class DivocApi(Handlers):
@@ -395,13 +396,12 @@ class DivocApi(Handlers):
         """``POST /vc-certification/v1/certificate/verify``: DIVOC's verify answer."""
 
         async def work() -> Response:
-            body = await self._json(request)
-            credential = credential_in(body, ("verifiableCredential", "signedCredentials", "credential"))
+            credential = await credential_of(request, self.verifier, _VERIFY_WRAPPERS)
             result = await self._verify(credential)
             # the issuer's record gives the dates of a revocation or suspension: looked up only then
             # (a VALID credential, the common case, costs no store query)
             dated = result.authentic and bool(set(result.codes) & _DATED)
-            record = await run_in_threadpool(record_of_credential, self.store, credential) if dated else None
+            record = await run_in_threadpool(record_of_credential, self.store, parsed(credential)) if dated else None
             return self._verify_answers.response(result, record)
 
         return await self._guard(work)

@@ -24,7 +24,7 @@ class _Shapes:
     only, and at most 64 are kept (each holds about 100 KB of generated code).
     """
 
-    __slots__ = ("compiled", "contexts", "entity_types", "seen", "suites", "texts")
+    __slots__ = ("compiled", "contexts", "entity_types", "last_learned", "seen", "suites", "texts")
 
     def __init__(
         self, suites: tuple[Suite, ...], contexts: ContextLoader, entity_types: Mapping[str, EntityType] | None
@@ -37,6 +37,7 @@ class _Shapes:
         # by the compiled shape's id (held in the value, so that the id stays its own), the slots
         # present and the proof's members
         self.texts: Cache[tuple[Any, ...], tuple[CompiledCredentials, _TextShape | None]] = Cache(_MOST_TEXT_SHAPES)
+        self.last_learned: tuple[Any, ...] = ()  # the last learn_text's shape, slots and proof, in short
 
     def find(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
         """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
@@ -121,6 +122,14 @@ class _Shapes:
         """A credential given as JSON text, read by the text of a shape met before (see
         :class:`_TextShape`) without parsing it; None: parse it.
         """
+        found = self._match(text)
+        return found[0].read(found[1]) if found is not None else None
+
+    def matches_text(self, text: str | bytes) -> bool:
+        """Whether :meth:`read_text` would read ``text`` by a shape's text (its values aside)."""
+        return self._match(text) is not None
+
+    def _match(self, text: str | bytes) -> tuple[_TextShape, re.Match[str]] | None:
         if len(text) > _MOST_TEXT or not len(self.texts):
             return None
         if isinstance(text, bytes):
@@ -131,7 +140,7 @@ class _Shapes:
         text = text.strip(" \t\n\r")  # JSON's whitespace around the value (a line's end)
         for _, shape in self.texts.values():
             if shape is not None and (matched := shape.pattern.fullmatch(text)) is not None:
-                return shape.read(matched)
+                return shape, matched
         return None
 
     def learn_text(
@@ -144,6 +153,10 @@ class _Shapes:
         proof = proofs[0] if len(proofs) == 1 else None
         if found is None or slots is None or not isinstance(proof, dict):
             return
+        seen = (id(found[0]), len(slots), tuple(proof))
+        if seen == self.last_learned:  # what nearly every credential of a batch or a server shows
+            return
+        self.last_learned = seen
         key = (id(found[0]), found[1].name, frozenset(k for k, v in slots.items() if v is not None), tuple(proof))
         self.texts.get_or_make(key, lambda: (found[0], _TextShape.learn(found, slots, proof)))
 

@@ -201,6 +201,10 @@ class Verifier:
                 (Problem(ProblemCode.INTERNAL_ERROR, f"vccore failed while verifying: {type(exc).__name__}: {exc}"),),
             )
 
+    def knows_text(self, text: str | bytes) -> bool:
+        """Whether :meth:`verify` reads ``text`` unparsed, laid out as a credential it verified from its text."""
+        return self._shapes.matches_text(text)
+
     def verify_bounded(
         self, credential: Any, *, json_values: int, rdfc_work: int, now: datetime | None = None
     ) -> VerificationResult | None:
@@ -400,7 +404,7 @@ class Verifier:
                     source = StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
                     StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
         verified = not problems and any(r.verified for r in proof_results)
-        if verified and text is not None and known is None:
+        if verified and known is None:  # (given as JSON too: a server that parsed the body learns its layout)
             self._shapes.learn_text(document.compiled, document.slots, proofs)  # read by its text next time
         return VerificationResult(verified, tuple(problems), tuple(proof_results), tuple(warnings)), read
 
