@@ -150,3 +150,21 @@ def test_a_hostile_text_is_read_in_linear_time(world: World) -> None:
         got = world.verifier.verify(text, now=NOW)
         assert not got.verified
         assert time.monotonic() - began < 5  # seconds: quadratic splitting took minutes
+
+
+def test_a_text_asked_about_then_verified_is_matched_once(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server asks knows_text of a body, then verifies that body: one match, not two."""
+    shapes = world.verifier._shapes
+    looked: list[int] = []
+    real = type(shapes)._match_anew
+
+    def counted(self: Any, text: Any) -> Any:
+        looked.append(1)
+        return real(self, text)
+
+    monkeypatch.setattr(type(shapes), "_match_anew", counted)
+    body = world.texts[1].encode()
+    assert world.verifier.knows_text(body) and world.verifier.verify(body, now=NOW).verified
+    assert len(looked) == 1
+    other = world.texts[2].encode()  # another text is matched anew
+    assert world.verifier.verify(other, now=NOW).verified and len(looked) == 2

@@ -24,7 +24,7 @@ class _Shapes:
     only, and at most 64 are kept (each holds about 100 KB of generated code).
     """
 
-    __slots__ = ("compiled", "contexts", "entity_types", "last_learned", "seen", "suites", "texts")
+    __slots__ = ("compiled", "contexts", "entity_types", "last_learned", "last_match", "seen", "suites", "texts")
 
     def __init__(
         self, suites: tuple[Suite, ...], contexts: ContextLoader, entity_types: Mapping[str, EntityType] | None
@@ -38,6 +38,8 @@ class _Shapes:
         # present and the proof's members
         self.texts: Cache[tuple[Any, ...], tuple[CompiledCredentials, _TextShape | None]] = Cache(_MOST_TEXT_SHAPES)
         self.last_learned: tuple[Any, ...] = ()  # the last learn_text's shape, slots and proof, in short
+        # the last text matched (held, so that no other object takes its identity) and the match
+        self.last_match: tuple[object, tuple[_TextShape, re.Match[str]] | None] = (None, None)
 
     def find(self, credential: Mapping[str, Any], proofs: list[Any]) -> tuple[CompiledCredentials, Suite] | None:
         """The compiled shape that may vouch for ``credential``, by what it shows of its shape (the
@@ -130,6 +132,14 @@ class _Shapes:
         return self._match(text) is not None
 
     def _match(self, text: str | bytes) -> tuple[_TextShape, re.Match[str]] | None:
+        last = self.last_match  # a server asks matches_text, then verifies the same body: matched once
+        if last[0] is text:
+            return last[1]
+        found = self._match_anew(text)
+        self.last_match = (text, found)
+        return found
+
+    def _match_anew(self, text: str | bytes) -> tuple[_TextShape, re.Match[str]] | None:
         if len(text) > _MOST_TEXT or not len(self.texts):
             return None
         if isinstance(text, bytes):
