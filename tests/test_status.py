@@ -73,6 +73,18 @@ def test_values_round_trip(values: dict[int, int], size: int) -> None:
     assert decoded.set_indices(size) == sorted(i for i, v in values.items() if v)
 
 
+@given(st.binary(min_size=1, max_size=64), st.sampled_from([1, 2, 3, 4, 8]))
+def test_get_reads_each_entry_most_significant_bit_first(data: bytes, size: int) -> None:
+    bits = Bitstring(data, len(data) * 8)
+    as_text = "".join(f"{byte:08b}" for byte in data)  # bit 0 is the first byte's highest
+    entries = len(as_text) // size
+    for index in range(entries):
+        assert bits.get(index, size) == int(as_text[index * size : index * size + size], 2)
+    for outside in (entries, -1):
+        with pytest.raises(StatusError):
+            bits.get(outside, size)
+
+
 def test_index_zero_is_the_most_significant_bit() -> None:
     assert Bitstring.zeros(16).with_values({0: 1}).data == b"\x80\x00"
     assert Bitstring.zeros(16).with_values({7: 1, 8: 1}).data == b"\x01\x80"

@@ -152,11 +152,12 @@ class CompiledShape:
         present = self._present(values)
         return None if present is None else self._canonical(present)
 
-    def transform(self, values: Mapping[str, Any]) -> tuple[list[_nquads.Quad], str] | None:
+    def transform(self, values: Mapping[str, Any], *, present: bool = False) -> tuple[list[_nquads.Quad], str] | None:
         """The quads (what a verifier reads, see :mod:`vccore._signed`) and the canonical N-Quads
-        for slot ``values``, or None (use the reference path).
+        for slot ``values``, or None (use the reference path). ``present``: the values are the
+        slots present, as :meth:`_present` gives them (not worked out again).
         """
-        read = self.read(values)
+        read = self.read_present(cast("dict[str, str]", values)) if present else self.read(values)
         if read is None:
             return None
         quads, canonical = read
@@ -168,8 +169,12 @@ class CompiledShape:
         none), never worked out by the general algorithm here.
         """
         present = self._present(values)
-        if present is None:
-            return None
+        return None if present is None else self.read_present(present)
+
+    def read_present(self, present: dict[str, str]) -> tuple[list[_nquads.Quad], str | None] | None:
+        """:meth:`read` of slots known present (what :meth:`_present` returned, or
+        :meth:`CompiledCredentials.render` gave with its credential).
+        """
         if self._read is not None:
             found = self._read(present)
             if found is None:
@@ -432,7 +437,7 @@ def _generate_canonical(
                 source.lines.append(f"        out.append({source.line(terms)})")
     lists = "".join(f"a{i}, " for i in range(len(nodes)))
     if with_quads:
-        source.lines.append("    quads = [*C, *(q for q in Q if q is not None)]")
+        source.lines.append("    quads = [*C, *filter(None, Q)]")  # (a quad is a non-empty tuple: never false)
     tied, done = ("quads, TIED", "quads, ''.join(out)") if with_quads else ("TIED", "''.join(out)")
     source.lines += [
         f"    order = sorted([(H(''.join(sorted(a)).encode()).hexdigest(), n) for n, a in enumerate(({lists})) if a])",
@@ -651,6 +656,12 @@ class CompiledCredentials:
         credential = self._render(present)
         return None if credential is None else (credential, present)
 
+    def render_present(self, present: dict[str, str]) -> dict[str, Any] | None:
+        """:meth:`render` of slots known to be what it would find present (every value a text,
+        and a set of slots present that it has rendered before): its credential only.
+        """
+        return self._render(present)
+
     def json_text(self, present: dict[str, str]) -> str | None:
         """The compact JSON of what :meth:`render` makes of the slots ``present``, as
         :func:`vccore._json.compact` writes it (what a store and a batch write), without walking
@@ -678,9 +689,11 @@ class CompiledCredentials:
             return None
         return canonical_document, canonical_proof
 
-    def proof_configuration(self, proof: Mapping[str, Any]) -> str | None:
-        """The canonical proof configuration of ``proof`` (its signature left out), or None."""
-        if not self.is_plain_proof(proof) or "@context" in proof:
+    def proof_configuration(self, proof: Mapping[str, Any], *, plain: bool = False) -> str | None:
+        """The canonical proof configuration of ``proof`` (its signature left out), or None.
+        ``plain``: the caller has just found :meth:`is_plain_proof` true.
+        """
+        if not (plain or self.is_plain_proof(proof)) or "@context" in proof:
             return None
         created = proof["created"]
         cached = self._proofs.get(created) if isinstance(created, str) else None

@@ -127,6 +127,8 @@ class Bitstring:
                 f"status index {index} (size {size}) is outside a list of {self.length} bits",
                 code=ErrorCode.STATUS_LIST_LENGTH_ERROR,
             )
+        if size == 1:  # (nearly every entry)
+            return (self.data[index >> 3] >> (7 - (index & 7))) & 1
         value = 0
         for bit in range(start, start + size):
             value = (value << 1) | ((self.data[bit // 8] >> (7 - bit % 8)) & 1)

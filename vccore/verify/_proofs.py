@@ -334,7 +334,9 @@ class _ProofCheck:
             compiled[0] if compiled is not None and compiled[1] is suite and compiled[0].is_plain_proof(proof) else None
         )
         quads: list[Quad] | None = None
-        canonical = shape.proof_configuration(proof) if shape is not None and suite.canonicalizes_rdf else None
+        canonical = (
+            shape.proof_configuration(proof, plain=True) if shape is not None and suite.canonicalizes_rdf else None
+        )
         configuration: dict[str, Any] | None = None
         if canonical is None:
             configuration = proof_configuration(suite, proof, self.document.unsecured)

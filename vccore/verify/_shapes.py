@@ -174,7 +174,8 @@ class _Shapes:
 ReadBy = tuple[tuple[CompiledCredentials, Suite], dict[str, str]]
 """The compiled shape and suite a credential was read by, and its slot values."""
 Known = tuple[dict[str, Any], tuple[CompiledCredentials, Suite], dict[str, str]]
-"""A credential read by its text: its JSON value, its compiled shape and suite, its slots."""
+"""A credential read by its text: its JSON value, its compiled shape and suite, its slots (those
+present, as :meth:`vccore._compiled.CompiledShape._present` gives them)."""
 
 _MOST_TEXT: Final = 64 * 1024
 """The longest text read by a shape's text (a credential of an entity type is a few KiB)."""
@@ -203,7 +204,6 @@ class _TextShape:
     slots: tuple[str, ...]  # the slot of each group, in order (a slot met again is a backreference)
     proof: tuple[tuple[str, Any], ...]  # the proof's members in order, each a constant or _READ
     found: tuple[CompiledCredentials, Suite]
-    present: frozenset[str]
 
     @classmethod
     def learn(
@@ -253,17 +253,21 @@ class _TextShape:
                 members.append((name, compiled.proof_constants[name]))
                 proof_text.append(re.escape(compact(name) + ":" + compact(compiled.proof_constants[name])))
         parts.append(re.escape(',"proof":{') + ",".join(proof_text) + "}}")
-        return cls(re.compile("".join(parts)), tuple(groups), tuple(members), found, frozenset(rendered[1]))
+        if set(groups) != rendered[1].keys():
+            return None  # (a slot present but not in the text: not read by text)
+        return cls(re.compile("".join(parts)), tuple(groups), tuple(members), found)
 
     def read(self, matched: re.Match[str]) -> Known | None:
+        # Every slot present is a group of the pattern, and a group's value is a text, so the
+        # slots are what CompiledCredentials.render would find present, as when this was learned
+        # (a set of slots present it rendered then; the value of a slot does not change that).
         values = matched.groups()
         slots = dict(zip(self.slots, values, strict=False))
         read_back = iter(values[len(self.slots) :])
         proof = {name: next(read_back) if value is _READ else value for name, value in self.proof}
-        rendered = self.found[0].render(slots)
-        if rendered is None or rendered[1].keys() != self.present:
+        credential = self.found[0].render_present(slots)
+        if credential is None:
             return None  # a value the reference path judges: parsed, and read the long way
-        credential = rendered[0]
         credential["proof"] = proof
         return credential, self.found, slots
 

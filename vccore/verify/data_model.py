@@ -61,12 +61,17 @@ def _context_version(context: Any, problems: list[Problem]) -> VCVersion | None:
 _VERSION_OF: Final = {version.context: version for version in VCVersion}
 
 # Section 4.5 and the sections of each property: these objects say what kind they are.
+# (name, IRI, the IRI as an N-Quads term: what a node's properties are keyed by)
 _TYPED_OBJECTS: Final = tuple(
-    (name, VC + name) for name in ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
+    (name, VC + name, f"<{VC}{name}>")
+    for name in ("credentialStatus", "credentialSchema", "evidence", "termsOfUse", "refreshService")
 )
-_DATES: Final = tuple((name, VC + name) for name in ("validFrom", "validUntil", "issuanceDate", "expirationDate"))
-_TEXTS: Final = tuple((name, SCHEMA + name) for name in ("name", "description"))
+_DATES: Final = tuple(
+    (name, VC + name, f"<{VC}{name}>") for name in ("validFrom", "validUntil", "issuanceDate", "expirationDate")
+)
+_TEXTS: Final = tuple((name, SCHEMA + name, f"<{SCHEMA}{name}>") for name in ("name", "description"))
 _RELATED_RESOURCE: Final = VC + "relatedResource"
+_SUBJECT: Final = VC + "credentialSubject"
 
 
 def _check_data_model(dataset: Dataset, version: str | None, problems: list[Problem]) -> _Credential | None:
@@ -89,8 +94,18 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
                 "the credential holds a proof under another name than proof; proofs are found under proof",
             )
         )
-    issuer = _read(lambda: _issuer(root), problems)
-    subjects = _read(lambda: root.nodes(VC + "credentialSubject", "credentialSubject"), problems)
+    # (each read in a try of its own, not through _read: no closure made per property, on the
+    # path every credential takes)
+    issuer: Node | None = None
+    try:
+        issuer = _issuer(root)
+    except Unreadable as exc:
+        bad(exc.message)
+    subjects: list[Node] | None = None
+    try:
+        subjects = root.nodes(_SUBJECT, "credentialSubject")
+    except Unreadable as exc:
+        bad(exc.message)
     if subjects is not None and not subjects:
         bad("credentialSubject must be an object or a non-empty list of objects")
     if subjects and any(s.iri is None and s.is_empty() for s in subjects):
@@ -98,10 +113,14 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
     # (each property read only where the node has it: an absent one reads as nothing, and is
     # most of them, on the path every credential takes)
     status: list[Node] = []
-    for name, predicate in _TYPED_OBJECTS:
-        if not root.has(predicate):
+    for name, predicate, term in _TYPED_OBJECTS:
+        if term not in root.props:
             continue
-        items = _read(lambda: root.nodes(predicate, name), problems) or []
+        try:
+            items = root.nodes(predicate, name)
+        except Unreadable as exc:
+            bad(exc.message)
+            items = []
         if name == "credentialStatus":
             status = items  # read once: a credentialStatus that is a value is one problem, not two
         for item in items:
@@ -112,13 +131,20 @@ def _check_data_model(dataset: Dataset, version: str | None, problems: list[Prob
     if version == "2.0":
         holders = [(root, "")] + ([(issuer, "issuer.")] if issuer is not None else [])
         for holder, where in holders:
-            for name, predicate in _TEXTS:
-                if holder.has(predicate):
-                    _read(lambda: holder.literals(predicate, f"{where}{name}", TEXT_DATATYPES), problems)
+            for name, predicate, term in _TEXTS:
+                if term in holder.props:
+                    try:
+                        holder.literals(predicate, f"{where}{name}", TEXT_DATATYPES)
+                    except Unreadable as exc:
+                        bad(exc.message)
     dates: dict[str, tuple[str, datetime]] = {}
-    for name, predicate in _DATES:
-        if root.has(predicate):
-            moment = _read(lambda: root.one_datetime(predicate, name, require_zone=version == "2.0"), problems)
+    for name, predicate, term in _DATES:
+        if term in root.props:
+            try:
+                moment = root.one_datetime(predicate, name, require_zone=version == "2.0")
+            except Unreadable as exc:
+                bad(exc.message)
+                continue
             if moment is not None:
                 dates[name] = moment
         elif name == "issuanceDate" and version == "1.1":

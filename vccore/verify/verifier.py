@@ -71,8 +71,10 @@ class Verifier:
         "_shapes",
         "_signed_proofs",
         "_status",
+        "_status_lists",
         "_store",
         "_suites",
+        "_tools",
         "_trusted",
         "_trusted_issuers",
     )
@@ -106,14 +108,20 @@ class Verifier:
         self._lists: Cache[tuple[str, str], StatusList | Refusal] = Cache(256)
         # The same list object seen again (what mapping and folder resolvers return): its verdict.
         self._list_seen: Cache[str, tuple[Any, StatusList | Refusal]] = Cache(256)
-        # Compiled shapes of the entity types' credentials, so that the JSON-LD work of verifying
-        # them is done once per shape.
+        # Compiled shapes of the entity types' credentials: their JSON-LD work done once per shape.
         self._shapes = _Shapes(self._suites, self._contexts, entity_types)
         # did:key verification methods already resolved (resolving one decodes and checks the key,
         # which costs about half an Ed25519 verification); a did:key always resolves the same way.
         self._did_keys: Cache[str, Ed25519Key] = Cache(1024)
         # Proof configurations already read, by suite and transformed form (see vccore.verify._proofs).
         self._signed_proofs: Cache[tuple[str, str], SignedProof] = Cache(256)
+        # what the checks borrow of this verifier, made once (its settings do not change)
+        self._tools = _ProofTools(self._suites, self._contexts, self._resolve, self._signed_proofs)
+        self._status_lists: StatusLists | None = None
+        if self._status is not None:
+            self._status_lists = StatusLists(
+                self._status, self._verify_list, self._successor, self._lists, self._list_seen
+            )
 
     @classmethod
     def create(
@@ -293,7 +301,7 @@ class Verifier:
                 holder = _check_presentation(document.dataset, len(credentials), problems)
             if proofs and document.failure is None:
                 proof_results = _check_proofs(
-                    self._proof_tools(),
+                    self._tools,
                     document,
                     holder,
                     "authentication",
@@ -372,9 +380,7 @@ class Verifier:
                     hint=f"if you trust {issuer}, add it to the Verifier's trusted_issuers=",
                 )
             )
-        proof_results = (
-            _check_proofs(self._proof_tools(), document, issuer, purpose, now, problems, budget) if proofs else []
-        )
+        proof_results = _check_proofs(self._tools, document, issuer, purpose, now, problems, budget) if proofs else []
         if document.skeletons is not None and any(r.verified for r in proof_results):
             # what the reference path made of a document with a proof that verified: a sight of
             # its skeleton, or a checked use of its compiled form
@@ -390,7 +396,7 @@ class Verifier:
             # outside its validity period is looked up too: "superseded by X" or "revoked" says
             # more than "expired" to whoever holds it.
             if read.status and any(r.verified for r in proof_results) and all(p.code in TIME_ONLY for p in problems):
-                if self.status is None:
+                if self._status_lists is None:
                     warnings.append(
                         Problem(
                             ProblemCode.STATUS_NOT_CHECKED,
@@ -401,8 +407,7 @@ class Verifier:
                         )
                     )
                 else:
-                    source = StatusLists(self.status, self._verify_list, self._successor, self._lists, self._list_seen)
-                    StatusCheck(source, read.status, issuer, now, problems, warnings, budget).run()
+                    StatusCheck(self._status_lists, read.status, issuer, now, problems, warnings, budget).run()
         verified = not problems and any(r.verified for r in proof_results)
         if verified and known is None:  # (given as JSON too: a server that parsed the body learns its layout)
             self._shapes.learn_text(document.compiled, document.slots, proofs)  # read by its text next time
@@ -423,7 +428,7 @@ class Verifier:
             if found is not None:
                 slots = document.slots = known[1] if known is not None else found[0].slots_of(json_document)
                 if slots is not None and found[1].canonicalizes_rdf:
-                    transformed = found[0].document.transform(slots)
+                    transformed = found[0].document.transform(slots, present=known is not None)
                     if transformed is not None:
                         document.quads, document.canonical[("rdf", ())] = transformed
                 elif slots is not None:  # JCS signs the JSON: only its quads are wanted here
@@ -448,10 +453,6 @@ class Verifier:
         except (CanonicalizationError, ContextError) as exc:
             document.failure = _transformation_problem(exc)
         return document
-
-    def _proof_tools(self) -> _ProofTools:
-        """What this verifier lends the checks of a document's proofs."""
-        return _ProofTools(self.suites, self.contexts, self._resolve, self._signed_proofs)
 
     def _verify_list(
         self, found: Mapping[str, Any], now: datetime, budget: WorkBudget
