@@ -228,6 +228,8 @@ def test_issue_batch_with_two_workers(
     monkeypatch.setattr(vccore.cli._common, "_start_method", lambda: start_method)
     collector = (gc.get_threshold(), gc.get_freeze_count())
     good, bad = write_input(tmp_path / "in.jsonl", 700)
+    (tmp_path / "out.jsonl.spool").mkdir()  # what a killed run left: removed, never read
+    (tmp_path / "out.jsonl.spool" / "0123456789ab-1.jsonl").write_text('{"not": "a credential"}\n')
     argv = [
         "issue",
         "HealthProfessional",
@@ -245,6 +247,7 @@ def test_issue_batch_with_two_workers(
     code, out, err = run(capsys, *argv)
     assert code == 1, err  # lines were rejected (issue 18, item 13)
     assert f"{len(good):,} credentials" in err and f"{len(bad)} lines rejected" in err and out == ""
+    assert not (tmp_path / "out.jsonl.spool").exists()
     credentials = check_batch_result(tmp_path, good, bad)
     # every one verifies, through `vccore verify --batch`
     (tmp_path / "results.jsonl").unlink(missing_ok=True)
@@ -270,6 +273,46 @@ def test_issue_batch_with_two_workers(
     assert f"holds {len(good):,} credentials in" in err and "(complete already: nothing issued)" in err, err
     # the commands settle the collector for their batches, and put it back as it was
     assert (gc.get_threshold(), gc.get_freeze_count()) == collector
+
+
+@pytest.mark.parametrize("kernel_copy", [True, False])
+def test_a_workers_chunks_reach_the_output_through_spool_files_whole_and_in_order(
+    tmp_path: Path, issuer: Issuer, monkeypatch: pytest.MonkeyPatch, kernel_copy: bool
+) -> None:
+    """With several workers, a chunk's credential lines go to a spool file, not through the
+    pool's pipe, and the command's process copies them into the output (in the kernel where it
+    can, else by reading and writing)."""
+    from vccore.batch import BatchError, _issue_chunk, _Spool, _Spooled
+
+    if not kernel_copy:
+        monkeypatch.delattr(os, "copy_file_range", raising=False)
+    spool = _Spool(tmp_path / "out.jsonl")
+    lines = [(n, json.dumps(payload(n)).encode()) for n in range(1, 4)]
+    spooled, rejected, issued, _ = _issue_chunk(("b", "HealthProfessional", NOW, lines, spool.next_file()), issuer)
+    assert isinstance(spooled, _Spooled) and issued == 3 and rejected == b""
+    written = Path(spooled.path).read_bytes()
+    assert [json.loads(line)["credentialSubject"]["name"] for line in written.splitlines()] == [
+        payload(n)["name"] for n in range(1, 4)
+    ]
+    texts = [written, os.urandom(70_000), b"x", os.urandom(1_300_000)]
+    with open(tmp_path / "out.jsonl", "w+b") as out:
+        out.write(b"before\n")
+        _Spool.append(out, spooled)
+        for text in texts[1:]:
+            _Spool.append(out, _Spool.put(spool.next_file(), text))
+        _Spool.append(out, _Spool.put(None, b"as is\n"))  # (one worker: its bytes, as they came)
+        out.write(b"after\n")  # the file object writes on where the copies end
+        assert out.tell() == len(b"before\n" + b"".join(texts) + b"as is\nafter\n")
+    assert (tmp_path / "out.jsonl").read_bytes() == b"before\n" + b"".join(texts) + b"as is\nafter\n"
+    assert list(spool.folder.iterdir()) == []  # each file deleted once copied
+    assert _Spool.put(spool.next_file(), b"") == b""  # nothing issued: no file
+    short = _Spool.put(spool.next_file(), b"0123456789")
+    assert isinstance(short, _Spooled)
+    Path(short.path).write_bytes(b"01234")
+    with open(tmp_path / "other.jsonl", "w+b") as out, pytest.raises(BatchError, match="cut short"):
+        _Spool.append(out, short)
+    spool.close()
+    assert not spool.folder.exists()
 
 
 def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ import json
 import multiprocessing
 import multiprocessing.util
 import os
+import shutil
 import sys
 import threading
 import time
@@ -262,12 +263,13 @@ def _check_start_method(start_method: str, workers: int) -> None:
 
 
 def _issue_chunk(
-    task: tuple[str, str, str | None, list[Line]], issuer: Issuer | None = None
-) -> tuple[bytes, bytes, int, int]:
+    task: tuple[str, str, str | None, list[Line], str | None], issuer: Issuer | None = None
+) -> tuple[bytes | _Spooled, bytes, int, int]:
     """Issue one chunk (with ``issuer``, else this worker process's): (the credential lines, the
     error lines, how many of each), in line order (joined here, so that the parent only writes).
+    With a spool file named in the task, the credential lines go there (see :class:`_Spool`).
     """
-    batch_id, entity, now_text, lines = task
+    batch_id, entity, now_text, lines, spool_file = task
     issuer = issuer if issuer is not None else _WORKER
     assert issuer is not None
     texts: dict[int, tuple[str, bool]] = {}
@@ -290,7 +292,8 @@ def _issue_chunk(
             texts[number] = (_error_line(number, result), False)
     issued = [texts[n][0] for n, _ in lines if texts[n][1]]
     rejected = [texts[n][0] for n, _ in lines if not texts[n][1]]
-    return _joined(issued), _joined(rejected), len(issued), len(rejected)
+    text = _joined(issued)
+    return _Spool.put(spool_file, text), _joined(rejected), len(issued), len(rejected)
 
 
 def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None = None) -> tuple[bytes, int, int]:
@@ -326,6 +329,78 @@ def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None
             text = written[verdict] = _json.compact(verdict.to_dict())[1:]  # what follows {"line":N,
         out.append(f'{{"line":{number},{text}')
     return _joined(out), verified, len(out) - verified
+
+
+@dataclass(frozen=True, slots=True)
+class _Spooled:
+    """A chunk's credential lines, written to a spool file by the worker that issued them."""
+
+    path: str
+    length: int
+
+
+class _Spool:
+    """Where the workers of a batch with several leave the credential lines of each chunk: a file
+    per chunk in ``OUT.spool/``, which the command's own process copies into the output in order
+    (``copy_file_range``: in the kernel, where the system has it) and deletes. Handed back through
+    the pool's pipe instead, 1.25 MB a chunk, they held each worker until the command's process,
+    which has no core of its own beside two workers, read them (a 100,000-line batch with two
+    workers: 7.14-7.44 s against 7.38-7.54 s, the command's CPU 0.52 s against 0.62 s). The folder
+    is made anew by each run (what a killed run left is removed), and removed at the end; the files
+    are named by the run, so a file written late by a killed run's worker is never read.
+    """
+
+    def __init__(self, output: Path) -> None:
+        self.folder = output.with_name(output.name + ".spool")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder.mkdir()
+        self.run = uuid.uuid4().hex[:12]
+        self.made = 0
+
+    def next_file(self) -> str:
+        """The file for the next chunk."""
+        self.made += 1
+        return str(self.folder / f"{self.run}-{self.made}.jsonl")
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    @staticmethod
+    def put(path: str | None, text: bytes) -> bytes | _Spooled:
+        """``text`` as the worker hands it back: itself, or written to ``path`` (when given)."""
+        if path is None or not text:
+            return text
+        with open(path, "xb") as part:
+            part.write(text)
+        return _Spooled(path, len(text))
+
+    @staticmethod
+    def append(out: IO[bytes], text: bytes | _Spooled) -> None:
+        """Write a chunk's credential lines at the end of ``out`` (its position: where they end)."""
+        if isinstance(text, bytes):
+            out.write(text)
+            return
+        out.flush()
+        start = out.tell()
+        with open(text.path, "rb") as part:
+            copied = 0
+            try:
+                while copied < text.length:
+                    step = os.copy_file_range(part.fileno(), out.fileno(), text.length - copied, copied, start + copied)
+                    if step == 0:
+                        break
+                    copied += step
+            except (AttributeError, OSError):  # no copy_file_range here, or not between these files
+                copied = 0
+            if copied != text.length:
+                part.seek(0)
+                out.seek(start)
+                shutil.copyfileobj(part, out)
+                out.flush()
+        if os.fstat(out.fileno()).st_size < start + text.length:
+            raise BatchError(f"{text.path} was cut short: the batch's output would miss lines", path=text.path)
+        out.seek(start + text.length)
+        os.unlink(text.path)
 
 
 def _joined(texts: list[str]) -> bytes:
@@ -377,27 +452,48 @@ def issue_batch(
         now_text = _datetime.format(now) if now is not None else None
         resumed_at = state["line"]
         # The reading runs ahead of the writing (chunks in flight): each chunk carries where it ends.
+        spool = _Spool(output_path) if workers > 1 else None
         tasks = (
-            ((offset, next_line, sha256), (state["batch"], entity, now_text, lines))
+            (
+                (offset, next_line, sha256),
+                (state["batch"], entity, now_text, lines, spool.next_file() if spool is not None else None),
+            )
             for lines, offset, next_line, sha256 in _chunks(stream, state["line"], digest)
         )
         meter = _Meter(progress, source_path, "issued")
-        last = time.monotonic()
-        for (offset, next_line, sha256), results in _ordered(_issue_chunk, tasks, make_issuer, workers, start_method):
-            issued, rejected, done_here, rejected_here = results
-            out.write(issued)
-            err.write(rejected)
-            state["done"] += done_here
-            state["rejected"] += rejected_here
-            state.update(line=next_line, input=offset, sha256=sha256)
-            if time.monotonic() - last >= CHECKPOINT_SECONDS:
-                _checkpoint(state_path, state, out, err)
-                last = time.monotonic()
-            meter.show(state["done"], state["rejected"], offset, next_line)
+        try:
+            _issue_all(tasks, (make_issuer, workers, start_method), state, state_path, (out, err), meter)
+        finally:
+            if spool is not None:
+                spool.close()
         state["complete"] = True
         _checkpoint(state_path, state, out, err)
         meter.close(state["done"], state["rejected"])
     return BatchReport(state["line"] - 1, state["done"], state["rejected"], resumed_at, meter.seconds())
+
+
+def _issue_all(
+    tasks: Iterator[tuple[Any, Any]],
+    pool: tuple[Callable[[], Issuer], int, str],
+    state: dict[str, Any],
+    state_path: Path,
+    files: tuple[IO[bytes], IO[bytes]],
+    meter: _Meter,
+) -> None:
+    """The chunks of :func:`issue_batch` issued, their lines written and checkpointed, in order."""
+    out, err = files
+    last = time.monotonic()
+    for (offset, next_line, sha256), results in _ordered(_issue_chunk, tasks, *pool):
+        issued, rejected, done_here, rejected_here = results
+        _Spool.append(out, issued)
+        err.write(rejected)
+        state["done"] += done_here
+        state["rejected"] += rejected_here
+        state.update(line=next_line, input=offset, sha256=sha256)
+        if time.monotonic() - last >= CHECKPOINT_SECONDS:
+            _checkpoint(state_path, state, out, err)
+            last = time.monotonic()
+        meter.show(state["done"], state["rejected"], offset, next_line)
 
 
 def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: str) -> dict[str, Any]:
