@@ -313,6 +313,10 @@ def test_a_workers_chunks_reach_the_output_through_spool_files_whole_and_in_orde
         _Spool.append(out, short)
     spool.close()
     assert not spool.folder.exists()
+    (tmp_path / "next.jsonl.spool").write_text("a file of the user's")  # not a folder: not removed
+    with pytest.raises(BatchError, match="in the way"):
+        _Spool(tmp_path / "next.jsonl")
+    assert (tmp_path / "next.jsonl.spool").read_text() == "a file of the user's"
 
 
 def test_batch_start_methods_are_checked_before_anything_is_written(tmp_path: Path) -> None:

@@ -437,7 +437,7 @@ def _generate_canonical(
                 source.lines.append(f"        out.append({source.line(terms)})")
     lists = "".join(f"a{i}, " for i in range(len(nodes)))
     if with_quads:
-        source.lines.append("    quads = [*C, *filter(None, Q)]")  # (a quad is a non-empty tuple: never false)
+        source.lines.append("    quads = [*C, *(q for q in Q if q is not None)]")
     tied, done = ("quads, TIED", "quads, ''.join(out)") if with_quads else ("TIED", "''.join(out)")
     source.lines += [
         f"    order = sorted([(H(''.join(sorted(a)).encode()).hexdigest(), n) for n, a in enumerate(({lists})) if a])",

@@ -292,8 +292,7 @@ def _issue_chunk(
             texts[number] = (_error_line(number, result), False)
     issued = [texts[n][0] for n, _ in lines if texts[n][1]]
     rejected = [texts[n][0] for n, _ in lines if not texts[n][1]]
-    text = _joined(issued)
-    return _Spool.put(spool_file, text), _joined(rejected), len(issued), len(rejected)
+    return _Spool.put(spool_file, _joined(issued)), _joined(rejected), len(issued), len(rejected)
 
 
 def _verify_chunk(task: tuple[str | None, list[Line]], verifier: Verifier | None = None) -> tuple[bytes, int, int]:
@@ -352,6 +351,11 @@ class _Spool:
 
     def __init__(self, output: Path) -> None:
         self.folder = output.with_name(output.name + ".spool")
+        if self.folder.exists() and not self.folder.is_dir():
+            raise BatchError(
+                f"{self.folder} is in the way: a batch with several workers keeps its spool folder there",
+                path=str(self.folder),
+            )
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir()
         self.run = uuid.uuid4().hex[:12]
@@ -461,8 +465,21 @@ def issue_batch(
             for lines, offset, next_line, sha256 in _chunks(stream, state["line"], digest)
         )
         meter = _Meter(progress, source_path, "issued")
+        last = time.monotonic()
         try:
-            _issue_all(tasks, (make_issuer, workers, start_method), state, state_path, (out, err), meter)
+            for (offset, next_line, sha256), results in _ordered(
+                _issue_chunk, tasks, make_issuer, workers, start_method
+            ):
+                issued, rejected, done_here, rejected_here = results
+                _Spool.append(out, issued)
+                err.write(rejected)
+                state["done"] += done_here
+                state["rejected"] += rejected_here
+                state.update(line=next_line, input=offset, sha256=sha256)
+                if time.monotonic() - last >= CHECKPOINT_SECONDS:
+                    _checkpoint(state_path, state, out, err)
+                    last = time.monotonic()
+                meter.show(state["done"], state["rejected"], offset, next_line)
         finally:
             if spool is not None:
                 spool.close()
@@ -470,30 +487,6 @@ def issue_batch(
         _checkpoint(state_path, state, out, err)
         meter.close(state["done"], state["rejected"])
     return BatchReport(state["line"] - 1, state["done"], state["rejected"], resumed_at, meter.seconds())
-
-
-def _issue_all(
-    tasks: Iterator[tuple[Any, Any]],
-    pool: tuple[Callable[[], Issuer], int, str],
-    state: dict[str, Any],
-    state_path: Path,
-    files: tuple[IO[bytes], IO[bytes]],
-    meter: _Meter,
-) -> None:
-    """The chunks of :func:`issue_batch` issued, their lines written and checkpointed, in order."""
-    out, err = files
-    last = time.monotonic()
-    for (offset, next_line, sha256), results in _ordered(_issue_chunk, tasks, *pool):
-        issued, rejected, done_here, rejected_here = results
-        _Spool.append(out, issued)
-        err.write(rejected)
-        state["done"] += done_here
-        state["rejected"] += rejected_here
-        state.update(line=next_line, input=offset, sha256=sha256)
-        if time.monotonic() - last >= CHECKPOINT_SECONDS:
-            _checkpoint(state_path, state, out, err)
-            last = time.monotonic()
-        meter.show(state["done"], state["rejected"], offset, next_line)
 
 
 def _start(state_path: Path, source: Path, output: Path, errors: Path, entity: str) -> dict[str, Any]:
