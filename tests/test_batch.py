@@ -282,7 +282,7 @@ def test_a_workers_chunks_reach_the_output_through_spool_files_whole_and_in_orde
     """With several workers, a chunk's credential lines go to a spool file, not through the
     pool's pipe, and the command's process copies them into the output (in the kernel where it
     can, else by reading and writing)."""
-    from vccore.batch import BatchError, _issue_chunk, _Spool, _Spooled
+    from vccore.batch import BatchError, _issue_chunk, _Spool, _Spooled, issue_batch
 
     if not kernel_copy:
         monkeypatch.delattr(os, "copy_file_range", raising=False)
@@ -316,6 +316,11 @@ def test_a_workers_chunks_reach_the_output_through_spool_files_whole_and_in_orde
     (tmp_path / "next.jsonl.spool").write_text("a file of the user's")  # not a folder: not removed
     with pytest.raises(BatchError, match="in the way"):
         _Spool(tmp_path / "next.jsonl")
+    (tmp_path / "in.jsonl").write_text(json.dumps(payload(1)) + "\n")
+    before = sorted(tmp_path.iterdir())
+    with pytest.raises(BatchError, match="in the way"):  # refused before the batch writes anything
+        issue_batch(lambda: issuer, "HealthProfessional", tmp_path / "in.jsonl", tmp_path / "next.jsonl", workers=2)
+    assert sorted(tmp_path.iterdir()) == before
     assert (tmp_path / "next.jsonl.spool").read_text() == "a file of the user's"
 
 

@@ -350,16 +350,22 @@ class _Spool:
     """
 
     def __init__(self, output: Path) -> None:
-        self.folder = output.with_name(output.name + ".spool")
-        if self.folder.exists() and not self.folder.is_dir():
-            raise BatchError(
-                f"{self.folder} is in the way: a batch with several workers keeps its spool folder there",
-                path=str(self.folder),
-            )
+        self.folder = self.check_place(output)
         shutil.rmtree(self.folder, ignore_errors=True)
         self.folder.mkdir()
         self.run = uuid.uuid4().hex[:12]
         self.made = 0
+
+    @staticmethod
+    def check_place(output: Path) -> Path:
+        """The spool folder of ``output``; BatchError when something else is in its place."""
+        folder = output.with_name(output.name + ".spool")
+        if folder.exists() and not folder.is_dir():
+            raise BatchError(
+                f"{folder} is in the way: a batch with several workers keeps its spool folder there",
+                path=str(folder),
+            )
+        return folder
 
     def next_file(self) -> str:
         """The file for the next chunk."""
@@ -444,6 +450,8 @@ def issue_batch(
     source_path, output_path = Path(source), Path(output)
     errors_path = Path(errors) if errors is not None else output_path.with_name(output_path.stem + ".errors.jsonl")
     state_path = output_path.with_name(output_path.name + ".progress")
+    if workers > 1:
+        _Spool.check_place(output_path)  # before anything is written
     state = _start(state_path, source_path, output_path, errors_path, entity)
     if state.get("complete"):
         return BatchReport(state["line"] - 1, state["done"], state["rejected"], state["line"], 0.0)
