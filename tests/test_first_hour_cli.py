@@ -282,6 +282,43 @@ def test_a_closed_pipe_ends_quietly() -> None:
     assert "Traceback" not in err and "BrokenPipeError" not in err
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_a_batch_in_one_line_and_it_goes_on(tmp_path: Path) -> None:
+    """Ctrl-C reaches the whole process group, as from a terminal: the command says so in one
+    line (130), its workers print nothing, no spool is left, and the same command finishes it."""
+    import os
+    import signal
+    import time
+
+    payload = json.loads(PAYLOAD.read_text())
+    lines = 40_000
+    with (tmp_path / "in.jsonl").open("w") as stream:
+        for i in range(lines):
+            stream.write(json.dumps({**payload, "certificateId": f"{i:012d}", "name": f"P {i}"}) + "\n")
+    argv = [str(VCCORE), "issue", "HealthProfessional", "--batch", str(tmp_path / "in.jsonl")]
+    argv += ["-o", str(tmp_path / "out.jsonl"), "--home", str(tmp_path / "home"), "--workers", "2"]
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    progress = tmp_path / "out.jsonl.progress"
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:  # a checkpoint past the start
+        if progress.exists() and json.loads(progress.read_text() or "{}").get("line", 1) > 1:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "finished before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err.decode()
+    assert (
+        err.decode().strip().splitlines()[-1] == "vccore: interrupted: run the same command again to continue a batch"
+    )
+    assert "Traceback" not in err.decode() and "KeyboardInterrupt" not in err.decode()
+    assert not (tmp_path / "out.jsonl.spool").exists()
+    done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
+    assert done.returncode == 0 and b"continued at line" in done.stderr, done.stderr.decode()
+    names = [json.loads(line)["credentialSubject"]["name"] for line in (tmp_path / "out.jsonl").open()]
+    assert names == [f"P {i}" for i in range(lines)]
+
+
 def test_every_command_that_writes_a_file_says_what_it_wrote(
     tmp_path: Path, credential: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -423,6 +460,7 @@ CASES: dict[str, Case] = {
     ),
     "key-or-store": lambda t: (["revoke", "000000000000", "--home", str(t / "empty-home")], "--home"),
     "pipe-closed": lambda t: ([], ""),  # driven by test_a_closed_pipe_ends_quietly
+    "interrupted": lambda t: ([], ""),  # driven by test_ctrl_c_stops_a_batch_in_one_line_and_it_goes_on
 }
 
 
@@ -448,6 +486,9 @@ def test_each_family_of_the_exit_code_table_gives_its_exit_and_names_the_fix(
     expected = _table()[family]
     if family == "pipe-closed":
         assert expected == 141  # the case itself: test_a_closed_pipe_ends_quietly
+        return
+    if family == "interrupted":
+        assert expected == 130  # the case itself: test_ctrl_c_stops_a_batch_in_one_line_and_it_goes_on
         return
     home = tmp_path / "home"
     assert (

@@ -29,6 +29,7 @@ import multiprocessing
 import multiprocessing.util
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -157,6 +158,9 @@ _WORKER: Any = None  # what the worker initializer built: an Issuer or a Verifie
 
 def _init_worker(factory: Callable[[], Any], parent: int | None = None) -> None:
     global _WORKER  # noqa: PLW0603 (a pool initializer's one way to hand its worker what it built)
+    # Ctrl-C reaches the terminal's whole process group: the command stops the batch, and its
+    # workers finish the chunk in hand (each a transaction) rather than each print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER = factory()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()

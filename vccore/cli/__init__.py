@@ -27,7 +27,7 @@ from ..codes import CredentialStatus, ErrorCode, ProblemCode
 from ..contexts import UNKNOWN_CONTEXT_HINT
 from ..errors import UnusableInputError, VccoreError
 from . import canon, demo, entities, issue, keys, lifecycle, qr, render, serve, sign, verify
-from ._common import EXIT_PIPE_CLOSED, EXIT_UNUSABLE, HINTS, exit_status
+from ._common import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, EXIT_UNUSABLE, HINTS, exit_status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         return EXIT_PIPE_CLOSED
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback. Each change is one transaction, so none is half made; a
+        # batch has recorded what it issued, and goes on from there when run again.
+        print("vccore: interrupted: run the same command again to continue a batch", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return status
 
 

@@ -30,6 +30,8 @@ store's state refuses, a batch with rejected lines."""
 EXIT_UNUSABLE = 2
 """The command could not run as asked: a bad option or argument, an unknown entity type, a file or
 folder that is missing or cannot be read or written, input that is neither JSON nor a QR code."""
+EXIT_INTERRUPTED = 130
+"""Interrupted (Ctrl-C): 128 + SIGINT, what a tool stopped by the signal gives."""
 EXIT_PIPE_CLOSED = 141
 """Standard output was closed before the command finished (``| head -1``): 128 + SIGPIPE, what a
 tool killed by the signal gives."""
