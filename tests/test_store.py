@@ -371,6 +371,29 @@ def test_records_stored_many_at_once_read_back_the_same(store_location: str) -> 
     assert store.certificate_ids_taken(["odd-1", "NULL", '{"odd-2"}']) == {"odd-1"}
 
 
+def test_hundreds_of_records_stored_at_once_are_all_there_or_none_are(store_location: str) -> None:
+    """insert_many of more rows than one statement takes (SQLite: 76 certificate rows, 499 key
+    rows to a statement) stores each row with its own values and keys; a row refused in the last
+    statement (a status position given twice) leaves none of them, the first statements' rows
+    included."""
+    store = open_store(store_location, status_url=BASE)
+    with store.transaction() as tx:
+        positions = tx.allocate_status_positions(231)
+        tx.insert_many(
+            [(_record(f"many-{i}", p, {"i": i}), (f"a-{i}", f"b-{i}", f"c-{i}")) for i, p in enumerate(positions[:230])]
+        )
+    found = store.get_by_keys([f"{k}-{i}" for i in range(230) for k in "abc"])
+    assert len(found) == 690
+    assert all(found[f"{k}-{i}"].certificate_id == f"many-{i}" for i in range(230) for k in "abc")
+    assert all((r := store.get(f"many-{i}")) is not None and r.credential == {"i": i} for i in range(230))
+    with pytest.raises(LifecycleError), store.transaction() as tx:
+        tx.insert_many(
+            [(_record(f"more-{i}", (positions[0][0] + 7, i), {}), None) for i in range(199)]
+            + [(_record("more-199", positions[0], {}), None)]  # a position taken above
+        )
+    assert store.certificate_ids_taken([f"more-{i}" for i in range(200)]) == set()
+
+
 def test_a_records_state_is_a_record_state_stored_as_its_value(store_location: str) -> None:
     """Record takes a RecordState or its value, and reads back a RecordState; the store holds
     the value's text (insert, insert_many and save alike); an unknown state is refused by name."""

@@ -9,13 +9,15 @@ from typing import Any
 
 
 def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            # Parsers disagree on which duplicate wins; a verifier and a viewer could then read
-            # different data under one signature.
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
+    out = dict(pairs)  # in C; fewer members than pairs: a key given twice
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                # Parsers disagree on which duplicate wins; a verifier and a viewer could then
+                # read different data under one signature.
+                raise ValueError(f"duplicate key {key!r}")
+            seen.add(key)
     return out
 
 

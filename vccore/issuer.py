@@ -457,6 +457,7 @@ class Issuer:
         # 2. signing, outside any transaction
         stamp = _datetime.format(moment)
         made: list[tuple[int, Record]] = []
+        transaction_ids = iter(new_transaction_ids(len(planned)))
         for i, certificate_id, payload, position in planned:
             try:
                 values = todo[i] if payload is None else {**todo[i], "certificateId": certificate_id}
@@ -469,7 +470,7 @@ class Issuer:
                     i,
                     Record(
                         certificate_id=certificate_id,
-                        transaction_id=new_transaction_id(),
+                        transaction_id=next(transaction_ids),
                         entity_type=entity_type.name,
                         credential=signed,
                         status_list=position[0],
@@ -817,16 +818,21 @@ def new_transaction_id() -> str:
     a 200-row commit took 11.3 ms with them and 5.0 ms with these, in a store of 60,000 rows,
     and the gap grows with the store.
     """
-    random_bits = int.from_bytes(os.urandom(10), "big")
-    value = (
-        (time.time_ns() // 1_000_000) << 80
-        | 0x7 << 76
-        | (random_bits >> 62 & 0xFFF) << 64
-        | 0b10 << 62
-        | random_bits & (1 << 62) - 1
-    )
-    digits = f"{value:032x}"  # what str(uuid.UUID(int=value)) writes, in half its time
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+    return new_transaction_ids(1)[0]
+
+
+def new_transaction_ids(count: int) -> list[str]:
+    """``count`` transactionIds (see :func:`new_transaction_id`) of this millisecond, from one
+    read of the system's random source: a read per id cost 2.3 us of each credential in a batch.
+    """
+    stamp = (time.time_ns() // 1_000_000) << 80 | 0x7 << 76 | 0b10 << 62
+    random = os.urandom(10 * count)
+    ids = []
+    for start in range(0, 10 * count, 10):
+        bits = int.from_bytes(random[start : start + 10], "big")
+        digits = f"{stamp | (bits >> 62 & 0xFFF) << 64 | bits & (1 << 62) - 1:032x}"  # as uuid.UUID writes it, in half the time
+        ids.append(f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}")
+    return ids
 
 
 def _new_certificate_id(tx: StoreTransaction | Store, claimed: set[str] | frozenset[str] = frozenset()) -> str:

@@ -44,9 +44,11 @@ from ._schema import (
     earlier_urls,
     ids_taken,
     indexes_taken,
+    insert_rows,
     migrate,
     moved,
     new_status_url,
+    one_record,
     parts,
     placeholder_warning,
     refuse_other_url,
@@ -291,15 +293,15 @@ class SQLiteStore(Outbox, EntityTypes):
 
     def get(self, certificate_id: str) -> Record | None:
         """The record of ``certificate_id``."""
-        return _one(self._connection(), "certificate_id = ?", (certificate_id,))
+        return one_record(self._connection(), "certificate_id = ?", (certificate_id,))
 
     def get_by_transaction(self, transaction_id: str) -> Record | None:
         """The record made by ``transaction_id``."""
-        return _one(self._connection(), "transaction_id = ?", (transaction_id,))
+        return one_record(self._connection(), "transaction_id = ?", (transaction_id,))
 
     def get_by_position(self, status_list: int, status_index: int) -> Record | None:
         """The record at a status-list position."""
-        return _one(self._connection(), "status_list = ? AND status_index = ?", (status_list, status_index))
+        return one_record(self._connection(), "status_list = ? AND status_index = ?", (status_list, status_index))
 
     def get_by_keys(self, keys: Sequence[str]) -> dict[str, Record]:
         """The records made by the issues named ``keys``."""
@@ -381,7 +383,7 @@ class _SQLiteTransaction:
         self.location = location
 
     def get(self, certificate_id: str) -> Record | None:
-        return _one(self._connection, "certificate_id = ?", (certificate_id,))
+        return one_record(self._connection, "certificate_id = ?", (certificate_id,))
 
     def certificate_id_taken(self, certificate_id: str) -> bool:
         return bool(ids_taken(self._connection, [certificate_id]))
@@ -453,8 +455,8 @@ class _SQLiteTransaction:
                 rows.append((record, keys_of(given)))
                 holders.update((key, record.certificate_id) for key in keys_of(given))
         try:
-            self._connection.executemany(INSERT_CERTIFICATE, [_row(r) for r, _ in rows])
-            self._connection.executemany(INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, keys in rows for k in keys])
+            insert_rows(self._connection, INSERT_CERTIFICATE, [_row(r) for r, _ in rows])
+            insert_rows(self._connection, INSERT_ISSUE_KEY, [(k, r.certificate_id) for r, keys in rows for k in keys])
         except sqlite3.IntegrityError as exc:
             raise LifecycleError(
                 f"{len(rows)} certificates cannot be stored: {exc}", code=ErrorCode.STORE_ERROR
@@ -493,8 +495,3 @@ def _make_private(path: Path) -> None:
         pass  # a store already, or made meanwhile by another process: as it is
     except OSError as exc:
         raise LifecycleError(f"cannot make the store {path}: {exc.strerror}", code=ErrorCode.STORE_ERROR) from None
-
-
-def _one(connection: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> Record | None:
-    row = connection.execute(f"SELECT {_COLUMNS} FROM certificates WHERE {where}", args).fetchone()
-    return None if row is None else _record(row)
