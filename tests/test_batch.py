@@ -93,6 +93,40 @@ def test_certify_batch_issues_each_payload_or_says_why_not(issuer: Issuer) -> No
     assert isinstance(again[0], LifecycleError) and again[0].code == "DUPLICATE_CERTIFICATE_ID"
 
 
+def test_certify_batch_reserves_the_next_calls_positions_in_its_own_commit(
+    issuer: Issuer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's chunks after the first take their status positions from what the chunk before
+    reserved in its commit: one transaction per chunk, not a second one to reserve positions
+    (in SQLite, each a commit and an fsync); and never a position twice."""
+    transactions = 0
+    begin = issuer.store.transaction
+
+    def counted() -> Any:
+        nonlocal transactions
+        transactions += 1
+        return begin()
+
+    monkeypatch.setattr(issuer.store, "transaction", counted)
+    made: list[Certified] = []
+    counts = []
+    for chunk in range(6):
+        before = transactions
+        results = issuer.certify_batch(ENTITY, [payload(300 * chunk + i) for i in range(300)], now=AT)
+        made.extend(r for r in results if isinstance(r, Certified))
+        counts.append(transactions - before)
+    assert counts[1:] == [1] * 5, counts
+    assert len(made) == 1800
+    positions = [
+        (
+            c.credential["credentialStatus"][0]["statusListCredential"],
+            c.credential["credentialStatus"][0]["statusListIndex"],
+        )
+        for c in made
+    ]
+    assert len(set(positions)) == 1800
+
+
 def test_certify_batch_generates_certificate_ids_as_certify_does(issuer: Issuer) -> None:
     """A payload without a certificateId gets 12 random digits, in the credential and the record
     (the schema requires one: it is checked with the id it will have)."""

@@ -490,6 +490,7 @@ class Issuer:
         keys, claims = named_by
         with self.store.transaction() as tx:
             refused = tx.insert_many([(record, _named(i, keys, claims)) for i, record in made])
+            tx.reserve_ahead(len(named))  # the next call's positions, in this commit: none of their own
             for i, record in made:
                 earlier_id = refused.keys.get(keys[i]) if keys is not None else None
                 if claims is not None and (claim := claims[i]) is not None and claim in refused.keys:

@@ -123,6 +123,12 @@ class StoreTransaction(Protocol):
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         """``count`` positions at once (what ``count`` calls of :meth:`allocate_status_position` give)."""
 
+    def reserve_ahead(self, count: int) -> None:
+        """Reserve positions with this transaction until the store object holds ``count`` unused
+        ones: what its next ``allocate_status_positions(count)`` outside a transaction takes
+        without a transaction (and, in SQLite, an fsync) of its own.
+        """
+
     def insert(self, record: Record) -> None: ...
 
     def record_key(self, key: str, certificate_id: str) -> None:

@@ -98,6 +98,10 @@ class PostgresTransaction:
         self.taken.extend(positions)
         return positions
 
+    def reserve_ahead(self, count: int) -> None:
+        # the sequence's values are never given again, even if this transaction rolls back
+        self._pool.top_up(count, lambda n: self._reserve(self._connection, n))
+
     def insert(self, record: Record) -> None:
         try:
             self._connection.execute(INSERT, _row(record))

@@ -47,12 +47,22 @@ class _PositionPool:
     def take(self, count: int, reserve: Callable[[int], list[Position]]) -> list[Position]:
         """``count`` positions, reserving more through ``reserve(n)`` when there are too few."""
         with self.lock:
-            while len(self.free) < count:
-                wanted = max(count - len(self.free), self.block)
-                self.block = min(2 * self.block, MAX_BLOCK)
-                self.free += tuple(reserve(wanted))
+            self._fill(count, reserve)
             taken, self.free = self.free[:count], self.free[count:]
         return list(taken)
+
+    def top_up(self, count: int, reserve: Callable[[int], list[Position]]) -> None:
+        """Reserve (in the caller's transaction) until ``count`` positions are free: the next
+        :meth:`try_take` of as many then needs no transaction of its own.
+        """
+        with self.lock:
+            self._fill(count, reserve)
+
+    def _fill(self, count: int, reserve: Callable[[int], list[Position]]) -> None:
+        while len(self.free) < count:
+            wanted = max(count - len(self.free), self.block)
+            self.block = min(2 * self.block, MAX_BLOCK)
+            self.free += tuple(reserve(wanted))
 
     def give_back(self, positions: Sequence[Position]) -> None:
         """Positions taken by a transaction that did not commit: still this pool's, still unused."""

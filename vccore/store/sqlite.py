@@ -394,6 +394,9 @@ class _SQLiteTransaction:
     def allocate_status_positions(self, count: int) -> list[tuple[int, int]]:
         return self._pool.take(count, self._reserve)
 
+    def reserve_ahead(self, count: int) -> None:
+        self._pool.top_up(count, self._reserve)
+
     def _reserve(self, count: int) -> list[Position]:
         """Move the counter of the current list set on by ``count`` (into new sets when it fills):
         the one shared row, written once per block.
