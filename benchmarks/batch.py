@@ -3,7 +3,9 @@
 0. Against the core (``--against``, 20,000 payloads): `vccore issue --batch` and `vccore verify
    --batch` with 1 worker, start-up included, against ``Issuer.make_credential`` and
    ``Verifier.verify`` in this process and against the plain pyld pipeline, in this run:
-   ``--against-rounds`` rounds, the ratios worked out within each round; their medians.
+   ``--against-rounds`` rounds, the ratios worked out within each round; their medians. With
+   SQLite each round also measures the floor under `issue --batch`: its stages, each alone
+   (:mod:`benchmarks.floor`).
 
 1. Speed-up: the same ``--sample`` payloads issued with 1 worker and with 2 (fresh stores), and,
    for the machine's own ceiling, the bare signing loop (no store, no files) run in one process
@@ -41,6 +43,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.floor import stage_floors
 from benchmarks.stores import STORES, compile_vccore, machine, on_store, write_results
 from vccore import bundled_entity_types
 from vccore.batch import CHUNK_LINES
@@ -221,6 +224,9 @@ def against_core(folder: Path, count: int, new_store: Callable[[], str | None], 
     result: dict[str, Any] = {"count": count, "rounds": len(per_round)}
     for name in per_round[0]:
         median = statistics.median(r[name] for r in per_round)
+        if name.endswith("_seconds"):  # the stages' (SQLite: benchmarks.floor)
+            result[name] = round(median, 3)
+            continue
         result[name] = round(median, 2 if name.endswith("_of_core") else 1 if "_of_" in name else 0)
         if "_of_" not in name:
             result[name] = int(result[name])
@@ -233,6 +239,13 @@ def against_core(folder: Path, count: int, new_store: Callable[[], str | None], 
         f"({result['core_verify_per_s']:,}/s), {result['verify_of_pyld']}x plain pyld ({result['pyld_verify_per_s']:,}/s)"
         f" (ratios within each round, then their medians)"
     )
+    if "floor_of_core" in result:
+        print(
+            f"the floor under issue --batch, each stage alone (benchmarks.floor, medians): start {result['start_seconds']} s, "
+            f"the core {result['core_seconds']} s, the store {result['store_seconds']} s ({result['store_cpu_seconds']} s of CPU), "
+            f"reading {result['read_seconds']} s, writing {result['write_seconds']} s ({result['write_cpu_seconds']} s of CPU): "
+            f"{result['floor_of_core']:.0%} of the core, {result['floor_cpu_of_core']:.0%} with every wait for the disk hidden"
+        )
     return result
 
 
@@ -290,7 +303,18 @@ def _against_round(folder: Path, source: Path, count: int, store: str | None) ->
     pyld_issue = rate(lambda u: baseline_sign(u, key, "2024-01-01T00:00:00Z"), unsigned, 1)
     pyld_verify = rate(lambda c: baseline_verify(c, key), few, 1)
     issue_per_s, verify_per_s = count / issued["seconds"], count / verify_seconds
+    floors: dict[str, float] = {}
+    if store is None:
+        one_line_runs = iter(range(1, 100))
+        floors = stage_floors(
+            folder / "floor",
+            source,
+            out,
+            core_issue,
+            lambda path: float(run_batch(folder / f"one-line-{next(one_line_runs)}", path, 1)["seconds"]),
+        )
     return {
+        **floors,
         "issue_batch_per_s": issue_per_s,
         "verify_batch_per_s": verify_per_s,
         "core_issue_per_s": core_issue,
