@@ -312,15 +312,19 @@ def one_record(connection: sqlite3.Connection, where: str, args: tuple[Any, ...]
     return None if row is None else _record(row)
 
 
+_MAX_PARAMETERS: Final = 999
+"""The most "?" parameters :func:`insert_rows` puts in one statement (SQLite's limit before 3.32)."""
+
+
 def insert_rows(connection: sqlite3.Connection, statement: str, rows: Sequence[tuple[Any, ...]]) -> None:
     """``rows`` through ``statement`` (an INSERT of one row of "?"s), many rows to a statement.
 
     ``executemany`` binds and steps each row on its own; one statement of many rows costs 4.6
     us a certificate row where ``executemany`` costs 6.7 (20,000 rows in transactions of 500,
-    measured here). Only full statements of as many rows as 999 parameters hold (SQLite's limit
-    before 3.32) are made so: the rest goes through ``executemany``. A statement for every row
-    count crowded the connection's statement cache, and the server's group commits, of 1 to 16
-    rows, slowed by 7% recompiling them.
+    timed by hand). Only full statements of as many rows as :data:`_MAX_PARAMETERS` hold are
+    made so: the rest goes through ``executemany``. A statement for every row count crowded the
+    connection's statement cache, and the server's group commits, of 1 to 16 rows, slowed by 7%
+    recompiling them.
     """
     if not rows:
         return
@@ -332,9 +336,6 @@ def insert_rows(connection: sqlite3.Connection, statement: str, rows: Sequence[t
         for start in range(0, full, per_statement):
             connection.execute(many, [value for row in rows[start : start + per_statement] for value in row])
     connection.executemany(statement, rows[full:])
-
-
-_MAX_PARAMETERS: Final = 999
 
 
 def parts(values: Sequence[_T], size: int = 500) -> Iterator[list[_T]]:
