@@ -25,8 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vccore import _json
-from vccore.batch import CHUNK_LINES
+from vccore.batch import CHUNK_LINES, _joined, _parse_object
 from vccore.store import Record, SQLiteStore
 
 
@@ -110,12 +109,12 @@ def _read_alone(source: Path) -> None:
     with source.open("rb") as stream:
         for line in stream:
             if line.strip():
-                _json.loads(line)
+                _parse_object(line, "payload")  # as the batch parses a line
 
 
 def _write_alone(path: Path, lines: list[str]) -> None:
     with path.open("wb") as stream:
         for start in range(0, len(lines), CHUNK_LINES):
-            stream.write("".join(line + "\n" for line in lines[start : start + CHUNK_LINES]).encode())
+            stream.write(_joined(lines[start : start + CHUNK_LINES]))  # as the batch joins a chunk
         stream.flush()
         os.fsync(stream.fileno())
